@@ -1,0 +1,3 @@
+from scowl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of `scowl`, one module each (see scowl.cli)."""

@@ -1,0 +1,1 @@
+"""Packaged scenario files (TOML): load with importlib.resources.files("scowl.configs")."""

@@ -1,0 +1,1 @@
+"""Packaged data files (CSV, README): load with importlib.resources.files("scowl.data")."""

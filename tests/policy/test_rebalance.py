@@ -1,0 +1,110 @@
+"""Hand-computed scenarios for one rebalance round (scowl.balance). Powers in MW."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scowl.balance import STARVED, Trees, check_invariants, rebalance
+
+
+def placed(output, demand, thr=0.10):
+    trees = Trees(output, demand)
+    first = rebalance(trees, thr)
+    return trees, first
+
+
+def test_supply_above_demand_plus_margin_starves_no_one():
+    # 3 x 10 MW at a 10 % margin carry 27 MW; 20 x 1 MW fits with room to spare.
+    trees, result = placed([10.0, 10.0, 10.0], [1.0] * 20)
+    assert result.starved_count == 0 and result.starved_mw == 0.0
+    assert result.restored.tolist() == list(range(20))  # joiners placed in the first round
+    assert (trees.assignment >= 0).all()
+    assert trees.load.sum() == 20.0 and (trees.load <= 9.0).all()
+    # Pass 1 spreads to 20/27 utilisation (6 each), pass 2 spreads the two leftovers.
+    assert trees.load.tolist() == [7.0, 7.0, 6.0]
+    check_invariants(trees, 0.10)
+    again = rebalance(trees, 0.10)  # nothing changed: nothing moves
+    assert again.moved.size == 0 and again.starved_count == 0
+
+
+def test_generator_losing_half_its_output_sheds_within_one_round():
+    trees, _ = placed([10.0, 10.0, 10.0], [1.0] * 21)
+    assert trees.load.tolist() == [7.0, 7.0, 7.0]
+    members_of_0 = np.flatnonzero(trees.assignment == 0)
+    trees.apply_generator_updates([0], [5.0])  # ceiling 4.5 MW: 2.5 MW over -> 3 consumers
+    result = rebalance(trees, 0.10)
+    assert result.overloaded == 1 and result.shed == 3
+    assert result.moved.size == 3 and set(result.moved) <= set(members_of_0)
+    assert (result.moved_from == 0).all() and (result.moved_to > 0).all()
+    assert result.starved_count == 0 and result.newly_starved.size == 0
+    assert trees.load[0] == 4.0 and trees.load.sum() == 21.0 and (trees.load[1:] <= 9.0).all()
+    check_invariants(trees, 0.10)
+
+
+def test_demand_above_supply_starves_the_deficit_to_within_one_consumer():
+    # 2 x 10 MW -> 18 MW under the margin; 25 x 1 MW demanded: deficit 7 MW, 7 starved.
+    trees, result = placed([10.0, 10.0], [1.0] * 25)
+    assert result.starved_count == 7 and result.starved_mw == 7.0
+    assert trees.load.tolist() == [9.0, 9.0]
+    # Mixed sizes on one generator: ceiling 9, demand 2+2+2+2+3 = 11, deficit 2.
+    trees, result = placed([10.0], [2.0, 2.0, 2.0, 2.0, 3.0])
+    deficit = 11.0 - 9.0
+    assert 0.0 <= result.starved_mw - deficit <= 3.0  # within the largest consumer
+    assert trees.load[0] <= 9.0
+    figures = check_invariants(trees, 0.10)
+    assert figures["deficit_mw"] == deficit
+
+
+@pytest.mark.parametrize(
+    ("excess_mw", "expected"),
+    [(0.5, [1]), (1.0, [1]), (3.0, [0]), (5.5, [0, 1])],
+)
+def test_shedding_moves_the_fewest_consumers_then_the_smallest_that_suffices(excess_mw, expected):
+    # One generator holds a 5 MW consumer (index 0) and five of 1 MW; its ceiling is cut.
+    trees = Trees([100.0, 0.0], [5.0, 1.0, 1.0, 1.0, 1.0, 1.0], assignment=[0] * 6)
+    trees.apply_generator_updates([0], [(10.0 - excess_mw) / 0.9])
+    result = rebalance(trees, 0.10)
+    assert result.moved.tolist() == expected  # ties between equal consumers: lowest index
+    assert (result.moved_to == STARVED).all()  # generator 1 has no output: nowhere to go
+    assert result.newly_starved.tolist() == expected
+
+
+def test_longest_starved_consumers_are_restored_first():
+    trees, _ = placed([10.0], [1.0] * 12)  # 9 placed, 3 starved (indices 9, 10, 11)
+    assert np.flatnonzero(trees.assignment == STARVED).tolist() == [9, 10, 11]
+    trees.apply_generator_updates([0], [10.0 * 7 / 9])  # ceiling 7: two more shed, now newest
+    shed = rebalance(trees, 0.10)
+    assert shed.newly_starved.tolist() == [0, 1]
+    trees.apply_generator_updates([0], [10.0 * 10 / 9])  # ceiling 10: room for 3 of the 5
+    result = rebalance(trees, 0.10)
+    assert result.restored.tolist() == [9, 10, 11]
+    assert result.starved_count == 2
+    check_invariants(trees, 0.10)
+
+
+def test_consumer_updates_keep_loads_incremental_and_last_report_wins():
+    trees, _ = placed([10.0, 10.0], [1.0] * 10)
+    trees.apply_consumer_updates([3, 4, 3], [2.0, 0.5, 4.0])
+    assert trees.demand[3] == 4.0 and trees.demand[4] == 0.5
+    assert trees.load.sum() == 12.5  # 10 - 1 + 4 - 1 + 0.5
+    check_invariants(trees, 0.10, rebalanced=False)
+    with pytest.raises(ValueError, match="index 10 out of range"):
+        trees.apply_consumer_updates([10], [1.0])
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        trees.apply_consumer_updates([1], [-1.0])
+
+
+def test_same_inputs_give_identical_outputs():
+    def run():
+        rng = np.random.default_rng(7)
+        trees = Trees(rng.uniform(5, 20, 6), rng.uniform(0.1, 2.0, 120).astype(np.float32))
+        results = []
+        for _ in range(30):
+            trees.apply_consumer_updates(rng.integers(0, 120, 10), rng.uniform(0.1, 2.0, 10))
+            trees.apply_generator_updates(rng.integers(0, 6, 2), rng.uniform(0, 20, 2))
+            r = rebalance(trees, 0.10)
+            results.append((r.moved.tolist(), r.moved_to.tolist(), r.starved_mw, r.load.tolist()))
+        return results, trees.assignment.tolist()
+
+    assert run() == run()

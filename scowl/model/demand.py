@@ -1,0 +1,176 @@
+"""Demand: per consumer per tick, in kW (float32).
+
+demand_i(t) = base_kw_i x shape_kind(local hour of t) x max(0, 1 + sigma_kind x X_i(t))
+
+- base_kw_i: the consumer's demand at the peak hour (population.py; means 1.31 kW per home and
+  44.77 kW per commercial building, from the facts);
+- shape: an hourly summer-weekday shape (fraction of the peak), linearly interpolated;
+  residential rises through the afternoon to the evening, commercial follows business hours
+  (08:00-18:00). Both reach 1.0 at 17:00, so the statewide peak falls at 17:00 local and, with the
+  fixed industrial and transportation loads, is 32,121 MW at scale 1.0 (the Gold Book peak);
+  on weekends commercial daytime load is halved;
+- X_i: an AR(1) state per consumer (float32, unit variance, correlation time
+  demand.correlation_minutes), innovations from a counter-based stream keyed by the consumer's
+  global index and the tick: correlated in time, identical under any sharding.
+
+Each consumer's demand splits into constant shares (`demand_shares`): a fixed part (end uses that
+cannot wait: lighting, oven), deferrable end uses each with its deferral window (hvac 600 s, hot
+water 300 s, fridge 180 s, washer/dryer 900 s, dishwasher 1,800 s, other 1,800 s), and a
+demand-responsive part (scenario.demand_responsive_share) taken proportionally out of the
+deferrable uses. Commercial buildings use the residential end-use table too (the facts give no
+commercial one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scowl.config import Scenario
+from scowl.model import data
+from scowl.model.mix import consumer_counts
+from scowl.model.population import Population, mean_peak_kw
+from scowl.model.timeline import timeline
+from scowl.model.weather import ar1_phi
+from scowl.streams import StreamRepo
+
+__all__ = [
+    "COMMERCIAL_SHAPE", "DemandModel", "DemandShares", "RESIDENTIAL_SHAPE", "demand_shares",
+    "expected_demand_mw", "fixed_loads_mw", "load_shape",
+]
+
+#: Hourly summer-weekday shapes, fraction of the type's peak, at 00:00 .. 23:00 local.
+RESIDENTIAL_SHAPE = np.array([
+    0.62, 0.56, 0.52, 0.50, 0.50, 0.53, 0.60, 0.66, 0.66, 0.65, 0.66, 0.69,
+    0.73, 0.77, 0.82, 0.88, 0.95, 1.00, 0.99, 0.96, 0.92, 0.86, 0.77, 0.68,
+])
+COMMERCIAL_SHAPE = np.array([
+    0.45, 0.43, 0.42, 0.42, 0.43, 0.47, 0.56, 0.70, 0.83, 0.91, 0.95, 0.97,
+    0.98, 0.99, 1.00, 1.00, 1.00, 1.00, 0.92, 0.80, 0.68, 0.58, 0.52, 0.48,
+])
+_WEEKEND_COMMERCIAL_BASE = 0.45
+
+
+def load_shape(hours, weekday, kind: int) -> np.ndarray:
+    """Fraction of peak demand for consumers of `kind` (0 residential, 1 commercial) at local
+    `hours` (float, 0-24); `weekday` is a bool array (False = weekend)."""
+    table = RESIDENTIAL_SHAPE if kind == 0 else COMMERCIAL_SHAPE
+    h = np.asarray(hours, dtype=np.float64) % 24.0
+    shape = np.interp(h, np.arange(25), np.append(table, table[0]))
+    if kind == 1:
+        base = _WEEKEND_COMMERCIAL_BASE
+        shape = np.where(weekday, shape, base + 0.5 * (shape - base).clip(min=0) + (shape - base).clip(max=0))
+    return shape
+
+
+def fixed_loads_mw(scenario: Scenario) -> dict[str, float]:
+    """Industrial and transportation demand (MW), fixed over the day, at the scenario's scale."""
+    c = data.consumers()
+    s = scenario.scenario.scale
+    return {k: c[k]["summer_peak_mw"] * s for k, v in c.items() if v["load"] == "fixed"}
+
+
+def expected_demand_mw(scenario: Scenario) -> dict[str, np.ndarray]:
+    """Statewide demand per tick (MW) in expectation, computed analytically (no consumers built):
+    residential, commercial, one entry per fixed load, and total. Cheap at any scale."""
+    tl = timeline(scenario)
+    n_res, n_com = consumer_counts(scenario)
+    kw_res, kw_com = mean_peak_kw()
+    out = {
+        "residential": n_res * kw_res / 1000.0 * load_shape(tl.local_hour, tl.weekday, 0),
+        "commercial": n_com * kw_com / 1000.0 * load_shape(tl.local_hour, tl.weekday, 1),
+    }
+    for k, mw in fixed_loads_mw(scenario).items():
+        out[k] = np.full(len(tl.local_hour), mw)
+    out["total"] = sum(out.values())
+    return out
+
+
+@dataclass(frozen=True)
+class DemandShares:
+    """Constant split of every consumer's demand: fixed + sum(deferrable) + responsive = 1."""
+
+    fixed: float
+    deferrable: tuple[tuple[str, float, int], ...]  # (end use, share, deferral window in seconds)
+    responsive: float
+
+    def as_dict(self) -> dict:
+        return {"fixed": self.fixed, "responsive": self.responsive,
+                "deferrable": {load: {"share": share, "window_s": window} for load, share, window in self.deferrable}}
+
+
+def demand_shares(scenario: Scenario) -> DemandShares:
+    uses = data.end_uses()
+    fixed = sum(share for _, share, window in uses if window == 0)
+    deferrable_total = sum(share for _, share, window in uses if window > 0)
+    dr = scenario.scenario.demand_responsive_share
+    keep = (deferrable_total - dr) / deferrable_total
+    return DemandShares(fixed, tuple((load, share * keep, window) for load, share, window in uses if window > 0), dr)
+
+
+class DemandModel:
+    """Steps the demand of a population, one tick at a time.
+
+    `DemandModel(population, scenario, repo=None, start_tick=0)`; `step(tick)` -> float32 kW per
+    consumer (the same array object every tick, overwritten). The first call must be
+    `step(start_tick)`, then consecutive ticks; the state at start_tick is drawn from the AR(1)'s
+    stationary distribution (so runs starting at different ticks differ, runs starting at the same
+    tick are identical, under any sharding).
+    """
+
+    def __init__(self, population: Population, scenario: Scenario, repo: StreamRepo | None = None, start_tick: int = 0) -> None:
+        repo = repo or StreamRepo(scenario.seed)
+        self.population = population
+        self.scenario = scenario
+        d = scenario.demand
+        tl = timeline(scenario)
+        self._shape = np.stack([load_shape(tl.local_hour, tl.weekday, 0), load_shape(tl.local_hour, tl.weekday, 1)], axis=1)
+        self._sigma = np.array([d.residential_variation, d.commercial_variation])
+        self.phi = np.float32(ar1_phi(scenario.tick_seconds, d.correlation_minutes * 60))
+        self._k = np.float32(np.sqrt(1.0 - float(self.phi) ** 2))
+        self._init = repo.counter("demand_init")
+        self._innov = repo.counter("demand_innovation")
+        self.start_tick = start_tick
+        self.tick = start_tick - 1
+        self.state = np.zeros(len(population), dtype=np.float32)
+        self.kw = np.zeros(len(population), dtype=np.float32)
+        self.shares = demand_shares(scenario)
+
+    @property
+    def nbytes(self) -> int:
+        return self.state.nbytes + self.kw.nbytes
+
+    def step(self, tick: int) -> np.ndarray:
+        if tick != self.tick + 1:
+            raise ValueError(f"DemandModel.step({tick}): expected tick {self.tick + 1} (ticks go one at a time from {self.start_tick})")
+        if not 0 <= tick <= self.scenario.ticks:
+            raise ValueError(f"DemandModel.step({tick}): tick outside [0, {self.scenario.ticks}]")
+        idx = self.population.index
+        if tick == self.start_tick:
+            self.state[:] = self._init.centered(idx, tick)
+        else:
+            eps = self._innov.centered(idx, tick)
+            eps *= self._k
+            self.state *= self.phi
+            self.state += eps
+        shape = self._shape[tick]
+        a = shape.astype(np.float32)
+        b = (shape * self._sigma).astype(np.float32)
+        kind = self.population.kind
+        out = self.kw
+        np.take(b, kind, out=out)
+        out *= self.state
+        out += np.take(a, kind)
+        np.maximum(out, 0, out=out)
+        out *= self.population.base_kw
+        self.tick = tick
+        return out
+
+    def components(self, total_kw: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The last step's demand split by `shares`: {"fixed", "responsive", <end use>...} in kW."""
+        total = self.kw if total_kw is None else total_kw
+        out = {"fixed": total * np.float32(self.shares.fixed), "responsive": total * np.float32(self.shares.responsive)}
+        for load, share, _ in self.shares.deferrable:
+            out[load] = total * np.float32(share)
+        return out

@@ -1,0 +1,150 @@
+"""The generator fleet instantiated from the generation mix (the seed notebook's method).
+
+Total nameplate is 41,071 MW x scale, split by each type's share of the mix year's MWh. The
+number of units of a type is proportional to (its nameplate / its average facility size), which
+reproduces the facts' facility counts (2030 at scale 1: hydro 89, gas 50, nuclear ~10, utility
+solar ~77, land wind ~46); the total count is (consumers at this scale) / consumers_per_generator,
+with at least one unit for every type present in the mix. Units of a type differ in size by up to
++-unit_size_spread, normalised so the type's total nameplate is exact.
+
+Distributed solar (6.25 kW home systems in the facts) is represented by aggregated
+distributed-solar generator peers of `generation.distributed_solar_peer_mw` each (default 56 MW,
+the utility-solar unit size = 8,960 home systems): it stays a generator type in the supply stack
+and in the trackers' view, without 465,000 extra peers; each peer reports how many home systems
+it stands for (`home_systems`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mmh3
+import numpy as np
+
+from scowl.config import Scenario
+from scowl.model import data
+from scowl.streams import StreamRepo
+
+__all__ = [
+    "CONTINUOUS", "FIXED", "KIND_NAMES", "KIND_OF_TYPE", "STOCHASTIC", "TYPE_CODES", "TYPE_NAMES",
+    "Generators", "build_generators", "consumer_counts", "fleet_plan", "mix_shares",
+]
+
+TYPE_NAMES = (
+    "natural gas-fired", "nuclear", "hydroelectric", "land-based wind",
+    "utility-scale solar", "petroleum-fired", "offshore wind", "distributed solar",
+)
+TYPE_CODES = {name: np.uint8(i) for i, name in enumerate(TYPE_NAMES)}
+FIXED, STOCHASTIC, CONTINUOUS = np.uint8(0), np.uint8(1), np.uint8(2)
+KIND_NAMES = ("fixed", "stochastic", "continuous")
+KIND_OF_TYPE = {
+    "natural gas-fired": CONTINUOUS, "nuclear": FIXED, "hydroelectric": STOCHASTIC,
+    "land-based wind": STOCHASTIC, "utility-scale solar": STOCHASTIC, "petroleum-fired": CONTINUOUS,
+    "offshore wind": STOCHASTIC, "distributed solar": STOCHASTIC,
+}
+#: Generator ids: MurmurHash3 32-bit of the generator's name with the notebook's seed (42).
+GENERATOR_ID_SEED = int(data.system()["generator_id_hash_seed"])
+
+
+def mix_shares(year: int) -> dict[str, float]:
+    """Share of the mix year's MWh by type (sums to 1)."""
+    mwh = data.generation_mix(year)
+    total = sum(mwh.values())
+    return {t: mwh[t] / total for t in TYPE_NAMES}
+
+
+def consumer_counts(scenario: Scenario) -> tuple[int, int]:
+    """(residential, commercial) consumers at the scenario's scale."""
+    c = data.consumers()
+    s = scenario.scenario.scale
+    return int(round(c["residential"]["count"] * s)), int(round(c["commercial"]["count"] * s))
+
+
+def fleet_plan(scenario: Scenario) -> dict[str, tuple[int, float]]:
+    """{type: (unit count, total nameplate MW)} for the scenario, types in TYPE_NAMES order."""
+    s = scenario.scenario
+    shares = mix_shares(s.mix_year)
+    total_mw = data.system()["total_capacity"] * s.scale
+    units = dict(data.unit_sizes())
+    units["distributed solar"] = scenario.generation.distributed_solar_peer_mw
+    present = [t for t in TYPE_NAMES if shares[t] > 0]
+    n_res, n_com = consumer_counts(scenario)
+    n = max(len(present), int(round((n_res + n_com) / s.consumers_per_generator)))
+    w = np.array([shares[t] * total_mw / units[t] for t in present])
+    counts = _apportion(n, w)
+    return {t: ((int(counts[present.index(t)]), shares[t] * total_mw) if t in present else (0, 0.0)) for t in TYPE_NAMES}
+
+
+def _apportion(n: int, w: np.ndarray) -> np.ndarray:
+    """Largest-remainder apportionment of n seats by weights w, at least one seat each."""
+    k = len(w)
+    ideal = (n - k) * w / w.sum()
+    counts = np.floor(ideal).astype(int)
+    rem = ideal - counts
+    for i in np.argsort(-rem, kind="stable")[: (n - k) - counts.sum()]:
+        counts[i] += 1
+    return counts + 1
+
+
+@dataclass(frozen=True)
+class Generators:
+    """The generator fleet as a table of arrays (one row per generator, index = row).
+
+    name: peer name ("hydroelectric-003"); gen_id: MurmurHash3 32-bit of the name (seed 42);
+    type_code: index into TYPE_NAMES; kind: FIXED / STOCHASTIC / CONTINUOUS; nameplate_mw;
+    min_mw (continuous: minimum stable output; fixed: its fixed output; stochastic: 0);
+    ramp_mw: most a setpoint may move in one tick (continuous units; others: nameplate);
+    home_systems: 6.25 kW home systems an aggregated distributed-solar peer stands for (else 0).
+    """
+
+    name: tuple[str, ...]
+    gen_id: np.ndarray
+    type_code: np.ndarray
+    kind: np.ndarray
+    nameplate_mw: np.ndarray
+    min_mw: np.ndarray
+    ramp_mw: np.ndarray
+    home_systems: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.name)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.gen_id, self.type_code, self.kind, self.nameplate_mw, self.min_mw, self.ramp_mw, self.home_systems))
+
+    def by_type(self) -> dict[str, tuple[int, float]]:
+        """{type: (count, nameplate MW)} for every type in TYPE_NAMES order."""
+        out = {}
+        for code, t in enumerate(TYPE_NAMES):
+            sel = self.type_code == code
+            out[t] = (int(sel.sum()), float(self.nameplate_mw[sel].sum()))
+        return out
+
+
+def build_generators(scenario: Scenario, repo: StreamRepo) -> Generators:
+    """The fleet for a scenario: deterministic for its seed (stream "fleet/unit_size")."""
+    plan = fleet_plan(scenario)
+    g = scenario.generation
+    rng = repo.generator("fleet", "unit_size")
+    names, codes, caps = [], [], []
+    for t in TYPE_NAMES:
+        count, total = plan[t]
+        if count == 0:
+            continue
+        factor = 1.0 + g.unit_size_spread * (2.0 * rng.random(count) - 1.0)
+        sizes = total * factor / factor.sum()
+        slug = t.replace(" ", "-").replace("-fired", "").replace("-based", "").replace("-scale", "")
+        names += [f"{slug}-{i:03d}" for i in range(count)]
+        codes += [TYPE_CODES[t]] * count
+        caps.append(sizes)
+    code = np.array(codes, dtype=np.uint8)
+    cap = np.concatenate(caps) if caps else np.zeros(0)
+    kind = np.array([KIND_OF_TYPE[TYPE_NAMES[c]] for c in code], dtype=np.uint8)
+    tick_min = scenario.tick_seconds / 60
+    min_mw = np.where(kind == CONTINUOUS, g.gas_min_fraction * cap, np.where(kind == FIXED, g.nuclear_factor * cap, 0.0))
+    ramp = np.where(kind == CONTINUOUS, np.minimum(cap, g.gas_ramp_per_minute * tick_min * cap), cap)
+    home_kw = data.unit_sizes()["distributed solar"] * 1000.0
+    homes = np.where(code == TYPE_CODES["distributed solar"], np.round(cap * 1000.0 / home_kw), 0).astype(np.int64)
+    ids = np.array([mmh3.hash(n, GENERATOR_ID_SEED) for n in names], dtype=np.int32)
+    return Generators(tuple(names), ids, code, kind, cap.astype(np.float64), min_mw, ramp, homes)

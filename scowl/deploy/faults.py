@@ -18,7 +18,7 @@ import time
 from typing import Iterable
 
 from scowl.deploy.description import Deployment
-from scowl.deploy.schedule import HostPartition, NetworkSchedule, Pair, resolve
+from scowl.deploy.schedule import HostPartition, NetworkSchedule, Pair, resolve, select_hosts
 from scowl.errors import ScowlError
 
 
@@ -120,14 +120,16 @@ class RecordingFaults(Faults):
 class ScheduleRunner:
     """Applies a scenario's network schedule to `faults` as ticks advance.
 
-    `start()` sets the global latency between every pair of hosts; `advance(tick)` opens the
+    `start()` sets the scenario's latency on every link between a host matching `latency_scope`
+    (the scenario means tracker links: "role:tracker") and any other host; `advance(tick)` opens the
     partitions whose [start_tick, end_tick) holds `tick` and heals those that ended; `stop()`
     clears everything. Call `advance` on every tick: a partition skipped over entirely is never
     applied."""
 
-    def __init__(self, faults: Faults, schedule: NetworkSchedule) -> None:
+    def __init__(self, faults: Faults, schedule: NetworkSchedule, latency_scope: str = "role:tracker") -> None:
         self.faults = faults
         self.schedule = schedule
+        self.latency_scope = latency_scope
         self.partitions: list[HostPartition] = resolve(schedule, faults.deployment)
         self.active: set[str] = set()
         self.started = False
@@ -138,8 +140,14 @@ class ScheduleRunner:
             return
         self.started = True
         if self.schedule.latency_ms or self.schedule.jitter_ms:
-            for a, b in itertools.combinations(self.faults.deployment.host_names(), 2):
+            for a, b in self.latency_pairs():
                 self.faults.set_latency(a, b, self.schedule.latency_ms, self.schedule.jitter_ms)
+
+    def latency_pairs(self) -> list[tuple[str, str]]:
+        dep = self.faults.deployment
+        scoped = set(select_hosts([self.latency_scope], dep, "latency_scope")) if self.latency_scope != "*" \
+            else set(dep.host_names())
+        return [(a, b) for a, b in itertools.combinations(dep.host_names(), 2) if a in scoped or b in scoped]
 
     def advance(self, tick: int) -> list[str]:
         """Bring the faults to what `tick` demands; returns what changed, e.g. ['partition-0 on']."""

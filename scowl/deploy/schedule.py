@@ -75,6 +75,12 @@ def load_network_schedule(scenario: str | Path) -> NetworkSchedule:
     return parse_network(data.get("network", {}), path)
 
 
+def from_config(network: Any) -> NetworkSchedule:
+    """The schedule from scowl.config's already validated `Scenario.network` section."""
+    return NetworkSchedule(float(network.latency_ms), float(network.jitter_ms), tuple(
+        Partition(p.start_tick, p.end_tick, tuple(p.isolate), tuple(p.from_)) for p in network.partitions))
+
+
 def parse_network(net: dict[str, Any], path: str = "<scenario>") -> NetworkSchedule:
     if not isinstance(net, dict):
         raise ConfigError(path, "network", "a table", net)

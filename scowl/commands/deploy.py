@@ -1,0 +1,171 @@
+"""`scowl deploy ...`: emulated hosts in network namespaces, and the Emulab command plan.
+
+    scowl deploy check DESC [--scenario S]          validate; show hosts, processes, partitions
+    scowl deploy netns up DESC                      bring the hosts up and leave them (prints the run id)
+    scowl deploy netns exec RUNID HOST -- CMD...    run a command on a host of a run that is up
+    scowl deploy netns down RUNID                   tear that run down
+    scowl deploy netns run DESC --scenario S        up, start every role, apply the schedule, gather, down
+    scowl deploy cleanup [--run RUNID] [--force]    remove what earlier runs left behind
+    scowl deploy plan DESC --scenario S --target emulab [--format text|sh|json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from scowl.errors import ScowlError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("deploy", help="multi-host runs: namespace hosts with real network faults, Emulab plans")
+    dsub = p.add_subparsers(dest="deploy_command", metavar="ACTION", required=True)
+
+    c = dsub.add_parser("check", help="validate a deployment description (and a scenario's network schedule)")
+    c.add_argument("deployment")
+    c.add_argument("--scenario", help="scenario whose [network] schedule to translate to host pairs")
+    c.set_defaults(func=_check)
+
+    n = dsub.add_parser("netns", help="emulated hosts as Linux network namespaces (root)")
+    nsub = n.add_subparsers(dest="netns_command", metavar="ACTION", required=True)
+    up = nsub.add_parser("up", help="bring the hosts up and leave them up; prints the run id")
+    up.add_argument("deployment")
+    up.set_defaults(func=_up)
+    ex = nsub.add_parser("exec", help="run a command on a host of a run that is up")
+    ex.add_argument("run_id")
+    ex.add_argument("host")
+    ex.add_argument("argv", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    ex.set_defaults(func=_exec)
+    down = nsub.add_parser("down", help="tear a run down (its processes, namespaces and rules)")
+    down.add_argument("run_id")
+    down.set_defaults(func=_down)
+    run = nsub.add_parser("run", help="up, start one process per role per host, apply the schedule, gather logs, down")
+    run.add_argument("deployment")
+    run.add_argument("--scenario", required=True, help="scenario file: passed to every role, [network] drives the faults")
+    run.add_argument("--command", dest="command_template", help="command template overriding the description's; fields: {role} {host} "
+                     "{address} {scenario} {deployment} {run_dir} {count} {python}")
+    run.add_argument("--run-dir", help="where logs and run.json go (default runs/netns-<run id>)")
+    run.add_argument("--tick-seconds", type=float, default=1.0, help="wall seconds per tick for the schedule (default 1)")
+    run.add_argument("--duration", type=float, help="stop the run after this many seconds")
+    run.add_argument("--no-faults", action="store_true", help="ignore the scenario's [network] schedule")
+    run.set_defaults(func=_run)
+
+    cl = dsub.add_parser("cleanup", help="remove namespaces, rules and processes left by earlier runs")
+    cl.add_argument("--run", dest="run_id", help="only this run id")
+    cl.add_argument("--force", action="store_true", help="also runs whose owner process is still alive")
+    cl.set_defaults(func=_cleanup)
+
+    pl = dsub.add_parser("plan", help="print the per-host command plan of a run on real hosts")
+    pl.add_argument("deployment")
+    pl.add_argument("--scenario", required=True)
+    pl.add_argument("--target", choices=["emulab"], default="emulab")
+    pl.add_argument("--format", choices=["text", "sh", "json"], default="text")
+    pl.add_argument("--tick-seconds", type=float, default=1.0, help="wall seconds per tick (default 1)")
+    pl.add_argument("--run-dir", help="where gathered results go (default runs/emulab-<name>)")
+    pl.add_argument("--command", dest="command_template", help="command template overriding the description's")
+    pl.add_argument("--repo", default=".", help="the project checkout to copy to the hosts")
+    pl.set_defaults(func=_plan)
+
+
+def _check(args) -> int:
+    from scowl.deploy import load_deployment, load_network_schedule
+    from scowl.deploy.schedule import resolve
+
+    d = load_deployment(args.deployment)
+    print(f"{d.path}: deployment {d.name!r}, target {d.target}, bootstrap {d.bootstrap_endpoint()}")
+    for h in d.hosts:
+        roles = ", ".join(f"{r}={n}" for r, n in h.roles.items() if n)
+        print(f"  {h.name:8} {h.address:15} {roles}")
+    if args.scenario:
+        sched = load_network_schedule(args.scenario)
+        print(f"{args.scenario}: latency {sched.latency_ms:g} ms +- {sched.jitter_ms:g} ms")
+        for hp in resolve(sched, d):
+            pairs = ", ".join(sorted("<->".join(sorted(p)) for p in hp.pairs)) or "none"
+            note = f" (hosts on both sides, not cut inside: {', '.join(hp.coarse)})" if hp.coarse else ""
+            print(f"  {hp.name} ticks [{hp.start_tick}, {hp.end_tick}): cuts {pairs}{note}")
+    return 0
+
+
+def _up(args) -> int:
+    from scowl.deploy import NetnsCluster, load_deployment
+
+    cluster = NetnsCluster(load_deployment(args.deployment)).up()
+    cluster.detach()
+    print(f"run {cluster.run_id} up in {cluster.timings['up_s']:.2f} s: switch {cluster.switch_ns}, hosts "
+          + ", ".join(f"{h.name}={cluster.ns(h.name)} ({h.address})" for h in cluster.deployment.hosts))
+    print(f"  scowl deploy netns exec {cluster.run_id} HOST -- CMD ...;  scowl deploy netns down {cluster.run_id}")
+    return 0
+
+
+def _exec(args) -> int:
+    from scowl.deploy.netns import list_namespaces
+
+    ns = f"sc{args.run_id}-{args.host}"
+    if ns not in list_namespaces():
+        raise ScowlError(f"no host {args.host!r} in run {args.run_id!r} (namespace {ns} does not exist)")
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        raise ScowlError("exec: give a command after --")
+    return subprocess.call(["ip", "netns", "exec", ns, *argv])
+
+
+def _down(args) -> int:
+    from scowl.deploy import cleanup
+
+    removed = cleanup(args.run_id, force=True)
+    if not removed:
+        print(f"run {args.run_id}: nothing left to remove")
+    for rid, names in removed.items():
+        print(f"run {rid}: removed {', '.join(names)}")
+    return 0
+
+
+def _run(args) -> int:
+    from scowl.deploy import load_deployment, load_network_schedule
+    from scowl.deploy.netns import NetnsCluster
+    from scowl.deploy.run import run_netns
+
+    d = load_deployment(args.deployment)
+    schedule = None if args.no_faults else load_network_schedule(args.scenario)
+    run_id = NetnsCluster(d).run_id
+    run_dir = args.run_dir or os.path.join("runs", f"netns-{run_id}")
+    result = run_netns(d, scenario=args.scenario, run_dir=run_dir, command=args.command_template, schedule=schedule,
+                       tick_seconds=args.tick_seconds, duration_s=args.duration, run_id=run_id)
+    t = result.timings
+    print(f"run {result.run_id}: up {t.get('up_s', 0):.2f} s, ran {t.get('ran_s', 0):.2f} s, "
+          f"down {t.get('down_s', 0):.2f} s; logs in {result.run_dir}")
+    for key, code in result.exit_codes.items():
+        print(f"  {key:20} exit {code if code is not None else 'stopped'}")
+    failed = [k for k, c in result.exit_codes.items() if c not in (0, None)]
+    return 1 if failed else 0
+
+
+def _cleanup(args) -> int:
+    from scowl.deploy import cleanup
+
+    removed = cleanup(args.run_id, force=args.force)
+    for rid, names in removed.items():
+        print(f"run {rid}: removed {', '.join(names)}")
+    if not removed:
+        print("nothing to clean up")
+    return 0
+
+
+def _plan(args) -> int:
+    from scowl.deploy import load_deployment, load_network_schedule
+    from scowl.deploy.plan import build_plan
+
+    d = load_deployment(args.deployment)
+    plan = build_plan(d, load_network_schedule(args.scenario), scenario=args.scenario, run_dir=args.run_dir,
+                      tick_seconds=args.tick_seconds, command=args.command_template, repo=args.repo)
+    if args.format == "text":
+        sys.stdout.write(plan.render_text())
+    elif args.format == "sh":
+        sys.stdout.write(plan.render_sh())
+    else:
+        print(json.dumps([{"phase": s.phase, "host": s.host, "tick": s.tick, "sudo": s.sudo, "command": s.command}
+                          for s in plan.steps], indent=1))
+    return 0

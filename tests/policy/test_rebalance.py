@@ -108,3 +108,47 @@ def test_same_inputs_give_identical_outputs():
         return results, trees.assignment.tolist()
 
     assert run() == run()
+
+
+def reference_shed(demand, members, excess):
+    """The shedding rule written plainly: largest first (ties: lower index) until the excess is
+    covered, then the last pick swapped for the smallest member (ties: lower index) that covers
+    what the others leave."""
+    ranked = sorted(members, key=lambda i: (-demand[i], i))
+    taken, total = [], 0.0
+    for i in ranked:
+        if total >= excess:
+            break
+        taken.append(i)
+        total += demand[i]
+    rest = excess - sum(demand[i] for i in taken[:-1])
+    cover = [i for i in members if i not in taken[:-1] and demand[i] >= rest]
+    last = min(cover, key=lambda i: (demand[i], i)) if cover else taken[-1]
+    return sorted(taken[:-1] + [last])
+
+
+@pytest.mark.parametrize("sort_limit", [None, 0])  # 0 forces the per-generator partial sort
+def test_shedding_matches_the_plain_rule_on_every_route(monkeypatch, sort_limit):
+    import scowl.balance as balance
+
+    if sort_limit is not None:
+        monkeypatch.setattr(balance, "_SORT_LIMIT", sort_limit)
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        n = int(rng.integers(1, 60))
+        demand = rng.integers(1, 6, n).astype(np.float32)  # small integers: many ties
+        gen = rng.integers(0, 3, n)
+        trees = Trees([1000.0, 1000.0, 1000.0, 0.0], demand, assignment=gen)
+        new_output = rng.uniform(0, 1.0, 3) * trees.load[:3] / 0.9
+        trees.apply_generator_updates([0, 1, 2], new_output)
+        cap = trees.cap(0.10)
+        expected = []
+        for g in range(3):
+            members = np.flatnonzero(gen == g).tolist()
+            if trees.load[g] > cap[g]:
+                expected += reference_shed(demand.astype(float), members, trees.load[g] - cap[g])
+        over = np.flatnonzero(trees.load > cap)
+        shed, shed_from = balance._shed(trees, over, cap)
+        assert sorted(shed.tolist()) == sorted(expected)
+        assert (shed_from == gen[shed]).all() and (trees.load <= cap).all()
+        check_invariants(trees, 0.10, rebalanced=False)

@@ -107,6 +107,7 @@ class StorageSection:
     ev_initial_soc: float = _f(0.70, lo=0.0, hi=1.0)
     ev_sleep_soc: float = _f(0.05, lo=0.0, hi=1.0, hi_open=True)
     ev_trip_kwh: float = _f(10.0, lo=0.0, hi=80.0)
+    ev_home_share: float = _f(0.40, lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)

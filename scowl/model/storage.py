@@ -3,7 +3,8 @@
 The mix year's EV count (1,056,000 in 2030; the facts give none for 2022) x scale is spread over
 homes: a home owns an EV when a counter draw keyed by its global index falls below
 EVs / homes (12.4 % in 2030), so shards agree. Each EV leaves home around ev_departure_hour and
-plugs back in around ev_arrival_hour (normal, std ev_spread_hours, at least an hour away);
+plugs back in around ev_arrival_hour (normal, std ev_spread_hours, at least an hour away), except a share ev_home_share that stays
+home all day;
 while away it uses ev_trip_kwh spread over the time away. Plugged in, it charges or discharges at
 up to ev_charge_kw, within [0, 80 kWh]; below ev_sleep_soc it sleeps (will not discharge).
 
@@ -72,20 +73,23 @@ def build_evs(scenario: Scenario, population: Population, repo: StreamRepo | Non
     dep = np.clip(st.ev_departure_hour * 60 + sp * repo.counter("ev_depart").normal(owner), 0, 1380)
     arr = np.clip(st.ev_arrival_hour * 60 + sp * repo.counter("ev_arrive").normal(owner), 0, 1439)
     arr = np.maximum(arr, dep + 60)
+    home = repo.counter("ev_home").uniform(owner) < np.float32(st.ev_home_share)
+    dep, arr = np.where(home, 0, dep), np.where(home, 0, arr)  # depart == arrive: never away
     soc0 = np.clip(st.ev_initial_soc + 0.1 * repo.counter("ev_soc").centered(owner), st.ev_sleep_soc, 1.0) * cap
     return EVFleet(owner, soc0.astype(np.float32), dep.astype(np.uint16), arr.astype(np.uint16),
                    cap, st.ev_charge_kw, st.ev_sleep_soc * cap, st.ev_trip_kwh)
 
 
 def plugin_availability(scenario: Scenario, hours) -> np.ndarray:
-    """Expected fraction of EVs plugged in at local `hours`: 1 - P(departed) x P(not yet back)."""
+    """Expected fraction of EVs plugged in at local `hours`: the share staying home, plus the
+    others when 1 - P(departed) x P(not yet back)."""
     st = scenario.storage
     sd = max(st.ev_spread_hours, 1e-6) * math.sqrt(2)
     h = np.asarray(hours, dtype=np.float64) % 24
     erf = np.vectorize(math.erf)
     left = 0.5 * (1 + erf((h - st.ev_departure_hour) / sd))
     back = 0.5 * (1 + erf((h - st.ev_arrival_hour) / sd))
-    return 1.0 - left * (1.0 - back)
+    return st.ev_home_share + (1.0 - st.ev_home_share) * (1.0 - left * (1.0 - back))
 
 
 def charge(soc_kwh, power_kw, dt_s: float, capacity_kwh: float, rate_kw: float, plugged, sleep_kwh: float = 0.0):

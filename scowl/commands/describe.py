@@ -1,0 +1,201 @@
+"""`scowl describe [CONFIG] [--json] [--png PATH]`: the instantiated grid of a scenario.
+
+Prints generators by type (count, nameplate MW, kind), consumers by type, storage, the peak
+demand and the capacity margin; writes a PNG of the day (available supply by type, stacked,
+against demand). Demand is stepped over the real population up to 1,000,000 consumers, above that
+the analytic expectation is used (the same shape; the JSON says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from scowl.config import default_scenario_path, load_scenario, packaged_scenarios
+
+_STEP_LIMIT = 1_000_000
+
+#: Stack order (bottom to top) and colours for the PNG: must-run first, dispatchable on top.
+_STACK = (
+    ("nuclear", "tab:orange"), ("hydroelectric", "tab:blue"), ("land-based wind", "tab:green"),
+    ("offshore wind", "tab:cyan"), ("utility-scale solar", "gold"), ("distributed solar", "khaki"),
+    ("natural gas-fired", "tab:gray"), ("petroleum-fired", "tab:brown"),
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("describe", help="print the instantiated grid of a scenario and plot its day")
+    p.add_argument("config", nargs="?", default=None,
+                   help="scenario TOML file, or the name of a packaged one (default: ny2030)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--png", metavar="PATH", default=None,
+                   help="write the day's supply-by-type vs demand plot here (default: <name>-day.png)")
+    p.add_argument("--no-png", action="store_true", help="do not write the PNG")
+    p.set_defaults(func=run)
+
+
+def resolve_config(config: str | None) -> Path:
+    if config is None:
+        return default_scenario_path()
+    named = packaged_scenarios()
+    if config in named and not Path(config).exists():
+        return named[config]
+    return Path(config)
+
+
+def describe(scenario) -> dict:
+    """The description of a scenario's grid and day as plain data."""
+    from scowl.model import (KIND_NAMES, TYPE_NAMES, build_grid, demand_shares, expected_demand_mw,
+                             plugin_availability, timeline)
+
+    grid = build_grid(scenario)
+    tl = timeline(scenario)
+    gens = grid.generators
+    supply = grid.supply()
+    n = len(grid.consumers)
+    if n <= _STEP_LIMIT:
+        dm = grid.demand()
+        consumer_mw = np.array([dm.step(t).sum(dtype=np.float64) / 1000.0 for t in range(scenario.ticks + 1)])
+        demand = consumer_mw + grid.fixed_loads.total_mw
+        source = "stepped population"
+        bpc = grid.bytes_per_consumer(dm)
+    else:
+        demand = expected_demand_mw(scenario)["total"]
+        source = "analytic expectation"
+        bpc = grid.bytes_per_consumer()
+    by_type_avail = {}
+    for code, t in enumerate(TYPE_NAMES):
+        sel = gens.type_code == code
+        by_type_avail[t] = supply.profile[:, sel].sum(axis=1)
+    avail_total = supply.profile.sum(axis=1)
+    peak_tick = int(np.argmax(demand))
+    nameplate = float(gens.nameplate_mw.sum())
+    peak = float(demand[peak_tick])
+    counts = grid.consumers.counts()
+    kinds = {}
+    for code, t in enumerate(TYPE_NAMES):
+        sel = gens.type_code == code
+        if sel.any():
+            kinds[t] = KIND_NAMES[int(gens.kind[sel][0])]
+    hours = tl.local_hour
+    return {
+        "scenario": {"name": scenario.scenario.name, "source": scenario.source, "date": scenario.scenario.date.isoformat(),
+                     "start": scenario.scenario.start, "ticks": scenario.ticks, "tick_seconds": scenario.tick_seconds,
+                     "seed": scenario.seed, "mix_year": scenario.scenario.mix_year, "scale": scenario.scenario.scale},
+        "generators": {
+            "count": len(gens),
+            "nameplate_mw": nameplate,
+            "by_type": {t: {"count": c, "mw": mw, "kind": kinds.get(t), "home_systems": int(gens.home_systems[gens.type_code == code].sum())}
+                        for code, (t, (c, mw)) in enumerate(gens.by_type().items()) if c > 0},
+        },
+        "consumers": {"count": n, "by_type": counts, "bytes_per_consumer": bpc,
+                      "fixed_loads_mw": {"industrial": grid.fixed_loads.industrial_mw, "transportation": grid.fixed_loads.transportation_mw}},
+        "demand_shares": demand_shares(scenario).as_dict(),
+        "storage": {"evs": len(grid.storage), "battery_kwh": grid.storage.capacity_kwh, "storage_mwh": grid.storage.storage_mwh,
+                    "charge_kw": grid.storage.rate_kw,
+                    "plugged_in_at_peak": float(plugin_availability(scenario, hours[peak_tick])),
+                    "plugged_in_min": float(plugin_availability(scenario, np.arange(0, 24, 0.25)).min())},
+        "demand": {"source": source, "peak_mw": peak, "peak_tick": peak_tick, "peak_time": f"{_hhmm(hours[peak_tick])}",
+                   "min_mw": float(demand.min())},
+        "supply_at_peak_mw": {"available": float(avail_total[peak_tick]),
+                              "by_type": {t: float(v[peak_tick]) for t, v in by_type_avail.items() if v.any()}},
+        "capacity_margin": {"nameplate_minus_peak_mw": nameplate - peak, "nameplate_margin": (nameplate - peak) / peak,
+                            "available_minus_peak_mw": float(avail_total[peak_tick]) - peak,
+                            "min_available_minus_demand_mw": float((avail_total - demand).min()),
+                            "min_margin_time": _hhmm(hours[int(np.argmin(avail_total - demand))])},
+        "solar": {"first_light": _first(hours, by_type_avail, True), "last_light": _first(hours, by_type_avail, False)},
+        "series": {"hour": hours.tolist(), "demand_mw": demand.tolist(),
+                   "available_by_type_mw": {t: v.tolist() for t, v in by_type_avail.items() if v.any()}},
+    }
+
+
+def _hhmm(h: float) -> str:
+    m = int(round(h * 60)) % 1440
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def _first(hours, by_type, first: bool):
+    sun = by_type["utility-scale solar"] + by_type["distributed solar"]
+    lit = np.flatnonzero(sun > 0)
+    if len(lit) == 0:
+        return None
+    return _hhmm(hours[lit[0] if first else lit[-1]])
+
+
+def render(d: dict) -> str:
+    s = d["scenario"]
+    lines = [f"scenario {s['name']} ({s['source']}): {s['date']} from {s['start']}, {s['ticks']} ticks of {s['tick_seconds']} s, "
+             f"mix {s['mix_year']}, scale {s['scale']:g}, seed {s['seed']}", ""]
+    g = d["generators"]
+    lines.append(f"{'generators by type':<24}{'kind':>12}{'count':>8}{'MW':>12}{'share':>8}")
+    for t, v in g["by_type"].items():
+        extra = f"  ({v['home_systems']:,} home systems of 6.25 kW)" if v["home_systems"] else ""
+        lines.append(f"{t:<24}{v['kind']:>12}{v['count']:>8,}{v['mw']:>12,.1f}{v['mw'] / g['nameplate_mw']:>8.1%}{extra}")
+    lines.append(f"{'total':<24}{'':>12}{g['count']:>8,}{g['nameplate_mw']:>12,.1f}")
+    lines.append("")
+    c = d["consumers"]
+    lines.append(f"{'consumers by type':<24}{'count':>12}")
+    for t, v in c["by_type"].items():
+        lines.append(f"{t:<24}{v:>12,}")
+    lines.append(f"{'total':<24}{c['count']:>12,}   ({c['bytes_per_consumer']:.1f} bytes of model state per consumer)")
+    for t, mw in c["fixed_loads_mw"].items():
+        lines.append(f"{t + ' (fixed load)':<24}{mw:>12,.1f} MW")
+    lines.append("")
+    st = d["storage"]
+    lines.append(f"storage: {st['evs']:,} EVs x {st['battery_kwh']:g} kWh = {st['storage_mwh']:,.1f} MWh, charging at {st['charge_kw']:g} kW; "
+                 f"{st['plugged_in_at_peak']:.0%} plugged in at the peak, {st['plugged_in_min']:.0%} at the midday low")
+    dm, m, sp = d["demand"], d["capacity_margin"], d["supply_at_peak_mw"]
+    lines.append(f"peak demand: {dm['peak_mw']:,.1f} MW at {dm['peak_time']} (tick {dm['peak_tick']}, {dm['source']}); minimum {dm['min_mw']:,.1f} MW")
+    lines.append(f"capacity margin: nameplate {g['nameplate_mw']:,.1f} MW - peak = {m['nameplate_minus_peak_mw']:,.1f} MW ({m['nameplate_margin']:.1%}); "
+                 f"available at the peak {sp['available']:,.1f} MW ({m['available_minus_peak_mw']:+,.1f} MW); "
+                 f"tightest {m['min_available_minus_demand_mw']:+,.1f} MW at {m['min_margin_time']}")
+    lines.append(f"solar: first output at {d['solar']['first_light']}, last at {d['solar']['last_light']} (local time)")
+    return "\n".join(lines)
+
+
+def plot(d: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ser = d["series"]
+    h = np.array(ser["hour"])
+    x = np.arange(len(h)) * d["scenario"]["tick_seconds"] / 3600.0 + h[0]
+    layers = [(t, col) for t, col in _STACK if t in ser["available_by_type_mw"]]
+    fig, ax = plt.subplots(figsize=(10, 5), dpi=110)
+    ax.stackplot(x, [ser["available_by_type_mw"][t] for t, _ in layers], labels=[t for t, _ in layers],
+                 colors=[c for _, c in layers], alpha=0.85)
+    ax.plot(x, ser["demand_mw"], color="tab:red", lw=2.2, label="demand")
+    ticks = np.arange(np.ceil(x[0] / 3) * 3, x[-1] + 0.01, 3)
+    ax.set_xticks(ticks, [f"{int(t) % 24:02d}:00" for t in ticks])
+    s = d["scenario"]
+    ax.set_title(f"{s['name']}: available supply by type (gas/petroleum at capacity) vs demand, {s['date']}, scale {s['scale']:g}")
+    ax.set_xlabel("local time")
+    ax.set_ylabel("MW")
+    ax.set_xlim(x[0], x[-1])
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(resolve_config(args.config))
+    d = describe(scenario)
+    if not args.no_png:
+        png = Path(args.png) if args.png else Path(f"{scenario.scenario.name}-day.png")
+        plot(d, png)
+        d["png"] = str(png)
+    if args.json:
+        out = {k: v for k, v in d.items() if k != "series"}
+        print(json.dumps(out, sort_keys=True))
+    else:
+        print(render(d))
+        if "png" in d:
+            print(f"plot: {d['png']}")
+    return 0

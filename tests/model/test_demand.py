@@ -1,0 +1,85 @@
+"""Demand: the statewide peak at scale 1.0 is the Gold Book's, in the late afternoon."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scowl.config import load_scenario, override, packaged_scenarios
+from scowl.model import build_grid, demand_shares, expected_demand_mw, load_shape, timeline
+
+GOLD_BOOK_PEAK = 32_121.0
+
+
+def _ny(scale):
+    return override(load_scenario(packaged_scenarios()["ny2030"]), {"scenario.scale": scale})
+
+
+def test_analytic_peak_at_full_scale_is_the_gold_book_peak_late_afternoon():
+    sc = _ny(1.0)
+    total = expected_demand_mw(sc)["total"]
+    peak = total.max()
+    assert abs(peak - GOLD_BOOK_PEAK) / GOLD_BOOK_PEAK < 0.02, peak
+    h = timeline(sc).local_hour[np.argmax(total)]
+    assert 15.0 <= h <= 19.0, h
+
+
+def test_stepped_peak_at_full_scale_within_two_percent():
+    """All 8.9 million consumers, stepped around the analytic peak (about 3 s)."""
+    sc = _ny(1.0)
+    peak_tick = int(np.argmax(expected_demand_mw(sc)["total"]))
+    grid = build_grid(sc)
+    dm = grid.demand(start_tick=peak_tick - 6)
+    totals = [dm.step(t).sum(dtype=np.float64) / 1000.0 + grid.fixed_loads.total_mw for t in range(peak_tick - 6, peak_tick + 7)]
+    assert abs(max(totals) - GOLD_BOOK_PEAK) / GOLD_BOOK_PEAK < 0.02, max(totals)
+    assert grid.bytes_per_consumer(dm) <= 64
+
+
+def test_demand_by_type_matches_the_facts_at_the_peak():
+    e = expected_demand_mw(_ny(1.0))
+    i = int(np.argmax(e["total"]))
+    assert e["residential"][i] == pytest.approx(11_173.33, rel=1e-6)
+    assert e["commercial"][i] == pytest.approx(16_441.96, rel=1e-6)
+    assert e["industrial"][i] == pytest.approx(3_872.84) and e["transportation"][i] == pytest.approx(632.87)
+
+
+def test_commercial_follows_business_hours():
+    weekday = np.array([True])
+    night, noon, evening = (load_shape(np.array([h]), weekday, 1)[0] for h in (3.0, 13.0, 21.0))
+    assert noon > 2 * night and noon > evening
+    assert load_shape(np.array([13.0]), np.array([False]), 1)[0] < noon  # weekend
+
+
+def test_shares_sum_to_one_with_deferral_windows():
+    s = demand_shares(_ny(0.01))
+    assert s.fixed + s.responsive + sum(share for _, share, _ in s.deferrable) == pytest.approx(1.0)
+    windows = {load: w for load, _, w in s.deferrable}
+    assert windows == {"hvac": 600, "hot_water": 300, "fridge": 180, "washer_dryer": 900, "dishwasher": 1800, "other": 1800}
+    assert s.fixed == pytest.approx(0.13) and s.responsive == pytest.approx(0.10)
+
+
+def test_per_consumer_variation_is_correlated_in_time():
+    grid = build_grid(_ny(0.002))
+    dm = grid.demand()
+    states = []
+    for t in range(0, 60):
+        dm.step(t)
+        states.append(dm.state.copy())
+    x = np.stack(states)
+    lag1 = (x[1:] * x[:-1]).mean() / (x * x).mean()
+    assert lag1 == pytest.approx(np.exp(-300 / 3600), abs=0.02)
+    assert x.std() == pytest.approx(1.0, abs=0.05)
+    with pytest.raises(ValueError, match="expected tick 60"):
+        dm.step(62)
+
+
+@pytest.mark.slow
+def test_full_day_at_full_scale_peaks_late_afternoon():
+    """Every consumer of New York through all 288 ticks (about a minute)."""
+    sc = _ny(1.0)
+    grid = build_grid(sc)
+    dm = grid.demand()
+    totals = np.array([dm.step(t).sum(dtype=np.float64) / 1000.0 for t in range(sc.ticks + 1)]) + grid.fixed_loads.total_mw
+    assert abs(totals.max() - GOLD_BOOK_PEAK) / GOLD_BOOK_PEAK < 0.02
+    assert 15.0 <= timeline(sc).local_hour[np.argmax(totals)] <= 19.0
+    np.testing.assert_allclose(totals, expected_demand_mw(sc)["total"], rtol=0.01)

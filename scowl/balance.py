@@ -342,20 +342,19 @@ def _shed(trees: Trees, gens: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, 
     d = trees._demand[mem].astype(np.float64)
     excess = trees._load[gens] - cap[gens]
     take = np.zeros(mem.size, dtype=bool)
-    largest = np.full(k, -np.inf)
-    np.maximum.at(largest, s, d)
-    one = largest >= excess
+    counts = np.bincount(s, minlength=k)
+    ok = d >= excess[s]
+    one = np.bincount(s[ok], minlength=k) > 0  # some single member covers the excess
     if one.any():
-        ok = d >= excess[s]  # only in `one` segments: elsewhere every member is below the excess
         smallest = np.full(k, np.inf)
         np.minimum.at(smallest, s[ok], d[ok])
         tie = ok & (d == smallest[s])
         first = np.full(k, np.iinfo(np.int64).max)
         np.minimum.at(first, s[tie], mem[tie])
         take |= tie & (mem == first[s])
-    several = np.flatnonzero(~one & np.isfinite(largest))
+    several = np.flatnonzero(~one & (counts > 0))
     if several.size:
-        sel = np.flatnonzero(np.isin(s, several))
+        sel = np.flatnonzero((~one & (counts > 0))[s])
         if sel.size <= _SORT_LIMIT:
             take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
         else:

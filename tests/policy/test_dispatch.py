@@ -64,3 +64,19 @@ def test_storage_discharges_on_deficit_never_below_the_floor():
     soc = advance_soc(FLEET["soc_kwh"], FLEET["capacity_kwh"], p, 4.0)
     assert soc[3] == pytest.approx(16.0) and soc[1] == pytest.approx(32.0)
     assert storage_power(0.0, **FLEET, tick_hours=1.0).tolist() == [0.0] * 4
+
+
+def test_a_round_dispatches_gas_then_rebalances():
+    from scowl.balance import Trees, rebalance
+
+    # Generator 0: 50 MW fixed (e.g. hydro); generator 1: gas at 20 MW, 10-100 MW, 15 MW/tick.
+    trees = Trees([50.0, 20.0], [1.0] * 90)
+    starved = []
+    for _ in range(3):
+        need = required_output(float(trees.demand.sum()), 50.0, 0.10)  # 90 / 0.9 - 50 = 50 MW
+        gas = dispatch(trees.output[1:], [10.0], [100.0], [15.0], need)
+        trees.apply_generator_updates([1], gas)
+        starved.append(rebalance(trees, 0.10).starved_count)
+    # Ceilings: 45 + 31.5 -> 76 served; then 45 + 45 -> all 90; then steady at 50 MW.
+    assert starved == [14, 0, 0]
+    assert trees.output.tolist() == [50.0, 50.0]

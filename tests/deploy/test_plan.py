@@ -1,0 +1,194 @@
+"""The Emulab plan for the 4-host sample: its content, the script that runs it, the dry run of
+deploy/emulab.sh, and its fault commands run for real on namespace hosts."""
+
+from __future__ import annotations
+
+import json
+import select
+import shlex
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from scowl.deploy import NetnsCluster, load_deployment, load_network_schedule, parse_deployment, parse_network
+from scowl.deploy.plan import SSH_OPTS, build_plan
+from scowl.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+EMULAB4 = REPO / "deploy/emulab-4.toml"
+SCENARIO = REPO / "configs/small-partition.toml"
+SCHEDULE = parse_network({"latency_ms": 10, "jitter_ms": 2, "partitions": [
+    {"start_tick": 12, "end_tick": 24, "isolate": ["role:tracker"], "from": ["*"]}]})
+
+
+@pytest.fixture
+def plan():
+    return build_plan(load_deployment(EMULAB4), SCHEDULE, scenario="configs/small-partition.toml", tick_seconds=5)
+
+
+def test_every_host_has_every_phase(plan):
+    assert plan.phases() == ["install", "faults-init", "latency", "start", "fault", "wait", "stop", "gather", "cleanup"]
+    for h in ("h1", "h2", "h3", "h4"):
+        phases = {s.phase for s in plan.for_host(h)}
+        assert {"install", "faults-init", "start", "fault", "stop", "cleanup"} <= phases, (h, phases)
+    assert [s.host for s in plan.steps if s.phase == "wait"] == ["h1"]  # the metronome's host
+    local = plan.for_host(None)
+    assert [s.phase for s in local].count("gather") == 4 and all("rsync" in s.command or "scp" in s.command for s in local)
+
+
+def test_roles_start_in_order_with_the_node_command(plan):
+    starts = [(s.host, s.command) for s in plan.steps if s.phase == "start"]
+    roles = [shlex.split(c.split("nohup setsid ", 1)[1])[2] for _, c in starts]
+    assert roles == ["bootstrap", "storage", "broker", "tracker", "generator", "generator", "consumer", "consumer",
+                     "metronome"]
+    host, cmd = starts[3]
+    assert host == "h2"
+    assert "scowl-node --role tracker --config scowl-run/scenario.toml --deployment scowl-run/deployment.toml " \
+           "--host h2 > scowl-run/tracker.log" in cmd
+    assert "SCOWL_BOOTSTRAP=tcp://10.1.1.1:5555" in cmd and "echo $! > scowl-run/tracker.pid" in cmd
+
+
+def test_faults_follow_the_schedule(plan):
+    faults = [(s.host, s.tick, s.command) for s in plan.steps if s.phase == "fault"]
+    assert faults == [
+        ("h1", 12, "iptables -F SCOWL-CUT && iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"),
+        ("h2", 12, "iptables -F SCOWL-CUT && iptables -A SCOWL-CUT -s 10.1.1.1 -j DROP && "
+                   "iptables -A SCOWL-CUT -s 10.1.1.3 -j DROP && iptables -A SCOWL-CUT -s 10.1.1.4 -j DROP"),
+        ("h3", 12, "iptables -F SCOWL-CUT && iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"),
+        ("h4", 12, "iptables -F SCOWL-CUT && iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"),
+        ("h1", 24, "iptables -F SCOWL-CUT"), ("h2", 24, "iptables -F SCOWL-CUT"),
+        ("h3", 24, "iptables -F SCOWL-CUT"), ("h4", 24, "iptables -F SCOWL-CUT")]
+    assert all(s.sudo for s in plan.steps if s.phase in ("faults-init", "latency", "fault", "cleanup"))
+    lat = {s.host: s.command for s in plan.steps if s.phase == "latency"}
+    assert set(lat) == {"h1", "h2", "h3", "h4"}  # tracker links: h2 <-> everyone
+    assert lat["h2"].count("netem delay 10ms 2ms") == 3 and lat["h1"].count("netem delay 10ms 2ms") == 1
+    assert "match ip dst 10.1.1.2/32" in lat["h4"] and "dev eth1" in lat["h4"]  # h4 names its interface
+    assert lat["h3"].startswith("SCOWL_IF=$(ip -o -4 addr show to 10.1.1.3 ")  # h3 finds it by address
+    cleanup = {s.host: s.command for s in plan.steps if s.phase == "cleanup"}
+    assert all("iptables -X SCOWL-CUT" in c and "qdisc del dev" in c for c in cleanup.values())
+
+
+def test_script_quotes_survive_ssh_and_sudo(plan):
+    script = plan.render_sh()
+    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
+    remote = {}
+    for line in script.splitlines():
+        words = shlex.split(line.strip()) if line.strip().startswith("ssh ") else []
+        if words:
+            assert words[1:1 + len(SSH_OPTS)] == list(SSH_OPTS)
+            remote.setdefault(words[1 + len(SSH_OPTS)], []).append(words[-1])
+    for step in (s for s in plan.steps if s.host):
+        host = plan.deployment.host(step.host).ssh
+        sent = [shlex.split(r)[-1] if r.startswith("sudo sh -c ") else r for r in remote[host]]
+        assert step.command in sent, step
+    assert "trap stop_and_clean EXIT" in script and script.index("sleep $(awk") > script.index("T0=")
+    assert "t0 + 60 - now" in script and "t0 + 120 - now" in script  # ticks 12 and 24 at 5 s a tick
+
+
+def test_plan_refuses_a_netns_description():
+    with pytest.raises(ConfigError, match="deployment.target"):
+        build_plan(load_deployment(REPO / "deploy/hosts-3.toml"), SCHEDULE, scenario="s.toml")
+
+
+def test_emulab_dry_run_prints_the_per_host_plan():
+    out = subprocess.run(["bash", str(REPO / "deploy/emulab.sh"), "--dry-run"], capture_output=True, text=True,
+                         timeout=60, env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    for h, ssh in (("h1", "node1"), ("h2", "node2"), ("h3", "node3"), ("h4", "node4")):
+        assert f"== {h}: ssh {ssh}.scowl4.scowl.emulab.net" in text
+    assert "scowl-node --role tracker" in text and "[fault tick 12" in text and "[cleanup, sudo]" in text
+    assert json.loads(subprocess.run([Path(sys.executable).parent / "scowl", "deploy", "plan", str(EMULAB4),
+                                      "--scenario", str(SCENARIO), "--format", "json"],
+                                     capture_output=True, text=True, timeout=60).stdout)[0]["phase"] == "install"
+
+
+# -- the plan's fault commands, for real, on namespace hosts ---------------------------------
+LOCAL4 = """
+[deployment]
+name = "local-4"
+target = "emulab"
+[[hosts]]
+name = "h1"
+address = "10.200.0.1"
+ssh = "localhost"
+iface = "eth0"
+roles = { bootstrap = 1, metronome = 1, broker = 1 }
+[[hosts]]
+name = "h2"
+address = "10.200.0.2"
+ssh = "localhost"
+iface = "eth0"
+roles = { tracker = 2 }
+[[hosts]]
+name = "h3"
+address = "10.200.0.3"
+ssh = "localhost"
+iface = "eth0"
+roles = { generator = 1, consumer = 2 }
+[[hosts]]
+name = "h4"
+address = "10.200.0.4"
+ssh = "localhost"
+iface = "eth0"
+roles = { generator = 1, consumer = 2 }
+"""
+
+
+@pytest.mark.netns
+def test_plan_fault_commands_work_on_namespace_hosts(tmp_path):
+    from scowl.deploy import unavailable_reason
+
+    if unavailable_reason():
+        pytest.skip(f"netns tests skipped: {unavailable_reason()}")
+    probe = str(REPO / "tests/deploy/zmq_probe.py")
+    d = parse_deployment(tomllib.loads(LOCAL4), str(tmp_path / "local-4.toml"))
+    sched = load_network_schedule(SCENARIO)
+    plan = build_plan(d, parse_network({"partitions": [{"start_tick": sched.partitions[0].start_tick,
+                                                        "end_tick": sched.partitions[0].end_tick,
+                                                        "isolate": list(sched.partitions[0].isolate)}]}),
+                      scenario=str(SCENARIO))
+    before = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
+
+    def run_phase(c: NetnsCluster, phase: str, tick: int | None = None) -> None:
+        for s in plan.steps:
+            if s.phase == phase and s.tick == tick:
+                for cmd in s.cmds:
+                    res = c.exec(s.host, list(cmd.argv), check=False)
+                    assert res.returncode == 0 or cmd.may_fail, (s.host, cmd.shell(), res.stderr)
+
+    def ping(probe_proc, n=2, timeout_ms=300):
+        probe_proc.stdin.write(f"ping h1 {n} {timeout_ms}\n".encode())
+        probe_proc.stdin.flush()
+        assert select.select([probe_proc.stdout], [], [], 15)[0]
+        return json.loads(probe_proc.stdout.readline())["ok"]
+
+    with NetnsCluster(d) as c:
+        srv = c.spawn("h1", [sys.executable, probe, "serve", "10.200.0.1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert select.select([srv.stdout], [], [], 15)[0]
+        ep = f"tcp://10.200.0.1:{srv.stdout.readline().split()[1].decode()}"
+        clients = {}
+        for h in ("h2", "h3"):
+            clients[h] = c.spawn(h, [sys.executable, probe, "client"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            clients[h].stdin.write(f"connect h1 {ep}\n".encode())
+            clients[h].stdin.flush()
+            assert select.select([clients[h].stdout], [], [], 15)[0] and clients[h].stdout.readline()
+        run_phase(c, "faults-init")
+        assert ping(clients["h2"], 2, 2000) == 2
+        run_phase(c, "fault", 12)  # trackers (h2) cut from everyone, on the hosts themselves
+        assert ping(clients["h2"]) == 0, "the tracker host reached h1 through the plan's partition"
+        assert ping(clients["h3"], 2, 2000) == 2, "h3 <-> h1 must not be cut"
+        run_phase(c, "fault", 24)
+        clients["h2"].stdin.write(b"until_ok h1 10000\n")
+        clients["h2"].stdin.flush()
+        assert select.select([clients["h2"].stdout], [], [], 20)[0]
+        assert json.loads(clients["h2"].stdout.readline())["recovered_s"] is not None
+        run_phase(c, "cleanup")
+        for h in ("h1", "h2", "h3", "h4"):
+            assert "SCOWL-CUT" not in c.exec(h, ["iptables", "-S"]).stdout
+    assert subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout == before
+    assert not [ns for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+                if ns.startswith(f"sc{c.run_id}")]

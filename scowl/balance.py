@@ -182,7 +182,8 @@ class Trees:
         """Generators report their current output (MW). Repeated indices: the last report wins."""
         gen_idx = _as_index("apply_generator_updates gen_idx", gen_idx, self.G)
         new = _as_power("apply_generator_updates new_output", new_output, gen_idx.size, np.float64)
-        self._output[gen_idx] = new  # numpy assigns in order, so the last repeat wins
+        gen_idx, new = _last_wins(gen_idx, new)
+        self._output[gen_idx] = new
 
     def add_consumers(self, demand, assignment=None) -> np.ndarray:
         """New joiners (demand MW); unplaced (starved since this round) unless assigned. Returns indices."""

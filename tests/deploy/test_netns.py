@@ -5,9 +5,11 @@ through `cleanup` after a SIGKILL."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import select
+import shutil
 import signal
 import statistics
 import subprocess
@@ -123,6 +125,8 @@ def test_partition_cuts_h3_from_h1_only_and_heals(cluster):
 
 
 def test_delayer_latency_shows_in_application_rtt(cluster):
+    if importlib.util.find_spec("netfilterqueue") is None or shutil.which("iptables") is None:
+        pytest.skip("latency needs iptables and the netfilterqueue package (bash deploy/ci-prereqs.sh)")
     ep1 = server(cluster, "h1")
     c2, c3 = client(cluster, "h2", h1=ep1), client(cluster, "h3", h1=ep1)
     base = statistics.median(c3.ask("ping h1 10 2000")["rtts_ms"])

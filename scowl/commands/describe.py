@@ -170,7 +170,8 @@ def plot(d: dict, path: Path) -> None:
     ax.stackplot(x, [ser["available_by_type_mw"][t] for t, _ in layers], labels=[t for t, _ in layers],
                  colors=[c for _, c in layers], alpha=0.85)
     ax.plot(x, ser["demand_mw"], color="tab:red", lw=2.2, label="demand")
-    ticks = np.arange(np.ceil(x[0] / 3) * 3, x[-1] + 0.01, 3)
+    every = 3 if x[-1] - x[0] > 8 else 1
+    ticks = np.arange(np.ceil(x[0] / every) * every, x[-1] + 0.01, every)
     ax.set_xticks(ticks, [f"{int(t) % 24:02d}:00" for t in ticks])
     s = d["scenario"]
     ax.set_title(f"{s['name']}: available supply by type (gas/petroleum at capacity) vs demand, {s['date']}, scale {s['scale']:g}")

@@ -1,0 +1,1 @@
+"""The peers of the grid, one module per role (installed as scowl.actors)."""

@@ -1,0 +1,226 @@
+"""Actor messaging throughput: one-way, request/reply, batches, against raw pyzmq.
+
+Over inproc both actors share this process (one core); over tcp the echo actor runs in a
+child `scowl-node --role echo` process, as on a real deployment."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import zmq
+import zmq.asyncio
+
+from scowl import wire
+from scowl.actors.demo import Echo
+from scowl.runtime import Actor, install_uvloop
+
+BATCH_ROWS = 100_000
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--messages", type=int, default=300_000, help="one-way messages per measurement")
+    parser.add_argument("--requests", type=int, default=20_000, help="request/reply round trips per measurement")
+    parser.add_argument("--window", type=int, default=256, help="requests in flight when pipelining")
+    parser.add_argument("--batches", type=int, default=100, help=f"batches of {BATCH_ROWS:,} logical messages")
+    parser.add_argument("--transports", default="inproc,tcp", help="comma-separated: inproc,tcp")
+
+
+@contextlib.contextmanager
+def echo_process():
+    """A child `scowl-node --role echo` on a free tcp port; yields its address once READY."""
+    proc = subprocess.Popen([sys.executable, "-m", "scowl.node_cli", "--role", "echo", "--bind", "tcp://127.0.0.1:0"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().split()
+        if len(line) < 3 or line[0] != "READY":
+            raise RuntimeError(f"echo node did not start: {line!r}")
+        yield line[2]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def _actor_figures(address: str, args, ctx, local_echo: bool) -> dict:
+    echo = None
+    if local_echo:
+        echo = Echo("echo", address)
+        await echo.start(ctx)
+        address = echo.bound_address
+    sender = Actor("bench")
+    await sender.start(ctx)
+    await sender.connect("echo", address)
+    out = {}
+    try:
+        before = await sender.request("echo", wire.StatsRequest())
+        n = args.messages
+        t0 = time.perf_counter()
+        for i in range(n):
+            sender.send("echo", wire.Ping(i))
+            if i % 4096 == 0:
+                await asyncio.sleep(0)  # let the flush run, as a real actor's loop would
+        await sender.flush()
+        after = await sender.request("echo", wire.StatsRequest(), timeout=120)
+        dt = time.perf_counter() - t0
+        assert after.received - before.received == n, f"echo counted {after.received - before.received} of {n}"
+        out["one_way_per_s"] = n / dt
+
+        m = args.requests // 4
+        t0 = time.perf_counter()
+        for i in range(m):
+            await sender.request("echo", wire.Ping(i, b""))
+        out["request_reply_one_outstanding_per_s"] = m / (time.perf_counter() - t0)
+
+        m = args.requests
+        t0 = time.perf_counter()
+        inflight: set = set()
+        for i in range(m):
+            inflight.add(sender.ask("echo", wire.Ping(i)))
+            if len(inflight) >= args.window:
+                done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.gather(*inflight)
+        out["request_reply_pipelined_per_s"] = m / (time.perf_counter() - t0)
+
+        ids = np.zeros(BATCH_ROWS, dtype=wire.CONSUMER_ID_DTYPE)
+        ids["lo"] = np.arange(BATCH_ROWS)
+        values = np.random.default_rng(0).random(BATCH_ROWS, dtype=np.float32)
+        batch = wire.ValuesBatch.pack(ids=ids, values=values)
+        t0 = time.perf_counter()
+        for _ in range(args.batches):
+            sender.send("echo", batch)
+            await asyncio.sleep(0)
+        await sender.flush()
+        after2 = await sender.request("echo", wire.StatsRequest(), timeout=120)
+        dt = time.perf_counter() - t0
+        assert after2.logical - after.logical == args.batches * BATCH_ROWS
+        out["batched_logical_per_s"] = args.batches * BATCH_ROWS / dt
+        out["batch_frame_bytes"] = len(wire.encode_frame(batch, "bench", "echo", 1))
+    finally:
+        await sender.stop()
+        if echo is not None:
+            await echo.stop()
+    return out
+
+
+_RAW_PULL = """
+import sys, zmq
+ctx = zmq.Context(); pull = ctx.socket(zmq.PULL); pull.rcvhwm = 0
+port = pull.bind_to_random_port('tcp://127.0.0.1')
+done = ctx.socket(zmq.PUSH); done.connect(sys.argv[1])
+done.send_string(str(port))
+while True:
+    n = int(pull.recv_string())
+    if n == 0: break
+    for _ in range(n): pull.recv()
+    done.send(b'ok')
+"""
+
+
+def _raw_figures(transport: str, n: int, batches: int) -> dict:
+    """Raw pyzmq PUSH/PULL: single messages the size of a Ping frame, and the batch frame."""
+    small = wire.encode_packet([wire.encode_frame(wire.Ping(1), "bench", "echo", 1)])
+    big = os.urandom(BATCH_ROWS * 20)
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.sndhwm = 0
+    out = {}
+    try:
+        if transport == "inproc":
+            pull = ctx.socket(zmq.PULL)
+            pull.rcvhwm = 0
+            pull.bind("inproc://raw-bench")
+            push.connect("inproc://raw-bench")
+
+            def measure(payload, count):
+                t0 = time.perf_counter()
+                for _ in range(count):
+                    push.send(payload)
+                    pull.recv()
+                return count / (time.perf_counter() - t0)
+        else:
+            done = ctx.socket(zmq.PULL)
+            done_port = done.bind_to_random_port("tcp://127.0.0.1")
+            proc = subprocess.Popen([sys.executable, "-c", _RAW_PULL, f"tcp://127.0.0.1:{done_port}"])
+            push.connect(f"tcp://127.0.0.1:{int(done.recv_string())}")
+
+            def measure(payload, count):
+                t0 = time.perf_counter()
+                push.send_string(str(count))
+                for _ in range(count):
+                    push.send(payload)
+                done.recv()
+                return count / (time.perf_counter() - t0)
+        out["raw_one_way_per_s"] = measure(small, n)
+        out["raw_batched_logical_per_s"] = measure(big, batches) * BATCH_ROWS
+        if transport != "inproc":
+            push.send_string("0")
+            proc.wait(10)
+    finally:
+        ctx.destroy(linger=0)
+    return out
+
+
+def measure(args) -> dict:
+    install_uvloop()
+    figures: dict = {"cpu_count": os.cpu_count()}
+    for transport in [t.strip() for t in args.transports.split(",") if t.strip()]:
+        ctx = zmq.asyncio.Context()
+        try:
+            if transport == "inproc":
+                res = asyncio.run(_actor_figures("inproc://bench-echo", args, ctx, local_echo=True))
+            elif transport == "tcp":
+                with echo_process() as address:
+                    res = asyncio.run(_actor_figures(address, args, ctx, local_echo=False))
+            else:
+                raise ValueError(f"--transports: unknown transport {transport!r} (inproc, tcp)")
+        finally:
+            ctx.destroy(linger=0)
+        res.update(_raw_figures(transport, args.messages, args.batches))
+        res["one_way_ratio_to_raw"] = res["one_way_per_s"] / res["raw_one_way_per_s"]
+        res["batched_ratio_to_raw"] = res["batched_logical_per_s"] / res["raw_batched_logical_per_s"]
+        figures[transport] = res
+    return figures
+
+
+TARGETS_TCP = {
+    "one_way_per_s": 300_000,
+    "batched_logical_per_s": 5_000_000,
+    "request_reply_pipelined_per_s": 40_000,
+    "request_reply_one_outstanding_per_s": 6_000,
+}
+
+
+def render(figures: dict) -> str:
+    rows = [
+        ("actor one-way messages/s", "one_way_per_s"),
+        ("request/reply, one outstanding /s", "request_reply_one_outstanding_per_s"),
+        ("request/reply, pipelined /s", "request_reply_pipelined_per_s"),
+        (f"batched logical messages/s ({BATCH_ROWS:,}/frame)", "batched_logical_per_s"),
+        ("raw pyzmq PUSH/PULL messages/s", "raw_one_way_per_s"),
+        ("raw pyzmq batched logical/s", "raw_batched_logical_per_s"),
+        ("actor one-way / raw", "one_way_ratio_to_raw"),
+        ("actor batched / raw", "batched_ratio_to_raw"),
+    ]
+    transports = [t for t in ("inproc", "tcp") if t in figures]
+    lines = [f"Scowl messaging benchmark ({figures['cpu_count']} cores; inproc = one process, tcp = two processes)", ""]
+    header = f"{'figure':<46}" + "".join(f"{t:>16}" for t in transports) + f"{'tcp target':>14}"
+    lines += [header, "-" * len(header)]
+    for label, key in rows:
+        cells = []
+        for t in transports:
+            v = figures[t].get(key)
+            cells.append(f"{v:>16.2f}" if key.endswith("ratio_to_raw") else f"{v:>16,.0f}")
+        target = TARGETS_TCP.get(key)
+        mark = ""
+        if target and "tcp" in figures:
+            mark = f"{'>=' + format(target, ','):>12} {'ok' if figures['tcp'][key] >= target else 'MISS'}"
+        lines.append(f"{label:<46}" + "".join(cells) + "  " + mark)
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""`scowl-node`: run one role's actors in one OS process.
+
+A node prints one line `READY <actor> <address> ...` on stdout once its actors are bound and
+started, so whatever launched it (a run driver, a deploy script, a benchmark) waits for
+readiness instead of sleeping."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+
+from scowl.errors import ScowlError
+from scowl.runtime import Node, install_uvloop
+
+# role -> (module under scowl, factory function, what it does)
+ROLES: dict[str, tuple[str, str, str]] = {
+    "bootstrap": ("scowl.actors.bootstrap", "build_node", "issues 32-bit generator ids (MurmurHash3, seed 42, over address + server nonce) and 128-bit consumer ids"),
+    "broker": ("scowl.broker.broker", "build_node", "owns the tracker bucket table and routes each generator (and its consumers) to the tracker of its hash bucket"),
+    "tracker": ("scowl.actors.tracker", "build_node", "a regional controller: rebuilds the ephemeral distribution trees of its bucket every round"),
+    "generator": ("scowl.actors.generator", "build_node", "generators of this host (all fuel types), following the day's supply model; black out when over output"),
+    "consumer": ("scowl.actors.consumer", "build_node", "consumer populations (homes, businesses) as numpy arrays; report demand changes to their tracker"),
+    "storage": ("scowl.actors.storage", "build_node", "EV battery super-peers that charge on surplus and discharge on deficit"),
+    "metronome": ("scowl.actors.metronome", "build_node", "publishes timesteps once every peer is ready (lockstep or real time)"),
+    "echo": ("scowl.actors.demo", "build_echo_node", "demo: answers pings and counts messages (runtime smoke tests and benchmarks)"),
+    "ping": ("scowl.actors.demo", "build_ping_node", "demo: sends --count pings to an echo at --connect and prints what the echo counted"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    roles = "\n".join(f"  {name:<10} {desc}" for name, (_, _, desc) in ROLES.items())
+    parser = argparse.ArgumentParser(
+        prog="scowl-node",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run one Scowl role (one or more actors) in this process until SIGINT/SIGTERM "
+        "or until its actors finish. Prints 'READY <actor> <address>' lines once bound.",
+        epilog=f"roles:\n{roles}\n\nexample: scowl-node --role tracker --config configs/ny2030.toml --bind tcp://0.0.0.0:7100",
+    )
+    parser.add_argument("--role", required=True, choices=sorted(ROLES), help="which role this process plays")
+    parser.add_argument("--config", help="scenario TOML (default: the packaged configs/ny2030.toml)")
+    parser.add_argument("--deployment", help="deployment description TOML: hosts, roles per host, addresses")
+    parser.add_argument("--host", help="this host's name in the deployment description")
+    parser.add_argument("--name", help="actor name (default: derived from the role)")
+    parser.add_argument("--bind", default="tcp://127.0.0.1:0", help="address to bind (tcp://HOST:PORT, ipc://PATH; port 0 = any)")
+    parser.add_argument("--connect", action="append", default=[], metavar="NAME=ADDRESS",
+                        help="a peer to connect to (repeatable); for demo roles the address alone is fine")
+    parser.add_argument("--count", type=int, default=1000, help="demo ping: how many pings to send")
+    parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, WARNING, ERROR)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    module_name, factory_name, _ = ROLES[args.role]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        print(f"scowl-node: role {args.role!r} is not part of this build ({module_name} is missing)", file=sys.stderr)
+        return 2
+    try:
+        node: Node = getattr(module, factory_name)(args)
+        install_uvloop()
+        return asyncio.run(_serve(node))
+    except ScowlError as exc:
+        print(f"scowl-node --role {args.role}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _serve(node: Node) -> int:
+    serving = asyncio.ensure_future(node.serve())
+    started = asyncio.ensure_future(asyncio.gather(*(a.started.wait() for a in node.actors)))
+    await asyncio.wait({serving, started}, return_when=asyncio.FIRST_COMPLETED)
+    if started.done() and not serving.done():
+        for actor in node.actors:
+            print(f"READY {actor.name} {actor.bound_address or '-'}", flush=True)
+    else:
+        started.cancel()
+        await asyncio.gather(started, return_exceptions=True)
+    await serving
+    return 128 + node.signalled if node.signalled else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""A Node is one OS process hosting any number of actors on one ZeroMQ context.
+
+`Node.run()` installs uvloop when available, starts the actors in order, and serves until
+every actor stopped, `stop()` is called, or SIGINT/SIGTERM arrives; then it stops each
+actor, closes every socket (linger 0) and terminates the context with a deadline, so a
+shutdown never hangs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+
+import zmq
+import zmq.asyncio
+
+from scowl.runtime.actor import Actor
+
+log = logging.getLogger("scowl.node")
+
+TERM_DEADLINE_S = 2.0
+
+
+def install_uvloop() -> bool:
+    """Use uvloop's event loop when it is installed (it is a dependency; Windows lacks it)."""
+    try:
+        import uvloop
+    except ImportError:
+        return False
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True
+
+
+class Node:
+    def __init__(self, name: str = "node", ctx: zmq.asyncio.Context | None = None) -> None:
+        self.name = name
+        self.actors: list[Actor] = []
+        self._ctx = ctx
+        self._own_ctx = ctx is None
+        self._stop = None  # asyncio.Event, made inside the loop
+        self.signalled: int | None = None
+
+    @property
+    def ctx(self) -> zmq.asyncio.Context:
+        if self._ctx is None:
+            self._ctx = zmq.asyncio.Context()
+        return self._ctx
+
+    def add(self, actor: Actor) -> Actor:
+        self.actors.append(actor)
+        return actor
+
+    async def start(self) -> None:
+        """Start every actor in the order added (binders first is the caller's choice)."""
+        self._stop = asyncio.Event()
+        for actor in self.actors:
+            await actor.start(self.ctx)
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    async def serve(self) -> None:
+        """Start, then wait until stop(), a signal, or every actor has stopped; then shut down."""
+        loop = asyncio.get_running_loop()
+        installed = []
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, self._on_signal, sig)
+                    installed.append(sig)
+                except (NotImplementedError, RuntimeError):
+                    pass
+        try:
+            await self.start()
+            all_stopped = asyncio.ensure_future(asyncio.gather(*(a.stopped.wait() for a in self.actors)))
+            stop_wait = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({all_stopped, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            all_stopped.cancel()
+            stop_wait.cancel()
+            await asyncio.gather(all_stopped, stop_wait, return_exceptions=True)
+        finally:
+            await self.shutdown()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: int) -> None:
+        log.info("%s: %s received, shutting down", self.name, signal.Signals(sig).name)
+        self.signalled = sig
+        self.stop()
+
+    async def shutdown(self) -> None:
+        for actor in reversed(self.actors):
+            try:
+                await asyncio.wait_for(actor.stop(), TERM_DEADLINE_S)
+            except TimeoutError:
+                log.error("%s: actor %s did not stop within %s s", self.name, actor.name, TERM_DEADLINE_S)
+        if self._own_ctx and self._ctx is not None:
+            self._ctx.destroy(linger=0)  # closes anything still open; never blocks
+
+    def run(self) -> int:
+        """Run in this process until stopped; returns 128+signal when a signal stopped it."""
+        install_uvloop()
+        asyncio.run(self.serve())
+        return 128 + self.signalled if self.signalled else 0

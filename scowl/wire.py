@@ -1,0 +1,270 @@
+"""The wire protocol: every message Scowl sends, as typed immutable records, in one place.
+
+A ZeroMQ payload is a *packet*: a MessagePack array of frames, so that the messages one actor
+sends to one peer within an event-loop iteration cross the socket together (per-message
+socket calls, not encoding, are what limit Python messaging). Each frame inside is one
+MessagePack array, the `Envelope`: protocol version, message type, sender,
+recipient, sequence number, simulated tick, the request/reply correlation, and the body
+(the message's own MessagePack array, kept raw until the type is known). Decoding is two
+stages so that every rejection has a precise reason:
+
+    oversized     the frame is larger than MAX_FRAME_BYTES (checked before parsing)
+    malformed     not MessagePack, truncated, or not an envelope
+    version       an envelope of another protocol version
+    unknown_type  a message type this build does not know
+    invalid       the body does not match its type's schema (or its own checks)
+    misaddressed  the envelope names another recipient
+    spoofed       the envelope's sender differs from the transport's identity of the peer
+                  (checked by the actor, which knows the socket it came on)
+
+Untrusted bytes never raise out of `decode_frame` as anything but `ProtocolError`.
+
+Batches are first-class: a batch message carries many logical messages as columns
+(numpy arrays packed to bytes), e.g. the demand of 100,000 consumers, each keeping its own
+128-bit id on the wire; `len(batch)` is the number of logical messages it carries.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+import numpy as np
+
+from scowl.errors import ProtocolError
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+BROADCAST = "*"
+REJECT_REASONS = ("oversized", "malformed", "version", "unknown_type", "invalid", "misaddressed", "spoofed")
+
+#: dtype of a 128-bit consumer id on the wire: two little-endian uint64 words (hi, lo)
+CONSUMER_ID_DTYPE = np.dtype([("hi", "<u8"), ("lo", "<u8")])
+
+
+class Envelope(msgspec.Struct, array_like=True, frozen=True):
+    """What every frame carries around its body."""
+
+    v: int
+    type: str
+    sender: str
+    recipient: str
+    seq: int
+    tick: int
+    reply_to: int  # seq of the request this answers; 0 when it answers nothing
+    ask: bool  # the sender awaits a reply
+    body: msgspec.Raw
+
+
+class Message(msgspec.Struct, array_like=True, frozen=True):
+    """Base of every wire message. Subclasses register with @message("type-name")."""
+
+    TYPE: ClassVar[str] = ""
+
+
+MESSAGE_TYPES: dict[str, type[Message]] = {}
+_DECODERS: dict[str, msgspec.msgpack.Decoder] = {}
+
+
+def message(type_name: str):
+    """Register a Message subclass under its wire type name (unique)."""
+
+    def register(cls: type[Message]) -> type[Message]:
+        if type_name in MESSAGE_TYPES:
+            raise ValueError(f"message type {type_name!r} registered twice ({MESSAGE_TYPES[type_name].__name__}, {cls.__name__})")
+        cls.TYPE = type_name
+        MESSAGE_TYPES[type_name] = cls
+        _DECODERS[type_name] = msgspec.msgpack.Decoder(cls)
+        return cls
+
+    return register
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def _check_column(name: str, data: bytes, itemsize: int, n: int) -> None:
+    if len(data) != itemsize * n:
+        raise ValueError(f"column {name}: {len(data)} bytes, expected {itemsize} x {n} = {itemsize * n}")
+
+
+class Batch(Message):
+    """Base of columnar batches: `n` logical messages, one column per field, packed little-endian.
+
+    Subclasses declare COLUMNS = (("field", "dtype"), ...); __post_init__ checks every column's
+    length against n, so a mutated batch is rejected as `invalid` instead of misread."""
+
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def __post_init__(self) -> None:
+        n = self.n  # type: ignore[attr-defined]
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        for name, dtype in self.COLUMNS:
+            _check_column(name, getattr(self, name), np.dtype(dtype).itemsize if dtype != "id128" else 16, n)
+
+    def __len__(self) -> int:
+        return self.n  # type: ignore[attr-defined]
+
+    def column(self, name: str) -> np.ndarray:
+        """A read-only numpy view of one column (no copy)."""
+        dtype = dict(self.COLUMNS)[name]
+        return np.frombuffer(getattr(self, name), dtype=CONSUMER_ID_DTYPE if dtype == "id128" else np.dtype(dtype))
+
+    @classmethod
+    def pack(cls, **columns):
+        """Build a batch from numpy arrays (one per declared column) plus any scalar fields."""
+        fields = {}
+        n = None
+        declared = dict(cls.COLUMNS)
+        for key, value in columns.items():
+            if key in declared:
+                dtype = CONSUMER_ID_DTYPE if declared[key] == "id128" else np.dtype(declared[key])
+                arr = np.ascontiguousarray(value, dtype=dtype)
+                if n is not None and len(arr) != n:
+                    raise ValueError(f"{cls.__name__}.pack: column {key} has {len(arr)} rows, expected {n}")
+                n = len(arr)
+                fields[key] = arr.tobytes()
+            else:
+                fields[key] = value
+        return cls(n=n or 0, **fields)
+
+
+# --------------------------------------------------------------------------- runtime messages
+
+
+@message("failure")
+class Failure(Message):
+    """Reply sent when a request's handler raised: the asker gets RemoteError, the actor goes on."""
+
+    error: str
+    detail: str
+
+
+@message("hello")
+class Hello(Message):
+    """Readiness handshake on a new link: answered with Welcome once the link carries traffic."""
+
+    role: str
+    address: str = ""
+
+
+@message("welcome")
+class Welcome(Message):
+    role: str
+
+
+@message("sync-probe")
+class SyncProbe(Message):
+    """Published until every expected subscriber acknowledged it: no slow-joiner losses."""
+
+    token: int
+
+
+@message("sync-ack")
+class SyncAck(Message):
+    token: int
+
+
+@message("ping")
+class Ping(Message):
+    n: int
+    payload: bytes = b""
+
+
+@message("pong")
+class Pong(Message):
+    n: int
+
+
+@message("stats-request")
+class StatsRequest(Message):
+    pass
+
+
+@message("stats-reply")
+class StatsReply(Message):
+    received: int
+    logical: int
+    rejected: int
+    failed: int
+
+
+@message("stop")
+class Stop(Message):
+    """Ask an actor (or a whole node, when sent to its control actor) to stop cleanly."""
+
+    reason: str = ""
+
+
+@message("values-batch")
+class ValuesBatch(Batch):
+    """Demo/benchmark batch: one float32 value per 128-bit consumer id."""
+
+    COLUMNS: ClassVar = (("ids", "id128"), ("values", "<f4"))
+    n: int
+    ids: bytes
+    values: bytes
+
+
+# --------------------------------------------------------------------------- codec
+
+_ENCODER = msgspec.msgpack.Encoder()
+_ENVELOPE_DECODER = msgspec.msgpack.Decoder(Envelope)
+_PACKET_DECODER = msgspec.msgpack.Decoder(list[bytes])
+
+
+def encode_packet(frames: list[bytes]) -> bytes:
+    """Frames for one peer, sent as one ZeroMQ message."""
+    return _ENCODER.encode(frames)
+
+
+def decode_packet(data: bytes) -> list[bytes]:
+    """Split an untrusted packet into frames; raises only ProtocolError."""
+    if len(data) > MAX_FRAME_BYTES:
+        raise ProtocolError("oversized", f"{len(data)} bytes > {MAX_FRAME_BYTES}")
+    try:
+        return _PACKET_DECODER.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ProtocolError("malformed", f"not a packet: {exc}") from None
+    except Exception as exc:  # noqa: BLE001
+        raise ProtocolError("malformed", f"not a packet: {type(exc).__name__}: {exc}") from None
+
+
+def encode_body(msg: Message) -> bytes:
+    return _ENCODER.encode(msg)
+
+
+def encode_frame(msg: Message, sender: str, recipient: str, seq: int, tick: int = 0, reply_to: int = 0, ask: bool = False) -> bytes:
+    """One frame: the envelope with the message's body inside."""
+    if not msg.TYPE:
+        raise TypeError(f"{type(msg).__name__} is not a registered message type (use @message)")
+    return _ENCODER.encode(
+        Envelope(PROTOCOL_VERSION, msg.TYPE, sender, recipient, seq, tick, reply_to, ask, msgspec.Raw(_ENCODER.encode(msg)))
+    )
+
+
+def decode_frame(frame: bytes, recipient: str | None = None) -> tuple[Envelope, Message]:
+    """Parse and validate an untrusted frame; raises only ProtocolError (with .reason)."""
+    if len(frame) > MAX_FRAME_BYTES:
+        raise ProtocolError("oversized", f"{len(frame)} bytes > {MAX_FRAME_BYTES}")
+    try:
+        env = _ENVELOPE_DECODER.decode(frame)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ProtocolError("malformed", str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - hostile bytes may trip anything in a parser
+        raise ProtocolError("malformed", f"{type(exc).__name__}: {exc}") from None
+    if env.v != PROTOCOL_VERSION:
+        raise ProtocolError("version", f"protocol version {env.v}, this build speaks {PROTOCOL_VERSION}")
+    decoder = _DECODERS.get(env.type)
+    if decoder is None:
+        raise ProtocolError("unknown_type", f"message type {env.type[:64]!r}")
+    if recipient is not None and env.recipient not in (recipient, BROADCAST):
+        raise ProtocolError("misaddressed", f"for {env.recipient[:64]!r}, this is {recipient!r}")
+    try:
+        msg = decoder.decode(env.body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ProtocolError("invalid", f"{env.type}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001
+        raise ProtocolError("invalid", f"{env.type}: {type(exc).__name__}: {exc}") from None
+    return env, msg

@@ -1,0 +1,163 @@
+"""Actors over real ZeroMQ sockets, the same tests over inproc, ipc and tcp."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from scowl import wire
+from scowl.actors.demo import Echo
+from scowl.errors import ActorError, RequestTimeout
+from scowl.runtime import Actor, RemoteError, on
+
+
+class Recorder(Actor):
+    """Records what it handles; raises on Ping payload b'boom'."""
+
+    role = "recorder"
+
+    def __init__(self, name, address=None):
+        super().__init__(name, address)
+        self.seen: list[tuple[str, int, int]] = []  # (sender, seq, n)
+        self.got = asyncio.Event()
+        self.expect = 0
+
+    @on(wire.Ping)
+    def on_ping(self, msg, env):
+        if msg.payload == b"boom":
+            raise ValueError("boom on purpose")
+        self.seen.append((env.sender, env.seq, msg.n))
+        if len(self.seen) >= self.expect:
+            self.got.set()
+        return wire.Pong(msg.n) if env.ask else None
+
+    @on(wire.Pong)
+    async def on_pong(self, msg, env):
+        await asyncio.sleep(0)  # an async handler
+        self.seen.append((env.sender, env.seq, msg.n))
+        if len(self.seen) >= self.expect:
+            self.got.set()
+
+
+async def started(actor, ctx):
+    await actor.start(ctx)
+    return actor
+
+
+@pytest.fixture
+async def pair(zctx, address_factory):
+    server = await started(Recorder("server", address_factory("server")), zctx)
+    client = await started(Recorder("client"), zctx)
+    await client.connect("server", server.bound_address)
+    yield client, server
+    await client.stop()
+    await server.stop()
+
+
+async def test_delivery_and_per_sender_order(zctx, address_factory):
+    server = await started(Recorder("server", address_factory("server")), zctx)
+    clients = [await started(Actor(f"c{i}"), zctx) for i in range(3)]
+    for c in clients:
+        await c.connect("server", server.bound_address)
+    n = 2000
+    server.expect = 3 * n
+    for i in range(n):
+        for c in clients:
+            c.send("server", wire.Ping(i))
+    await asyncio.wait_for(server.got.wait(), 10)
+    for c in clients:
+        mine = [(seq, k) for sender, seq, k in server.seen if sender == c.name]
+        assert [k for _, k in mine] == list(range(n)), f"{c.name}: lost or reordered"
+        assert [s for s, _ in mine] == sorted(s for s, _ in mine)
+    for a in [*clients, server]:
+        await a.stop()
+
+
+async def test_request_reply_and_pipelining(pair):
+    client, server = pair
+    reply = await client.request("server", wire.Ping(41))
+    assert reply == wire.Pong(41)
+    replies = await asyncio.gather(*(client.ask("server", wire.Ping(i)) for i in range(500)))
+    assert [r.n for r in replies] == list(range(500))
+
+
+async def test_server_can_send_back_to_a_peer_that_connected(pair):
+    client, server = pair
+    client.expect = 1
+    assert "client" in server.peers()
+    server.send("client", wire.Pong(7))  # over the ROUTER, by the peer's name
+    await asyncio.wait_for(client.got.wait(), 5)
+    assert client.seen[-1][2] == 7
+
+
+async def test_handler_failure_is_contained_and_reported(pair):
+    client, server = pair
+    with pytest.raises(RemoteError, match="boom on purpose"):
+        await client.request("server", wire.Ping(1, b"boom"))
+    client.send("server", wire.Ping(2, b"boom"))  # one-way: counted, nobody to tell
+    assert await client.request("server", wire.Ping(3)) == wire.Pong(3)
+    assert server.stats.failed == 2
+    assert server.stats.handled >= 2
+
+
+async def test_unhandled_type_gets_a_failure_not_silence(pair):
+    client, server = pair
+    with pytest.raises(RemoteError, match="no handler"):
+        await client.request("server", wire.ValuesBatch.pack(ids=np.zeros(1, wire.CONSUMER_ID_DTYPE), values=[1]))
+    assert server.stats.unhandled == 1
+
+
+async def test_batches_count_logical_messages(zctx, address_factory):
+    echo = await started(Echo("echo", address_factory("echo")), zctx)
+    client = await started(Actor("client"), zctx)
+    await client.connect("echo", echo.bound_address)
+    ids = np.zeros(100_000, dtype=wire.CONSUMER_ID_DTYPE)
+    ids["lo"] = np.arange(100_000)
+    for _ in range(5):
+        client.send("echo", wire.ValuesBatch.pack(ids=ids, values=np.ones(100_000)))
+    stats = await client.request("echo", wire.StatsRequest())
+    assert stats.logical == 500_000
+    await client.stop()
+    await echo.stop()
+
+
+async def test_broadcast_reaches_every_subscriber_after_sync(zctx, address_factory):
+    pub = await started(Recorder("pub", address_factory("pub")), zctx)
+    pub_address = await pub.bind_pub(address_factory("pubsock").replace("server", "pub"))
+    subs = [await started(Recorder(f"s{i}"), zctx) for i in range(4)]
+    for s in subs:
+        await s.connect("pub", pub.bound_address)
+        await s.subscribe(pub_address, (wire.Pong,))
+        s.expect = 50
+    await pub.await_subscribers({s.name for s in subs}, timeout=10)
+    for i in range(50):
+        pub.publish(wire.Pong(i))
+    for s in subs:
+        await asyncio.wait_for(s.got.wait(), 5)
+        assert [n for _, _, n in s.seen] == list(range(50)), "a subscriber lost broadcasts"
+    for a in [*subs, pub]:
+        await a.stop()
+
+
+async def test_no_route_and_timeouts_are_clear(zctx, address_factory):
+    a = await started(Actor("a"), zctx)
+    with pytest.raises(ActorError, match="no route to 'ghost'"):
+        a.send("ghost", wire.Ping(1))
+    silent = await started(Actor("silent", address_factory("silent")), zctx)
+    await a.connect("silent", silent.bound_address)
+    silent._handlers["ping"] = lambda msg, env: None  # answers nothing
+    with pytest.raises(RequestTimeout):
+        await a.request("silent", wire.Ping(1), timeout=0.2)
+    await a.stop()
+    await silent.stop()
+
+
+async def test_stop_is_prompt_and_closes_every_socket(pair):
+    client, server = pair
+    pending = client.ask("server", wire.Ping(1))
+    await asyncio.wait_for(asyncio.gather(client.stop(), server.stop()), 2)
+    for actor in (client, server):
+        assert all(ch.closed for ch in [actor._router, *actor._links.values()] if ch is not None)
+    assert pending.done()

@@ -134,6 +134,7 @@ class Actor:
         self.started = asyncio.Event()
         self.stopped = asyncio.Event()
         self._stopping = False
+        self.crashed: BaseException | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -210,9 +211,13 @@ class Actor:
         return task
 
     def _task_done(self, task: asyncio.Task) -> None:
+        """An internal task (a pump, a timer, a boot sequence) died: the actor would be deaf
+        or half-started, so it stops on purpose and says why, rather than limp on."""
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None and not self._stopping:
-            log.error("%s: internal task died: %r", self.name, task.exception())
+            self.crashed = task.exception()
+            log.error("%s: internal task died, stopping the actor: %r", self.name, self.crashed)
+            asyncio.ensure_future(self.stop())
 
     # ------------------------------------------------------------------ links
 
@@ -467,7 +472,7 @@ class Actor:
             if len(parts) != expected_parts:
                 self._reject(sender, "malformed", f"{len(parts)} message parts, expected {expected_parts}")
                 continue
-            self._accept(parts[-1], sender, rid, kind)
+            self._accept_packet(parts[-1], sender, rid, kind)
             if not mailbox:
                 continue
             if not self._busy:
@@ -476,7 +481,7 @@ class Actor:
                 self._room.clear()
                 await self._room.wait()
 
-    def _accept(self, packet: bytes, sender: str, rid: bytes | None, kind: int) -> None:
+    def _accept_packet(self, packet: bytes, sender: str, rid: bytes | None, kind: int) -> None:
         """Validate every frame of a packet; replies resolve their futures now (a handler
         awaiting a reply must never wait behind itself), the rest go to the mailbox."""
         try:

@@ -40,6 +40,7 @@ class Node:
         self._own_ctx = ctx is None
         self._stop = None  # asyncio.Event, made inside the loop
         self.signalled: int | None = None
+        self.on_started = None  # optional coroutine function run once every actor has started
 
     @property
     def ctx(self) -> zmq.asyncio.Context:
@@ -74,6 +75,8 @@ class Node:
                     pass
         try:
             await self.start()
+            if self.on_started is not None:
+                self._hook = asyncio.ensure_future(self.on_started())
             all_stopped = asyncio.ensure_future(asyncio.gather(*(a.stopped.wait() for a in self.actors)))
             stop_wait = asyncio.ensure_future(self._stop.wait())
             await asyncio.wait({all_stopped, stop_wait}, return_when=asyncio.FIRST_COMPLETED)

@@ -1,0 +1,42 @@
+"""Bootstrap: issues generator ids and consumer ids; a repeated join gets the same answer."""
+
+from __future__ import annotations
+
+from scowl import wire
+from scowl.broker.sharding import generator_id
+from scowl.runtime import Actor, on
+from scowl.streams import StreamRepo
+
+
+class Bootstrap(Actor):
+    role = "bootstrap"
+
+    def __init__(self, name: str, address: str, seed: int, **kw) -> None:
+        super().__init__(name, address, **kw)
+        self._rng = StreamRepo(seed).generator("bootstrap", "ids")
+        self._generators: dict[tuple[str, str], wire.GeneratorId] = {}
+        self._populations: dict[tuple[str, int, int], wire.ConsumerIds] = {}
+        self._issued: set[int] = set()
+
+    @on(wire.GeneratorJoin)
+    def on_generator_join(self, msg: wire.GeneratorJoin, env: wire.Envelope):
+        key = (msg.name, msg.address)
+        if key not in self._generators:
+            while True:  # redraw on a collision or on the reserved 'no generator' value
+                nonce = f"{int(self._rng.integers(0, 2**16)):04x}"
+                gid = generator_id(msg.address, nonce)
+                if gid not in self._issued and gid != wire.STARVED_ID:
+                    break
+            self._issued.add(gid)
+            self._generators[key] = wire.GeneratorId(gid, nonce)
+        return self._generators[key]
+
+    @on(wire.ConsumerJoin)
+    def on_consumer_join(self, msg: wire.ConsumerJoin, env: wire.Envelope):
+        if msg.count < 0 or msg.first < 0:
+            raise ValueError(f"consumer join from {msg.population}: first={msg.first}, count={msg.count} must be >= 0")
+        key = (msg.population, msg.first, msg.count)
+        if key not in self._populations:
+            hi = int(self._rng.integers(1, 2**63, dtype="int64")) | (1 << 63)
+            self._populations[key] = wire.ConsumerIds(hi, msg.first, msg.count)
+        return self._populations[key]

@@ -1,0 +1,182 @@
+"""A consumer population: one actor speaking for a shard of homes and businesses (plus a
+share of the fixed industrial/transportation load, as ~1 MW blocks), all as numpy arrays.
+Every consumer keeps its own 128-bit id on the wire.
+
+Each tick: step demand (scowl.model); report to each consumer's tracker the consumers whose
+demand moved past the report threshold; once every tracker's Assign is in, follow it and
+tell each fleet what its generators carry (Draw); once every fleet's Verdict is in, count
+served, starved and choked (in a blacked-out tree) consumers and report the tick done."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scowl import wire
+from scowl.actors.peer import Gather, GridPeer
+from scowl.model import DemandModel, build_population
+from scowl.runtime import on
+from scowl.streams import StreamRepo
+
+REGISTER_CHUNK = 100_000
+
+
+class Population(GridPeer):
+    role = "consumer"
+
+    def __init__(self, name, plan, scenario, address, shard) -> None:
+        super().__init__(name, plan, scenario, address)
+        self.shard = shard
+        repo = StreamRepo(scenario.seed)
+        self.pop = build_population(scenario, repo, start=shard.start, stop=shard.stop)
+        self.model = DemandModel(self.pop, scenario, repo)
+        n_c = shard.stop - shard.start
+        n_f = shard.fixed_stop - shard.fixed_start
+        self.n_consumers = n_c
+        self.n = n_c + n_f
+        # global index: consumers first, then fixed-load blocks after every consumer
+        self.global_index = np.concatenate([np.arange(shard.start, shard.stop, dtype=np.int64),
+                                            plan.n_consumers + np.arange(shard.fixed_start, shard.fixed_stop, dtype=np.int64)])
+        self.fixed_mw = np.float32(plan.fixed_block_mw)
+        self.ids = np.zeros(self.n, dtype=wire.CONSUMER_ID_DTYPE)
+        self.demand = np.zeros(self.n, dtype=np.float32)  # MW, this tick
+        self.reported = np.zeros(self.n, dtype=np.float32)  # MW, last value the tracker got
+        self.gen = np.full(self.n, wire.STARVED_ID, dtype=np.int32)
+        self.mgr = np.zeros(self.n, dtype=np.uint8)  # index into plan.trackers
+        self.spell = np.zeros(self.n, dtype=np.uint16)  # consecutive starved ticks now
+        self.starved_ticks = np.zeros(self.n, dtype=np.uint16)  # all starved ticks so far
+        self.spells_ended: list[np.ndarray] = []
+        self.threshold = np.float32(scenario.trackers.report_threshold)
+        self.assigns = Gather(plan.trackers, "assign")
+        self.verdicts = Gather([f.name for f in plan.fleets], "verdict")
+        self.tracker_index = {t: i for i, t in enumerate(plan.trackers)}
+        self.tick_now = -1
+        self._followed = -1
+        self._finished = -1
+        self.reports_sent = 0
+        self.unknown_ids = 0
+        self._tick_figures: dict[int, dict] = {}
+
+    def local_index(self, ids: np.ndarray) -> np.ndarray:
+        """Positions of these ids in this population, -1 for ids of other populations."""
+        lo = ids["lo"].astype(np.int64)
+        pos = np.where(lo >= self.plan.n_consumers, lo - self.plan.n_consumers - self.shard.fixed_start + self.n_consumers, lo - self.shard.start)
+        ok = (pos >= 0) & (pos < self.n)
+        ok[ok] &= (self.global_index[pos[ok]] == lo[ok]) & (ids["hi"][ok] == self.hi)
+        return np.where(ok, pos, -1)
+
+    async def setup(self) -> None:
+        joined = await self.request("bootstrap", wire.ConsumerJoin(self.name, int(self.global_index[0]) if self.n else 0, self.n), timeout=60)
+        self.hi = np.uint64(joined.hi)
+        self.ids["hi"] = self.hi
+        self.ids["lo"] = self.global_index.astype(np.uint64)
+        placement = await self.request("broker", wire.PlaceConsumers(self.name, self.n), timeout=600)
+        directory = await self.lookup()
+        for name, (role, address, pub) in sorted(directory.items()):
+            if role in ("tracker", "generator"):
+                await self.connect(name, address)
+            if role == "generator":
+                await self.subscribe(pub, (wire.Verdict,))
+        start = 0
+        for tracker, count in zip(placement.trackers, placement.counts):
+            self.mgr[start:start + count] = self.tracker_index[tracker]
+            for a in range(start, start + count, REGISTER_CHUNK):
+                b = min(start + count, a + REGISTER_CHUNK)
+                await self.request(tracker, wire.ConsumersRegister.pack(ids=self.ids[a:b], demand_mw=self.reported[a:b]), timeout=120)
+            start += count
+
+    async def prepare(self) -> None:
+        await self.connect("bootstrap", self.plan.bootstrap)
+
+    # ---------------------------------------------------------------- per tick
+
+    def on_tick(self, tick: int):
+        self.tick_now = tick
+        self._step(tick)
+        self._maybe_follow(tick)  # assignments for this tick may have come before the tick
+
+    def _step(self, tick: int) -> None:
+        kw = self.model.step(tick)
+        d = self.demand
+        d[: self.n_consumers] = kw / np.float32(1000.0)
+        d[self.n_consumers:] = self.fixed_mw
+        change = np.abs(d - self.reported)
+        report = (change > self.threshold * self.reported) | ((self.reported == 0) & (d > 0))
+        idx = np.flatnonzero(report)
+        self.reported[idx] = d[idx]
+        self.reports_sent += idx.size
+        by_tracker = self.mgr[idx]
+        for t, tracker in enumerate(self.plan.trackers):
+            sel = idx[by_tracker == t]
+            self.send(tracker, wire.DemandReport.pack(tick=tick, ids=self.ids[sel], demand_mw=d[sel]))
+
+    @on(wire.Assign)
+    def on_assign(self, msg: wire.Assign, env: wire.Envelope):
+        self.assigns.add(msg.tick, env.sender, (env.sender, msg))
+        self._maybe_follow(msg.tick)
+
+    def _maybe_follow(self, tick: int) -> None:
+        if tick == self.tick_now and self._followed != tick and self.assigns.complete(tick):
+            self._follow(tick)
+
+    def _follow(self, tick: int) -> None:
+        self._followed = tick
+        for sender, msg in self.assigns.take(tick):  # sender order: deterministic
+            if not msg.n:
+                continue
+            pos = self.local_index(msg.column("ids"))
+            mine = pos >= 0
+            self.unknown_ids += int(np.count_nonzero(~mine))
+            pos, gen = pos[mine], msg.column("gen_ids")[mine]
+            # a tracker that places a consumer is its tracker from now on (handover); a
+            # release (STARVED_ID from a tracker that is not the consumer's) changes nothing
+            placed = gen != wire.STARVED_ID
+            ours = self.mgr[pos] == self.tracker_index[sender]
+            self.gen[pos[placed | ours]] = gen[placed | ours]
+            self.mgr[pos[placed]] = self.tracker_index[sender]
+        served = self.gen != wire.STARVED_ID
+        gens, inv = np.unique(self.gen[served], return_inverse=True)
+        draw = np.bincount(inv, weights=self.demand[served].astype(np.float64), minlength=len(gens))
+        msg = wire.Draw.pack(tick=tick, gen_ids=gens, draw_mw=draw)
+        for f in self.plan.fleets:
+            self.send(f.name, msg)
+        self._maybe_finish(tick)
+
+    @on(wire.Verdict)
+    def on_verdict(self, msg: wire.Verdict, env: wire.Envelope):
+        self.verdicts.add(msg.tick, msg.fleet, msg)
+        self._maybe_finish(msg.tick)
+
+    def _maybe_finish(self, tick: int) -> None:
+        if tick != self.tick_now or self._followed != tick or self._finished == tick or not self.verdicts.complete(tick):
+            return
+        self._finished = tick
+        choked_gens = np.array(sorted({g for v in self.verdicts.take(tick) for g in v.choked}), dtype=np.int32)
+        served = self.gen != wire.STARVED_ID
+        choked = served & np.isin(self.gen, choked_gens) if choked_gens.size else np.zeros(self.n, dtype=bool)
+        starved = ~served
+        d = self.demand.astype(np.float64)
+        # starvation spells: a spell ends when a starved consumer is served again
+        ended = (~starved) & (self.spell > 0)
+        if ended.any():
+            self.spells_ended.append(self.spell[ended].copy())
+        self.spell = np.where(starved, self.spell + 1, 0).astype(np.uint16)
+        self.starved_ticks += starved
+        self.done(tick, {
+            "consumers": self.n, "demand_mw": d.sum(), "served_mw": d[served & ~choked].sum(),
+            "starved": int(starved.sum()), "starved_mw": d[starved].sum(),
+            "choked": int(choked.sum()), "choked_mw": d[choked].sum(), "reports": self.reports_sent,
+        })
+        self.reports_sent = 0
+
+    def final_figures(self) -> dict[str, float]:
+        ended = np.concatenate(self.spells_ended + [self.spell[self.spell > 0]]) if self.n else np.zeros(0)
+        ever = self.starved_ticks > 0
+        secs = self.scenario.tick_seconds
+        return {
+            "consumers": self.n, "consumers_ever_starved": int(ever.sum()),
+            "starved_consumer_seconds": float(self.starved_ticks.astype(np.float64).sum() * secs),
+            "starved_spells": int(ended.size), "starved_spell_max_s": float(ended.max() * secs) if ended.size else 0.0,
+            "starved_spell_mean_s": float(ended.mean() * secs) if ended.size else 0.0,
+            "starved_per_consumer_max_s": float(self.starved_ticks.max() * secs) if self.n else 0.0,
+            "unknown_ids": self.unknown_ids,
+        }

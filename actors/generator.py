@@ -1,0 +1,179 @@
+"""A generator fleet: the generators of one host (every fuel type), as arrays, each with its
+own 32-bit id on the wire and its own copy of its distribution tree.
+
+Each tick: each generator's available output follows the day's supply model (continuous
+units: the tracker's ramp-limited setpoint); report it to the owning tracker; take the
+tracker's tree changes and setpoints; once every population's Draw is in, a generator whose
+tree draws more than its output blacks out: its whole tree is unserved this tick, recorded,
+and told so by a Verdict multicast (PUB) to the populations, until its tracker sheds load."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from scowl import wire
+from scowl.actors.peer import Gather, GridPeer
+from scowl.model import CONTINUOUS, TYPE_NAMES, SupplyModel, build_generators, ramp_limit
+from scowl.runtime import on
+from scowl.streams import StreamRepo
+
+BLACKOUT_TOLERANCE = 1e-9  # relative: float noise is not a blackout
+
+
+class GeneratorFleet(GridPeer):
+    role = "generator"
+
+    def __init__(self, name, plan, scenario, address, shard) -> None:
+        super().__init__(name, plan, scenario, address)
+        repo = StreamRepo(scenario.seed)
+        fleet = build_generators(scenario, repo)
+        self.rows = np.asarray(shard.rows, dtype=np.int64)
+        self.names = [fleet.name[r] for r in self.rows]
+        self.type_code = fleet.type_code[self.rows]
+        self.kind = fleet.kind[self.rows]
+        self.nameplate = fleet.nameplate_mw[self.rows]
+        self.pmin = fleet.min_mw[self.rows]
+        self.ramp = fleet.ramp_mw[self.rows]
+        self.supply = SupplyModel(fleet, scenario, repo, indices=self.rows)
+        self.n = len(self.rows)
+        self.gen_ids = np.zeros(self.n, dtype=np.int32)
+        self.row_of: dict[int, int] = {}
+        self.tracker_of: list[str] = []
+        self.setpoint = np.where(self.kind == CONTINUOUS, self.nameplate * 0.5, 0.0)
+        self.output = np.zeros(self.n)
+        self.load = np.zeros(self.n)
+        self.blacked = np.zeros(self.n, dtype=bool)
+        self.blackout_ticks = np.zeros(self.n, dtype=np.int64)
+        self.blackout_events = 0
+        self.members = np.zeros(self.n, dtype=np.int64)  # consumers in each generator's tree
+        self.tree = np.full(plan.n_global, wire.STARVED_ID, dtype=np.int32)  # global consumer index -> gen id
+        self.orders = Gather(plan.trackers, "setpoints")
+        self.draws = Gather([p.name for p in plan.populations], "draw")
+        self.tick_now = -1
+        self._finished = -1
+        self.consumers_blacked_out = 0
+
+    async def prepare(self) -> None:
+        self.pub_address = await self.bind_pub(_pub_address(self))
+        await self.connect("bootstrap", self.plan.bootstrap)
+
+    async def setup(self) -> None:
+        address = self.bound_address or self.name
+        ids = await asyncio.gather(*(self.request("bootstrap", wire.GeneratorJoin(n, f"{address}/{n}"), timeout=60) for n in self.names))
+        self.gen_ids[:] = [r.gen_id for r in ids]
+        self.row_of = {int(g): i for i, g in enumerate(self.gen_ids)}
+        located = await self.request("broker", wire.Locate(self.gen_ids.tolist(), self.nameplate.tolist()), timeout=600)
+        self.tracker_of = list(located.trackers)
+        directory = await self.lookup("tracker")
+        for tracker in self.plan.trackers:
+            await self.connect(tracker, directory[tracker][1])
+            sel = np.flatnonzero(np.array(self.tracker_of) == tracker) if self.n else np.zeros(0, dtype=np.int64)
+            await self.request(tracker, wire.GeneratorsRegister.pack(
+                gen_ids=self.gen_ids[sel], nameplate_mw=self.nameplate[sel], min_mw=self.pmin[sel],
+                ramp_mw=self.ramp[sel], kind=self.kind[sel], type_code=self.type_code[sel]), timeout=60)
+
+    # ---------------------------------------------------------------- per tick
+
+    def on_tick(self, tick: int):
+        self.tick_now = tick
+        available = self.supply.available(tick)
+        self.available = available
+        self.output = np.where(self.kind == CONTINUOUS, np.minimum(self.setpoint, available), available)
+        owner = np.array(self.tracker_of) if self.n else np.zeros(0, dtype=str)
+        for tracker in self.plan.trackers:
+            sel = np.flatnonzero(owner == tracker)
+            self.send(tracker, wire.GenStatus.pack(tick=tick, gen_ids=self.gen_ids[sel], output_mw=self.output[sel], load_mw=self.load[sel]))
+        self._maybe_verdict(tick)
+
+    @on(wire.TreeDelta)
+    def on_tree_delta(self, msg: wire.TreeDelta, env: wire.Envelope):
+        if not msg.n:
+            return
+        lo = msg.column("ids")["lo"].astype(np.int64)
+        if lo.min() < 0 or lo.max() >= len(self.tree):
+            raise ValueError(f"tree delta names consumers outside [0, {len(self.tree)})")
+        new = msg.column("gen_ids")
+        old = self.tree[lo]
+        self.tree[lo] = new
+        for ids, sign in ((old, -1), (new, 1)):
+            rows = _rows(self.row_of, ids)
+            mine = rows >= 0
+            np.add.at(self.members, rows[mine], sign)
+
+    @on(wire.Setpoints)
+    def on_setpoints(self, msg: wire.Setpoints, env: wire.Envelope):
+        self.orders.add(msg.tick, env.sender, msg)
+        self._maybe_verdict(msg.tick)
+
+    @on(wire.Draw)
+    def on_draw(self, msg: wire.Draw, env: wire.Envelope):
+        self.draws.add(msg.tick, env.sender, msg)
+        self._maybe_verdict(msg.tick)
+
+    def _maybe_verdict(self, tick: int) -> None:
+        if tick != self.tick_now or self._finished == tick or not (self.orders.complete(tick) and self.draws.complete(tick)):
+            return
+        self._finished = tick
+        cont = self.kind == CONTINUOUS
+        for sp in self.orders.take(tick):
+            rows = _rows(self.row_of, sp.column("gen_ids"))
+            mine = rows >= 0
+            target = np.zeros(self.n)
+            target[rows[mine]] = sp.column("setpoint_mw")[mine]
+            upd = np.zeros(self.n, dtype=bool)
+            upd[rows[mine]] = True
+            self.setpoint[upd] = ramp_limit(self.setpoint[upd], target[upd], self.ramp[upd], self.pmin[upd], self.nameplate[upd])
+        self.output = np.where(cont, np.minimum(self.setpoint, self.available), self.available)
+        load = np.zeros(self.n)
+        for dr in self.draws.take(tick):
+            rows = _rows(self.row_of, dr.column("gen_ids"))
+            mine = rows >= 0
+            np.add.at(load, rows[mine], dr.column("draw_mw")[mine])
+        self.load = load
+        blacked = load > self.output * (1 + BLACKOUT_TOLERANCE) + BLACKOUT_TOLERANCE
+        new_events = blacked & ~self.blacked
+        self.blackout_events += int(new_events.sum())
+        self.blackout_ticks += blacked
+        self.blacked = blacked
+        affected = int(self.members[blacked].sum())
+        self.consumers_blacked_out += affected
+        self.publish(wire.Verdict(tick, self.name, self.gen_ids[blacked].tolist()))
+        delivered = np.where(blacked, 0.0, load)
+        figures = {
+            "generators": self.n, "available_mw": float(self.available.sum()), "output_mw": float(self.output.sum()),
+            "load_mw": float(load.sum()), "delivered_mw": float(delivered.sum()), "blacked_out": int(blacked.sum()),
+            "blackout_events": int(new_events.sum()), "blackout_consumers": affected,
+            "gas_setpoint_mw": float(self.setpoint[cont].sum()),
+        }
+        for code in np.unique(self.type_code):
+            sel = self.type_code == code
+            figures[f"out_{TYPE_NAMES[code]}"] = float(np.where(blacked[sel], 0.0, load[sel]).sum())
+            figures[f"avail_{TYPE_NAMES[code]}"] = float(self.available[sel].sum())
+        self.done(tick, figures)
+
+    def final_figures(self) -> dict[str, float]:
+        return {"generators": self.n, "blackout_events": self.blackout_events,
+                "blackout_generator_ticks": int(self.blackout_ticks.sum()),
+                "blackout_consumer_ticks": self.consumers_blacked_out}
+
+
+def _rows(row_of: dict[int, int], gen_ids: np.ndarray) -> np.ndarray:
+    """Fleet rows of generator ids (-1: not one of ours). Vectorised over the few distinct
+    ids, since a tree delta can name millions of consumers but only hundreds of generators."""
+    gen_ids = np.asarray(gen_ids)
+    if gen_ids.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    uniq, inv = np.unique(gen_ids, return_inverse=True)
+    rows = np.fromiter((row_of.get(int(g), -1) for g in uniq), dtype=np.int64, count=len(uniq))
+    return rows[inv]
+
+
+def _pub_address(actor) -> str:
+    plan = actor.plan
+    if plan.transport == "inproc":
+        return f"inproc://{plan.run_id}-{actor.name}-pub"
+    if plan.transport == "ipc":
+        return plan.metronome_pub.rsplit("/", 1)[0] + f"/{actor.name}-pub"
+    return "tcp://127.0.0.1:0"

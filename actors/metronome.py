@@ -1,0 +1,116 @@
+"""The metronome: starts tick 0 once every peer is ready and subscribed, then publishes
+timesteps. Lockstep: the next tick when every actor reported the tick done (deterministic).
+Real time: a fixed wall period per tick (tick length / factor); a late actor misses the
+tick. It is also the run's recorder: every TickDone goes to the state log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from scowl import wire
+from scowl.plan import RunPlan
+from scowl.runtime import Actor, on
+
+log = logging.getLogger("scowl.metronome")
+
+
+class Metronome(Actor):
+    role = "metronome"
+
+    def __init__(self, name: str, address: str, plan: RunPlan, ticks: int, tick_seconds: float,
+                 pacing: str = "lockstep", factor: float = 1.0, progress=None, **kw) -> None:
+        super().__init__(name, address, **kw)
+        self.plan = plan
+        self.ticks = ticks
+        self.tick_seconds = tick_seconds
+        self.pacing = pacing
+        self.factor = factor
+        self.progress = progress
+        self.expected = set(plan.names())
+        self.ready: set[str] = set()
+        self.records: list[dict] = []  # the state log: one row per (tick, actor)
+        self.finals: dict[str, dict] = {}
+        self.late: dict[str, int] = {}  # realtime: TickDone that came after the next tick started
+        self._done: dict[int, set[str]] = {}
+        self._all_ready = asyncio.Event()
+        self._tick_done = asyncio.Event()
+        self.current = -1
+        self.finished = asyncio.Event()
+        self.wall_start = 0.0
+        self.wall_seconds = 0.0
+        self.tick_wall: list[float] = []
+
+    async def on_start(self) -> None:
+        self.pub_address = await self.bind_pub(self.plan.metronome_pub)
+        self._spawn(self._run())
+
+    @on(wire.Ready)
+    def on_ready(self, msg: wire.Ready, env: wire.Envelope):
+        if msg.name not in self.expected:
+            raise ValueError(f"ready from {msg.name}, which is not in this run's plan")
+        self.ready.add(msg.name)
+        if self.ready == self.expected:
+            self._all_ready.set()
+        return wire.Registered(True)
+
+    @on(wire.TickDone)
+    def on_tick_done(self, msg: wire.TickDone, env: wire.Envelope):
+        row = {"tick": msg.tick, "actor": env.sender, "role": msg.role, **msg.figures}
+        self.records.append(row)
+        if msg.tick < self.current:
+            self.late[env.sender] = self.late.get(env.sender, 0) + 1
+        done = self._done.setdefault(msg.tick, set())
+        done.add(env.sender)
+        if msg.tick == self.current and done >= self.expected:
+            self._tick_done.set()
+
+    async def _run(self) -> None:
+        await self._all_ready.wait()
+        await self.await_subscribers(self.expected, timeout=120)
+        self.wall_start = time.perf_counter()
+        period = self.tick_seconds / self.factor
+        for tick in range(self.ticks):
+            t0 = time.perf_counter()
+            self.current = tick
+            self._tick_done.clear()
+            if self._done.get(tick, set()) >= self.expected:
+                self._tick_done.set()
+            self.clock.advance_to(tick)
+            self.publish(wire.Tick(tick, tick * self.tick_seconds, tick == self.ticks - 1))
+            if self.pacing == "lockstep":
+                await self._tick_done.wait()
+            else:
+                deadline = self.wall_start + (tick + 1) * period
+                try:
+                    await asyncio.wait_for(self._tick_done.wait(), max(0.0, deadline - time.perf_counter()))
+                except TimeoutError:
+                    pass
+                await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
+            self.tick_wall.append(time.perf_counter() - t0)
+            if self.progress is not None:
+                self.progress(tick + 1, self.ticks)
+        if self.pacing != "lockstep":  # give stragglers one period to report the last tick
+            try:
+                await asyncio.wait_for(self._tick_done.wait(), period + 5)
+            except TimeoutError:
+                pass
+        self.wall_seconds = time.perf_counter() - self.wall_start
+        names = sorted(self.expected)
+        replies = await asyncio.gather(*(self.request(n, wire.FinalQuery(), timeout=60) for n in names), return_exceptions=True)
+        for name, reply in zip(names, replies):
+            if isinstance(reply, wire.FinalFigures):
+                self.finals[name] = {"role": reply.role, **reply.figures}
+            else:
+                log.error("no final figures from %s: %s", name, reply)
+        if self.plan.out_dir:
+            from scowl.results import write_results
+            from scowl.run import run_meta
+
+            scenario = self.plan.scenario()
+            write_results(self.plan.out_dir, self.records, self.finals, run_meta(self.plan, scenario, self.wall_seconds, self.late))
+        for name in names:
+            self.send(name, wire.Stop("run finished"))
+        await self.flush()
+        self.finished.set()

@@ -1,0 +1,265 @@
+"""The tracker: a regional controller that rebuilds the ephemeral distribution trees of its
+bucket every round. Its generators and consumers live in arrays (scowl.balance.Trees); the
+policy is pure (scowl.balance, scowl.dispatch); this actor only moves messages in and out.
+
+One round per tick, once every fleet's GenStatus, every population's DemandReport and (from
+tick 1) every peer tracker's Handover for the previous tick are in, applied in sender order:
+  1. generators' available output; gas (continuous) setpoints dispatched within ramp limits
+  2. consumers' reported demand, and consumers handed over by peers (accepted where they fit,
+     kept as starved where they do not: nobody is ever lost)
+  3. rebalance: shed consumers off generators over (1 - threshold) x output, place the
+     unplaced where there is room, starve the rest
+  4. hand starved consumers to peers that advertised spare capacity last tick
+  5. Assign to populations, TreeDelta + Setpoints to fleets, RegionSummary to peers.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from scowl import balance, wire
+from scowl.actors.peer import Gather, GridPeer
+from scowl.dispatch import dispatch, required_output
+from scowl.model import CONTINUOUS
+from scowl.runtime import on
+
+STORAGE_TYPE = 255
+
+
+class Tracker(GridPeer):
+    role = "tracker"
+
+    def __init__(self, name, plan, scenario, address) -> None:
+        super().__init__(name, plan, scenario, address)
+        self.thr = scenario.scenario.safety_threshold
+        self.trees = balance.Trees(np.zeros(0))
+        self.gen_ids = np.zeros(0, dtype=np.int32)
+        self.gen_index: dict[int, int] = {}
+        self.kind = np.zeros(0, dtype=np.uint8)
+        self.pmin = np.zeros(0)
+        self.pmax = np.zeros(0)
+        self.ramp = np.zeros(0)
+        self.available = np.zeros(0)
+        self.setpoint = np.zeros(0)
+        self.cons_ids = np.zeros(0, dtype=wire.CONSUMER_ID_DTYPE)  # by Trees consumer index
+        self.local_of = np.full(plan.n_global, -1, dtype=np.int32)  # global consumer index -> Trees index
+        self.peers = [t for t in plan.trackers if t != name]
+        self.peer_summary: dict[str, wire.RegionSummary] = {}
+        self.gen_status = Gather([f.name for f in plan.fleets], "gen-status")
+        self.reports = Gather([p.name for p in plan.populations], "demand-report")
+        self.handovers = Gather(self.peers, "handover")
+        self.pending_handover_ids: list[np.ndarray] = []
+        self.tick_now = -1
+        self.rounds = 0
+        self.round_seconds: list[float] = []
+        self.moved_total = 0
+        self.unknown_ids = 0
+
+    async def setup(self) -> None:
+        for name, (role, address, _) in (await self.lookup("tracker")).items():
+            if name != self.name:
+                await self.connect(name, address)
+
+    # ---------------------------------------------------------------- registration
+
+    @on(wire.GeneratorsRegister)
+    def on_generators(self, msg: wire.GeneratorsRegister, env: wire.Envelope):
+        ids = msg.column("gen_ids")
+        if msg.n == 0:
+            return wire.Registered(True)
+        new = [int(g) for g in ids if int(g) not in self.gen_index]
+        if len(new) != msg.n:
+            raise ValueError(f"generators registered twice: {sorted(set(ids.tolist()) - set(new))[:5]}")
+        rows = self.trees.add_generators(np.zeros(msg.n))
+        for g, r in zip(new, rows.tolist()):
+            self.gen_index[g] = r
+        self.gen_ids = np.concatenate([self.gen_ids, ids.astype(np.int32)])
+        self.kind = np.concatenate([self.kind, msg.column("kind")])
+        self.pmin = np.concatenate([self.pmin, msg.column("min_mw")])
+        self.pmax = np.concatenate([self.pmax, msg.column("nameplate_mw")])
+        self.ramp = np.concatenate([self.ramp, msg.column("ramp_mw")])
+        self.available = np.concatenate([self.available, np.zeros(msg.n)])
+        start = np.where(self.kind[-msg.n:] == CONTINUOUS, self.pmax[-msg.n:] * 0.5, 0.0)
+        self.setpoint = np.concatenate([self.setpoint, np.maximum(start, self.pmin[-msg.n:])])
+        return wire.Registered(True)
+
+    @on(wire.ConsumersRegister)
+    def on_consumers(self, msg: wire.ConsumersRegister, env: wire.Envelope):
+        ids = msg.column("ids")
+        lo = self._global_index(ids)
+        if np.any(self.local_of[lo] >= 0):
+            raise ValueError(f"{int(np.count_nonzero(self.local_of[lo] >= 0))} consumers registered twice")
+        idx = self.trees.add_consumers(msg.column("demand_mw"))
+        self.local_of[lo] = idx
+        self.cons_ids = _grow_ids(self.cons_ids, idx, ids)
+        return wire.Registered(True)
+
+    def _global_index(self, ids: np.ndarray) -> np.ndarray:
+        lo = ids["lo"].astype(np.int64)
+        if lo.size and (lo.min() < 0 or lo.max() >= self.plan.n_global):
+            raise ValueError(f"consumer index outside [0, {self.plan.n_global})")
+        return lo
+
+    # ---------------------------------------------------------------- the round
+
+    @on(wire.GenStatus)
+    def on_gen_status(self, msg: wire.GenStatus, env: wire.Envelope):
+        self.gen_status.add(msg.tick, env.sender, msg)
+        self._maybe_round(msg.tick)
+
+    @on(wire.DemandReport)
+    def on_report(self, msg: wire.DemandReport, env: wire.Envelope):
+        self.reports.add(msg.tick, env.sender, msg)
+        self._maybe_round(msg.tick)
+
+    @on(wire.Handover)
+    def on_handover(self, msg: wire.Handover, env: wire.Envelope):
+        self.handovers.add(msg.tick, env.sender, msg)
+        self._maybe_round(msg.tick + 1)
+
+    @on(wire.RegionSummary)
+    def on_summary(self, msg: wire.RegionSummary, env: wire.Envelope):
+        self.peer_summary[env.sender] = msg
+
+    def on_tick(self, tick: int):
+        self.tick_now = tick
+        self._maybe_round(tick)
+
+    def _maybe_round(self, tick: int) -> None:
+        if tick != self.tick_now or not (self.gen_status.complete(tick) and self.reports.complete(tick)):
+            return
+        if tick > 0 and self.peers and not self.handovers.complete(tick - 1):
+            return
+        self._round(tick)
+
+    def _round(self, tick: int) -> None:
+        t0 = time.perf_counter()
+        trees = self.trees
+        # 1. generators
+        for st in self.gen_status.take(tick):
+            if st.n:
+                rows = np.fromiter((self.gen_index[int(g)] for g in st.column("gen_ids")), dtype=np.int64, count=st.n)
+                self.available[rows] = st.column("output_mw")
+        # 2. consumers: reports, then handovers from peers (sender order)
+        for rep in self.reports.take(tick):
+            if rep.n:
+                self._update_demand(rep.column("ids"), rep.column("demand_mw"))
+        accepted = declined = 0
+        handed_in = []
+        if tick > 0:
+            for ho in self.handovers.take(tick - 1):
+                if ho.n:
+                    a, d, idx = self._accept_handover(ho.column("ids"), ho.column("demand_mw"))
+                    accepted, declined = accepted + a, declined + d
+                    handed_in.append(idx)
+        # dispatch of continuous generators for the region's demand
+        cont = self.kind == CONTINUOUS
+        summary = balance.region_summary(trees, self.thr)
+        demand_mw = summary.load_mw + summary.starved_mw
+        fixed_out = float(self.available[~cont].sum())
+        if cont.any():
+            need = required_output(demand_mw, fixed_out, self.thr)
+            self.setpoint[cont] = dispatch(self.setpoint[cont], self.pmin[cont], np.maximum(self.pmin[cont], np.minimum(self.pmax[cont], self.available[cont])),
+                                           self.ramp[cont], need)
+        output = np.where(cont, np.minimum(self.setpoint, self.available), self.available)
+        if len(output):
+            trees.apply_generator_updates(np.arange(len(output)), output)
+        # 3. rebalance
+        res = balance.rebalance(trees, self.thr)
+        # 4. hand starved consumers to peers with spare capacity
+        handed = self._hand_over(tick, res)
+        round_s = time.perf_counter() - t0
+        self.rounds += 1
+        self.round_seconds.append(round_s)
+        # 5. tell everyone what changed
+        changed = res.moved
+        gen = np.where(res.moved_to >= 0, self.gen_ids[np.maximum(res.moved_to, 0)] if len(self.gen_ids) else 0, wire.STARVED_ID)
+        for idx in handed_in:  # accepted or kept starved: their new tracker is us
+            new = np.setdiff1d(idx, changed)
+            a = trees.assignment[new]
+            changed = np.concatenate([changed, new])
+            gen = np.concatenate([gen, np.where(a >= 0, self.gen_ids[np.maximum(a, 0)] if len(self.gen_ids) else 0, wire.STARVED_ID)])
+        if handed.size:
+            changed = np.concatenate([changed, handed])
+            gen = np.concatenate([gen, np.full(handed.size, wire.STARVED_ID)])
+        ids = self.cons_ids[changed]
+        self.moved_total += int(res.moved.size)
+        assign = wire.Assign.pack(tick=tick, ids=ids, gen_ids=gen)
+        for p in self.plan.populations:
+            self.send(p.name, assign)
+        delta = wire.TreeDelta.pack(tick=tick, ids=ids, gen_ids=gen)
+        sp = wire.Setpoints.pack(tick=tick, gen_ids=self.gen_ids[cont], setpoint_mw=self.setpoint[cont])
+        for f in self.plan.fleets:
+            self.send(f.name, delta)
+            self.send(f.name, sp)
+        after = balance.region_summary(trees, self.thr)
+        for peer in self.peers:
+            self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count))
+        self.done(tick, {
+            "round_s": round_s, "moved": res.moved.size, "newly_starved": res.newly_starved.size,
+            "restored": res.restored.size, "shed": res.shed, "overloaded": res.overloaded,
+            "starved": after.starved_count, "starved_mw": after.starved_mw, "capacity_mw": after.capacity_mw,
+            "load_mw": after.load_mw, "headroom_mw": after.headroom_mw, "gas_setpoint_mw": float(self.setpoint[cont].sum()),
+            "handed_out": handed.size, "handed_in_accepted": accepted, "handed_in_declined": declined,
+            "generators": len(self.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != balance.ABSENT)),
+        })
+
+    def _update_demand(self, ids: np.ndarray, demand: np.ndarray) -> None:
+        local = self.local_of[self._global_index(ids)]
+        known = local >= 0
+        if not known.all():
+            self.unknown_ids += int(np.count_nonzero(~known))
+        local, demand = local[known], demand[known]
+        present = self.trees.assignment[local] != balance.ABSENT
+        if present.any():
+            self.trees.apply_consumer_updates(local[present], demand[present])
+
+    def _accept_handover(self, ids: np.ndarray, demand: np.ndarray) -> tuple[int, int, np.ndarray]:
+        """Consumers a peer handed us: placed where they fit, kept as starved otherwise."""
+        res = balance.accept_consumers(self.trees, demand, self.thr)
+        rest = np.flatnonzero(~res.accepted)
+        kept = self.trees.add_consumers(demand[rest]) if rest.size else np.zeros(0, dtype=np.int64)
+        idx = np.empty(len(ids), dtype=np.int64)
+        idx[res.accepted] = res.index
+        idx[rest] = kept
+        self.local_of[self._global_index(ids)] = idx
+        self.cons_ids = _grow_ids(self.cons_ids, idx, ids)
+        return res.count, int(rest.size), idx
+
+    def _hand_over(self, tick: int, res) -> np.ndarray:
+        """Starved consumers go to peers that advertised spare capacity (largest first)."""
+        out = []
+        if res.starved_count and self.peer_summary:
+            offers = sorted(((s.headroom_mw - s.starved_mw, n) for n, s in self.peer_summary.items()), reverse=True)
+            share = 1.0 / max(1, len(self.peers))  # every short peer may ask the same donor
+            for spare, peer in offers:
+                if spare <= 0:
+                    continue
+                idx = balance.pick_handover(self.trees, spare * share * 0.9)
+                if idx.size:
+                    balance.release_consumers(self.trees, idx)
+                    self.local_of[self._global_index(self.cons_ids[idx])] = -1
+                    out.append((peer, idx))
+        handed = {peer: idx for peer, idx in out}
+        for peer in self.peers:
+            idx = handed.get(peer, np.zeros(0, dtype=np.int64))
+            self.send(peer, wire.Handover.pack(tick=tick, ids=self.cons_ids[idx], demand_mw=self.trees.demand[idx]))
+        return np.concatenate([i for _, i in out]) if out else np.zeros(0, dtype=np.int64)
+
+    def final_figures(self) -> dict[str, float]:
+        r = np.asarray(self.round_seconds) if self.round_seconds else np.zeros(1)
+        return {"rounds": self.rounds, "round_s_total": float(r.sum()), "round_s_mean": float(r.mean()),
+                "round_s_p95": float(np.percentile(r, 95)), "moved_total": self.moved_total, "unknown_ids": self.unknown_ids}
+
+
+def _grow_ids(arr: np.ndarray, idx: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Store ids at consumer indices, growing the array (amortised doubling)."""
+    need = int(idx.max()) + 1 if idx.size else 0
+    if need > len(arr):
+        bigger = np.zeros(max(need, 2 * len(arr)), dtype=wire.CONSUMER_ID_DTYPE)
+        bigger[: len(arr)] = arr
+        arr = bigger
+    arr[idx] = ids
+    return arr

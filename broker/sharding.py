@@ -1,0 +1,48 @@
+"""Hash sharding: generator ids (MurmurHash3, 32-bit, seed 42) fall into equal buckets over
+the signed 32-bit space; each tracker owns one bucket. Pure functions, no sockets."""
+
+from __future__ import annotations
+
+import mmh3
+import numpy as np
+
+HASH_SEED = 42
+HASH_LOW = -(2**31)
+HASH_SPAN = 2**32
+
+
+def generator_id(address: str, nonce: str) -> int:
+    """The 32-bit signed id of a generator: MurmurHash3 over its address plus a server nonce,
+    so a generator cannot choose its own tracker (as in the seed notebook)."""
+    return mmh3.hash(address + nonce, HASH_SEED, signed=True)
+
+
+def bucket_bounds(n_buckets: int) -> list[tuple[int, int]]:
+    """Equal ranges [low, high) covering [-2^31, 2^31) exactly."""
+    if n_buckets < 1:
+        raise ValueError(f"n_buckets must be >= 1, got {n_buckets}")
+    edges = [HASH_LOW + (HASH_SPAN * k) // n_buckets for k in range(n_buckets + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def bucket_of(gen_ids, n_buckets: int) -> np.ndarray:
+    """Bucket of each id: floor((id + 2^31) * n / 2^32), exact in integers."""
+    ids = np.asarray(gen_ids, dtype=np.int64)
+    return (((ids - HASH_LOW) * n_buckets) >> 32).astype(np.int64)
+
+
+def split_by_weight(count: int, weights) -> list[int]:
+    """Split `count` items into runs proportional to `weights` (largest remainder, ties by
+    position), summing exactly to `count`."""
+    w = np.asarray(weights, dtype=np.float64)
+    if count == 0 or w.sum() <= 0:
+        out = [0] * len(w)
+        if count and len(w):
+            out[0] = count
+        return out
+    exact = count * w / w.sum()
+    base = np.floor(exact).astype(np.int64)
+    rest = count - int(base.sum())
+    order = np.argsort(-(exact - base), kind="stable")[:rest]
+    base[order] += 1
+    return base.tolist()

@@ -1,0 +1,172 @@
+"""The run plan: which actors a run has, their names, shards and the fixed addresses.
+
+Every actor gets the same plan, so each knows whom to expect each tick without discovery
+races; only the bootstrap, broker and metronome need addresses known in advance (every other
+actor registers its bound addresses with the broker's directory). The plan is JSON so that
+`scowl-node` processes on other hosts read the same one."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from scowl.broker.sharding import split_by_weight
+from scowl.config import Scenario, load_scenario
+from scowl.errors import ConfigError
+from scowl.model import build_generators, consumer_counts
+from scowl.streams import StreamRepo
+
+TRANSPORTS = ("inproc", "ipc", "tcp")
+
+
+@dataclass
+class PopulationShard:
+    name: str
+    start: int  # global consumer index range [start, stop)
+    stop: int
+    fixed_start: int  # fixed-load blocks [fixed_start, fixed_stop) (global index n_consumers + k)
+    fixed_stop: int
+    host: str = "local"
+
+
+@dataclass
+class FleetShard:
+    name: str
+    rows: list[int]  # generator rows of the scenario's fleet
+    host: str = "local"
+
+
+@dataclass
+class RunPlan:
+    scenario_path: str
+    transport: str
+    bootstrap: str
+    broker: str
+    metronome: str
+    metronome_pub: str
+    trackers: list[str]
+    fleets: list[FleetShard]
+    populations: list[PopulationShard]
+    n_consumers: int
+    n_fixed_blocks: int
+    fixed_block_mw: float
+    out_dir: str = ""
+    hosts: dict[str, str] = field(default_factory=dict)  # actor name -> host (multi-host runs)
+    run_id: str = ""
+
+    @property
+    def n_global(self) -> int:
+        """Size of the global consumer index space: consumers, then fixed-load blocks."""
+        return self.n_consumers + self.n_fixed_blocks
+
+    def names(self) -> list[str]:
+        return [*self.trackers, *(f.name for f in self.fleets), *(p.name for p in self.populations)]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "<plan>") -> "RunPlan":
+        try:
+            d = json.loads(text)
+            d["fleets"] = [FleetShard(**f) for f in d["fleets"]]
+            d["populations"] = [PopulationShard(**p) for p in d["populations"]]
+            return cls(**d)
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ConfigError(source, "plan", "a run plan written by `scowl run`", f"{type(exc).__name__}: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(self.to_json())
+
+    @classmethod
+    def load(cls, path) -> "RunPlan":
+        return cls.from_json(Path(path).read_text(), str(path))
+
+    def scenario(self) -> Scenario:
+        return load_scenario(self.scenario_path)
+
+
+def fixed_load_blocks(scenario: Scenario) -> tuple[int, float]:
+    """Industrial and transportation load as equal constant blocks (consumers without a
+    population model), small enough that any generator can carry one: ~1 MW each."""
+    from scowl.model import fixed_loads_mw
+
+    total = sum(fixed_loads_mw(scenario).values())
+    if total <= 0:
+        return 0, 0.0
+    n = max(1, int(np.ceil(total / 1.0)))
+    return n, total / n
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _address(transport: str, name: str, run_id: str, ipc_dir: str) -> str:
+    if transport == "inproc":
+        return f"inproc://{run_id}-{name}"
+    if transport == "ipc":
+        return f"ipc://{ipc_dir}/{name}"
+    return f"tcp://127.0.0.1:{_free_tcp_port()}"
+
+
+def make_plan(scenario_path: str, *, transport: str = "inproc", populations: int | None = None, fleets: int = 1,
+              out_dir: str = "", run_id: str | None = None) -> RunPlan:
+    """The plan for running a scenario on this machine."""
+    if transport not in TRANSPORTS:
+        raise ConfigError("<command line>", "transport", f"one of {', '.join(TRANSPORTS)}", transport)
+    scenario = load_scenario(scenario_path)
+    run_id = run_id or f"scowl{os.getpid()}"
+    ipc_dir = tempfile.mkdtemp(prefix="scowl-ipc-") if transport == "ipc" else ""
+    n_res, n_com = consumer_counts(scenario)
+    n = n_res + n_com
+    n_blocks, block_mw = fixed_load_blocks(scenario)
+    k = scenario.trackers.count
+    p = populations or max(1, min(k, 1 + n // 2_000_000))
+    runs = split_by_weight(n, [1] * p)
+    block_runs = split_by_weight(n_blocks, [1] * p)
+    pops, start, bstart = [], 0, 0
+    for i in range(p):
+        pops.append(PopulationShard(f"population-{i}", start, start + runs[i], bstart, bstart + block_runs[i]))
+        start += runs[i]
+        bstart += block_runs[i]
+    gens = build_generators(scenario, StreamRepo(scenario.seed))
+    n_gen = len(gens.nameplate_mw)
+    fleet_runs = split_by_weight(n_gen, [1] * fleets)
+    fl, g = [], 0
+    for i in range(fleets):
+        fl.append(FleetShard(f"fleet-{i}", list(range(g, g + fleet_runs[i]))))
+        g += fleet_runs[i]
+    return RunPlan(
+        scenario_path=str(Path(scenario_path).resolve()),
+        transport=transport,
+        bootstrap=_address(transport, "bootstrap", run_id, ipc_dir),
+        broker=_address(transport, "broker", run_id, ipc_dir),
+        metronome=_address(transport, "metronome", run_id, ipc_dir),
+        metronome_pub=_address(transport, "metronome-pub", run_id, ipc_dir),
+        trackers=[f"tracker-{i}" for i in range(k)],
+        fleets=fl,
+        populations=pops,
+        n_consumers=n,
+        n_fixed_blocks=n_blocks,
+        fixed_block_mw=block_mw,
+        out_dir=out_dir,
+        run_id=run_id,
+    )
+
+
+def bind_address(plan: RunPlan) -> str:
+    """Where actors without a fixed address bind (the broker's directory tells peers)."""
+    if plan.transport == "inproc":
+        return "inproc://{run}-{name}"
+    if plan.transport == "ipc":
+        return "ipc://" + str(Path(plan.bootstrap[len("ipc://"):]).parent) + "/{name}"
+    return "tcp://127.0.0.1:0"

@@ -1,0 +1,38 @@
+"""Summaries as text tables a person can read at a glance."""
+
+from __future__ import annotations
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.1f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def summary_table(s: dict) -> str:
+    r, e, st, b = s["rebalance"], s["energy_mwh"], s["starvation"], s["blackouts"]
+    peers = ", ".join(f"{k} {v:,}" for k, v in s["peers"].items())
+    lines = [
+        f"Scowl run: {s['scenario']} (seed {s['seed']}, {s['pacing']}, {s['transport']}), {s['ticks']} ticks of {s['tick_seconds']} s in {s['wall_seconds']:.1f} s wall",
+        f"peers: {peers}",
+        "",
+        "rebalancing",
+        f"  rounds                     {_fmt(r['rounds'])}",
+        f"  rate (Hz) mean / p5        {r['rate_hz_mean']:,.1f} / {r['rate_hz_p5']:,.1f}   (round {r['round_ms_mean']:.2f} ms mean, {r['round_ms_max']:.2f} ms max)",
+        f"  peers rebalanced           {_fmt(r['peers_rebalanced'])}  ({r['peers_rebalanced_per_s']:,.0f} per second of round time)",
+        "energy (MWh)",
+        f"  demanded / served          {e['demanded']:,.1f} / {e['served']:,.1f}",
+        f"  generated / unserved       {e['generated']:,.1f} / {e['unserved']:,.1f}",
+        "starvation",
+        f"  consumers ever starved     {_fmt(st['consumers_starved'])}  ({_fmt(st['consumer_ticks_starved'])} consumer-ticks)",
+        f"  starved time per starved consumer: mean {st['mean_starved_s']:,.0f} s, max {st['max_starved_s']:,.0f} s; longest spell {st['longest_spell_s']:,.0f} s",
+        f"  peak starved demand        {st['peak_starved_mw']:,.2f} MW",
+        "blackouts",
+        f"  events / generator-ticks   {_fmt(b['events'])} / {_fmt(b['generator_ticks'])}",
+        f"  consumer-ticks in blacked-out trees {_fmt(b['consumers_affected'])}",
+        f"  ticks with demand above available supply {_fmt(b['demand_above_supply_ticks'])}",
+        "peak memory (MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in s["peak_memory_mb"].items()),
+    ]
+    return "\n".join(lines)

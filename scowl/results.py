@@ -1,0 +1,107 @@
+"""What a run leaves behind: the state log (one row per tick and actor, Parquet), the final
+figures of each actor, and summary.json computed from them (pure functions)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SUMMARY_VERSION = 1
+
+
+def state_frame(records: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(records)
+    if len(df):
+        df = df.sort_values(["tick", "actor"], kind="stable").reset_index(drop=True)
+    return df
+
+
+def _sum_by_tick(df: pd.DataFrame, role: str, col: str) -> pd.Series:
+    part = df[df["role"] == role]
+    if col not in part:
+        return pd.Series(dtype=float)
+    return part.groupby("tick")[col].sum()
+
+
+def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
+    """summary.json: the run's answers, computed only from the state log and final figures."""
+    tick_h = meta["tick_seconds"] / 3600.0
+    roles = state["role"] if len(state) else pd.Series(dtype=str)
+    tr = state[roles == "tracker"]
+    pop = state[roles == "consumer"]
+    gen = state[roles == "generator"]
+    round_s = tr["round_s"].to_numpy() if len(tr) else np.zeros(0)
+    moved = float(tr["moved"].sum()) if len(tr) else 0.0
+    finals_pop = [f for f in finals.values() if f.get("role") == "consumer"]
+    finals_gen = [f for f in finals.values() if f.get("role") == "generator"]
+    ever = sum(f["consumers_ever_starved"] for f in finals_pop)
+    starved_s = sum(f["starved_consumer_seconds"] for f in finals_pop)
+    demanded = float(pop["demand_mw"].sum() * tick_h) if len(pop) else 0.0
+    served = float(pop["served_mw"].sum() * tick_h) if len(pop) else 0.0
+    generated = float(gen["delivered_mw"].sum() * tick_h) if len(gen) else 0.0
+    peers = dict(meta["peers"])
+    summary = {
+        "summary_version": SUMMARY_VERSION,
+        "scenario": meta["scenario"],
+        "seed": meta["seed"],
+        "pacing": meta["pacing"],
+        "transport": meta["transport"],
+        "peers": peers,
+        "ticks": int(state["tick"].nunique()) if len(state) else 0,
+        "tick_seconds": meta["tick_seconds"],
+        "wall_seconds": meta["wall_seconds"],
+        "rebalance": {
+            "rounds": int(len(round_s)),
+            "rate_hz_mean": float(1.0 / round_s.mean()) if len(round_s) else 0.0,
+            "rate_hz_p5": float(1.0 / np.percentile(round_s, 95)) if len(round_s) else 0.0,
+            "round_ms_mean": float(round_s.mean() * 1e3) if len(round_s) else 0.0,
+            "round_ms_max": float(round_s.max() * 1e3) if len(round_s) else 0.0,
+            "peers_rebalanced": int(moved),
+            "peers_rebalanced_per_s": float(moved / round_s.sum()) if round_s.sum() > 0 else 0.0,
+            "peers_per_tracker": float(peers.get("consumers", 0) / max(1, peers.get("trackers", 1))),
+        },
+        "energy_mwh": {
+            "demanded": demanded,
+            "served": served,
+            "generated": generated,
+            "unserved": demanded - served,
+        },
+        "starvation": {
+            "consumers_starved": int(ever),
+            "consumer_ticks_starved": int(pop["starved"].sum()) if len(pop) else 0,
+            "mean_starved_s": float(starved_s / ever) if ever else 0.0,
+            "max_starved_s": float(max((f["starved_per_consumer_max_s"] for f in finals_pop), default=0.0)),
+            "longest_spell_s": float(max((f["starved_spell_max_s"] for f in finals_pop), default=0.0)),
+            "mean_starved_s_all_consumers": float(starved_s / max(1, peers.get("consumers", 1))),
+            "peak_starved_mw": float(_sum_by_tick(state, "consumer", "starved_mw").max()) if len(pop) else 0.0,
+        },
+        "blackouts": {
+            "events": int(sum(f["blackout_events"] for f in finals_gen)),
+            "generator_ticks": int(sum(f["blackout_generator_ticks"] for f in finals_gen)),
+            "consumers_affected": int(pop["choked"].sum()) if len(pop) else 0,
+            "demand_above_supply_ticks": int((_sum_by_tick(state, "consumer", "demand_mw") > _sum_by_tick(state, "generator", "available_mw")).sum()),
+        },
+        "peak_memory_mb": {name: round(f.get("rss_peak_mb", 0.0), 1) for name, f in sorted(finals.items())},
+        "late_tick_reports": meta.get("late", {}),
+    }
+    return summary
+
+
+def write_results(out_dir: Path, records: list[dict], finals: dict[str, dict], meta: dict) -> dict:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = state_frame(records)
+    state.to_parquet(out / "state.parquet", index=False)
+    (out / "finals.json").write_text(json.dumps(finals, indent=1, sort_keys=True))
+    summary = summarize(state, finals, meta)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def load_run(run_dir) -> tuple[pd.DataFrame, dict, dict]:
+    run_dir = Path(run_dir)
+    return (pd.read_parquet(run_dir / "state.parquet"), json.loads((run_dir / "finals.json").read_text()),
+            json.loads((run_dir / "summary.json").read_text()))

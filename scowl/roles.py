@@ -1,0 +1,54 @@
+"""Which actors each role runs, built from a run plan; shared by `scowl run` (every role in
+one process) and `scowl-node --role ROLE` (one role per process)."""
+
+from __future__ import annotations
+
+from scowl.config import Scenario
+from scowl.plan import RunPlan, bind_address
+from scowl.runtime import Actor
+
+ROLE_ORDER = ("bootstrap", "broker", "metronome", "tracker", "generator", "consumer")
+
+
+def _bind(plan: RunPlan, name: str) -> str:
+    return bind_address(plan).format(run=plan.run_id, name=name)
+
+
+def build_actors(role: str, plan: RunPlan, scenario: Scenario, names: set[str] | None = None, progress=None) -> list[Actor]:
+    """The actors of `role` in this plan (only `names`, when given)."""
+    from scowl.actors.bootstrap import Bootstrap
+    from scowl.actors.consumer import Population
+    from scowl.actors.generator import GeneratorFleet
+    from scowl.actors.metronome import Metronome
+    from scowl.actors.tracker import Tracker
+    from scowl.broker.broker import Broker
+
+    def wanted(name: str) -> bool:
+        return names is None or name in names
+
+    if role == "bootstrap":
+        return [Bootstrap("bootstrap", plan.bootstrap, scenario.seed)]
+    if role == "broker":
+        return [Broker("broker", plan.broker, plan)]
+    if role == "metronome":
+        return [Metronome("metronome", plan.metronome, plan, scenario.ticks, scenario.tick_seconds,
+                          scenario.pacing.mode, scenario.pacing.factor, progress=progress)]
+    if role == "tracker":
+        return [Tracker(t, plan, scenario, _bind(plan, t)) for t in plan.trackers if wanted(t)]
+    if role == "generator":
+        return [GeneratorFleet(f.name, plan, scenario, _bind(plan, f.name), f) for f in plan.fleets if wanted(f.name)]
+    if role == "consumer":
+        return [Population(p.name, plan, scenario, _bind(plan, p.name), p) for p in plan.populations if wanted(p.name)]
+    raise ValueError(f"role {role!r} has no actors in a run plan (roles: {', '.join(ROLE_ORDER)})")
+
+
+def role_of(plan: RunPlan, name: str) -> str:
+    if name in ("bootstrap", "broker", "metronome"):
+        return name
+    if name in plan.trackers:
+        return "tracker"
+    if any(f.name == name for f in plan.fleets):
+        return "generator"
+    if any(p.name == name for p in plan.populations):
+        return "consumer"
+    raise ValueError(f"{name!r} is not an actor of this plan")

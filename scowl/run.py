@@ -1,0 +1,183 @@
+"""Running a scenario: every role in this process over inproc (the embedded default), or
+every actor in its own `scowl-node` process over ipc or tcp. Either way the metronome
+records the state log and writes the results into the run directory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scowl.errors import ScowlError
+from scowl.plan import RunPlan, make_plan
+from scowl.roles import ROLE_ORDER, build_actors, role_of
+from scowl.runtime import Node, install_uvloop
+
+log = logging.getLogger("scowl.run")
+
+
+class Progress:
+    """A one-line progress bar on stderr (a line per 10 % when stderr is not a terminal)."""
+
+    def __init__(self, label: str, stream=None, enabled: bool = True) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_decile = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        elapsed = time.perf_counter() - self.t0
+        frac = done / total
+        eta = elapsed / frac - elapsed if frac > 0 else 0.0
+        bar = "#" * int(30 * frac) + "." * (30 - int(30 * frac))
+        line = f"{self.label} [{bar}] {done}/{total} ticks  {elapsed:6.1f} s  eta {eta:5.1f} s"
+        if self.tty:
+            self.stream.write("\r" + line + ("\n" if done == total else ""))
+            self.stream.flush()
+        elif int(frac * 10) != self._last_decile:
+            self._last_decile = int(frac * 10)
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+
+def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict) -> dict:
+    return {
+        "scenario": scenario.scenario.name,
+        "source": scenario.source,
+        "seed": scenario.seed,
+        "pacing": scenario.pacing.mode,
+        "transport": plan.transport,
+        "tick_seconds": scenario.tick_seconds,
+        "wall_seconds": wall_seconds,
+        "late": late,
+        "peers": {
+            "generators": sum(len(f.rows) for f in plan.fleets),
+            "consumers": plan.n_consumers,
+            "fixed_load_blocks": plan.n_fixed_blocks,
+            "trackers": len(plan.trackers),
+            "generator_fleets": len(plan.fleets),
+            "consumer_populations": len(plan.populations),
+            "bootstrap": 1, "broker": 1, "metronome": 1,
+        },
+    }
+
+
+def add_trace_log(out_dir: str, name: str) -> None:
+    """The trace log: what actors log at INFO and above goes to DIR/trace-NAME.log."""
+    if not out_dir:
+        return
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(Path(out_dir) / f"trace-{name}.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger("scowl")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+async def _serve_in_process(plan: RunPlan, progress: Progress) -> dict:
+    scenario = plan.scenario()
+    node = Node("scowl-run")
+    for role in ROLE_ORDER:
+        for actor in build_actors(role, plan, scenario, progress=progress if role == "metronome" else None):
+            node.add(actor)
+    metronome = next(a for a in node.actors if a.role == "metronome")
+    serving = asyncio.ensure_future(node.serve())
+    finished = asyncio.ensure_future(metronome.finished.wait())
+    await asyncio.wait({serving, finished}, return_when=asyncio.FIRST_COMPLETED)
+    if serving.done():  # the node ended before the run did: surface why
+        finished.cancel()
+        serving.result()
+        raise ScowlError("the run stopped before its last tick (interrupted?)")
+    node.stop()
+    await serving
+    return json.loads((Path(plan.out_dir) / "summary.json").read_text())
+
+
+def run_scenario(scenario_path: str, out_dir: str, *, processes: bool = False, transport: str | None = None,
+                 populations: int | None = None, show_progress: bool = True) -> dict:
+    """Run one scenario end to end and return its summary (also in OUT_DIR/summary.json)."""
+    transport = transport or ("ipc" if processes else "inproc")
+    if processes and transport == "inproc":
+        raise ScowlError("inproc addresses cannot cross processes: use --transport ipc or tcp with --processes")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = make_plan(scenario_path, transport=transport, populations=populations, out_dir=str(out.resolve()))
+    plan.save(out / "plan.json")
+    progress = Progress(f"scowl run {Path(scenario_path).stem}", enabled=show_progress)
+    if not processes:
+        add_trace_log(plan.out_dir, "run")
+        install_uvloop()
+        return asyncio.run(_serve_in_process(plan, progress))
+    return _run_processes(plan, out)
+
+
+def _run_processes(plan: RunPlan, out: Path) -> dict:
+    """One `scowl-node` per actor; the fixed services first, each waited for by its READY line."""
+    names = ["bootstrap", "broker", "metronome", *plan.trackers, *(f.name for f in plan.fleets), *(p.name for p in plan.populations)]
+    procs: list[tuple[str, subprocess.Popen]] = []
+    try:
+        for name in names:
+            cmd = [sys.executable, "-m", "scowl.node_cli", "--role", role_of(plan, name), "--deployment", str(out / "plan.json"),
+                   "--name", name, "--log-level", "WARNING"]
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, start_new_session=True)
+            procs.append((name, proc))
+            line = proc.stdout.readline()
+            if not line.startswith("READY"):
+                raise ScowlError(f"{name} did not start (exit code {proc.poll()}); see {out}/trace-{name}.log")
+        metronome = dict(procs)["metronome"]
+        rc = metronome.wait()
+        if rc != 0:
+            raise ScowlError(f"the metronome exited with code {rc}; see {out}/trace-metronome.log")
+        deadline = time.monotonic() + 15
+        for name, proc in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop after the run; terminating it", name)
+    finally:
+        for _, proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for _, proc in procs:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+    return json.loads((out / "summary.json").read_text())
+
+
+def build_role_node(args) -> Node:
+    """`scowl-node --role ROLE --deployment PLAN [--name NAME ...]`: the role's actors of a plan."""
+    if not args.deployment:
+        raise ScowlError(f"role {args.role} needs --deployment PLAN (the plan.json that `scowl run` writes)")
+    plan = RunPlan.load(args.deployment)
+    scenario = plan.scenario()
+    names = set(args.name.split(",")) if args.name else None
+    progress = Progress(f"scowl {Path(plan.scenario_path).stem}") if args.role == "metronome" else None
+    actors = build_actors(args.role, plan, scenario, names, progress=progress)
+    if not actors:
+        raise ScowlError(f"no {args.role} named {args.name!r} in {args.deployment}")
+    add_trace_log(plan.out_dir, args.name or args.role)
+    node = Node(args.name or args.role)
+    for a in actors:
+        node.add(a)
+    if args.role == "metronome":  # the run ends when the metronome has written the results
+        async def _stop_when_finished(metronome=actors[0]):
+            await metronome.finished.wait()
+            node.stop()
+        node.on_started = _stop_when_finished
+    return node

@@ -1,0 +1,64 @@
+"""The tracker's balancing policy: ephemeral distribution trees kept as numpy arrays.
+
+A tracker's region is G generators and N consumers (N up to millions), never per-peer
+objects. `Trees` holds them; `rebalance` runs one round of the policy:
+
+  (a) shed: every generator whose load exceeds (1 - threshold) x output gives up its
+      fewest consumers that bring it at or under (largest first, the last pick swapped for
+      the smallest consumer that still suffices);
+  (b) place: every unplaced consumer (just shed, previously starved, new joiner), oldest
+      starvation first, goes to a generator with headroom so that no generator exceeds
+      (1 - threshold) x output. Vectorized cumulative-sum placement: a first pass spreads
+      load towards equal utilisation, later passes pack the leftovers smallest first into the
+      roomiest generators, until nothing left fits anywhere;
+  (c) whatever is left is starved (assignment -1).
+
+Units: every power is MW. Consumer demand is float32 MW (a 1.3 kW household is 0.0013);
+generator output and load are float64 MW. Assignment is int32: a generator index,
+STARVED (-1) or ABSENT (-2: handed to a peer tracker, ignored everywhere).
+
+Per-generator load is maintained incrementally (bincount over the changed consumers
+only). A generator's members are found through a lazy index: a CSR snapshot of the
+assignment sorted by generator, plus a log of consumers reassigned since the snapshot; the
+snapshot is rebuilt (an O(N) radix sort) when the log exceeds N/16.
+
+Modules, one concept each: `trees` (the state container and its lazy member index),
+`shed` (which consumers an over-ceiling generator gives up), `place` (where unplaced
+consumers go), `round` (`rebalance`, one round, and its report), `handover` (region
+figures, handing starved consumers to peer trackers and accepting theirs), `invariants`
+(`check_invariants`). Everything public is re-exported here.
+
+Every function here is pure in the sense that matters for a simulation: no I/O, no clock,
+no randomness, ties broken by index; they mutate the `Trees` they are given (copying
+millions of entries per round is not an option) and report what changed.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ABSENT",
+    "STARVED",
+    "AcceptResult",
+    "InvariantError",
+    "RebalanceResult",
+    "RegionSummary",
+    "Trees",
+    "accept_consumers",
+    "check_invariants",
+    "pick_handover",
+    "rebalance",
+    "region_summary",
+    "release_consumers",
+]
+
+from scowl.balance.handover import (
+    AcceptResult,
+    RegionSummary,
+    accept_consumers,
+    pick_handover,
+    region_summary,
+    release_consumers,
+)
+from scowl.balance.invariants import InvariantError, check_invariants
+from scowl.balance.round import RebalanceResult, rebalance
+from scowl.balance.trees import ABSENT, STARVED, Trees

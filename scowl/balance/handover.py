@@ -1,0 +1,96 @@
+"""Region figures and cross-tracker handover of starved consumers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scowl.balance.place import _plan
+from scowl.balance.trees import _EMPTY_I, ABSENT, STARVED, Trees, _as_index, _as_power
+
+
+@dataclass(frozen=True)
+class RegionSummary:
+    """Region totals, MW: capacity is the sum of (1 - threshold) x output; headroom the sum
+    of each generator's room under it; surplus = capacity - all present demand (negative
+    when short). What a tracker advertises to peers is `headroom_mw - starved_mw` if positive."""
+
+    capacity_mw: float
+    load_mw: float
+    headroom_mw: float
+    starved_mw: float
+    starved_count: int
+    surplus_mw: float
+
+
+def region_summary(trees: Trees, safety_threshold: float = 0.10) -> RegionSummary:
+    """Totals for dispatch, storage and spare-capacity adverts (O(G) plus the starved set)."""
+    cap = trees.cap(safety_threshold)
+    starved = trees._members(np.array([STARVED]))
+    starved_mw = float(trees._demand[starved].astype(np.float64).sum())
+    capacity, load = float(cap.sum()), float(trees._load.sum())
+    return RegionSummary(
+        capacity_mw=capacity,
+        load_mw=load,
+        headroom_mw=float(np.maximum(cap - trees._load, 0.0).sum()),
+        starved_mw=starved_mw,
+        starved_count=int(starved.size),
+        surplus_mw=capacity - load - starved_mw,
+    )
+
+
+def pick_handover(trees: Trees, max_mw: float) -> np.ndarray:
+    """Starved consumers to hand to a peer tracker that advertised `max_mw` spare: the
+    longest-starved first while they fit, then the smallest of the rest while they fit.
+    Total demand <= max_mw. Returns consumer indices (ascending); nothing changes until
+    `release_consumers` is called for those the peer accepted."""
+    starved = trees._members(np.array([STARVED]))
+    if not starved.size or max_mw <= 0:
+        return _EMPTY_I
+    starved = starved[np.lexsort((starved, trees._since[starved]))]
+    d = trees._demand[starved].astype(np.float64)
+    first = np.cumsum(d) <= max_mw  # a prefix: demands are >= 0
+    left = max_mw - float(d[first].sum())
+    rest = np.flatnonzero(~first)
+    rest = rest[np.argsort(d[rest], kind="stable")]
+    second = rest[np.cumsum(d[rest]) <= left]
+    return np.sort(np.concatenate([starved[first], starved[second]]))
+
+
+def release_consumers(trees: Trees, idx) -> None:
+    """Consumers handed over to a peer leave this region (assignment ABSENT)."""
+    idx = np.unique(_as_index("release_consumers idx", idx, trees.n))
+    trees._reassign(idx, np.full(idx.size, ABSENT, dtype=np.int32))
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    """Of a batch offered by a peer tracker: which fit (mask over the batch), the new
+    consumer indices in this region and the generator each was placed on."""
+
+    accepted: np.ndarray
+    index: np.ndarray
+    generator: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.index.size)
+
+
+def accept_consumers(trees: Trees, demand, safety_threshold: float = 0.10) -> AcceptResult:
+    """Take in a peer's consumers (demand MW, in the peer's priority order) where they fit
+    under (1 - threshold) x output; the rest are declined (not added) and stay with the peer."""
+    demand = np.asarray(demand, dtype=np.float32)
+    demand = _as_power("accept_consumers demand", demand, demand.size, np.float32)
+    cap = trees.cap(safety_threshold)
+    gen, _ = _plan(demand.astype(np.float64), trees._load, cap)
+    ok = gen >= 0
+    idx = trees.add_consumers(demand[ok], gen[ok])
+    viol = np.flatnonzero(trees._load > cap)
+    if viol.size:  # float rounding between the plan and the loads: decline what went there
+        keep = ~np.isin(trees._assign[idx], viol)
+        release_consumers(trees, idx[~keep])
+        ok[np.flatnonzero(ok)[~keep]] = False
+        idx = idx[keep]
+    return AcceptResult(accepted=ok, index=idx, generator=trees._assign[idx].copy())

@@ -1,0 +1,110 @@
+"""Shedding: which consumers an over-ceiling generator gives up."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scowl.balance.trees import STARVED, Trees
+
+
+def _shed(trees: Trees, gens: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unplace the fewest consumers that bring each of `gens` at or under `cap`.
+
+    Per generator, on its members ordered largest first (ties by lower index): take the
+    shortest prefix whose demand covers the excess, then swap the prefix's last pick for the
+    smallest member that still covers what remains (ties by lower index). Three routes give
+    that same answer: one consumer suffices (a vectorized minimum, the common case), a full
+    sort when the members concerned are few, a partial sort per generator when they are
+    many. Loads of `gens` are then set exactly from their remaining members.
+    Returns (shed consumer indices, their generator)."""
+    k = gens.size
+    mem = trees._members(gens)
+    seg_of = np.full(trees.G, -1, dtype=np.int64)
+    seg_of[gens] = np.arange(k)
+    s = seg_of[trees._assign[mem]]
+    d = trees._demand[mem].astype(np.float64)
+    excess = trees._load[gens] - cap[gens]
+    take = np.zeros(mem.size, dtype=bool)
+    counts = np.bincount(s, minlength=k)
+    ok = d >= excess[s]
+    one = np.bincount(s[ok], minlength=k) > 0  # some single member covers the excess
+    if one.any():
+        smallest = np.full(k, np.inf)
+        np.minimum.at(smallest, s[ok], d[ok])
+        tie = ok & (d == smallest[s])
+        first = np.full(k, np.iinfo(np.int64).max)
+        np.minimum.at(first, s[tie], mem[tie])
+        take |= tie & (mem == first[s])
+    several = np.flatnonzero(~one & (counts > 0))
+    if several.size:
+        sel = np.flatnonzero((~one & (counts > 0))[s])
+        if sel.size <= _SORT_LIMIT:
+            take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
+        else:
+            sel = sel[np.argsort(s[sel], kind="stable")]
+            bounds = np.searchsorted(s[sel], np.r_[several, k])
+            for j, lo, hi in zip(several, bounds[:-1], bounds[1:]):
+                part = sel[lo:hi]
+                take[part] = _shed_partial(mem[part], d[part], float(excess[j]))
+    keep = ~take
+    trees._load[gens] = np.bincount(s[keep], weights=d[keep], minlength=k) if keep.any() else 0.0
+    shed, shed_from = mem[take], gens[s[take]].astype(np.int32)
+    trees._reassign(shed, np.full(shed.size, STARVED, dtype=np.int32), loads=False)
+    return shed, shed_from
+
+
+_SORT_LIMIT = 65_536  # members above which `_shed` sorts each generator's largest only
+
+
+def _shed_sorted(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray, k: int) -> np.ndarray:
+    """`_shed`'s choice for many segments at once by one sort; returns the take mask."""
+    order = np.lexsort((mem, -d, s))
+    mem, s, d = mem[order], s[order], d[order]
+    counts = np.bincount(s, minlength=k)
+    st = np.cumsum(counts) - counts
+    c0 = np.concatenate([[0.0], np.cumsum(d)])
+    before = c0[:-1] - c0[st][s]  # demand of larger members of the same generator
+    take = before < excess[s]
+    ntake = np.bincount(s[take], minlength=k)
+    has = ntake > 0
+    jstar = np.where(has, st + ntake - 1, np.iinfo(np.int64).max)
+    rem = np.zeros(k)
+    rem[has] = excess[has] - before[jstar[has]]
+    pos = np.arange(mem.size)
+    fits = (pos >= jstar[s]) & (d >= rem[s])  # contiguous from jstar: d is descending
+    nfit = np.maximum(np.bincount(s[fits], minlength=k), 1)
+    smallest = np.zeros(k)
+    smallest[has] = d[jstar[has] + nfit[has] - 1]  # the smallest member that covers the rest
+    larger = (pos >= jstar[s]) & (d > smallest[s])
+    pstar = jstar[has] + np.bincount(s[larger], minlength=k)[has]  # its lowest index among equals
+    take[jstar[has]] = False
+    take[pstar] = True
+    out = np.empty_like(take)
+    out[order] = take
+    return out
+
+
+def _shed_partial(mem: np.ndarray, d: np.ndarray, excess: float) -> np.ndarray:
+    """`_shed`'s choice for one generator with many members: sort only the largest."""
+    m = mem.size
+    kth = min(m, max(16, int(2 * excess / max(float(d.mean()), 1e-300)) + 1))
+    while True:
+        cut = -np.partition(-d, kth - 1)[kth - 1] if kth < m else -np.inf
+        top = np.flatnonzero(d >= cut)  # every member tied at the cut, so ties resolve by index
+        if kth >= m or d[top].sum() >= excess:
+            break
+        kth = min(m, 4 * kth)
+    top = top[np.lexsort((mem[top], -d[top]))]
+    cs = np.cumsum(d[top])
+    n = min(int(np.searchsorted(cs, excess, side="left")) + 1, top.size)
+    rest = excess - (cs[n - 2] if n > 1 else 0.0)
+    take = np.zeros(m, dtype=bool)
+    take[top[: n - 1]] = True
+    ok = ~take & (d >= rest)
+    if ok.any():
+        v = d[ok].min()
+        tie = np.flatnonzero(ok & (d == v))
+        take[tie[np.argmin(mem[tie])]] = True
+    else:  # loads drifted above the members' sum: take the prefix's last as well
+        take[top[n - 1]] = True
+    return take

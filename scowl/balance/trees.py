@@ -1,0 +1,258 @@
+"""The state container: a region's generators and consumers as arrays (`Trees`).
+
+Units: every power is MW. Consumer demand is float32 MW (a 1.3 kW household is 0.0013);
+generator output and load are float64 MW. Assignment is int32: a generator index,
+STARVED (-1) or ABSENT (-2: handed to a peer tracker, ignored everywhere).
+
+Per-generator load is maintained incrementally (bincount over the changed consumers
+only). A generator's members are found through a lazy index: a CSR snapshot of the
+assignment sorted by generator, plus a log of consumers reassigned since the snapshot; the
+snapshot is rebuilt (an O(N) radix sort) when the log exceeds N/16.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+STARVED = -1
+ABSENT = -2
+_EMPTY_I = np.zeros(0, dtype=np.int64)
+_EMPTY_G = np.zeros(0, dtype=np.int32)
+
+
+def _as_index(name: str, idx, n: int) -> np.ndarray:
+    idx = np.asarray(idx)
+    if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+        raise ValueError(f"{name}: expected a 1-D integer array of indices, found dtype {idx.dtype} shape {idx.shape}")
+    idx = idx.astype(np.int64, copy=False)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)][0]
+        raise ValueError(f"{name}: index {bad} out of range; expected 0 <= index < {n}")
+    return idx
+
+
+def _as_power(name: str, values, size: int, dtype) -> np.ndarray:
+    values = np.asarray(values, dtype=dtype)
+    if values.shape != (size,):
+        raise ValueError(f"{name}: expected {size} values (one per index), found shape {values.shape}")
+    if size and not (np.isfinite(values).all() and values.min() >= 0):
+        bad = values[~(np.isfinite(values) & (values >= 0))][0]
+        raise ValueError(f"{name}: power must be finite and >= 0 MW, found {bad}")
+    return values
+
+
+def _last_wins(idx: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop repeated indices, keeping the last reported value; result sorted by index."""
+    if idx.size < 2:
+        return idx, values
+    order = np.argsort(idx, kind="stable")
+    idx, values = idx[order], values[order]
+    keep = np.empty(idx.size, dtype=bool)
+    keep[-1] = True
+    np.not_equal(idx[1:], idx[:-1], out=keep[:-1])
+    return idx[keep], values[keep]
+
+
+class Trees:
+    """A region's generators and consumers as arrays, with incrementally maintained loads.
+
+    `output`, `load` (float64 MW, one per generator), `demand` (float32 MW), `assignment`
+    (int32) and `starved_since` (int32 round at which each consumer last became unplaced)
+    are read-only views; change them only through the methods and functions of this module.
+    """
+
+    def __init__(self, output, demand=(), assignment=None) -> None:
+        output = np.asarray(output, dtype=np.float64)
+        self._output = _as_power("Trees output", output, output.size, np.float64).copy()
+        self._load = np.zeros(self._output.size, dtype=np.float64)
+        self.round = 0
+        self.n = 0
+        self.n_unplaced = 0
+        self._demand = np.zeros(0, dtype=np.float32)
+        self._assign = np.zeros(0, dtype=np.int32)
+        self._since = np.zeros(0, dtype=np.int32)
+        self._moved = np.zeros(0, dtype=bool)
+        demand = np.asarray(demand, dtype=np.float32)
+        self._grow(demand.size)
+        self._demand[: demand.size] = _as_power("Trees demand", demand, demand.size, np.float32)
+        self.n = demand.size
+        if assignment is None:
+            self._assign[: self.n] = STARVED
+        else:
+            assignment = np.asarray(assignment, dtype=np.int32)
+            if assignment.shape != (self.n,) or (self.n and (assignment.min() < ABSENT or assignment.max() >= self.G)):
+                raise ValueError(
+                    f"Trees assignment: expected {self.n} values in [-2, {self.G}), found shape {assignment.shape}"
+                )
+            self._assign[: self.n] = assignment
+        self.n_unplaced = int(np.count_nonzero(self._assign[: self.n] == STARVED))
+        self.resync_loads()
+        self._rebuild_index()
+
+    # ---- read-only views -------------------------------------------------------------
+    @property
+    def G(self) -> int:
+        return self._output.size
+
+    @staticmethod
+    def _ro(a: np.ndarray) -> np.ndarray:
+        v = a.view()
+        v.flags.writeable = False
+        return v
+
+    @property
+    def output(self) -> np.ndarray:
+        return self._ro(self._output)
+
+    @property
+    def load(self) -> np.ndarray:
+        return self._ro(self._load)
+
+    @property
+    def demand(self) -> np.ndarray:
+        return self._ro(self._demand[: self.n])
+
+    @property
+    def assignment(self) -> np.ndarray:
+        return self._ro(self._assign[: self.n])
+
+    @property
+    def starved_since(self) -> np.ndarray:
+        return self._ro(self._since[: self.n])
+
+    def cap(self, safety_threshold: float) -> np.ndarray:
+        """Per-generator ceiling on load: (1 - threshold) x output, MW."""
+        if not 0.0 <= safety_threshold < 1.0:
+            raise ValueError(f"safety_threshold: expected 0 <= threshold < 1, found {safety_threshold}")
+        return (1.0 - safety_threshold) * self._output
+
+    # ---- updates -----------------------------------------------------------------------
+    def apply_consumer_updates(self, idx, new_demand) -> None:
+        """Consumers report changed demand (MW). Repeated indices: the last report wins."""
+        idx = _as_index("apply_consumer_updates idx", idx, self.n)
+        new = _as_power("apply_consumer_updates new_demand", new_demand, idx.size, np.float32)
+        idx, new = _last_wins(idx, new)
+        gen = self._assign[idx]
+        served = gen >= 0
+        diff = new[served].astype(np.float64) - self._demand[idx[served]]
+        self._load += np.bincount(gen[served], weights=diff, minlength=self.G)
+        self._demand[idx] = new
+
+    def apply_generator_updates(self, gen_idx, new_output) -> None:
+        """Generators report their current output (MW). Repeated indices: the last report wins."""
+        gen_idx = _as_index("apply_generator_updates gen_idx", gen_idx, self.G)
+        new = _as_power("apply_generator_updates new_output", new_output, gen_idx.size, np.float64)
+        gen_idx, new = _last_wins(gen_idx, new)
+        self._output[gen_idx] = new
+
+    def add_consumers(self, demand, assignment=None) -> np.ndarray:
+        """New joiners (demand MW); unplaced (starved since this round) unless assigned. Returns indices."""
+        demand = np.asarray(demand, dtype=np.float32)
+        demand = _as_power("add_consumers demand", demand, demand.size, np.float32)
+        k = demand.size
+        gen = np.full(k, STARVED, dtype=np.int32) if assignment is None else np.asarray(assignment, dtype=np.int32)
+        if gen.shape != (k,) or (k and (gen.min() < STARVED or gen.max() >= self.G)):
+            raise ValueError(f"add_consumers assignment: expected {k} values in [-1, {self.G}), found {gen!r}")
+        self._grow(self.n + k)
+        idx = np.arange(self.n, self.n + k, dtype=np.int64)
+        self.n += k
+        self._demand[idx] = demand
+        self._assign[idx] = STARVED
+        self._since[idx] = self.round
+        self.n_unplaced += k
+        self._note_changed(idx)
+        placed = gen >= 0
+        if placed.any():
+            self._reassign(idx[placed], gen[placed])
+        return idx
+
+    def add_generators(self, output) -> np.ndarray:
+        """New generators (output MW), empty trees. Returns their indices."""
+        output = np.asarray(output, dtype=np.float64)
+        output = _as_power("add_generators output", output, output.size, np.float64)
+        first = self.G
+        self._output = np.concatenate([self._output, output])
+        self._load = np.concatenate([self._load, np.zeros(output.size)])
+        self._start = np.concatenate([self._start, np.full(output.size, self._start[-1])])
+        return np.arange(first, self.G, dtype=np.int64)
+
+    def resync_loads(self) -> float:
+        """Recompute every load exactly (O(N) bincount); returns the largest drift corrected, MW."""
+        a = self._assign[: self.n]
+        served = a >= 0
+        exact = np.bincount(a[served], weights=self._demand[: self.n][served], minlength=self.G).astype(np.float64)
+        drift = float(np.abs(exact - self._load).max()) if self.G else 0.0
+        self._load = exact
+        return drift
+
+    # ---- internals ---------------------------------------------------------------------
+    def _grow(self, size: int) -> None:
+        if size <= self._demand.size:
+            return
+        cap = max(size, 2 * self._demand.size, 1024)
+        for name in ("_demand", "_assign", "_since", "_moved"):
+            old = getattr(self, name)
+            new = np.zeros(cap, dtype=old.dtype)
+            new[: old.size] = old
+            setattr(self, name, new)
+        self._delta = np.zeros(max(64, cap // 16), dtype=np.int64)
+        self._ndelta = 0
+        if hasattr(self, "_start"):
+            self._rebuild_index()
+
+    def _rebuild_index(self) -> None:
+        """Snapshot the assignment as consumer indices sorted by generator (CSR)."""
+        key = self._assign[: self.n] + 2
+        key = key.astype(np.int16 if self.G + 2 < np.iinfo(np.int16).max else np.int32)
+        self._order = np.argsort(key, kind="stable").astype(np.int32)  # radix sort for int16
+        self._start = np.zeros(self.G + 3, dtype=np.int64)
+        np.cumsum(np.bincount(key, minlength=self.G + 2), out=self._start[1:])
+        self._moved[: self.n] = False
+        self._ndelta = 0
+
+    def _note_changed(self, idx: np.ndarray) -> None:
+        """Log consumers whose assignment changed since the snapshot (idx unique)."""
+        new = idx[~self._moved[idx]]
+        if self._ndelta + new.size > self._delta.size:
+            self._rebuild_index()
+            return
+        self._moved[new] = True
+        self._delta[self._ndelta : self._ndelta + new.size] = new
+        self._ndelta += new.size
+
+    def _members(self, gens: np.ndarray) -> np.ndarray:
+        """Consumers currently assigned to any of `gens` (unique; may include STARVED)."""
+        b = np.asarray(gens, dtype=np.int64) + 2
+        starts = self._start[b]
+        lens = self._start[b + 1] - starts
+        total = int(lens.sum())
+        parts = []
+        if total:
+            offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens)
+            base = self._order[np.arange(total) + offsets]
+            parts.append(base[~self._moved[base]].astype(np.int64))
+        if self._ndelta:
+            delta = self._delta[: self._ndelta]
+            flag = np.zeros(self.G + 2, dtype=bool)
+            flag[b] = True
+            parts.append(delta[flag[self._assign[delta] + 2]])
+        return np.concatenate(parts) if parts else _EMPTY_I
+
+    def _reassign(self, idx: np.ndarray, gen: np.ndarray, *, loads: bool = True) -> None:
+        """Move consumers `idx` (unique) to `gen`, keeping loads and counters in step."""
+        if not idx.size:
+            return
+        old = self._assign[idx]
+        if loads:
+            w = self._demand[idx]
+            m = old >= 0
+            if m.any():
+                self._load -= np.bincount(old[m], weights=w[m], minlength=self.G)
+            m = gen >= 0
+            if m.any():
+                self._load += np.bincount(gen[m], weights=w[m], minlength=self.G)
+        became = (gen == STARVED) & (old != STARVED)
+        self._since[idx[became]] = self.round
+        self.n_unplaced += int(np.count_nonzero(became)) - int(np.count_nonzero((old == STARVED) & (gen != STARVED)))
+        self._assign[idx] = gen
+        self._note_changed(idx)

@@ -27,7 +27,7 @@ class RegionSummary:
 def region_summary(trees: Trees, safety_threshold: float = 0.10) -> RegionSummary:
     """Totals for dispatch, storage and spare-capacity adverts (O(G) plus the starved set)."""
     cap = trees.cap(safety_threshold)
-    starved = trees._members(np.array([STARVED]))
+    starved = trees._starved()  # longest starved first
     starved_mw = float(trees._demand[starved].astype(np.float64).sum())
     capacity, load = float(cap.sum()), float(trees._load.sum())
     return RegionSummary(
@@ -45,10 +45,9 @@ def pick_handover(trees: Trees, max_mw: float) -> np.ndarray:
     longest-starved first while they fit, then the smallest of the rest while they fit.
     Total demand <= max_mw. Returns consumer indices (ascending); nothing changes until
     `release_consumers` is called for those the peer accepted."""
-    starved = trees._members(np.array([STARVED]))
+    starved = trees._starved()  # longest starved first
     if not starved.size or max_mw <= 0:
         return _EMPTY_I
-    starved = starved[np.lexsort((starved, trees._since[starved]))]
     d = trees._demand[starved].astype(np.float64)
     first = np.cumsum(d) <= max_mw  # a prefix: demands are >= 0
     left = max_mw - float(d[first].sum())

@@ -14,7 +14,8 @@ class InvariantError(AssertionError):
 
 def check_invariants(trees: Trees, safety_threshold: float = 0.10, *, rebalanced: bool = True, rtol: float = 1e-9) -> dict:
     """Recompute loads (O(N)) and raise InvariantError unless: maintained loads match;
-    the index lists every consumer exactly once; and, if `rebalanced` (right after a
+    the index lists every consumer exactly once; the starved queue holds exactly the
+    starved, longest starved first; and, if `rebalanced` (right after a
     round), no generator is over (1 - threshold) x output, and no starved consumer would fit
     in any generator's headroom, so that starved demand equals the deficit to within the
     leftover headroom (under one consumer per generator). Returns the recomputed figures."""
@@ -34,6 +35,11 @@ def check_invariants(trees: Trees, safety_threshold: float = 0.10, *, rebalanced
         want = np.flatnonzero(a == g)
         if not np.array_equal(got, want):
             raise InvariantError(f"member index of generator {g}: {got.size} members listed, {want.size} assigned")
+    queue = trees._starved()
+    want = np.flatnonzero(a == STARVED)
+    want = want[np.lexsort((want, trees._since[want]))]
+    if not np.array_equal(queue, want):
+        raise InvariantError(f"starved queue: {queue.size} listed, {want.size} starved, or not longest starved first")
     cap = trees.cap(safety_threshold)
     starved = a == STARVED
     starved_mw = float(d[starved].sum())

@@ -12,18 +12,49 @@ MAX_PASSES = 64  # placement passes per round; in practice two to five are neede
 def _fit_pass(d: np.ndarray, room: np.ndarray, gen_order: np.ndarray) -> np.ndarray:
     """Lay consumers (demand `d`, in order) end to end over generators' `room` (in
     `gen_order`); a consumer is placed where it lies entirely inside one generator's room.
-    Returns the generator per consumer, -1 where it straddles a boundary or runs past the end."""
+    Returns the generator per consumer, -1 where it straddles a boundary or runs past the end.
+    Only the prefix that ends within the total room is searched."""
     out = np.full(d.size, STARVED, dtype=np.int32)
     if not gen_order.size or not d.size:
         return out
     h = np.cumsum(room[gen_order])
     end = np.cumsum(d)
-    start = end - d
-    k = np.searchsorted(h, start, side="right")
-    ok = k < h.size
-    ok[ok] = end[ok] <= h[k[ok]]
-    out[ok] = gen_order[k[ok]]
+    n = int(np.searchsorted(end, h[-1], side="right"))  # beyond: ends past the last room
+    end = end[:n]
+    k = np.searchsorted(h, end - d[:n], side="right")
+    ok = end <= h[np.minimum(k, h.size - 1)]
+    ok &= k < h.size
+    out[:n][ok] = gen_order[k[ok]]
     return out
+
+
+def _roomiest(cap: np.ndarray, load: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Headroom per generator and the generators with some, most first (ties by index)."""
+    head = cap - load
+    room = np.flatnonzero(head > 0)
+    return head, room[np.lexsort((room, -head[room]))]
+
+
+def _smallest(pool: np.ndarray, d: np.ndarray, room_mw: float) -> tuple[np.ndarray, float]:
+    """Of `pool` (priority order), the smallest consumers (ties by priority), sorted so,
+    that packing passes over `room_mw` of total headroom could place: each placed one has
+    its whole prefix of smaller ones within that total, as every pass's placements come out
+    of it. Returns them and the smallest demand left out (inf if none)."""
+    dp = d[pool]
+    limit = room_mw * (1.0 + 1e-6) + 1e-12  # far above the cumulative sums' rounding
+    if float(dp.sum()) > limit:
+        kth = min(pool.size, max(64, 2 * int(limit / max(float(dp.mean()), 1e-300)) + 1))
+        while True:
+            cut = np.partition(dp, kth - 1)[kth - 1]
+            mask = dp <= cut  # every consumer tied at the cut
+            if kth == pool.size or float(dp[mask].sum()) > limit:
+                break
+            kth = min(pool.size, 4 * kth)
+        extra_min = float(dp[~mask].min()) if not mask.all() else np.inf
+        pool, dp = pool[mask], dp[mask]
+    else:
+        extra_min = np.inf
+    return pool[np.argsort(dp, kind="stable")], extra_min
 
 
 def _plan(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, int]:
@@ -31,8 +62,11 @@ def _plan(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray,
 
     Pass 1 spreads towards equal utilisation: each generator's quota is what brings it to
     f x cap, with f the region's utilisation after placement (capped at 1), generators in
-    index order. Later passes pack what is left, smallest first, into the generators with
-    most headroom first, until no leftover consumer fits in any generator's headroom.
+    index order. Pass 2 gives the first pass's leftovers that fit the roomiest generator one
+    generator each, in priority order. Later passes pack what is left, smallest first (ties
+    by priority), into the generators with most headroom first, until no leftover consumer
+    fits in any generator's headroom. Those later passes sort their candidates once: each
+    pass's candidates are a subset of the first's, in the same order.
     Returns (generator per consumer, passes)."""
     gen = np.full(d.size, STARVED, dtype=np.int32)
     load = load.copy()
@@ -44,30 +78,43 @@ def _plan(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray,
     quota = np.clip(f * cap - load, 0.0, head)
     gen = _fit_pass(d, quota, np.flatnonzero(quota > 0))
     placed = gen >= 0
-    load += np.bincount(gen[placed], weights=d[placed], minlength=load.size)
-    passes = 1
+    if placed.any():
+        load += np.bincount(gen[placed], weights=d[placed], minlength=load.size)
+    if placed.all():
+        return gen, 1
+    # Pass 2: one per generator, in priority order.
+    head, room = _roomiest(cap, load)
+    if not room.size or MAX_PASSES < 2:
+        return gen, 1
     rest = np.flatnonzero(~placed)
-    while rest.size and passes < MAX_PASSES:
-        head = cap - load
-        room = np.flatnonzero(head > 0)
+    cand = rest[d[rest] <= head[room[0]]]
+    if not cand.size:
+        return gen, 1
+    m = min(cand.size, room.size)
+    first, g = cand[:m], room[:m].astype(np.int32)
+    ok = d[first] <= head[g]
+    gen[first[ok]] = g[ok]
+    load += np.bincount(g[ok], weights=d[first[ok]], minlength=load.size)
+    passes = 2
+    # Later passes: pack, smallest first, from `pool` sorted by (demand, priority).
+    head, room = _roomiest(cap, load)
+    pool, extra_min = _smallest(np.concatenate([first[~ok], cand[m:]]), d, float(head[room].sum()))
+    dp = d[pool]
+    while passes < MAX_PASSES:
+        head, room = _roomiest(cap, load)
         if not room.size:
             break
-        room = room[np.lexsort((room, -head[room]))]  # most headroom first, ties by index
-        cand = rest[d[rest] <= head[room[0]]]
-        if not cand.size:
+        n = int(np.searchsorted(dp, head[room[0]], side="right"))
+        if not n:
+            passes += extra_min <= head[room[0]]  # a pass that would have found nothing
             break
         passes += 1
-        if passes == 2:  # spread the first pass's leftovers: one per generator, in priority order
-            m = min(cand.size, room.size)
-            cand, g = cand[:m], room[:m].astype(np.int32)
-            g[d[cand] > head[g]] = STARVED
-        else:  # pack: smallest first, ties by priority
-            cand = cand[np.argsort(d[cand], kind="stable")]
-            g = _fit_pass(d[cand], head, room)
+        g = _fit_pass(dp[:n], head, room)
         ok = g >= 0
-        if not ok.any() and passes > 2:
+        if not ok.any():
             break
-        gen[cand[ok]] = g[ok]
-        load += np.bincount(g[ok], weights=d[cand[ok]], minlength=load.size)
-        rest = np.flatnonzero(gen == STARVED)
+        gen[pool[:n][ok]] = g[ok]
+        load += np.bincount(g[ok], weights=dp[:n][ok], minlength=load.size)
+        keep = np.concatenate([~ok, np.ones(pool.size - n, dtype=bool)])
+        pool, dp = pool[keep], dp[keep]
     return gen, passes

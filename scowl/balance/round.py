@@ -37,31 +37,39 @@ class RebalanceResult:
 
 def rebalance(trees: Trees, safety_threshold: float = 0.10) -> RebalanceResult:
     """One round: shed from generators over (1 - threshold) x output, place every unplaced
-    consumer where it fits, starve the rest. Mutates `trees`; returns what changed."""
+    consumer where it fits, starve the rest. Mutates `trees`; returns what changed.
+
+    Work is proportional to the generators over their ceiling, the consumers whose demand
+    rose since the last round and the unplaced consumers, not to the region's size: the
+    starved queue is kept in priority order, and a generator pushed over by its risers
+    sheds from them without looking at its other members."""
     cap = trees.cap(safety_threshold)
     over = np.flatnonzero(trees._load > cap)
     trees.round += 1
+    risers = trees._take_risers()
     if not over.size and not trees.n_unplaced:
         return RebalanceResult(_EMPTY_I, _EMPTY_G, _EMPTY_G, _EMPTY_I, _EMPTY_I, 0, 0, 0, 0.0, 0, trees._load.copy())
-    shed, shed_from = _shed(trees, over, cap) if over.size else (_EMPTY_I, _EMPTY_G)
-    unplaced = trees._members(np.array([STARVED]))
-    unplaced = unplaced[np.lexsort((unplaced, trees._since[unplaced]))]  # longest starved first
+    shed, shed_from = _shed(trees, over, cap, risers) if over.size else (_EMPTY_I, _EMPTY_G)
+    unplaced = trees._starved()  # longest starved first, ties by index
     d = trees._demand[unplaced].astype(np.float64)
     gen, passes = _plan(d, trees._load, cap)
     ok = gen >= 0
-    trees._reassign(unplaced[ok], gen[ok])
+    placed = unplaced[ok]
+    trees._reassign(placed, gen[ok])
+    trees._queue = unplaced[~ok]
     # Guard against float rounding between the plan's sums and the loads' sums.
     viol = np.flatnonzero(trees._load > cap)
-    if viol.size:
-        _shed(trees, viol, cap)
-    # Report against the start of the round.
-    touched = np.sort(unplaced)
+    guard = _shed(trees, viol, cap)[0] if viol.size else _EMPTY_I
+    # Report against the start of the round: only the consumers shed or placed can differ.
+    touched = np.sort(np.concatenate([shed, placed, guard]))
+    if touched.size > 1:  # shed then placed again: listed twice
+        touched = touched[np.r_[True, touched[1:] != touched[:-1]]]
     start = np.full(touched.size, STARVED, dtype=np.int32)
     start[np.searchsorted(touched, shed)] = shed_from
     end = trees._assign[touched]
     moved = start != end
     idx, frm, to = touched[moved], start[moved], end[moved]
-    starved = end == STARVED
+    starved_mw = float(d[~ok].sum()) + float(trees._demand[guard].astype(np.float64).sum())
     return RebalanceResult(
         moved=idx,
         moved_from=frm,
@@ -70,8 +78,8 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10) -> RebalanceResult:
         restored=idx[(frm == STARVED) & (to >= 0)],
         shed=int(shed.size),
         overloaded=int(over.size),
-        starved_count=int(np.count_nonzero(starved)),
-        starved_mw=float(trees._demand[touched[starved]].astype(np.float64).sum()),
+        starved_count=trees.n_unplaced,
+        starved_mw=starved_mw,
         passes=passes,
         load=trees._load.copy(),
     )

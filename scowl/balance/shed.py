@@ -4,26 +4,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from scowl.balance.trees import STARVED, Trees
+from scowl.balance.trees import _EMPTY_I, STARVED, Trees
 
 
-def _shed(trees: Trees, gens: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unplace the fewest consumers that bring each of `gens` at or under `cap`.
+def _shed(
+    trees: Trees, gens: np.ndarray, cap: np.ndarray, risers: np.ndarray = _EMPTY_I
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unplace the fewest consumers that bring each of `gens` at or under `cap`, choosing
+    among its `risers` (consumers whose demand rose since the last round) when they alone
+    can cover its excess, otherwise among all its members.
 
-    Per generator, on its members ordered largest first (ties by lower index): take the
+    Per generator, on its candidates ordered largest first (ties by lower index): take the
     shortest prefix whose demand covers the excess, then swap the prefix's last pick for the
-    smallest member that still covers what remains (ties by lower index). Three routes give
-    that same answer: one consumer suffices (a vectorized minimum, the common case), a full
-    sort when the members concerned are few, a partial sort per generator when they are
-    many. Loads of `gens` are then set exactly from their remaining members.
+    smallest candidate that still covers what remains (ties by lower index). Three routes
+    give that same answer: one consumer suffices (a vectorized minimum, the common case), a
+    full sort when the candidates concerned are few, a partial sort per generator when they
+    are many. Loads of generators that chose among all members are then set exactly from
+    their remaining members; the others' drop by what they shed.
     Returns (shed consumer indices, their generator)."""
     k = gens.size
-    mem = trees._members(gens)
-    seg_of = np.full(trees.G, -1, dtype=np.int64)
-    seg_of[gens] = np.arange(k)
-    s = seg_of[trees._assign[mem]]
-    d = trees._demand[mem].astype(np.float64)
+    seg_of = np.full(trees.G + 2, -1, dtype=np.int64)
+    seg_of[gens + 2] = np.arange(k)
     excess = trees._load[gens] - cap[gens]
+    by_risers = np.zeros(k, dtype=bool)
+    if risers.size:
+        rs = seg_of[trees._assign[risers] + 2]
+        risers, rs = risers[rs >= 0], rs[rs >= 0]
+        rd = trees._demand[risers].astype(np.float64)
+        by_risers = np.bincount(rs, weights=rd, minlength=k) >= excess
+        use = by_risers[rs]
+        risers, rs, rd = risers[use], rs[use], rd[use]
+    mem = trees._members(gens[~by_risers])
+    s = seg_of[trees._assign[mem] + 2]
+    d = trees._demand[mem].astype(np.float64)
+    if by_risers.any():
+        mem, s, d = np.concatenate([risers, mem]), np.concatenate([rs, s]), np.concatenate([rd, d])
     take = np.zeros(mem.size, dtype=bool)
     counts = np.bincount(s, minlength=k)
     ok = d >= excess[s]
@@ -47,7 +62,9 @@ def _shed(trees: Trees, gens: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, 
                 part = sel[lo:hi]
                 take[part] = _shed_partial(mem[part], d[part], float(excess[j]))
     keep = ~take
-    trees._load[gens] = np.bincount(s[keep], weights=d[keep], minlength=k) if keep.any() else 0.0
+    exact = np.bincount(s[keep], weights=d[keep], minlength=k)
+    dropped = trees._load[gens] - np.bincount(s[take], weights=d[take], minlength=k)
+    trees._load[gens] = np.where(by_risers, dropped, exact)
     shed, shed_from = mem[take], gens[s[take]].astype(np.int32)
     trees._reassign(shed, np.full(shed.size, STARVED, dtype=np.int32), loads=False)
     return shed, shed_from

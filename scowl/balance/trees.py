@@ -8,6 +8,12 @@ Per-generator load is maintained incrementally (bincount over the changed consum
 only). A generator's members are found through a lazy index: a CSR snapshot of the
 assignment sorted by generator, plus a log of consumers reassigned since the snapshot; the
 snapshot is rebuilt (an O(N) radix sort) when the log exceeds N/16.
+
+Two more structures keep a round in a steady deficit from touching every consumer: the
+starved queue (the unplaced consumers, longest starved first, ties by index), appended to
+as consumers become unplaced and trimmed as they are placed, never re-sorted; and the
+risers (consumers whose demand rose since the last round), from which an over-ceiling
+generator sheds first.
 """
 
 from __future__ import annotations
@@ -72,6 +78,9 @@ class Trees:
         self._assign = np.zeros(0, dtype=np.int32)
         self._since = np.zeros(0, dtype=np.int32)
         self._moved = np.zeros(0, dtype=bool)
+        self._rose = np.zeros(0, dtype=bool)
+        self._risers: list[np.ndarray] = []
+        self._pending: list[np.ndarray] = []
         demand = np.asarray(demand, dtype=np.float32)
         self._grow(demand.size)
         self._demand[: demand.size] = _as_power("Trees demand", demand, demand.size, np.float32)
@@ -88,6 +97,8 @@ class Trees:
         self.n_unplaced = int(np.count_nonzero(self._assign[: self.n] == STARVED))
         self.resync_loads()
         self._rebuild_index()
+        starved = np.flatnonzero(self._assign[: self.n] == STARVED)
+        self._queue = starved[np.lexsort((starved, self._since[starved]))]
 
     # ---- read-only views -------------------------------------------------------------
     @property
@@ -136,6 +147,11 @@ class Trees:
         served = gen >= 0
         diff = new[served].astype(np.float64) - self._demand[idx[served]]
         self._load += np.bincount(gen[served], weights=diff, minlength=self.G)
+        rose = idx[new > self._demand[idx]]
+        rose = rose[~self._rose[rose]]
+        if rose.size:
+            self._rose[rose] = True
+            self._risers.append(rose)
         self._demand[idx] = new
 
     def apply_generator_updates(self, gen_idx, new_output) -> None:
@@ -162,6 +178,7 @@ class Trees:
         self.n_unplaced += k
         self._note_changed(idx)
         placed = gen >= 0
+        self._pending.append(idx[~placed])
         if placed.any():
             self._reassign(idx[placed], gen[placed])
         return idx
@@ -190,7 +207,7 @@ class Trees:
         if size <= self._demand.size:
             return
         cap = max(size, 2 * self._demand.size, 1024)
-        for name in ("_demand", "_assign", "_since", "_moved"):
+        for name in ("_demand", "_assign", "_since", "_moved", "_rose"):
             old = getattr(self, name)
             new = np.zeros(cap, dtype=old.dtype)
             new[: old.size] = old
@@ -252,7 +269,38 @@ class Trees:
             if m.any():
                 self._load += np.bincount(gen[m], weights=w[m], minlength=self.G)
         became = (gen == STARVED) & (old != STARVED)
-        self._since[idx[became]] = self.round
+        if became.any():
+            self._since[idx[became]] = self.round
+            self._pending.append(idx[became])
         self.n_unplaced += int(np.count_nonzero(became)) - int(np.count_nonzero((old == STARVED) & (gen != STARVED)))
         self._assign[idx] = gen
         self._note_changed(idx)
+
+    def _starved(self) -> np.ndarray:
+        """The unplaced consumers, longest starved first (ties by index): the queue with
+        those unplaced since it was last read merged in, and those released dropped."""
+        q = self._queue
+        if self._pending:
+            new = np.concatenate(self._pending)
+            self._pending = []
+            new = new[self._assign[new] == STARVED]
+            new = new[np.lexsort((new, self._since[new]))]
+            if new.size and q.size and (self._since[q[-1]], q[-1]) > (self._since[new[0]], new[0]):
+                pos = int(np.searchsorted(self._since[q], self._since[new[0]], side="left"))
+                tail = np.concatenate([q[pos:], new])
+                new = tail[np.lexsort((tail, self._since[tail]))]
+                q = q[:pos]
+            q = np.concatenate([q, new]) if q.size else new
+        if q.size != self.n_unplaced:  # some left the region (ABSENT) while starved
+            q = q[self._assign[q] == STARVED]
+        self._queue = q
+        return q
+
+    def _take_risers(self) -> np.ndarray:
+        """Consumers whose demand rose since the last call (unique, unsorted); clears them."""
+        if not self._risers:
+            return _EMPTY_I
+        r = np.concatenate(self._risers)
+        self._risers = []
+        self._rose[r] = False
+        return r

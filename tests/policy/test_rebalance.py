@@ -152,3 +152,33 @@ def test_shedding_matches_the_plain_rule_on_every_route(monkeypatch, sort_limit)
         assert sorted(shed.tolist()) == sorted(expected)
         assert (shed_from == gen[shed]).all() and (trees.load <= cap).all()
         check_invariants(trees, 0.10, rebalanced=False)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_steady_deficit_keeps_invariants_over_rounds_of_changing_demand(seed):
+    # Ceilings 5 % below demand; every round a tenth of the consumers report (half of them
+    # rising) and a few generators change output: starved demand covers the deficit, nobody
+    # is over a ceiling, and a generator pushed over by risers sheds only risers.
+    rng = np.random.default_rng(seed)
+    demand = rng.lognormal(0.0, 0.5, 2_000).astype(np.float32)
+    size = rng.lognormal(0.0, 1.0, 12)
+    nominal = size / size.sum() * float(demand.sum()) * 0.95 / 0.9
+    trees = Trees(nominal, demand)
+    rebalance(trees, 0.10)
+    for _ in range(25):
+        idx = rng.choice(trees.n, 200, replace=False)
+        new = demand[idx] * rng.lognormal(0.0, 0.3, idx.size).astype(np.float32)
+        rose = idx[new > trees.demand[idx]]
+        trees.apply_consumer_updates(idx, new)
+        gens = rng.integers(0, trees.G, 2)
+        trees.apply_generator_updates(gens, nominal[gens] * rng.uniform(0.9, 1.05, 2))
+        before = trees.assignment.copy()
+        result = rebalance(trees, 0.10)
+        figures = check_invariants(trees, 0.10)
+        assert figures["deficit_mw"] > 0
+        assert result.starved_mw >= figures["deficit_mw"] - 1e-9
+        assert result.starved_mw == pytest.approx(figures["starved_mw"])
+        assert result.starved_count == figures["starved_count"]
+        assert (trees.load <= trees.cap(0.10) * (1 + 1e-12)).all()
+        shed_from_unchanged = result.newly_starved[~np.isin(before[result.newly_starved], gens)]
+        assert np.isin(shed_from_unchanged, rose).all()

@@ -32,7 +32,7 @@ def _roomiest(cap: np.ndarray, load: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """Headroom per generator and the generators with some, most first (ties by index)."""
     head = cap - load
     room = np.flatnonzero(head > 0)
-    return head, room[np.lexsort((room, -head[room]))]
+    return head, room[np.argsort(-head[room], kind="stable")]  # room ascending: ties by index
 
 
 def _smallest(pool: np.ndarray, d: np.ndarray, room_mw: float) -> tuple[np.ndarray, float]:

@@ -5,7 +5,8 @@ objects. `Trees` holds them; `rebalance` runs one round of the policy:
 
   (a) shed: every generator whose load exceeds (1 - threshold) x output gives up its
       fewest consumers that bring it at or under (largest first, the last pick swapped for
-      the smallest consumer that still suffices);
+      the smallest consumer that still suffices), choosing among its consumers whose demand
+      rose since the last round when they alone can cover the excess;
   (b) place: every unplaced consumer (just shed, previously starved, new joiner), oldest
       starvation first, goes to a generator with headroom so that no generator exceeds
       (1 - threshold) x output. Vectorized cumulative-sum placement: a first pass spreads

@@ -1,4 +1,9 @@
-"""Bootstrap: issues generator ids and consumer ids; a repeated join gets the same answer."""
+"""Bootstrap: issues generator ids and consumer ids; a repeated join gets the same answer.
+
+Nonces and id prefixes are drawn from streams keyed by the requester (seed, name, purpose),
+not from one stream in arrival order: joins from different actors interleave differently
+from run to run, and lockstep runs must be identical. The requester still cannot pick its
+id: the stream's key includes the server's seed."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ class Bootstrap(Actor):
 
     def __init__(self, name: str, address: str, seed: int, **kw) -> None:
         super().__init__(name, address, **kw)
-        self._rng = StreamRepo(seed).generator("bootstrap", "ids")
+        self._streams = StreamRepo(seed)
         self._generators: dict[tuple[str, str], wire.GeneratorId] = {}
         self._populations: dict[tuple[str, int, int], wire.ConsumerIds] = {}
         self._issued: set[int] = set()
@@ -22,8 +27,9 @@ class Bootstrap(Actor):
     def on_generator_join(self, msg: wire.GeneratorJoin, env: wire.Envelope):
         key = (msg.name, msg.address)
         if key not in self._generators:
+            rng = self._streams.generator(f"bootstrap/{msg.name}", "nonce")
             while True:  # redraw on a collision or on the reserved 'no generator' value
-                nonce = f"{int(self._rng.integers(0, 2**16)):04x}"
+                nonce = f"{int(rng.integers(0, 2**16)):04x}"
                 gid = generator_id(msg.address, nonce)
                 if gid not in self._issued and gid != wire.STARVED_ID:
                     break
@@ -37,6 +43,7 @@ class Bootstrap(Actor):
             raise ValueError(f"consumer join from {msg.population}: first={msg.first}, count={msg.count} must be >= 0")
         key = (msg.population, msg.first, msg.count)
         if key not in self._populations:
-            hi = int(self._rng.integers(1, 2**63, dtype="int64")) | (1 << 63)
+            rng = self._streams.generator(f"bootstrap/{msg.population}/{msg.first}", "consumer-id")
+            hi = int(rng.integers(1, 2**63, dtype="int64")) | (1 << 63)
             self._populations[key] = wire.ConsumerIds(hi, msg.first, msg.count)
         return self._populations[key]

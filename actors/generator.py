@@ -60,8 +60,10 @@ class GeneratorFleet(GridPeer):
         await self.connect("bootstrap", self.plan.bootstrap)
 
     async def setup(self) -> None:
-        address = self.bound_address or self.name
-        ids = await asyncio.gather(*(self.request("bootstrap", wire.GeneratorJoin(n, f"{address}/{n}"), timeout=60) for n in self.names))
+        # the generator's logical address (host/name), not the socket address: the socket's
+        # port or run id changes from run to run, and ids (hence buckets) must not
+        host = self.plan.hosts.get(self.name, "local")
+        ids = await asyncio.gather(*(self.request("bootstrap", wire.GeneratorJoin(n, f"{host}/{n}"), timeout=60) for n in self.names))
         self.gen_ids[:] = [r.gen_id for r in ids]
         self.row_of = {int(g): i for i, g in enumerate(self.gen_ids)}
         located = await self.request("broker", wire.Locate(self.gen_ids.tolist(), self.nameplate.tolist()), timeout=600)
@@ -171,9 +173,6 @@ def _rows(row_of: dict[int, int], gen_ids: np.ndarray) -> np.ndarray:
 
 
 def _pub_address(actor) -> str:
-    plan = actor.plan
-    if plan.transport == "inproc":
-        return f"inproc://{plan.run_id}-{actor.name}-pub"
-    if plan.transport == "ipc":
-        return plan.metronome_pub.rsplit("/", 1)[0] + f"/{actor.name}-pub"
-    return "tcp://127.0.0.1:0"
+    from scowl.plan import bind_address
+
+    return bind_address(actor.plan, f"{actor.name}-pub")

@@ -71,6 +71,8 @@ class Metronome(Actor):
         await self.await_subscribers(self.expected, timeout=120)
         self.wall_start = time.perf_counter()
         period = self.tick_seconds / self.factor
+        if self.progress is not None:
+            self.progress(0, self.ticks)
         for tick in range(self.ticks):
             t0 = time.perf_counter()
             self.current = tick

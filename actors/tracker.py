@@ -46,7 +46,7 @@ class Tracker(GridPeer):
         self.cons_ids = np.zeros(0, dtype=wire.CONSUMER_ID_DTYPE)  # by Trees consumer index
         self.local_of = np.full(plan.n_global, -1, dtype=np.int32)  # global consumer index -> Trees index
         self.peers = [t for t in plan.trackers if t != name]
-        self.peer_summary: dict[str, wire.RegionSummary] = {}
+        self.peer_summary: dict[int, dict[str, wire.RegionSummary]] = {}  # tick -> peer -> summary
         self.gen_status = Gather([f.name for f in plan.fleets], "gen-status")
         self.reports = Gather([p.name for p in plan.populations], "demand-report")
         self.handovers = Gather(self.peers, "handover")
@@ -121,7 +121,7 @@ class Tracker(GridPeer):
 
     @on(wire.RegionSummary)
     def on_summary(self, msg: wire.RegionSummary, env: wire.Envelope):
-        self.peer_summary[env.sender] = msg
+        self.peer_summary.setdefault(msg.tick, {})[env.sender] = msg
 
     def on_tick(self, tick: int):
         self.tick_now = tick
@@ -168,8 +168,9 @@ class Tracker(GridPeer):
             trees.apply_generator_updates(np.arange(len(output)), output)
         # 3. rebalance
         res = balance.rebalance(trees, self.thr)
-        # 4. hand starved consumers to peers with spare capacity
-        handed = self._hand_over(tick, res)
+        # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
+        handed_to = self._pick_handover(tick, res)
+        handed = np.concatenate(list(handed_to.values())) if handed_to else np.zeros(0, dtype=np.int64)
         round_s = time.perf_counter() - t0
         self.rounds += 1
         self.round_seconds.append(round_s)
@@ -195,8 +196,10 @@ class Tracker(GridPeer):
             self.send(f.name, delta)
             self.send(f.name, sp)
         after = balance.region_summary(trees, self.thr)
-        for peer in self.peers:
+        for peer in self.peers:  # the summary first: the peer's next round waits for our Handover, sent after it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count))
+            idx = handed_to.get(peer, np.zeros(0, dtype=np.int64))
+            self.send(peer, wire.Handover.pack(tick=tick, ids=self.cons_ids[idx], demand_mw=self.trees.demand[idx]))
         self.done(tick, {
             "round_s": round_s, "moved": res.moved.size, "newly_starved": res.newly_starved.size,
             "restored": res.restored.size, "shed": res.shed, "overloaded": res.overloaded,
@@ -228,25 +231,25 @@ class Tracker(GridPeer):
         self.cons_ids = _grow_ids(self.cons_ids, idx, ids)
         return res.count, int(rest.size), idx
 
-    def _hand_over(self, tick: int, res) -> np.ndarray:
-        """Starved consumers go to peers that advertised spare capacity (largest first)."""
-        out = []
-        if res.starved_count and self.peer_summary:
-            offers = sorted(((s.headroom_mw - s.starved_mw, n) for n, s in self.peer_summary.items()), reverse=True)
-            share = 1.0 / max(1, len(self.peers))  # every short peer may ask the same donor
-            for spare, peer in offers:
-                if spare <= 0:
-                    continue
-                idx = balance.pick_handover(self.trees, spare * share * 0.9)
-                if idx.size:
-                    balance.release_consumers(self.trees, idx)
-                    self.local_of[self._global_index(self.cons_ids[idx])] = -1
-                    out.append((peer, idx))
-        handed = {peer: idx for peer, idx in out}
-        for peer in self.peers:
-            idx = handed.get(peer, np.zeros(0, dtype=np.int64))
-            self.send(peer, wire.Handover.pack(tick=tick, ids=self.cons_ids[idx], demand_mw=self.trees.demand[idx]))
-        return np.concatenate([i for _, i in out]) if out else np.zeros(0, dtype=np.int64)
+    def _pick_handover(self, tick: int, res) -> dict[str, np.ndarray]:
+        """Starved consumers go to peers that advertised spare capacity at the previous tick
+        (largest offer first); released here, placed by the peer in its next round."""
+        handed: dict[str, np.ndarray] = {}
+        offers = self.peer_summary.pop(tick - 1, {})
+        for old in [t for t in self.peer_summary if t < tick - 1]:
+            del self.peer_summary[old]
+        if not res.starved_count or not offers:
+            return handed
+        share = 1.0 / max(1, len(self.peers))  # every short peer may ask the same donor
+        for spare, peer in sorted(((s.headroom_mw - s.starved_mw, n) for n, s in offers.items()), reverse=True):
+            if spare <= 0:
+                continue
+            idx = balance.pick_handover(self.trees, spare * share * 0.9)
+            if idx.size:
+                balance.release_consumers(self.trees, idx)
+                self.local_of[self._global_index(self.cons_ids[idx])] = -1
+                handed[peer] = idx
+        return handed
 
     def final_figures(self) -> dict[str, float]:
         r = np.asarray(self.round_seconds) if self.round_seconds else np.zeros(1)

@@ -58,6 +58,7 @@ class RunPlan:
     fixed_block_mw: float
     out_dir: str = ""
     hosts: dict[str, str] = field(default_factory=dict)  # actor name -> host (multi-host runs)
+    host_ips: dict[str, str] = field(default_factory=dict)  # host -> IPv4 its actors bind on
     run_id: str = ""
 
     @property
@@ -163,10 +164,13 @@ def make_plan(scenario_path: str, *, transport: str = "inproc", populations: int
     )
 
 
-def bind_address(plan: RunPlan) -> str:
-    """Where actors without a fixed address bind (the broker's directory tells peers)."""
+def bind_address(plan: RunPlan, name: str) -> str:
+    """Where an actor without a fixed address binds (the broker's directory tells peers):
+    its host's address on a multi-host run, any free port on loopback otherwise."""
     if plan.transport == "inproc":
-        return "inproc://{run}-{name}"
+        return f"inproc://{plan.run_id}-{name}"
     if plan.transport == "ipc":
-        return "ipc://" + str(Path(plan.bootstrap[len("ipc://"):]).parent) + "/{name}"
-    return "tcp://127.0.0.1:0"
+        return "ipc://" + str(Path(plan.bootstrap[len("ipc://"):]).parent) + f"/{name}"
+    base = name[: -len("-pub")] if name.endswith("-pub") else name
+    ip = plan.host_ips.get(plan.hosts.get(base, ""), "127.0.0.1")
+    return f"tcp://{ip}:0"

@@ -11,7 +11,7 @@ ROLE_ORDER = ("bootstrap", "broker", "metronome", "tracker", "generator", "consu
 
 
 def _bind(plan: RunPlan, name: str) -> str:
-    return bind_address(plan).format(run=plan.run_id, name=name)
+    return bind_address(plan, name)
 
 
 def build_actors(role: str, plan: RunPlan, scenario: Scenario, names: set[str] | None = None, progress=None) -> list[Actor]:

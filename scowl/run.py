@@ -34,7 +34,9 @@ class Progress:
         self._last_decile = -1
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total <= 0:
+        if done == 0:  # the clock starts with the first tick, not with the process
+            self.t0 = time.perf_counter()
+        if not self.enabled or total <= 0 or done == 0:
             return
         elapsed = time.perf_counter() - self.t0
         frac = done / total

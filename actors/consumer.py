@@ -13,7 +13,8 @@ import numpy as np
 
 from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
-from scowl.model import DemandModel, build_population
+from scowl import response
+from scowl.model import DemandModel, build_population, demand_shares
 from scowl.runtime import on
 from scowl.streams import StreamRepo
 
@@ -49,10 +50,16 @@ class Population(GridPeer):
         self.assigns = Gather(plan.trackers, "assign")
         self.verdicts = Gather([f.name for f in plan.fleets], "verdict")
         self.tracker_index = {t: i for i, t in enumerate(plan.trackers)}
+        self.flex = response.Flex.of(demand_shares(scenario), scenario.tick_seconds)
+        self.dr: response.Deferral | None = None  # allocated when a consumer first loses its tracker
+        self.choked = np.zeros(self.n, dtype=bool)  # warned by capacity_low, not yet unchoked
+        self.base = np.zeros(self.n, dtype=np.float32)  # MW before demand response (the day's input)
+        self.tick_hours = scenario.tick_seconds / 3600.0
         self.tick_now = -1
         self._followed = -1
         self._finished = -1
         self.reports_sent = 0
+        self.resyncs = 0
         self.unknown_ids = 0
         self._tick_figures: dict[int, dict] = {}
 
@@ -92,10 +99,15 @@ class Population(GridPeer):
     def on_tick(self, tick: int):
         self.tick_now = tick
         self._step(tick)
+        self.arm(tick, "assign", 0.55, lambda: self.assigns.missing(tick), self._maybe_follow)
         self._maybe_follow(tick)  # assignments for this tick may have come before the tick
 
     def _step(self, tick: int) -> None:
         kw = self.model.step(tick)
+        self.base[: self.n_consumers] = kw / np.float32(1000.0)
+        self.base[self.n_consumers:] = self.fixed_mw
+        if self.dr is not None:  # self-optimizing consumers consume what their allowance lets them
+            kw = response.consume(self.dr, self.flex, kw, tick, self.tick_hours)
         d = self.demand
         d[: self.n_consumers] = kw / np.float32(1000.0)
         d[self.n_consumers:] = self.fixed_mw
@@ -111,16 +123,18 @@ class Population(GridPeer):
 
     @on(wire.Assign)
     def on_assign(self, msg: wire.Assign, env: wire.Envelope):
+        self.heard(env.sender)
         self.assigns.add(msg.tick, env.sender, (env.sender, msg))
         self._maybe_follow(msg.tick)
 
     def _maybe_follow(self, tick: int) -> None:
-        if tick == self.tick_now and self._followed != tick and self.assigns.complete(tick):
+        if tick == self.tick_now and self._followed != tick and (self.assigns.complete(tick) or self.expired(tick, "assign")):
             self._follow(tick)
 
     def _follow(self, tick: int) -> None:
         self._followed = tick
-        for sender, msg in self.assigns.take(tick):  # sender order: deterministic
+        self.missed(self.assigns.missing(tick))
+        for sender, msg in self.assigns.take(tick):  # (tick, sender) order: deterministic
             if not msg.n:
                 continue
             pos = self.local_index(msg.column("ids"))
@@ -139,22 +153,65 @@ class Population(GridPeer):
         msg = wire.Draw.pack(tick=tick, gen_ids=gens, draw_mw=draw)
         for f in self.plan.fleets:
             self.send(f.name, msg)
+        self.arm(tick, "verdict", 0.95, lambda: self.verdicts.missing(tick), self._maybe_finish)
         self._maybe_finish(tick)
 
     @on(wire.Verdict)
     def on_verdict(self, msg: wire.Verdict, env: wire.Envelope):
+        self.heard(msg.fleet)
         self.verdicts.add(msg.tick, msg.fleet, msg)
         self._maybe_finish(msg.tick)
 
+    def soc_mask(self) -> np.ndarray:
+        """Consumers whose tracker is unreachable: they are self-optimizing."""
+        lost = [self.tracker_index[t] for t in self.unreachable if t in self.tracker_index]
+        return np.isin(self.mgr, lost) if lost else np.zeros(self.n, dtype=bool)
+
+    def on_unreachable(self, peer: str) -> None:
+        super().on_unreachable(peer)
+        if peer in self.tracker_index and self.dr is None:
+            self.dr = response.Deferral.new(self.n_consumers, len(self.flex.uses))
+
+    def on_reachable(self, peer: str) -> None:
+        """Our lost tracker is back: tell it the truth about its consumers (what it decided
+        meanwhile never reached them), and report their demand afresh."""
+        super().on_reachable(peer)
+        if peer not in self.tracker_index:
+            return
+        sel = np.flatnonzero(self.mgr == self.tracker_index[peer])
+        self.reported[sel] = self.demand[sel]
+        self.send(peer, wire.Resync.pack(ids=self.ids[sel], demand_mw=self.demand[sel], gen_ids=self.gen[sel]))
+        self.resyncs += 1
+
     def _maybe_finish(self, tick: int) -> None:
-        if tick != self.tick_now or self._followed != tick or self._finished == tick or not self.verdicts.complete(tick):
+        if tick != self.tick_now or self._followed != tick or self._finished == tick:
+            return
+        if not self.verdicts.complete(tick) and not self.expired(tick, "verdict"):
             return
         self._finished = tick
-        choked_gens = np.array(sorted({g for v in self.verdicts.take(tick) for g in v.choked}), dtype=np.int32)
+        self.missed(self.verdicts.missing(tick))
+        verdicts = self.verdicts.take(tick, older=False)
+        choked_gens = np.array(sorted({g for v in verdicts for g in v.choked}), dtype=np.int32)
+        low = np.array(sorted({g for v in verdicts for g in v.capacity_low}), dtype=np.int32)
+        ok = np.array(sorted({g for v in verdicts for g in v.unchoked}), dtype=np.int32)
+        soc = self.soc_mask()
+        dr_events = 0
+        if self.dr is not None:
+            warned = np.isin(self.gen[: self.n_consumers], low) if low.size else np.zeros(self.n_consumers, dtype=bool)
+            if ok.size:
+                self.choked[: self.n_consumers] &= ~np.isin(self.gen[: self.n_consumers], ok)
+            self.choked[: self.n_consumers] |= warned
+            self.choked[: self.n_consumers] &= soc[: self.n_consumers]
+            # choked consumers hold their allowance until unchoked; warned ones back off
+            dr_events = response.aimd(self.dr, warned, soc[: self.n_consumers] & ~(self.choked[: self.n_consumers] & ~warned),
+                                      self.scenario.response.decrease_factor, self.scenario.response.increase_step)
+            self.dr.allowance[self.choked[: self.n_consumers] & ~warned & soc[: self.n_consumers]] = np.minimum(
+                self.dr.allowance[self.choked[: self.n_consumers] & ~warned & soc[: self.n_consumers]], 1.0)
         served = self.gen != wire.STARVED_ID
         choked = served & np.isin(self.gen, choked_gens) if choked_gens.size else np.zeros(self.n, dtype=bool)
         starved = ~served
         d = self.demand.astype(np.float64)
+        dr = self.dr
         # starvation spells: a spell ends when a starved consumer is served again
         ended = (~starved) & (self.spell > 0)
         if ended.any():
@@ -162,7 +219,11 @@ class Population(GridPeer):
         self.spell = np.where(starved, self.spell + 1, 0).astype(np.uint16)
         self.starved_ticks += starved
         self.done(tick, {
-            "consumers": self.n, "demand_mw": d.sum(), "served_mw": d[served & ~choked].sum(),
+            "consumers": self.n, "demand_mw": float(self.base.astype(np.float64).sum()), "consumed_mw": d.sum(),
+            "served_mw": d[served & ~choked].sum(), "soc": int(soc.sum()), "dr_events": dr_events,
+            "allowance_mean": float(dr.allowance.mean()) if dr is not None and dr.allowance.size else 1.0,
+            "backlog_mwh": dr.outstanding_kwh / 1e3 if dr is not None else 0.0,
+            "deferred_mwh_cum": dr.deferred_kwh / 1e3 if dr is not None else 0.0,
             "starved": int(starved.sum()), "starved_mw": d[starved].sum(),
             "choked": int(choked.sum()), "choked_mw": d[choked].sum(), "reports": self.reports_sent,
         })
@@ -178,5 +239,17 @@ class Population(GridPeer):
             "starved_spells": int(ended.size), "starved_spell_max_s": float(ended.max() * secs) if ended.size else 0.0,
             "starved_spell_mean_s": float(ended.mean() * secs) if ended.size else 0.0,
             "starved_per_consumer_max_s": float(self.starved_ticks.max() * secs) if self.n else 0.0,
-            "unknown_ids": self.unknown_ids,
+            "unknown_ids": self.unknown_ids, "resyncs": self.resyncs,
+            **self._deferral_figures(),
         }
+
+    def _deferral_figures(self) -> dict[str, float]:
+        dr = self.dr
+        if dr is None:
+            return {"deferred_mwh": 0.0, "recovered_mwh": 0.0, "expired_mwh": 0.0, "shed_mwh": 0.0, "dr_events": 0}
+        response.close_books(dr, self.tick_now + 1)
+        out = {"deferred_mwh": dr.deferred_kwh / 1e3, "recovered_mwh": dr.recovered_kwh / 1e3,
+               "expired_mwh": dr.expired_kwh / 1e3, "shed_mwh": dr.shed_kwh / 1e3, "dr_events": dr.events}
+        for k, c in sorted(dr.spell_ticks.items()):  # deferral spells by length (ticks): exact quantiles later
+            out[f"deferral_spell_ticks:{k}"] = c
+        return out

@@ -53,6 +53,10 @@ class GeneratorFleet(GridPeer):
         self.draws = Gather([p.name for p in plan.populations], "draw")
         self.tick_now = -1
         self._finished = -1
+        self.response = scenario.response
+        self.last_draw: dict[str, np.ndarray] = {}  # population -> per-generator draw last heard
+        self.warned = np.zeros(self.n, dtype=bool)  # capacity_low sent and not yet unchoked
+        self.capacity_low_sent = np.zeros(self.n, dtype=np.int64)
         self.consumers_blacked_out = 0
 
     async def prepare(self) -> None:
@@ -80,13 +84,15 @@ class GeneratorFleet(GridPeer):
 
     def on_tick(self, tick: int):
         self.tick_now = tick
+        self.arm(tick, "verdict", 0.75, lambda: self.orders.missing(tick) + self.draws.missing(tick), self._maybe_verdict)
         available = self.supply.available(tick)
         self.available = available
         self.output = np.where(self.kind == CONTINUOUS, np.minimum(self.setpoint, available), available)
         owner = np.array(self.tracker_of) if self.n else np.zeros(0, dtype=str)
         for tracker in self.plan.trackers:
             sel = np.flatnonzero(owner == tracker)
-            self.send(tracker, wire.GenStatus.pack(tick=tick, gen_ids=self.gen_ids[sel], output_mw=self.output[sel], load_mw=self.load[sel]))
+            self.send(tracker, wire.GenStatus.pack(tick=tick, gen_ids=self.gen_ids[sel], output_mw=available[sel],
+                                                   setpoint_mw=self.setpoint[sel], load_mw=self.load[sel]))
         self._maybe_verdict(tick)
 
     @on(wire.TreeDelta)
@@ -106,18 +112,23 @@ class GeneratorFleet(GridPeer):
 
     @on(wire.Setpoints)
     def on_setpoints(self, msg: wire.Setpoints, env: wire.Envelope):
+        self.heard(env.sender)
         self.orders.add(msg.tick, env.sender, msg)
         self._maybe_verdict(msg.tick)
 
     @on(wire.Draw)
     def on_draw(self, msg: wire.Draw, env: wire.Envelope):
+        self.heard(env.sender)
         self.draws.add(msg.tick, env.sender, msg)
         self._maybe_verdict(msg.tick)
 
     def _maybe_verdict(self, tick: int) -> None:
-        if tick != self.tick_now or self._finished == tick or not (self.orders.complete(tick) and self.draws.complete(tick)):
+        if tick != self.tick_now or self._finished == tick:
+            return
+        if not (self.orders.complete(tick) and self.draws.complete(tick)) and not self.expired(tick, "verdict"):
             return
         self._finished = tick
+        self.missed(self.orders.missing(tick) + self.draws.missing(tick))
         cont = self.kind == CONTINUOUS
         for sp in self.orders.take(tick):
             rows = _rows(self.row_of, sp.column("gen_ids"))
@@ -128,12 +139,24 @@ class GeneratorFleet(GridPeer):
             upd[rows[mine]] = True
             self.setpoint[upd] = ramp_limit(self.setpoint[upd], target[upd], self.ramp[upd], self.pmin[upd], self.nameplate[upd])
         self.output = np.where(cont, np.minimum(self.setpoint, self.available), self.available)
-        load = np.zeros(self.n)
-        for dr in self.draws.take(tick):
+        for pop in self.draws.missing(tick):  # a population we did not hear from keeps drawing
+            self.last_draw.setdefault(pop, np.zeros(self.n))
+        for pop, dr in zip(sorted(set(self.draws.expected) - set(self.draws.missing(tick))), self.draws.take(tick, older=False)):
             rows = _rows(self.row_of, dr.column("gen_ids"))
             mine = rows >= 0
-            np.add.at(load, rows[mine], dr.column("draw_mw")[mine])
+            per = np.zeros(self.n)
+            np.add.at(per, rows[mine], dr.column("draw_mw")[mine])
+            self.last_draw[pop] = per
+        load = np.sum([self.last_draw[p] for p in sorted(self.last_draw)], axis=0) if self.last_draw else np.zeros(self.n)
         self.load = load
+        # self-optimizing generators: those whose tracker we lost warn their tree (capacity_low)
+        # as load nears output, and unchoke it when the margin is back
+        sog = np.isin(np.array(self.tracker_of), sorted(self.unreachable)) if self.n and self.unreachable else np.zeros(self.n, dtype=bool)
+        ratio = np.divide(load, self.output, out=np.full(self.n, np.inf), where=self.output > 0)
+        warn = sog & (ratio > self.response.capacity_low_threshold)
+        unchoke = self.warned & (~sog | (ratio < self.response.unchoke_threshold))
+        self.warned = (self.warned | warn) & ~unchoke
+        self.capacity_low_sent += warn
         blacked = load > self.output * (1 + BLACKOUT_TOLERANCE) + BLACKOUT_TOLERANCE
         new_events = blacked & ~self.blacked
         self.blackout_events += int(new_events.sum())
@@ -141,14 +164,18 @@ class GeneratorFleet(GridPeer):
         self.blacked = blacked
         affected = int(self.members[blacked].sum())
         self.consumers_blacked_out += affected
-        self.publish(wire.Verdict(tick, self.name, self.gen_ids[blacked].tolist()))
+        self.publish(wire.Verdict(tick, self.name, self.gen_ids[blacked].tolist(), self.gen_ids[warn].tolist(), self.gen_ids[unchoke].tolist()))
         delivered = np.where(blacked, 0.0, load)
         figures = {
             "generators": self.n, "available_mw": float(self.available.sum()), "output_mw": float(self.output.sum()),
             "load_mw": float(load.sum()), "delivered_mw": float(delivered.sum()), "blacked_out": int(blacked.sum()),
             "blackout_events": int(new_events.sum()), "blackout_consumers": affected,
             "gas_setpoint_mw": float(self.setpoint[cont].sum()),
+            "sog": int(sog.sum()), "capacity_low": int(warn.sum()), "unchoked": int(unchoke.sum()), "warned": int(self.warned.sum()),
         }
+        owner = np.array(self.tracker_of) if self.n else np.zeros(0, dtype=str)
+        for tracker in self.plan.trackers:  # blackouts by region (the tracker bucket a generator belongs to)
+            figures[f"blackouts_region:{tracker}"] = int(blacked[owner == tracker].sum())
         for code in np.unique(self.type_code):
             sel = self.type_code == code
             figures[f"out_{TYPE_NAMES[code]}"] = float(np.where(blacked[sel], 0.0, load[sel]).sum())
@@ -156,7 +183,8 @@ class GeneratorFleet(GridPeer):
         self.done(tick, figures)
 
     def final_figures(self) -> dict[str, float]:
-        return {"generators": self.n, "blackout_events": self.blackout_events,
+        per_gen = {f"capacity_low:{int(g)}": int(c) for g, c in zip(self.gen_ids, self.capacity_low_sent) if c}
+        return {**per_gen, "capacity_low_sent": int(self.capacity_low_sent.sum()), "generators": self.n, "blackout_events": self.blackout_events,
                 "blackout_generator_ticks": int(self.blackout_ticks.sum()),
                 "blackout_consumer_ticks": self.consumers_blacked_out}
 

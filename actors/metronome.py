@@ -111,7 +111,7 @@ class Metronome(Actor):
             from scowl.run import run_meta
 
             scenario = self.plan.scenario()
-            write_results(self.plan.out_dir, self.records, self.finals, run_meta(self.plan, scenario, self.wall_seconds, self.late))
+            write_results(self.plan.out_dir, self.records, self.finals, run_meta(self.plan, scenario, self.wall_seconds, self.late, self.tick_wall))
         for name in names:
             self.send(name, wire.Stop("run finished"))
         await self.flush()

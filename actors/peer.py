@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import time
 from collections import defaultdict
 from collections.abc import Iterable
+
+import numpy as np
 
 from scowl import wire
 from scowl.config import Scenario
@@ -23,9 +26,9 @@ def peak_rss_mb() -> float:
 
 
 class Gather:
-    """Collects one message per expected sender for each tick; complete when all are in.
-    Results come back ordered by sender name, so what is done with them is deterministic
-    whatever order the network delivered them in."""
+    """Collects one message per expected sender for each tick. Results come back ordered by
+    (tick, sender), so what is done with them is deterministic whatever order the network
+    delivered them in. Messages of earlier ticks that came late are kept for the next take."""
 
     def __init__(self, expected: Iterable[str], what: str) -> None:
         self.expected = frozenset(expected)
@@ -43,9 +46,15 @@ class Gather:
     def complete(self, tick: int) -> bool:
         return len(self._boxes.get(tick, ())) == len(self.expected)
 
-    def take(self, tick: int) -> list:
-        box = self._boxes.pop(tick, {})
-        return [box[s] for s in sorted(box)]
+    def take(self, tick: int, older: bool = True) -> list:
+        """This tick's messages (and, with `older`, late ones of earlier ticks first)."""
+        out = []
+        for t in sorted(k for k in self._boxes if k == tick or (k < tick and older)):
+            box = self._boxes.pop(t)
+            out.extend(box[s] for s in sorted(box))
+        for t in [k for k in self._boxes if k < tick]:  # late ones not wanted: gone
+            del self._boxes[t]
+        return out
 
     def missing(self, tick: int) -> list[str]:
         return sorted(self.expected - set(self._boxes.get(tick, {})))
@@ -63,6 +72,17 @@ class GridPeer(Actor):
         self.pub_address = ""
         self.directory: dict[str, tuple[str, str, str]] = {}  # name -> (role, address, pub address)
         self.boot: asyncio.Task | None = None
+        self.rtt_ms: list[float] = []
+        self.lockstep = scenario.pacing.mode == "lockstep"
+        self.period = scenario.tick_seconds / scenario.pacing.factor
+        self.heartbeat_timeout = scenario.response.heartbeat_timeout_s
+        self.unreachable: set[str] = set()  # peers whose last expected message never came
+        self.tick_started = 0.0
+        self._expired: set[tuple[int, str]] = set()
+        if plan.transport_faults:
+            from scowl.faults import LinkFaults
+
+            self.link_filter = LinkFaults(plan, scenario, name)
 
     async def on_start(self) -> None:
         await self.connect("broker", self.plan.broker)
@@ -78,6 +98,8 @@ class GridPeer(Actor):
                 raise RuntimeError(f"broker refused {self.name}: {reply.detail}")
             await self.setup()
             await self.request("metronome", wire.Ready(self.name, self.role), timeout=600)
+            if self.role in ("consumer", "generator"):
+                self._spawn(self.probe_trackers())
         except Exception:
             log.exception("%s: failed to join the run", self.name)
             raise
@@ -98,7 +120,70 @@ class GridPeer(Actor):
     @on(wire.Tick)
     def _on_tick_msg(self, msg: wire.Tick, env: wire.Envelope):
         self.clock.advance_to(msg.tick)
+        self.tick_started = asyncio.get_running_loop().time()
+        self._expired = {k for k in self._expired if k[0] >= msg.tick}
         return self.on_tick(msg.tick)
+
+    # ---------------------------------------------------------------- deadlines and heartbeats
+
+    def arm(self, tick: int, stage: str, fraction: float, missing, then) -> None:
+        """Stop waiting for this tick's `stage` at its deadline, then call `then(tick)`;
+        `missing()` names the peers still awaited. Lockstep: the heartbeat timeout while a
+        peer we believe reachable is awaited, a tenth of it once only peers already missed
+        are (so a partition costs one timeout, not one per tick). Real time: `fraction` of
+        the tick's wall period (a late peer misses the tick)."""
+        loop = asyncio.get_running_loop()
+        armed = loop.time()
+
+        def check() -> None:
+            if tick != self.clock.tick or self._stopping:
+                return
+            waiting = missing()
+            if not waiting:
+                return
+            elapsed = loop.time() - armed
+            if self.lockstep:
+                fresh = any(p not in self.unreachable for p in waiting)
+                limit = self.heartbeat_timeout if fresh else self.heartbeat_timeout / 10
+            else:
+                limit = self.tick_started + self.period * fraction - armed
+            if elapsed >= limit:
+                self._expire(tick, stage, then)
+            else:
+                self.call_later(min(limit - elapsed, self.heartbeat_timeout / 10) if self.lockstep else limit - elapsed, check)
+
+        self.call_later(0 if self.lockstep else max(0.0, self.tick_started + self.period * fraction - armed), check)
+
+    def _expire(self, tick: int, stage: str, then) -> None:
+        self._expired.add((tick, stage))
+        try:
+            then(tick)
+        except Exception as exc:  # noqa: BLE001 - contained like a handler failure
+            self.stats.failed += 1
+            log.exception("%s: %s deadline of tick %d raised %s", self.name, stage, tick, exc)
+
+    def expired(self, tick: int, stage: str) -> bool:
+        return (tick, stage) in self._expired
+
+    def missed(self, peers: Iterable[str]) -> None:
+        """Expected messages that never came: those peers are unreachable until heard."""
+        for p in peers:
+            if p not in self.unreachable:
+                self.unreachable.add(p)
+                self.on_unreachable(p)
+
+    def heard(self, peer: str) -> None:
+        if peer in self.unreachable:
+            self.unreachable.discard(peer)
+            self.on_reachable(peer)
+
+    def on_unreachable(self, peer: str) -> None:
+        """Hook: a peer missed its heartbeat (its per-tick message never came)."""
+        log.info("%s: lost %s", self.name, peer)
+
+    def on_reachable(self, peer: str) -> None:
+        """Hook: a peer we had lost is heard from again."""
+        log.info("%s: %s is back", self.name, peer)
 
     def on_tick(self, tick: int):
         """Hook: the metronome started `tick`."""
@@ -110,9 +195,34 @@ class GridPeer(Actor):
 
     @on(wire.FinalQuery)
     def _on_final_query(self, msg: wire.FinalQuery, env: wire.Envelope):
+        from scowl.runtime.node import LOOP_LAG
+
         final = {k: float(v) for k, v in self.final_figures().items()}
-        final["rss_peak_mb"] = peak_rss_mb()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        final.update(rss_peak_mb=peak_rss_mb(), cpu_user_s=usage.ru_utime, cpu_sys_s=usage.ru_stime, **LOOP_LAG.figures())
+        for key in ("sent", "received", "bytes_sent", "bytes_received", "rejected", "failed"):
+            final[f"msg_{key}"] = float(self.stats.as_dict()[key])
+        for peer, (m_out, b_out, m_in, b_in) in sorted(self.link_bytes.items()):
+            final[f"link_out_msgs:{peer}"], final[f"link_out_bytes:{peer}"] = m_out, b_out
+            final[f"link_in_msgs:{peer}"], final[f"link_in_bytes:{peer}"] = m_in, b_in
+        if self.rtt_ms:
+            r = np.asarray(self.rtt_ms)
+            final.update(tracker_rtt_ms_mean=float(r.mean()), tracker_rtt_ms_p50=float(np.median(r)), tracker_rtt_ms_p95=float(np.percentile(r, 95)))
         return wire.FinalFigures(self.role, final)
+
+    async def probe_trackers(self, interval: float = 0.2) -> None:
+        """Application-level round trips to every tracker, on wall time (never used for
+        decisions, so lockstep runs stay deterministic): what added latency looks like."""
+        while True:
+            for tracker in self.plan.trackers:
+                if self.has_route(tracker):
+                    t0 = time.perf_counter()
+                    try:
+                        await self.request(tracker, wire.Ping(0), timeout=5)
+                        self.rtt_ms.append((time.perf_counter() - t0) * 1e3)
+                    except Exception:  # noqa: BLE001 - a probe that times out is not a fault of ours
+                        pass
+            await asyncio.sleep(interval)
 
     def final_figures(self) -> dict[str, float]:
         """Hook: whole-run figures the metronome collects when the run ends."""

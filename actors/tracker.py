@@ -52,6 +52,9 @@ class Tracker(GridPeer):
         self.handovers = Gather(self.peers, "handover")
         self.pending_handover_ids: list[np.ndarray] = []
         self.tick_now = -1
+        self._round_done = -1
+        self._missing_now = 0
+        self.resynced = 0
         self.rounds = 0
         self.round_seconds: list[float] = []
         self.moved_total = 0
@@ -106,18 +109,41 @@ class Tracker(GridPeer):
 
     @on(wire.GenStatus)
     def on_gen_status(self, msg: wire.GenStatus, env: wire.Envelope):
+        self.heard(env.sender)
         self.gen_status.add(msg.tick, env.sender, msg)
         self._maybe_round(msg.tick)
 
     @on(wire.DemandReport)
     def on_report(self, msg: wire.DemandReport, env: wire.Envelope):
+        self.heard(env.sender)
         self.reports.add(msg.tick, env.sender, msg)
         self._maybe_round(msg.tick)
 
     @on(wire.Handover)
     def on_handover(self, msg: wire.Handover, env: wire.Envelope):
+        self.heard(env.sender)
         self.handovers.add(msg.tick, env.sender, msg)
         self._maybe_round(msg.tick + 1)
+
+    @on(wire.Resync)
+    def on_resync(self, msg: wire.Resync, env: wire.Envelope):
+        """A population we had lost tells us where its consumers really are."""
+        if not msg.n:
+            return
+        local = self.local_of[self._global_index(msg.column("ids"))]
+        ok = local >= 0
+        local = local[ok]
+        present = self.trees.assignment[local] != balance.ABSENT
+        local = local[present]
+        gen = msg.column("gen_ids")[ok][present]
+        rows = np.array([self.gen_index.get(int(g), balance.STARVED) for g in gen], dtype=np.int32) if gen.size else np.zeros(0, dtype=np.int32)
+        self.trees.apply_consumer_updates(local, msg.column("demand_mw")[ok][present])
+        self.trees._reassign(local, rows)  # the truth, not a decision: no Assign follows
+        self.resynced += int(local.size)
+
+    @on(wire.Ping)
+    def on_ping(self, msg: wire.Ping, env: wire.Envelope):
+        return wire.Pong(msg.n)
 
     @on(wire.RegionSummary)
     def on_summary(self, msg: wire.RegionSummary, env: wire.Envelope):
@@ -125,13 +151,21 @@ class Tracker(GridPeer):
 
     def on_tick(self, tick: int):
         self.tick_now = tick
+        self.arm(tick, "round", 0.35, lambda: self.gen_status.missing(tick) + self.reports.missing(tick) + (
+            self.handovers.missing(tick - 1) if tick > 0 and self.peers else []), self._maybe_round)
         self._maybe_round(tick)
 
     def _maybe_round(self, tick: int) -> None:
-        if tick != self.tick_now or not (self.gen_status.complete(tick) and self.reports.complete(tick)):
+        if tick != self.tick_now or self._round_done == tick:
             return
-        if tick > 0 and self.peers and not self.handovers.complete(tick - 1):
+        complete = self.gen_status.complete(tick) and self.reports.complete(tick) and (
+            tick == 0 or not self.peers or self.handovers.complete(tick - 1))
+        if not complete and not self.expired(tick, "round"):
             return
+        self._round_done = tick
+        missing = self.gen_status.missing(tick) + self.reports.missing(tick) + (self.handovers.missing(tick - 1) if tick > 0 else [])
+        self.missed(missing)
+        self._missing_now = len(missing)
         self._round(tick)
 
     def _round(self, tick: int) -> None:
@@ -142,6 +176,8 @@ class Tracker(GridPeer):
             if st.n:
                 rows = np.fromiter((self.gen_index[int(g)] for g in st.column("gen_ids")), dtype=np.int64, count=st.n)
                 self.available[rows] = st.column("output_mw")
+                cont_rows = rows[self.kind[rows] == CONTINUOUS]
+                self.setpoint[cont_rows] = st.column("setpoint_mw")[self.kind[rows] == CONTINUOUS]
         # 2. consumers: reports, then handovers from peers (sender order)
         for rep in self.reports.take(tick):
             if rep.n:
@@ -207,6 +243,7 @@ class Tracker(GridPeer):
             "load_mw": after.load_mw, "headroom_mw": after.headroom_mw, "gas_setpoint_mw": float(self.setpoint[cont].sum()),
             "handed_out": handed.size, "handed_in_accepted": accepted, "handed_in_declined": declined,
             "generators": len(self.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != balance.ABSENT)),
+            "missing_peers": self._missing_now, "unreachable": len(self.unreachable),
         })
 
     def _update_demand(self, ids: np.ndarray, demand: np.ndarray) -> None:
@@ -253,7 +290,7 @@ class Tracker(GridPeer):
 
     def final_figures(self) -> dict[str, float]:
         r = np.asarray(self.round_seconds) if self.round_seconds else np.zeros(1)
-        return {"rounds": self.rounds, "round_s_total": float(r.sum()), "round_s_mean": float(r.mean()),
+        return {"rounds": self.rounds, "resynced": self.resynced, "round_s_total": float(r.sum()), "round_s_mean": float(r.mean()),
                 "round_s_p95": float(np.percentile(r, 95)), "moved_total": self.moved_total, "unknown_ids": self.unknown_ids}
 
 

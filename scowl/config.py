@@ -96,6 +96,7 @@ class DemandSection:
     correlation_minutes: float = _f(60.0, lo=0.0, lo_open=True)
     residential_spread: float = _f(0.40, lo=0.0, hi=2.0)
     commercial_spread: float = _f(0.60, lo=0.0, hi=2.0)
+    deferrable_scale: float = _f(1.0, lo=0.0, hi=1.0)  # 1: the end-use table's deferrable shares; 0: none (all fixed)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,19 @@ class NetworkSection:
 
 
 @dataclass(frozen=True)
+class ResponseSection:
+    """How peers behave when they lose their tracker (the partitioned day): generators turn
+    self-optimizing (SOG) and warn their tree with capacity_low; consumers turn
+    self-optimizing (SOC) and back off like TCP congestion control (AIMD)."""
+
+    heartbeat_timeout_s: float = _f(2.0, lo=0.0, lo_open=True, hi=600.0)
+    capacity_low_threshold: float = _f(0.90, lo=0.0, hi=1.0, lo_open=True)
+    unchoke_threshold: float = _f(0.80, lo=0.0, hi=1.0, lo_open=True)
+    decrease_factor: float = _f(0.5, lo=0.0, hi=1.0, hi_open=True)
+    increase_step: float = _f(0.1, lo=0.0, hi=1.0, lo_open=True)
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One validated scenario. `source` is the file (or name) it came from."""
 
@@ -150,6 +164,7 @@ class Scenario:
     trackers: TrackersSection
     pacing: PacingSection
     network: NetworkSection
+    response: ResponseSection = ResponseSection()
 
     @property
     def ticks(self) -> int:
@@ -191,6 +206,7 @@ _SECTIONS = {
     "trackers": TrackersSection,
     "pacing": PacingSection,
     "network": NetworkSection,
+    "response": ResponseSection,
 }
 
 
@@ -323,6 +339,9 @@ def _cross_check(sc: Scenario, d: dict) -> None:
             raise ConfigError(path, f"network.partitions[{i}].end_tick", f"an integer > start_tick ({p.start_tick})", p.end_tick)
         if p.end_tick > ticks:
             raise ConfigError(path, f"network.partitions[{i}].end_tick", f"an integer <= the run's ticks ({ticks})", p.end_tick)
+    r = sc.response
+    if r.unchoke_threshold > r.capacity_low_threshold:
+        raise ConfigError(path, "response.unchoke_threshold", f"a value <= response.capacity_low_threshold ({r.capacity_low_threshold})", r.unchoke_threshold)
     st = sc.storage
     if st.ev_sleep_soc > st.ev_initial_soc:
         raise ConfigError(path, "storage.ev_sleep_soc", f"a value <= storage.ev_initial_soc ({st.ev_initial_soc})", st.ev_sleep_soc)

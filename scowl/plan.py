@@ -60,6 +60,7 @@ class RunPlan:
     hosts: dict[str, str] = field(default_factory=dict)  # actor name -> host (multi-host runs)
     host_ips: dict[str, str] = field(default_factory=dict)  # host -> IPv4 its actors bind on
     run_id: str = ""
+    transport_faults: bool = True  # apply the scenario's partitions/latency in the actors' send path
 
     @property
     def n_global(self) -> int:

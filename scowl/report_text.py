@@ -35,4 +35,18 @@ def summary_table(s: dict) -> str:
         f"  ticks with demand above available supply {_fmt(b['demand_above_supply_ticks'])}",
         "peak memory (MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in s["peak_memory_mb"].items()),
     ]
+    p = s.get("partition")
+    if p:
+        lines += [
+            "partition (self-optimizing generators and consumers)",
+            f"  capacity_low sent          {_fmt(p['capacity_low_sent'])}  (most by one generator: {_fmt(p['capacity_low_per_generator_max'])})",
+            f"  demand-response events     {_fmt(p['demand_response_events'])}",
+            f"  deferred / recovered / expired  {p['deferred_mwh']:,.3f} / {p['recovered_mwh']:,.3f} / {p['expired_mwh']:,.3f} MWh; shed {p['shed_mwh']:,.3f} MWh",
+            f"  deferral per consumer      mean {p['deferral_s_mean']:,.0f} s, p95 {p['deferral_s_p95']:,.0f} s, max {p['deferral_s_max']:,.0f} s ({_fmt(p['consumers_deferring'])} deferral spells)",
+        ]
+        if "blackouts_by_region_during" in p:
+            lines.append(f"  blackouts during the partition, generator-ticks by region: {p['blackouts_by_region_during']}")
+            rc = p["reconverge_ticks"]
+            lines.append(f"  re-converged after healing in {rc} ticks ({p['reconverge_s']:,.0f} s simulated)" if rc is not None
+                         else "  did not re-converge before the end of the run")
     return "\n".join(lines)

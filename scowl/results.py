@@ -85,9 +85,79 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
             "demand_above_supply_ticks": int((_sum_by_tick(state, "consumer", "demand_mw") > _sum_by_tick(state, "generator", "available_mw")).sum()),
         },
         "peak_memory_mb": {name: round(f.get("rss_peak_mb", 0.0), 1) for name, f in sorted(finals.items())},
+        "tick_wall_ms": meta.get("tick_wall_ms", {}),
         "late_tick_reports": meta.get("late", {}),
     }
+    partitions = meta.get("partitions") or []
+    if partitions or any(f.get("deferred_mwh", 0) for f in finals_pop):
+        summary["partition"] = partition_figures(state, finals, partitions, meta["tick_seconds"])
     return summary
+
+
+def _quantile_from_hist(hist: dict[int, int], q: float) -> float:
+    if not hist:
+        return 0.0
+    keys = np.array(sorted(hist))
+    counts = np.array([hist[k] for k in keys])
+    cum = np.cumsum(counts)
+    return float(keys[np.searchsorted(cum, q * cum[-1])])
+
+
+def partition_figures(state: pd.DataFrame, finals: dict[str, dict], partitions: list[dict], tick_seconds: float) -> dict:
+    """The partitioned day's answers: warnings sent, energy and time deferred, blackouts by
+    region during the partition, and how long the trees took to re-converge after healing."""
+    pops = [f for f in finals.values() if f.get("role") == "consumer"]
+    gens = [f for f in finals.values() if f.get("role") == "generator"]
+    per_gen = {k.split(":", 1)[1]: int(v) for f in gens for k, v in f.items() if k.startswith("capacity_low:")}
+    hist: dict[int, int] = {}
+    for f in pops:
+        for k, v in f.items():
+            if k.startswith("deferral_spell_ticks:"):
+                t = int(k.split(":", 1)[1])
+                hist[t] = hist.get(t, 0) + int(v)
+    deferred = sum(f.get("deferred_mwh", 0.0) for f in pops)
+    recovered = sum(f.get("recovered_mwh", 0.0) for f in pops)
+    expired = sum(f.get("expired_mwh", 0.0) for f in pops)
+    spells = sum(hist.values())
+    out = {
+        "schedule": partitions,
+        "capacity_low_sent": int(sum(f.get("capacity_low_sent", 0) for f in gens)),
+        "capacity_low_per_generator": dict(sorted(per_gen.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "capacity_low_per_generator_max": max(per_gen.values(), default=0),
+        "demand_response_events": int(sum(f.get("dr_events", 0) for f in pops)),
+        "deferred_mwh": deferred,
+        "recovered_mwh": recovered,
+        "expired_mwh": expired,
+        "shed_mwh": sum(f.get("shed_mwh", 0.0) for f in pops),
+        "deferral_books_balance_mwh": deferred - recovered - expired,
+        "consumers_deferring": spells,
+        "deferral_s_mean": float(sum(k * c for k, c in hist.items()) / spells * tick_seconds) if spells else 0.0,
+        "deferral_s_p95": _quantile_from_hist(hist, 0.95) * tick_seconds,
+        "deferral_s_max": float(max(hist, default=0) * tick_seconds),
+    }
+    gen = state[state["role"] == "generator"] if len(state) else state
+    pop = state[state["role"] == "consumer"] if len(state) else state
+    if partitions and len(gen):
+        start = min(p["start_tick"] for p in partitions)
+        end = max(p["end_tick"] for p in partitions)
+        during = gen[(gen["tick"] >= start) & (gen["tick"] < end)]
+        regions = [c for c in gen.columns if c.startswith("blackouts_region:")]
+        out["blackouts_by_region_during"] = {c.split(":", 1)[1]: int(during[c].sum()) for c in regions}
+        out["blackout_generator_ticks_during"] = int(during["blacked_out"].sum())
+        # re-converged: trackers hear every peer, no consumer self-optimizing or still working
+        # off deferred demand, no generator SOG, warning or blacked out
+        per_tick = pd.DataFrame({
+            "soc": pop.groupby("tick")["soc"].sum() + pop.groupby("tick")["backlog_mwh"].sum(),
+            "sog": gen.groupby("tick")["sog"].sum() + gen.groupby("tick")["warned"].sum() + gen.groupby("tick")["blacked_out"].sum(),
+            "missing": state[state["role"] == "tracker"].groupby("tick")["missing_peers"].sum(),
+        }).fillna(0)
+        after = per_tick[per_tick.index >= end]
+        calm = after[(after["soc"] <= 1e-9) & (after["sog"] == 0) & (after["missing"] == 0)]
+        out["heal_tick"] = int(end)
+        out["reconverged_tick"] = int(calm.index.min()) if len(calm) else None
+        out["reconverge_ticks"] = int(calm.index.min() - end) if len(calm) else None
+        out["reconverge_s"] = float((calm.index.min() - end) * tick_seconds) if len(calm) else None
+    return out
 
 
 def write_results(out_dir: Path, records: list[dict], finals: dict[str, dict], meta: dict) -> dict:

@@ -52,8 +52,12 @@ class Progress:
             self.stream.flush()
 
 
-def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict) -> dict:
+def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict, tick_wall: list[float] | None = None) -> dict:
+    import numpy as np
+
+    tw = np.asarray(tick_wall or [0.0]) * 1e3
     return {
+        "tick_wall_ms": {"mean": float(tw.mean()), "p95": float(np.percentile(tw, 95)), "max": float(tw.max())},
         "scenario": scenario.scenario.name,
         "source": scenario.source,
         "seed": scenario.seed,
@@ -62,6 +66,8 @@ def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict) -> dict:
         "tick_seconds": scenario.tick_seconds,
         "wall_seconds": wall_seconds,
         "late": late,
+        "partitions": [{"start_tick": p.start_tick, "end_tick": p.end_tick, "isolate": list(p.isolate), "from": list(p.from_)}
+                       for p in scenario.network.partitions],
         "peers": {
             "generators": sum(len(f.rows) for f in plan.fleets),
             "consumers": plan.n_consumers,
@@ -79,7 +85,7 @@ def add_trace_log(out_dir: str, name: str) -> None:
     if not out_dir:
         return
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(Path(out_dir) / f"trace-{name}.log")
+    handler = logging.FileHandler(Path(out_dir) / f"trace-{name}.log", mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger("scowl")

@@ -437,14 +437,17 @@ class TickDone(Message):
 
 @message("gen-status")
 class GenStatus(Batch):
-    """Fleet -> tracker, once per tick: each generator's available output and the load it
+    """Fleet -> tracker, once per tick: each generator's available output (what it could give
+    if asked: for continuous units the availability cap, not the setpoint), its actual
+    setpoint (continuous units; the truth the tracker dispatches from) and the load it
     carried last tick (MW). An empty batch still says 'nothing changed'."""
 
-    COLUMNS: ClassVar = (("gen_ids", "<i4"), ("output_mw", "<f8"), ("load_mw", "<f8"))
+    COLUMNS: ClassVar = (("gen_ids", "<i4"), ("output_mw", "<f8"), ("setpoint_mw", "<f8"), ("load_mw", "<f8"))
     tick: int
     n: int
     gen_ids: bytes
     output_mw: bytes
+    setpoint_mw: bytes
     load_mw: bytes
 
 
@@ -557,3 +560,16 @@ class FinalFigures(Message):
 
 
 STARVED_ID = -(2**31)  # in gen_ids columns: no generator (starved / left the tree)
+
+
+@message("resync")
+class Resync(Batch):
+    """Population -> tracker it had lost and hears again: the truth about its consumers
+    (demand, and the generator each is on), because what the tracker decided during the
+    partition never arrived."""
+
+    COLUMNS: ClassVar = (("ids", "id128"), ("demand_mw", "<f4"), ("gen_ids", "<i4"))
+    n: int
+    ids: bytes
+    demand_mw: bytes
+    gen_ids: bytes

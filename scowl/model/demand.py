@@ -105,7 +105,8 @@ def demand_shares(scenario: Scenario) -> DemandShares:
     fixed = sum(share for _, share, window in uses if window == 0)
     deferrable_total = sum(share for _, share, window in uses if window > 0)
     dr = scenario.scenario.demand_responsive_share
-    keep = (deferrable_total - dr) / deferrable_total
+    keep = (deferrable_total - dr) / deferrable_total * scenario.demand.deferrable_scale
+    fixed += (deferrable_total - dr) * (1.0 - scenario.demand.deferrable_scale)
     return DemandShares(fixed, tuple((load, share * keep, window) for load, share, window in uses if window > 0), dr)
 
 

@@ -63,6 +63,8 @@ class ActorStats:
     failed: int = 0  # handlers that raised
     sent: int = 0
     published: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
     unroutable: int = 0  # sends to a peer that is gone
     dropped: int = 0  # sends dropped by backpressure or by an injected fault
     unhandled: int = 0  # valid messages with no handler on this actor
@@ -74,7 +76,7 @@ class ActorStats:
 
     def as_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("received", "logical", "handled", "failed", "sent", "published",
-                                           "unroutable", "dropped", "unhandled")}
+                                           "unroutable", "dropped", "unhandled", "bytes_sent", "bytes_received")}
         d["rejected"] = self.rejected_total
         by_reason = collections.Counter()
         for (_, reason), n in self.rejected.items():
@@ -135,6 +137,8 @@ class Actor:
         self.stopped = asyncio.Event()
         self._stopping = False
         self.crashed: BaseException | None = None
+        self._link_release: dict[str, float] = {}
+        self.link_bytes: dict[str, list[int]] = {}  # peer -> [messages out, bytes out, messages in, bytes in]
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -313,8 +317,11 @@ class Actor:
             if delay is None:
                 self.stats.dropped += 1
                 return seq
-            if delay > 0:
-                asyncio.get_running_loop().call_later(delay, self._enqueue, ch, rid, frame)
+            if delay > 0:  # a per-link FIFO delay queue: jitter never reorders a link
+                loop = asyncio.get_running_loop()
+                release = max(loop.time() + delay, self._link_release.get(to, 0.0))
+                self._link_release[to] = release
+                loop.call_at(release, self._enqueue, ch, rid, frame)
                 return seq
         self._enqueue(ch, rid, frame)
         return seq
@@ -342,6 +349,12 @@ class Actor:
         if ch.closed:
             return
         packet = wire.encode_packet(frames)
+        self.stats.bytes_sent += len(packet)
+        link = self.link_bytes.get(ch.name if rid is None else rid.decode("utf-8", "replace"))
+        if link is None:
+            link = self.link_bytes[ch.name if rid is None else rid.decode("utf-8", "replace")] = [0, 0, 0, 0]
+        link[0] += len(frames)
+        link[1] += len(packet)
         parts = [packet] if rid is None else [rid, packet]
         backlog = self._backlog.get(ch)
         if backlog is not None:
@@ -472,6 +485,11 @@ class Actor:
             if len(parts) != expected_parts:
                 self._reject(sender, "malformed", f"{len(parts)} message parts, expected {expected_parts}")
                 continue
+            self.stats.bytes_received += len(parts[-1])
+            link = self.link_bytes.get(sender)
+            if link is None:
+                link = self.link_bytes[sender] = [0, 0, 0, 0]
+            link[3] += len(parts[-1])
             self._accept_packet(parts[-1], sender, rid, kind)
             if not mailbox:
                 continue
@@ -501,6 +519,9 @@ class Actor:
             if rid is not None and rid not in self._router_peers:
                 self._router_peers.add(rid)
             self.stats.received += 1
+            link = self.link_bytes.get(sender)
+            if link is not None:
+                link[2] += 1
             if env.reply_to and env.reply_to in self._pending:
                 self._resolve(env, msg)
             else:

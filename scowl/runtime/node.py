@@ -22,6 +22,41 @@ log = logging.getLogger("scowl.node")
 TERM_DEADLINE_S = 2.0
 
 
+class LoopLag:
+    """How late the event loop runs timers: the lag every actor in this process suffers.
+    A timer asked for every `interval` s records how much later than asked it fired."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.samples = 0
+        self.total = 0.0
+        self.max = 0.0
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            t0 = loop.time()
+            await asyncio.sleep(self.interval)
+            lag = max(0.0, loop.time() - t0 - self.interval)
+            self.samples += 1
+            self.total += lag
+            self.max = max(self.max, lag)
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def figures(self) -> dict[str, float]:
+        return {"loop_lag_ms_mean": 1e3 * self.total / max(1, self.samples), "loop_lag_ms_max": 1e3 * self.max}
+
+
+LOOP_LAG = LoopLag()  # one per process: started by the first Node that serves
+
+
 def install_uvloop() -> bool:
     """Use uvloop's event loop when it is installed (it is a dependency; Windows lacks it)."""
     try:
@@ -73,6 +108,8 @@ class Node:
                     installed.append(sig)
                 except (NotImplementedError, RuntimeError):
                     pass
+        if LOOP_LAG._task is None or LOOP_LAG._task.done():
+            LOOP_LAG.start()
         try:
             await self.start()
             if self.on_started is not None:

@@ -1,0 +1,147 @@
+"""Self-optimizing consumers (SOC): demand response that backs off like TCP congestion control.
+
+A consumer cut off from its tracker keeps an *allowance* w in [0, 1] for its flexible demand
+(deferrable end uses + the demand-responsive part). When its generator warns capacity_low,
+w is multiplied by `decrease_factor` (multiplicative decrease); every tick without a warning
+it grows by `increase_step` back to 1 (additive increase). Consumption is
+
+    fixed + w * (deferrable + responsive) + released backlog
+
+The curtailed deferrable energy is not lost: it goes into a backlog per end use, to be
+consumed later, but no later than that end use's deferral window after it was deferred;
+what is still waiting then expires and counts as unserved. The curtailed responsive part is
+shed. End uses whose window is shorter than a tick cannot move energy across ticks, so at
+that tick length they behave as fixed load. Pure functions on numpy arrays; the totals
+keep the books: deferred = recovered + expired + outstanding, exactly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scowl.model import DemandShares
+
+
+@dataclass
+class Deferral:
+    """Per-consumer demand-response state of one population (allocated when first needed)."""
+
+    allowance: np.ndarray  # float32 [n]
+    backlog_kwh: np.ndarray  # float32 [n, uses]
+    since: np.ndarray  # int32 [n, uses]: tick the oldest waiting energy was deferred, -1 none
+    spell_start: np.ndarray  # int32 [n]: tick the consumer's current deferral began, -1 none
+    spell_ticks: dict[int, int] = field(default_factory=dict)  # finished deferral spells by length
+    deferred_kwh: float = 0.0
+    recovered_kwh: float = 0.0
+    expired_kwh: float = 0.0
+    shed_kwh: float = 0.0
+    events: int = 0  # DemandResponse() calls: a consumer told capacity_low backs off
+
+    @classmethod
+    def new(cls, n: int, uses: int) -> "Deferral":
+        return cls(np.ones(n, np.float32), np.zeros((n, uses), np.float32), np.full((n, uses), -1, np.int32),
+                   np.full(n, -1, np.int32))
+
+    @property
+    def outstanding_kwh(self) -> float:
+        return float(self.backlog_kwh.astype(np.float64).sum())
+
+
+@dataclass(frozen=True)
+class Flex:
+    """The flexible split at a tick length: which end uses can defer across ticks."""
+
+    fixed: float
+    uses: tuple[str, ...]
+    shares: np.ndarray  # float32 [uses]
+    window_ticks: np.ndarray  # int32 [uses]: ticks a deferred kWh may wait
+    responsive: float
+
+    @classmethod
+    def of(cls, shares: DemandShares, tick_seconds: float) -> "Flex":
+        uses, sh, win = [], [], []
+        fixed = shares.fixed
+        for load, share, window in shares.deferrable:
+            if window >= tick_seconds and share > 0:
+                uses.append(load)
+                sh.append(share)
+                win.append(int(window // tick_seconds))
+            else:
+                fixed += share
+        return cls(fixed, tuple(uses), np.asarray(sh, np.float32), np.asarray(win, np.int32), shares.responsive)
+
+
+def consume(state: Deferral, flex: Flex, base_kw: np.ndarray, tick: int, tick_hours: float) -> np.ndarray:
+    """This tick's consumption (kW) given the allowances; updates the backlog and the books."""
+    w = state.allowance
+    use_kw = base_kw[:, None] * flex.shares[None, :]  # [n, uses]
+    cut = (1.0 - w)[:, None]
+    deferred = use_kw * cut * np.float32(tick_hours)  # kWh deferred now
+    # release: consumers at full allowance consume waiting energy, at most doubling each use
+    full = w >= 1.0
+    release = np.where(full[:, None], np.minimum(state.backlog_kwh, use_kw * np.float32(tick_hours)), 0.0).astype(np.float32)
+    state.backlog_kwh -= release
+    state.recovered_kwh += float(release.astype(np.float64).sum())
+    state.since[state.backlog_kwh <= 0] = -1
+    # expiry: energy that waited past its end use's window is unserved
+    old = (state.since >= 0) & (tick - state.since > flex.window_ticks[None, :])
+    if old.any():
+        state.expired_kwh += float(state.backlog_kwh[old].astype(np.float64).sum())
+        state.backlog_kwh[old] = 0.0
+        state.since[old] = -1
+    # new deferrals
+    new = deferred > 0
+    state.since[new & (state.since < 0)] = tick
+    state.backlog_kwh += deferred
+    state.deferred_kwh += float(deferred.astype(np.float64).sum())
+    state.shed_kwh += float((base_kw * flex.responsive * (1.0 - w)).astype(np.float64).sum() * tick_hours)
+    _spells(state, tick)
+    flexible = use_kw.sum(axis=1) + base_kw * np.float32(flex.responsive)
+    return base_kw * np.float32(flex.fixed) + w * flexible + release.sum(axis=1) / np.float32(tick_hours)
+
+
+def _spells(state: Deferral, tick: int) -> None:
+    """A deferral spell lasts from a consumer's first deferred kWh to its backlog emptying."""
+    waiting = (state.backlog_kwh > 0).any(axis=1)
+    state.spell_start[waiting & (state.spell_start < 0)] = tick
+    ended = (~waiting) & (state.spell_start >= 0)
+    if ended.any():
+        lengths, counts = np.unique(tick - state.spell_start[ended], return_counts=True)
+        for k, c in zip(lengths.tolist(), counts.tolist()):
+            state.spell_ticks[k] = state.spell_ticks.get(k, 0) + c
+        state.spell_start[ended] = -1
+
+
+def aimd(state: Deferral, warned: np.ndarray, soc: np.ndarray, decrease: float, increase: float) -> int:
+    """After a tick's verdicts: warned SOC consumers back off multiplicatively, the others
+    recover additively; consumers with their tracker back go straight to full allowance.
+    Returns the DemandResponse events (warned consumers) of this tick."""
+    hit = warned & soc
+    state.allowance[hit] *= np.float32(decrease)
+    calm = soc & ~warned
+    state.allowance[calm] = np.minimum(1.0, state.allowance[calm] + np.float32(increase))
+    state.allowance[~soc] = 1.0
+    n = int(hit.sum())
+    state.events += n
+    return n
+
+
+def close_books(state: Deferral, tick: int) -> None:
+    """End of the run: what still waits expires (unserved), spells end now."""
+    state.expired_kwh += state.outstanding_kwh
+    state.backlog_kwh[:] = 0.0
+    state.since[:] = -1
+    _spells(state, tick)
+
+
+def ticks_to_relief(load_ratio: float, flexible_share: float, decrease: float, target: float = 1.0) -> int:
+    """How many warnings until a tree at `load_ratio` x output falls to `target` x output,
+    if every consumer in it backs off: after k warnings the load is
+    (1 - f) + f * decrease**k times what it was (f = flexible share). -1: never."""
+    k = 0
+    while (1 - flexible_share) + flexible_share * decrease**k > target / load_ratio:
+        k += 1
+        if k > 200:
+            return -1
+    return k

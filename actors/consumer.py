@@ -202,11 +202,12 @@ class Population(GridPeer):
                 self.choked[: self.n_consumers] &= ~np.isin(self.gen[: self.n_consumers], ok)
             self.choked[: self.n_consumers] |= warned
             self.choked[: self.n_consumers] &= soc[: self.n_consumers]
-            # choked consumers hold their allowance until unchoked; warned ones back off
-            dr_events = response.aimd(self.dr, warned, soc[: self.n_consumers] & ~(self.choked[: self.n_consumers] & ~warned),
+            # warned consumers back off; choked ones hold their allowance until unchoked
+            hold = self.choked[: self.n_consumers] & ~warned
+            before = self.dr.allowance[hold].copy()
+            dr_events = response.aimd(self.dr, warned, soc[: self.n_consumers],
                                       self.scenario.response.decrease_factor, self.scenario.response.increase_step)
-            self.dr.allowance[self.choked[: self.n_consumers] & ~warned & soc[: self.n_consumers]] = np.minimum(
-                self.dr.allowance[self.choked[: self.n_consumers] & ~warned & soc[: self.n_consumers]], 1.0)
+            self.dr.allowance[hold] = before
         served = self.gen != wire.STARVED_ID
         choked = served & np.isin(self.gen, choked_gens) if choked_gens.size else np.zeros(self.n, dtype=bool)
         starved = ~served
@@ -221,6 +222,7 @@ class Population(GridPeer):
         self.done(tick, {
             "consumers": self.n, "demand_mw": float(self.base.astype(np.float64).sum()), "consumed_mw": d.sum(),
             "served_mw": d[served & ~choked].sum(), "soc": int(soc.sum()), "dr_events": dr_events,
+            "assigned": int(served.sum()), "served": int((served & ~choked).sum()),
             "allowance_mean": float(dr.allowance.mean()) if dr is not None and dr.allowance.size else 1.0,
             "backlog_mwh": dr.outstanding_kwh / 1e3 if dr is not None else 0.0,
             "deferred_mwh_cum": dr.deferred_kwh / 1e3 if dr is not None else 0.0,

@@ -13,7 +13,7 @@ import asyncio
 
 import numpy as np
 
-from scowl import wire
+from scowl import response, wire
 from scowl.actors.peer import Gather, GridPeer
 from scowl.model import CONTINUOUS, TYPE_NAMES, SupplyModel, build_generators, ramp_limit
 from scowl.runtime import on
@@ -103,6 +103,8 @@ class GeneratorFleet(GridPeer):
         if lo.min() < 0 or lo.max() >= len(self.tree):
             raise ValueError(f"tree delta names consumers outside [0, {len(self.tree)})")
         new = msg.column("gen_ids")
+        last = len(lo) - 1 - np.unique(lo[::-1], return_index=True)[1]  # the last word per consumer
+        lo, new = lo[last], new[last]
         old = self.tree[lo]
         self.tree[lo] = new
         for ids, sign in ((old, -1), (new, 1)):
@@ -152,10 +154,8 @@ class GeneratorFleet(GridPeer):
         # self-optimizing generators: those whose tracker we lost warn their tree (capacity_low)
         # as load nears output, and unchoke it when the margin is back
         sog = np.isin(np.array(self.tracker_of), sorted(self.unreachable)) if self.n and self.unreachable else np.zeros(self.n, dtype=bool)
-        ratio = np.divide(load, self.output, out=np.full(self.n, np.inf), where=self.output > 0)
-        warn = sog & (ratio > self.response.capacity_low_threshold)
-        unchoke = self.warned & (~sog | (ratio < self.response.unchoke_threshold))
-        self.warned = (self.warned | warn) & ~unchoke
+        warn, unchoke, self.warned = response.sog_signals(load, self.output, self.warned, sog,
+                                                          self.response.capacity_low_threshold, self.response.unchoke_threshold)
         self.capacity_low_sent += warn
         blacked = load > self.output * (1 + BLACKOUT_TOLERANCE) + BLACKOUT_TOLERANCE
         new_events = blacked & ~self.blacked
@@ -171,6 +171,7 @@ class GeneratorFleet(GridPeer):
             "load_mw": float(load.sum()), "delivered_mw": float(delivered.sum()), "blacked_out": int(blacked.sum()),
             "blackout_events": int(new_events.sum()), "blackout_consumers": affected,
             "gas_setpoint_mw": float(self.setpoint[cont].sum()),
+            "tree_members": int(self.members.sum()), "overloaded_not_blacked": int(((load > self.output + 1e-9) & ~blacked).sum()),
             "sog": int(sog.sum()), "capacity_low": int(warn.sum()), "unchoked": int(unchoke.sum()), "warned": int(self.warned.sum()),
         }
         owner = np.array(self.tracker_of) if self.n else np.zeros(0, dtype=str)

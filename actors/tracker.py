@@ -221,6 +221,10 @@ class Tracker(GridPeer):
         if handed.size:
             changed = np.concatenate([changed, handed])
             gen = np.concatenate([gen, np.full(handed.size, wire.STARVED_ID)])
+        # one entry per consumer, the last word wins (a consumer starved and then handed over
+        # in the same round appears twice)
+        last = len(changed) - 1 - np.unique(changed[::-1], return_index=True)[1]
+        changed, gen = changed[last], gen[last]
         ids = self.cons_ids[changed]
         self.moved_total += int(res.moved.size)
         assign = wire.Assign.pack(tick=tick, ids=ids, gen_ids=gen)

@@ -1,11 +1,12 @@
 """Self-optimizing consumers (SOC): demand response that backs off like TCP congestion control.
 
-A consumer cut off from its tracker keeps an *allowance* w in [0, 1] for its flexible demand
+A consumer cut off from its tracker keeps an *allowance* w for its flexible demand
 (deferrable end uses + the demand-responsive part). When its generator warns capacity_low,
 w is multiplied by `decrease_factor` (multiplicative decrease); every tick without a warning
-it grows by `increase_step` back to 1 (additive increase). Consumption is
+it grows by `increase_step` (additive increase), up to 1, and past 1 (up to 2) while it has
+deferred energy to pay back, so the payback ramps up as gently as the recovery did. Consumption is
 
-    fixed + w * (deferrable + responsive) + released backlog
+    fixed + min(w, 1) * (deferrable + responsive) + released backlog (at most (w - 1) * deferrable)
 
 The curtailed deferrable energy is not lost: it goes into a backlog per end use, to be
 consumed later, but no later than that end use's deferral window after it was deferred;
@@ -74,13 +75,13 @@ class Flex:
 
 def consume(state: Deferral, flex: Flex, base_kw: np.ndarray, tick: int, tick_hours: float) -> np.ndarray:
     """This tick's consumption (kW) given the allowances; updates the backlog and the books."""
-    w = state.allowance
+    w = np.minimum(state.allowance, 1.0)
+    payback = np.maximum(state.allowance - 1.0, 0.0)
     use_kw = base_kw[:, None] * flex.shares[None, :]  # [n, uses]
     cut = (1.0 - w)[:, None]
     deferred = use_kw * cut * np.float32(tick_hours)  # kWh deferred now
-    # release: consumers at full allowance consume waiting energy, at most doubling each use
-    full = w >= 1.0
-    release = np.where(full[:, None], np.minimum(state.backlog_kwh, use_kw * np.float32(tick_hours)), 0.0).astype(np.float32)
+    # release: an allowance above 1 pays deferred energy back, (w - 1) x each use at most
+    release = np.minimum(state.backlog_kwh, use_kw * payback[:, None] * np.float32(tick_hours)).astype(np.float32)
     state.backlog_kwh -= release
     state.recovered_kwh += float(release.astype(np.float64).sum())
     state.since[state.backlog_kwh <= 0] = -1
@@ -114,14 +115,17 @@ def _spells(state: Deferral, tick: int) -> None:
 
 
 def aimd(state: Deferral, warned: np.ndarray, soc: np.ndarray, decrease: float, increase: float) -> int:
-    """After a tick's verdicts: warned SOC consumers back off multiplicatively, the others
-    recover additively; consumers with their tracker back go straight to full allowance.
+    """After a tick's verdicts: warned SOC consumers back off multiplicatively (from at most
+    1: paying back stops first), the others recover additively, to 1, or to 2 while they
+    have deferred energy to pay back. `soc` marks consumers allowed to move (self-optimizing
+    and not held choked); consumers back with their tracker recover the same gentle way.
     Returns the DemandResponse events (warned consumers) of this tick."""
     hit = warned & soc
-    state.allowance[hit] *= np.float32(decrease)
-    calm = soc & ~warned
-    state.allowance[calm] = np.minimum(1.0, state.allowance[calm] + np.float32(increase))
-    state.allowance[~soc] = 1.0
+    state.allowance[hit] = np.minimum(state.allowance[hit], 1.0) * np.float32(decrease)
+    calm = ~hit
+    ceiling = np.where((state.backlog_kwh > 0).any(axis=1), 2.0, 1.0).astype(np.float32)
+    state.allowance[calm] = np.minimum(ceiling[calm], state.allowance[calm] + np.float32(increase))
+    state.allowance[calm & (ceiling == 1.0)] = np.minimum(state.allowance[calm & (ceiling == 1.0)], 1.0)
     n = int(hit.sum())
     state.events += n
     return n
@@ -145,3 +149,14 @@ def ticks_to_relief(load_ratio: float, flexible_share: float, decrease: float, t
         if k > 200:
             return -1
     return k
+
+
+def sog_signals(load: np.ndarray, output: np.ndarray, warned: np.ndarray, sog: np.ndarray,
+                low: float, unchoke: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Self-optimizing generators (lost their tracker): warn `capacity_low` while the tree
+    draws more than `low` x output; unchoke a warned tree once it is under `unchoke` x output
+    (or the tracker is back). Returns (warn, unchoke, warned after this tick)."""
+    ratio = np.divide(load, output, out=np.full(len(load), np.inf), where=output > 0)
+    warn = sog & (ratio > low)
+    unchoked = warned & ~warn & (~sog | (ratio < unchoke))
+    return warn, unchoked, (warned | warn) & ~unchoked

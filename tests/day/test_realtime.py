@@ -1,0 +1,29 @@
+"""Real-time pacing: a fixed wall period per tick; a late actor misses the tick. Added
+tracker latency must turn into more starvation or blackouts than the same run without."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scowl.run import run_scenario
+
+
+def realtime_config(tmp: Path, latency_ms: float) -> str:
+    text = Path("configs/small.toml").read_text()
+    text = (text.replace('mode = "lockstep"', 'mode = "realtime"').replace("factor = 1.0", "factor = 1500.0")
+            .replace("ticks = 36", "ticks = 16").replace("latency_ms = 1.0", f"latency_ms = {latency_ms}"))
+    path = tmp / f"rt-{latency_ms:g}.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_latency_turns_into_starvation_or_blackouts_under_real_time(tmp_path):
+    fast = run_scenario(realtime_config(tmp_path, 0.0), str(tmp_path / "fast"), show_progress=False)
+    slow = run_scenario(realtime_config(tmp_path, 60.0), str(tmp_path / "slow"), show_progress=False)
+    assert fast["pacing"] == slow["pacing"] == "realtime"
+    # a 0.2 s tick: 60 ms each way on every tracker link makes trackers miss their deadlines
+    assert fast["wall_seconds"] < 16 * 0.2 + 2
+    worse = (slow["starvation"]["consumer_ticks_starved"] > fast["starvation"]["consumer_ticks_starved"]
+             or slow["blackouts"]["generator_ticks"] > fast["blackouts"]["generator_ticks"])
+    assert worse, (fast["starvation"], fast["blackouts"], slow["starvation"], slow["blackouts"])
+    assert slow["energy_mwh"]["served"] < fast["energy_mwh"]["served"]

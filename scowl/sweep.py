@@ -126,6 +126,7 @@ def _tree_cpu(pid: int) -> dict[str, tuple[float, str]]:
             cmd = p.cmdline()
         except psutil.Error:
             continue
+        # a scowl-node process runs the actors named by --name (comma-separated); the parent is "run"
         name = cmd[cmd.index("--name") + 1] if "--name" in cmd and cmd.index("--name") + 1 < len(cmd) else "run"
         out[str(p.pid)] = (t.user + t.system, name)
     return out
@@ -159,10 +160,11 @@ def run_point(config_path: Path, out_dir: Path, *, processes: bool = False, log=
         return sampled
     if first and last and last[0] > first[0]:
         window = last[0] - first[0]
-        cpu = {}
-        for pid, (t1, name) in last[1].items():
+        cpu: dict[str, float] = {}
+        for pid, (t1, names) in last[1].items():
             if pid in first[1]:
-                cpu[name] = max(cpu.get(name, 0.0), 100.0 * (t1 - first[1][pid][0]) / window)
+                for name in names.split(","):  # every actor of a process shares its CPU
+                    cpu[name] = max(cpu.get(name, 0.0), 100.0 * (t1 - first[1][pid][0]) / window)
         sampled.update(window_s=window, cpu_pct=cpu)
     return sampled
 
@@ -196,7 +198,8 @@ def measure_run(run_dir, sampled: dict | None = None) -> list[dict]:
     tr = state[state["role"] == "tracker"]
     per_tracker_busy = (tr.groupby("actor")["round_s"].sum() / wall) if len(tr) else pd.Series(dtype=float)
     tracker_consumers = float(tr.groupby("actor")["consumers"].mean().mean()) if len(tr) and "consumers" in tr else float(peers.get("consumers", 0)) / n_tr
-    in_process = "run" in cpu_sampled or (not cpu_sampled and s.get("transport") == "inproc")
+    # every actor in the one `scowl run` process (inproc) or one scowl-node process per actor
+    in_process = s.get("transport") == "inproc"
     run_cpu = cpu_sampled.get("run")
     base = {
         "run": run_dir.name,
@@ -277,20 +280,23 @@ class Finding:
     evidence: str
 
 
-def _run_findings(run: pd.DataFrame, memory_mb: float, heartbeat_s: float) -> list[Finding]:
+def run_findings(run: pd.DataFrame, memory_mb: float, heartbeat_s: float) -> list[Finding]:
     """Every resource of one run with its utilization; `run` is that run's rows (one per role)."""
     r0 = run.iloc[0]
     out: list[Finding] = []
     if r0["mode"] == "in-process":
-        # one process, one core: split it by measured tracker round time vs everything else
-        cpu = (r0["run_cpu_pct"] / 100) if not math.isnan(r0["run_cpu_pct"]) else 1.0
-        tshare = min(1.0, r0["tracker_busy_pct_sum"] / 100)
-        out.append(Finding("CPU", "tracker", cpu * tshare,
-                           f"tracker rounds take {100 * tshare:.0f} % of the wall time of the ticks in the one process "
-                           f"(process at {100 * cpu:.0f} % of a core)"))
-        out.append(Finding("CPU", "consumer+generator+messaging", cpu * (1 - tshare),
-                           f"populations, fleets, metronome and messaging take the other {100 * (1 - tshare):.0f} % "
-                           f"(process at {100 * cpu:.0f} % of a core)"))
+        # one process on one core: a round is synchronous, so the trackers' round time over the
+        # wall time is their share of the core; the rest of the process's measured CPU is
+        # everything else. No CPU sample (the run was too short to sample): no CPU finding.
+        if not math.isnan(r0["run_cpu_pct"]):
+            cpu = r0["run_cpu_pct"] / 100
+            tshare = min(cpu, r0["tracker_busy_pct_sum"] / 100)
+            out.append(Finding("CPU", "tracker", tshare,
+                               f"tracker rounds take {100 * tshare:.0f} % of the wall time of the ticks "
+                               f"(the one process at {100 * cpu:.0f} % of a core)"))
+            out.append(Finding("CPU", "consumer+generator+messaging", cpu - tshare,
+                               f"populations, fleets, metronome and messaging take {100 * (cpu - tshare):.0f} % of a core "
+                               f"(the one process at {100 * cpu:.0f} %, trackers {100 * tshare:.0f} %)"))
     else:
         others = {row.role: row.cpu_pct_ticks for row in run.itertuples() if not math.isnan(row.cpu_pct_ticks)}
         for row in run.itertuples():
@@ -303,12 +309,15 @@ def _run_findings(run: pd.DataFrame, memory_mb: float, heartbeat_s: float) -> li
     rss = run["rss_peak_mb_max"].max() if r0["mode"] == "in-process" else run["rss_peak_mb_sum"].sum()
     out.append(Finding("memory", "all", rss / memory_mb if memory_mb else 0.0,
                        f"peak RSS {rss:,.0f} MB of {memory_mb:,.0f} MB"))
+    from scowl.wire import MAX_FRAME_BYTES
+
+    frame_mb = MAX_FRAME_BYTES / 1e6
     w = run.loc[run["frame_share"].idxmax()]
     rejected = run["msgs_rejected"].sum()
     util = max(float(w["frame_share"]), 1.0 if rejected > 0 else 0.0)
     out.append(Finding("network (message size)", w["role"], util,
                        f"{w['role']} sends messages of {w['mean_msg_mb_max']:.1f} MB on average on its biggest link "
-                       f"({w['busiest_link']}, {w['busiest_link_mb_per_tick']:.1f} MB per tick); frame limit 64 MB; "
+                       f"({w['busiest_link']}, {w['busiest_link_mb_per_tick']:.1f} MB per tick); frame limit {frame_mb:.1f} MB; "
                        f"{int(rejected)} messages rejected as oversized"))
     lagrow = run.loc[run["loop_lag_ms_max"].idxmax()]
     out.append(Finding("event-loop lag", lagrow["role"], lagrow["loop_lag_ms_max"] / (1e3 * heartbeat_s),
@@ -317,7 +326,7 @@ def _run_findings(run: pd.DataFrame, memory_mb: float, heartbeat_s: float) -> li
     return out
 
 
-_THRESHOLD = {"CPU": CPU_BOUND, "memory": MEMORY_BOUND, "network (message size)": FRAME_BOUND, "event-loop lag": LAG_BOUND}
+THRESHOLD = {"CPU": CPU_BOUND, "memory": MEMORY_BOUND, "network (message size)": FRAME_BOUND, "event-loop lag": LAG_BOUND}
 
 
 def _slope(x, y) -> float:
@@ -340,18 +349,18 @@ def find_bound(table: pd.DataFrame, memory_mb: float, heartbeat_s: float = 2.0) 
     per_run = []
     for run_name in order:
         run = series[series["run"] == run_name]
-        found = _run_findings(run, memory_mb, heartbeat_s)
-        top = max(found, key=lambda f: f.utilization / _THRESHOLD[f.resource])
+        found = run_findings(run, memory_mb, heartbeat_s)
+        top = max(found, key=lambda f: f.utilization / THRESHOLD[f.resource])
         per_run.append({"run": run_name, "peers": int(run["peers"].iloc[0]), "resource": top.resource, "role": top.role,
                         "utilization": top.utilization, "evidence": top.evidence})
-        if first is None and top.utilization >= _THRESHOLD[top.resource]:
+        if first is None and top.utilization >= THRESHOLD[top.resource]:
             first = (run, top, found)
     runs = series.drop_duplicates("run").sort_values("peers")
     slope_all = _slope(runs["consumers_per_tracker"], runs["rate_hz_mean"])
     result = {"trackers": fewest, "per_run": per_run, "rate_slope_all": slope_all,
-              "thresholds": {k: v for k, v in _THRESHOLD.items()}}
+              "thresholds": {k: v for k, v in THRESHOLD.items()}}
     if first is None:
-        best = max(per_run, key=lambda p: p["utilization"] / _THRESHOLD[p["resource"]])
+        best = max(per_run, key=lambda p: p["utilization"] / THRESHOLD[p["resource"]])
         result.update(bound=False, resource=best["resource"], role=best["role"], peers=best["peers"],
                       text=(f"Nothing reached its limit up to {int(runs['peers'].max()):,} peers with {fewest} tracker(s). "
                             f"Closest: {best['resource']} ({best['role']}) at {100 * best['utilization']:.0f} % "

@@ -1,4 +1,4 @@
-"""PNG plots for sweeps, reports and comparisons (matplotlib, Agg backend, no display)."""
+"""PNG plots of a scale sweep (matplotlib, Agg backend, no display)."""
 
 from __future__ import annotations
 
@@ -95,88 +95,56 @@ def sweep_plots(table: pd.DataFrame, meta: dict, out: Path) -> list[Path]:
     return [rate_plot(table, out / "sweep-rate.png", meta), resources_plot(table, out / "sweep-resources.png")]
 
 
-# ---------------------------------------------------------------- one run's day
+def bound_plot(table: pd.DataFrame, meta: dict, path: Path) -> Path:
+    """Seed Q3: each resource's utilization over its bound threshold against peers (the fewest
+    trackers); the first point at or above 1 is where it binds."""
+    from scowl.sweep import THRESHOLD, run_findings
 
-def day_frame(state: pd.DataFrame, tick_seconds: float) -> pd.DataFrame:
-    """Per tick: demand, available supply, delivered, served, starved (MW) and, if the run has
-    them, deferred (MW) and capacity_low warnings."""
-    def by(role, col):
-        part = state[state["role"] == role]
-        return part.groupby("tick")[col].sum() if col in part else pd.Series(dtype=float)
-
-    df = pd.DataFrame({
-        "demand_mw": by("consumer", "demand_mw"),
-        "supply_mw": by("generator", "available_mw"),
-        "delivered_mw": by("generator", "delivered_mw"),
-        "served_mw": by("consumer", "served_mw"),
-        "starved_mw": by("consumer", "starved_mw"),
-    })
-    for col in ("deferred_mw", "shed_mw", "capacity_low"):
-        for role in ("consumer", "generator"):
-            s = by(role, col)
-            if len(s):
-                df[col] = s
-                break
-    df.index.name = "tick"
-    df["hour"] = df.index * tick_seconds / 3600.0
-    return df
-
-
-def day_plot(days: dict[str, pd.DataFrame], path: Path, title: str = "") -> Path:
-    cols = [c for c in ("demand_mw", "supply_mw", "served_mw", "deferred_mw", "starved_mw")
-            if any(c in d for d in days.values())]
-    fig, axes = plt.subplots(len(cols), 1, figsize=(9, 2.1 * len(cols)), sharex=True)
-    axes = np.atleast_1d(axes)
-    for ax, col in zip(axes, cols):
-        for (name, d), style in zip(days.items(), ("-", "--", ":", "-.")):
-            if col in d:
-                ax.plot(d["hour"], d[col], style, label=name)
-            else:
-                ax.plot([], [], style, label=f"{name} (not recorded)")
-        ax.set_ylabel(col.replace("_mw", " (MW)"))
-        ax.grid(True, alpha=0.3)
-    axes[0].legend(fontsize=7)
-    axes[-1].set_xlabel("hours since start")
-    if title:
-        axes[0].set_title(title)
+    fewest = table["trackers"].min()
+    t = table[(table["trackers"] == fewest) & ~table.get("confirm", pd.Series(False, index=table.index)).astype(bool)]
+    memory_mb = meta["machine"]["memory_gb"] * 1024
+    heartbeat = meta.get("heartbeat_timeout_s", 2.0)
+    lines: dict[str, list[tuple[int, float]]] = {}
+    for run, part in t.groupby("run"):
+        peers = int(part["peers"].iloc[0])
+        for f in run_findings(part, memory_mb, heartbeat):
+            key = f"{f.resource} ({f.role})"
+            lines.setdefault(key, []).append((peers, f.utilization / THRESHOLD[f.resource]))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for key, pts in sorted(lines.items()):
+        pts.sort()
+        ax.semilogx([p for p, _ in pts], [u for _, u in pts], "o-", label=key)
+    ax.axhline(1.0, color="r", lw=0.8, ls="--", label="bound (utilization = threshold)")
+    bound = meta.get("bound", {})
+    if bound.get("bound"):
+        ax.axvline(bound["peers"], color="k", lw=0.8, ls=":", label=f"binds at {bound['peers']:,} peers")
+    ax.set_xlabel("peers")
+    ax.set_ylabel("utilization / threshold")
+    ax.set_title(f"Which resource binds first ({fewest} tracker(s))")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
     return _save(fig, path)
 
 
-def starvation_plot(state: pd.DataFrame, tick_seconds: float, path: Path, title: str) -> Path:
-    pop = state[state["role"] == "consumer"]
-    s = pop.groupby("tick")["starved"].sum()
-    fig, ax = plt.subplots(figsize=(8, 3))
-    ax.plot(s.index * tick_seconds / 3600, s.values, "-")
-    ax.set_xlabel("hours since start")
-    ax.set_ylabel("consumers starved")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    return _save(fig, path)
-
-
-def blackout_plot(state: pd.DataFrame, tick_seconds: float, path: Path, title: str) -> Path:
-    day = day_frame(state, tick_seconds)
-    gen = state[state["role"] == "generator"]
-    bo = gen.groupby("tick")["blacked_out"].sum() if "blacked_out" in gen else pd.Series(0, index=day.index)
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.plot(day["hour"], day["demand_mw"], label="demand (MW)")
-    ax.plot(day["hour"], day["supply_mw"], label="available supply (MW)")
-    over = day["demand_mw"] > day["supply_mw"]
-    ax.fill_between(day["hour"], 0, day["demand_mw"].max() * 1.05, where=over.to_numpy(), color="orange", alpha=0.2,
-                    label="demand above supply")
-    ax2 = ax.twinx()
-    ax2.bar(bo.index * tick_seconds / 3600, bo.values, width=tick_seconds / 3600 * 0.8, color="k", alpha=0.5, label="blacked-out generators")
-    ax2.set_ylabel("generators blacked out")
-    ax.set_xlabel("hours since start")
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left")
-    return _save(fig, path)
-
-
-def bar_plot(labels, values, path: Path, title: str, ylabel: str) -> Path:
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.bar([str(x) for x in labels], values)
-    ax.set_title(title)
-    ax.set_ylabel(ylabel)
-    ax.tick_params(axis="x", labelsize=7, rotation=20)
+def shard_plot(meta: dict, table: pd.DataFrame, path: Path) -> Path:
+    """Seed Q6: trackers needed to hold the target rate against consumers (from the fitted round
+    cost), the swept points, and the confirming run."""
+    shard = meta["shard"]
+    n = np.logspace(np.log10(max(1.0, table["consumers"].min())), np.log10(table["consumers"].max() * 3), 200)
+    need = np.maximum(1, np.ceil(n / shard["consumers_per_tracker_max"]))
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.semilogx(n, need, "-", label=f"trackers needed for {shard['target_hz']:g} Hz (fitted t = a + b n)")
+    runs = table.drop_duplicates("run")
+    ok = runs["rate_hz_mean"] >= shard["target_hz"]
+    ax.semilogx(runs.loc[ok, "consumers"], runs.loc[ok, "trackers"], "go", label="swept: held the target")
+    ax.semilogx(runs.loc[~ok, "consumers"], runs.loc[~ok, "trackers"], "rx", label="swept: missed the target")
+    conf = shard.get("confirm")
+    if conf:
+        ax.semilogx([shard["target_consumers"]], [conf["trackers"]], "*", ms=14, color="k",
+                    label=f"confirmation: {conf['rate_hz_mean']:,.1f} Hz ({'held' if conf['held'] else 'missed'})")
+    ax.set_xlabel("consumers")
+    ax.set_ylabel("trackers")
+    ax.set_title("When to shard")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
     return _save(fig, path)

@@ -160,13 +160,19 @@ def run_point(config_path: Path, out_dir: Path, *, processes: bool = False, log=
         return sampled
     if first and last and last[0] > first[0]:
         window = last[0] - first[0]
-        cpu: dict[str, float] = {}
-        for pid, (t1, names) in last[1].items():
-            if pid in first[1]:
-                for name in names.split(","):  # every actor of a process shares its CPU
-                    cpu[name] = max(cpu.get(name, 0.0), 100.0 * (t1 - first[1][pid][0]) / window)
-        sampled.update(window_s=window, cpu_pct=cpu)
+        sampled.update(window_s=window, cpu_pct=cpu_by_actor(first[1], last[1], window))
     return sampled
+
+
+def cpu_by_actor(first: dict[str, tuple[float, str]], last: dict[str, tuple[float, str]], window_s: float) -> dict[str, float]:
+    """% of one core each actor's process used between two samples ({pid: (cpu seconds, names)});
+    every actor of a multi-actor process ("tracker-0,tracker-1") is credited with its process."""
+    cpu: dict[str, float] = {}
+    for pid, (t1, names) in last.items():
+        if pid in first:
+            for name in names.split(","):
+                cpu[name] = max(cpu.get(name, 0.0), 100.0 * (t1 - first[pid][0]) / window_s)
+    return cpu
 
 
 # ---------------------------------------------------------------- measuring a finished run
@@ -178,6 +184,19 @@ def _links(final: dict) -> dict[str, tuple[float, float]]:
         if k.startswith("link_out_msgs:") and not k[len("link_out_msgs:"):].startswith("sub:"):
             peer = k[len("link_out_msgs:"):]
             out[peer] = (float(v), float(final.get(f"link_out_bytes:{peer}", 0.0)))
+    return out
+
+
+_OVERSIZED = re.compile(r"(\S+): rejected a frame from (\S+): oversized \((\d+) bytes > (\d+)\)")
+
+
+def oversized_frames(run_dir) -> dict[str, int]:
+    """Largest frame each sender had rejected as oversized, in bytes, from the run's trace logs
+    (an actor logs its first rejection per sender and reason; finals count them without the reason)."""
+    out: dict[str, int] = {}
+    for log in sorted(Path(run_dir).glob("trace-*.log")):
+        for m in _OVERSIZED.finditer(log.read_text(errors="replace")):
+            out[m.group(2)] = max(out.get(m.group(2), 0), int(m.group(3)))
     return out
 
 
@@ -227,6 +246,7 @@ def measure_run(run_dir, sampled: dict | None = None) -> list[dict]:
         "cpu_window_s": float(sampled.get("window_s", 0.0)),
         "run_cpu_pct": float(run_cpu) if run_cpu is not None else float("nan"),
     }
+    oversized = oversized_frames(run_dir)
     rows = []
     roles = sorted({f.get("role", "?") for f in finals.values()})
     for role in roles:
@@ -263,7 +283,8 @@ def measure_run(run_dir, sampled: dict | None = None) -> list[dict]:
             "busiest_link_mb_per_tick": big[3] / 1e6 / ticks,
             "mean_msg_mb_max": biggest_msg / 1e6,
             "frame_share": biggest_msg / MAX_FRAME_BYTES,
-            "msgs_rejected": sum(float(f.get("msg_rejected", 0.0)) for f in fs),
+            "msgs_rejected": sum(float(f.get("msg_rejected", 0.0)) for f in fs),  # any reason, by its receivers
+            "oversized_frame_mb": max((oversized.get(n, 0) for n in names), default=0) / 1e6,  # sent by this role
             "loop_lag_ms_mean": max((float(f.get("loop_lag_ms_mean", 0.0)) for f in fs), default=0.0),
             "loop_lag_ms_max": max((float(f.get("loop_lag_ms_max", 0.0)) for f in fs), default=0.0),
         })
@@ -312,16 +333,21 @@ def run_findings(run: pd.DataFrame, memory_mb: float, heartbeat_s: float) -> lis
     from scowl.wire import MAX_FRAME_BYTES
 
     frame_mb = MAX_FRAME_BYTES / 1e6
-    w = run.loc[run["frame_share"].idxmax()]
-    rejected = run["msgs_rejected"].sum()
-    util = max(float(w["frame_share"]), 1.0 if rejected > 0 else 0.0)
-    out.append(Finding("network (message size)", w["role"], util,
+    # a frame the receiver rejected as oversized is the limit reached; else the mean message's share of it
+    over = run["oversized_frame_mb"] if "oversized_frame_mb" in run else pd.Series(0.0, index=run.index)
+    size_share = np.maximum(run["frame_share"].to_numpy(float), over.to_numpy(float) / frame_mb)
+    w = run.iloc[int(np.argmax(size_share))]
+    wo = float(over.loc[w.name])
+    out.append(Finding("network (message size)", w["role"], float(size_share.max()),
                        f"{w['role']} sends messages of {w['mean_msg_mb_max']:.1f} MB on average on its biggest link "
-                       f"({w['busiest_link']}, {w['busiest_link_mb_per_tick']:.1f} MB per tick); frame limit {frame_mb:.1f} MB; "
-                       f"{int(rejected)} messages rejected as oversized"))
+                       f"({w['busiest_link']}, {w['busiest_link_mb_per_tick']:.1f} MB per tick) against a frame limit of {frame_mb:.1f} MB"
+                       + (f"; a {wo:.1f} MB frame it sent was rejected as oversized" if wo else "")
+                       + f"; {int(run['msgs_rejected'].sum())} messages rejected in all (any reason)"))
     lagrow = run.loc[run["loop_lag_ms_max"].idxmax()]
-    out.append(Finding("event-loop lag", lagrow["role"], lagrow["loop_lag_ms_max"] / (1e3 * heartbeat_s),
-                       f"{lagrow['role']} event loop up to {lagrow['loop_lag_ms_max']:,.0f} ms late "
+    # in one process every actor shares the one event loop: its lag is no one role's
+    lagrole = "all (one event loop)" if r0["mode"] == "in-process" else lagrow["role"]
+    out.append(Finding("event-loop lag", lagrole, lagrow["loop_lag_ms_max"] / (1e3 * heartbeat_s),
+                       f"{lagrole} event loop up to {lagrow['loop_lag_ms_max']:,.0f} ms late "
                        f"(mean {lagrow['loop_lag_ms_mean']:.1f} ms) against a {heartbeat_s:g} s heartbeat timeout"))
     return out
 
@@ -410,12 +436,12 @@ def shard_plan(table: pd.DataFrame, target_hz: float, target_consumers: int) -> 
         return {"ok": False, "why": m["why"]}
     budget = 1.0 / target_hz
     if budget <= m["a_s"]:
-        return {"ok": False, "why": f"a round's fixed cost ({1e3 * m['a_s']:.2f} ms) already exceeds the {1e3 * budget:.1f} ms "
-                f"a {target_hz:g} Hz rate allows: no number of trackers reaches it", **m}
+        return {**m, "ok": False, "why": f"a round's fixed cost ({1e3 * m['a_s']:.2f} ms) already exceeds the {1e3 * budget:.1f} ms "
+                f"a {target_hz:g} Hz rate allows: no number of trackers reaches it"}
     per_tracker = (budget - m["a_s"]) / m["b_s_per_consumer"]
     need = max(1, math.ceil(target_consumers / per_tracker))
-    return {"ok": True, "target_hz": target_hz, "target_consumers": int(target_consumers),
-            "consumers_per_tracker_max": float(per_tracker), "trackers": int(need), **m,
+    return {**m, "ok": True, "target_hz": target_hz, "target_consumers": int(target_consumers),
+            "consumers_per_tracker_max": float(per_tracker), "trackers": int(need),
             "text": (f"One tracker's round costs {1e3 * m['a_s']:.2f} ms + {1e9 * m['b_s_per_consumer']:.1f} ns per consumer "
                      f"(fitted over {m['points']} runs): at {target_hz:g} Hz it can hold {per_tracker:,.0f} consumers, "
                      f"so {target_consumers:,} consumers need {need} tracker(s). Shard when a tracker's trees pass "

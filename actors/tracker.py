@@ -51,6 +51,7 @@ class Tracker(GridPeer):
         self.reports = Gather([p.name for p in plan.populations], "demand-report")
         self.handovers = Gather(self.peers, "handover")
         self.pending_handover_ids: list[np.ndarray] = []
+        self._joins: list[tuple] = []  # (0 generators | 1 consumers, sender, arrival, message) until the first round
         self.tick_now = -1
         self._round_done = -1
         self._missing_now = 0
@@ -69,9 +70,26 @@ class Tracker(GridPeer):
 
     @on(wire.GeneratorsRegister)
     def on_generators(self, msg: wire.GeneratorsRegister, env: wire.Envelope):
+        self._joins.append((0, env.sender, len(self._joins), msg))
+        return wire.Registered(True)
+
+    @on(wire.ConsumersRegister)
+    def on_consumers(self, msg: wire.ConsumersRegister, env: wire.Envelope):
+        self._joins.append((1, env.sender, len(self._joins), msg))
+        return wire.Registered(True)
+
+    def _apply_joins(self) -> None:
+        """Registrations come in whatever order the fleets' and populations' setups ran; taken
+        in (generators first, sender, arrival) order before the first round, so the trees' rows,
+        and every tie the policy breaks by row, are the same on every run."""
+        for kind, _, _, msg in sorted(self._joins, key=lambda j: j[:3]):
+            (self._add_generators if kind == 0 else self._add_consumers)(msg)
+        self._joins.clear()
+
+    def _add_generators(self, msg: wire.GeneratorsRegister) -> None:
         ids = msg.column("gen_ids")
         if msg.n == 0:
-            return wire.Registered(True)
+            return
         new = [int(g) for g in ids if int(g) not in self.gen_index]
         if len(new) != msg.n:
             raise ValueError(f"generators registered twice: {sorted(set(ids.tolist()) - set(new))[:5]}")
@@ -86,10 +104,8 @@ class Tracker(GridPeer):
         self.available = np.concatenate([self.available, np.zeros(msg.n)])
         start = np.where(self.kind[-msg.n:] == CONTINUOUS, self.pmax[-msg.n:] * 0.5, 0.0)
         self.setpoint = np.concatenate([self.setpoint, np.maximum(start, self.pmin[-msg.n:])])
-        return wire.Registered(True)
 
-    @on(wire.ConsumersRegister)
-    def on_consumers(self, msg: wire.ConsumersRegister, env: wire.Envelope):
+    def _add_consumers(self, msg: wire.ConsumersRegister) -> None:
         ids = msg.column("ids")
         lo = self._global_index(ids)
         if np.any(self.local_of[lo] >= 0):
@@ -97,7 +113,6 @@ class Tracker(GridPeer):
         idx = self.trees.add_consumers(msg.column("demand_mw"))
         self.local_of[lo] = idx
         self.cons_ids = _grow_ids(self.cons_ids, idx, ids)
-        return wire.Registered(True)
 
     def _global_index(self, ids: np.ndarray) -> np.ndarray:
         lo = ids["lo"].astype(np.int64)
@@ -169,6 +184,8 @@ class Tracker(GridPeer):
         self._round(tick)
 
     def _round(self, tick: int) -> None:
+        if self._joins:
+            self._apply_joins()
         t0 = time.perf_counter()
         trees = self.trees
         # 1. generators

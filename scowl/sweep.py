@@ -138,22 +138,23 @@ def run_point(config_path: Path, out_dir: Path, *, processes: bool = False, log=
     cmd = [sys.executable, "-m", "scowl", "run", str(config_path), "--out", str(out_dir)]
     if processes:
         cmd += ["--processes", "--transport", "ipc"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
     first = last = None
     err_tail: list[str] = []
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        m = _TICKS_LINE.search(line)
-        if m:
-            done, total = int(m.group(1)), int(m.group(2))
-            if first is None:
-                first = (time.perf_counter(), _tree_cpu(proc.pid))
-            if done == total:
-                last = (time.perf_counter(), _tree_cpu(proc.pid))
-        else:
-            err_tail = (err_tail + [line.rstrip()])[-20:]
-    stdout = proc.stdout.read() if proc.stdout else ""
-    rc = proc.wait()
+    # stdout (the run's summary table, a few kB) is read after stderr closes; the pipes close with the block
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1) as proc:
+        assert proc.stderr is not None and proc.stdout is not None
+        for line in proc.stderr:
+            m = _TICKS_LINE.search(line)
+            if m:
+                done, total = int(m.group(1)), int(m.group(2))
+                if first is None:
+                    first = (time.perf_counter(), _tree_cpu(proc.pid))
+                if done == total:
+                    last = (time.perf_counter(), _tree_cpu(proc.pid))
+            else:
+                err_tail = (err_tail + [line.rstrip()])[-20:]
+        stdout = proc.stdout.read()
+        rc = proc.wait()
     sampled: dict = {"returncode": rc, "command": " ".join(cmd), "window_s": 0.0, "cpu_pct": {}}
     if rc != 0:
         sampled["error"] = "\n".join(err_tail) or stdout[-2000:]
@@ -450,6 +451,16 @@ def shard_plan(table: pd.DataFrame, target_hz: float, target_consumers: int) -> 
 
 # ---------------------------------------------------------------- the sweep
 
+def default_target_hz(table: pd.DataFrame, scale: float) -> float:
+    """Twice the rate the fewest trackers held at `scale` (whole Hz, at least 1): a target the
+    sweep itself missed, so the plan has to shard. None measured there: the scale nearest below."""
+    fewest = table[table["trackers"] == table["trackers"].min()].drop_duplicates("run")
+    at = fewest[fewest["scale"] <= scale].sort_values("scale")
+    if at.empty:
+        raise ValueError(f"no run of {int(table['trackers'].min())} tracker(s) at or below scale {scale:g} to set a target rate from")
+    return float(max(1.0, round(2 * at["rate_hz_mean"].iloc[-1])))
+
+
 def _rss_total(rows: list[dict]) -> float:
     if rows and rows[0]["mode"] == "in-process":
         return max(r["rss_peak_mb_max"] for r in rows)
@@ -511,9 +522,7 @@ def sweep(config: str, out: Path, *, scales, trackers, ticks: int | None, proces
     consumers_per_scale = float(np.median(table["consumers"] / table["scale"]))
     target_scale = target_scale or float(max(scales))
     if target_hz is None:
-        # the rate the fewest trackers held at the target scale, doubled: a target the sweep itself missed
-        at = table[(table["trackers"] == table["trackers"].min()) & (table["scale"] == table["scale"].max())]
-        target_hz = float(max(1.0, round(2 * at["rate_hz_mean"].iloc[0]))) if len(at) else 10.0
+        target_hz = default_target_hz(table, target_scale)
     shard = shard_plan(table, target_hz, int(round(consumers_per_scale * target_scale)))
     shard["target_scale"] = target_scale
     if shard.get("ok"):

@@ -18,7 +18,7 @@ def rebalance_figures(run: DayRun, state) -> dict:
     tr = state[state["role"] == "tracker"]
     round_s = tr["round_s"].to_numpy(float)
     trackers = max(1, int(run.summary["peers"].get("trackers", 1)))
-    return {"run": run.label, "trackers": trackers, "consumers": int(run.summary["peers"]["consumers"]),
+    return {"run": run.label, "dir": str(run.path), "trackers": trackers, "consumers": int(run.summary["peers"]["consumers"]),
             "consumers_per_tracker": run.summary["peers"]["consumers"] / trackers,
             "rounds": int(len(round_s)),
             "rate_hz_mean": float(1.0 / round_s.mean()) if len(round_s) else 0.0,
@@ -50,7 +50,7 @@ def starvation_figures(run: DayRun, state, series) -> dict:
     tick_s = float(run.summary["tick_seconds"])
     ticks_starved = int(pop["starved"].sum())
     st = run.summary["starvation"]
-    return {"run": run.label, "consumers": consumers, "consumer_ticks_starved": ticks_starved,
+    return {"run": run.label, "dir": str(run.path), "consumers": consumers, "consumer_ticks_starved": ticks_starved,
             "mean_starved_s_all_consumers": ticks_starved * tick_s / consumers if consumers else 0.0,
             "consumers_starved": int(st["consumers_starved"]),
             "mean_starved_s": float(st["mean_starved_s"]), "longest_spell_s": float(st["longest_spell_s"]),
@@ -78,7 +78,7 @@ def q4(days: list[DayRun], loaded: dict, out: Path) -> Answer:
 def deficit_figures(run: DayRun, state, series) -> dict:
     over = (series["demand_mw"] > series["available_mw"]).to_numpy()
     bo = figures.per_tick(state, "generator", "blacked_out", series["tick"]).to_numpy()
-    return {"run": run.label, "partitioned": run.partitioned, "ticks": int(len(series)),
+    return {"run": run.label, "dir": str(run.path), "partitioned": run.partitioned, "ticks": int(len(series)),
             "demand_above_supply_ticks": int(over.sum()),
             "blackout_generator_ticks_when_short": int(bo[over].sum()),
             "blackout_generator_ticks_otherwise": int(bo[~over].sum()),

@@ -22,13 +22,11 @@ class DayRun:
     summary: dict
     plan: dict  # {} when the run left no plan.json
 
+    label: str = ""  # unique among the inputs (set by load_inputs)
+
     @property
     def partitioned(self) -> bool:
         return "partition" in self.summary
-
-    @property
-    def label(self) -> str:
-        return self.path.name
 
     def state(self) -> pd.DataFrame:
         return pd.read_parquet(self.path / "state.parquet")
@@ -39,20 +37,14 @@ class Sweep:
     path: Path
     table: pd.DataFrame
     meta: dict
-
-    @property
-    def label(self) -> str:
-        return self.path.name
+    label: str = ""
 
 
 @dataclass
 class PartitionSweep:
     path: Path
     data: dict
-
-    @property
-    def label(self) -> str:
-        return self.path.name
+    label: str = ""
 
 
 @dataclass
@@ -136,4 +128,17 @@ def load_inputs(run_dirs) -> Inputs:
         else:
             raise ScowlError(f"{d}: expected summary.json (a day run), sweep.json (a scale sweep) or "
                              f"partition_sweep.json (a partition-size sweep), found {sorted(p.name for p in d.iterdir())[:10]}")
+    _name(got.all)
     return got
+
+
+def _name(items: list) -> None:
+    """Label each input by its directory's name, with as many parent directories as it takes to
+    tell two inputs apart (runs/a/run and runs/b/run are "a/run" and "b/run")."""
+    paths = [it.path.resolve() for it in items]
+    for depth in range(1, max((len(p.parts) for p in paths), default=1) + 1):
+        labels = ["/".join(p.parts[-depth:]) for p in paths]
+        if len(set(labels)) == len(labels):
+            break
+    for it, label in zip(items, labels if items else []):
+        it.label = label

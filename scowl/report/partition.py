@@ -22,7 +22,7 @@ def region_figures(run: DayRun, state) -> dict:
     inside = lambda df: df[sum(((df["tick"] >= p["start_tick"]) & (df["tick"] < p["end_tick"])) for p in schedule) > 0]  # noqa: E731
     g, c = inside(gen), inside(pop)
     regions = sorted(k for k in state.columns if k.startswith("blackouts_region:"))
-    return {"run": run.label, "schedule": schedule,
+    return {"run": run.label, "dir": str(run.path), "schedule": schedule,
             "blackouts_by_region": {k.split(":", 1)[1]: int(g[k].sum()) for k in regions},
             "blackout_generator_ticks": int(g["blacked_out"].sum()),
             "soc_consumer_ticks": int(c["soc"].sum()) if "soc" in c else 0,

@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import pytest
 
-from scowl.sweep import cpu_by_actor, find_bound, measure_run, run_findings, shard_plan, tracker_cost_model
+from scowl.sweep import cpu_by_actor, default_target_hz, find_bound, measure_run, run_findings, shard_plan, tracker_cost_model
 from scowl.wire import MAX_FRAME_BYTES
 
 
@@ -148,3 +148,14 @@ def test_measure_run_by_hand(made_run):
     assert co["frame_share"] == pytest.approx(2e6 / MAX_FRAME_BYTES)
     assert co["oversized_frame_mb"] == pytest.approx(70.0) and tr["oversized_frame_mb"] == 0.0
     assert tr["served_share"] == pytest.approx(0.75)
+
+
+def test_default_target_is_twice_the_fewest_trackers_rate_at_the_scale():
+    t = pd.DataFrame([{"run": "a", "trackers": 1, "scale": 0.1, "rate_hz_mean": 40.2},
+                      {"run": "b", "trackers": 1, "scale": 1.0, "rate_hz_mean": 4.4},
+                      {"run": "c", "trackers": 4, "scale": 1.0, "rate_hz_mean": 30.0}])
+    assert default_target_hz(t, 1.0) == 9.0  # 2 x 4.4 = 8.8, rounded
+    assert default_target_hz(t, 0.5) == 80.0  # nearest scale below: 2 x 40.2
+    assert default_target_hz(t.assign(rate_hz_mean=0.1), 1.0) == 1.0
+    with pytest.raises(ValueError, match="no run of 1 tracker"):
+        default_target_hz(t, 0.01)

@@ -12,11 +12,21 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def _save(fig, path: Path) -> Path:
+def save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
-    return path
+    return Path(path)
+
+
+def finish(fig, ax, path: Path, *, xlabel: str, ylabel: str, title: str) -> Path:
+    """Label one axes, grid both ways, a small legend, and save."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    return save(fig, path)
 
 
 def _series(table: pd.DataFrame):
@@ -39,12 +49,8 @@ def rate_plot(table: pd.DataFrame, path: Path, meta: dict | None = None) -> Path
         ax.axhline(shard["target_hz"], color="r", lw=0.8, ls="--", label=f"target {shard['target_hz']:g} Hz")
         m = np.logspace(np.log10(max(1, table["consumers_per_tracker"].min())), np.log10(table["consumers_per_tracker"].max() * 2), 50)
         ax.loglog(m, 1.0 / (shard["a_s"] + shard["b_s_per_consumer"] * m), color="gray", lw=0.8, label="fitted t = a + b n")
-    ax.set_xlabel("consumers per tracker")
-    ax.set_ylabel("rebalance rate (Hz)")
-    ax.set_title("Rebalance rate against peers per tracker")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel="consumers per tracker", ylabel="rebalance rate (Hz)",
+                  title="Rebalance rate against peers per tracker")
 
 
 def resources_plot(table: pd.DataFrame, path: Path) -> Path:
@@ -87,7 +93,7 @@ def resources_plot(table: pd.DataFrame, path: Path) -> Path:
     ax.set_title("event-loop lag (ms) and tick latency")
     ax.set_xlabel("peers")
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def sweep_plots(table: pd.DataFrame, meta: dict, out: Path) -> list[Path]:
@@ -118,12 +124,7 @@ def bound_plot(table: pd.DataFrame, meta: dict, path: Path) -> Path:
     bound = meta.get("bound", {})
     if bound.get("bound"):
         ax.axvline(bound["peers"], color="k", lw=0.8, ls=":", label=f"binds at {bound['peers']:,} peers")
-    ax.set_xlabel("peers")
-    ax.set_ylabel("utilization / threshold")
-    ax.set_title(f"Which resource binds first ({fewest} tracker(s))")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel="peers", ylabel="utilization / threshold", title=f"Which resource binds first ({fewest} tracker(s))")
 
 
 def shard_plot(meta: dict, table: pd.DataFrame, path: Path) -> Path:
@@ -142,9 +143,4 @@ def shard_plot(meta: dict, table: pd.DataFrame, path: Path) -> Path:
     if conf:
         ax.semilogx([shard["target_consumers"]], [conf["trackers"]], "*", ms=14, color="k",
                     label=f"confirmation: {conf['rate_hz_mean']:,.1f} Hz ({'held' if conf['held'] else 'missed'})")
-    ax.set_xlabel("consumers")
-    ax.set_ylabel("trackers")
-    ax.set_title("When to shard")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel="consumers", ylabel="trackers", title="When to shard")

@@ -13,12 +13,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from scowl.plots import finish, save  # noqa: E402
+
 
 def _save(fig, path: Path) -> str:
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return Path(path).name
+    return save(fig, path).name
 
 
 def per_tick(state: pd.DataFrame, role: str, col: str, ticks) -> pd.Series:
@@ -34,12 +33,7 @@ def rounds_plot(days: dict[str, pd.DataFrame], path: Path) -> str:
         tr = state[state["role"] == "tracker"]
         for actor, part in tr.groupby("actor"):
             ax.semilogy(part["tick"], 1.0 / part["round_s"], ".-", ms=3, lw=0.8, label=f"{name}: {actor}")
-    ax.set_xlabel("tick")
-    ax.set_ylabel("rebalance rate (Hz)")
-    ax.set_title("Rebalance rate of each tracker round")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel="tick", ylabel="rebalance rate (Hz)", title="Rebalance rate of each tracker round").name
 
 
 def starvation_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path) -> str:
@@ -122,9 +116,4 @@ def partition_size_plot(points: list[dict], smallest, path: Path) -> str:
     ax.semilogx(x, [p["blackout_events"] for p in pts], "s--", label="blackout events")
     if smallest is not None:
         ax.axvline(smallest, color="g", ls=":", label=f"smallest without blackout: {smallest:,}")
-    ax.set_xlabel("peers per partition")
-    ax.set_ylabel("count")
-    ax.set_title("Blackouts against partition size")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel="peers per partition", ylabel="count", title="Blackouts against partition size").name

@@ -99,7 +99,7 @@ class Population(GridPeer):
     def on_tick(self, tick: int):
         self.tick_now = tick
         self._step(tick)
-        self.arm(tick, "assign", 0.55, lambda: self.assigns.missing(tick), self._maybe_follow)
+        self.arm(tick, "assign", 0.55, lambda: self.assigns.missing(tick), self._maybe_follow, hops=2)
         self._maybe_follow(tick)  # assignments for this tick may have come before the tick
 
     def _step(self, tick: int) -> None:
@@ -153,7 +153,7 @@ class Population(GridPeer):
         msg = wire.Draw.pack(tick=tick, gen_ids=gens, draw_mw=draw)
         for f in self.plan.fleets:
             self.send(f.name, msg)
-        self.arm(tick, "verdict", 0.95, lambda: self.verdicts.missing(tick), self._maybe_finish)
+        self.arm(tick, "verdict", 0.95, lambda: self.verdicts.missing(tick), self._maybe_finish, hops=4)
         self._maybe_finish(tick)
 
     @on(wire.Verdict)

@@ -84,7 +84,8 @@ class GeneratorFleet(GridPeer):
 
     def on_tick(self, tick: int):
         self.tick_now = tick
-        self.arm(tick, "verdict", 0.75, lambda: self.orders.missing(tick) + self.draws.missing(tick), self._maybe_verdict)
+        self.arm(tick, "verdict", 0.75, lambda: self.orders.missing(tick) + self.draws.missing(tick), self._maybe_verdict,
+                 hops=3)
         available = self.supply.available(tick)
         self.available = available
         self.output = np.where(self.kind == CONTINUOUS, np.minimum(self.setpoint, available), available)

@@ -9,7 +9,10 @@ import asyncio
 import logging
 import time
 
+import zmq
+
 from scowl import wire
+from scowl.errors import ActorError
 from scowl.plan import RunPlan
 from scowl.runtime import Actor, on
 
@@ -41,6 +44,7 @@ class Metronome(Actor):
         self.wall_start = 0.0
         self.wall_seconds = 0.0
         self.tick_wall: list[float] = []
+        self._gate: zmq.Socket | None = None
 
     async def on_start(self) -> None:
         self.pub_address = await self.bind_pub(self.plan.metronome_pub)
@@ -80,6 +84,8 @@ class Metronome(Actor):
             if self._done.get(tick, set()) >= self.expected:
                 self._tick_done.set()
             self.clock.advance_to(tick)
+            if self.plan.fault_gate:
+                await self._pass_gate(tick)
             self.publish(wire.Tick(tick, tick * self.tick_seconds, tick == self.ticks - 1))
             if self.pacing == "lockstep":
                 await self._tick_done.wait()
@@ -115,4 +121,20 @@ class Metronome(Actor):
         for name in names:
             self.send(name, wire.Stop("run finished"))
         await self.flush()
+        if self._gate is not None:
+            self._gate.close(linger=0)
         self.finished.set()
+
+    async def _pass_gate(self, tick: int, timeout_s: float = 60.0) -> None:
+        """Multi-host runs: the network faults live in the kernel, applied by a driver outside
+        the run. Ask it (`tick N` -> `ok`) before publishing each tick, so a partition starts
+        and heals exactly at its ticks however fast the ticks go."""
+        if self._gate is None:
+            self._gate = self._ctx.socket(zmq.REQ)
+            self._gate.linger = 0
+            self._gate.connect(self.plan.fault_gate)
+        await self._gate.send_string(f"tick {tick}")
+        if not await self._gate.poll(timeout_s * 1000):
+            raise ActorError(f"{self.name}: the fault driver at {self.plan.fault_gate} did not answer tick {tick} "
+                             f"within {timeout_s:g} s")
+        await self._gate.recv()

@@ -126,12 +126,14 @@ class GridPeer(Actor):
 
     # ---------------------------------------------------------------- deadlines and heartbeats
 
-    def arm(self, tick: int, stage: str, fraction: float, missing, then) -> None:
+    def arm(self, tick: int, stage: str, fraction: float, missing, then, hops: int = 1) -> None:
         """Stop waiting for this tick's `stage` at its deadline, then call `then(tick)`;
         `missing()` names the peers still awaited. Lockstep: the heartbeat timeout while a
         peer we believe reachable is awaited, a tenth of it once only peers already missed
-        are (so a partition costs one timeout, not one per tick). Real time: `fraction` of
-        the tick's wall period (a late peer misses the tick)."""
+        are (so a partition costs one timeout, not one per tick), times `hops`: how many
+        stages, each of which may wait out its own deadline, lie between arming and the
+        awaited messages (so a stage never gives up on a peer that is only waiting for a cut
+        one). Real time: `fraction` of the tick's wall period (a late peer misses the tick)."""
         loop = asyncio.get_running_loop()
         armed = loop.time()
 
@@ -144,7 +146,7 @@ class GridPeer(Actor):
             elapsed = loop.time() - armed
             if self.lockstep:
                 fresh = any(p not in self.unreachable for p in waiting)
-                limit = self.heartbeat_timeout if fresh else self.heartbeat_timeout / 10
+                limit = hops * (self.heartbeat_timeout if fresh else self.heartbeat_timeout / 10)
             else:
                 limit = self.tick_started + self.period * fraction - armed
             if elapsed >= limit:

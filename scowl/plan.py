@@ -61,6 +61,7 @@ class RunPlan:
     host_ips: dict[str, str] = field(default_factory=dict)  # host -> IPv4 its actors bind on
     run_id: str = ""
     transport_faults: bool = True  # apply the scenario's partitions/latency in the actors' send path
+    fault_gate: str = ""  # multi-host runs: a REP endpoint the metronome asks before each tick (faults applied in the kernel)
 
     @property
     def n_global(self) -> int:

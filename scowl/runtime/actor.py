@@ -118,6 +118,7 @@ class Actor:
         self._pub: Channel | None = None
         self._links: dict[str, Channel] = {}
         self._router_peers: set[bytes] = set()
+        self._router_lost: set[bytes] = set()  # peers that were connected and dropped (a cut link): sends count as unroutable
         self._subs: list[Channel] = []
         self._tasks: set[asyncio.Task] = set()
         self._timers: list[asyncio.TimerHandle] = []
@@ -308,8 +309,8 @@ class Actor:
         ch = self._links.get(to)
         if ch is not None:
             rid = None
-        elif self._router is not None and (rid := to.encode()) in self._router_peers:
-            ch = self._router
+        elif self._router is not None and ((rid := to.encode()) in self._router_peers or rid in self._router_lost):
+            ch = self._router  # a lost peer is tried again: it may have reconnected (ROUTER_HANDOVER)
         else:
             raise ActorError(f"{self.name}: no route to {to!r} (connect to it, or wait for it to connect)")
         if self.link_filter is not None:
@@ -372,6 +373,7 @@ class Actor:
                 raise
             self.stats.unroutable += len(frames)
             self._router_peers.discard(rid)
+            self._router_lost.add(rid)
             return
         self._backlog[ch] = collections.deque([(parts, len(frames))])
         self._spawn(self._drain_backlog(ch))
@@ -388,6 +390,9 @@ class Actor:
                     if exc.errno != zmq.EHOSTUNREACH:
                         raise
                     self.stats.unroutable += n
+                    if len(parts) == 2:  # through the ROUTER: [routing id, packet]
+                        self._router_peers.discard(parts[0])
+                        self._router_lost.add(parts[0])
                 backlog.popleft()
         finally:
             if not backlog:

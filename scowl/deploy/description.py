@@ -6,7 +6,7 @@ driver; every error names the file and the key.
     name = "hosts-3"
     target = "netns"                 # "netns" (namespaces on this machine) or "emulab" (ssh)
     bootstrap_port = 5555            # where the bootstrap role listens on its host
-    command = "scowl-node --role {role} --config {scenario} --deployment {deployment} --host {host}"
+    command = "scowl-node --role {role} --deployment {plan} --name {names}"   # the default
 
     [[hosts]]
     name = "h1"
@@ -33,8 +33,8 @@ ROLES = ("bootstrap", "broker", "tracker", "generator", "consumer", "storage", "
 PEER_LISTS = {"trackers": "tracker", "generators": "generator", "consumers": "consumer"}
 TARGETS = ("netns", "emulab")
 NETNS_SUBNET = ipaddress.ip_network("10.200.0.0/24")
-DEFAULT_COMMAND = "scowl-node --role {role} --config {scenario} --deployment {deployment} --host {host}"
-COMMAND_FIELDS = ("role", "host", "address", "scenario", "deployment", "run_dir", "count", "python")
+DEFAULT_COMMAND = "scowl-node --role {role} --deployment {plan} --name {names}"
+COMMAND_FIELDS = ("role", "host", "address", "scenario", "deployment", "run_dir", "count", "python", "plan", "names")
 _HOST_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 _SSH_NAME = re.compile(r"^[A-Za-z0-9_.@-]+$")
 _IFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")

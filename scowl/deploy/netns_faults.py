@@ -28,10 +28,11 @@ class NetnsFaults(Faults):
         self._delayers: dict[str, subprocess.Popen] = {}
         self._netem: dict[str, dict[str, tuple[float, float]]] = {}
         self._addr = {h.name: h.address for h in cluster.deployment.hosts}
+        self.exempt: list[tuple[str, int]] = []  # (address, port) endpoints no fault touches (set before use)
 
     def _apply_cuts(self, pairs: frozenset[Pair]) -> None:
         addr_pairs = sorted(tuple(sorted(self._addr[h] for h in p)) for p in pairs)
-        res = self.cluster.exec("switch", ["nft", "-f", "-"], input=rules.nft_bridge_script(addr_pairs), check=False)
+        res = self.cluster.exec("switch", ["nft", "-f", "-"], input=rules.nft_bridge_script(addr_pairs, self.exempt), check=False)
         if res.returncode != 0:
             raise FaultError(f"nft in {self.cluster.switch_ns} failed: {res.stderr.strip()}")
 
@@ -59,11 +60,14 @@ class NetnsFaults(Faults):
         src = self._addr[there]
         if ms or jitter_ms:
             self._ask(here, f"set {src} {ms:g} {jitter_ms:g}")
-            self._exec(here, rules.nfqueue_rule("-D", src))  # never twice
-            self._exec(here, rules.nfqueue_rule("-A", src))
+            self._exec(here, rules.nfqueue_rule("-D", src, self._exempt_ports()))  # never twice
+            self._exec(here, rules.nfqueue_rule("-A", src, self._exempt_ports()))
         elif here in self._delayers:
-            self._exec(here, rules.nfqueue_rule("-D", src))
+            self._exec(here, rules.nfqueue_rule("-D", src, self._exempt_ports()))
             self._ask(here, f"unset {src}")
+
+    def _exempt_ports(self) -> tuple[int, ...]:
+        return tuple(sorted({port for _, port in self.exempt}))
 
     def _delayer(self, host: str) -> subprocess.Popen:
         p = self._delayers.get(host)

@@ -2,9 +2,11 @@
 for running a deployment on real hosts over ssh. `deploy/emulab.sh --dry-run` prints it
 (`render_text`); without --dry-run it runs the script `render_sh` makes.
 
-Phases, in order: install (copy the project and build a venv on each host), faults-init
-(iptables chain, clean qdisc), latency (tc netem per peer, tick 0), start (one process per role
-per host, bootstrap first, metronome last), fault (iptables drops on and off at their ticks),
+Phases, in order: install (write the grid's run plan, copy the project, the scenario and the
+plan to each host and build a venv there), faults-init (iptables chain, clean qdisc), latency
+(tc netem per peer, tick 0), start (one `scowl-node` per role per host: bootstrap, broker and
+metronome first, waited for by their READY lines, then trackers, generators and consumers),
+fault (iptables drops on and off at their ticks),
 wait (for the metronome to exit), stop, gather (rsync each host's run directory back), cleanup
 (rules, qdiscs, leftover processes). The script traps EXIT/INT/TERM so stop and cleanup run
 also when it is interrupted.
@@ -20,18 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from scowl.deploy import rules
-from scowl.deploy.description import ROLES, Deployment, Host
+from scowl.deploy.description import Deployment, Host
 from scowl.deploy.faults import Faults, ScheduleRunner
+from scowl.deploy.grid import START_PHASES, grid_plan, grid_processes, metronome_endpoints
 from scowl.deploy.run import render_command
 from scowl.deploy.schedule import NetworkSchedule, Pair
 from scowl.errors import ConfigError
 
 REMOTE_DIR = "scowl"  # the project on each host, relative to the login's home
 REMOTE_RUN = "scowl-run"  # logs, pids and results on each host
-START_ORDER = ("bootstrap", "storage", "broker", "tracker", "generator", "consumer", "metronome")
 SSH_OPTS = ("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=20")
 IF_VAR = '"$SCOWL_IF"'
-assert set(START_ORDER) == set(ROLES)
+READY_WAIT_S = 60
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Step:
     sudo: bool = False
     tick: int | None = None
     cmds: tuple[rules.Cmd, ...] = ()  # argv form of fault steps
+    data: str = ""  # a local step that writes a file: its content (the script uses a here-document)
 
     def label(self, tick_seconds: float) -> str:
         when = f" tick {self.tick} (+{self.tick * tick_seconds:g} s)" if self.tick is not None else ""
@@ -55,6 +58,7 @@ class Plan:
     run_dir: str
     tick_seconds: float
     steps: list[Step] = field(default_factory=list)
+    actors: dict[str, list[str]] = field(default_factory=dict)  # host -> the grid actors it runs
 
     def for_host(self, host: str | None) -> list[Step]:
         return [s for s in self.steps if s.host == host]
@@ -70,7 +74,8 @@ class Plan:
         out += [f"  {s.label(self.tick_seconds)} {s.command}" for s in self.for_host(None)]
         for h in d.hosts:
             roles = ", ".join(f"{r}={n}" for r, n in h.roles.items() if n)
-            out += ["", f"== {h.name}: ssh {h.ssh}, address {h.address}, iface {h.iface or 'by address'}; {roles}"]
+            out += ["", f"== {h.name}: ssh {h.ssh}, address {h.address}, iface {h.iface or 'by address'}; {roles}",
+                    f"   actors: {', '.join(self.actors.get(h.name, [])) or 'none'}"]
             out += [f"  {s.label(self.tick_seconds)} {s.command}" for s in self.for_host(h.name)]
         return "\n".join(out) + "\n"
 
@@ -94,7 +99,12 @@ class Plan:
             lines.append(self._remote(s))
         return "\n".join(lines) + "\n"
 
+    def _local_file(self, s: Step) -> str:
+        return f"{s.command} <<'SCOWL_EOF'\n{s.data}\nSCOWL_EOF"
+
     def _remote(self, s: Step) -> str:
+        if s.data:
+            return self._local_file(s)
         if s.host is None:
             return s.command
         h = self.deployment.host(s.host)
@@ -111,13 +121,14 @@ class PlanFaults(Faults):
         self._addr = {h.name: h.address for h in deployment.hosts}
         self._cut_peers: dict[str, list[str]] = {h.name: [] for h in deployment.hosts}
         self._delays: dict[str, dict[str, tuple[float, float]]] = {h.name: {} for h in deployment.hosts}
+        self.exempt_ports = tuple(sorted({port for _, port in metronome_endpoints(deployment)}))  # the clock is never cut
 
     def _apply_cuts(self, pairs: frozenset[Pair]) -> None:
         for h in self.deployment.hosts:
             peers = sorted(self._addr[o] for p in pairs if h.name in p for o in p if o != h.name)
             if peers != self._cut_peers[h.name]:
                 self._cut_peers[h.name] = peers
-                self.pending.setdefault(h.name, []).extend(rules.iptables_cut_set(peers))
+                self.pending.setdefault(h.name, []).extend(rules.iptables_cut_set(peers, self.exempt_ports))
 
     def _apply_latency(self, a: str, b: str, ms: float, jitter_ms: float) -> None:
         for here, there in ((a, b), (b, a)):
@@ -154,7 +165,13 @@ def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: s
     add = plan.steps.append
     remote_scenario = f"{REMOTE_RUN}/scenario.toml"
     remote_deployment = f"{REMOTE_RUN}/deployment.toml"
+    remote_plan = f"{REMOTE_RUN}/plan.json"
+    local_plan = str(PurePosixPath(run_dir) / "plan.json")
     hosts = deployment.hosts
+    grid = grid_plan(deployment, scenario, remote_scenario=remote_scenario, remote_out_dir=REMOTE_RUN)
+    plan.actors = {h.name: sorted(n for n, x in grid.hosts.items() if x == h.name) for h in hosts}
+    add(Step("install", None, f"mkdir -p {shlex.quote(run_dir)} && cat > {shlex.quote(local_plan)}",
+             data=grid.to_json()))
 
     for h in hosts:  # install
         add(Step("install", h.name, f"mkdir -p {REMOTE_DIR} {REMOTE_RUN} && rm -f {REMOTE_RUN}/*.pid {REMOTE_RUN}/*.log"))
@@ -162,6 +179,7 @@ def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: s
                  f"{shlex.quote(repo.rstrip('/') + '/')} {h.ssh}:{REMOTE_DIR}/"))
         add(Step("install", None, f"scp -q {shlex.quote(scenario)} {h.ssh}:{remote_scenario}"))
         add(Step("install", None, f"scp -q {shlex.quote(deployment.path)} {h.ssh}:{remote_deployment}"))
+        add(Step("install", None, f"scp -q {shlex.quote(local_plan)} {h.ssh}:{remote_plan}"))
         add(Step("install", h.name, f"cd {REMOTE_DIR} && python3 -m venv .venv && "
                  ".venv/bin/pip install --quiet --upgrade pip && .venv/bin/pip install --quiet -e ."))
 
@@ -176,17 +194,22 @@ def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: s
         add(_fault_step("latency", deployment.host(name), cmds, 0))
 
     template = command or deployment.command
-    for role in START_ORDER:
-        for h in hosts:
-            n = h.roles.get(role, 0)
-            if not n:
-                continue
-            argv = render_command(template, deployment, h, role, n, scenario=remote_scenario, run_dir=REMOTE_RUN,
-                                  deployment_path=remote_deployment, python="python")
+    procs = grid_processes(deployment, grid)
+    for phase in START_PHASES:
+        batch = [p for p in procs if p.role in phase]
+        for p in batch:
+            h = deployment.host(p.host)
+            argv = render_command(template, deployment, h, p.role, len(p.names), scenario=remote_scenario,
+                                  run_dir=REMOTE_RUN, deployment_path=remote_deployment, python="python",
+                                  plan=remote_plan, names=",".join(p.names))
             env = (f"PATH=$HOME/{REMOTE_DIR}/.venv/bin:$PATH SCOWL_RUN_DIR=$HOME/{REMOTE_RUN} SCOWL_HOST={h.name} "
-                   f"SCOWL_ADDRESS={h.address} SCOWL_BOOTSTRAP={deployment.bootstrap_endpoint()}")
+                   f"SCOWL_ADDRESS={h.address} SCOWL_BOOTSTRAP={grid.bootstrap}")
             add(Step("start", h.name, f"cd $HOME && {env} nohup setsid {shlex.join(argv)} "
-                     f"> {REMOTE_RUN}/{role}.log 2>&1 < /dev/null & echo $! > {REMOTE_RUN}/{role}.pid"))
+                     f"> {REMOTE_RUN}/{p.role}.log 2>&1 < /dev/null & echo $! > {REMOTE_RUN}/{p.role}.pid"))
+        for p in batch:  # readiness, not a sleep: each process prints READY once bound
+            if p.role in START_PHASES[0]:
+                add(Step("start", p.host, f"for i in $(seq {READY_WAIT_S * 10}); do grep -q '^READY ' "
+                         f"{REMOTE_RUN}/{p.role}.log && break; sleep 0.1; done; grep -q '^READY ' {REMOTE_RUN}/{p.role}.log"))
 
     for tick in runner.change_ticks():  # fault: on and off at their ticks
         runner.advance(tick)

@@ -31,13 +31,17 @@ def cmd(*argv: str, may_fail: bool = False) -> Cmd:
 
 
 # -- partitions on a bridge (namespaces: the switch sees every frame) --------------------------
-def nft_bridge_script(pairs: list[tuple[str, str]]) -> str:
+def nft_bridge_script(pairs: list[tuple[str, str]], exempt: list[tuple[str, int]] = ()) -> str:
     """An nft script that atomically replaces the drop table with drops for `pairs` (both ways);
-    with no pairs it just removes the table."""
+    with no pairs it just removes the table. tcp to and from the `exempt` (address, port)
+    endpoints passes (the metronome: the experiment's clock, not a grid link)."""
     lines = [f"table bridge {NFT_TABLE}", f"delete table bridge {NFT_TABLE}"]
     if pairs:
         lines.append(f"table bridge {NFT_TABLE} {{")
         lines.append(f"  chain {NFT_CHAIN} {{ type filter hook forward priority 0; policy accept;")
+        for addr, port in exempt:
+            lines.append(f"    ip saddr {addr} tcp sport {port} accept")
+            lines.append(f"    ip daddr {addr} tcp dport {port} accept")
         for a, b in pairs:
             lines.append(f"    ip saddr {a} ip daddr {b} drop")
             lines.append(f"    ip saddr {b} ip daddr {a} drop")
@@ -53,10 +57,15 @@ def iptables_cut_init() -> list[Cmd]:
             cmd("iptables", "-I", "INPUT", "-j", IPT_CHAIN)]
 
 
-def iptables_cut_set(peers: list[str]) -> list[Cmd]:
+def iptables_cut_set(peers: list[str], exempt_ports: tuple[int, ...] = ()) -> list[Cmd]:
     """Replace this host's drops: every packet from `peers` is dropped silently at INPUT. Applied
-    on both hosts of a pair, the cut holds both ways and each side's own stack stays untouched."""
-    return [cmd("iptables", "-F", IPT_CHAIN)] + [cmd("iptables", "-A", IPT_CHAIN, "-s", p, "-j", "DROP") for p in peers]
+    on both hosts of a pair, the cut holds both ways and each side's own stack stays untouched.
+    tcp from or to `exempt_ports` (the metronome's) passes first."""
+    out = [cmd("iptables", "-F", IPT_CHAIN)]
+    if peers and exempt_ports:
+        out.append(cmd("iptables", "-A", IPT_CHAIN, "-p", "tcp", "-m", "multiport", "--ports",
+                       ",".join(str(p) for p in exempt_ports), "-j", "RETURN"))
+    return out + [cmd("iptables", "-A", IPT_CHAIN, "-s", p, "-j", "DROP") for p in peers]
 
 
 def iptables_cut_cleanup() -> list[Cmd]:
@@ -88,8 +97,13 @@ def netem_cleanup(iface: str) -> list[Cmd]:
 
 
 # -- latency without netem: the NFQUEUE delayer at ingress -----------------------------------
-def nfqueue_rule(action: str, src: str) -> Cmd:
+def nfqueue_rule(action: str, src: str, exempt_ports: tuple[int, ...] = ()) -> Cmd:
     """`action` is -A (add) or -D (delete): queue packets from `src` to the delayer; with
-    --queue-bypass they pass untouched whenever no delayer listens."""
-    return cmd("iptables", "-t", "mangle", action, "PREROUTING", "-s", src, "-j", "NFQUEUE",
+    --queue-bypass they pass untouched whenever no delayer listens. tcp from or to one of
+    `exempt_ports` is never queued (the metronome's fixed ports)."""
+    match = ()
+    if exempt_ports:
+        ports = ",".join(str(p) for p in exempt_ports)
+        match = ("-p", "tcp", "-m", "multiport", "!", "--sports", ports, "-m", "multiport", "!", "--dports", ports)
+    return cmd("iptables", "-t", "mangle", action, "PREROUTING", "-s", src, *match, "-j", "NFQUEUE",
                "--queue-num", str(DELAY_QUEUE), "--queue-bypass", may_fail=action == "-D")

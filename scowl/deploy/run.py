@@ -32,10 +32,12 @@ POLL_S = 0.05
 
 def render_command(template: str, deployment: Deployment, host: Host, role: str, count: int, *,
                    scenario: str, run_dir: str | Path, deployment_path: str | None = None,
-                   python: str = sys.executable) -> list[str]:
-    """The argv of one role's process on `host`, from a template with fields COMMAND_FIELDS."""
+                   python: str = sys.executable, plan: str = "", names: str = "") -> list[str]:
+    """The argv of one role's process on `host`, from a template with fields COMMAND_FIELDS
+    (`plan`: the grid's plan.json; `names`: this process's actors, comma-separated)."""
     fields = {"role": role, "host": host.name, "address": host.address, "scenario": scenario,
-              "deployment": deployment_path or deployment.path, "run_dir": str(run_dir), "count": count, "python": python}
+              "deployment": deployment_path or deployment.path, "run_dir": str(run_dir), "count": count, "python": python,
+              "plan": plan, "names": names}
     assert set(fields) == set(COMMAND_FIELDS)
     try:
         return shlex.split(template.format(**fields))
@@ -63,6 +65,9 @@ def run_netns(deployment: Deployment, *, scenario: str, run_dir: str | Path, com
     if os.path.exists(deployment.path):
         shutil.copyfile(deployment.path, run_dir / "deployment.toml")
     template = command or deployment.command
+    if "{plan}" in template or "{names}" in template:
+        raise ConfigError(deployment.path, "deployment.command", "a template without {plan}/{names} for `netns run` "
+                          "(those need a grid plan: run the grid with `scowl deploy netns grid`)", template)
     cluster = NetnsCluster(deployment, run_id=run_id)
     result = RunResult(cluster.run_id, run_dir)
     started: dict[str, object] = {}

@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from scowl.deploy import NetnsCluster, ScheduleRunner, cleanup, load_deployment, parse_network, unavailable_reason
-from scowl.deploy.netns import STATE_DIR, list_namespaces
+from scowl.deploy.netns import list_namespaces
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTS3 = REPO / "deploy/hosts-3.toml"
@@ -32,31 +32,15 @@ REASON = unavailable_reason()
 pytestmark = [pytest.mark.netns, pytest.mark.skipif(REASON is not None, reason=f"netns tests skipped: {REASON}")]
 
 
-# -- leaving nothing behind ----------------------------------------------------------------
-def snapshot() -> dict:
-    return {"nft": subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout}
-
-
-def assert_clean(run_id: str, before: dict) -> None:
-    left = [ns for ns in list_namespaces() if ns.startswith(f"sc{run_id}")]
-    assert left == [], f"namespaces left behind: {left}"
-    assert snapshot()["nft"] == before["nft"], "the root namespace's nft/iptables ruleset changed"
-    children = [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
-    assert children == [], f"child processes left behind: {[c.cmdline() for c in children]}"
-    strays = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"]) if f"sc{run_id}" in " ".join(p.info["cmdline"] or [])]
-    assert strays == [], f"processes of run {run_id} left behind: {strays}"
-    assert not (STATE_DIR / f"{run_id}.json").exists()
-
-
 @pytest.fixture
-def cluster():
-    before = snapshot()
+def cluster(leak_check):
+    leaks = leak_check()
     c = NetnsCluster(load_deployment(HOSTS3)).up()
     try:
         yield c
     finally:
         c.down()
-        assert_clean(c.run_id, before)
+        leaks.check(c.run_id)
 
 
 # -- a probe process on a host -------------------------------------------------------------
@@ -144,10 +128,10 @@ def test_delayer_latency_shows_in_application_rtt(cluster):
         assert "NFQUEUE" not in cluster.exec(h, ["iptables", "-t", "mangle", "-S"]).stdout
 
 
-def test_cli_run_gathers_logs_and_applies_the_schedule(tmp_path):
+def test_cli_run_gathers_logs_and_applies_the_schedule(tmp_path, leak_check):
     from scowl.cli import main
 
-    before = snapshot()
+    leaks = leak_check()
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(textwrap.dedent("""
         [network]
@@ -166,13 +150,13 @@ def test_cli_run_gathers_logs_and_applies_the_schedule(tmp_path):
                "--run-dir", str(run_dir), "--tick-seconds", "0.2", "--duration", "20"])
     assert rc == 0
     info = json.loads((run_dir / "run.json").read_text())
-    assert set(info["exit_codes"]) == {"h1/bootstrap", "h1/broker", "h1/tracker", "h1/storage", "h1/metronome",
+    assert set(info["exit_codes"]) == {"h1/bootstrap", "h1/broker", "h1/tracker", "h1/metronome",
                                        "h2/generator", "h2/consumer", "h3/generator", "h3/consumer"}
-    assert (run_dir / "h2" / "consumer.log").read_text().split() == ["consumer", "10", "h2", str(run_dir / "h2")]
+    assert (run_dir / "h2" / "consumer.log").read_text().split() == ["consumer", "1", "h2", str(run_dir / "h2")]
     assert all(code == 0 for code in info["exit_codes"].values()), info["exit_codes"]
     assert [e["action"] for e in info["fault_events"]][:2] == ["partition", "heal"]
     assert info["commands"]["h1/tracker"][0] == sys.executable
-    assert_clean(info["run_id"], before)
+    leaks.check(info["run_id"])
 
 
 OWNER = """
@@ -201,8 +185,8 @@ def marker_processes(marker: str) -> list:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_teardown_on_signal(sig):
-    before = snapshot()
+def test_teardown_on_signal(sig, leak_check):
+    leaks = leak_check()
     marker = f"{61 + sig}.{os.getpid()}"
     p, run_id = start_owner(marker)
     assert [ns for ns in list_namespaces() if ns.startswith(f"sc{run_id}")] and marker_processes(marker)
@@ -210,21 +194,21 @@ def test_teardown_on_signal(sig):
     p.wait(15)
     p.stdout.close()
     assert marker_processes(marker) == []
-    assert_clean(run_id, before)
+    leaks.check(run_id)
 
 
-def test_teardown_on_exception():
-    before = snapshot()
+def test_teardown_on_exception(leak_check):
+    leaks = leak_check()
     with pytest.raises(RuntimeError, match="boom"):
         with NetnsCluster(load_deployment(HOSTS3)) as c:
             c.spawn("h1", ["sleep", "30"])
             c.faults.partition(["h1"], ["h2"])
             raise RuntimeError("boom")
-    assert_clean(c.run_id, before)
+    leaks.check(c.run_id)
 
 
-def test_cleanup_removes_a_killed_runs_leftovers():
-    before = snapshot()
+def test_cleanup_removes_a_killed_runs_leftovers(leak_check):
+    leaks = leak_check()
     marker = f"77.{os.getpid()}"
     p, run_id = start_owner(marker)
     p.kill()  # no handler runs: namespaces, delayers, rules and the sleeper stay
@@ -235,4 +219,4 @@ def test_cleanup_removes_a_killed_runs_leftovers():
     removed = cleanup()
     assert sorted(removed.get(run_id, [])) == sorted(f"sc{run_id}{s}" for s in ("_sw", "-h1", "-h2", "-h3"))
     assert marker_processes(marker) == []
-    assert_clean(run_id, before)
+    leaks.check(run_id)

@@ -37,29 +37,61 @@ def test_every_host_has_every_phase(plan):
         assert {"install", "faults-init", "start", "fault", "stop", "cleanup"} <= phases, (h, phases)
     assert [s.host for s in plan.steps if s.phase == "wait"] == ["h1"]  # the metronome's host
     local = plan.for_host(None)
-    assert [s.phase for s in local].count("gather") == 4 and all("rsync" in s.command or "scp" in s.command for s in local)
+    assert [s.phase for s in local].count("gather") == 4 and all("rsync" in s.command or "scp" in s.command or s.data for s in local)
 
 
 def test_roles_start_in_order_with_the_node_command(plan):
-    starts = [(s.host, s.command) for s in plan.steps if s.phase == "start"]
+    starts = [(s.host, s.command) for s in plan.steps if s.phase == "start" and "nohup setsid " in s.command]
     roles = [shlex.split(c.split("nohup setsid ", 1)[1])[2] for _, c in starts]
-    assert roles == ["bootstrap", "storage", "broker", "tracker", "generator", "generator", "consumer", "consumer",
-                     "metronome"]
+    assert roles == ["bootstrap", "broker", "metronome", "tracker", "generator", "generator", "consumer", "consumer"]
+    waits = [i for i, s in enumerate(plan.steps) if s.phase == "start" and "grep -q '^READY '" in s.command]
+    first_peer = next(i for i, s in enumerate(plan.steps) if s.phase == "start" and "--role tracker" in s.command)
+    assert len(waits) == 3 and max(waits) < first_peer, "the fixed services must be READY before any peer starts"
     host, cmd = starts[3]
     assert host == "h2"
-    assert "scowl-node --role tracker --config scowl-run/scenario.toml --deployment scowl-run/deployment.toml " \
-           "--host h2 > scowl-run/tracker.log" in cmd
+    assert "scowl-node --role tracker --deployment scowl-run/plan.json --name tracker-0,tracker-1 " \
+           "> scowl-run/tracker.log" in cmd
     assert "SCOWL_BOOTSTRAP=tcp://10.1.1.1:5555" in cmd and "echo $! > scowl-run/tracker.pid" in cmd
+    assert [(h, c.split("--name ")[1].split()[0]) for h, c in starts[4:]] == [
+        ("h3", "fleet-0,fleet-1"), ("h4", "fleet-2,fleet-3"), ("h3", "population-0,population-1"),
+        ("h4", "population-2,population-3")]
+
+
+def test_the_run_plan_goes_to_every_host_with_fixed_addresses(plan):
+    written = [s for s in plan.steps if s.data]
+    assert len(written) == 1 and written[0].host is None and written[0].phase == "install"
+    run_plan = json.loads(written[0].data)
+    assert (run_plan["bootstrap"], run_plan["broker"], run_plan["metronome"], run_plan["metronome_pub"]) == (
+        "tcp://10.1.1.1:5555", "tcp://10.1.1.1:5556", "tcp://10.1.1.1:5557", "tcp://10.1.1.1:5558")
+    assert run_plan["host_ips"]["h2"] == "10.1.1.2" and run_plan["hosts"]["tracker-1"] == "h2"
+    assert run_plan["scenario_path"] == "scowl-run/scenario.toml" and run_plan["out_dir"] == "scowl-run"
+    assert run_plan["transport"] == "tcp" and run_plan["transport_faults"] is False and run_plan["fault_gate"] == ""
+    copies = [s.command for s in plan.steps if s.phase == "install" and s.command.endswith(":scowl-run/plan.json")]
+    assert len(copies) == 4
+    assert plan.actors == {"h1": ["bootstrap", "broker", "metronome"], "h2": ["tracker-0", "tracker-1"],
+                           "h3": ["fleet-0", "fleet-1", "population-0", "population-1"],
+                           "h4": ["fleet-2", "fleet-3", "population-2", "population-3"]}
+    assert "<<'SCOWL_EOF'\n{" in plan.render_sh()
+
+
+def test_a_storage_role_is_refused_with_file_and_key(tmp_path):
+    text = EMULAB4.read_text().replace("roles = { bootstrap = 1, metronome = 1, broker = 1 }",
+                                       "roles = { bootstrap = 1, metronome = 1, broker = 1, storage = 1 }")
+    path = tmp_path / "with-storage.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"with-storage.toml.*hosts \(h1\)\.roles\.storage"):
+        build_plan(load_deployment(path), SCHEDULE, scenario=str(SCENARIO))
 
 
 def test_faults_follow_the_schedule(plan):
     faults = [(s.host, s.tick, s.command) for s in plan.steps if s.phase == "fault"]
+    clock = "iptables -A SCOWL-CUT -p tcp -m multiport --ports 5557,5558 -j RETURN"  # the metronome is never cut
     assert faults == [
-        ("h1", 12, "iptables -F SCOWL-CUT && iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"),
-        ("h2", 12, "iptables -F SCOWL-CUT && iptables -A SCOWL-CUT -s 10.1.1.1 -j DROP && "
+        ("h1", 12, f"iptables -F SCOWL-CUT && {clock} && iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"),
+        ("h2", 12, f"iptables -F SCOWL-CUT && {clock} && iptables -A SCOWL-CUT -s 10.1.1.1 -j DROP && "
                    "iptables -A SCOWL-CUT -s 10.1.1.3 -j DROP && iptables -A SCOWL-CUT -s 10.1.1.4 -j DROP"),
-        ("h3", 12, "iptables -F SCOWL-CUT && iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"),
-        ("h4", 12, "iptables -F SCOWL-CUT && iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"),
+        ("h3", 12, f"iptables -F SCOWL-CUT && {clock} && iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"),
+        ("h4", 12, f"iptables -F SCOWL-CUT && {clock} && iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"),
         ("h1", 24, "iptables -F SCOWL-CUT"), ("h2", 24, "iptables -F SCOWL-CUT"),
         ("h3", 24, "iptables -F SCOWL-CUT"), ("h4", 24, "iptables -F SCOWL-CUT")]
     assert all(s.sudo for s in plan.steps if s.phase in ("faults-init", "latency", "fault", "cleanup"))
@@ -102,6 +134,15 @@ def test_emulab_dry_run_prints_the_per_host_plan():
     for h, ssh in (("h1", "node1"), ("h2", "node2"), ("h3", "node3"), ("h4", "node4")):
         assert f"== {h}: ssh {ssh}.scowl4.scowl.emulab.net" in text
     assert "scowl-node --role tracker" in text and "[fault tick 12" in text and "[cleanup, sudo]" in text
+    assert "   actors: fleet-2, fleet-3, population-2, population-3" in text  # h4's grid actors
+    per_host = text.split("\n== ")[2:]  # after the local block
+    assert [block.split(":", 1)[0] for block in per_host] == ["h1", "h2", "h3", "h4"]
+    for block in per_host:  # every host: its whole life, from install to cleanup
+        phases = [line.split("]")[0].strip(" [").split(" tick")[0].split(",")[0] for line in block.splitlines()[2:]]
+        assert {"install", "faults-init", "latency", "start", "fault", "stop", "cleanup"} <= set(phases), block[:80]
+    h3 = per_host[2]
+    assert "--role generator --deployment scowl-run/plan.json --name fleet-0,fleet-1" in h3
+    assert "--role consumer --deployment scowl-run/plan.json --name population-0,population-1" in h3
     assert json.loads(subprocess.run([Path(sys.executable).parent / "scowl", "deploy", "plan", str(EMULAB4),
                                       "--scenario", str(SCENARIO), "--format", "json"],
                                      capture_output=True, text=True, timeout=60).stdout)[0]["phase"] == "install"

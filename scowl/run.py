@@ -113,14 +113,15 @@ async def _serve_in_process(plan: RunPlan, progress: Progress) -> dict:
 
 
 def run_scenario(scenario_path: str, out_dir: str, *, processes: bool = False, transport: str | None = None,
-                 populations: int | None = None, show_progress: bool = True) -> dict:
-    """Run one scenario end to end and return its summary (also in OUT_DIR/summary.json)."""
+                 populations: int | None = None, fleets: int = 1, show_progress: bool = True) -> dict:
+    """Run one scenario end to end and return its summary (also in OUT_DIR/summary.json).
+    `fleets` generator fleet actors share the generators (one each: every generator a peer)."""
     transport = transport or ("ipc" if processes else "inproc")
     if processes and transport == "inproc":
         raise ScowlError("inproc addresses cannot cross processes: use --transport ipc or tcp with --processes")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    plan = make_plan(scenario_path, transport=transport, populations=populations, out_dir=str(out.resolve()))
+    plan = make_plan(scenario_path, transport=transport, populations=populations, fleets=fleets, out_dir=str(out.resolve()))
     plan.save(out / "plan.json")
     progress = Progress(f"scowl run {Path(scenario_path).stem}", enabled=show_progress)
     if not processes:

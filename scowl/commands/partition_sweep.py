@@ -1,0 +1,47 @@
+"""`scowl partition-sweep CONFIG [--sizes K ...] --out DIR`: the day once per partition size
+(peers per island, see scowl.partition_sweep), to find the smallest partition that gets
+through the day without a blackout."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("partition-sweep", help="run the day per partition size and find the smallest without a blackout",
+                       description="Plan the config's grid with one generator per fleet actor and P consumer populations, "
+                       "cut its peers into islands of K peers that cannot reach the trackers or each other during the "
+                       "config's partition window, and run the day for each K. Writes DIR/partition_sweep.json, .csv, "
+                       ".png, and each day's run directory under DIR/runs/.")
+    p.add_argument("config", help="scenario TOML with a [[network.partitions]] window (e.g. configs/small-partition.toml)")
+    p.add_argument("--sizes", type=int, nargs="+", metavar="K",
+                   help="peers per partition (default: every K that cuts the peers into equal islands)")
+    p.add_argument("--populations", type=int, help="consumer populations (default: one per generator)")
+    p.add_argument("--window", type=int, nargs=2, metavar=("START", "END"),
+                   help="partition ticks [START, END) (default: the config's partitions)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.set_defaults(func=run)
+
+
+def command_line(args: argparse.Namespace, sizes: list[int], populations: int) -> str:
+    """The command that reproduces this sweep (sizes and populations spelled out)."""
+    parts = ["scowl", "partition-sweep", args.config, "--sizes", *map(str, sizes), "--populations", str(populations)]
+    if args.window:
+        parts += ["--window", *map(str, args.window)]
+    return shlex.join([*parts, "--out", args.out])
+
+
+def run(args: argparse.Namespace) -> int:
+    from scowl.config import load_scenario
+    from scowl.partition_sweep import run_sweep, sweep_result, sweep_table, write_sweep
+
+    points, facts = run_sweep(args.config, args.sizes, args.out, populations=args.populations, window=args.window,
+                              echo=lambda line: print(line, flush=True))
+    command = command_line(args, [p.peers_per_partition for p in points], facts["populations"])
+    result = sweep_result(args.config, load_scenario(args.config).seed, command, points)
+    paths = write_sweep(args.out, result)
+    print()
+    print(sweep_table(result))
+    print(f"\nwritten: {', '.join(str(p) for p in paths)}")
+    return 0

@@ -5,6 +5,8 @@
     scowl deploy netns exec RUNID HOST -- CMD...    run a command on a host of a run that is up
     scowl deploy netns down RUNID                   tear that run down
     scowl deploy netns run DESC --scenario S        up, start every role, apply the schedule, gather, down
+    scowl deploy netns grid --deployment DESC CONFIG --out DIR   the scenario's day on the hosts: summary,
+                                                    per-host figures, re-convergence after each heal
     scowl deploy cleanup [--run RUNID] [--force]    remove what earlier runs left behind
     scowl deploy plan DESC --scenario S --target emulab [--format text|sh|json]
 """
@@ -52,6 +54,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--duration", type=float, help="stop the run after this many seconds")
     run.add_argument("--no-faults", action="store_true", help="ignore the scenario's [network] schedule")
     run.set_defaults(func=_run)
+    grid = nsub.add_parser("grid", help="run the scenario's day on the hosts (one scowl-node per role per host, "
+                           "faults in the kernel at their ticks) and print its summary")
+    grid.add_argument("config", help="scenario TOML: the day, and its [network] latency and partitions")
+    grid.add_argument("--deployment", required=True, help="deployment description (e.g. deploy/hosts-3.toml)")
+    grid.add_argument("--out", help="run directory (default: runs/netns-<scenario>-<run id>)")
+    grid.add_argument("--no-faults", action="store_true", help="ignore the scenario's [network] schedule")
+    grid.add_argument("--timeout", type=float, default=600.0, help="give up when the day has not ended after this many seconds")
+    grid.set_defaults(func=_grid)
 
     cl = dsub.add_parser("cleanup", help="remove namespaces, rules and processes left by earlier runs")
     cl.add_argument("--run", dest="run_id", help="only this run id")
@@ -141,6 +151,39 @@ def _run(args) -> int:
         print(f"  {key:20} exit {code if code is not None else 'stopped'}")
     failed = [k for k, c in result.exit_codes.items() if c not in (0, None)]
     return 1 if failed else 0
+
+
+def _grid(args) -> int:
+    from pathlib import Path
+
+    from scowl.deploy import NetworkSchedule, load_deployment
+    from scowl.deploy.grid_run import run_grid
+    from scowl.deploy.host_figures import host_figures, reconvergence
+    from scowl.deploy.netns import NetnsCluster
+    from scowl.report_text import summary_table
+
+    d = load_deployment(args.deployment)
+    run_id = NetnsCluster(d).run_id
+    out = args.out or os.path.join("runs", f"netns-{Path(args.config).stem}-{run_id}")
+    result = run_grid(d, scenario=args.config, run_dir=out, run_id=run_id, timeout_s=args.timeout,
+                      schedule=NetworkSchedule() if args.no_faults else None)
+    print(summary_table(result.summary))
+    t = result.timings
+    print(f"\nhosts (run {result.run_id}: up {t.get('up_s', 0):.2f} s, roles ready {t.get('start_s', 0):.1f} s, "
+          f"day {t.get('ran_s', 0):.1f} s, down {t.get('down_s', 0):.2f} s; latency by {t.get('delayer')}):")
+    for host, f in host_figures(result.run_dir).items():
+        rtt = f"{f['tracker_rtt_ms_p50']:.1f} ms" if "tracker_rtt_ms_p50" in f else "-"
+        print(f"  {host:6} capacity_low {f['capacity_low_sent']:4d}  deferred {f['deferred_mwh']:8.3f} MWh  "
+              f"SOC consumer-ticks {f['soc_consumer_ticks']:6d}  starved consumer-ticks {f['consumer_ticks_starved']:5d}  "
+              f"blackout generator-ticks {f['blackout_generator_ticks']:3d}  tracker RTT p50 {rtt}")
+    for e in result.fault_events:
+        print(f"  fault before tick {e.get('tick')}: {e['action']} {e.get('name', '')} "
+              + " ".join(f"{k}={e[k]}" for k in ("a", "b", "ms") if k in e))
+    for r in reconvergence(result.run_dir):
+        when = f"{r['ticks']} ticks, {r['seconds']:.2f} s" if r["ticks"] is not None else "not within the run"
+        print(f"  healed at tick {r['heal_tick']}: every tracker hears every peer and nobody self-optimizes after {when}")
+    print(f"\nresults in {result.run_dir}/ (summary.json, state.parquet, finals.json, run.json, <host>/<role>.log)")
+    return 0
 
 
 def _cleanup(args) -> int:

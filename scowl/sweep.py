@@ -346,9 +346,9 @@ def run_findings(run: pd.DataFrame, memory_mb: float, heartbeat_s: float) -> lis
                        + f"; {int(run['msgs_rejected'].sum())} messages rejected in all (any reason)"))
     lagrow = run.loc[run["loop_lag_ms_max"].idxmax()]
     # in one process every actor shares the one event loop: its lag is no one role's
-    lagrole = "all (one event loop)" if r0["mode"] == "in-process" else lagrow["role"]
+    lagrole = "the one process" if r0["mode"] == "in-process" else lagrow["role"]
     out.append(Finding("event-loop lag", lagrole, lagrow["loop_lag_ms_max"] / (1e3 * heartbeat_s),
-                       f"{lagrole} event loop up to {lagrow['loop_lag_ms_max']:,.0f} ms late "
+                       f"{lagrole}'s event loop up to {lagrow['loop_lag_ms_max']:,.0f} ms late "
                        f"(mean {lagrow['loop_lag_ms_mean']:.1f} ms) against a {heartbeat_s:g} s heartbeat timeout"))
     return out
 
@@ -398,14 +398,17 @@ def find_bound(table: pd.DataFrame, memory_mb: float, heartbeat_s: float = 2.0) 
     later = runs[runs["peers"] >= r0["peers"]]
     slope = _slope(later["consumers_per_tracker"], later["rate_hz_mean"]) if len(later) >= 2 else slope_all
     others = "; ".join(f"{f.resource} ({f.role}) {100 * f.utilization:.0f} %" for f in found if f is not top)
-    text = (f"{top.resource} of the {top.role} bound first, at {int(r0['peers']):,} peers "
+    also = [f for f in found if f is not top and f.utilization >= THRESHOLD[f.resource]]
+    text = (f"{top.resource} ({top.role}) bound first, at {int(r0['peers']):,} peers "
             f"({int(r0['consumers']):,} consumers, scale {r0['scale']:g}, {fewest} tracker(s)): {top.evidence}. "
-            f"Other resources then: {others}. Rebalance rate there {r0['rate_hz_mean']:,.1f} Hz; "
+            + (f"Also past its threshold there: " + "; ".join(f"{f.resource} ({f.role}): {f.evidence}" for f in also) + ". " if also else "")
+            + f"Other resources then: {others}. Rebalance rate there {r0['rate_hz_mean']:,.1f} Hz; "
             f"over the sweep the rate falls as N^{slope_all:.2f} (1/N would be -1)"
             + (f", and as N^{slope:.2f} from the bound on" if not math.isnan(slope) and len(later) >= 2 else "") + ".")
     result.update(bound=True, resource=top.resource, role=top.role, peers=int(r0["peers"]),
                   consumers=int(r0["consumers"]), scale=float(r0["scale"]), run=r0["run"],
-                  utilization=top.utilization, evidence=top.evidence, rate_slope_from_bound=slope, text=text)
+                  utilization=top.utilization, evidence=top.evidence, rate_slope_from_bound=slope, text=text,
+                  also_bound=[{"resource": f.resource, "role": f.role, "utilization": f.utilization, "evidence": f.evidence} for f in also])
     return result
 
 

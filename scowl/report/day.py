@@ -111,4 +111,11 @@ def q5(days: list[DayRun], loaded: dict, out: Path) -> Answer:
         return unanswered(5, "demand never exceeded available supply in the given day runs "
                           f"(largest shortfall {max(p['peak_shortfall_mw'] for p in per):,.1f} MW): give a run of a day "
                           "that is short of supply", **common)
-    return Answer(5, headline="; ".join(_verdict(p) for p in short), **common)
+    return Answer(5, headline="; ".join(_short_verdict(p) for p in short), **common)
+
+
+def _short_verdict(p: dict) -> str:
+    kind = "with the network partitioned" if p["partitioned"] else "with the trackers up"
+    n = p["short_ticks_with_blackout"]
+    return (f"{'yes' if n else 'no'} {kind} ({p['run']}): demand above supply in {p['demand_above_supply_ticks']} of {p['ticks']} "
+            f"ticks, " + (f"generators blacked out in {n} of them" if n else "no blackout in any of them"))

@@ -16,7 +16,7 @@ h1 { margin-bottom: 0.2em; } h2 { border-top: 1px solid #ccc; padding-top: 0.8em
 .reason { font-size: 17px; background: #f6f0e4; border-left: 4px solid #c90; padding: 0.5em 0.8em; }
 table { border-collapse: collapse; font-size: 13px; margin: 0.6em 0; }
 td, th { border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; text-align: left; }
-table.num td { text-align: right; white-space: nowrap; } table.num td:first-child { text-align: left; }
+table.num { font-size: 11px; } table.num td { text-align: right; white-space: nowrap; } table.num td:first-child { text-align: left; }
 .wide { overflow-x: auto; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: 13px; color: #444; }

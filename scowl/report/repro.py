@@ -46,7 +46,7 @@ def machines(inputs: Inputs) -> list[dict]:
     """The machine each sweep recorded, and this one (where the day runs were presumably made)."""
     from scowl.sweep import machine_info
 
-    out = [{"where": f"sweep {s.label} ran on", **s.meta["machine"]} for s in inputs.sweeps if s.meta.get("machine")]
+    out = [{"where": f"scale sweep {s.label} ran on", **s.meta["machine"]} for s in inputs.sweeps if s.meta.get("machine")]
     out += [{"where": f"partition sweep {p.label} ran on", **p.data["machine"]} for p in inputs.partition_sweeps if p.data.get("machine")]
     out.append({"where": "this report was made on (day runs record no machine)", **machine_info()})
     return out

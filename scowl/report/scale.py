@@ -61,8 +61,9 @@ def q2(sw: Sweep, out: Path) -> Answer:
     if not bound["bound"]:
         return Answer(2, headline=f"none reached its limit in the sweep; the closest was {bound['resource']} of the {bound['role']}",
                       details=[bound["text"]], figures=[fig], sources=[str(sw.path)], values=vals)
-    return Answer(2, headline=f"{bound['resource']} of the {bound['role']} ({100 * bound['utilization']:.0f} % of its capacity)",
-                  details=[bound["evidence"], bound["text"]], figures=[fig], sources=[str(sw.path)], values=vals)
+    also = "".join(f"; at the same scale also {a['resource']} ({a['role']}, {100 * a['utilization']:.0f} %)" for a in bound["also_bound"])
+    return Answer(2, headline=f"{bound['resource']} ({bound['role']}, {100 * bound['utilization']:.0f} % of its capacity){also}",
+                  details=[bound["text"]], figures=[fig], sources=[str(sw.path)], values=vals)
 
 
 def q3(sw: Sweep, out: Path) -> Answer:
@@ -77,8 +78,13 @@ def q3(sw: Sweep, out: Path) -> Answer:
                           f"(--scales) to find it", details=per_run, figures=[fig], sources=[str(sw.path)],
                           table_html=sweep_table_html(sw.table),
                           values={"bound": False, "largest_peers": top})
+    below = [p for p in bound["per_run"] if p["peers"] < bound["peers"]]
+    last = bound["peers"] >= max(p["peers"] for p in bound["per_run"])
     return Answer(3, headline=(f"at {bound['peers']:,} peers ({bound['consumers']:,} consumers, scale {bound['scale']:g}, "
-                               f"{bound['trackers']} tracker(s)); from there the rate falls as N^{bound['rate_slope_from_bound']:.2f}"),
+                               f"{bound['trackers']} tracker(s))"
+                               + (f"; at {below[-1]['peers']:,} peers, the scale swept before, every resource was within its limit"
+                                  if below else "; the smallest scale swept: it may bind lower")
+                               + ("" if last else f"; from there the rate falls as N^{bound['rate_slope_from_bound']:.2f}")),
                   details=per_run, figures=[fig], sources=[str(sw.path)], table_html=sweep_table_html(sw.table),
                   values={"bound": True, "peers": bound["peers"], "scale": bound["scale"], "run": bound["run"]})
 

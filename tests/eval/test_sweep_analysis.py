@@ -159,3 +159,13 @@ def test_default_target_is_twice_the_fewest_trackers_rate_at_the_scale():
     assert default_target_hz(t.assign(rate_hz_mean=0.1), 1.0) == 1.0
     with pytest.raises(ValueError, match="no run of 1 tracker"):
         default_target_hz(t, 0.01)
+
+
+def test_every_resource_past_its_threshold_at_the_bound_is_named():
+    # lag 1.5 s of a 2 s heartbeat is 1.5x its 0.5 threshold; CPU 95 % is 1.19x its 0.8: lag first, CPU also
+    t = _table([(1_000, 100.0, {"tracker": {"cpu": 10}}),
+                (10_000, 10.0, {"tracker": {"cpu": 95, "lag": 1500.0}})])
+    b = find_bound(t, memory_mb=1e6, heartbeat_s=2.0)
+    assert (b["resource"], b["peers"]) == ("event-loop lag", 10_000)
+    assert [(a["resource"], a["role"]) for a in b["also_bound"]] == [("CPU", "tracker")]
+    assert "Also past its threshold there: CPU (tracker)" in b["text"]

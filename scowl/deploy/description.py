@@ -6,7 +6,7 @@ driver; every error names the file and the key.
     name = "hosts-3"
     target = "netns"                 # "netns" (namespaces on this machine) or "emulab" (ssh)
     bootstrap_port = 5555            # where the bootstrap role listens on its host
-    command = "scowl-node --role {role} --deployment {plan} --name {names}"   # the default
+    command = "scowl-node --role {role} --deployment {plan} --name {names}"   # the default: the grid's roles
 
     [[hosts]]
     name = "h1"

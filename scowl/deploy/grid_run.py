@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,13 +109,13 @@ def run_grid(deployment: Deployment, *, scenario: str | Path, run_dir: str | Pat
             result.timings["start_s"] = time.monotonic() - t_start
             metro_key = next(p.key for p in procs if p.role == "metronome")
             _follow_ticks(gate, runner, cluster, started, logs, metro_key, result, timeout_s)
-            peers = [k for k, p in zip((p.key for p in procs), procs) if p.role in ("tracker", "generator", "consumer")]
             deadline = time.monotonic() + STOP_AFTER_METRONOME_S
-            for key in peers:  # the peers got a Stop from the metronome
-                try:
-                    started[key].wait(max(0.1, deadline - time.monotonic()))
-                except Exception:  # noqa: BLE001 - TimeoutExpired: stopped below with the rest
-                    pass
+            for p in procs:  # the peers got a Stop from the metronome; bootstrap and broker serve until TERM
+                if p.role in START_PHASES[1]:
+                    try:
+                        started[p.key].wait(max(0.1, deadline - time.monotonic()))
+                    except subprocess.TimeoutExpired:
+                        pass  # stopped with the rest when the cluster goes down
             result.exit_codes = {k: p.poll() for k, p in started.items()}
             runner.stop()
             result.fault_events = list(cluster.faults.events)

@@ -71,7 +71,9 @@ class Plan:
         out = [f"# Scowl Emulab plan: deployment {d.name!r} ({d.path}), scenario {self.scenario}",
                f"# {len(d.hosts)} hosts; one tick = {self.tick_seconds:g} s of wall time; results in {self.run_dir}",
                f"# phases: {' -> '.join(self.phases())}", "", "== local (the machine running deploy/emulab.sh)"]
-        out += [f"  {s.label(self.tick_seconds)} {s.command}" for s in self.for_host(None)]
+        out += [f"  {s.label(self.tick_seconds)} {s.command}"
+                + (f" <<'SCOWL_EOF' ({len(s.data.splitlines())} lines: the run plan, see --format sh)" if s.data else "")
+                for s in self.for_host(None)]
         for h in d.hosts:
             roles = ", ".join(f"{r}={n}" for r, n in h.roles.items() if n)
             out += ["", f"== {h.name}: ssh {h.ssh}, address {h.address}, iface {h.iface or 'by address'}; {roles}",

@@ -2,16 +2,18 @@
 get through the day without a blackout? One day per partition size, the rest identical.
 
 What a partition of k peers means here (DEFINITION, also written into partition_sweep.json):
-the run is planned with one generator per fleet actor, so every generator is a peer of its own,
-and P consumer populations (default: as many as generators). The N grid peers, ordered
-fleet-0, population-0, fleet-1, population-1, ..., are cut into consecutive islands of k peers
-(the last may be smaller). During the scenario's partition window every island is cut off from
-the trackers and from every other island: messages cross only inside an island. So each
-generator turns self-optimizing; its draw reports and its capacity_low warnings reach only
-the consumers of its island's populations, and a population it cannot hear keeps drawing what
-it drew last. k = N is the config's own experiment (one island, every peer cut from the
-trackers); k = 1 leaves every peer alone. A size "runs the day without a blackout" when no
-generator blacks out at any tick of the day, the re-convergence after healing included.
+A partition of k peers is an island of k grid peers cut off from the rest. The run is planned
+with one generator per fleet actor (so every generator is a peer) and P consumer-population
+actors (default: one per generator). The N = generators + P peers, ordered fleet-0,
+population-0, fleet-1, population-1, ..., are cut into ceil(N/k) consecutive islands of k peers
+(the last may be smaller); during the scenario's partition window each island is cut off from
+the trackers and from every other island, so messages cross only inside an island. Generators
+and consumers then self-optimize: a generator hears the draw of, and its capacity_low reaches,
+only the consumers of its island's populations (a population it cannot hear is taken to keep
+drawing what it drew last). k = N is the config's own experiment (one island, every peer cut
+from the trackers); k = 1 leaves every peer alone. A size runs the day without a blackout when
+no generator blacks out at any tick of the day, the re-convergence after healing included;
+smallest_without_blackout is the smallest swept k with no blackout event (null if none).
 """
 
 from __future__ import annotations
@@ -207,6 +209,7 @@ def plot_sweep(result: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     import numpy as np
 
     pts = result["points"]
@@ -214,9 +217,12 @@ def plot_sweep(result: dict, path: Path) -> None:
     labels = [f"{p['peers_per_partition']}\n({p['partitions']} part.)" for p in pts]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7.5), dpi=100, sharex=True)
     w = 0.38
-    top.bar(x - w / 2, [p["blackout_events"] for p in pts], w, color="tab:red", label="blackout events")
-    top.bar(x + w / 2, [p["blackout_generator_ticks"] for p in pts], w, color="tab:purple", alpha=0.7,
-            label="blacked-out generator-ticks")
+    for shift, key, colour, text in ((-w / 2, "blackout_events", "tab:red", "blackout events"),
+                                     (w / 2, "blackout_generator_ticks", "tab:purple", "blacked-out generator-ticks")):
+        bars = top.bar(x + shift, [p[key] for p in pts], w, color=colour, alpha=0.85, label=text)
+        top.bar_label(bars, fontsize=8)  # a size without a blackout shows its 0
+    top.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    top.margins(y=0.15)
     top.set_ylabel("count over the day")
     s = result["smallest_without_blackout"]
     note = f"smallest partition without a blackout: {s} peers" if s is not None else "every size swept had a blackout"

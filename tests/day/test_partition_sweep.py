@@ -13,18 +13,19 @@ import shlex
 import pytest
 
 from scowl.cli import build_parser, main
-from scowl.config import load_scenario
+from scowl.config import load_scenario, override
 from scowl.errors import ScowlError
 from scowl.faults import LinkFaults
 from scowl.partition_sweep import (DEFINITION, SweepPoint, grid_peers, island_scenario, islands, run_sweep,
                                    smallest_without_blackout)
 from scowl.plan import make_plan
+from scowl.sweep import scenario_toml
 
 POINT_KEYS = {"peers_per_partition": int, "partitions": int, "blackout_events": int, "blackout_generator_ticks": int,
               "capacity_low": int, "deferred_mwh": float, "unserved_mwh": float, "run_dir": str}
-# ticks 1-2: a short cut just after the trees formed; on small-partition.toml it tells sizes apart
-WINDOW = (1, 3)
-SIZES = (1, 2)
+# small-partition.toml cut short (8 ticks, partitioned during ticks 2-3) so the days are quick
+WINDOW = (2, 4)
+SIZES = (1, 18)
 
 
 def _p(k: int, events: int) -> SweepPoint:
@@ -77,22 +78,29 @@ def test_a_config_without_a_partition_window_is_refused_by_name(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory):
+def short_day(tmp_path_factory):
+    cut = {"start_tick": WINDOW[0], "end_tick": WINDOW[1], "isolate": ["role:tracker"], "from": ["*"]}
+    sc = override(load_scenario("configs/small-partition.toml"), {"scenario.ticks": 8, "network.partitions": [cut]})
+    path = tmp_path_factory.mktemp("config") / "short-partition.toml"
+    path.write_text(scenario_toml(sc))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def swept(short_day, tmp_path_factory):
     out = tmp_path_factory.mktemp("partition-sweep")
     printed = io.StringIO()
-    argv = ["partition-sweep", "configs/small-partition.toml", "--sizes", *map(str, SIZES),
-            "--window", *map(str, WINDOW), "--out", str(out)]
     with contextlib.redirect_stdout(printed):
-        assert main(argv) == 0
+        assert main(["partition-sweep", short_day, "--sizes", *map(str, SIZES), "--out", str(out)]) == 0
     return out, printed.getvalue()
 
 
-def test_the_sweep_writes_the_json_the_report_reads(swept):
+def test_the_sweep_writes_the_json_the_report_reads(swept, short_day):
     out, printed = swept
     result = json.loads((out / "partition_sweep.json").read_text())
     assert set(result) == {"kind", "config", "seed", "command", "points", "smallest_without_blackout", "definition"}
-    assert result["kind"] == "partition_sweep" and result["config"] == "configs/small-partition.toml"
-    assert result["seed"] == load_scenario("configs/small-partition.toml").seed
+    assert result["kind"] == "partition_sweep" and result["config"] == short_day
+    assert result["seed"] == load_scenario(short_day).seed
     assert result["definition"] == DEFINITION and "island" in DEFINITION
     assert [p["peers_per_partition"] for p in result["points"]] == list(SIZES)
     for p in result["points"]:
@@ -127,13 +135,13 @@ def test_the_sweep_csv_and_png_hold_the_same_points(swept):
     assert (out / "partition_sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_the_recorded_command_reproduces_the_sweep(swept, tmp_path):
+def test_the_recorded_command_reproduces_the_sweep(swept, short_day, tmp_path):
     out, _ = swept
     result = json.loads((out / "partition_sweep.json").read_text())
     argv = shlex.split(result["command"])
     assert argv[0] == "scowl"
     args = build_parser().parse_args(argv[1:])
-    assert (args.config, args.sizes, tuple(args.window), args.out) == ("configs/small-partition.toml", list(SIZES), WINDOW, str(out))
+    assert (args.config, args.sizes, args.populations, args.window, args.out) == (short_day, list(SIZES), 9, None, str(out))
     # and running it again gives the same days (one size is enough): lockstep runs with many
     # fleets and populations are deterministic
     again, _ = run_sweep(args.config, [SIZES[-1]], tmp_path, populations=args.populations, window=args.window, echo=lambda _: None)

@@ -206,7 +206,9 @@ def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: s
                                   plan=remote_plan, names=",".join(p.names))
             env = (f"PATH=$HOME/{REMOTE_DIR}/.venv/bin:$PATH SCOWL_RUN_DIR=$HOME/{REMOTE_RUN} SCOWL_HOST={h.name} "
                    f"SCOWL_ADDRESS={h.address} SCOWL_BOOTSTRAP={grid.bootstrap}")
-            add(Step("start", h.name, f"cd $HOME && {env} nohup setsid {shlex.join(argv)} "
+            # `cd ... || exit;` and not `cd ... &&`: with `&&` the `&` would background a subshell that
+            # holds ssh's output open for the whole run, and `echo $!` would run outside $HOME
+            add(Step("start", h.name, f"cd $HOME || exit 1; {env} nohup setsid {shlex.join(argv)} "
                      f"> {REMOTE_RUN}/{p.role}.log 2>&1 < /dev/null & echo $! > {REMOTE_RUN}/{p.role}.pid"))
         for p in batch:  # readiness, not a sleep: each process prints READY once bound
             if p.role in START_PHASES[0]:

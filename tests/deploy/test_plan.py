@@ -236,3 +236,70 @@ def test_plan_fault_commands_work_on_namespace_hosts(tmp_path):
     assert subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout == before
     assert not [ns for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
                 if ns.startswith(f"sc{c.run_id}")]
+
+
+# -- the plan's own start, wait, stop and cleanup steps, for real, on namespace hosts ----------
+LOCAL3 = """
+[deployment]
+name = "local-3"
+target = "emulab"
+[[hosts]]
+name = "h1"
+address = "10.200.0.1"
+ssh = "localhost"
+iface = "eth0"
+roles = { bootstrap = 1, metronome = 1, broker = 1, tracker = 2 }
+[[hosts]]
+name = "h2"
+address = "10.200.0.2"
+ssh = "localhost"
+iface = "eth0"
+roles = { generator = 1, consumer = 1 }
+[[hosts]]
+name = "h3"
+address = "10.200.0.3"
+ssh = "localhost"
+iface = "eth0"
+roles = { generator = 1, consumer = 1 }
+"""
+
+
+@pytest.mark.netns
+def test_the_plans_steps_run_the_day_on_namespace_hosts(tmp_path, leak_check):
+    """Each namespace host plays an Emulab node with a home of its own (what install would have
+    left there: the project, the scenario, the description and the run plan); the plan's steps
+    run there as written, and the metronome's host ends up with the day's results."""
+    from scowl.deploy import unavailable_reason
+
+    if unavailable_reason():
+        pytest.skip(f"netns tests skipped: {unavailable_reason()}")
+    if shutil.which("iptables") is None:
+        pytest.skip("the plan's faults-init needs iptables (bash deploy/ci-prereqs.sh)")
+    scenario = REPO / "deploy/hosts-3-partition.toml"
+    d = parse_deployment(tomllib.loads(LOCAL3), str(tmp_path / "local-3.toml"))
+    (tmp_path / "local-3.toml").write_text(LOCAL3)
+    plan = build_plan(d, parse_network({}), scenario=str(scenario), run_dir=str(tmp_path / "gathered"))
+    (run_plan,) = [s.data for s in plan.steps if s.data]
+    homes = {h.name: tmp_path / f"home-{h.name}" for h in d.hosts}
+    for home in homes.values():  # what the install phase leaves on each host
+        (home / "scowl-run").mkdir(parents=True)
+        (home / "scowl").symlink_to(REPO)
+        (home / "scowl-run/scenario.toml").write_text(scenario.read_text())
+        (home / "scowl-run/deployment.toml").write_text(LOCAL3)
+        (home / "scowl-run/plan.json").write_text(run_plan)
+    leaks = leak_check()
+    with NetnsCluster(d) as c:
+        for phase in ("faults-init", "start", "wait", "stop", "cleanup"):
+            for s in (s for s in plan.steps if s.phase == phase and s.host):
+                login = f"cd {homes[s.host]} && {s.command}"  # ssh starts in the login's home
+                res = c.exec(s.host, ["env", f"HOME={homes[s.host]}", "bash", "-c", login], check=False, timeout=120)
+                assert res.returncode == 0, (s.host, s.phase, s.command[:200], res.stderr[-2000:])
+        for h in ("h1", "h2", "h3"):
+            assert "SCOWL-CUT" not in c.exec(h, ["iptables", "-S"]).stdout
+    leaks.check(c.run_id)
+    summary = json.loads((homes["h1"] / "scowl-run/summary.json").read_text())
+    assert summary["ticks"] == 20 and summary["transport"] == "tcp" and summary["peers"]["consumer_populations"] == 2
+    for h, actors in (("h2", ("fleet-0", "population-0")), ("h3", ("fleet-1", "population-1"))):
+        logs = (homes[h] / "scowl-run/generator.log").read_text() + (homes[h] / "scowl-run/consumer.log").read_text()
+        for actor in actors:
+            assert f"READY {actor} tcp://{d.host(h).address}:" in logs

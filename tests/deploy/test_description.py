@@ -143,3 +143,21 @@ def test_reads_the_projects_scenarios():
     from scowl.deploy.schedule import from_config
 
     assert from_config(load_scenario(REPO / "configs/small-partition.toml").network) == sched
+
+
+
+def test_the_metronomes_ports_pass_every_fault():
+    from scowl.deploy import rules
+
+    script = rules.nft_bridge_script([("10.200.0.1", "10.200.0.3")], [("10.200.0.1", 5557), ("10.200.0.1", 5558)])
+    lines = [line.strip() for line in script.splitlines()]
+    assert "ip daddr 10.200.0.1 tcp dport 5558 accept" in lines
+    assert lines.index("ip saddr 10.200.0.1 tcp sport 5557 accept") < lines.index("ip saddr 10.200.0.1 ip daddr 10.200.0.3 drop")
+    argv = rules.nfqueue_rule("-A", "10.200.0.1", (5557, 5558)).argv
+    assert " ".join(argv) == ("iptables -t mangle -A PREROUTING -s 10.200.0.1 -p tcp -m multiport ! --sports 5557,5558 "
+                              f"-m multiport ! --dports 5557,5558 -j NFQUEUE --queue-num {rules.DELAY_QUEUE} --queue-bypass")
+    cut = rules.iptables_cut_set(["10.1.1.2"], (5557, 5558))
+    assert [c.shell() for c in cut] == ["iptables -F SCOWL-CUT",
+                                        "iptables -A SCOWL-CUT -p tcp -m multiport --ports 5557,5558 -j RETURN",
+                                        "iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"]
+    assert [c.shell() for c in rules.iptables_cut_set([], (5557, 5558))] == ["iptables -F SCOWL-CUT"]

@@ -96,6 +96,17 @@ def _check(args) -> int:
             pairs = ", ".join(sorted("<->".join(sorted(p)) for p in hp.pairs)) or "none"
             note = f" (hosts on both sides, not cut inside: {', '.join(hp.coarse)})" if hp.coarse else ""
             print(f"  {hp.name} ticks [{hp.start_tick}, {hp.end_tick}): cuts {pairs}{note}")
+        from scowl.deploy.grid import grid_plan
+        from scowl.errors import ConfigError
+
+        try:
+            grid = grid_plan(d, args.scenario)
+        except ConfigError as exc:
+            print(f"not runnable as the grid with this scenario: {exc}")
+            return 1
+        print("grid actors (scowl deploy netns grid / deploy/emulab.sh):")
+        for h in d.hosts:
+            print(f"  {h.name:8} {', '.join(sorted(n for n, x in grid.hosts.items() if x == h.name)) or '-'}")
     return 0
 
 

@@ -161,3 +161,13 @@ def test_the_metronomes_ports_pass_every_fault():
                                         "iptables -A SCOWL-CUT -p tcp -m multiport --ports 5557,5558 -j RETURN",
                                         "iptables -A SCOWL-CUT -s 10.1.1.2 -j DROP"]
     assert [c.shell() for c in rules.iptables_cut_set([], (5557, 5558))] == ["iptables -F SCOWL-CUT"]
+
+
+def test_check_shows_where_the_grid_actors_run_or_why_it_cannot(capsys):
+    from scowl.cli import main
+
+    assert main(["deploy", "check", str(REPO / "deploy/hosts-3.toml"), "--scenario", str(REPO / "deploy/hosts-3-partition.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "  h1       bootstrap, broker, metronome, tracker-0, tracker-1\n  h2       fleet-0, population-0\n" in out
+    assert main(["deploy", "check", str(REPO / "deploy/hosts-3.toml"), "--scenario", str(REPO / "configs/ny2030.toml")]) == 1
+    assert "key 'hosts[*].roles.tracker': expected 4 trackers in all" in capsys.readouterr().out

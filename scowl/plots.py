@@ -139,8 +139,7 @@ def shard_plot(meta: dict, table: pd.DataFrame, path: Path) -> Path:
     ok = runs["rate_hz_mean"] >= shard["target_hz"]
     ax.semilogx(runs.loc[ok, "consumers"], runs.loc[ok, "trackers"], "go", label="swept: held the target")
     ax.semilogx(runs.loc[~ok, "consumers"], runs.loc[~ok, "trackers"], "rx", label="swept: missed the target")
-    conf = shard.get("confirm")
-    if conf:
-        ax.semilogx([shard["target_consumers"]], [conf["trackers"]], "*", ms=14, color="k",
-                    label=f"confirmation: {conf['rate_hz_mean']:,.1f} Hz ({'held' if conf['held'] else 'missed'})")
+    for conf in shard.get("confirm_attempts") or ([shard["confirm"]] if shard.get("confirm") else []):
+        ax.semilogx([shard["target_consumers"]], [conf["trackers"]], "*", ms=14, color="k" if conf["held"] else "r",
+                    label=f"confirming run, {conf['trackers']} tracker(s): {conf['rate_hz_mean']:,.1f} Hz ({'held' if conf['held'] else 'missed'})")
     return finish(fig, ax, path, xlabel="consumers", ylabel="trackers", title="When to shard")

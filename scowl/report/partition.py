@@ -72,7 +72,9 @@ def q8(sweeps: list[PartitionSweep], out: Path) -> Answer:
     smallest = d["smallest_without_blackout"]
     vals = {"smallest_without_blackout": smallest, "points": len(pts)}
     if smallest is None:
-        return unanswered(8, f"every partition size swept blacked out (smallest tried {min(p['peers_per_partition'] for p in pts):,} peers): "
-                          "sweep larger partitions", details=details, figures=[fig], sources=[str(ps.path)], values=vals)
+        sizes = [p["peers_per_partition"] for p in pts]
+        return unanswered(8, f"every partition size swept, {min(sizes):,} to {max(sizes):,} peers per partition, had a blackout, "
+                          "so none of them is small enough to operate under; see the blackouts by size below",
+                          details=details, figures=[fig], sources=[str(ps.path)], values=vals)
     return Answer(8, headline=f"{smallest:,} peers per partition is the smallest that ran without a blackout",
                   details=details, figures=[fig], sources=[str(ps.path)], values=vals)

@@ -174,3 +174,14 @@ def test_cli_reports_errors_and_writes_the_page(healthy_run, tmp_path, capsys):
     assert main(["report", str(healthy_run), "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert "8. How small a partition" in out and (tmp_path / "r" / "index.html").is_file()
+
+
+def test_partition_sweep_where_every_size_blacked_out_is_a_reason(tmp_path, partition_sweep_data):
+    data = {**partition_sweep_data, "smallest_without_blackout": None,
+            "points": [{**p, "blackout_events": 1, "blackout_generator_ticks": 2} for p in partition_sweep_data["points"]]}
+    d = tmp_path / "ps"
+    d.mkdir()
+    (d / "partition_sweep.json").write_text(json.dumps(data))
+    q8 = _answers(build_report([d], tmp_path / "out"))[8]
+    assert not q8["answered"] and "100 to 3,600 peers per partition, had a blackout" in q8["reason"]
+    assert (tmp_path / "out" / q8["figures"][0]["file"]).is_file()

@@ -169,3 +169,36 @@ def test_every_resource_past_its_threshold_at_the_bound_is_named():
     assert (b["resource"], b["peers"]) == ("event-loop lag", 10_000)
     assert [(a["resource"], a["role"]) for a in b["also_bound"]] == [("CPU", "tracker")]
     assert "Also past its threshold there: CPU (tracker)" in b["text"]
+
+
+def test_cost_model_fits_where_sharding_is_decided():
+    # linear (1 ms + 1 us/consumer) up to 10k, then steeper: only the runs within 10x of the
+    # largest load (10k and 100k) are fitted
+    t = pd.DataFrame([{"run": f"r{n}", "consumers_per_tracker": n, "round_ms_mean": ms, "trackers": 1}
+                      for n, ms in ((100, 1.1), (1_000, 2.0), (10_000, 11.0), (100_000, 301.0))])
+    m = tracker_cost_model(t)
+    assert m["points"] == 2 and m["fit_from_consumers"] == 10_000
+    # the line through both has a = 11 ms - 10k x 3.2 us < 0: no fixed cost, through the largest run instead
+    assert m["a_s"] == 0.0 and m["b_s_per_consumer"] == pytest.approx(0.301 / 100_000)
+
+
+def test_confirm_adds_trackers_until_the_target_holds():
+    table = _cost_table([1_000, 10_000, 100_000]).assign(rate_hz_mean=1.0)
+    shard = shard_plan(table, 10.0, 1_000_000)  # 11 trackers (see above)
+    rates = {11: 8.0, 12: 9.5, 13: 10.5}  # what the "runs" reach with that many trackers
+    calls = []
+
+    def fake_point(i, n, scale, trackers, tag=""):
+        calls.append((trackers, tag))
+        per = 1_000_000 / trackers
+        # the run is slower than the model: 1 ms + 1.3 us per consumer, reported as measured
+        return [{"run": f"c{trackers}", "trackers": trackers, "consumers_per_tracker": per, "rate_hz_mean": rates[trackers],
+                 "rate_hz_p5": rates[trackers] / 2, "round_ms_mean": 1.0 + 1.3e-3 * per}]
+
+    from scowl.sweep import confirm_plan
+
+    out, attempts = confirm_plan(fake_point, table, 1.0, shard, say=lambda s: None)
+    # each miss refits with the slower run, which asks for no more than one tracker more here
+    assert calls == [(11, "-confirm"), (12, "-confirm2"), (13, "-confirm3")]
+    assert [(a["trackers"], a["held"]) for a in attempts] == [(11, False), (12, False), (13, True)]
+    assert out["confirm"].fillna(False).sum() == len(attempts)

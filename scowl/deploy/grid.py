@@ -29,6 +29,7 @@ from pathlib import Path
 from scowl.deploy.description import PEER_LISTS, Deployment, Host
 from scowl.errors import ConfigError
 from scowl.roles import ROLE_ORDER as GRID_ROLES
+
 PORT_OFFSETS = {"bootstrap": 0, "broker": 1, "metronome": 2, "metronome_pub": 3}
 START_PHASES = (("bootstrap", "broker", "metronome"), ("tracker", "generator", "consumer"))
 

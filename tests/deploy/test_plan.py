@@ -149,35 +149,16 @@ def test_emulab_dry_run_prints_the_per_host_plan():
 
 
 # -- the plan's fault commands, for real, on namespace hosts ---------------------------------
-LOCAL4 = """
-[deployment]
-name = "local-4"
-target = "emulab"
-[[hosts]]
-name = "h1"
-address = "10.200.0.1"
-ssh = "localhost"
-iface = "eth0"
-roles = { bootstrap = 1, metronome = 1, broker = 1 }
-[[hosts]]
-name = "h2"
-address = "10.200.0.2"
-ssh = "localhost"
-iface = "eth0"
-roles = { tracker = 2 }
-[[hosts]]
-name = "h3"
-address = "10.200.0.3"
-ssh = "localhost"
-iface = "eth0"
-roles = { generator = 1, consumer = 2 }
-[[hosts]]
-name = "h4"
-address = "10.200.0.4"
-ssh = "localhost"
-iface = "eth0"
-roles = { generator = 1, consumer = 2 }
-"""
+def local_emulab(name: str, *roles: str) -> str:
+    """An Emulab description whose hosts are namespace hosts (10.200.0.i, ssh localhost, eth0)."""
+    text = f'[deployment]\nname = "{name}"\ntarget = "emulab"\n'
+    for i, r in enumerate(roles, start=1):
+        text += f'[[hosts]]\nname = "h{i}"\naddress = "10.200.0.{i}"\nssh = "localhost"\niface = "eth0"\nroles = {{ {r} }}\n'
+    return text
+
+
+LOCAL4 = local_emulab("local-4", "bootstrap = 1, metronome = 1, broker = 1", "tracker = 2",
+                      "generator = 1, consumer = 2", "generator = 1, consumer = 2")
 
 
 @pytest.mark.netns
@@ -239,29 +220,8 @@ def test_plan_fault_commands_work_on_namespace_hosts(tmp_path):
 
 
 # -- the plan's own start, wait, stop and cleanup steps, for real, on namespace hosts ----------
-LOCAL3 = """
-[deployment]
-name = "local-3"
-target = "emulab"
-[[hosts]]
-name = "h1"
-address = "10.200.0.1"
-ssh = "localhost"
-iface = "eth0"
-roles = { bootstrap = 1, metronome = 1, broker = 1, tracker = 2 }
-[[hosts]]
-name = "h2"
-address = "10.200.0.2"
-ssh = "localhost"
-iface = "eth0"
-roles = { generator = 1, consumer = 1 }
-[[hosts]]
-name = "h3"
-address = "10.200.0.3"
-ssh = "localhost"
-iface = "eth0"
-roles = { generator = 1, consumer = 1 }
-"""
+LOCAL3 = local_emulab("local-3", "bootstrap = 1, metronome = 1, broker = 1, tracker = 2", "generator = 1, consumer = 1",
+                      "generator = 1, consumer = 1")
 
 
 @pytest.mark.netns

@@ -39,8 +39,8 @@ def rate_plot(table: pd.DataFrame, path: Path, meta: dict | None = None) -> Path
     """Seed Q1: consumers per tracker (independent) against rebalance rate in Hz (dependent)."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for tr, part in _series(table):
-        ax.loglog(part["consumers_per_tracker"], part["rate_hz_mean"], "o-", label=f"{tr} tracker(s), mean")
-        ax.loglog(part["consumers_per_tracker"], part["rate_hz_p5"], "x:", alpha=0.6, label=f"{tr} tracker(s), p5")
+        (line,) = ax.loglog(part["consumers_per_tracker"], part["rate_hz_mean"], "o-", label=f"{tr} tracker(s), mean")
+        ax.loglog(part["consumers_per_tracker"], part["rate_hz_p5"], "x:", color=line.get_color(), alpha=0.6, label=f"{tr} tracker(s), p5")
     conf = table[table.get("confirm", False) == True].drop_duplicates("run")  # noqa: E712
     if len(conf):
         ax.loglog(conf["consumers_per_tracker"], conf["rate_hz_mean"], "*", ms=14, color="k", label="shard confirmation")

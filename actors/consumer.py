@@ -79,9 +79,9 @@ class Population(GridPeer):
         placement = await self.request("broker", wire.PlaceConsumers(self.name, self.n), timeout=600)
         directory = await self.lookup()
         for name, (role, address, pub) in sorted(directory.items()):
-            if role in ("tracker", "generator"):
+            if role in ("tracker", "generator", "storage"):
                 await self.connect(name, address)
-            if role == "generator":
+            if role in ("generator", "storage"):
                 await self.subscribe(pub, (wire.Verdict,))
         start = 0
         for tracker, count in zip(placement.trackers, placement.counts):

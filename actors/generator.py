@@ -27,16 +27,8 @@ class GeneratorFleet(GridPeer):
 
     def __init__(self, name, plan, scenario, address, shard) -> None:
         super().__init__(name, plan, scenario, address)
-        repo = StreamRepo(scenario.seed)
-        fleet = build_generators(scenario, repo)
         self.rows = np.asarray(shard.rows, dtype=np.int64)
-        self.names = [fleet.name[r] for r in self.rows]
-        self.type_code = fleet.type_code[self.rows]
-        self.kind = fleet.kind[self.rows]
-        self.nameplate = fleet.nameplate_mw[self.rows]
-        self.pmin = fleet.min_mw[self.rows]
-        self.ramp = fleet.ramp_mw[self.rows]
-        self.supply = SupplyModel(fleet, scenario, repo, indices=self.rows)
+        self.build_units(scenario, StreamRepo(scenario.seed))
         self.n = len(self.rows)
         self.gen_ids = np.zeros(self.n, dtype=np.int32)
         self.row_of: dict[int, int] = {}
@@ -59,6 +51,21 @@ class GeneratorFleet(GridPeer):
         self.capacity_low_sent = np.zeros(self.n, dtype=np.int64)
         self.consumers_blacked_out = 0
 
+    def build_units(self, scenario, repo: StreamRepo) -> None:
+        """This fleet's generators: names, type and kind codes, limits, and the supply model."""
+        fleet = build_generators(scenario, repo)
+        self.names = [fleet.name[r] for r in self.rows]
+        self.type_code = fleet.type_code[self.rows]
+        self.kind = fleet.kind[self.rows]
+        self.nameplate = fleet.nameplate_mw[self.rows]
+        self.pmin = fleet.min_mw[self.rows]
+        self.ramp = fleet.ramp_mw[self.rows]
+        self.supply = SupplyModel(fleet, scenario, repo, indices=self.rows)
+
+    def placement_weight(self) -> np.ndarray:
+        """What the broker weighs consumer placement by (nameplate, MW)."""
+        return self.nameplate
+
     async def prepare(self) -> None:
         self.pub_address = await self.bind_pub(_pub_address(self))
         await self.connect("bootstrap", self.plan.bootstrap)
@@ -70,7 +77,7 @@ class GeneratorFleet(GridPeer):
         ids = await asyncio.gather(*(self.request("bootstrap", wire.GeneratorJoin(n, f"{host}/{n}"), timeout=60) for n in self.names))
         self.gen_ids[:] = [r.gen_id for r in ids]
         self.row_of = {int(g): i for i, g in enumerate(self.gen_ids)}
-        located = await self.request("broker", wire.Locate(self.gen_ids.tolist(), self.nameplate.tolist()), timeout=600)
+        located = await self.request("broker", wire.Locate(self.gen_ids.tolist(), self.placement_weight().tolist()), timeout=600)
         self.tracker_of = list(located.trackers)
         directory = await self.lookup("tracker")
         for tracker in self.plan.trackers:
@@ -86,15 +93,29 @@ class GeneratorFleet(GridPeer):
         self.tick_now = tick
         self.arm(tick, "verdict", 0.75, lambda: self.orders.missing(tick) + self.draws.missing(tick), self._maybe_verdict,
                  hops=3)
-        available = self.supply.available(tick)
-        self.available = available
-        self.output = np.where(self.kind == CONTINUOUS, np.minimum(self.setpoint, available), available)
+        self.available, charge = self.availability(tick)
+        self.output = self.output_now()
         owner = np.array(self.tracker_of) if self.n else np.zeros(0, dtype=str)
         for tracker in self.plan.trackers:
             sel = np.flatnonzero(owner == tracker)
-            self.send(tracker, wire.GenStatus.pack(tick=tick, gen_ids=self.gen_ids[sel], output_mw=available[sel],
-                                                   setpoint_mw=self.setpoint[sel], load_mw=self.load[sel]))
+            self.send(tracker, wire.GenStatus.pack(tick=tick, gen_ids=self.gen_ids[sel], output_mw=self.available[sel],
+                                                   setpoint_mw=self.setpoint[sel], load_mw=self.load[sel], charge_mw=charge[sel]))
         self._maybe_verdict(tick)
+
+    def availability(self, tick: int) -> tuple[np.ndarray, np.ndarray]:
+        """(available output, charge it could take) of each generator this tick, MW."""
+        return self.supply.available(tick), np.zeros(self.n)
+
+    def output_now(self) -> np.ndarray:
+        """What each generator gives: continuous units their setpoint (within availability)."""
+        return np.where(self.kind == CONTINUOUS, np.minimum(self.setpoint, self.available), self.available)
+
+    def follow_setpoints(self, upd: np.ndarray, target: np.ndarray) -> None:
+        """Move the setpoints the tracker gave towards its targets (ramp-limited)."""
+        self.setpoint[upd] = ramp_limit(self.setpoint[upd], target[upd], self.ramp[upd], self.pmin[upd], self.nameplate[upd])
+
+    def settle(self, tick: int, delivered: np.ndarray, figures: dict) -> None:
+        """Hook: the tick's verdict is in (what each generator delivered, MW); add figures."""
 
     @on(wire.TreeDelta)
     def on_tree_delta(self, msg: wire.TreeDelta, env: wire.Envelope):
@@ -140,8 +161,8 @@ class GeneratorFleet(GridPeer):
             target[rows[mine]] = sp.column("setpoint_mw")[mine]
             upd = np.zeros(self.n, dtype=bool)
             upd[rows[mine]] = True
-            self.setpoint[upd] = ramp_limit(self.setpoint[upd], target[upd], self.ramp[upd], self.pmin[upd], self.nameplate[upd])
-        self.output = np.where(cont, np.minimum(self.setpoint, self.available), self.available)
+            self.follow_setpoints(upd, target)
+        self.output = self.output_now()
         for pop in self.draws.missing(tick):  # a population we did not hear from keeps drawing
             self.last_draw.setdefault(pop, np.zeros(self.n))
         for pop, dr in zip(sorted(set(self.draws.expected) - set(self.draws.missing(tick))), self.draws.take(tick, older=False)):
@@ -180,8 +201,10 @@ class GeneratorFleet(GridPeer):
             figures[f"blackouts_region:{tracker}"] = int(blacked[owner == tracker].sum())
         for code in np.unique(self.type_code):
             sel = self.type_code == code
-            figures[f"out_{TYPE_NAMES[code]}"] = float(np.where(blacked[sel], 0.0, load[sel]).sum())
-            figures[f"avail_{TYPE_NAMES[code]}"] = float(self.available[sel].sum())
+            label = TYPE_NAMES[code] if code < len(TYPE_NAMES) else "EV storage"
+            figures[f"out_{label}"] = float(np.where(blacked[sel], 0.0, load[sel]).sum())
+            figures[f"avail_{label}"] = float(self.available[sel].sum())
+        self.settle(tick, delivered, figures)
         self.done(tick, figures)
 
     def final_figures(self) -> dict[str, float]:

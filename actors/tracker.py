@@ -4,7 +4,8 @@ policy is pure (scowl.balance, scowl.dispatch); this actor only moves messages i
 
 One round per tick, once every fleet's GenStatus, every population's DemandReport and (from
 tick 1) every peer tracker's Handover for the previous tick are in, applied in sender order:
-  1. generators' available output; gas (continuous) setpoints dispatched within ramp limits
+  1. generators' available output; gas (continuous) setpoints dispatched within ramp limits;
+     EV hubs (storage) asked to discharge what gas cannot cover, or to charge on a surplus
   2. consumers' reported demand, and consumers handed over by peers (accepted where they fit,
      kept as starved where they do not: nobody is ever lost)
   3. rebalance: shed consumers off generators over (1 - threshold) x output, place the
@@ -21,11 +22,9 @@ import numpy as np
 
 from scowl import balance, wire
 from scowl.actors.peer import Gather, GridPeer
-from scowl.dispatch import dispatch, required_output
-from scowl.model import CONTINUOUS
+from scowl.dispatch import dispatch, required_output, storage_setpoints
+from scowl.model import CONTINUOUS, STORAGE
 from scowl.runtime import on
-
-STORAGE_TYPE = 255
 
 
 class Tracker(GridPeer):
@@ -42,6 +41,7 @@ class Tracker(GridPeer):
         self.pmax = np.zeros(0)
         self.ramp = np.zeros(0)
         self.available = np.zeros(0)
+        self.charge_cap = np.zeros(0)  # EV hubs: the charge they could take this tick (MW)
         self.setpoint = np.zeros(0)
         self.cons_ids = np.zeros(0, dtype=wire.CONSUMER_ID_DTYPE)  # by Trees consumer index
         self.local_of = np.full(plan.n_global, -1, dtype=np.int32)  # global consumer index -> Trees index
@@ -51,7 +51,6 @@ class Tracker(GridPeer):
         self.reports = Gather([p.name for p in plan.populations], "demand-report")
         self.handovers = Gather(self.peers, "handover")
         self.pending_handover_ids: list[np.ndarray] = []
-        self._joins: list[tuple] = []  # (0 generators | 1 consumers, sender, arrival, message) until the first round
         self.tick_now = -1
         self._round_done = -1
         self._missing_now = 0
@@ -60,6 +59,9 @@ class Tracker(GridPeer):
         self.round_seconds: list[float] = []
         self.moved_total = 0
         self.unknown_ids = 0
+        self._pending_gens: dict[str, wire.GeneratorsRegister] = {}
+        self._pending_cons: dict[str, list[wire.ConsumersRegister]] = {}
+        self._claimed = np.zeros(plan.n_global, dtype=bool)  # consumers registered, not yet applied
 
     async def setup(self) -> None:
         for name, (role, address, _) in (await self.lookup("tracker")).items():
@@ -68,51 +70,57 @@ class Tracker(GridPeer):
 
     # ---------------------------------------------------------------- registration
 
+    # Registrations are checked when they come but applied at the first tick, in sender order:
+    # the rows of the trees (hence every tie the policy breaks by index) must not depend on
+    # which fleet or population happened to register first.
+
     @on(wire.GeneratorsRegister)
     def on_generators(self, msg: wire.GeneratorsRegister, env: wire.Envelope):
-        self._joins.append((0, env.sender, len(self._joins), msg))
+        ids = [int(g) for g in msg.column("gen_ids")]
+        seen = set(self.gen_index) | {g for m in self._pending_gens.values() for g in m.column("gen_ids").tolist()}
+        twice = sorted(set(ids) & seen) or sorted(g for g in set(ids) if ids.count(g) > 1)
+        if twice:
+            raise ValueError(f"generators registered twice: {twice[:5]}")
+        if env.sender in self._pending_gens:
+            raise ValueError(f"{env.sender} registered its generators twice")
+        if msg.n:
+            self._pending_gens[env.sender] = msg
         return wire.Registered(True)
 
     @on(wire.ConsumersRegister)
     def on_consumers(self, msg: wire.ConsumersRegister, env: wire.Envelope):
-        self._joins.append((1, env.sender, len(self._joins), msg))
+        lo = self._global_index(msg.column("ids"))
+        if np.any(self.local_of[lo] >= 0) or np.any(self._claimed[lo]):
+            raise ValueError(f"{int(np.count_nonzero((self.local_of[lo] >= 0) | self._claimed[lo]))} consumers registered twice")
+        self._claimed[lo] = True
+        self._pending_cons.setdefault(env.sender, []).append(msg)  # one sender's chunks come in order
         return wire.Registered(True)
 
-    def _apply_joins(self) -> None:
-        """Registrations come in whatever order the fleets' and populations' setups ran; taken
-        in (generators first, sender, arrival) order before the first round, so the trees' rows,
-        and every tie the policy breaks by row, are the same on every run."""
-        for kind, _, _, msg in sorted(self._joins, key=lambda j: j[:3]):
-            (self._add_generators if kind == 0 else self._add_consumers)(msg)
-        self._joins.clear()
+    def _apply_registrations(self) -> None:
+        for sender in sorted(self._pending_gens):
+            self._add_generators(self._pending_gens.pop(sender))
+        for sender in sorted(self._pending_cons):
+            for msg in self._pending_cons.pop(sender):
+                ids = msg.column("ids")
+                idx = self.trees.add_consumers(msg.column("demand_mw"))
+                self.local_of[self._global_index(ids)] = idx
+                self.cons_ids = _grow_ids(self.cons_ids, idx, ids)
+        self._claimed = np.zeros(0, dtype=bool)
 
     def _add_generators(self, msg: wire.GeneratorsRegister) -> None:
         ids = msg.column("gen_ids")
-        if msg.n == 0:
-            return
-        new = [int(g) for g in ids if int(g) not in self.gen_index]
-        if len(new) != msg.n:
-            raise ValueError(f"generators registered twice: {sorted(set(ids.tolist()) - set(new))[:5]}")
         rows = self.trees.add_generators(np.zeros(msg.n))
-        for g, r in zip(new, rows.tolist()):
-            self.gen_index[g] = r
+        for g, r in zip(ids.tolist(), rows.tolist()):
+            self.gen_index[int(g)] = r
         self.gen_ids = np.concatenate([self.gen_ids, ids.astype(np.int32)])
         self.kind = np.concatenate([self.kind, msg.column("kind")])
         self.pmin = np.concatenate([self.pmin, msg.column("min_mw")])
         self.pmax = np.concatenate([self.pmax, msg.column("nameplate_mw")])
         self.ramp = np.concatenate([self.ramp, msg.column("ramp_mw")])
         self.available = np.concatenate([self.available, np.zeros(msg.n)])
+        self.charge_cap = np.concatenate([self.charge_cap, np.zeros(msg.n)])
         start = np.where(self.kind[-msg.n:] == CONTINUOUS, self.pmax[-msg.n:] * 0.5, 0.0)
         self.setpoint = np.concatenate([self.setpoint, np.maximum(start, self.pmin[-msg.n:])])
-
-    def _add_consumers(self, msg: wire.ConsumersRegister) -> None:
-        ids = msg.column("ids")
-        lo = self._global_index(ids)
-        if np.any(self.local_of[lo] >= 0):
-            raise ValueError(f"{int(np.count_nonzero(self.local_of[lo] >= 0))} consumers registered twice")
-        idx = self.trees.add_consumers(msg.column("demand_mw"))
-        self.local_of[lo] = idx
-        self.cons_ids = _grow_ids(self.cons_ids, idx, ids)
 
     def _global_index(self, ids: np.ndarray) -> np.ndarray:
         lo = ids["lo"].astype(np.int64)
@@ -165,6 +173,8 @@ class Tracker(GridPeer):
         self.peer_summary.setdefault(msg.tick, {})[env.sender] = msg
 
     def on_tick(self, tick: int):
+        if self._pending_gens or self._pending_cons:
+            self._apply_registrations()
         self.tick_now = tick
         self.arm(tick, "round", 0.35, lambda: self.gen_status.missing(tick) + self.reports.missing(tick) + (
             self.handovers.missing(tick - 1) if tick > 0 and self.peers else []), self._maybe_round)
@@ -184,8 +194,6 @@ class Tracker(GridPeer):
         self._round(tick)
 
     def _round(self, tick: int) -> None:
-        if self._joins:
-            self._apply_joins()
         t0 = time.perf_counter()
         trees = self.trees
         # 1. generators
@@ -193,8 +201,9 @@ class Tracker(GridPeer):
             if st.n:
                 rows = np.fromiter((self.gen_index[int(g)] for g in st.column("gen_ids")), dtype=np.int64, count=st.n)
                 self.available[rows] = st.column("output_mw")
-                cont_rows = rows[self.kind[rows] == CONTINUOUS]
-                self.setpoint[cont_rows] = st.column("setpoint_mw")[self.kind[rows] == CONTINUOUS]
+                self.charge_cap[rows] = st.column("charge_mw")
+                steer = np.isin(self.kind[rows], (CONTINUOUS, STORAGE))
+                self.setpoint[rows[steer]] = st.column("setpoint_mw")[steer]
         # 2. consumers: reports, then handovers from peers (sender order)
         for rep in self.reports.take(tick):
             if rep.n:
@@ -209,14 +218,19 @@ class Tracker(GridPeer):
                     handed_in.append(idx)
         # dispatch of continuous generators for the region's demand
         cont = self.kind == CONTINUOUS
+        stor = self.kind == STORAGE
         summary = balance.region_summary(trees, self.thr)
         demand_mw = summary.load_mw + summary.starved_mw
-        fixed_out = float(self.available[~cont].sum())
+        fixed_out = float(self.available[~cont & ~stor].sum())
+        need = required_output(demand_mw, fixed_out, self.thr)
         if cont.any():
-            need = required_output(demand_mw, fixed_out, self.thr)
             self.setpoint[cont] = dispatch(self.setpoint[cont], self.pmin[cont], np.maximum(self.pmin[cont], np.minimum(self.pmax[cont], self.available[cont])),
                                            self.ramp[cont], need)
-        output = np.where(cont, np.minimum(self.setpoint, self.available), self.available)
+        if stor.any():  # EV hubs: discharge what gas could not cover, or charge on what is left over
+            gas_out = float(np.minimum(self.setpoint[cont], self.available[cont]).sum())
+            self.setpoint[stor] = storage_setpoints(need - gas_out, self.available[stor], self.charge_cap[stor], self.thr)
+        output = np.where(cont, np.minimum(self.setpoint, self.available),
+                          np.where(stor, np.clip(self.setpoint, 0.0, self.available), self.available))
         if len(output):
             trees.apply_generator_updates(np.arange(len(output)), output)
         # 3. rebalance
@@ -248,7 +262,8 @@ class Tracker(GridPeer):
         for p in self.plan.populations:
             self.send(p.name, assign)
         delta = wire.TreeDelta.pack(tick=tick, ids=ids, gen_ids=gen)
-        sp = wire.Setpoints.pack(tick=tick, gen_ids=self.gen_ids[cont], setpoint_mw=self.setpoint[cont])
+        steer = cont | stor
+        sp = wire.Setpoints.pack(tick=tick, gen_ids=self.gen_ids[steer], setpoint_mw=self.setpoint[steer])
         for f in self.plan.fleets:
             self.send(f.name, delta)
             self.send(f.name, sp)
@@ -262,6 +277,7 @@ class Tracker(GridPeer):
             "restored": res.restored.size, "shed": res.shed, "overloaded": res.overloaded,
             "starved": after.starved_count, "starved_mw": after.starved_mw, "capacity_mw": after.capacity_mw,
             "load_mw": after.load_mw, "headroom_mw": after.headroom_mw, "gas_setpoint_mw": float(self.setpoint[cont].sum()),
+            "storage_setpoint_mw": float(self.setpoint[stor].sum()),
             "handed_out": handed.size, "handed_in_accepted": accepted, "handed_in_declined": declined,
             "generators": len(self.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != balance.ABSENT)),
             "missing_peers": self._missing_now, "unreachable": len(self.unreachable),

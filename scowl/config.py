@@ -109,6 +109,7 @@ class StorageSection:
     ev_sleep_soc: float = _f(0.05, lo=0.0, hi=1.0, hi_open=True)
     ev_trip_kwh: float = _f(10.0, lo=0.0, hi=80.0)
     ev_home_share: float = _f(0.40, lo=0.0, hi=1.0)
+    hubs: int = _f(4, lo=0, hi=4096)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["advance_soc", "dispatch", "required_output", "storage_power"]
+__all__ = ["advance_soc", "dispatch", "required_output", "storage_power", "storage_setpoints"]
 
 
 def required_output(demand_mw: float, fixed_output_mw: float, safety_threshold: float = 0.10) -> float:
@@ -98,3 +98,24 @@ def advance_soc(soc_kwh, capacity_kwh, power_kw, tick_hours: float) -> np.ndarra
     """State of charge after a tick at `power_kw`, kWh, kept within [0, capacity]."""
     soc, cap, power = _arrays(soc_kwh=soc_kwh, capacity_kwh=capacity_kwh, power_kw=power_kw)
     return np.clip(soc + power * tick_hours, 0.0, cap)
+
+
+def storage_setpoints(gap_mw: float, discharge_mw, charge_mw, safety_threshold: float = 0.10) -> np.ndarray:
+    """Setpoints (MW; + discharge, - charge) for a region's EV hubs after gas dispatch.
+
+    `gap_mw` is what the region still needs from storage: required output (demand at
+    (1 - threshold) of output) minus what fixed, stochastic and gas units give. A positive gap
+    (deficit) asks the hubs to discharge up to their limits; a negative one (surplus) lets them
+    charge with what the surplus leaves under the safety margin, -gap x (1 - threshold), so
+    charging never pushes the region past its margin. Shared in proportion to each hub's limit."""
+    dis, chg = _arrays(discharge_mw=discharge_mw, charge_mw=charge_mw)
+    if (dis < 0).any() or (chg < 0).any():
+        raise ValueError("storage_setpoints: expected discharge_mw >= 0 and charge_mw >= 0 for every hub")
+    if not np.isfinite(gap_mw):
+        raise ValueError(f"storage_setpoints gap_mw: expected a finite MW figure, found {gap_mw}")
+    if gap_mw > 0 and dis.sum() > 0:
+        return dis * min(1.0, gap_mw / float(dis.sum()))
+    if gap_mw < 0 and chg.sum() > 0:
+        room = -gap_mw * (1.0 - safety_threshold)
+        return -chg * min(1.0, room / float(chg.sum()))
+    return np.zeros(dis.shape)

@@ -22,7 +22,7 @@ ROLES: dict[str, tuple[str, str, str]] = {
     "tracker": ("scowl.run", "build_role_node", "a regional controller: rebuilds the ephemeral distribution trees of its bucket every round"),
     "generator": ("scowl.run", "build_role_node", "generators of this host (all fuel types), following the day's supply model; black out when over output"),
     "consumer": ("scowl.run", "build_role_node", "consumer populations (homes, businesses) as numpy arrays; report demand changes to their tracker"),
-    "storage": ("scowl.actors.storage", "build_node", "EV battery super-peers that charge on surplus and discharge on deficit"),
+    "storage": ("scowl.run", "build_role_node", "EV battery super-peers (EV hubs) that charge on surplus and discharge on deficit, as their tracker asks"),
     "metronome": ("scowl.run", "build_role_node", "publishes timesteps once every peer is ready (lockstep or real time)"),
     "echo": ("scowl.actors.demo", "build_echo_node", "demo: answers pings and counts messages (runtime smoke tests and benchmarks)"),
     "ping": ("scowl.actors.demo", "build_ping_node", "demo: sends --count pings to an echo at --connect and prints what the echo counted"),

@@ -37,9 +37,12 @@ class PopulationShard:
 
 @dataclass
 class FleetShard:
+    """Generators of one fleet actor; for a storage fleet (kind "storage") rows are its EV hubs."""
+
     name: str
-    rows: list[int]  # generator rows of the scenario's fleet
+    rows: list[int]  # generator rows of the scenario's fleet (storage: hub numbers)
     host: str = "local"
+    kind: str = "generator"  # "generator" or "storage"
 
 
 @dataclass
@@ -67,6 +70,15 @@ class RunPlan:
     def n_global(self) -> int:
         """Size of the global consumer index space: consumers, then fixed-load blocks."""
         return self.n_consumers + self.n_fixed_blocks
+
+    @property
+    def generator_fleets(self) -> list[FleetShard]:
+        return [f for f in self.fleets if f.kind == "generator"]
+
+    @property
+    def storage_fleets(self) -> list[FleetShard]:
+        """EV hub actors: generators of kind STORAGE to the trackers, so they sit in plan.fleets."""
+        return [f for f in self.fleets if f.kind == "storage"]
 
     def names(self) -> list[str]:
         return [*self.trackers, *(f.name for f in self.fleets), *(p.name for p in self.populations)]
@@ -148,6 +160,8 @@ def make_plan(scenario_path: str, *, transport: str = "inproc", populations: int
     for i in range(fleets):
         fl.append(FleetShard(f"fleet-{i}", list(range(g, g + fleet_runs[i]))))
         g += fleet_runs[i]
+    if storage_hubs(scenario):
+        fl.append(FleetShard("storage-0", list(range(scenario.storage.hubs)), kind="storage"))
     return RunPlan(
         scenario_path=str(Path(scenario_path).resolve()),
         transport=transport,
@@ -164,6 +178,13 @@ def make_plan(scenario_path: str, *, transport: str = "inproc", populations: int
         out_dir=out_dir,
         run_id=run_id,
     )
+
+
+def storage_hubs(scenario: Scenario) -> int:
+    """EV hubs of the run: none when the scenario has no EVs (mix 2022) or asks for none."""
+    from scowl.model import ev_share
+
+    return scenario.storage.hubs if ev_share(scenario) > 0 else 0
 
 
 def bind_address(plan: RunPlan, name: str) -> str:

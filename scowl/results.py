@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 
 SUMMARY_VERSION = 1
+#: Roles that supply the trees: generator fleets and EV hub (storage) fleets speak the same
+#: protocol, so generation, availability and blackouts count both.
+SUPPLY_ROLES = ("generator", "storage")
 
 
 def state_frame(records: list[dict]) -> pd.DataFrame:
@@ -19,8 +22,8 @@ def state_frame(records: list[dict]) -> pd.DataFrame:
     return df
 
 
-def _sum_by_tick(df: pd.DataFrame, role: str, col: str) -> pd.Series:
-    part = df[df["role"] == role]
+def _sum_by_tick(df: pd.DataFrame, role: str | tuple[str, ...], col: str) -> pd.Series:
+    part = df[df["role"].isin([role] if isinstance(role, str) else role)]
     if col not in part:
         return pd.Series(dtype=float)
     return part.groupby("tick")[col].sum()
@@ -32,11 +35,11 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
     roles = state["role"] if len(state) else pd.Series(dtype=str)
     tr = state[roles == "tracker"]
     pop = state[roles == "consumer"]
-    gen = state[roles == "generator"]
+    gen = state[roles.isin(SUPPLY_ROLES)]
     round_s = tr["round_s"].to_numpy() if len(tr) else np.zeros(0)
     moved = float(tr["moved"].sum()) if len(tr) else 0.0
     finals_pop = [f for f in finals.values() if f.get("role") == "consumer"]
-    finals_gen = [f for f in finals.values() if f.get("role") == "generator"]
+    finals_gen = [f for f in finals.values() if f.get("role") in SUPPLY_ROLES]
     ever = sum(f["consumers_ever_starved"] for f in finals_pop)
     starved_s = sum(f["starved_consumer_seconds"] for f in finals_pop)
     demanded = float(pop["demand_mw"].sum() * tick_h) if len(pop) else 0.0
@@ -82,16 +85,41 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
             "events": int(sum(f["blackout_events"] for f in finals_gen)),
             "generator_ticks": int(sum(f["blackout_generator_ticks"] for f in finals_gen)),
             "consumers_affected": int(pop["choked"].sum()) if len(pop) else 0,
-            "demand_above_supply_ticks": int((_sum_by_tick(state, "consumer", "demand_mw") > _sum_by_tick(state, "generator", "available_mw")).sum()),
+            "demand_above_supply_ticks": int((_sum_by_tick(state, "consumer", "demand_mw") > _sum_by_tick(state, SUPPLY_ROLES, "available_mw")).sum()),
         },
         "peak_memory_mb": {name: round(f.get("rss_peak_mb", 0.0), 1) for name, f in sorted(finals.items())},
         "tick_wall_ms": meta.get("tick_wall_ms", {}),
         "late_tick_reports": meta.get("late", {}),
     }
+    stores = [f for f in finals.values() if f.get("role") == "storage"]
+    if stores:
+        summary["storage"] = storage_figures(state, stores, tick_h)
     partitions = meta.get("partitions") or []
     if partitions or any(f.get("deferred_mwh", 0) for f in finals_pop):
         summary["partition"] = partition_figures(state, finals, partitions, meta["tick_seconds"])
     return summary
+
+
+def storage_figures(state: pd.DataFrame, stores: list[dict], tick_h: float) -> dict:
+    """EV storage over the day: what the hubs charged on surplus and delivered on deficit, and
+    their books (end = start + charged - delivered - driven)."""
+    st = state[state["role"] == "storage"]
+    start = sum(f["soc_start_mwh"] for f in stores)
+    charged = sum(f["charged_mwh"] for f in stores)
+    delivered = sum(f["delivered_mwh"] for f in stores)
+    driven = sum(f["driven_mwh"] for f in stores)
+    end = sum(f["soc_end_mwh"] for f in stores)
+    by_tick = st.groupby("tick")[["charge_mw", "discharge_mw"]].sum() if len(st) else pd.DataFrame(columns=["charge_mw", "discharge_mw"])
+    return {
+        "evs": int(sum(f["evs"] for f in stores)), "hubs": int(sum(f["generators"] for f in stores)),
+        "capacity_mwh": float(sum(f["storage_mwh"] for f in stores)),
+        "soc_start_mwh": start, "soc_end_mwh": end, "charged_mwh": charged, "delivered_mwh": delivered,
+        "driven_mwh": driven, "books_balance_mwh": start + charged - delivered - driven - end,
+        "ticks_charging": int((by_tick["charge_mw"] > 0).sum()), "ticks_discharging": int((by_tick["discharge_mw"] > 0).sum()),
+        "peak_discharge_mw": float(by_tick["discharge_mw"].max()) if len(by_tick) else 0.0,
+        "peak_charge_mw": float(by_tick["charge_mw"].max()) if len(by_tick) else 0.0,
+        "blackout_events": int(sum(f["blackout_events"] for f in stores)),
+    }
 
 
 def _quantile_from_hist(hist: dict[int, int], q: float) -> float:
@@ -107,7 +135,7 @@ def partition_figures(state: pd.DataFrame, finals: dict[str, dict], partitions: 
     """The partitioned day's answers: warnings sent, energy and time deferred, blackouts by
     region during the partition, and how long the trees took to re-converge after healing."""
     pops = [f for f in finals.values() if f.get("role") == "consumer"]
-    gens = [f for f in finals.values() if f.get("role") == "generator"]
+    gens = [f for f in finals.values() if f.get("role") in SUPPLY_ROLES]
     per_gen = {k.split(":", 1)[1]: int(v) for f in gens for k, v in f.items() if k.startswith("capacity_low:")}
     hist: dict[int, int] = {}
     for f in pops:
@@ -135,7 +163,7 @@ def partition_figures(state: pd.DataFrame, finals: dict[str, dict], partitions: 
         "deferral_s_p95": _quantile_from_hist(hist, 0.95) * tick_seconds,
         "deferral_s_max": float(max(hist, default=0) * tick_seconds),
     }
-    gen = state[state["role"] == "generator"] if len(state) else state
+    gen = state[state["role"].isin(SUPPLY_ROLES)] if len(state) else state
     pop = state[state["role"] == "consumer"] if len(state) else state
     if partitions and len(gen):
         start = min(p["start_tick"] for p in partitions)

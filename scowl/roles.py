@@ -7,7 +7,7 @@ from scowl.config import Scenario
 from scowl.plan import RunPlan, bind_address
 from scowl.runtime import Actor
 
-ROLE_ORDER = ("bootstrap", "broker", "metronome", "tracker", "generator", "consumer")
+ROLE_ORDER = ("bootstrap", "broker", "metronome", "tracker", "generator", "storage", "consumer")
 
 
 def _bind(plan: RunPlan, name: str) -> str:
@@ -20,6 +20,7 @@ def build_actors(role: str, plan: RunPlan, scenario: Scenario, names: set[str] |
     from scowl.actors.consumer import Population
     from scowl.actors.generator import GeneratorFleet
     from scowl.actors.metronome import Metronome
+    from scowl.actors.storage import StorageFleet
     from scowl.actors.tracker import Tracker
     from scowl.broker.broker import Broker
 
@@ -36,7 +37,9 @@ def build_actors(role: str, plan: RunPlan, scenario: Scenario, names: set[str] |
     if role == "tracker":
         return [Tracker(t, plan, scenario, _bind(plan, t)) for t in plan.trackers if wanted(t)]
     if role == "generator":
-        return [GeneratorFleet(f.name, plan, scenario, _bind(plan, f.name), f) for f in plan.fleets if wanted(f.name)]
+        return [GeneratorFleet(f.name, plan, scenario, _bind(plan, f.name), f) for f in plan.generator_fleets if wanted(f.name)]
+    if role == "storage":
+        return [StorageFleet(f.name, plan, scenario, _bind(plan, f.name), f) for f in plan.storage_fleets if wanted(f.name)]
     if role == "consumer":
         return [Population(p.name, plan, scenario, _bind(plan, p.name), p) for p in plan.populations if wanted(p.name)]
     raise ValueError(f"role {role!r} has no actors in a run plan (roles: {', '.join(ROLE_ORDER)})")
@@ -47,8 +50,9 @@ def role_of(plan: RunPlan, name: str) -> str:
         return name
     if name in plan.trackers:
         return "tracker"
-    if any(f.name == name for f in plan.fleets):
-        return "generator"
+    for f in plan.fleets:
+        if f.name == name:
+            return f.kind
     if any(p.name == name for p in plan.populations):
         return "consumer"
     raise ValueError(f"{name!r} is not an actor of this plan")

@@ -69,11 +69,13 @@ def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict, tick_wall
         "partitions": [{"start_tick": p.start_tick, "end_tick": p.end_tick, "isolate": list(p.isolate), "from": list(p.from_)}
                        for p in scenario.network.partitions],
         "peers": {
-            "generators": sum(len(f.rows) for f in plan.fleets),
+            "generators": sum(len(f.rows) for f in plan.generator_fleets),
             "consumers": plan.n_consumers,
             "fixed_load_blocks": plan.n_fixed_blocks,
             "trackers": len(plan.trackers),
-            "generator_fleets": len(plan.fleets),
+            "generator_fleets": len(plan.generator_fleets),
+            "storage_hubs": sum(len(f.rows) for f in plan.storage_fleets),
+            "storage_actors": len(plan.storage_fleets),
             "consumer_populations": len(plan.populations),
             "bootstrap": 1, "broker": 1, "metronome": 1,
         },

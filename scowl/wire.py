@@ -439,16 +439,19 @@ class TickDone(Message):
 class GenStatus(Batch):
     """Fleet -> tracker, once per tick: each generator's available output (what it could give
     if asked: for continuous units the availability cap, not the setpoint), its actual
-    setpoint (continuous units; the truth the tracker dispatches from) and the load it
-    carried last tick (MW). An empty batch still says 'nothing changed'."""
+    setpoint (continuous units and EV hubs; the truth the tracker dispatches from), the load it
+    carried last tick and, for EV hubs, the charge it could take this tick (MW; 0 for every
+    other kind). An empty batch still says 'nothing changed'."""
 
-    COLUMNS: ClassVar = (("gen_ids", "<i4"), ("output_mw", "<f8"), ("setpoint_mw", "<f8"), ("load_mw", "<f8"))
+    COLUMNS: ClassVar = (("gen_ids", "<i4"), ("output_mw", "<f8"), ("setpoint_mw", "<f8"), ("load_mw", "<f8"),
+                         ("charge_mw", "<f8"))
     tick: int
     n: int
     gen_ids: bytes
     output_mw: bytes
     setpoint_mw: bytes
     load_mw: bytes
+    charge_mw: bytes
 
 
 @message("demand-report")

@@ -34,6 +34,7 @@ from scowl.model.mix import (
     FIXED,
     KIND_NAMES,
     STOCHASTIC,
+    STORAGE,
     TYPE_CODES,
     TYPE_NAMES,
     Generators,
@@ -45,14 +46,15 @@ from scowl.model.mix import (
 from scowl.model.population import COMMERCIAL, RESIDENTIAL, Population, build_population, mean_peak_kw, split
 from scowl.model.solar import NY_LAT, NY_LON, clear_sky_ghi, pv_fraction, solar_elevation
 from scowl.model.storage import EVFleet, asleep, build_evs, charge, drive, ev_share, plugin_availability
+from scowl.model.hubs import EVHubs, build_hubs, ev_power_kw, hub_limits_mw
 from scowl.model.timeline import Timeline, timeline
 
 __all__ = [
     "COMMERCIAL", "COMMERCIAL_SHAPE", "CONTINUOUS", "FIXED", "KIND_NAMES", "NY_LAT", "NY_LON",
-    "RESIDENTIAL", "RESIDENTIAL_SHAPE", "STOCHASTIC", "TYPE_CODES", "TYPE_NAMES",
-    "DemandModel", "DemandShares", "EVFleet", "FixedLoads", "Generators", "Grid", "Population",
+    "RESIDENTIAL", "RESIDENTIAL_SHAPE", "STOCHASTIC", "STORAGE", "TYPE_CODES", "TYPE_NAMES",
+    "DemandModel", "DemandShares", "EVFleet", "EVHubs", "FixedLoads", "Generators", "Grid", "Population",
     "SupplyModel", "Timeline",
-    "asleep", "build_evs", "build_generators", "build_grid", "build_population", "charge",
+    "asleep", "build_evs", "build_hubs", "ev_power_kw", "hub_limits_mw", "build_generators", "build_grid", "build_population", "charge",
     "clear_sky_ghi", "consumer_counts", "demand_shares", "drive", "ev_share", "expected_demand_mw",
     "fixed_loads_mw", "fleet_plan", "load_shape", "mean_peak_kw", "mix_shares", "plugin_availability",
     "pv_fraction", "ramp_limit", "solar_elevation", "solar_profile", "split", "timeline",

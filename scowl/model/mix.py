@@ -26,7 +26,7 @@ from scowl.model import data
 from scowl.streams import StreamRepo
 
 __all__ = [
-    "CONTINUOUS", "FIXED", "KIND_NAMES", "KIND_OF_TYPE", "STOCHASTIC", "TYPE_CODES", "TYPE_NAMES",
+    "CONTINUOUS", "FIXED", "KIND_NAMES", "KIND_OF_TYPE", "STOCHASTIC", "STORAGE", "TYPE_CODES", "TYPE_NAMES",
     "Generators", "build_generators", "consumer_counts", "fleet_plan", "mix_shares",
 ]
 
@@ -36,7 +36,10 @@ TYPE_NAMES = (
 )
 TYPE_CODES = {name: np.uint8(i) for i, name in enumerate(TYPE_NAMES)}
 FIXED, STOCHASTIC, CONTINUOUS = np.uint8(0), np.uint8(1), np.uint8(2)
-KIND_NAMES = ("fixed", "stochastic", "continuous")
+#: EV hubs (storage actors) in the trackers' view: output is what the tracker asks them to
+#: discharge, a negative setpoint asks them to charge. Not a fuel type of the mix.
+STORAGE = np.uint8(3)
+KIND_NAMES = ("fixed", "stochastic", "continuous", "storage")
 KIND_OF_TYPE = {
     "natural gas-fired": CONTINUOUS, "nuclear": FIXED, "hydroelectric": STOCHASTIC,
     "land-based wind": STOCHASTIC, "utility-scale solar": STOCHASTIC, "petroleum-fired": CONTINUOUS,

@@ -9,21 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scowl.results import load_run
+from scowl.results import SUPPLY_ROLES, load_run
 from scowl.run import run_scenario
 
 WALL_FIELDS = {"wall_seconds", "peak_memory_mb", "tick_wall_ms", "late_tick_reports", "transport"}
 
 
-def per_tick(state: pd.DataFrame, role: str, cols: list[str]) -> pd.DataFrame:
-    return state[state["role"] == role].groupby("tick")[cols].sum()
+def per_tick(state: pd.DataFrame, role: str | tuple[str, ...], cols: list[str]) -> pd.DataFrame:
+    return state[state["role"].isin([role] if isinstance(role, str) else role)].groupby("tick")[cols].sum()
 
 
 def test_invariants_hold_on_every_tick(small_run):
     out, summary = small_run
     state, finals, _ = load_run(out)
     pop = per_tick(state, "consumer", ["consumers", "served", "assigned", "starved", "choked", "served_mw", "consumed_mw"])
-    gen = per_tick(state, "generator", ["tree_members", "delivered_mw", "output_mw", "overloaded_not_blacked"])
+    gen = per_tick(state, SUPPLY_ROLES, ["tree_members", "delivered_mw", "output_mw", "overloaded_not_blacked"])
     assert len(pop) == summary["ticks"] == 36
     # every consumer is served, starved or in a blacked-out tree, and the counts add up
     assert (pop["served"] + pop["starved"] + pop["choked"] == pop["consumers"]).all()

@@ -117,7 +117,8 @@ def test_partitioned_day_warns_defers_and_keeps_the_books(partition_run):
     assert p["deferred_mwh"] > 0
     # deferred energy is conserved: consumed later or expired (unserved), nothing else
     assert p["deferred_mwh"] == pytest.approx(p["recovered_mwh"] + p["expired_mwh"], abs=1e-9, rel=1e-6)
-    assert 0 < p["deferral_s_mean"] <= p["deferral_s_p95"] <= p["deferral_s_max"]
+    # a mean can exceed the 95th percentile when a few spells are long; both are within the max
+    assert 0 < p["deferral_s_mean"] <= p["deferral_s_max"] and 0 < p["deferral_s_p95"] <= p["deferral_s_max"]
     assert set(p["blackouts_by_region_during"]) == {"tracker-0", "tracker-1"}
     assert p["reconverge_ticks"] is not None and p["reconverge_ticks"] >= 0
     state, _, _ = load_run(out)

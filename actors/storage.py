@@ -1,0 +1,90 @@
+"""A storage fleet: the EVs of the run as a few EV hubs, each a storage super-peer that the
+trackers see as a generator of kind STORAGE (scowl.model.hubs).
+
+It speaks the generator fleets' protocol, so trees, draws, verdicts and blackouts work for it
+unchanged: each tick it reports each hub's available discharge (and the charge it could take);
+the hub's tracker answers with a setpoint, + discharge on a deficit or - charge on a surplus
+(scowl.dispatch.storage_setpoints); consumers the tracker places on a discharging hub draw from
+it, and a hub whose tree draws more than it can give blacks out like any generator. At the end
+of the tick the EVs' state of charge moves by what their hub really delivered (its tree's draw,
+nothing if blacked out) and what it charged; EVs on the road use their trip energy, and a
+depleted EV sleeps (will not discharge) until charged above its sleep threshold.
+
+Its books close every tick: energy in the batteries at the end = at the start + charged -
+delivered - driven (the storage figures of the state log)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scowl.actors.generator import GeneratorFleet
+from scowl.model import STORAGE, build_evs, build_hubs, build_population, ev_power_kw, hub_limits_mw, timeline
+from scowl.streams import StreamRepo
+
+STORAGE_TYPE_CODE = np.uint8(255)  # not a fuel type of the mix
+
+
+class StorageFleet(GeneratorFleet):
+    role = "storage"
+
+    def build_units(self, scenario, repo: StreamRepo) -> None:
+        pop = build_population(scenario, repo)
+        evs = build_evs(scenario, pop, repo)
+        del pop
+        self.hubs = build_hubs(evs, len(self.rows))
+        n = len(self.rows)
+        self.names = [f"{self.name}/hub-{int(h)}" for h in self.rows]
+        self.type_code = np.full(n, STORAGE_TYPE_CODE, dtype=np.uint8)
+        self.kind = np.full(n, STORAGE, dtype=np.uint8)
+        counts = np.bincount(self.hubs.hub, minlength=n)
+        self.nameplate = counts * evs.rate_kw / 1000.0  # every EV of the hub plugged in and awake
+        self.pmin = np.zeros(n)
+        self.ramp = self.nameplate.copy()  # a battery follows its setpoint within the tick
+        self.tl = timeline(scenario)
+        self.tick_hours = scenario.tick_seconds / 3600.0
+        self.plugged = np.ones(len(evs), dtype=bool)
+        self.charge_cap = np.zeros(n)
+        self.books = {"charged_mwh": 0.0, "delivered_mwh": 0.0, "driven_mwh": 0.0,
+                      "soc_start_mwh": float(self.hubs.soc_kwh.sum() / 1000.0)}
+
+    def placement_weight(self) -> np.ndarray:
+        return np.zeros(len(self.rows))  # consumers are placed by the generators' nameplate
+
+    def availability(self, tick: int) -> tuple[np.ndarray, np.ndarray]:
+        minute = float(self.tl.local_hour[tick]) * 60.0
+        self.driven_kwh = self.hubs.drive(minute, self.scenario.tick_seconds)
+        self.plugged = self.hubs.plugged(minute)
+        dis, chg = hub_limits_mw(self.hubs, self.plugged, self.tick_hours)
+        self.charge_cap = chg
+        return dis, chg
+
+    def output_now(self) -> np.ndarray:
+        return np.clip(self.setpoint, 0.0, self.available)
+
+    def follow_setpoints(self, upd: np.ndarray, target: np.ndarray) -> None:
+        self.setpoint[upd] = np.clip(target[upd], -self.charge_cap[upd], self.available[upd])
+
+    def settle(self, tick: int, delivered: np.ndarray, figures: dict) -> None:
+        charge = np.minimum(np.maximum(-self.setpoint, 0.0), self.charge_cap)
+        hub_mw = np.where(charge > 0, -charge, delivered)
+        kw = ev_power_kw(self.hubs, hub_mw, self.plugged, self.tick_hours)
+        before = self.hubs.soc_kwh
+        self.hubs.soc_kwh = np.clip(before + kw * self.tick_hours, 0.0, self.hubs.evs.capacity_kwh)
+        charged = float(np.maximum(kw, 0.0).sum() * self.tick_hours / 1000.0)
+        given = float(-np.minimum(kw, 0.0).sum() * self.tick_hours / 1000.0)
+        self.books["charged_mwh"] += charged
+        self.books["delivered_mwh"] += given
+        self.books["driven_mwh"] += self.driven_kwh / 1000.0
+        figures.update({
+            "evs": len(self.hubs.soc_kwh), "plugged": int(self.plugged.sum()),
+            "asleep": int((self.hubs.soc_kwh < self.hubs.evs.sleep_kwh).sum()),
+            "charge_mw": charged / self.tick_hours, "discharge_mw": given / self.tick_hours,
+            "charge_available_mw": float(self.charge_cap.sum()), "driven_mwh": self.driven_kwh / 1000.0,
+            "soc_mwh": float(self.hubs.soc_kwh.sum() / 1000.0),
+        })
+
+    def final_figures(self) -> dict[str, float]:
+        out = super().final_figures()
+        out.update(self.books, soc_end_mwh=float(self.hubs.soc_kwh.sum() / 1000.0), evs=len(self.hubs.soc_kwh),
+                   storage_mwh=float(len(self.hubs.soc_kwh) * self.hubs.evs.capacity_kwh / 1000.0))
+        return out

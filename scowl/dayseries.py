@@ -5,8 +5,8 @@ state log, so plots, `scowl compare` and the evaluation report all draw the same
     tick, time, hour,
     demand_mw      the day's input demand (before demand response): identical on twin days
     consumed_mw    what consumers drew after demand response
-    available_mw   what generators could produce (weather, nameplate)
-    generated_mw   what generators that did not black out delivered
+    available_mw   what generators could produce (weather, nameplate; before EV storage)
+    generated_mw   what generators and EV hubs that did not black out delivered
     served_mw      demand met in a tree that did not black out
     deferred_mw    demand put off this tick by self-optimizing consumers (energy / tick length)
     backlog_mwh    deferred energy still owed at the end of the tick
@@ -31,18 +31,20 @@ import numpy as np
 import pandas as pd
 
 from scowl.errors import ScowlError
+from scowl.results import SUPPLY_ROLES
 
 __all__ = ["COLUMNS", "day_series", "read_state"]
 
 COLUMNS = ("tick", "time", "hour", "demand_mw", "consumed_mw", "available_mw", "generated_mw", "served_mw",
            "deferred_mw", "backlog_mwh", "starved_mw", "blackout_mw", "unserved_mw")
 
-# (output column, state role, state column)
+# (output column, state roles, state column); supply counts generator fleets and EV hubs
+_SUPPLY = SUPPLY_ROLES
 _SUMS = (
     ("demand_mw", "consumer", "demand_mw"),
     ("consumed_mw", "consumer", "consumed_mw"),
     ("available_mw", "generator", "available_mw"),
-    ("generated_mw", "generator", "delivered_mw"),
+    ("generated_mw", _SUPPLY, "delivered_mw"),
     ("served_mw", "consumer", "served_mw"),
     ("backlog_mwh", "consumer", "backlog_mwh"),
     ("starved_mw", "consumer", "starved_mw"),
@@ -96,7 +98,7 @@ def day_series(run_dir_or_state, *, start: dt.datetime | None = None, tick_secon
     ticks = np.sort(state["tick"].unique())
     out = pd.DataFrame({"tick": ticks.astype(np.int64)})
     for name, role, col in _SUMS:
-        part = state[state["role"] == role]
+        part = state[state["role"].isin([role] if isinstance(role, str) else role)]
         sums = part.groupby("tick")[col].sum() if col in part else pd.Series(dtype=float)
         out[name] = sums.reindex(ticks).fillna(0.0).to_numpy(dtype=np.float64)
     tick_h = tick_s / 3600.0

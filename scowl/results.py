@@ -85,7 +85,8 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
             "events": int(sum(f["blackout_events"] for f in finals_gen)),
             "generator_ticks": int(sum(f["blackout_generator_ticks"] for f in finals_gen)),
             "consumers_affected": int(pop["choked"].sum()) if len(pop) else 0,
-            "demand_above_supply_ticks": int((_sum_by_tick(state, "consumer", "demand_mw") > _sum_by_tick(state, SUPPLY_ROLES, "available_mw")).sum()),
+            # demand above what the generators could give, before EV storage made up for any of it
+            "demand_above_supply_ticks": int((_sum_by_tick(state, "consumer", "demand_mw") > _sum_by_tick(state, "generator", "available_mw")).sum()),
         },
         "peak_memory_mb": {name: round(f.get("rss_peak_mb", 0.0), 1) for name, f in sorted(finals.items())},
         "tick_wall_ms": meta.get("tick_wall_ms", {}),

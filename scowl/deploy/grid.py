@@ -31,7 +31,7 @@ from scowl.errors import ConfigError
 from scowl.roles import ROLE_ORDER as GRID_ROLES
 
 PORT_OFFSETS = {"bootstrap": 0, "broker": 1, "metronome": 2, "metronome_pub": 3}
-START_PHASES = (("bootstrap", "broker", "metronome"), ("tracker", "generator", "consumer"))
+START_PHASES = (("bootstrap", "broker", "metronome"), ("tracker", "generator", "storage", "consumer"))
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,7 @@ def grid_plan(deployment: Deployment, scenario_path: str | Path, *, out_dir: str
         extra = sorted(r for r, n in h.roles.items() if n and r not in GRID_ROLES)
         if extra:
             raise ConfigError(path, f"hosts ({h.name}).roles.{extra[0]}",
-                              f"grid roles only ({', '.join(GRID_ROLES)}): this build has no separate "
-                              f"{extra[0]} actors (EVs are simulated inside consumer populations)", extra[0])
+                              f"grid roles only ({', '.join(GRID_ROLES)})", extra[0])
     for role in ("broker",):
         n = sum(h.roles.get(role, 0) for h in deployment.hosts)
         if n != 1:
@@ -90,6 +89,12 @@ def grid_plan(deployment: Deployment, scenario_path: str | Path, *, out_dir: str
             raise ConfigError(path, f"hosts[*].roles.{role}", f"at least one {role} actor", counts[role])
     plan = make_plan(str(scenario_path), transport="tcp", populations=counts["consumer"], fleets=counts["generator"],
                      out_dir=str(Path(out_dir).resolve()) if out_dir else "", run_id=run_id and f"scowl{run_id}")
+    n_storage = sum(h.roles.get("storage", 0) for h in deployment.hosts)
+    if n_storage != len(plan.storage_fleets):
+        hubs = sum(len(f.rows) for f in plan.storage_fleets)
+        raise ConfigError(path, "hosts[*].roles.storage",
+                          f"{len(plan.storage_fleets)} storage actor(s) in all: the scenario ({scenario_path}) has {hubs} EV hubs "
+                          f"([storage] hubs; 0 runs the day without them)", n_storage)
     ports = fixed_ports(deployment)
     fixed_host = {r: deployment.hosts_with_role(r)[0] for r in ("bootstrap", "broker", "metronome")}
     plan.bootstrap = f"tcp://{fixed_host['bootstrap'].address}:{ports['bootstrap']}"
@@ -98,7 +103,8 @@ def grid_plan(deployment: Deployment, scenario_path: str | Path, *, out_dir: str
     plan.metronome_pub = f"tcp://{fixed_host['metronome'].address}:{ports['metronome_pub']}"
     hosts = {r: h.name for r, h in fixed_host.items()}
     hosts.update(_deal(deployment, "tracker", list(plan.trackers)))
-    hosts.update(_deal(deployment, "generator", [f.name for f in plan.fleets]))
+    hosts.update(_deal(deployment, "generator", [f.name for f in plan.generator_fleets]))
+    hosts.update(_deal(deployment, "storage", [f.name for f in plan.storage_fleets]))
     hosts.update(_deal(deployment, "consumer", [p.name for p in plan.populations]))
     plan.hosts = hosts
     plan.host_ips = {h.name: h.address for h in deployment.hosts}
@@ -117,7 +123,7 @@ def _deal(deployment: Deployment, role: str, names: list[str]) -> dict[str, str]
     want = {h.name: h.roles.get(role, 0) for h in deployment.hosts}
     left = list(names)
     out: dict[str, str] = {}
-    key = {r: k for k, r in PEER_LISTS.items()}[role]
+    key = {r: k for k, r in PEER_LISTS.items()}.get(role, role)
 
     def give(h: Host, name: str) -> None:
         out[name] = h.name
@@ -165,5 +171,7 @@ def _names_of(plan, role: str) -> list[str]:
     if role == "tracker":
         return list(plan.trackers)
     if role == "generator":
-        return [f.name for f in plan.fleets]
+        return [f.name for f in plan.generator_fleets]
+    if role == "storage":
+        return [f.name for f in plan.storage_fleets]
     return [p.name for p in plan.populations]

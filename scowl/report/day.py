@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scowl.results import SUPPLY_ROLES
 from scowl.report import figures
 from scowl.report.answer import Answer, Figure, unanswered
 from scowl.report.inputs import DayRun
@@ -77,7 +78,7 @@ def q4(days: list[DayRun], loaded: dict, out: Path) -> Answer:
 
 def deficit_figures(run: DayRun, state, series) -> dict:
     over = (series["demand_mw"] > series["available_mw"]).to_numpy()
-    bo = figures.per_tick(state, "generator", "blacked_out", series["tick"]).to_numpy()
+    bo = figures.per_tick(state, SUPPLY_ROLES, "blacked_out", series["tick"]).to_numpy()
     return {"run": run.label, "dir": str(run.path), "partitioned": run.partitioned, "ticks": int(len(series)),
             "demand_above_supply_ticks": int(over.sum()),
             "blackout_generator_ticks_when_short": int(bo[over].sum()),

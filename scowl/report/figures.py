@@ -14,14 +14,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from scowl.plots import finish, save  # noqa: E402
+from scowl.results import SUPPLY_ROLES  # noqa: E402
 
 
 def _save(fig, path: Path) -> str:
     return save(fig, path).name
 
 
-def per_tick(state: pd.DataFrame, role: str, col: str, ticks) -> pd.Series:
-    part = state[state["role"] == role]
+def per_tick(state: pd.DataFrame, role: str | tuple[str, ...], col: str, ticks) -> pd.Series:
+    part = state[state["role"].isin([role] if isinstance(role, str) else role)]
     s = part.groupby("tick")[col].sum() if col in part else pd.Series(dtype=float)
     return s.reindex(ticks).fillna(0.0)
 
@@ -68,7 +69,7 @@ def supply_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path) 
         ax.set_ylim(0, top)
         ax.set_ylabel("MW")
         ax2 = ax.twinx()
-        bo = per_tick(state, "generator", "blacked_out", series["tick"]).to_numpy()
+        bo = per_tick(state, SUPPLY_ROLES, "blacked_out", series["tick"]).to_numpy()
         step = float(np.median(np.diff(h))) if len(h) > 1 else 1.0
         ax2.bar(h, bo, width=0.8 * step, color="k", alpha=0.45, label="generators blacked out")
         ax2.set_ylim(0, max(1.0, bo.max() * 1.3))
@@ -87,7 +88,7 @@ def partition_plot(state: pd.DataFrame, series: pd.DataFrame, schedule: list[dic
     regions = sorted(c for c in state.columns if c.startswith("blackouts_region:"))
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 4.8), sharex=True)
     for c in regions:
-        a1.step(ticks, per_tick(state, "generator", c, ticks).to_numpy(), where="mid", label=f"region {c.split(':', 1)[1]}")
+        a1.step(ticks, per_tick(state, SUPPLY_ROLES, c, ticks).to_numpy(), where="mid", label=f"region {c.split(':', 1)[1]}")
     a1.set_ylabel("generators blacked out")
     a1.set_title(f"{name}: blackouts by region (partition shaded)")
     a2.plot(ticks, per_tick(state, "consumer", "soc", ticks).to_numpy(), label="consumers in SOC mode")

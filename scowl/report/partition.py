@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scowl.results import SUPPLY_ROLES
 from scowl.report import figures
 from scowl.report.answer import Answer, Figure, unanswered
 from scowl.report.inputs import DayRun, PartitionSweep
@@ -17,7 +18,7 @@ def region_figures(run: DayRun, state) -> dict:
     warnings and deferral, recomputed from the state log."""
     part = run.summary["partition"]
     schedule = part.get("schedule") or []
-    gen = state[state["role"] == "generator"]
+    gen = state[state["role"].isin(SUPPLY_ROLES)]
     pop = state[state["role"] == "consumer"]
     inside = lambda df: df[sum(((df["tick"] >= p["start_tick"]) & (df["tick"] < p["end_tick"])) for p in schedule) > 0]  # noqa: E731
     g, c = inside(gen), inside(pop)

@@ -43,7 +43,7 @@ def test_every_host_has_every_phase(plan):
 def test_roles_start_in_order_with_the_node_command(plan):
     starts = [(s.host, s.command) for s in plan.steps if s.phase == "start" and "nohup setsid " in s.command]
     roles = [shlex.split(c.split("nohup setsid ", 1)[1])[2] for _, c in starts]
-    assert roles == ["bootstrap", "broker", "metronome", "tracker", "generator", "generator", "consumer", "consumer"]
+    assert roles == ["bootstrap", "broker", "metronome", "tracker", "generator", "generator", "storage", "consumer", "consumer"]
     waits = [i for i, s in enumerate(plan.steps) if s.phase == "start" and "grep -q '^READY '" in s.command]
     first_peer = next(i for i, s in enumerate(plan.steps) if s.phase == "start" and "--role tracker" in s.command)
     assert len(waits) == 3 and max(waits) < first_peer, "the fixed services must be READY before any peer starts"
@@ -53,7 +53,7 @@ def test_roles_start_in_order_with_the_node_command(plan):
            "> scowl-run/tracker.log" in cmd
     assert "SCOWL_BOOTSTRAP=tcp://10.1.1.1:5555" in cmd and "echo $! > scowl-run/tracker.pid" in cmd
     assert [(h, c.split("--name ")[1].split()[0]) for h, c in starts[4:]] == [
-        ("h3", "fleet-0,fleet-1"), ("h4", "fleet-2,fleet-3"), ("h3", "population-0,population-1"),
+        ("h3", "fleet-0,fleet-1"), ("h4", "fleet-2,fleet-3"), ("h1", "storage-0"), ("h3", "population-0,population-1"),
         ("h4", "population-2,population-3")]
 
 
@@ -68,18 +68,21 @@ def test_the_run_plan_goes_to_every_host_with_fixed_addresses(plan):
     assert run_plan["transport"] == "tcp" and run_plan["transport_faults"] is False and run_plan["fault_gate"] == ""
     copies = [s.command for s in plan.steps if s.phase == "install" and s.command.endswith(":scowl-run/plan.json")]
     assert len(copies) == 4
-    assert plan.actors == {"h1": ["bootstrap", "broker", "metronome"], "h2": ["tracker-0", "tracker-1"],
+    assert plan.actors == {"h1": ["bootstrap", "broker", "metronome", "storage-0"], "h2": ["tracker-0", "tracker-1"],
                            "h3": ["fleet-0", "fleet-1", "population-0", "population-1"],
                            "h4": ["fleet-2", "fleet-3", "population-2", "population-3"]}
     assert "<<'SCOWL_EOF'\n{" in plan.render_sh()
 
 
-def test_a_storage_role_is_refused_with_file_and_key(tmp_path):
-    text = EMULAB4.read_text().replace("roles = { bootstrap = 1, metronome = 1, broker = 1 }",
-                                       "roles = { bootstrap = 1, metronome = 1, broker = 1, storage = 1 }")
-    path = tmp_path / "with-storage.toml"
-    path.write_text(text)
-    with pytest.raises(ConfigError, match=r"with-storage.toml.*hosts \(h1\)\.roles\.storage"):
+def test_storage_actors_must_match_the_scenarios_ev_hubs(tmp_path):
+    without = EMULAB4.read_text().replace("broker = 1, storage = 1 }", "broker = 1 }")
+    path = tmp_path / "no-storage.toml"
+    path.write_text(without)
+    with pytest.raises(ConfigError, match=r"no-storage.toml.*hosts\[\*\]\.roles\.storage.*1 storage actor.*4 EV hubs"):
+        build_plan(load_deployment(path), SCHEDULE, scenario=str(SCENARIO))
+    unknown = EMULAB4.read_text().replace("broker = 1, storage = 1 }", "broker = 1, storage = 1, battery = 1 }")
+    path.write_text(unknown)
+    with pytest.raises(ConfigError, match=r"no-storage.toml.*hosts\[0\] \(h1\)\.roles\.battery.*expected a role among"):
         build_plan(load_deployment(path), SCHEDULE, scenario=str(SCENARIO))
 
 
@@ -157,7 +160,7 @@ def local_emulab(name: str, *roles: str) -> str:
     return text
 
 
-LOCAL4 = local_emulab("local-4", "bootstrap = 1, metronome = 1, broker = 1", "tracker = 2",
+LOCAL4 = local_emulab("local-4", "bootstrap = 1, metronome = 1, broker = 1, storage = 1", "tracker = 2",
                       "generator = 1, consumer = 2", "generator = 1, consumer = 2")
 
 

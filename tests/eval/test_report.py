@@ -10,6 +10,7 @@ import subprocess
 from html import escape
 
 import pandas as pd
+from scowl.results import SUPPLY_ROLES
 import pytest
 
 from scowl.cli import main
@@ -81,7 +82,7 @@ def test_blackouts_and_shortfall_match_the_state_log(everything, healthy_run, pa
         summary = json.loads((d / "summary.json").read_text())
         gen, pop = state[state["role"] == "generator"], state[state["role"] == "consumer"]
         short = pop.groupby("tick")["demand_mw"].sum() > gen.groupby("tick")["available_mw"].sum()
-        bo = gen.groupby("tick")["blacked_out"].sum()
+        bo = state[state["role"].isin(SUPPLY_ROLES)].groupby("tick")["blacked_out"].sum()  # EV hubs black out too
         got = per[str(d)]
         assert got["demand_above_supply_ticks"] == int(short.sum()) == summary["blackouts"]["demand_above_supply_ticks"]
         assert got["blackout_generator_ticks_when_short"] == int(bo[short].sum())

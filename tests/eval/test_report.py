@@ -10,12 +10,12 @@ import subprocess
 from html import escape
 
 import pandas as pd
-from scowl.results import SUPPLY_ROLES
 import pytest
 
 from scowl.cli import main
 from scowl.errors import ScowlError
 from scowl.report import QUESTIONS, build_report
+from scowl.results import SUPPLY_ROLES
 
 
 def _answers(doc) -> dict[int, dict]:

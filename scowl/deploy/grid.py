@@ -5,7 +5,8 @@ the fixed addresses, and the `scowl-node` process of each role on each host.
     for proc in grid_processes(deployment, plan): ...   # (host, role, [actor names])
 
 The description's role counts are actor counts: `tracker = 2` puts two tracker actors on the
-host, `generator = 1` one generator fleet, `consumer = 1` one consumer population. The trackers
+host, `generator = 1` one generator fleet, `consumer = 1` one consumer population, `storage = 1`
+the EV storage actor (exactly one when the scenario has EV hubs, else none). The trackers
 of all hosts must add up to the scenario's `[trackers] count`; the fleets and populations of all
 hosts are how the scenario's generators and consumers are split (`make_plan(populations=N,
 fleets=M)`). Actor names are the plan's (`tracker-<i>`, `fleet-<i>`, `population-<i>`): a host's

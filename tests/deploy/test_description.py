@@ -168,6 +168,6 @@ def test_check_shows_where_the_grid_actors_run_or_why_it_cannot(capsys):
 
     assert main(["deploy", "check", str(REPO / "deploy/hosts-3.toml"), "--scenario", str(REPO / "deploy/hosts-3-partition.toml")]) == 0
     out = capsys.readouterr().out
-    assert "  h1       bootstrap, broker, metronome, tracker-0, tracker-1\n  h2       fleet-0, population-0\n" in out
+    assert "  h1       bootstrap, broker, metronome, storage-0, tracker-0, tracker-1\n  h2       fleet-0, population-0\n" in out
     assert main(["deploy", "check", str(REPO / "deploy/hosts-3.toml"), "--scenario", str(REPO / "configs/ny2030.toml")]) == 1
     assert "key 'hosts[*].roles.tracker': expected 4 trackers in all" in capsys.readouterr().out

@@ -67,11 +67,11 @@ def test_the_command_prints_the_summary_and_the_hosts(healthy_run):
 
 def test_the_day_ran_on_the_hosts_of_the_description(partition_run):
     info = json.loads((partition_run.run_dir / "run.json").read_text())
-    assert info["hosts"]["h1"]["actors"] == ["bootstrap", "broker", "metronome", "tracker-0", "tracker-1"]
+    assert info["hosts"]["h1"]["actors"] == ["bootstrap", "broker", "metronome", "storage-0", "tracker-0", "tracker-1"]
     assert info["hosts"]["h2"]["actors"] == ["fleet-0", "population-0"]
     assert info["hosts"]["h3"]["actors"] == ["fleet-1", "population-1"]
     assert all(code in (0, None) for code in info["exit_codes"].values()), info["exit_codes"]
-    assert {k for k, c in info["exit_codes"].items() if c == 0} >= {"h1/metronome", "h1/tracker", "h2/generator",
+    assert {k for k, c in info["exit_codes"].items() if c == 0} >= {"h1/metronome", "h1/tracker", "h1/storage", "h2/generator",
                                                                     "h2/consumer", "h3/generator", "h3/consumer"}
     for host, actors in (("h2", ["fleet-0", "population-0"]), ("h3", ["fleet-1", "population-1"])):
         for actor in actors:  # each actor bound its own host's address

@@ -150,7 +150,7 @@ def test_cli_run_gathers_logs_and_applies_the_schedule(tmp_path, leak_check):
                "--run-dir", str(run_dir), "--tick-seconds", "0.2", "--duration", "20"])
     assert rc == 0
     info = json.loads((run_dir / "run.json").read_text())
-    assert set(info["exit_codes"]) == {"h1/bootstrap", "h1/broker", "h1/tracker", "h1/metronome",
+    assert set(info["exit_codes"]) == {"h1/bootstrap", "h1/broker", "h1/tracker", "h1/storage", "h1/metronome",
                                        "h2/generator", "h2/consumer", "h3/generator", "h3/consumer"}
     assert (run_dir / "h2" / "consumer.log").read_text().split() == ["consumer", "1", "h2", str(run_dir / "h2")]
     assert all(code == 0 for code in info["exit_codes"].values()), info["exit_codes"]

@@ -223,7 +223,7 @@ def test_plan_fault_commands_work_on_namespace_hosts(tmp_path):
 
 
 # -- the plan's own start, wait, stop and cleanup steps, for real, on namespace hosts ----------
-LOCAL3 = local_emulab("local-3", "bootstrap = 1, metronome = 1, broker = 1, tracker = 2", "generator = 1, consumer = 1",
+LOCAL3 = local_emulab("local-3", "bootstrap = 1, metronome = 1, broker = 1, tracker = 2, storage = 1", "generator = 1, consumer = 1",
                       "generator = 1, consumer = 1")
 
 

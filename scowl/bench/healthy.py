@@ -28,17 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _day(args) -> dict:
     """Run the day in a child process, so its peak memory is its own."""
-    base = Path(__file__).resolve().parents[1] / "configs" / "ny2030.toml"
-    text = base.read_text()
-    for key, value in (("scale", args.day_scale), ("count", args.day_trackers)):
-        text = "\n".join(f"{key} = {value}" if line.split("=")[0].strip() == key else line for line in text.splitlines())
-    text = text.replace("duration_hours = 24", f"ticks = {args.day_ticks}")
+    from scowl.config import default_scenario_path, load_scenario, override
+    from scowl.sweep import scenario_toml
+
+    day = override(load_scenario(default_scenario_path()), {"scenario.scale": args.day_scale, "scenario.ticks": args.day_ticks,
+                                                             "trackers.count": args.day_trackers})
     tmp = Path(tempfile.mkdtemp(prefix="scowl-bench-day-"))
     cfg = tmp / "day.toml"
-    cfg.write_text(text)
+    cfg.write_text(scenario_toml(day))
     t0 = time.perf_counter()
-    code = ("import json,resource,sys; from scowl.run import run_scenario; s=run_scenario(sys.argv[1], sys.argv[2], show_progress=False);"
-            "print(json.dumps({'summary': s, 'maxrss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))")
+    code = ("import json,sys; from scowl.actors.peer import peak_rss_mb; from scowl.run import run_scenario; "
+            "s=run_scenario(sys.argv[1], sys.argv[2], show_progress=False); print(json.dumps({'summary': s, 'maxrss_mb': peak_rss_mb()}))")
     out = subprocess.run([sys.executable, "-c", code, str(cfg), str(tmp / "run")], capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t0
     res = json.loads(out.stdout.strip().splitlines()[-1])

@@ -133,19 +133,51 @@ def run_scenario(scenario_path: str, out_dir: str, *, processes: bool = False, t
     return _run_processes(plan, out)
 
 
+def process_names(plan: RunPlan) -> list[str]:
+    """Every actor of a plan in the order its `scowl-node` processes start: fixed services first."""
+    return ["bootstrap", "broker", "metronome", *plan.trackers, *(f.name for f in plan.fleets), *(p.name for p in plan.populations)]
+
+
+def node_command(plan: RunPlan, plan_path: Path, name: str) -> list[str]:
+    """The `scowl-node` command line of one actor of a plan (the same to start it late or again)."""
+    return [sys.executable, "-m", "scowl.node_cli", "--role", role_of(plan, name), "--deployment", str(plan_path),
+            "--name", name, "--log-level", "WARNING"]
+
+
+def start_node(plan: RunPlan, plan_path: Path, name: str) -> subprocess.Popen:
+    """Start one actor's `scowl-node` in its own session and return once it printed READY."""
+    proc = subprocess.Popen(node_command(plan, plan_path, name), stdout=subprocess.PIPE, text=True, start_new_session=True)
+    line = proc.stdout.readline()
+    if not line.startswith("READY"):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        rc = proc.wait()
+        proc.stdout.close()
+        raise ScowlError(f"{name} did not start (exit code {rc}); see {Path(plan_path).parent}/trace-{name}.log")
+    return proc
+
+
+def stop_nodes(procs) -> None:
+    """TERM every `scowl-node` still running, KILL what is left after 5 s, reap them all."""
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
 def _run_processes(plan: RunPlan, out: Path) -> dict:
     """One `scowl-node` per actor; the fixed services first, each waited for by its READY line."""
-    names = ["bootstrap", "broker", "metronome", *plan.trackers, *(f.name for f in plan.fleets), *(p.name for p in plan.populations)]
     procs: list[tuple[str, subprocess.Popen]] = []
     try:
-        for name in names:
-            cmd = [sys.executable, "-m", "scowl.node_cli", "--role", role_of(plan, name), "--deployment", str(out / "plan.json"),
-                   "--name", name, "--log-level", "WARNING"]
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, start_new_session=True)
-            procs.append((name, proc))
-            line = proc.stdout.readline()
-            if not line.startswith("READY"):
-                raise ScowlError(f"{name} did not start (exit code {proc.poll()}); see {out}/trace-{name}.log")
+        for name in process_names(plan):
+            procs.append((name, start_node(plan, out / "plan.json", name)))
         metronome = dict(procs)["metronome"]
         rc = metronome.wait()
         if rc != 0:
@@ -157,17 +189,7 @@ def _run_processes(plan: RunPlan, out: Path) -> dict:
             except subprocess.TimeoutExpired:
                 log.warning("%s did not stop after the run; terminating it", name)
     finally:
-        for _, proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for _, proc in procs:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            if proc.stdout:
-                proc.stdout.close()
+        stop_nodes([proc for _, proc in procs])
     return json.loads((out / "summary.json").read_text())
 
 

@@ -47,8 +47,9 @@ def rate_plot(table: pd.DataFrame, path: Path, meta: dict | None = None) -> Path
     shard = (meta or {}).get("shard", {})
     if shard.get("ok"):
         ax.axhline(shard["target_hz"], color="r", lw=0.8, ls="--", label=f"target {shard['target_hz']:g} Hz")
-        m = np.logspace(np.log10(max(1, table["consumers_per_tracker"].min())), np.log10(table["consumers_per_tracker"].max() * 2), 50)
-        ax.loglog(m, 1.0 / (shard["a_s"] + shard["b_s_per_consumer"] * m), color="gray", lw=0.8, label="fitted t = a + b n")
+        lo = shard.get("fit_from_consumers", table["consumers_per_tracker"].min())  # drawn over the runs it was fitted to
+        m = np.logspace(np.log10(max(1, lo)), np.log10(table["consumers_per_tracker"].max() * 2), 50)
+        ax.loglog(m, 1.0 / (shard["a_s"] + shard["b_s_per_consumer"] * m), color="gray", lw=0.8, label="fitted round cost t = a + b n")
     return finish(fig, ax, path, xlabel="consumers per tracker", ylabel="rebalance rate (Hz)",
                   title="Rebalance rate against peers per tracker")
 

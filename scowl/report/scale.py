@@ -62,7 +62,8 @@ def q2(sw: Sweep, out: Path) -> Answer:
     if not bound["bound"]:
         return Answer(2, headline=f"none reached its limit in the sweep; the closest was {bound['resource']} of the {bound['role']}",
                       details=[bound["text"]], figures=[fig], sources=[str(sw.path)], values=vals)
-    also = "".join(f"; at the same scale also {a['resource']} ({a['role']}, {100 * a['utilization']:.0f} %)" for a in bound["also_bound"])
+    also = ("; at the same scale also past its threshold: " + ", ".join(f"{a['resource']} ({a['role']}, {100 * a['utilization']:.0f} %)"
+                                                                    for a in bound["also_bound"])) if bound["also_bound"] else ""
     return Answer(2, headline=f"{bound['resource']} ({bound['role']}, {100 * bound['utilization']:.0f} % of its capacity){also}",
                   details=[bound["text"]], figures=[fig], sources=[str(sw.path)], values=vals)
 

@@ -10,6 +10,7 @@ and told so by a Verdict multicast (PUB) to the populations, until its tracker s
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import numpy as np
 
@@ -20,6 +21,8 @@ from scowl.runtime import on
 from scowl.streams import StreamRepo
 
 BLACKOUT_TOLERANCE = 1e-9  # relative: float noise is not a blackout
+
+log = logging.getLogger("scowl.generator")
 
 
 class GeneratorFleet(GridPeer):
@@ -77,6 +80,7 @@ class GeneratorFleet(GridPeer):
         ids = await asyncio.gather(*(self.request("bootstrap", wire.GeneratorJoin(n, f"{host}/{n}"), timeout=60) for n in self.names))
         self.gen_ids[:] = [r.gen_id for r in ids]
         self.row_of = {int(g): i for i, g in enumerate(self.gen_ids)}
+        log.info("%s: generator ids %s", self.name, ",".join(str(int(g)) for g in self.gen_ids))
         located = await self.request("broker", wire.Locate(self.gen_ids.tolist(), self.placement_weight().tolist()), timeout=600)
         self.tracker_of = list(located.trackers)
         directory = await self.lookup("tracker")

@@ -126,6 +126,20 @@ class GridPeer(Actor):
         self.directory.update(found)
         return found
 
+    @on(wire.PeerRegister)
+    async def on_peer_moved(self, msg: wire.PeerRegister, env: wire.Envelope):
+        """The broker says a peer restarted at new addresses: move our link and subscription
+        to it over (what was queued for its old self is dropped)."""
+        if env.sender != "broker":
+            raise ValueError(f"a peer's new addresses come from the broker, not from {env.sender}")
+        old = self.directory.get(msg.name)
+        self.directory[msg.name] = (msg.role, msg.address, msg.pub_address)
+        moved = await self.relink(msg.name, msg.address)
+        if old is not None and old[2] and old[2] != msg.pub_address:
+            moved = await self.resubscribe(old[2], msg.pub_address) or moved
+        if moved:
+            log.warning("%s: %s moved to %s; linked there", self.name, msg.name, msg.address)
+
     @on(wire.Tick)
     def _on_tick_msg(self, msg: wire.Tick, env: wire.Envelope):
         self.clock.advance_to(msg.tick)

@@ -16,6 +16,7 @@ tick 1) every peer tracker's Handover for the previous tick are in, applied in s
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -25,6 +26,8 @@ from scowl.actors.peer import Gather, GridPeer
 from scowl.dispatch import dispatch, required_output, storage_setpoints
 from scowl.model import CONTINUOUS, STORAGE
 from scowl.runtime import on
+
+log = logging.getLogger("scowl.tracker")
 
 
 class Tracker(GridPeer):
@@ -60,6 +63,8 @@ class Tracker(GridPeer):
         self.moved_total = 0
         self.unknown_ids = 0
         self._pending_gens: dict[str, wire.GeneratorsRegister] = {}
+        self._gen_sender: dict[str, frozenset[int]] = {}  # fleet -> the generator ids it registered
+        self.rejoined = 0  # fleets that registered again (restarted) and got their trees back
         self._pending_cons: dict[str, list[wire.ConsumersRegister]] = {}
         self._claimed = np.zeros(plan.n_global, dtype=bool)  # consumers registered, not yet applied
 
@@ -77,15 +82,34 @@ class Tracker(GridPeer):
     @on(wire.GeneratorsRegister)
     def on_generators(self, msg: wire.GeneratorsRegister, env: wire.Envelope):
         ids = [int(g) for g in msg.column("gen_ids")]
+        before = self._gen_sender.get(env.sender)
+        if before is not None:  # the fleet restarted: the same generators, from the same sender
+            if frozenset(ids) != before or len(ids) != len(before):
+                raise ValueError(f"{env.sender} registered again with other generators ({len(ids)} now, {len(before)} before): "
+                                 "a restarted fleet must join with the ids the bootstrap gave it")
+            self._resend_trees(env.sender, msg.column("gen_ids"))
+            return wire.Registered(True, "rejoined")
         seen = set(self.gen_index) | {g for m in self._pending_gens.values() for g in m.column("gen_ids").tolist()}
         twice = sorted(set(ids) & seen) or sorted(g for g in set(ids) if ids.count(g) > 1)
         if twice:
-            raise ValueError(f"generators registered twice: {twice[:5]}")
-        if env.sender in self._pending_gens:
-            raise ValueError(f"{env.sender} registered its generators twice")
+            raise ValueError(f"generators registered twice: {twice[:5]} (by {env.sender}, and before by another fleet or twice in one message)")
+        self._gen_sender[env.sender] = frozenset(ids)
         if msg.n:
             self._pending_gens[env.sender] = msg
         return wire.Registered(True)
+
+    def _resend_trees(self, fleet: str, gen_ids: np.ndarray) -> None:
+        """A fleet that restarted lost its own copy of its generators' trees: send it the
+        whole of them as one TreeDelta (later rounds' deltas follow it on the same link).
+        Before the first tick there is nothing to send: its registration is still pending."""
+        if fleet in self._pending_gens or not gen_ids.size:
+            return
+        rows = np.fromiter((self.gen_index[int(g)] for g in gen_ids), dtype=np.int64, count=gen_ids.size)
+        local = np.flatnonzero(np.isin(self.trees.assignment, rows))
+        self.send(fleet, wire.TreeDelta.pack(tick=max(self.tick_now, 0), ids=self.cons_ids[local],
+                                             gen_ids=self.gen_ids[self.trees.assignment[local]]))
+        self.rejoined += 1
+        log.warning("%s: %s rejoined; sent it the trees of its %d generators (%d consumers)", self.name, fleet, gen_ids.size, local.size)
 
     @on(wire.ConsumersRegister)
     def on_consumers(self, msg: wire.ConsumersRegister, env: wire.Envelope):

@@ -40,9 +40,20 @@ class Broker(Actor):
                 return wire.Registered(False, f"{msg.name} is not a tracker of this run")
             bucket = self.plan.trackers.index(msg.name)
             self.bucket_owner[bucket] = msg.name
+        before = self.directory.get(msg.name)
         self.directory[msg.name] = msg
         self._answer_waiting()
+        if before is not None and (before.address, before.pub_address) != (msg.address, msg.pub_address):
+            self._announce(msg)
+            return wire.Registered(True, "rejoined")
         return wire.Registered(True)
+
+    def _announce(self, entry: wire.PeerRegister) -> None:
+        """A peer restarted at new addresses: tell every other peer in the directory, so those
+        linked or subscribed to it move over (GridPeer.on_peer_moved)."""
+        for name in sorted(self.directory):
+            if name != entry.name and self.has_route(name):
+                self.send(name, entry)
 
     def _directory_complete(self) -> bool:
         return self._expected <= set(self.directory)

@@ -83,7 +83,12 @@ async def _serve(node: Node) -> int:
         started.cancel()
         await asyncio.gather(started, return_exceptions=True)
     await serving
-    return 128 + node.signalled if node.signalled else 0
+    crashed = [a for a in node.actors if a.crashed is not None]
+    for actor in crashed:
+        print(f"scowl-node: {actor.name} stopped on an error: {actor.crashed!r}", file=sys.stderr)
+    if node.signalled:
+        return 128 + node.signalled
+    return 1 if crashed else 0
 
 
 if __name__ == "__main__":

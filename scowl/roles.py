@@ -33,7 +33,8 @@ def build_actors(role: str, plan: RunPlan, scenario: Scenario, names: set[str] |
         return [Broker("broker", plan.broker, plan)]
     if role == "metronome":
         return [Metronome("metronome", plan.metronome, plan, scenario.ticks, scenario.tick_seconds,
-                          scenario.pacing.mode, scenario.pacing.factor, progress=progress)]
+                          scenario.pacing.mode, scenario.pacing.factor, progress=progress,
+                          liveness_s=scenario.response.heartbeat_timeout_s / 4)]
     if role == "tracker":
         return [Tracker(t, plan, scenario, _bind(plan, t)) for t in plan.trackers if wanted(t)]
     if role == "generator":

@@ -82,12 +82,13 @@ def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict, tick_wall
     }
 
 
-def add_trace_log(out_dir: str, name: str) -> None:
-    """The trace log: what actors log at INFO and above goes to DIR/trace-NAME.log."""
+def add_trace_log(out_dir: str, name: str, append: bool = False) -> None:
+    """The trace log: what actors log at INFO and above goes to DIR/trace-NAME.log (`append`:
+    after what is there, so a node restarted mid-run keeps its first life's trace)."""
     if not out_dir:
         return
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(Path(out_dir) / f"trace-{name}.log", mode="w")
+    handler = logging.FileHandler(Path(out_dir) / f"trace-{name}.log", mode="a" if append else "w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger("scowl")
@@ -144,9 +145,10 @@ def node_command(plan: RunPlan, plan_path: Path, name: str) -> list[str]:
             "--name", name, "--log-level", "WARNING"]
 
 
-def start_node(plan: RunPlan, plan_path: Path, name: str) -> subprocess.Popen:
+def start_node(plan: RunPlan, plan_path: Path, name: str, stderr=None) -> subprocess.Popen:
     """Start one actor's `scowl-node` in its own session and return once it printed READY."""
-    proc = subprocess.Popen(node_command(plan, plan_path, name), stdout=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(node_command(plan, plan_path, name), stdout=subprocess.PIPE, stderr=stderr, text=True,
+                            start_new_session=True)
     line = proc.stdout.readline()
     if not line.startswith("READY"):
         if proc.poll() is None:
@@ -204,7 +206,8 @@ def build_role_node(args) -> Node:
     actors = build_actors(args.role, plan, scenario, names, progress=progress)
     if not actors:
         raise ScowlError(f"no {args.role} named {args.name!r} in {args.deployment}")
-    add_trace_log(plan.out_dir, args.name or args.role)
+    add_trace_log(plan.out_dir, args.name or args.role, append=True)
+    log.info("%s: scowl-node pid %d starts", args.name or args.role, os.getpid())
     node = Node(args.name or args.role)
     for a in actors:
         node.add(a)

@@ -120,6 +120,8 @@ class Actor:
         self._router_peers: set[bytes] = set()
         self._router_lost: set[bytes] = set()  # peers that were connected and dropped (a cut link): sends count as unroutable
         self._subs: list[Channel] = []
+        self._pumps: dict[Channel, asyncio.Task] = {}
+        self._sub_types: dict[str, tuple[type[wire.Message], ...]] = {}  # publisher address -> types subscribed
         self._tasks: set[asyncio.Task] = set()
         self._timers: list[asyncio.TimerHandle] = []
         self._pending: dict[int, asyncio.Future] = {}
@@ -154,7 +156,7 @@ class Actor:
                 sock.close(linger=0)
                 raise ActorError(f"{self.name}: cannot bind {self.address}: {exc}") from None
             self._router = Channel(sock, "router")
-            self._spawn(self._pump(self._router))
+            self._start_pump(self._router)
         await self.on_start()
         self.started.set()
 
@@ -235,13 +237,62 @@ class Actor:
         sock.connect(address)
         ch = Channel(sock, peer)
         self._links[peer] = ch
-        self._spawn(self._pump(ch))
+        self._start_pump(ch)
         if handshake:
             try:
                 await self.request(peer, wire.Hello(self.role, self.bound_address or ""), timeout=timeout)
             except RequestTimeout:
                 raise ActorError(f"{self.name}: no answer from {peer} at {address} within {timeout} s "
                                  "(is it running, and is the address right?)") from None
+
+    async def relink(self, peer: str, address: str) -> bool:
+        """`peer` came back at a new address (it restarted): close our link to the old one
+        (what was queued for it is dropped) and open one to the new address. No handshake:
+        sends queue until it connects, and the mailbox is never held up. False (and nothing
+        done) when we had no link to it."""
+        old = self._links.pop(peer, None)
+        if old is None:
+            return False
+        await self._close_channel(old)
+        await self.connect(peer, address, handshake=False)
+        return True
+
+    async def resubscribe(self, old: str, new: str) -> bool:
+        """A publisher moved from `old` to `new`: subscribe there to the same types. False
+        (and nothing done) when we were not subscribed at `old`."""
+        for ch in self._subs:
+            if ch.name == f"sub:{old}":
+                self._subs.remove(ch)
+                types = self._sub_types.pop(old)
+                await self._close_channel(ch)
+                await self.subscribe(new, types)
+                return True
+        return False
+
+    def _start_pump(self, ch: Channel) -> None:
+        task = self._spawn(self._pump(ch))
+        self._pumps[ch] = task
+        task.add_done_callback(lambda _t, ch=ch: self._pumps.pop(ch, None))
+
+    async def _close_channel(self, ch: Channel) -> None:
+        """Stop a channel's pump, then close its socket (a pump on a closed socket would die
+        and stop the actor). Messages it had queued in the mailbox are still handled."""
+        self._outbox = {k: v for k, v in self._outbox.items() if k[0] is not ch}
+        self._backlog.pop(ch, None)
+        task = self._pumps.pop(ch, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        ch.close()
+        if self._mailbox and not self._busy:  # the cancelled pump may have been the one draining
+            await self._drain()
+
+    def probe(self, peer: str) -> None:
+        """A liveness probe: ask `peer` for a Welcome nobody waits for. When the peer's
+        connection is gone (it died, or tcp heartbeats gave up on it) the send fails as it is
+        flushed (ROUTER_MANDATORY) and `has_route(peer)` turns False."""
+        if self.has_route(peer):
+            self.send(peer, wire.Hello(self.role, self.bound_address or ""), ask=True)
 
     def has_route(self, peer: str) -> bool:
         return peer in self._links or peer.encode() in self._router_peers
@@ -268,7 +319,8 @@ class Actor:
         sock.connect(address)
         ch = Channel(sock, f"sub:{address}")
         self._subs.append(ch)
-        self._spawn(self._pump(ch))
+        self._sub_types[address] = types
+        self._start_pump(ch)
 
     async def await_subscribers(self, names: set[str] | list[str], timeout: float = 10.0) -> None:
         """Publish sync probes until each named subscriber has acknowledged one (via a
@@ -381,12 +433,14 @@ class Actor:
     async def _drain_backlog(self, ch: Channel) -> None:
         backlog = self._backlog[ch]
         try:
-            while backlog:
+            while backlog and not ch.closed:
                 parts, n = backlog[0]
                 try:
                     await ch.send(parts)
                     self.stats.sent += n
                 except zmq.ZMQError as exc:
+                    if ch.closed:  # the link was closed under us (relink): what was queued is dropped
+                        break
                     if exc.errno != zmq.EHOSTUNREACH:
                         raise
                     self.stats.unroutable += n
@@ -395,8 +449,8 @@ class Actor:
                         self._router_lost.add(parts[0])
                 backlog.popleft()
         finally:
-            if not backlog:
-                del self._backlog[ch]
+            if not backlog or ch.closed:
+                self._backlog.pop(ch, None)
 
     async def flush(self) -> None:
         """Wait until every message sent so far has been handed to its socket."""
@@ -616,6 +670,11 @@ class Actor:
     @on(wire.Hello)
     def _on_hello(self, msg: wire.Hello, env: wire.Envelope):
         return wire.Welcome(self.role)
+
+    @on(wire.Welcome)
+    def _on_late_welcome(self, msg: wire.Welcome, env: wire.Envelope):
+        """A Welcome nobody waits for: the answer to a liveness probe (`probe`), or to a
+        handshake that had already timed out. Hearing it is all it says."""
 
     @on(wire.SyncProbe)
     def _on_sync_probe(self, msg: wire.SyncProbe, env: wire.Envelope):

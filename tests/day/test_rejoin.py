@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import re
+import signal
+import subprocess
+import threading
 import time
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from scowl.config import load_scenario, override
 from scowl.plan import make_plan
+from scowl.results import SUPPLY_ROLES, load_run
 from scowl.run import process_names, start_node, stop_nodes
+from scowl.sweep import scenario_toml
 
 
 def _healthy_day():
@@ -55,3 +66,98 @@ def test_a_generator_fleet_started_late_joins_and_the_day_is_unchanged(small_run
     late = json.loads((out / "summary.json").read_text())
     assert late["ticks"] == first["ticks"]
     assert strip_wall(late) == strip_wall(first)
+
+
+RESTART_TICKS = 20
+
+
+class Progress:
+    """The metronome's progress lines (stderr, one per 10 % of the ticks), read as they come."""
+
+    def __init__(self, proc) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def close(self) -> None:
+        """Once the metronome's process is gone: the rest of its lines, then the pipe closed."""
+        self._thread.join(10)
+        self.proc.stderr.close()
+
+    def wait_for_tick(self, tick: int, timeout: float = 60) -> int:
+        """Block until the metronome reported at least `tick` ticks done; returns how many."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = [int(m.group(1)) for line in list(self.lines) if (m := re.search(r"\] (\d+)/\d+ ticks", line))]
+            if done and done[-1] >= tick:
+                return done[-1]
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the metronome exited ({self.proc.returncode}) before tick {tick}: {''.join(self.lines)[-2000:]}")
+            time.sleep(0.05)  # polling the progress lines, not dodging a race
+        raise AssertionError(f"tick {tick} not reached within {timeout} s: {''.join(self.lines)[-2000:]}")
+
+
+def _gen_ids(trace: Path, fleet: str) -> list[str]:
+    """The generator ids each life of the fleet got from the bootstrap (from its trace log)."""
+    return re.findall(rf"{fleet}: generator ids (\S+)", trace.read_text())
+
+
+def test_a_generator_fleet_killed_mid_run_and_restarted_rejoins(tmp_path):
+    out = tmp_path / "restart"
+    out.mkdir()
+    config = out / "small-restart.toml"
+    config.write_text(scenario_toml(override(load_scenario("configs/small.toml"), {"scenario.ticks": RESTART_TICKS})))
+    plan = _plan(str(config), out)
+    procs = {}
+    started = []
+    progress = None
+    try:
+        for name in process_names(plan):
+            procs[name] = start_node(plan, out / "plan.json", name, stderr=subprocess.PIPE if name == "metronome" else None)
+            started.append(procs[name])
+        progress = Progress(procs["metronome"])
+        killed_after = progress.wait_for_tick(6)
+        procs[LATE].send_signal(signal.SIGKILL)
+        assert procs[LATE].wait(10) == -signal.SIGKILL
+        # the run goes on without it: the metronome stops waiting for a peer whose connection
+        # closed, the others' deadlines count it unreachable
+        gone_until = progress.wait_for_tick(killed_after + 2)
+        procs[LATE] = start_node(plan, out / "plan.json", LATE)  # the same command, nothing else
+        started.append(procs[LATE])
+        assert procs["metronome"].wait(120) == 0, "".join(progress.lines)[-3000:]
+        for name in plan.names():
+            assert procs[name].wait(30) == 0, f"{name} exited with {procs[name].returncode}"
+    finally:
+        stop_nodes(started)
+        if progress is not None:
+            progress.close()
+    for proc in started:  # nothing left behind: every node's process group is gone
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ticks"] == RESTART_TICKS
+    state, _, _ = load_run(out)
+    # the same generator ids in both lives
+    lives = _gen_ids(out / f"trace-{LATE}.log", LATE)
+    assert len(lives) == 2 and lives[0] == lives[1], lives
+    rows = state[state["actor"] == LATE]
+    assert "absent" in state, "the metronome should have recorded the ticks the fleet was gone"
+    fleet_ticks = sorted(rows[rows["absent"] != 1]["tick"])  # the ticks it reported
+    assert sorted(rows["tick"]) == list(range(RESTART_TICKS)), "one state row per tick and actor, reported or absent"
+    gone = sorted(set(range(RESTART_TICKS)) - set(fleet_ticks))
+    assert gone and min(gone) >= killed_after - 1 and max(gone) >= gone_until - 1, (gone, killed_after, gone_until)
+    back = [t for t in fleet_ticks if t > max(gone)]
+    assert back and back == list(range(max(gone) + 1, RESTART_TICKS)), fleet_ticks
+    # after it rejoined, its own copy of its trees is whole again: the generators' trees hold
+    # exactly the consumers the populations say are on a generator, and it serves them
+    supply = state[state["role"].isin(SUPPLY_ROLES)].groupby("tick")[["tree_members", "delivered_mw"]].sum()
+    pops = state[state["role"] == "consumer"].groupby("tick")[["assigned", "served_mw"]].sum()
+    mine = state[state["actor"] == LATE].set_index("tick")
+    assert (mine.loc[back, "tree_members"] > 0).all() and (mine.loc[back, "delivered_mw"] > 0).all()
+    assert (supply.loc[back, "tree_members"] == pops.loc[back, "assigned"]).all()
+    np.testing.assert_allclose(pops.loc[back, "served_mw"], supply.loc[back, "delivered_mw"], rtol=1e-9)

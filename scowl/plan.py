@@ -107,15 +107,23 @@ class RunPlan:
         return load_scenario(self.scenario_path)
 
 
-def fixed_load_blocks(scenario: Scenario) -> tuple[int, float]:
+#: A fixed-load block is at most this share of the smallest generator (and at most 1 MW), so
+#: every generator with a little room can carry one: at small scales a 1 MW block is bigger
+#: than most units' headroom and would starve all day for its size alone.
+BLOCK_SHARE_OF_SMALLEST_UNIT = 0.05
+
+
+def fixed_load_blocks(scenario: Scenario, smallest_unit_mw: float = float("inf")) -> tuple[int, float]:
     """Industrial and transportation load as equal constant blocks (consumers without a
-    population model), small enough that any generator can carry one: ~1 MW each."""
+    population model), small enough that any generator can carry one: about 1 MW each, or
+    BLOCK_SHARE_OF_SMALLEST_UNIT of the smallest generator where that is less."""
     from scowl.model import fixed_loads_mw
 
     total = sum(fixed_loads_mw(scenario).values())
     if total <= 0:
         return 0, 0.0
-    n = max(1, int(np.ceil(total / 1.0)))
+    size = min(1.0, BLOCK_SHARE_OF_SMALLEST_UNIT * smallest_unit_mw)
+    n = max(1, int(np.ceil(total / size)))
     return n, total / n
 
 
@@ -143,7 +151,9 @@ def make_plan(scenario_path: str, *, transport: str = "inproc", populations: int
     ipc_dir = tempfile.mkdtemp(prefix="scowl-ipc-") if transport == "ipc" else ""
     n_res, n_com = consumer_counts(scenario)
     n = n_res + n_com
-    n_blocks, block_mw = fixed_load_blocks(scenario)
+    gens = build_generators(scenario, StreamRepo(scenario.seed))
+    n_gen = len(gens.nameplate_mw)
+    n_blocks, block_mw = fixed_load_blocks(scenario, float(gens.nameplate_mw.min()) if n_gen else float("inf"))
     k = scenario.trackers.count
     p = populations or max(1, min(k, 1 + n // 2_000_000))
     runs = split_by_weight(n, [1] * p)
@@ -153,8 +163,6 @@ def make_plan(scenario_path: str, *, transport: str = "inproc", populations: int
         pops.append(PopulationShard(f"population-{i}", start, start + runs[i], bstart, bstart + block_runs[i]))
         start += runs[i]
         bstart += block_runs[i]
-    gens = build_generators(scenario, StreamRepo(scenario.seed))
-    n_gen = len(gens.nameplate_mw)
     fleet_runs = split_by_weight(n_gen, [1] * fleets)
     fl, g = [], 0
     for i in range(fleets):

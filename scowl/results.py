@@ -29,6 +29,12 @@ def _sum_by_tick(df: pd.DataFrame, role: str | tuple[str, ...], col: str) -> pd.
     return part.groupby("tick")[col].sum()
 
 
+def _ticks_above(a: pd.Series, b: pd.Series) -> int:
+    """Ticks where a > b, over the ticks both have (in real time a late actor's tick is missing)."""
+    a, b = a.align(b, join="inner")
+    return int((a > b).sum())
+
+
 def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
     """summary.json: the run's answers, computed only from the state log and final figures."""
     tick_h = meta["tick_seconds"] / 3600.0
@@ -86,7 +92,7 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
             "generator_ticks": int(sum(f["blackout_generator_ticks"] for f in finals_gen)),
             "consumers_affected": int(pop["choked"].sum()) if len(pop) else 0,
             # demand above what the generators could give, before EV storage made up for any of it
-            "demand_above_supply_ticks": int((_sum_by_tick(state, "consumer", "demand_mw") > _sum_by_tick(state, "generator", "available_mw")).sum()),
+            "demand_above_supply_ticks": _ticks_above(_sum_by_tick(state, "consumer", "demand_mw"), _sum_by_tick(state, "generator", "available_mw")),
         },
         "peak_memory_mb": {name: round(f.get("rss_peak_mb", 0.0), 1) for name, f in sorted(finals.items())},
         "tick_wall_ms": meta.get("tick_wall_ms", {}),

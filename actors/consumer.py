@@ -9,6 +9,8 @@ served, starved and choked (in a blacked-out tree) consumers and report the tick
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from scowl import wire
@@ -19,6 +21,8 @@ from scowl.runtime import on
 from scowl.streams import StreamRepo
 
 REGISTER_CHUNK = 100_000
+
+log = logging.getLogger("scowl.consumer")
 
 
 class Population(GridPeer):
@@ -76,6 +80,8 @@ class Population(GridPeer):
         self.hi = np.uint64(joined.hi)
         self.ids["hi"] = self.hi
         self.ids["lo"] = self.global_index.astype(np.uint64)
+        log.info("%s: consumer ids hi=%d lo=%d..%d", self.name, int(self.hi), int(self.global_index[0]) if self.n else 0,
+                 int(self.global_index[-1]) if self.n else -1)
         placement = await self.request("broker", wire.PlaceConsumers(self.name, self.n), timeout=600)
         directory = await self.lookup()
         for name, (role, address, pub) in sorted(directory.items()):
@@ -86,10 +92,34 @@ class Population(GridPeer):
         start = 0
         for tracker, count in zip(placement.trackers, placement.counts):
             self.mgr[start:start + count] = self.tracker_index[tracker]
+            if self.rejoining:
+                start += count
+                continue
             for a in range(start, start + count, REGISTER_CHUNK):
                 b = min(start + count, a + REGISTER_CHUNK)
                 await self.request(tracker, wire.ConsumersRegister.pack(ids=self.ids[a:b], demand_mw=self.reported[a:b]), timeout=120)
             start += count
+        if self.rejoining:
+            await self._find_consumers()
+
+    async def _find_consumers(self) -> None:
+        """Restarted mid-run: our consumers' trackers and generators are gone from memory.
+        Ask every tracker (consumers move between trackers): each answers for those it holds.
+        The ones none holds are being handed over; the taker's next Assign places them."""
+        held = 0
+        for tracker in self.plan.trackers:
+            for a in range(0, self.n, REGISTER_CHUNK):
+                b = min(self.n, a + REGISTER_CHUNK)
+                truth = await self.request(tracker, wire.ConsumersRegister.pack(ids=self.ids[a:b], demand_mw=self.reported[a:b]), timeout=120)
+                pos = self.local_index(truth.column("ids"))
+                if np.any(pos < 0):
+                    raise ValueError(f"{tracker} answered for {int(np.count_nonzero(pos < 0))} consumers that are not {self.name}'s")
+                self.mgr[pos] = self.tracker_index[tracker]
+                self.gen[pos] = truth.column("gen_ids")
+                self.reported[pos] = truth.column("demand_mw")
+                held += pos.size
+        log.warning("%s: rejoined; the trackers hold %d of its %d consumers (%d on a generator)", self.name, held, self.n,
+                    int(np.count_nonzero(self.gen != wire.STARVED_ID)))
 
     async def prepare(self) -> None:
         await self.connect("bootstrap", self.plan.bootstrap)
@@ -98,6 +128,8 @@ class Population(GridPeer):
 
     def on_tick(self, tick: int):
         self.tick_now = tick
+        while self.model.tick < tick - 1:  # restarted mid-run: the demand streams again up to here
+            self.model.step(self.model.tick + 1)
         self._step(tick)
         self.arm(tick, "assign", 0.55, lambda: self.assigns.missing(tick), self._maybe_follow, hops=2)
         self._maybe_follow(tick)  # assignments for this tick may have come before the tick

@@ -88,6 +88,7 @@ class GridPeer(Actor):
         self.unreachable: set[str] = set()  # peers whose last expected message never came
         self.tick_started = 0.0
         self._expired: set[tuple[int, str]] = set()
+        self.rejoining = False  # the broker knew us already: this process restarted mid-run
         if plan.transport_faults:
             from scowl.faults import LinkFaults
 
@@ -105,6 +106,7 @@ class GridPeer(Actor):
             reply = await self.request("broker", wire.PeerRegister(self.name, self.role, self.bound_address or "", self.pub_address), timeout=60)
             if not reply.ok:
                 raise RuntimeError(f"broker refused {self.name}: {reply.detail}")
+            self.rejoining = reply.detail == "rejoined"
             await self.setup()
             await self.request("metronome", wire.Ready(self.name, self.role), timeout=600)
             if self.role in ("consumer", "generator"):

@@ -98,6 +98,18 @@ class Tracker(GridPeer):
             self._pending_gens[env.sender] = msg
         return wire.Registered(True)
 
+    def _where_are(self, ids: np.ndarray) -> wire.Resync:
+        """The truth as this tracker has it about these consumers: the ones it holds, with the
+        demand it plans with and the generator each is on (STARVED_ID: starved). The others
+        are not ours (another tracker holds them, or one is taking them over)."""
+        local = self.local_of[self._global_index(ids)]
+        held = local >= 0
+        held[held] &= self.trees.assignment[local[held]] != balance.ABSENT
+        local = local[held]
+        a = self.trees.assignment[local]
+        gen = np.where(a >= 0, self.gen_ids[np.maximum(a, 0)] if len(self.gen_ids) else 0, wire.STARVED_ID)
+        return wire.Resync.pack(ids=ids[held], demand_mw=self.trees.demand[local], gen_ids=gen)
+
     def _resend_trees(self, fleet: str, gen_ids: np.ndarray) -> None:
         """A fleet that restarted lost its own copy of its generators' trees: send it the
         whole of them as one TreeDelta (later rounds' deltas follow it on the same link).
@@ -113,6 +125,8 @@ class Tracker(GridPeer):
 
     @on(wire.ConsumersRegister)
     def on_consumers(self, msg: wire.ConsumersRegister, env: wire.Envelope):
+        if self.tick_now >= 0:  # the run is under way: a population that restarted asks where its consumers are
+            return self._where_are(msg.column("ids"))
         lo = self._global_index(msg.column("ids"))
         if np.any(self.local_of[lo] >= 0) or np.any(self._claimed[lo]):
             raise ValueError(f"{int(np.count_nonzero((self.local_of[lo] >= 0) | self._claimed[lo]))} consumers registered twice")

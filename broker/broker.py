@@ -43,10 +43,11 @@ class Broker(Actor):
         before = self.directory.get(msg.name)
         self.directory[msg.name] = msg
         self._answer_waiting()
-        if before is not None and (before.address, before.pub_address) != (msg.address, msg.pub_address):
+        if before is None:
+            return wire.Registered(True)
+        if (before.address, before.pub_address) != (msg.address, msg.pub_address):
             self._announce(msg)
-            return wire.Registered(True, "rejoined")
-        return wire.Registered(True)
+        return wire.Registered(True, "rejoined")  # it registered before: it restarted
 
     def _announce(self, entry: wire.PeerRegister) -> None:
         """A peer restarted at new addresses: tell every other peer in the directory, so those

@@ -102,12 +102,18 @@ class Progress:
         raise AssertionError(f"tick {tick} not reached within {timeout} s: {''.join(self.lines)[-2000:]}")
 
 
-def _gen_ids(trace: Path, fleet: str) -> list[str]:
-    """The generator ids each life of the fleet got from the bootstrap (from its trace log)."""
-    return re.findall(rf"{fleet}: generator ids (\S+)", trace.read_text())
+def _ids(trace: Path, peer: str) -> list[str]:
+    """The ids each life of the peer got from the bootstrap (from its trace log)."""
+    return re.findall(rf"{peer}: (?:generator|consumer) ids (.+)", trace.read_text())
 
 
-def test_a_generator_fleet_killed_mid_run_and_restarted_rejoins(tmp_path):
+# what shows that the peer does its part again: a fleet's own copy of its trees is whole and
+# it delivers; a population's consumers are on generators and served
+DOING_ITS_PART = {"fleet-0": ("tree_members", "delivered_mw"), "population-0": ("assigned", "served_mw")}
+
+
+@pytest.mark.parametrize("peer", sorted(DOING_ITS_PART))
+def test_a_peer_killed_mid_run_and_restarted_rejoins(tmp_path, peer):
     out = tmp_path / "restart"
     out.mkdir()
     config = out / "small-restart.toml"
@@ -122,13 +128,13 @@ def test_a_generator_fleet_killed_mid_run_and_restarted_rejoins(tmp_path):
             started.append(procs[name])
         progress = Progress(procs["metronome"])
         killed_after = progress.wait_for_tick(6)
-        procs[LATE].send_signal(signal.SIGKILL)
-        assert procs[LATE].wait(10) == -signal.SIGKILL
+        procs[peer].send_signal(signal.SIGKILL)
+        assert procs[peer].wait(10) == -signal.SIGKILL
         # the run goes on without it: the metronome stops waiting for a peer whose connection
         # closed, the others' deadlines count it unreachable
         gone_until = progress.wait_for_tick(killed_after + 2)
-        procs[LATE] = start_node(plan, out / "plan.json", LATE)  # the same command, nothing else
-        started.append(procs[LATE])
+        procs[peer] = start_node(plan, out / "plan.json", peer)  # the same command, nothing else
+        started.append(procs[peer])
         assert procs["metronome"].wait(120) == 0, "".join(progress.lines)[-3000:]
         for name in plan.names():
             assert procs[name].wait(30) == 0, f"{name} exited with {procs[name].returncode}"
@@ -142,10 +148,10 @@ def test_a_generator_fleet_killed_mid_run_and_restarted_rejoins(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["ticks"] == RESTART_TICKS
     state, _, _ = load_run(out)
-    # the same generator ids in both lives
-    lives = _gen_ids(out / f"trace-{LATE}.log", LATE)
+    # the same ids in both lives
+    lives = _ids(out / f"trace-{peer}.log", peer)
     assert len(lives) == 2 and lives[0] == lives[1], lives
-    rows = state[state["actor"] == LATE]
+    rows = state[state["actor"] == peer]
     assert "absent" in state, "the metronome should have recorded the ticks the fleet was gone"
     fleet_ticks = sorted(rows[rows["absent"] != 1]["tick"])  # the ticks it reported
     assert sorted(rows["tick"]) == list(range(RESTART_TICKS)), "one state row per tick and actor, reported or absent"
@@ -153,11 +159,12 @@ def test_a_generator_fleet_killed_mid_run_and_restarted_rejoins(tmp_path):
     assert gone and min(gone) >= killed_after - 1 and max(gone) >= gone_until - 1, (gone, killed_after, gone_until)
     back = [t for t in fleet_ticks if t > max(gone)]
     assert back and back == list(range(max(gone) + 1, RESTART_TICKS)), fleet_ticks
-    # after it rejoined, its own copy of its trees is whole again: the generators' trees hold
-    # exactly the consumers the populations say are on a generator, and it serves them
+    # after it rejoined the books close again: the generators' trees hold exactly the
+    # consumers the populations say are on a generator, and what is served is what is delivered
     supply = state[state["role"].isin(SUPPLY_ROLES)].groupby("tick")[["tree_members", "delivered_mw"]].sum()
     pops = state[state["role"] == "consumer"].groupby("tick")[["assigned", "served_mw"]].sum()
-    mine = state[state["actor"] == LATE].set_index("tick")
-    assert (mine.loc[back, "tree_members"] > 0).all() and (mine.loc[back, "delivered_mw"] > 0).all()
+    mine = rows.set_index("tick")
+    for figure in DOING_ITS_PART[peer]:
+        assert (mine.loc[back, figure] > 0).all(), (figure, mine.loc[back, figure])
     assert (supply.loc[back, "tree_members"] == pops.loc[back, "assigned"]).all()
     np.testing.assert_allclose(pops.loc[back, "served_mw"], supply.loc[back, "delivered_mw"], rtol=1e-9)

@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--day-scale", type=float, default=1.0, help="scale of the healthy day (default 1.0: the whole state)")
     parser.add_argument("--day-ticks", type=int, default=288, help="ticks of the day (default 288: 24 h of 5-minute ticks)")
     parser.add_argument("--day-trackers", type=int, default=4, help="trackers of the day (default 4)")
+    parser.add_argument("--day-heartbeat-s", type=float, default=600.0,
+                        help="lockstep deadline of the day's stages, s (default 600: slow is not lost in one process)")
     parser.add_argument("--skip-day", action="store_true", help="only the rebalance rates")
 
 
@@ -31,15 +33,20 @@ def _day(args) -> dict:
     from scowl.config import default_scenario_path, load_scenario, override
     from scowl.sweep import scenario_toml
 
+    # A healthy day in one process loses no message, so the lockstep deadline only has to outlast
+    # the slowest stage: at scale 1.0 one process takes longer than the 2 s default heartbeat, and
+    # peers would be declared lost (partition mode) for being slow, not cut.
     day = override(load_scenario(default_scenario_path()), {"scenario.scale": args.day_scale, "scenario.ticks": args.day_ticks,
-                                                             "trackers.count": args.day_trackers})
+                                                             "trackers.count": args.day_trackers,
+                                                             "response.heartbeat_timeout_s": args.day_heartbeat_s})
     tmp = Path(tempfile.mkdtemp(prefix="scowl-bench-day-"))
     cfg = tmp / "day.toml"
     cfg.write_text(scenario_toml(day))
     t0 = time.perf_counter()
     code = ("import json,sys; from scowl.actors.peer import peak_rss_mb; from scowl.run import run_scenario; "
-            "s=run_scenario(sys.argv[1], sys.argv[2], show_progress=False); print(json.dumps({'summary': s, 'maxrss_mb': peak_rss_mb()}))")
-    out = subprocess.run([sys.executable, "-c", code, str(cfg), str(tmp / "run")], capture_output=True, text=True, check=True)
+            "s=run_scenario(sys.argv[1], sys.argv[2], show_progress=True); print(json.dumps({'summary': s, 'maxrss_mb': peak_rss_mb()}))")
+    # the day's progress bar goes to our stderr; its summary comes back on stdout
+    out = subprocess.run([sys.executable, "-c", code, str(cfg), str(tmp / "run")], stdout=subprocess.PIPE, text=True, check=True)
     wall = time.perf_counter() - t0
     res = json.loads(out.stdout.strip().splitlines()[-1])
     s = res["summary"]

@@ -1,0 +1,56 @@
+"""The bootstrap and the broker over real in-process sockets: ids a generator cannot choose,
+answered the same on a repeated join, and equal hash buckets whose routing table can be read."""
+
+from __future__ import annotations
+
+from scowl import wire
+from scowl.actors.bootstrap import Bootstrap
+from scowl.broker.broker import Broker
+from scowl.broker.sharding import generator_id
+from scowl.plan import make_plan
+from scowl.runtime import Actor
+
+
+async def test_bootstrap_ids_are_hashes_of_address_and_server_nonce_and_repeat(zctx):
+    boot = Bootstrap("bootstrap", "inproc://svc-boot", seed=7)
+    await boot.start(zctx)
+    client = Actor("fleet-0")
+    await client.start(zctx)
+    try:
+        await client.connect("bootstrap", "inproc://svc-boot")
+        a = await client.request("bootstrap", wire.GeneratorJoin("gen-a", "h1/gen-a"))
+        again = await client.request("bootstrap", wire.GeneratorJoin("gen-a", "h1/gen-a"))
+        b = await client.request("bootstrap", wire.GeneratorJoin("gen-b", "h1/gen-b"))
+        assert again == a and b.gen_id != a.gen_id
+        # MurmurHash3 (seed 42) over the address plus the nonce the server drew, in int32
+        assert a.gen_id == generator_id("h1/gen-a", a.nonce) and -(2**31) <= a.gen_id < 2**31
+        c = await client.request("bootstrap", wire.ConsumerJoin("population-0", 0, 1000))
+        assert await client.request("bootstrap", wire.ConsumerJoin("population-0", 0, 1000)) == c
+        assert c.hi >= 2**63 and (c.first, c.count) == (0, 1000)  # 128-bit ids: (hi, global index)
+    finally:
+        await client.stop()
+        await boot.stop()
+
+
+async def test_broker_routes_each_generator_to_the_tracker_of_its_bucket(zctx):
+    plan = make_plan("configs/small.toml", transport="inproc")  # two trackers
+    broker = Broker("broker", "inproc://svc-broker", plan)
+    await broker.start(zctx)
+    client = Actor("fleet-0")
+    await client.start(zctx)
+    try:
+        await client.connect("broker", "inproc://svc-broker")
+        for t in plan.trackers:
+            assert (await client.request("broker", wire.PeerRegister(t, "tracker", f"inproc://{t}"))).ok
+        ids = [-(2**31), -1, 0, 2**31 - 1]
+        located = await client.request("broker", wire.Locate(ids, [1.0, 2.0, 3.0, 4.0]))
+        assert located.buckets == [0, 0, 1, 1] and located.trackers == ["tracker-0", "tracker-0", "tracker-1", "tracker-1"]
+        table = await client.request("broker", wire.RoutingQuery())
+        assert list(zip(table.low, table.high)) == [(-(2**31), 0), (0, 2**31)]  # equal halves of int32
+        assert table.trackers == ["tracker-0", "tracker-1"] and table.generators == [2, 2]
+        assert table.capacity_mw == [3.0, 7.0]
+        refused = await client.request("broker", wire.PeerRegister("tracker-9", "tracker", "inproc://x"))
+        assert not refused.ok and "not a tracker of this run" in refused.detail
+    finally:
+        await client.stop()
+        await broker.stop()

@@ -110,7 +110,12 @@ class Metronome(Actor):
         self._spawn(self._count_back(name, self.current))
 
     async def _count_back(self, name: str, said_ready: int) -> None:
-        await self.await_subscribers({name}, timeout=120)
+        try:
+            await self.await_subscribers({name}, timeout=120)
+        except ActorError as exc:  # it died again before it heard a tick: absent it stays
+            log.warning("%s: %s said ready but never subscribed (%s); it stays absent", self.name, name, exc)
+            self._back.pop(name, None)
+            return
         self._back[name] = self.current + 1
         self.rejoins.append((name, said_ready, self.current + 1))
         log.warning("%s: %s is counted again from tick %d", self.name, name, self.current + 1)

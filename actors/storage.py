@@ -85,6 +85,8 @@ class StorageFleet(GeneratorFleet):
 
     def final_figures(self) -> dict[str, float]:
         out = super().final_figures()
+        # a restarted storage actor rebuilt its EVs from the seed: its books cover its last life only
+        out["restarted"] = 1 if self.rejoining else 0
         out.update(self.books, soc_end_mwh=float(self.hubs.soc_kwh.sum() / 1000.0), evs=len(self.hubs.soc_kwh),
                    storage_mwh=float(len(self.hubs.soc_kwh) * self.hubs.evs.capacity_kwh / 1000.0))
         return out

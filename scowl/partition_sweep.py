@@ -10,7 +10,8 @@ population-0, fleet-1, population-1, ..., are cut into ceil(N/k) consecutive isl
 the trackers and from every other island, so messages cross only inside an island. Generators
 and consumers then self-optimize: a generator hears the draw of, and its capacity_low reaches,
 only the consumers of its island's populations (a population it cannot hear is taken to keep
-drawing what it drew last). k = N is the config's own experiment (one island, every peer cut
+drawing what it drew last). The EV storage actor is not an island's peer: it stays with the
+trackers, so no island can draw on the EVs while it is cut off. k = N is the config's own experiment (one island, every peer cut
 from the trackers); k = 1 leaves every peer alone. A size runs the day without a blackout when
 no generator blacks out at any tick of the day, the re-convergence after healing included;
 smallest_without_blackout is the smallest swept k with no blackout event (null if none).

@@ -38,6 +38,8 @@ def _ticks_above(a: pd.Series, b: pd.Series) -> int:
 def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
     """summary.json: the run's answers, computed only from the state log and final figures."""
     tick_h = meta["tick_seconds"] / 3600.0
+    if "absent" in state:  # stand-in rows of ticks a dead peer did not report: no figures to sum
+        state = state[state["absent"].fillna(0) != 1]
     roles = state["role"] if len(state) else pd.Series(dtype=str)
     tr = state[roles == "tracker"]
     pop = state[roles == "consumer"]
@@ -62,6 +64,7 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
         "ticks": int(state["tick"].nunique()) if len(state) else 0,
         "tick_seconds": meta["tick_seconds"],
         "wall_seconds": meta["wall_seconds"],
+        "version": meta.get("version", "not recorded"),
         "rebalance": {
             "rounds": int(len(round_s)),
             "rate_hz_mean": float(1.0 / round_s.mean()) if len(round_s) else 0.0,
@@ -77,6 +80,9 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
             "served": served,
             "generated": generated,
             "unserved": demanded - served,
+            # what EV hubs charged on a surplus: drawn from generators' spare output under the
+            # margin, not from any consumer's tree, so it is not in `generated`
+            "storage_charged": float(sum(f.get("charged_mwh", 0.0) for f in finals.values() if f.get("role") == "storage")),
         },
         "starvation": {
             "consumers_starved": int(ever),
@@ -126,6 +132,8 @@ def storage_figures(state: pd.DataFrame, stores: list[dict], tick_h: float) -> d
         "peak_discharge_mw": float(by_tick["discharge_mw"].max()) if len(by_tick) else 0.0,
         "peak_charge_mw": float(by_tick["charge_mw"].max()) if len(by_tick) else 0.0,
         "blackout_events": int(sum(f["blackout_events"] for f in stores)),
+        # a storage actor that restarted mid-run began its batteries again at their tick-0 charge
+        "books_partial": bool(any(f.get("restarted") for f in stores)),
     }
 
 

@@ -52,6 +52,14 @@ class Progress:
             self.stream.flush()
 
 
+def _version() -> str:
+    """scowl's version and the git commit of the checkout it runs from ("unknown" installed)."""
+    from scowl import __version__
+    from scowl.sweep import git_commit
+
+    return f"scowl {__version__}, commit {git_commit()}"
+
+
 def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict, tick_wall: list[float] | None = None) -> dict:
     import numpy as np
 
@@ -65,6 +73,7 @@ def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict, tick_wall
         "transport": plan.transport,
         "tick_seconds": scenario.tick_seconds,
         "wall_seconds": wall_seconds,
+        "version": _version(),
         "late": late,
         "partitions": [{"start_tick": p.start_tick, "end_tick": p.end_tick, "isolate": list(p.isolate), "from": list(p.from_)}
                        for p in scenario.network.partitions],
@@ -124,6 +133,8 @@ def run_scenario(scenario_path: str, out_dir: str, *, processes: bool = False, t
         raise ScowlError("inproc addresses cannot cross processes: use --transport ipc or tcp with --processes")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("trace-*.log"):  # nodes append (a restarted one keeps its first life's lines): start clean
+        stale.unlink()
     plan = make_plan(scenario_path, transport=transport, populations=populations, fleets=fleets, out_dir=str(out.resolve()))
     plan.save(out / "plan.json")
     progress = Progress(f"scowl run {Path(scenario_path).stem}", enabled=show_progress)

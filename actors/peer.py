@@ -82,6 +82,7 @@ class GridPeer(Actor):
         self.directory: dict[str, tuple[str, str, str]] = {}  # name -> (role, address, pub address)
         self.boot: asyncio.Task | None = None
         self.rtt_ms: list[float] = []
+        self.late_pongs = 0  # probe replies that came after the probe gave up
         self.lockstep = scenario.pacing.mode == "lockstep"
         self.period = scenario.tick_seconds / scenario.pacing.factor
         self.heartbeat_timeout = scenario.response.heartbeat_timeout_s
@@ -234,7 +235,7 @@ class GridPeer(Actor):
             final[f"link_in_msgs:{peer}"], final[f"link_in_bytes:{peer}"] = m_in, b_in
         if self.rtt_ms:
             r = np.asarray(self.rtt_ms)
-            final.update(tracker_rtt_ms_mean=float(r.mean()), tracker_rtt_ms_p50=float(np.median(r)), tracker_rtt_ms_p95=float(np.percentile(r, 95)))
+            final.update(late_pongs=float(self.late_pongs), tracker_rtt_ms_mean=float(r.mean()), tracker_rtt_ms_p50=float(np.median(r)), tracker_rtt_ms_p95=float(np.percentile(r, 95)))
         return wire.FinalFigures(self.role, final)
 
     async def probe_trackers(self, interval: float = 0.2) -> None:
@@ -250,6 +251,11 @@ class GridPeer(Actor):
                     except Exception:  # noqa: BLE001 - a probe that times out is not a fault of ours
                         pass
             await asyncio.sleep(interval)
+
+    @on(wire.Pong)
+    def _on_late_pong(self, msg: wire.Pong, env: wire.Envelope):
+        """A probe's Pong that came after its timeout (its request is gone): counted, not an error."""
+        self.late_pongs += 1
 
     def final_figures(self) -> dict[str, float]:
         """Hook: whole-run figures the metronome collects when the run ends."""

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="scenario TOML file, or the name of a packaged one (default: ny2030)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--png", metavar="PATH", default=None,
-                   help="write the day's supply-by-type vs demand plot here (default: <name>-day.png)")
+                   help="write the day's supply-by-type vs demand plot here (default: <name>-day.png; with --json only when given)")
     p.add_argument("--no-png", action="store_true", help="do not write the PNG")
     p.set_defaults(func=run)
 
@@ -188,7 +188,7 @@ def plot(d: dict, path: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(resolve_config(args.config))
     d = describe(scenario)
-    if not args.no_png:
+    if not args.no_png and (args.png or not args.json):  # --json alone prints, it writes no file
         png = Path(args.png) if args.png else Path(f"{scenario.scenario.name}-day.png")
         plot(d, png)
         d["png"] = str(png)

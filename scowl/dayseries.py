@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from scowl.errors import ScowlError
-from scowl.results import SUPPLY_ROLES
+from scowl.results import SUPPLY_ROLES, rows_of
 
 __all__ = ["COLUMNS", "day_series", "read_state"]
 
@@ -98,7 +98,7 @@ def day_series(run_dir_or_state, *, start: dt.datetime | None = None, tick_secon
     ticks = np.sort(state["tick"].unique())
     out = pd.DataFrame({"tick": ticks.astype(np.int64)})
     for name, role, col in _SUMS:
-        part = state[state["role"].isin([role] if isinstance(role, str) else role)]
+        part = rows_of(state, role)
         sums = part.groupby("tick")[col].sum() if col in part else pd.Series(dtype=float)
         out[name] = sums.reindex(ticks).fillna(0.0).to_numpy(dtype=np.float64)
     tick_h = tick_s / 3600.0

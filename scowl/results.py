@@ -22,8 +22,13 @@ def state_frame(records: list[dict]) -> pd.DataFrame:
     return df
 
 
+def rows_of(state: pd.DataFrame, role: str | tuple[str, ...]) -> pd.DataFrame:
+    """The state log's rows of one role, or of several (SUPPLY_ROLES)."""
+    return state[state["role"].isin([role] if isinstance(role, str) else role)]
+
+
 def _sum_by_tick(df: pd.DataFrame, role: str | tuple[str, ...], col: str) -> pd.Series:
-    part = df[df["role"].isin([role] if isinstance(role, str) else role)]
+    part = rows_of(df, role)
     if col not in part:
         return pd.Series(dtype=float)
     return part.groupby("tick")[col].sum()

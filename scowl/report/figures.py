@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from scowl.plots import finish, save  # noqa: E402
-from scowl.results import SUPPLY_ROLES  # noqa: E402
+from scowl.results import SUPPLY_ROLES, rows_of  # noqa: E402
 
 
 def _save(fig, path: Path) -> str:
@@ -22,7 +22,7 @@ def _save(fig, path: Path) -> str:
 
 
 def per_tick(state: pd.DataFrame, role: str | tuple[str, ...], col: str, ticks) -> pd.Series:
-    part = state[state["role"].isin([role] if isinstance(role, str) else role)]
+    part = rows_of(state, role)
     s = part.groupby("tick")[col].sum() if col in part else pd.Series(dtype=float)
     return s.reindex(ticks).fillna(0.0)
 

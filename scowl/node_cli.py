@@ -29,30 +29,69 @@ ROLES: dict[str, tuple[str, str, str]] = {
 }
 
 
+GRID_ROLES = ("bootstrap", "broker", "metronome", "tracker", "generator", "storage", "consumer")
+DEMO_ROLES = ("echo", "ping")
+
+# The examples `--help` shows; tests/runtime/test_node_process.py runs them as printed (with a
+# free port and a real plan in place of PORT and RUN), so they cannot rot.
+EXAMPLES = (
+    "scowl run configs/small.toml --processes --transport tcp --out RUN   # writes RUN/plan.json, runs the day",
+    "scowl-node --role bootstrap --deployment RUN/plan.json               # one grid role of that plan",
+    "scowl-node --role tracker --deployment RUN/plan.json --name tracker-0",
+    "scowl-node --role echo --bind tcp://127.0.0.1:PORT                   # demo: an echo server",
+    "scowl-node --role ping --connect tcp://127.0.0.1:PORT --count 1000   # demo: ping it",
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     roles = "\n".join(f"  {name:<10} {desc}" for name, (_, _, desc) in ROLES.items())
+    examples = "\n".join(f"  {line}" for line in EXAMPLES)
     parser = argparse.ArgumentParser(
         prog="scowl-node",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run one Scowl role (one or more actors) in this process until SIGINT/SIGTERM "
-        "or until its actors finish. Prints 'READY <actor> <address>' lines once bound.",
-        epilog=f"roles:\n{roles}\n\nexample: scowl-node --role tracker --config configs/ny2030.toml --bind tcp://0.0.0.0:7100",
+        "or until its actors finish. Prints 'READY <actor> <address>' lines once bound.\n\n"
+        "Grid roles (" + ", ".join(GRID_ROLES) + ") take everything from a run plan: the plan.json that "
+        "`scowl run` (or `scowl deploy`) writes names every actor, the fixed addresses of the bootstrap, "
+        "broker and metronome, and the scenario. Their actors bind where the plan says. The demo roles "
+        "(" + ", ".join(DEMO_ROLES) + ") take --bind / --connect instead. A peer that is not in the plan "
+        "joins a running grid through the bootstrap instead (docs/protocol.md, examples/).",
+        epilog=f"roles:\n{roles}\n\nexamples:\n{examples}",
     )
     parser.add_argument("--role", required=True, choices=sorted(ROLES), help="which role this process plays")
-    parser.add_argument("--config", help="scenario TOML (default: the packaged configs/ny2030.toml)")
-    parser.add_argument("--deployment", help="deployment description TOML: hosts, roles per host, addresses")
-    parser.add_argument("--host", help="this host's name in the deployment description")
-    parser.add_argument("--name", help="actor name (default: derived from the role)")
-    parser.add_argument("--bind", default="tcp://127.0.0.1:0", help="address to bind (tcp://HOST:PORT, ipc://PATH; port 0 = any)")
-    parser.add_argument("--connect", action="append", default=[], metavar="NAME=ADDRESS",
-                        help="a peer to connect to (repeatable); for demo roles the address alone is fine")
-    parser.add_argument("--count", type=int, default=1000, help="demo ping: how many pings to send")
     parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, WARNING, ERROR)")
+    grid = parser.add_argument_group("grid roles")
+    grid.add_argument("--deployment", metavar="PLAN", help="the run plan (plan.json) written by `scowl run` or `scowl deploy`")
+    grid.add_argument("--name", help="which of the role's actors in the plan to run, comma-separated (default: all of them)")
+    demo = parser.add_argument_group("demo roles (echo, ping)")
+    demo.add_argument("--bind", default=None, help="echo: address to bind (tcp://HOST:PORT, ipc://PATH; port 0 = any; "
+                      "default tcp://127.0.0.1:0)")
+    demo.add_argument("--connect", action="append", default=[], metavar="[NAME=]ADDRESS",
+                      help="ping: the echo to connect to")
+    demo.add_argument("--count", type=int, default=1000, help="ping: how many pings to send")
     return parser
 
 
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Options that the chosen role would ignore are errors, not silently dropped."""
+    if args.role in GRID_ROLES:
+        given = [opt for opt, value in (("--bind", args.bind), ("--connect", args.connect)) if value]
+        if given:
+            parser.error(f"{' and '.join(given)} are for the demo roles ({', '.join(DEMO_ROLES)}); "
+                         f"role {args.role} binds and connects where its plan (--deployment) says")
+        if not args.deployment:
+            parser.error(f"role {args.role} needs --deployment PLAN (the plan.json that `scowl run` writes)")
+    else:
+        if args.deployment:
+            parser.error(f"--deployment applies to the grid roles; role {args.role} takes --bind / --connect")
+        if args.bind is None:
+            args.bind = "tcp://127.0.0.1:0"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_args(parser, args)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     module_name, factory_name, _ = ROLES[args.role]

@@ -195,6 +195,9 @@ def _run_processes(plan: RunPlan, out: Path) -> dict:
         rc = metronome.wait()
         if rc != 0:
             raise ScowlError(f"the metronome exited with code {rc}; see {out}/trace-metronome.log")
+        # the metronome told every grid peer the run is over; the services are not told: stop them
+        # now instead of waiting out the deadline below for them
+        stop_nodes([proc for name, proc in procs if name in ("bootstrap", "broker")])
         deadline = time.monotonic() + 15
         peers = set(plan.names())  # the metronome stops these; the bootstrap and broker serve on until terminated
         for name, proc in procs:

@@ -1,0 +1,335 @@
+"""A whole day, measured: wall time, CPU per role, peak memory per process and summed, and
+the day's headline figures (energy books, rebalance rate, starvation, blackouts).
+
+`scowl bench day [--scale S] [--tick-seconds T] [--processes]`: the default scenario (or
+--config) at that scale, every role in one child process, or (--processes) one `scowl-node`
+process per actor as `scowl run --processes` starts them. Each process is sampled while it
+runs (its VmHWM, which starts afresh at exec) and reaped with wait4, so its CPU time is exact.
+`--books-against SUMMARY` compares the energy books with another run's summary.json (a pure
+performance change must keep demanded, served and unserved within 0.1 %)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Self
+
+#: the issue's targets for the whole state on 2 cores
+TARGETS = {"wall_s": 90.0, "rss_sum_mb": 2048.0}
+BOOKS = ("demanded", "served", "unserved")
+BOOKS_TOLERANCE = 0.001
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None, help="scenario file (default: the packaged default scenario)")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the state (default 1.0: all of New York)")
+    parser.add_argument("--tick-seconds", type=int, default=None, help="simulated seconds per tick (default: the scenario's, 300)")
+    parser.add_argument("--ticks", type=int, default=None, help="ticks to run (default: the scenario's 24 h)")
+    parser.add_argument("--trackers", type=int, default=None, help="tracker count (default: the scenario's)")
+    parser.add_argument("--populations", type=int, default=None, help="consumer population actors (default: the plan's choice)")
+    parser.add_argument("--processes", action="store_true", help="one scowl-node process per actor (as `scowl run --processes`)")
+    parser.add_argument("--transport", default="ipc", choices=("ipc", "tcp"), help="with --processes (default ipc)")
+    parser.add_argument("--heartbeat-s", type=float, default=None,
+                        help="lockstep deadline of a stage, s (default: 600 in one process, where a stage at full scale "
+                             "outlasts 2 s and peers would be taken as lost for being slow; the scenario's with --processes)")
+    parser.add_argument("--out", default=None, help="run directory (default: a fresh temporary directory)")
+    parser.add_argument("--books-against", default=None, metavar="SUMMARY",
+                        help="a summary.json to compare the energy books with (relative difference, tolerance 0.1 %%)")
+    parser.add_argument("--sample-s", type=float, default=0.2, help="how often each process's memory is sampled, s")
+
+
+def day_scenario(args: argparse.Namespace):
+    """The scenario of the day: the config with the command line's changes (validated again)."""
+    from scowl.config import default_scenario_path, load_scenario, override
+
+    sc = load_scenario(args.config or default_scenario_path())
+    changes: dict = {"scenario.scale": float(args.scale)}
+    if args.tick_seconds is not None:
+        changes["scenario.tick_seconds"] = int(args.tick_seconds)
+    if args.ticks is not None:
+        changes["scenario.ticks"] = int(args.ticks)
+    if args.trackers is not None:
+        changes["trackers.count"] = int(args.trackers)
+    heartbeat = args.heartbeat_s if args.heartbeat_s is not None else (None if args.processes else 600.0)
+    if heartbeat is not None:
+        changes["response.heartbeat_timeout_s"] = float(heartbeat)
+    return override(sc, changes)
+
+
+# ---------------------------------------------------------------- processes, sampled and reaped
+
+
+def vm_hwm_mb(pid: int) -> float:
+    """Peak resident memory of a live process (VmHWM), MB; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+class Watched:
+    """One child process: its name and role, the peak memory seen, and (once reaped) its rusage."""
+
+    def __init__(self, name: str, role: str, proc: subprocess.Popen) -> None:
+        self.name, self.role, self.proc = name, role, proc
+        self.rss_peak_mb = 0.0
+        self.cpu_s: float | None = None
+        self.returncode: int | None = None
+        self.maxrss_mb = 0.0  # wait4's ru_maxrss: includes what the process had before exec, a fallback only
+
+    def sample(self) -> None:
+        if self.returncode is None:
+            self.rss_peak_mb = max(self.rss_peak_mb, vm_hwm_mb(self.proc.pid))
+
+    def reap(self, block: bool) -> bool:
+        """wait4 the process (exact CPU time); True once reaped."""
+        if self.returncode is not None:
+            return True
+        self.sample()
+        pid, status, usage = os.wait4(self.proc.pid, 0 if block else os.WNOHANG)
+        if pid == 0:
+            return False
+        self.returncode = os.waitstatus_to_exitcode(status)
+        self.proc.returncode = self.returncode  # Popen must not wait for it again
+        self.cpu_s = usage.ru_utime + usage.ru_stime
+        self.maxrss_mb = usage.ru_maxrss / 1024.0
+        return True
+
+
+class Sampler:
+    """A thread sampling every watched process's VmHWM until stopped."""
+
+    def __init__(self, watched: list[Watched], every_s: float) -> None:
+        self.watched, self.every_s = watched, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for w in list(self.watched):
+                w.sample()
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _kill(w: Watched) -> None:
+    if w.returncode is None:
+        try:
+            os.killpg(w.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        w.reap(block=True)
+
+
+def _run_processes(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: list[Watched]) -> None:
+    from scowl.errors import ScowlError
+    from scowl.plan import make_plan
+    from scowl.roles import role_of
+    from scowl.run import process_names, start_node
+
+    plan = make_plan(str(cfg), transport=args.transport, populations=args.populations, out_dir=str(run_dir.resolve()))
+    plan.save(run_dir / "plan.json")
+    with Sampler(watched, args.sample_s):
+        try:
+            for name in process_names(plan):
+                # the metronome's progress bar on our stderr; every other node's stderr in the run directory
+                if name == "metronome":
+                    proc = start_node(plan, run_dir / "plan.json", name)
+                else:
+                    with open(run_dir / f"stderr-{name}.log", "w") as err:
+                        proc = start_node(plan, run_dir / "plan.json", name, stderr=err)
+                watched.append(Watched(name, role_of(plan, name), proc))
+            metronome = next(w for w in watched if w.name == "metronome")
+            metronome.reap(block=True)
+            if metronome.returncode != 0:
+                raise ScowlError(f"the metronome exited with code {metronome.returncode}; see {run_dir}/trace-metronome.log")
+            for w in watched:  # the services are not told the run is over (the peers are): stop them now
+                if w.role in ("bootstrap", "broker") and w.returncode is None:
+                    os.killpg(w.proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and not all(w.reap(block=False) for w in watched):
+                time.sleep(0.05)
+        finally:
+            for w in watched:
+                if w.returncode is None:
+                    try:
+                        os.killpg(w.proc.pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not all(w.reap(block=False) for w in watched):
+                time.sleep(0.05)
+            for w in watched:
+                _kill(w)
+                if w.proc.stdout:
+                    w.proc.stdout.close()
+
+
+def _run_one_process(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: list[Watched]) -> None:
+    from scowl.errors import ScowlError
+
+    code = "import sys; from scowl.run import run_scenario; run_scenario(sys.argv[1], sys.argv[2], show_progress=True)"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(cfg), str(run_dir)], stdout=subprocess.DEVNULL,
+                            start_new_session=True)
+    w = Watched("run", "all", proc)
+    watched.append(w)
+    with Sampler(watched, args.sample_s):
+        try:
+            w.reap(block=True)
+        finally:
+            _kill(w)
+    if w.returncode != 0:
+        raise ScowlError(f"the day exited with code {w.returncode}; see {run_dir}/trace-run.log")
+
+
+# ---------------------------------------------------------------- figures
+
+
+def books_against(summary: dict, other_path: str) -> dict:
+    """Relative differences of the energy books against another run's summary.json."""
+    other = json.loads(Path(other_path).read_text())
+    out: dict = {"against": str(other_path), "tolerance": BOOKS_TOLERANCE}
+    worst = 0.0
+    for key in BOOKS:
+        a, b = float(other["energy_mwh"][key]), float(summary["energy_mwh"][key])
+        rel = (b - a) / abs(a) if a else (0.0 if b == 0 else float("inf"))
+        out[key] = {"before": a, "after": b, "relative": rel}
+        if key != "unserved":
+            worst = max(worst, abs(rel))
+        else:  # unserved is a small difference of large numbers: also within 0.1 % of demand
+            worst = max(worst, min(abs(rel), abs(b - a) / max(1e-9, float(other["energy_mwh"]["demanded"]))))
+    out["worst"] = worst
+    out["holds"] = worst <= BOOKS_TOLERANCE
+    return out
+
+
+def _loadavg() -> list[float]:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return []
+
+
+def measure(args: argparse.Namespace) -> dict:
+    from scowl.sweep import scenario_toml
+    from scowl.sweep.points import git_commit, machine_info
+
+    sc = day_scenario(args)
+    run_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="scowl-bench-day-"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.glob("trace-*.log"):
+        stale.unlink()
+    cfg = run_dir / "day.toml"
+    cfg.write_text(scenario_toml(sc))
+    load_before = _loadavg()
+    watched: list[Watched] = []
+    t0 = time.perf_counter()
+    (_run_processes if args.processes else _run_one_process)(cfg, run_dir, args, watched)
+    wall = time.perf_counter() - t0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    finals = json.loads((run_dir / "finals.json").read_text()) if (run_dir / "finals.json").exists() else {}
+    procs: list[dict[str, Any]] = []
+    for w in watched:
+        # an actor's own VmHWM at the end of the run, if it is higher than what sampling saw
+        rss = max(w.rss_peak_mb, float(finals.get(w.name, {}).get("rss_peak_mb", 0.0)))
+        if rss == 0.0:
+            rss = w.maxrss_mb
+        procs.append({"name": w.name, "role": w.role, "cpu_s": round(w.cpu_s or 0.0, 2), "rss_peak_mb": round(rss, 1),
+                      "returncode": w.returncode})
+    roles: dict[str, dict[str, Any]] = {}
+    for p in procs:
+        r = roles.setdefault(p["role"], {"processes": 0, "cpu_s": 0.0, "rss_peak_mb_sum": 0.0, "rss_peak_mb_max": 0.0})
+        r["processes"] += 1
+        r["cpu_s"] = round(r["cpu_s"] + p["cpu_s"], 2)
+        r["rss_peak_mb_sum"] = round(r["rss_peak_mb_sum"] + p["rss_peak_mb"], 1)
+        r["rss_peak_mb_max"] = max(r["rss_peak_mb_max"], p["rss_peak_mb"])
+    for r in roles.values():
+        r["cpu_pct_of_wall"] = round(100.0 * r["cpu_s"] / wall, 1) if wall else 0.0
+    cpu_total = sum(p["cpu_s"] for p in procs)
+    e, reb = summary["energy_mwh"], summary["rebalance"]
+    figures = {
+        "machine": {**machine_info(), "loadavg_before": load_before, "loadavg_after": _loadavg()},
+        "commit": git_commit(),
+        "command": " ".join(["scowl bench day", *sys.argv[3:]]) if sys.argv[1:3] == ["bench", "day"] else "scowl bench day",
+        "mode": "processes" if args.processes else "one process",
+        "scale": sc.scenario.scale,
+        "tick_seconds": sc.tick_seconds,
+        "ticks": summary["ticks"],
+        "consumers": summary["peers"]["consumers"],
+        "generators": summary["peers"]["generators"],
+        "trackers": summary["peers"]["trackers"],
+        "populations": summary["peers"]["consumer_populations"],
+        "evs": summary.get("storage", {}).get("evs", 0),
+        "wall_s": round(wall, 2),
+        "ticks_wall_s": round(float(summary["wall_seconds"]), 2),
+        "cpu_s": round(cpu_total, 2),
+        "cpu_pct_of_wall": round(100.0 * cpu_total / wall, 1) if wall else 0.0,
+        "rss_sum_mb": round(sum(p["rss_peak_mb"] for p in procs), 1),
+        "rss_max_mb": max((p["rss_peak_mb"] for p in procs), default=0.0),
+        "roles": roles,
+        "processes": procs,
+        "energy_mwh": {k: e[k] for k in ("demanded", "served", "unserved", "generated", "storage_charged")},
+        "rate_hz_mean": reb["rate_hz_mean"],
+        "rate_hz_p5": reb["rate_hz_p5"],
+        "round_ms_mean": reb["round_ms_mean"],
+        "round_ms_max": reb["round_ms_max"],
+        "peers_rebalanced": reb["peers_rebalanced"],
+        "consumers_starved": summary["starvation"]["consumers_starved"],
+        "blackout_events": summary["blackouts"]["events"],
+        "tick_wall_ms": summary.get("tick_wall_ms", {}),
+        "targets": TARGETS,
+        "run_dir": str(run_dir),
+    }
+    if args.books_against:
+        figures["books"] = books_against(summary, args.books_against)
+    return figures
+
+
+def render(f: dict) -> str:
+    m = f["machine"]
+    lines = [(f"Scowl day benchmark: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}, Python {m['python']}; "
+             f"load average {' '.join(f'{x:.2f}' for x in m['loadavg_before'])} before, "
+             f"{' '.join(f'{x:.2f}' for x in m['loadavg_after'])} after; {f['commit']}"),
+             f"{f['command']}  ({f['mode']})", "",
+             (f"day: scale {f['scale']:g}, {f['consumers']:,} consumers, {f['generators']} generators, {f['evs']:,} EVs, "
+             f"{f['trackers']} trackers, {f['populations']} populations, {f['ticks']} ticks of {f['tick_seconds']} s"),
+             f"wall: {f['wall_s']:,.1f} s ({f['ticks_wall_s']:,.1f} s of ticks; target <= {f['targets']['wall_s']:g} s at scale 1)",
+             f"CPU: {f['cpu_s']:,.1f} s ({f['cpu_pct_of_wall']:.0f} % of wall)",
+             (f"peak memory: {f['rss_sum_mb']:,.0f} MB summed over {len(f['processes'])} processes, largest "
+             f"{f['rss_max_mb']:,.0f} MB (target <= {f['targets']['rss_sum_mb']:,.0f} MB summed at scale 1)"), "",
+             f"{'role':<10} {'procs':>5} {'CPU s':>9} {'% wall':>7} {'RSS sum MB':>11} {'RSS max MB':>11}"]
+    for role, r in sorted(f["roles"].items(), key=lambda kv: -kv[1]["cpu_s"]):
+        lines.append(f"{role:<10} {r['processes']:>5} {r['cpu_s']:>9,.1f} {r['cpu_pct_of_wall']:>7.1f} "
+                     f"{r['rss_peak_mb_sum']:>11,.0f} {r['rss_peak_mb_max']:>11,.0f}")
+    e = f["energy_mwh"]
+    lines += ["", (f"energy (MWh): demanded {e['demanded']:,.1f}, served {e['served']:,.1f}, unserved {e['unserved']:,.2f}, "
+                  f"generated {e['generated']:,.1f}, storage charged {e['storage_charged']:,.1f}"),
+              (f"rounds: {f['rate_hz_mean']:,.1f} Hz mean, {f['rate_hz_p5']:,.1f} Hz p5, {f['round_ms_mean']:,.1f} ms mean, "
+              f"{f['round_ms_max']:,.0f} ms max; {f['peers_rebalanced']:,} consumers moved"),
+              f"{f['consumers_starved']:,} consumers ever starved, {f['blackout_events']} blackout events",
+              f"run directory: {f['run_dir']}"]
+    if "books" in f:
+        b = f["books"]
+        lines.append(f"energy books against {b['against']}: " + ", ".join(
+            f"{k} {100 * b[k]['relative']:+.4f} %" for k in BOOKS) + f" -> {'hold' if b['holds'] else 'DO NOT HOLD'} "
+            f"(tolerance {100 * b['tolerance']:g} %)")
+    return "\n".join(lines)

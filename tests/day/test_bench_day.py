@@ -1,0 +1,56 @@
+"""`scowl bench day`: a tiny day in scowl-node processes, measured per process and per role
+(figures are printed, never asserted against a target here), and the energy-books check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from scowl.bench import day
+
+
+def _args(tmp_path, **kw) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    day.add_arguments(parser)
+    ns = parser.parse_args([])
+    ns.out = str(tmp_path / "run")
+    for k, v in kw.items():
+        setattr(ns, k, v)
+    return ns
+
+
+def test_a_day_in_processes_is_measured_per_process_and_per_role(tmp_path):
+    args = _args(tmp_path, scale=0.005, ticks=4, processes=True)
+    f = day.measure(args)
+    names = {p["name"] for p in f["processes"]}
+    assert {"bootstrap", "broker", "metronome", "fleet-0", "population-0", "tracker-0"} <= names
+    # every actor ran to the end of the run and was reaped by us (exact CPU); the services were
+    # stopped with SIGTERM once the metronome had written the results (scowl-node exits 128 + 15)
+    codes = {p["name"]: p["returncode"] for p in f["processes"]}
+    assert codes.pop("bootstrap") == codes.pop("broker") == 143
+    assert set(codes.values()) == {0}, codes
+    assert all(p["cpu_s"] > 0 and p["rss_peak_mb"] > 10 for p in f["processes"])
+    assert f["rss_sum_mb"] == pytest.approx(sum(p["rss_peak_mb"] for p in f["processes"]), abs=0.5)
+    assert f["cpu_s"] == pytest.approx(sum(r["cpu_s"] for r in f["roles"].values()), abs=0.1)
+    assert set(f["roles"]) >= {"tracker", "generator", "consumer", "metronome", "broker", "bootstrap"}
+    assert f["roles"]["tracker"]["processes"] == f["trackers"]
+    assert f["ticks"] == 4 and f["consumers"] > 0
+    # the services are stopped as soon as the metronome wrote the results, not after a 15 s wait
+    assert f["wall_s"] < 60
+    text = day.render(f)
+    assert "peak memory" in text and "tracker" in text
+
+
+def test_books_against_another_summary(tmp_path):
+    before = {"energy_mwh": {"demanded": 1000.0, "served": 990.0, "unserved": 10.0}}
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(before))
+    same = day.books_against(before, str(path))
+    assert same["holds"] and same["worst"] == 0.0
+    # unserved is a small difference of large numbers: 0.5 MWh of 1000 demanded is within 0.1 %
+    close = day.books_against({"energy_mwh": {"demanded": 1000.5, "served": 990.0, "unserved": 10.5}}, str(path))
+    assert close["holds"], close
+    off = day.books_against({"energy_mwh": {"demanded": 1000.0, "served": 985.0, "unserved": 15.0}}, str(path))
+    assert not off["holds"] and off["served"]["relative"] == pytest.approx(-5 / 990)

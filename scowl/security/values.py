@@ -1,0 +1,113 @@
+"""Values checked where they enter: every number of every message must be finite, and numbers
+with a physical meaning must lie in their range. A message that fails is rejected (reason
+`invalid_value`) and counted; nothing of it is stored. The check is generic over each message
+type's fields (floats, lists and dicts of floats, float columns of batches), plus one table of
+ranges; `check(msg)` returns None or what is wrong.
+
+Generic bound: |x| <= MAX_ABS for every float (figures such as bytes sent stay far below it);
+power is within MW (no grid has 10^7 MW: a bigger number is a forgery or a bug). Integers are
+checked only where a range is listed. Ranges are per (message type, field): (low, high), inclusive."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import msgspec
+import numpy as np
+
+MAX_ABS = 1e15
+MW = (0.0, 1e7)
+TICK = (0, 2**31)
+
+#: (message type, field) -> (low, high). Fields not listed are only required to be finite.
+RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("tick", "tick"): TICK, ("tick", "seconds"): (0.0, 1e10),
+    ("tick-done", "tick"): TICK,
+    ("gen-status", "tick"): TICK, ("gen-status", "output_mw"): MW, ("gen-status", "load_mw"): MW,
+    ("gen-status", "charge_mw"): MW,
+    ("demand-report", "tick"): TICK, ("demand-report", "demand_mw"): MW,
+    ("consumers-register", "demand_mw"): MW,
+    ("resync", "demand_mw"): MW,
+    ("handover", "tick"): TICK, ("handover", "demand_mw"): MW,
+    ("generators-register", "nameplate_mw"): MW, ("generators-register", "min_mw"): MW,
+    ("generators-register", "ramp_mw"): MW,
+    ("draw", "tick"): TICK, ("draw", "draw_mw"): MW,
+    ("setpoints", "tick"): TICK, ("assign", "tick"): TICK, ("tree-delta", "tick"): TICK,
+    ("verdict", "tick"): TICK,
+    ("region-summary", "tick"): TICK, ("region-summary", "capacity_mw"): MW,
+    ("region-summary", "load_mw"): MW, ("region-summary", "starved_mw"): MW, ("region-summary", "starved"): (0, 2**40),
+    ("locate", "nameplate_mw"): MW,
+    ("consumer-join", "first"): (0, 2**63), ("consumer-join", "count"): (0, 2**40),
+    ("place-consumers", "count"): (0, 2**40),
+}
+
+#: Checks across fields of one message: (type, description, predicate on the message).
+RELATIONS: dict[str, list[tuple[str, object]]] = {
+    "generators-register": [("min_mw <= nameplate_mw", lambda m: bool(np.all(m.column("min_mw") <= m.column("nameplate_mw"))))],
+}
+
+
+@cache
+def _plan(cls: type) -> tuple[tuple[str, str], ...]:
+    """(field, kind) of each field worth checking: 'f' float, 'i' int, 'lf' list of floats,
+    'li' list of ints, 'df' dict of floats, 'col' a float column of a batch."""
+    columns = dict(getattr(cls, "COLUMNS", ()))
+    out = []
+    for f in msgspec.structs.fields(cls):
+        t = f.type
+        if f.name in columns:
+            dtype = columns[f.name]
+            if dtype != "id128" and np.dtype(dtype).kind in "fiu":
+                out.append((f.name, "col"))
+        elif t is float:
+            out.append((f.name, "f"))
+        elif t is int:
+            out.append((f.name, "i"))
+        elif t == list[float]:
+            out.append((f.name, "lf"))
+        elif t == list[int]:
+            out.append((f.name, "li"))
+        elif t == dict[str, float]:
+            out.append((f.name, "df"))
+    return tuple(out)
+
+
+def _bad_scalar(x: float, lo: float, hi: float) -> bool:
+    return not (math.isfinite(x) and lo <= x <= hi)
+
+
+def check(msg) -> str | None:
+    """None when every number of `msg` is finite and in range, else what is wrong (for the log)."""
+    type_name = msg.TYPE
+    for name, kind in _plan(type(msg)):
+        lo, hi = RANGES.get((type_name, name), (-MAX_ABS, MAX_ABS))
+        if kind[-1] == "i" and (type_name, name) not in RANGES:
+            continue  # ids, tokens, counts: integers are checked only where a range is listed
+        if kind in ("f", "i"):
+            x = getattr(msg, name)
+            if _bad_scalar(x, lo, hi):
+                return f"{type_name}.{name} = {x!r} not a finite number in [{lo:g}, {hi:g}]"
+        elif kind in ("lf", "li"):
+            values = getattr(msg, name)
+            if values:
+                a = np.asarray(values, dtype=np.float64)
+                if not (np.all(np.isfinite(a)) and a.min() >= lo and a.max() <= hi):
+                    return f"{type_name}.{name}: a value that is not a finite number in [{lo:g}, {hi:g}]"
+        elif kind == "df":
+            for key, x in getattr(msg, name).items():
+                if _bad_scalar(x, lo, hi):
+                    return f"{type_name}.{name}[{key[:40]!r}] = {x!r} not a finite number in [{lo:g}, {hi:g}]"
+        else:  # a batch column
+            a = msg.column(name)
+            if a.size and a.dtype.kind == "f":
+                if not np.all(np.isfinite(a)):
+                    return f"{type_name}.{name}: {int(np.count_nonzero(~np.isfinite(a)))} values not finite (NaN or infinite)"
+                if a.min() < lo or a.max() > hi:
+                    return f"{type_name}.{name}: values outside [{lo:g}, {hi:g}] (min {a.min():g}, max {a.max():g})"
+            elif a.size and (type_name, name) in RANGES and (a.min() < lo or a.max() > hi):
+                return f"{type_name}.{name}: values outside [{lo:g}, {hi:g}]"
+    for what, ok in RELATIONS.get(type_name, ()):
+        if not ok(msg):  # type: ignore[operator]
+            return f"{type_name}: {what} does not hold"
+    return None

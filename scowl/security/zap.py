@@ -1,0 +1,82 @@
+"""ZAP on the asyncio loop: which CURVE clients a process's servers accept, and as whom.
+
+One authenticator serves a ZeroMQ context (ZAP is bound per context at inproc://zeromq.zap.01),
+so every ROUTER and PUB socket of every actor of the process is guarded by it. A client key is
+accepted only when it is enrolled; the connection's User-Id (each received message's "User-Id"
+property) is then the enrolled peer *name*, so the runtime takes a message's sender from the
+authenticated key and never from a field the sender wrote. Each server socket sets its ZAP
+domain to its actor's name, so refused handshakes are counted per actor.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+
+import zmq
+import zmq.asyncio
+from zmq.auth.asyncio import AsyncioAuthenticator
+from zmq.utils import z85
+
+from scowl.security.keys import Enrolment, EnrolmentError
+
+log = logging.getLogger("scowl.security")
+
+ZAP_DOMAIN_PREFIX = "scowl:"
+
+
+class _Authenticator(AsyncioAuthenticator):
+    def __init__(self, ctx: zmq.Context, authority: Authority) -> None:
+        super().__init__(ctx, log=logging.getLogger("scowl.zap"))
+        self.authority = authority
+
+    async def _authenticate_curve(self, domain: str, client_key: bytes) -> tuple[bool, bytes]:
+        """An enrolled key passes; anything else is refused and counted for the actor whose
+        socket was asked (its ZAP domain)."""
+        key = z85.encode(client_key)
+        try:
+            name = self.authority.enrolment.name_of(key)
+        except EnrolmentError as exc:  # a broken table refuses everyone rather than anyone
+            log.error("enrolment table unreadable: %s", exc)
+            name = None
+        if name is None:
+            self.authority.refused[(domain.removeprefix(ZAP_DOMAIN_PREFIX), "key:" + key.decode("ascii")[:8])] += 1
+            return False, b"not enrolled"
+        return True, b"OK"
+
+    def curve_user_id(self, client_public_key: bytes) -> str:
+        name = self.authority.enrolment.name_of(z85.encode(client_public_key))
+        return name if name is not None else ""  # never reached: unknown keys are refused first
+
+
+class Authority:
+    """The ZAP handler of one context, and what it refused: (actor, "key:PREFIX") -> count."""
+
+    def __init__(self, ctx: zmq.Context, enrolment: Enrolment) -> None:
+        self.enrolment = enrolment
+        self.refused: collections.Counter = collections.Counter()
+        self._auth = _Authenticator(ctx, self)
+        self._auth.start()
+
+    def refused_by(self, actor: str) -> dict[str, int]:
+        return {who: n for (domain, who), n in self.refused.items() if domain == actor}
+
+    def stop(self) -> None:
+        self._auth.stop()
+
+
+_AUTHORITIES: dict[int, Authority] = {}
+
+
+def authority_for(ctx: zmq.Context, enrolment: Enrolment) -> Authority:
+    """The context's authority, started on first use (inside the running loop)."""
+    auth = _AUTHORITIES.get(id(ctx))
+    if auth is None or auth._auth.zap_socket is None or auth._auth.zap_socket.closed:
+        auth = _AUTHORITIES[id(ctx)] = Authority(ctx, enrolment)
+    return auth
+
+
+def stop_authority(ctx: zmq.Context) -> None:
+    auth = _AUTHORITIES.pop(id(ctx), None)
+    if auth is not None:
+        auth.stop()

@@ -1,0 +1,74 @@
+"""The authorization table and the value checks as pure functions (no sockets)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scowl import wire
+from scowl.plan import make_plan
+from scowl.security.policy import RULES, Roster, authorize
+from scowl.security.values import check
+
+
+@pytest.fixture(scope="module")
+def roster():
+    return Roster(make_plan("configs/small.toml", transport="inproc"))
+
+
+def test_every_message_type_says_who_may_send_it():
+    missing = sorted(set(wire.MESSAGE_TYPES) - set(RULES))
+    assert not missing, f"add these message types to scowl.security.policy.RULES: {missing}"
+
+
+@pytest.mark.parametrize("msg, sender, reason", [
+    (wire.Stop("x"), "tracker-1", "unauthorized"),
+    (wire.Stop("x"), "metronome", None),
+    (wire.Tick(1, 300.0), "fleet-0", "unauthorized"),
+    (wire.PeerRegister("tracker-0", "tracker", "tcp://evil:1"), "tracker-1", "not_owner"),
+    (wire.PeerRegister("tracker-0", "consumer", "tcp://x:1"), "tracker-0", "not_owner"),
+    (wire.PeerRegister("tracker-0", "tracker", "tcp://x:1"), "tracker-0", None),
+    (wire.PeerRegister("tracker-0", "tracker", "tcp://x:1"), "broker", None),
+    (wire.Verdict(3, "fleet-0", [1]), "storage-0", "not_owner"),
+    (wire.Verdict(3, "fleet-0", [1]), "population-0", "unauthorized"),
+    (wire.Verdict(3, "fleet-0", [1]), "fleet-0", None),
+    (wire.RegionSummary(1, 1e3, 0.0, 1e3, 0.0, 0), "population-0", "unauthorized"),
+    (wire.TickDone(1, "consumer", {"demand_mw": 1e4}), "tracker-1", "not_owner"),
+    (wire.TickDone(1, "consumer", {"demand_mw": 1e4}), "mallory", "unenrolled"),
+    (wire.DirectoryQuery(), "mallory", "unenrolled"),
+    (wire.GeneratorsRegister.pack(gen_ids=[5], nameplate_mw=[1.0], min_mw=[0.0], ramp_mw=[1.0], kind=[0], type_code=[0]),
+     "population-0", "unauthorized"),
+])
+def test_roles_and_owners(roster, msg, sender, reason):
+    verdict = authorize(msg.TYPE, msg, sender, roster)
+    assert (verdict[0] if verdict else None) == reason, verdict
+
+
+def test_consumers_are_owned_by_their_population(roster):
+    plan = roster.plan
+    ids = np.zeros(2, dtype=wire.CONSUMER_ID_DTYPE)
+    ids["lo"] = [0, plan.n_consumers]  # a consumer and a fixed-load block of population-0
+    ok = wire.Resync.pack(ids=ids, demand_mw=[1.0, 1.0], gen_ids=[1, 1])
+    assert authorize("resync", ok, "population-0", roster) is None
+    roster2 = Roster(make_plan("configs/small.toml", transport="inproc", populations=2))
+    assert authorize("resync", ok, "population-1", roster2)[0] == "not_owner"
+
+
+@pytest.mark.parametrize("msg", [
+    wire.GeneratorsRegister.pack(gen_ids=[5], nameplate_mw=[float("nan")], min_mw=[0.0], ramp_mw=[1.0], kind=[0], type_code=[0]),
+    wire.GeneratorsRegister.pack(gen_ids=[5], nameplate_mw=[1.0], min_mw=[2.0], ramp_mw=[1.0], kind=[0], type_code=[0]),
+    wire.GenStatus.pack(tick=1, gen_ids=[5], output_mw=[float("inf")], setpoint_mw=[0.0], load_mw=[0.0], charge_mw=[0.0]),
+    wire.DemandReport.pack(tick=1, ids=np.zeros(1, dtype=wire.CONSUMER_ID_DTYPE), demand_mw=[-1.0]),
+    wire.TickDone(1, "consumer", {"demand_mw": float("nan")}),
+    wire.RegionSummary(1, float("inf"), 0.0, 0.0, 0.0, 0),
+    wire.Tick(-1, 0.0),
+    wire.Locate([1], [1e30]),
+])
+def test_non_finite_and_out_of_range_values_are_refused(msg):
+    assert check(msg) is not None
+
+
+def test_ordinary_messages_pass_the_value_checks():
+    assert check(wire.ConsumerIds(2**63 + 5, 0, 10)) is None
+    assert check(wire.GenStatus.pack(tick=1, gen_ids=[5], output_mw=[3.0], setpoint_mw=[-2.0], load_mw=[1.0], charge_mw=[0.5])) is None
+    assert check(wire.FinalFigures("consumer", {"link_out_bytes:x": 3e12})) is None

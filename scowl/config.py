@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import importlib.resources
+import math
 import re
 import tomllib
 import typing
@@ -276,6 +277,8 @@ def _check_range(value, meta: dict, path: str, key: str) -> None:
     lo, hi, choices, check = meta["lo"], meta["hi"], meta["choices"], meta["check"]
     if value is None:
         return
+    if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison: refuse it first
+        raise ConfigError(path, key, "a finite number (not nan or inf)", value)
     if choices is not None and value not in choices:
         raise ConfigError(path, key, "one of " + ", ".join(repr(c) for c in choices), value)
     if check is not None and not check[0](value):
@@ -343,7 +346,14 @@ def _cross_check(sc: Scenario, d: dict) -> None:
     r = sc.response
     if r.unchoke_threshold > r.capacity_low_threshold:
         raise ConfigError(path, "response.unchoke_threshold", f"a value <= response.capacity_low_threshold ({r.capacity_low_threshold})", r.unchoke_threshold)
+    # the model imports this module: import it late
+    from scowl.model.mix import consumer_counts
+
+    if sum(consumer_counts(sc)) < 1:
+        raise ConfigError(path, "scenario.scale", "a scale large enough for at least one consumer (the day would demand nothing)", s.scale)
     st = sc.storage
+    if st.ev_arrival_hour == st.ev_departure_hour:
+        raise ConfigError(path, "storage.ev_departure_hour", f"an hour other than storage.ev_arrival_hour ({st.ev_arrival_hour}): EVs would never be plugged in", st.ev_departure_hour)
     if st.ev_sleep_soc > st.ev_initial_soc:
         raise ConfigError(path, "storage.ev_sleep_soc", f"a value <= storage.ev_initial_soc ({st.ev_initial_soc})", st.ev_sleep_soc)
 

@@ -146,6 +146,10 @@ def make_plan(scenario_path: str, *, transport: str = "inproc", populations: int
     """The plan for running a scenario on this machine."""
     if transport not in TRANSPORTS:
         raise ConfigError("<command line>", "transport", f"one of {', '.join(TRANSPORTS)}", transport)
+    if populations is not None and populations < 1:
+        raise ConfigError("<command line>", "populations", "an integer >= 1", populations)
+    if fleets < 1:
+        raise ConfigError("<command line>", "fleets", "an integer >= 1", fleets)
     scenario = load_scenario(scenario_path)
     run_id = run_id or f"scowl{os.getpid()}"
     ipc_dir = tempfile.mkdtemp(prefix="scowl-ipc-") if transport == "ipc" else ""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from scowl.commands._types import non_negative_int, positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("partition-sweep", help="run the day per partition size and find the smallest without a blackout",
@@ -15,10 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "config's partition window, and run the day for each K. Writes DIR/partition_sweep.json, .csv, "
                        ".png, and each day's run directory under DIR/runs/.")
     p.add_argument("config", help="scenario TOML with a [[network.partitions]] window (e.g. configs/small-partition.toml)")
-    p.add_argument("--sizes", type=int, nargs="+", metavar="K",
+    p.add_argument("--sizes", type=positive_int, nargs="+", metavar="K",
                    help="peers per partition (default: every K that cuts the peers into equal islands)")
-    p.add_argument("--populations", type=int, help="consumer populations (default: one per generator)")
-    p.add_argument("--window", type=int, nargs=2, metavar=("START", "END"),
+    p.add_argument("--populations", type=positive_int, help="consumer populations (default: one per generator)")
+    p.add_argument("--window", type=non_negative_int, nargs=2, metavar=("START", "END"),
                    help="partition ticks [START, END) (default: the config's partitions)")
     p.add_argument("--out", required=True, help="output directory")
     p.set_defaults(func=run)

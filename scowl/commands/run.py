@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from scowl.commands._types import positive_int
 from scowl.config import default_scenario_path
 
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run directory (default: runs/<scenario>-<timestamp>)")
     p.add_argument("--processes", action="store_true", help="one OS process per actor (real sockets between processes)")
     p.add_argument("--transport", choices=["inproc", "ipc", "tcp"], help="default: inproc, or ipc with --processes")
-    p.add_argument("--populations", type=int, help="consumer population actors (default: one per 2M consumers, at most one per tracker)")
+    p.add_argument("--populations", type=positive_int, help="consumer population actors (default: one per 2M consumers, at most one per tracker)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

@@ -7,6 +7,8 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from scowl.commands._types import positive_float, positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="run a scenario at increasing scale and tracker counts; name the limiting resource and when to shard",
@@ -18,12 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "--target-hz at --target-scale, and confirms it with a run.")
     p.add_argument("config", help="scenario TOML (e.g. configs/small.toml)")
     p.add_argument("--out", help="sweep directory (default: runs/sweep-<scenario>-<timestamp>)")
-    p.add_argument("--scales", type=float, nargs="+", help="scenario.scale values (default: the config's scale x 0.1, 1, 10, 100, 1000, capped at 1)")
-    p.add_argument("--trackers", type=int, nargs="+", help="tracker counts (default: 1 4)")
-    p.add_argument("--ticks", type=int, help="run only the first N ticks of the day (default: the whole day)")
+    p.add_argument("--scales", type=positive_float, nargs="+", help="scenario.scale values (default: the config's scale x 0.1, 1, 10, 100, 1000, capped at 1)")
+    p.add_argument("--trackers", type=positive_int, nargs="+", help="tracker counts (default: 1 4)")
+    p.add_argument("--ticks", type=positive_int, help="run only the first N ticks of the day (default: the whole day)")
     p.add_argument("--processes", action="store_true", help="one OS process per actor (per-role CPU and memory)")
-    p.add_argument("--target-hz", type=float, help="rebalance rate to hold when sharding (default: twice what the fewest trackers reached at the target scale)")
-    p.add_argument("--target-scale", type=float, help="scale to shard for (default: the largest swept scale)")
+    p.add_argument("--target-hz", type=positive_float, help="rebalance rate to hold when sharding (default: twice what the fewest trackers reached at the target scale)")
+    p.add_argument("--target-scale", type=positive_float, help="scale to shard for (default: the largest swept scale)")
     p.add_argument("--no-confirm", action="store_true", help="skip the confirming run with the recommended tracker count")
     p.set_defaults(func=run)
 

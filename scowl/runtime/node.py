@@ -80,7 +80,10 @@ class Node:
     @property
     def ctx(self) -> zmq.asyncio.Context:
         if self._ctx is None:
+            from scowl.limits import sockets_allowed
+
             self._ctx = zmq.asyncio.Context()
+            self._ctx.set(zmq.MAX_SOCKETS, sockets_allowed())  # ZeroMQ's default 1023 is too few for 50 trackers
         return self._ctx
 
     def add(self, actor: Actor) -> Actor:

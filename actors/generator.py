@@ -44,7 +44,7 @@ class GeneratorFleet(GridPeer):
         self.blackout_events = 0
         self.members = np.zeros(self.n, dtype=np.int64)  # consumers in each generator's tree
         self.tree = np.full(plan.n_global, wire.STARVED_ID, dtype=np.int32)  # global consumer index -> gen id
-        self.orders = Gather(plan.trackers, "setpoints")
+        self.orders = Gather([], "setpoints")  # from the trackers that own our generators (setup)
         self.draws = Gather([p.name for p in plan.populations], "draw")
         self.tick_now = -1
         self._finished = -1
@@ -84,12 +84,17 @@ class GeneratorFleet(GridPeer):
         located = await self.request("broker", wire.Locate(self.gen_ids.tolist(), self.placement_weight().tolist()), timeout=600)
         self.tracker_of = list(located.trackers)
         directory = await self.lookup("tracker")
-        for tracker in self.plan.trackers:
+        for tracker in self.owners():  # only the trackers owning our generators: the others have nothing to say to us
             await self.connect(tracker, directory[tracker][1])
-            sel = np.flatnonzero(np.array(self.tracker_of) == tracker) if self.n else np.zeros(0, dtype=np.int64)
+            sel = np.flatnonzero(np.array(self.tracker_of) == tracker)
             await self.request(tracker, wire.GeneratorsRegister.pack(
                 gen_ids=self.gen_ids[sel], nameplate_mw=self.nameplate[sel], min_mw=self.pmin[sel],
                 ramp_mw=self.ramp[sel], kind=self.kind[sel], type_code=self.type_code[sel]), timeout=60)
+            self.orders.join(tracker, 0)
+
+    def owners(self) -> list[str]:
+        """The trackers that own at least one of our generators (their buckets)."""
+        return sorted(set(self.tracker_of))
 
     # ---------------------------------------------------------------- per tick
 
@@ -100,7 +105,7 @@ class GeneratorFleet(GridPeer):
         self.available, charge = self.availability(tick)
         self.output = self.output_now()
         owner = np.array(self.tracker_of) if self.n else np.zeros(0, dtype=str)
-        for tracker in self.plan.trackers:
+        for tracker in self.owners():
             sel = np.flatnonzero(owner == tracker)
             self.send(tracker, wire.GenStatus.pack(tick=tick, gen_ids=self.gen_ids[sel], output_mw=self.available[sel],
                                                    setpoint_mw=self.setpoint[sel], load_mw=self.load[sel], charge_mw=charge[sel]))
@@ -147,7 +152,7 @@ class GeneratorFleet(GridPeer):
     @on(wire.Draw)
     def on_draw(self, msg: wire.Draw, env: wire.Envelope):
         self.heard(env.sender)
-        self.draws.add(msg.tick, env.sender, msg)
+        self.draws.add(msg.tick, env.sender, (env.sender, msg))
         self._maybe_verdict(msg.tick)
 
     def _maybe_verdict(self, tick: int) -> None:
@@ -169,7 +174,7 @@ class GeneratorFleet(GridPeer):
         self.output = self.output_now()
         for pop in self.draws.missing(tick):  # a population we did not hear from keeps drawing
             self.last_draw.setdefault(pop, np.zeros(self.n))
-        for pop, dr in zip(sorted(set(self.draws.expected) - set(self.draws.missing(tick))), self.draws.take(tick, older=False)):
+        for pop, dr in self.draws.take(tick, older=False):
             rows = _rows(self.row_of, dr.column("gen_ids"))
             mine = rows >= 0
             per = np.zeros(self.n)

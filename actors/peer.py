@@ -37,15 +37,36 @@ def peak_rss_mb() -> float:
 class Gather:
     """Collects one message per expected sender for each tick. Results come back ordered by
     (tick, sender), so what is done with them is deterministic whatever order the network
-    delivered them in. Messages of earlier ticks that came late are kept for the next take."""
+    delivered them in. Messages of earlier ticks that came late are kept for the next take.
+
+    Membership can change during a run: `join(name, tick)` expects `name` from `tick` on,
+    `leave(name, tick)` no longer from `tick` on (a peer that joined or left a running grid)."""
 
     def __init__(self, expected: Iterable[str], what: str) -> None:
-        self.expected = frozenset(expected)
         self.what = what
+        self._members: dict[str, tuple[int, int | None]] = {name: (0, None) for name in expected}  # [from, until)
         self._boxes: dict[int, dict[str, object]] = defaultdict(dict)
 
+    @property
+    def expected(self) -> frozenset[str]:
+        """The senders expected now and from now on (those that have not left)."""
+        return frozenset(n for n, (_, until) in self._members.items() if until is None)
+
+    def expected_at(self, tick: int) -> frozenset[str]:
+        return frozenset(n for n, (start, until) in self._members.items() if start <= tick and (until is None or tick < until))
+
+    def join(self, name: str, tick: int) -> None:
+        """Expect `name` from `tick` on (again, if it had left)."""
+        self._members[name] = (tick, None)
+
+    def leave(self, name: str, tick: int) -> None:
+        """Stop expecting `name` from `tick` on; what it sent for earlier ticks still counts."""
+        if name in self._members:
+            start, _ = self._members[name]
+            self._members[name] = (start, max(start, tick))
+
     def add(self, tick: int, sender: str, msg: object) -> None:
-        if sender not in self.expected:
+        if sender not in self._members:
             raise ValueError(f"{self.what} from unexpected sender {sender!r}")
         box = self._boxes[tick]
         if sender in box:
@@ -53,7 +74,7 @@ class Gather:
         box[sender] = msg
 
     def complete(self, tick: int) -> bool:
-        return len(self._boxes.get(tick, ())) == len(self.expected)
+        return self.expected_at(tick) <= self._boxes.get(tick, {}).keys()
 
     def take(self, tick: int, older: bool = True) -> list:
         """This tick's messages (and, with `older`, late ones of earlier ticks first)."""
@@ -66,7 +87,7 @@ class Gather:
         return out
 
     def missing(self, tick: int) -> list[str]:
-        return sorted(self.expected - set(self._boxes.get(tick, {})))
+        return sorted(self.expected_at(tick) - set(self._boxes.get(tick, {})))
 
 
 class GridPeer(Actor):

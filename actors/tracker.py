@@ -50,7 +50,7 @@ class Tracker(GridPeer):
         self.local_of = np.full(plan.n_global, -1, dtype=np.int32)  # global consumer index -> Trees index
         self.peers = [t for t in plan.trackers if t != name]
         self.peer_summary: dict[int, dict[str, wire.RegionSummary]] = {}  # tick -> peer -> summary
-        self.gen_status = Gather([f.name for f in plan.fleets], "gen-status")
+        self.gen_status = Gather([], "gen-status")  # the fleets that registered generators with us
         self.reports = Gather([p.name for p in plan.populations], "demand-report")
         self.handovers = Gather(self.peers, "handover")
         self.pending_handover_ids: list[np.ndarray] = []
@@ -94,8 +94,10 @@ class Tracker(GridPeer):
         if twice:
             raise ValueError(f"generators registered twice: {twice[:5]} (by {env.sender}, and before by another fleet or twice in one message)")
         self._gen_sender[env.sender] = frozenset(ids)
-        if msg.n:
-            self._pending_gens[env.sender] = msg
+        if not msg.n:
+            return wire.Registered(True, "none of these generators is in this tracker's bucket: send it nothing")
+        self._pending_gens[env.sender] = msg
+        self.gen_status.join(env.sender, 0)
         return wire.Registered(True)
 
     def _where_are(self, ids: np.ndarray) -> wire.Resync:
@@ -302,9 +304,9 @@ class Tracker(GridPeer):
         delta = wire.TreeDelta.pack(tick=tick, ids=ids, gen_ids=gen)
         steer = cont | stor
         sp = wire.Setpoints.pack(tick=tick, gen_ids=self.gen_ids[steer], setpoint_mw=self.setpoint[steer])
-        for f in self.plan.fleets:
-            self.send(f.name, delta)
-            self.send(f.name, sp)
+        for fleet in sorted(self.gen_status.expected_at(tick)):  # the fleets owning generators here, no others
+            self.send(fleet, delta)
+            self.send(fleet, sp)
         after = balance.region_summary(trees, self.thr)
         for peer in self.peers:  # the summary first: the peer's next round waits for our Handover, sent after it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count))

@@ -1,0 +1,115 @@
+"""The handler table: `@on(MessageType)` marks a method; dispatch calls it as handler(msg, env).
+
+A handler may be plain or async; a returned Message is sent back as the reply. A handler
+that raises is contained per message: counted, reported to `on_failure` (and to the asker
+as a Failure reply), and the actor keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from scowl import wire
+from scowl.errors import ActorError
+from scowl.runtime.requests import Requests
+
+log = logging.getLogger("scowl.actor")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def on(*message_types: type[wire.Message]) -> Callable[[F], F]:
+    """Mark a method as the handler of these message types."""
+
+    def mark(fn: F) -> F:
+        fn._scowl_handles = tuple(t.TYPE for t in message_types)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class Dispatch(Requests):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._collect_handlers()
+
+    @classmethod
+    def _collect_handlers(cls) -> None:
+        table: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):  # base handlers first, overridden by subclasses
+            for attr, fn in vars(klass).items():
+                for type_name in getattr(fn, "_scowl_handles", ()):
+                    table[type_name] = attr
+        cls._handler_names = table
+
+    def on_failure(self, env: wire.Envelope, msg: wire.Message, exc: BaseException) -> None:
+        """Hook: a handler raised. Default: log it once per (type, error) and go on serving."""
+        key = ("failure", env.type, type(exc).__name__)
+        if key not in self._logged:
+            self._logged.add(key)
+            log.error("%s: handler for %s from %s raised %s: %s (further ones counted, not logged)",
+                      self.name, env.type, env.sender, type(exc).__name__, exc)
+
+    def on_unhandled(self, msg: wire.Message, env: wire.Envelope) -> wire.Message | None:
+        """The one fallback for valid messages this actor has no handler for: log who sent what."""
+        self.stats.unhandled += 1
+        key = ("unhandled", env.sender, env.type)
+        if key not in self._logged:
+            self._logged.add(key)
+            log.warning("%s: no handler for %s from %s", self.name, env.type, env.sender)
+        if env.ask:
+            return wire.Failure("Unhandled", f"{self.name} has no handler for {env.type}")
+        return None
+
+    def _handle(self, env: wire.Envelope, msg: wire.Message) -> Awaitable[None] | None:
+        """Dispatch one message; returns an awaitable only when the handler is async."""
+        if isinstance(msg, wire.Batch):
+            self.stats.logical += len(msg)
+        else:
+            self.stats.logical += 1
+        handler = self._handlers.get(env.type, self.on_unhandled)
+        try:
+            result = handler(msg, env)
+        except Exception as exc:  # noqa: BLE001 - contained per message by design
+            self._failed(env, msg, exc)
+            return None
+        if result is None:
+            self.stats.handled += 1
+            return None
+        if inspect.isawaitable(result):
+            return self._finish_async(env, msg, result)
+        self.stats.handled += 1
+        self._answer(env, result)
+        return None
+
+    async def _finish_async(self, env: wire.Envelope, msg: wire.Message, awaitable: Awaitable[Any]) -> None:
+        try:
+            result = await awaitable
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self._failed(env, msg, exc)
+            return
+        self.stats.handled += 1
+        if result is not None:
+            self._answer(env, result)
+
+    def _answer(self, env: wire.Envelope, result: wire.Message) -> None:
+        try:
+            self.reply(env, result)
+        except ActorError as exc:
+            self.stats.unroutable += 1
+            log.warning("%s: cannot reply to %s: %s", self.name, env.sender, exc)
+
+    def _failed(self, env: wire.Envelope, msg: wire.Message, exc: Exception) -> None:
+        self.stats.failed += 1
+        try:
+            self.on_failure(env, msg, exc)
+        except Exception:  # noqa: BLE001 - a failing failure hook must not kill the mailbox
+            log.exception("%s: on_failure raised", self.name)
+        if env.ask:
+            self._answer(env, wire.Failure(type(exc).__name__, str(exc)[:500]))

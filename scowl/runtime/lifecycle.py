@@ -1,0 +1,89 @@
+"""Lifecycle: start (bind, pump, `on_start`), stop (idempotent; cancels owned tasks and
+timers, fails open requests, closes every socket), the hooks, and timers."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from scowl.errors import ActorError
+from scowl.runtime.links import Links
+from scowl.runtime.transport import Channel, bind, is_tcp, make_socket
+
+log = logging.getLogger("scowl.actor")
+
+
+class Lifecycle(Links):
+    async def start(self, ctx: zmq.asyncio.Context) -> None:
+        """Bind, start the mailbox, then run `on_start` (where links are usually made)."""
+        self._ctx = ctx
+        if self.address is not None:
+            sock = make_socket(ctx, zmq.ROUTER, identity=self.name, tcp=is_tcp(self.address))
+            try:
+                self.bound_address = bind(sock, self.address)
+            except zmq.ZMQError as exc:
+                sock.close(linger=0)
+                raise ActorError(f"{self.name}: cannot bind {self.address}: {exc}") from None
+            self._router = Channel(sock, "router")
+            self._start_pump(self._router)
+        await self.on_start()
+        self.started.set()
+
+    async def stop(self) -> None:
+        """Stop on purpose: `on_stop`, cancel tasks and timers, close every socket. Idempotent."""
+        if self._stopping:
+            await self.stopped.wait()
+            return
+        self._stopping = True
+        try:
+            await self.on_stop()
+        except Exception:  # noqa: BLE001 - stopping must finish whatever on_stop does
+            log.exception("%s: on_stop raised", self.name)
+        for handle in self._timers:
+            handle.cancel()
+        current = asyncio.current_task()
+        tasks = [t for t in self._tasks if t is not current]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(ActorError(f"{self.name} stopped before the reply came"))
+        self._pending.clear()
+        for ch in [self._router, self._pub, *self._links.values(), *self._subs]:
+            if ch is not None:
+                ch.close()
+        self.stopped.set()
+
+    async def on_start(self) -> None:
+        """Hook: make links, subscribe, start timers."""
+
+    async def on_stop(self) -> None:
+        """Hook: flush state before the sockets close."""
+
+    def call_later(self, seconds: float, fn: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+        handle = asyncio.get_running_loop().call_later(seconds, fn, *args)
+        self._timers.append(handle)
+        return handle
+
+    def call_every(self, seconds: float, fn: Callable[[], Any]) -> asyncio.Task[None]:
+        """Run `fn()` (plain or async) every `seconds` of wall time until the actor stops."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    result = fn()
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception as exc:  # noqa: BLE001 - a timer failure is contained like a handler's
+                    self.stats.failed += 1
+                    log.error("%s: timer %s raised %s: %s", self.name, getattr(fn, "__name__", fn), type(exc).__name__, exc)
+
+        return self._spawn(loop())

@@ -1,0 +1,137 @@
+"""Links: DEALER links to peers, the PUB socket, subscriptions, probes and subscriber sync."""
+
+from __future__ import annotations
+
+import asyncio
+
+import zmq
+import zmq.asyncio
+
+from scowl import wire
+from scowl.errors import ActorError, RequestTimeout
+from scowl.runtime.mailbox import Mailbox
+from scowl.runtime.transport import Channel, bind, is_tcp, make_socket
+
+
+class Links(Mailbox):
+    def _context(self) -> zmq.asyncio.Context:
+        if self._ctx is None:
+            raise ActorError(f"{self.name}: not started (no ZeroMQ context yet)")
+        return self._ctx
+
+    async def connect(self, peer: str, address: str, *, handshake: bool = True, timeout: float = 10.0) -> None:
+        """Open a DEALER link to `peer` at `address`; with `handshake`, return only once a
+        Hello/Welcome round trip proved the link carries traffic both ways."""
+        if peer in self._links:
+            return
+        sock = make_socket(self._context(), zmq.DEALER, identity=self.name, tcp=is_tcp(address))
+        sock.connect(address)
+        ch = Channel(sock, peer)
+        self._links[peer] = ch
+        self._start_pump(ch)
+        if handshake:
+            try:
+                await self.request(peer, wire.Hello(self.role, self.bound_address or ""), timeout=timeout)
+            except RequestTimeout:
+                raise ActorError(f"{self.name}: no answer from {peer} at {address} within {timeout} s "
+                                 "(is it running, and is the address right?)") from None
+
+    async def relink(self, peer: str, address: str) -> bool:
+        """`peer` came back at a new address (it restarted): close our link to the old one
+        (what was queued for it is dropped) and open one to the new address. No handshake:
+        sends queue until it connects, and the mailbox is never held up. False (and nothing
+        done) when we had no link to it."""
+        old = self._links.pop(peer, None)
+        if old is None:
+            return False
+        await self._close_channel(old)
+        await self.connect(peer, address, handshake=False)
+        return True
+
+    async def resubscribe(self, old: str, new: str) -> bool:
+        """A publisher moved from `old` to `new`: subscribe there to the same types. False
+        (and nothing done) when we were not subscribed at `old`."""
+        for ch in self._subs:
+            if ch.name == f"sub:{old}":
+                self._subs.remove(ch)
+                types = self._sub_types.pop(old)
+                await self._close_channel(ch)
+                await self.subscribe(new, types)
+                return True
+        return False
+
+    def _start_pump(self, ch: Channel) -> None:
+        task = self._spawn(self._pump(ch))
+        self._pumps[ch] = task
+        task.add_done_callback(lambda _t, ch=ch: self._pumps.pop(ch, None))  # type: ignore[misc]
+
+    async def _close_channel(self, ch: Channel) -> None:
+        """Stop a channel's pump, then close its socket (a pump on a closed socket would die
+        and stop the actor). Messages it had queued in the mailbox are still handled."""
+        self._outbox = {k: v for k, v in self._outbox.items() if k[0] is not ch}
+        self._drop_backlog(ch)
+        task = self._pumps.pop(ch, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        ch.close()
+        if self._mailbox and not self._busy:  # the cancelled pump may have been the one draining
+            await self._drain()
+
+    def probe(self, peer: str) -> None:
+        """A liveness probe: ask `peer` for a Welcome nobody waits for. When the peer's
+        connection is gone (it died, or tcp heartbeats gave up on it) the send fails as it is
+        flushed (ROUTER_MANDATORY) and `has_route(peer)` turns False."""
+        if self.has_route(peer):
+            self.send(peer, wire.Hello(self.role, self.bound_address or ""), ask=True)
+
+    def has_route(self, peer: str) -> bool:
+        return peer in self._links or peer.encode() in self._router_peers
+
+    def peers(self) -> list[str]:
+        """Names this actor can send to (its links and the peers that connected to it)."""
+        return sorted(set(self._links) | {p.decode("utf-8", "replace") for p in self._router_peers})
+
+    async def bind_pub(self, address: str) -> str:
+        sock = make_socket(self._context(), zmq.PUB, tcp=is_tcp(address))
+        bound = bind(sock, address)
+        self._pub = Channel(sock, "pub")
+        return bound
+
+    async def subscribe(self, address: str, types: tuple[type[wire.Message], ...] = ()) -> None:
+        """Subscribe to a publisher; `types` filters by message type (empty: everything).
+        Sync probes are always received, so the publisher can count us in."""
+        sock = make_socket(self._context(), zmq.SUB, tcp=is_tcp(address))
+        topics = [t.TYPE.encode() for t in types] or [b""]
+        if types:
+            topics.append(wire.SyncProbe.TYPE.encode())
+        for t in topics:
+            sock.setsockopt(zmq.SUBSCRIBE, t)
+        sock.connect(address)
+        ch = Channel(sock, f"sub:{address}")
+        self._subs.append(ch)
+        self._sub_types[address] = types
+        self._start_pump(ch)
+
+    async def await_subscribers(self, names: set[str] | list[str], timeout: float = 10.0) -> None:
+        """Publish sync probes until each named subscriber has acknowledged one (via a
+        direct message), so nothing published afterwards is lost to a slow joiner."""
+        expected = set(names)
+        token = self._next_seq()
+        self._sync_acks[token] = set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        wait = 0.002
+        try:
+            while not expected <= self._sync_acks[token]:
+                if loop.time() > deadline:
+                    missing = sorted(expected - self._sync_acks[token])
+                    raise ActorError(f"{self.name}: subscribers {missing[:10]} did not acknowledge within {timeout} s")
+                self.publish(wire.SyncProbe(token))
+                self._sync_event.clear()
+                try:
+                    await asyncio.wait_for(self._sync_event.wait(), wait)
+                except TimeoutError:
+                    wait = min(wait * 2, 0.1)
+        finally:
+            del self._sync_acks[token]

@@ -1,0 +1,103 @@
+"""Receiving: per-socket pumps decode packets into one mailbox, handled in arrival order.
+
+Frames from every socket land in one mailbox; one drain at a time handles them, so
+per-sender ordering holds on each channel. Past MAILBOX_MAX queued frames the pumps wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import zmq
+
+from scowl import wire
+from scowl.errors import ProtocolError
+from scowl.runtime.handlers import Dispatch
+from scowl.runtime.transport import Channel
+
+MAILBOX_MAX = 50_000  # frames decoded but not yet handled; past this the pumps wait
+YIELD_EVERY = 256  # messages handled between yields to the event loop (fairness across actors)
+
+
+class Mailbox(Dispatch):
+    async def _pump(self, ch: Channel) -> None:
+        """Move packets from one socket into the mailbox, awaiting only when the socket is
+        empty, and handle the mailbox inline unless another pump is already handling it."""
+        kind = ch.kind
+        mailbox = self._mailbox
+        expected_parts = 1 if kind == zmq.DEALER else 2
+        while True:
+            parts = ch.recv_ready()
+            if parts is None:
+                await ch.wait_readable()
+                continue
+            rid: bytes | None
+            if kind == zmq.ROUTER:
+                rid = parts[0]
+                sender = parts[0].decode("utf-8", "replace")[:64]
+            else:
+                rid, sender = None, ch.name
+            if len(parts) != expected_parts:
+                self._reject(sender, "malformed", f"{len(parts)} message parts, expected {expected_parts}")
+                continue
+            self.stats.bytes_received += len(parts[-1])
+            link = self.link_bytes.get(sender)
+            if link is None:
+                link = self.link_bytes[sender] = [0, 0, 0, 0]
+            link[3] += len(parts[-1])
+            self._accept_packet(parts[-1], sender, rid, kind)
+            if not mailbox:
+                continue
+            if not self._busy:
+                await self._drain()
+            elif len(mailbox) >= MAILBOX_MAX:
+                self._room.clear()
+                await self._room.wait()
+
+    def _accept_packet(self, packet: bytes, sender: str, rid: bytes | None, kind: int) -> None:
+        """Validate every frame of a packet; replies resolve their futures now (a handler
+        awaiting a reply must never wait behind itself), the rest go to the mailbox."""
+        try:
+            frames = wire.decode_packet(packet)
+        except ProtocolError as exc:
+            self._reject(sender, exc.reason, exc.detail)
+            return
+        for frame in frames:
+            try:
+                env, msg = wire.decode_frame(frame, self.name)
+            except ProtocolError as exc:
+                self._reject(sender, exc.reason, exc.detail)
+                continue
+            if kind != zmq.SUB and env.sender != sender:
+                self._reject(sender, "spoofed", f"envelope says {env.sender[:64]!r}")
+                continue
+            if rid is not None and rid not in self._router_peers:
+                self._router_peers.add(rid)
+            self.stats.received += 1
+            link = self.link_bytes.get(sender)
+            if link is not None:
+                link[2] += 1
+            if env.reply_to and env.reply_to in self._pending:
+                self._resolve(env, msg)
+            else:
+                self._mailbox.append((env, msg))
+
+    async def _drain(self) -> None:
+        """The mailbox: handle messages one at a time, in arrival order; async handlers are
+        awaited before the next message, and other pumps only queue meanwhile."""
+        mailbox = self._mailbox
+        self._busy = True
+        n = 0
+        try:
+            while mailbox:
+                env, msg = mailbox.popleft()
+                result = self._handle(env, msg)
+                if result is not None:
+                    await result
+                n += 1
+                if n % YIELD_EVERY == 0:
+                    self._room.set()
+                    await asyncio.sleep(0)
+        finally:
+            self._busy = False
+            self._room.set()

@@ -1,0 +1,144 @@
+"""Sending: messages to one peer within one event-loop iteration leave as one packet.
+
+A full socket queues packets in a bounded per-socket backlog drained by an owned task;
+`flush` waits (on an event, not a poll) until every backlog is handed to its socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+
+import zmq
+
+from scowl import wire
+from scowl.errors import ActorError
+from scowl.runtime.core import ActorCore
+from scowl.runtime.transport import Channel
+
+PACKET_MAX_FRAMES = 1024  # frames coalesced into one packet at most
+PACKET_ALONE_BYTES = 64 * 1024  # a frame this large flushes its packet at once
+BACKLOG_MAX = 200_000  # frames waiting on a blocked socket; past this sends are dropped and counted
+
+
+class Outbox(ActorCore):
+    def send(self, to: str, msg: wire.Message, *, reply_to: int = 0, ask: bool = False) -> int:
+        """Send a message to a peer; never blocks. Messages to one peer within one event-loop
+        iteration leave together as one packet; a full socket queues them in a bounded
+        backlog. Returns the sequence number. ActorError when there is no route to `to`."""
+        seq = self._next_seq()
+        frame = wire.encode_frame(msg, self.name, to, seq, self.clock.tick, reply_to, ask)
+        ch = self._links.get(to)
+        rid: bytes | None
+        if ch is not None:
+            rid = None
+        elif self._router is not None and ((rid := to.encode()) in self._router_peers or rid in self._router_lost):
+            ch = self._router  # a lost peer is tried again: it may have reconnected (ROUTER_HANDOVER)
+        else:
+            raise ActorError(f"{self.name}: no route to {to!r} (connect to it, or wait for it to connect)")
+        if self.link_filter is not None:
+            delay = self.link_filter(self.name, to, self.clock.tick)
+            if delay is None:
+                self.stats.dropped += 1
+                return seq
+            if delay > 0:  # a per-link FIFO delay queue: jitter never reorders a link
+                loop = asyncio.get_running_loop()
+                release = max(loop.time() + delay, self._link_release.get(to, 0.0))
+                self._link_release[to] = release
+                loop.call_at(release, self._enqueue, ch, rid, frame)
+                return seq
+        self._enqueue(ch, rid, frame)
+        return seq
+
+    def _enqueue(self, ch: Channel, rid: bytes | None, frame: bytes) -> None:
+        key = (ch, rid)
+        out = self._outbox.get(key)
+        if out is None:
+            self._outbox[key] = out = []
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+        out.append(frame)
+        if len(out) >= PACKET_MAX_FRAMES or len(frame) >= PACKET_ALONE_BYTES:
+            del self._outbox[key]
+            self._transmit(ch, rid, out)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        outbox, self._outbox = self._outbox, {}
+        for (ch, rid), frames in outbox.items():
+            self._transmit(ch, rid, frames)
+
+    def _transmit(self, ch: Channel, rid: bytes | None, frames: list[bytes]) -> None:
+        if ch.closed:
+            return
+        packet = wire.encode_packet(frames)
+        self.stats.bytes_sent += len(packet)
+        peer = ch.name if rid is None else rid.decode("utf-8", "replace")
+        link = self.link_bytes.get(peer)
+        if link is None:
+            link = self.link_bytes[peer] = [0, 0, 0, 0]
+        link[0] += len(frames)
+        link[1] += len(packet)
+        parts = [packet] if rid is None else [rid, packet]
+        backlog = self._backlog.get(ch)
+        if backlog is not None:
+            if len(backlog) >= BACKLOG_MAX:
+                self.stats.dropped += len(frames)
+                return
+            backlog.append((parts, len(frames)))
+            return
+        try:
+            if ch.try_send(parts):
+                self.stats.sent += len(frames)
+                return
+        except zmq.ZMQError as exc:
+            if exc.errno != zmq.EHOSTUNREACH:
+                raise
+            self.stats.unroutable += len(frames)
+            if rid is not None:  # only a ROUTER (ROUTER_MANDATORY) says a peer is unreachable
+                self._router_peers.discard(rid)
+                self._router_lost.add(rid)
+            return
+        self._backlog[ch] = collections.deque([(parts, len(frames))])
+        self._backlog_drained.clear()
+        self._spawn(self._drain_backlog(ch))
+
+    async def _drain_backlog(self, ch: Channel) -> None:
+        backlog = self._backlog[ch]
+        try:
+            while backlog and not ch.closed:
+                parts, n = backlog[0]
+                try:
+                    await ch.send(parts)
+                    self.stats.sent += n
+                except zmq.ZMQError as exc:
+                    if ch.closed:  # the link was closed under us (relink): what was queued is dropped
+                        break
+                    if exc.errno != zmq.EHOSTUNREACH:
+                        raise
+                    self.stats.unroutable += n
+                    if len(parts) == 2:  # through the ROUTER: [routing id, packet]
+                        self._router_peers.discard(parts[0])
+                        self._router_lost.add(parts[0])
+                backlog.popleft()
+        finally:
+            if not backlog or ch.closed:
+                self._drop_backlog(ch)
+
+    async def flush(self) -> None:
+        """Wait until every message sent so far has been handed to its socket."""
+        if self._outbox:
+            self._flush()
+        while self._backlog:
+            await self._backlog_drained.wait()
+
+    def publish(self, msg: wire.Message) -> None:
+        """Broadcast on our PUB socket (bind_pub first). PUB drops at its high-water mark."""
+        if self._pub is None:
+            raise ActorError(f"{self.name}: publish before bind_pub")
+        frame = wire.encode_frame(msg, self.name, wire.BROADCAST, self._next_seq(), self.clock.tick)
+        if self._pub.try_send([msg.TYPE.encode(), wire.encode_packet([frame])]):
+            self.stats.published += 1
+        else:
+            self.stats.dropped += 1

@@ -1,0 +1,136 @@
+"""The codec: envelope, packet and frame encoding/decoding, the message registry and the limits.
+
+A ZeroMQ payload is a *packet*: a MessagePack array of frames, so that the messages one actor
+sends to one peer within an event-loop iteration cross the socket together (per-message
+socket calls, not encoding, are what limit Python messaging). Each frame inside is one
+MessagePack array, the `Envelope`: protocol version, message type, sender,
+recipient, sequence number, simulated tick, the request/reply correlation, and the body
+(the message's own MessagePack array, kept raw until the type is known). Decoding is two
+stages so that every rejection has a precise reason:
+
+    oversized     the frame is larger than MAX_FRAME_BYTES (checked before parsing)
+    malformed     not MessagePack, truncated, or not an envelope
+    version       an envelope of another protocol version
+    unknown_type  a message type this build does not know
+    invalid       the body does not match its type's schema (or its own checks)
+    misaddressed  the envelope names another recipient
+    spoofed       the envelope's sender differs from the transport's identity of the peer
+                  (checked by the actor, which knows the socket it came on)
+
+Untrusted bytes never raise out of `decode_frame` as anything but `ProtocolError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
+
+import msgspec
+
+from scowl.errors import ProtocolError
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+BROADCAST = "*"
+REJECT_REASONS = ("oversized", "malformed", "version", "unknown_type", "invalid", "misaddressed", "spoofed")
+
+
+class Envelope(msgspec.Struct, array_like=True, frozen=True):
+    """What every frame carries around its body."""
+
+    v: int
+    type: str
+    sender: str
+    recipient: str
+    seq: int
+    tick: int
+    reply_to: int  # seq of the request this answers; 0 when it answers nothing
+    ask: bool  # the sender awaits a reply
+    body: msgspec.Raw
+
+
+class Message(msgspec.Struct, array_like=True, frozen=True):
+    """Base of every wire message. Subclasses register with @message("type-name")."""
+
+    TYPE: ClassVar[str] = ""
+
+
+MESSAGE_TYPES: dict[str, type[Message]] = {}
+_DECODERS: dict[str, msgspec.msgpack.Decoder[Message]] = {}
+
+M = TypeVar("M", bound=type[Message])
+
+
+def message(type_name: str) -> Callable[[M], M]:
+    """Register a Message subclass under its wire type name (unique)."""
+
+    def register(cls: M) -> M:
+        if type_name in MESSAGE_TYPES:
+            raise ValueError(f"message type {type_name!r} registered twice ({MESSAGE_TYPES[type_name].__name__}, {cls.__name__})")
+        cls.TYPE = type_name
+        MESSAGE_TYPES[type_name] = cls
+        _DECODERS[type_name] = msgspec.msgpack.Decoder(cls)
+        return cls
+
+    return register
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_ENVELOPE_DECODER = msgspec.msgpack.Decoder(Envelope)
+_PACKET_DECODER = msgspec.msgpack.Decoder(list[bytes])
+
+
+def encode_packet(frames: list[bytes]) -> bytes:
+    """Frames for one peer, sent as one ZeroMQ message."""
+    return _ENCODER.encode(frames)
+
+
+def decode_packet(data: bytes) -> list[bytes]:
+    """Split an untrusted packet into frames; raises only ProtocolError."""
+    if len(data) > MAX_FRAME_BYTES:
+        raise ProtocolError("oversized", f"{len(data)} bytes > {MAX_FRAME_BYTES}")
+    try:
+        return _PACKET_DECODER.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ProtocolError("malformed", f"not a packet: {exc}") from None
+    except Exception as exc:  # noqa: BLE001
+        raise ProtocolError("malformed", f"not a packet: {type(exc).__name__}: {exc}") from None
+
+
+def encode_body(msg: Message) -> bytes:
+    return _ENCODER.encode(msg)
+
+
+def encode_frame(msg: Message, sender: str, recipient: str, seq: int, tick: int = 0, reply_to: int = 0, ask: bool = False) -> bytes:
+    """One frame: the envelope with the message's body inside."""
+    if not msg.TYPE:
+        raise TypeError(f"{type(msg).__name__} is not a registered message type (use @message)")
+    return _ENCODER.encode(
+        Envelope(PROTOCOL_VERSION, msg.TYPE, sender, recipient, seq, tick, reply_to, ask, msgspec.Raw(_ENCODER.encode(msg)))
+    )
+
+
+def decode_frame(frame: bytes, recipient: str | None = None) -> tuple[Envelope, Message]:
+    """Parse and validate an untrusted frame; raises only ProtocolError (with .reason)."""
+    if len(frame) > MAX_FRAME_BYTES:
+        raise ProtocolError("oversized", f"{len(frame)} bytes > {MAX_FRAME_BYTES}")
+    try:
+        env = _ENVELOPE_DECODER.decode(frame)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ProtocolError("malformed", str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - hostile bytes may trip anything in a parser
+        raise ProtocolError("malformed", f"{type(exc).__name__}: {exc}") from None
+    if env.v != PROTOCOL_VERSION:
+        raise ProtocolError("version", f"protocol version {env.v}, this build speaks {PROTOCOL_VERSION}")
+    decoder = _DECODERS.get(env.type)
+    if decoder is None:
+        raise ProtocolError("unknown_type", f"message type {env.type[:64]!r}")
+    if recipient is not None and env.recipient not in (recipient, BROADCAST):
+        raise ProtocolError("misaddressed", f"for {env.recipient[:64]!r}, this is {recipient!r}")
+    try:
+        msg = decoder.decode(env.body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ProtocolError("invalid", f"{env.type}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001
+        raise ProtocolError("invalid", f"{env.type}: {type(exc).__name__}: {exc}") from None
+    return env, msg

@@ -1,0 +1,82 @@
+"""Runtime control messages: handshakes, subscription sync, liveness probes, stats, stop, failure."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from scowl.wire.batch import Batch
+from scowl.wire.codec import Message, message
+
+
+@message("failure")
+class Failure(Message, frozen=True):
+    """Reply sent when a request's handler raised: the asker gets RemoteError, the actor goes on."""
+
+    error: str
+    detail: str
+
+
+@message("hello")
+class Hello(Message, frozen=True):
+    """Readiness handshake on a new link: answered with Welcome once the link carries traffic."""
+
+    role: str
+    address: str = ""
+
+
+@message("welcome")
+class Welcome(Message, frozen=True):
+    role: str
+
+
+@message("sync-probe")
+class SyncProbe(Message, frozen=True):
+    """Published until every expected subscriber acknowledged it: no slow-joiner losses."""
+
+    token: int
+
+
+@message("sync-ack")
+class SyncAck(Message, frozen=True):
+    token: int
+
+
+@message("ping")
+class Ping(Message, frozen=True):
+    n: int
+    payload: bytes = b""
+
+
+@message("pong")
+class Pong(Message, frozen=True):
+    n: int
+
+
+@message("stats-request")
+class StatsRequest(Message, frozen=True):
+    pass
+
+
+@message("stats-reply")
+class StatsReply(Message, frozen=True):
+    received: int
+    logical: int
+    rejected: int
+    failed: int
+
+
+@message("stop")
+class Stop(Message, frozen=True):
+    """Ask an actor (or a whole node, when sent to its control actor) to stop cleanly."""
+
+    reason: str = ""
+
+
+@message("values-batch")
+class ValuesBatch(Batch, frozen=True):
+    """Demo/benchmark batch: one float32 value per 128-bit consumer id."""
+
+    COLUMNS: ClassVar = (("ids", "id128"), ("values", "<f4"))
+    n: int
+    ids: bytes
+    values: bytes

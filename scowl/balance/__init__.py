@@ -38,11 +38,18 @@ from __future__ import annotations
 
 __all__ = [
     "ABSENT",
+    "NO_GENERATOR",
     "STARVED",
     "AcceptResult",
+    "ConsumerBatch",
+    "GenUpdate",
     "InvariantError",
+    "PeerOffer",
     "RebalanceResult",
+    "Region",
     "RegionSummary",
+    "RoundInput",
+    "RoundOutput",
     "Trees",
     "accept_consumers",
     "check_invariants",
@@ -50,6 +57,7 @@ __all__ = [
     "rebalance",
     "region_summary",
     "release_consumers",
+    "tracker_round",
 ]
 
 from scowl.balance.handover import (
@@ -61,5 +69,15 @@ from scowl.balance.handover import (
     release_consumers,
 )
 from scowl.balance.invariants import InvariantError, check_invariants
+from scowl.balance.region import (
+    NO_GENERATOR,
+    ConsumerBatch,
+    GenUpdate,
+    PeerOffer,
+    Region,
+    RoundInput,
+    RoundOutput,
+    tracker_round,
+)
 from scowl.balance.round import RebalanceResult, rebalance
 from scowl.balance.trees import ABSENT, STARVED, Trees

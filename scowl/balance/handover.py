@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scowl.balance.place import _plan
-from scowl.balance.trees import _EMPTY_I, ABSENT, STARVED, Trees, _as_index, _as_power
+from scowl.balance.trees import _EMPTY_I, ABSENT, Trees, _as_index, _as_power
 
 
 @dataclass(frozen=True)

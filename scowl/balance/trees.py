@@ -193,6 +193,17 @@ class Trees:
         self._start = np.concatenate([self._start, np.full(output.size, self._start[-1])])
         return np.arange(first, self.G, dtype=np.int64)
 
+    def reassign(self, idx, gen) -> None:
+        """Put consumers `idx` on generators `gen` (STARVED: unplaced, ABSENT: gone) as a fact
+        learnt from outside the policy (a population's Resync), loads kept in step. Repeated
+        indices: the last one wins."""
+        idx = _as_index("reassign idx", idx, self.n)
+        gen = np.asarray(gen, dtype=np.int32)
+        if gen.shape != idx.shape or (gen.size and (gen.min() < ABSENT or gen.max() >= self.G)):
+            raise ValueError(f"reassign gen: expected {idx.size} values in [-2, {self.G}), found shape {gen.shape}")
+        idx, gen = _last_wins(idx, gen)
+        self._reassign(idx, gen)
+
     def resync_loads(self) -> float:
         """Recompute every load exactly (O(N) bincount); returns the largest drift corrected, MW."""
         a = self._assign[: self.n]

@@ -31,7 +31,7 @@ def test_a_fleet_registering_its_own_generators_again_is_a_rejoin():
     assert _register(tracker, "fleet-0", [11, 12]) == wire.Registered(True)
     assert _register(tracker, "fleet-0", [12, 11]) == wire.Registered(True, "rejoined")
     tracker._apply_registrations()  # what the first tick does
-    assert sorted(tracker.gen_index) == [11, 12], "a rejoin must not add the generators twice"
+    assert sorted(tracker.region.gen_index) == [11, 12], "a rejoin must not add the generators twice"
 
 
 def test_another_fleet_registering_known_generators_is_refused():

@@ -1,0 +1,96 @@
+"""The tracker round as a pure function (scowl.balance.tracker_round), without sockets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scowl import balance, wire
+from scowl.model import CONTINUOUS, FIXED, STOCHASTIC, STORAGE
+
+
+def _ids(lo) -> np.ndarray:
+    ids = np.zeros(len(lo), dtype=wire.CONSUMER_ID_DTYPE)
+    ids["hi"] = 7
+    ids["lo"] = np.asarray(lo, dtype=np.uint64)
+    return ids
+
+
+def _region(n_global=100, thr=0.1):
+    r = balance.Region(n_global, thr, wire.CONSUMER_ID_DTYPE)
+    # gen 10: wind 0..50 MW; gen 11: gas 20..100 MW, ramp 10 MW/tick; gen 12: nuclear 30 MW
+    r.add_generators([10, 11, 12], [STOCHASTIC, CONTINUOUS, FIXED], [0.0, 20.0, 0.0], [50.0, 100.0, 30.0], [50.0, 10.0, 0.0])
+    return r
+
+
+def _status(out, sp):
+    return balance.GenUpdate(np.array([10, 11, 12]), np.asarray(out, float), np.asarray(sp, float), np.zeros(3))
+
+
+def test_wire_and_balance_agree_on_no_generator():
+    assert balance.NO_GENERATOR == wire.STARVED_ID
+
+
+def test_round_places_everyone_it_can_and_dispatches_gas_within_its_ramp():
+    r = _region()
+    r.add_consumers(_ids(range(20)), np.full(20, 2.0, dtype=np.float32))  # 40 MW
+    out = balance.tracker_round(r, balance.RoundInput(0, statuses=[_status([10.0, 100.0, 30.0], [50.0, 50.0, 0.0])]))
+    # demand 40 MW at the 0.9 threshold needs 44.4 MW: wind 10 + nuclear 30 give 40, gas is asked
+    # for 4.4 MW but cannot go below its 20 MW minimum ramping down 10 MW from 50 -> 40
+    assert out.setpoint_mw.tolist() == [40.0]
+    assert out.steer_gen_ids.tolist() == [11]
+    assert len(out.ids) == 20 and (out.gen_ids != balance.NO_GENERATOR).all()
+    cap = r.trees.cap(0.1)
+    assert (r.trees.load <= cap + 1e-9).all()
+    assert out.figures["starved"] == 0 and out.summary.starved_count == 0
+
+
+def test_short_region_starves_the_rest_and_hands_them_to_a_peer_with_room():
+    r = _region()
+    r.add_consumers(_ids(range(60)), np.full(60, 2.0, dtype=np.float32))  # 120 MW
+    st = _status([0.0, 100.0, 30.0], [50.0, 50.0, 0.0])
+    out = balance.tracker_round(r, balance.RoundInput(0, statuses=[st], peers=["t1"]))
+    # gas ramps to 60, plus nuclear 30: 90 MW of output, 81 MW under the threshold -> 40 consumers
+    assert out.setpoint_mw.tolist() == [60.0]
+    assert out.summary.starved_count == 20
+    assert out.handovers["t1"].ids.size == 0  # no offer yet
+    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])],
+                                                      offers={"t1": balance.PeerOffer(headroom_mw=11.0, starved_mw=0.0)}, peers=["t1"]))
+    handed = out.handovers["t1"]
+    assert handed.ids.size == 4  # gas ramps to 70 -> 4 more placed (72 MW); 9.9 MW offered -> 4 of the 16 left
+    assert set(handed.ids["lo"].tolist()) <= set(range(60))
+    sent = dict(zip(out.ids["lo"].tolist(), out.gen_ids.tolist()))
+    assert all(sent[int(i)] == balance.NO_GENERATOR for i in handed.ids["lo"])
+    # released consumers are no longer ours; nobody is lost
+    held, _, _ = r.where_are(_ids(range(60)))
+    assert held.size == 56
+
+
+def test_handed_in_consumers_are_placed_or_kept_and_reported():
+    r = _region()
+    st = _status([50.0, 100.0, 30.0], [50.0, 50.0, 0.0])
+    balance.tracker_round(r, balance.RoundInput(0, statuses=[st]))
+    ho = balance.ConsumerBatch(_ids([70, 71]), np.array([1.0, 500.0], dtype=np.float32))
+    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[st], handovers=[ho]))
+    sent = dict(zip(out.ids["lo"].tolist(), out.gen_ids.tolist()))
+    assert sent[70] != balance.NO_GENERATOR and sent[71] == balance.NO_GENERATOR
+    assert out.figures["handed_in_accepted"] == 1 and out.figures["handed_in_declined"] == 1
+
+
+def test_storage_discharges_only_for_what_gas_cannot_cover():
+    r = balance.Region(10, 0.1, wire.CONSUMER_ID_DTYPE)
+    r.add_generators([1, 2], [CONTINUOUS, STORAGE], [10.0, 0.0], [100.0, 50.0], [10.0, 50.0])
+    r.add_consumers(_ids(range(10)), np.full(10, 9.0, dtype=np.float32))  # 90 MW: needs 100 MW
+    st = balance.GenUpdate(np.array([1, 2]), np.array([100.0, 50.0]), np.array([50.0, 0.0]), np.array([0.0, 20.0]))
+    out = balance.tracker_round(r, balance.RoundInput(0, statuses=[st]))
+    assert out.setpoint_mw.tolist() == pytest.approx([60.0, 40.0])
+
+
+def test_resync_is_the_truth_and_updates_loads():
+    r = _region()
+    r.add_consumers(_ids(range(4)), np.full(4, 1.0, dtype=np.float32))
+    balance.tracker_round(r, balance.RoundInput(0, statuses=[_status([50.0, 100.0, 30.0], [50.0, 50.0, 0.0])]))
+    r.resync(_ids([0, 1]), np.array([2.0, 2.0], dtype=np.float32), np.array([12, wire.STARVED_ID], dtype=np.int32))
+    _, demand, gen = r.where_are(_ids([0, 1]))
+    assert gen.tolist() == [12, balance.NO_GENERATOR] and demand.tolist() == [2.0, 2.0]
+    balance.check_invariants(r.trees, rebalanced=False)  # loads, index and queue in step

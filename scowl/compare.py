@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Row", "compare_rows", "compare_table", "flatten"]
+__all__ = ["Row", "compare_json", "compare_rows", "compare_table", "flatten"]
 
 #: Run-environment figures: they differ from run to run of the same day, so they are listed
 #: after the day's figures rather than mixed in with them.
@@ -86,18 +86,37 @@ def _fmt_diff(row: Row) -> str:
         return "="
     text = ("+" if d > 0 else "") + _fmt(d)
     if _number(row.a) and row.a != 0:
-        text += f" ({d / abs(row.a):+.0%})"
+        ratio = row.b / row.a if row.a > 0 else None
+        text += f" ({ratio:,.0f}x)" if ratio is not None and ratio >= 10 else f" ({d / abs(row.a):+.0%})"
     return text
 
 
-def compare_table(a: dict, b: dict, label_a: str = "A", label_b: str = "B") -> str:
-    """A text table: figure, A, B, B - A (and the change relative to A)."""
+def _clip(text: str, width: int) -> str:
+    """At most `width` characters: a longer text keeps its start and end around an ellipsis."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def compare_table(a: dict, b: dict, label_a: str = "A", label_b: str = "B", width: int = 100) -> str:
+    """A text table at most `width` characters wide: figure, A, B, B - A (and the change
+    relative to A). A long key or value is shortened in the middle; `compare_json` has them whole."""
     rows = compare_rows(a, b)
     cells = [(r.key, _fmt(r.a), _fmt(r.b), _fmt_diff(r)) for r in rows]
     head = ("figure", label_a, label_b, f"{label_b} - {label_a}")
     w = [max(len(head[i]), *(len(c[i]) for c in cells)) for i in range(4)]
-    line = f"{head[0]:<{w[0]}}  {head[1]:>{w[1]}}  {head[2]:>{w[2]}}  {head[3]:<{w[3]}}"
-    out = [line, "-" * len(line)]
+    # the runs' labels whole, the values up to 14 characters, the key column as wide as its
+    # longest key allows (a figure's name is what a reader looks up), the difference in what is left
+    w[1], w[2] = max(len(head[1]), min(w[1], 14)), max(len(head[2]), min(w[2], 14))
+    w[0] = min(w[0], max(12, width - 6 - w[1] - w[2] - 12))
+    w[3] = max(1, width - 6 - w[0] - w[1] - w[2])
+    cells = [tuple(_clip(c[i], w[i]) for i in range(4)) for c in cells]
+    head = tuple(_clip(head[i], w[i]) for i in range(4))
+    line = f"{head[0]:<{w[0]}}  {head[1]:>{w[1]}}  {head[2]:>{w[2]}}  {head[3]:<{w[3]}}".rstrip()
+    out = [line, "-" * min(width, sum(w) + 6)]
     section = None
     for r, c in zip(rows, cells):
         top = r.key.split(".", 1)[0] if "." in r.key else "run"
@@ -106,3 +125,10 @@ def compare_table(a: dict, b: dict, label_a: str = "A", label_b: str = "B") -> s
         section = top
         out.append(f"{c[0]:<{w[0]}}  {c[1]:>{w[1]}}  {c[2]:>{w[2]}}  {c[3]}".rstrip())
     return "\n".join(out)
+
+
+def compare_json(a: dict, b: dict, label_a: str = "A", label_b: str = "B") -> dict:
+    """The comparison as data: every figure's dotted key, both values and B - A (None when
+    either is not a number)."""
+    return {"a": label_a, "b": label_b,
+            "rows": [{"key": r.key, "a": r.a, "b": r.b, "diff": r.diff} for r in compare_rows(a, b)]}

@@ -35,10 +35,14 @@ __all__ = [
     "WeatherSection",
     "SELECTOR_RE",
     "default_scenario_path",
+    "dotted_key",
     "load_scenario",
     "override",
     "packaged_scenarios",
+    "parse_set",
+    "resolve_scenario",
     "scenario_from_dict",
+    "scenario_toml",
 ]
 
 #: A peer selector: "*", "role:<role>", "host:<name>", "region:<int>", "peer:<name>".
@@ -197,6 +201,13 @@ class Scenario:
     def to_dict(self) -> dict:
         """The scenario as plain data (TOML key names), e.g. for a run's state log."""
         return _to_dict(self)
+
+    def replace(self, changes: dict | None = None, /, **keys) -> "Scenario":
+        """A new Scenario with some keys changed, validated like the file (this one is immutable).
+        Keys are dotted TOML keys in a dict, `replace({"scenario.scale": 0.001})`, or keywords:
+        `replace(scale=0.001, seed=3)` (a key name found in one section only) or
+        `replace(trackers__count=4)` (section__key)."""
+        return override(self, {**(changes or {}), **{dotted_key(k): v for k, v in keys.items()}})
 
 
 _SECTIONS = {
@@ -411,3 +422,82 @@ def override(sc: Scenario, changes: dict) -> Scenario:
         if section == "scenario" and key == "duration_hours":
             d["scenario"].pop("ticks", None)
     return scenario_from_dict(d, source=sc.source)
+
+
+def dotted_key(name: str) -> str:
+    """A Python keyword as a dotted scenario key: "trackers__count" -> "trackers.count"; a bare
+    key found in exactly one section ("scale") -> "scenario.scale"."""
+    if "__" in name:
+        return name.replace("__", ".", 1)
+    owners = [sec for sec, cls in _SECTIONS.items()
+              if name in {(f.metadata.get("key") or f.name) for f in dataclasses.fields(cls)}]
+    if len(owners) != 1:
+        found = "a key of no section" if not owners else "a key of several sections (" + ", ".join(owners) + ")"
+        raise ConfigError("(keyword)", name, "a key of exactly one section, or section__key", found)
+    return f"{owners[0]}.{name}"
+
+
+def resolve_scenario(name_or_path) -> Path:
+    """A scenario file from what a person typed: an existing path, or the name of a packaged
+    scenario ("small", "ny2030"; with or without ".toml"). Every command resolves the same way."""
+    if name_or_path is None:
+        return default_scenario_path()
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    named = packaged_scenarios()
+    stem = p.name[:-5] if p.name.endswith(".toml") else p.name
+    if p.parent == Path(".") and stem in named:
+        return named[stem]
+    if not p.exists() and not p.name.endswith(".toml") and p.parent == Path("."):
+        raise ConfigError(str(p), "(file)", "a scenario TOML file or a packaged scenario name (" + ", ".join(named) + ")",
+                          "no such file or name")
+    return p  # load_scenario names the missing file
+
+
+def parse_set(text: str) -> tuple[str, object]:
+    """One `--set KEY=VALUE`: a dotted TOML key ("scenario.scale") and a value in TOML syntax
+    (1.0, 42, true, "text", [1, 2], 2030-07-17); a bare word that is not TOML is taken as a string.
+    The value is validated like the file's when the scenario is built (the error names the key)."""
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key or "." not in key or not all(part.strip() for part in key.split(".")):
+        raise ConfigError("--set", text, "KEY=VALUE with a dotted key, e.g. scenario.scale=0.01", text)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        import json
+
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def scenario_toml(scenario: Scenario) -> str:
+    """A scenario as a TOML file `load_scenario` reads back to the same Scenario."""
+    lines = [f"# written by scowl from {scenario.source}"]
+    for section, table in scenario.to_dict().items():
+        lines.append(f"[{section}]")
+        arrays = []
+        for k, v in table.items():
+            if isinstance(v, list) and v and isinstance(v[0], dict):
+                arrays.append((k, v))
+            else:
+                lines.append(f"{k} = {_toml_value(v)}")
+        for k, items in arrays:
+            for item in items:
+                lines.append(f"[[{section}.{k}]]")
+                lines.extend(f"{kk} = {_toml_value(vv)}" for kk, vv in item.items())
+        lines.append("")
+    return "\n".join(lines)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scowl.errors import ScowlError
+from scowl.errors import ScowlError, UsageError
 from scowl.results import SUPPLY_ROLES, rows_of
 
 __all__ = ["COLUMNS", "day_series", "read_state"]
@@ -57,15 +57,15 @@ def read_state(run_dir) -> tuple[pd.DataFrame, dict]:
     """A run directory's state log and summary, with errors that say which file is missing."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise ScowlError(f"{run_dir}: expected a run directory (written by `scowl run --out DIR`), found no such directory")
+        raise UsageError(f"{run_dir}: expected a run directory (written by `scowl run --out DIR`), found no such directory")
     files = {name: run_dir / name for name in ("summary.json", "state.parquet")}
     for name, path in files.items():
         if not path.is_file():
-            raise ScowlError(f"{path}: expected the run's {name} (written by `scowl run --out DIR`), found no such file")
+            raise UsageError(f"{path}: expected the run's {name} (written by `scowl run --out DIR`), found no such file")
     try:
         summary = json.loads(files["summary.json"].read_text())
     except json.JSONDecodeError as exc:
-        raise ScowlError(f"{files['summary.json']}: expected JSON written by `scowl run`, found {exc}") from None
+        raise UsageError(f"{files['summary.json']}: expected JSON written by `scowl run`, found {exc}") from None
     return pd.read_parquet(files["state.parquet"]), summary
 
 

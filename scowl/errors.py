@@ -33,3 +33,8 @@ class ActorError(ScowlError):
 
 class RequestTimeout(ScowlError):
     """A request got no reply in time."""
+
+
+class UsageError(ScowlError):
+    """A command was given something it cannot use (a missing run directory, a malformed
+    --set): the command line is wrong, not the run. `scowl` exits with status 2 for it."""

@@ -11,45 +11,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from scowl.errors import ScowlError
+from scowl.errors import ScowlError, UsageError
 from scowl.plan import RunPlan, make_plan
+from scowl.progress import Progress
 from scowl.roles import ROLE_ORDER, build_actors, role_of
-from scowl.runtime import Node, install_uvloop
+from scowl.runtime import Node
 
 log = logging.getLogger("scowl.run")
-
-
-class Progress:
-    """A one-line progress bar on stderr (a line per 10 % when stderr is not a terminal)."""
-
-    def __init__(self, label: str, stream=None, enabled: bool = True) -> None:
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.t0 = time.perf_counter()
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last_decile = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        if done == 0:  # the clock starts with the first tick, not with the process
-            self.t0 = time.perf_counter()
-        if not self.enabled or total <= 0 or done == 0:
-            return
-        elapsed = time.perf_counter() - self.t0
-        frac = done / total
-        eta = elapsed / frac - elapsed if frac > 0 else 0.0
-        bar = "#" * int(30 * frac) + "." * (30 - int(30 * frac))
-        line = f"{self.label} [{bar}] {done}/{total} ticks  {elapsed:6.1f} s  eta {eta:5.1f} s"
-        if self.tty:
-            self.stream.write("\r" + line + ("\n" if done == total else ""))
-            self.stream.flush()
-        elif int(frac * 10) != self._last_decile:
-            self._last_decile = int(frac * 10)
-            self.stream.write(line + "\n")
-            self.stream.flush()
 
 
 def _version() -> str:
@@ -91,18 +63,62 @@ def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict, tick_wall
     }
 
 
-def add_trace_log(out_dir: str, name: str, append: bool = False) -> None:
+def add_trace_log(out_dir: str, name: str, append: bool = False) -> logging.Handler | None:
     """The trace log: what actors log at INFO and above goes to DIR/trace-NAME.log (`append`:
-    after what is there, so a node restarted mid-run keeps its first life's trace)."""
+    after what is there, so a node restarted mid-run keeps its first life's trace). Returns the
+    handler, for `remove_trace_log` when the run is over (a process may run several days)."""
     if not out_dir:
-        return
+        return None
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(Path(out_dir) / f"trace-{name}.log", mode="a" if append else "w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger("scowl")
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+def remove_trace_log(handler: logging.Handler | None) -> None:
+    if handler is not None:
+        logging.getLogger("scowl").removeHandler(handler)
+        handler.close()
+
+
+def _event_loop_factory():
+    """uvloop's loop for this run only (no global event-loop policy), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+def run_coroutine(make_coro):
+    """Run `make_coro()` to completion on a new event loop of its own, and return its result.
+    In a thread that already runs a loop (Jupyter, an async caller) it runs in a worker thread,
+    since a loop cannot be nested; the caller's loop is blocked meanwhile, as for any call."""
+    def _run():
+        with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+            return runner.run(make_coro())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run()
+    box: dict = {}
+
+    def _worker() -> None:
+        try:
+            box["result"] = _run()
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+    worker = threading.Thread(target=_worker, name="scowl-run", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
 
 
 async def _serve_in_process(plan: RunPlan, progress: Progress) -> dict:
@@ -130,18 +146,20 @@ def run_scenario(scenario_path: str, out_dir: str, *, processes: bool = False, t
     `fleets` generator fleet actors share the generators (one each: every generator a peer)."""
     transport = transport or ("ipc" if processes else "inproc")
     if processes and transport == "inproc":
-        raise ScowlError("inproc addresses cannot cross processes: use --transport ipc or tcp with --processes")
+        raise UsageError("inproc addresses cannot cross processes: use --transport ipc or tcp with --processes")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("trace-*.log"):  # nodes append (a restarted one keeps its first life's lines): start clean
         stale.unlink()
     plan = make_plan(scenario_path, transport=transport, populations=populations, fleets=fleets, out_dir=str(out.resolve()))
     plan.save(out / "plan.json")
-    progress = Progress(f"scowl run {Path(scenario_path).stem}", enabled=show_progress)
+    progress = Progress(f"scowl run {plan.scenario().scenario.name}", enabled=show_progress)
     if not processes:
-        add_trace_log(plan.out_dir, "run")
-        install_uvloop()
-        return asyncio.run(_serve_in_process(plan, progress))
+        handler = add_trace_log(plan.out_dir, "run")
+        try:
+            return run_coroutine(lambda: _serve_in_process(plan, progress))
+        finally:
+            remove_trace_log(handler)
     return _run_processes(plan, out)
 
 

@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_a", metavar="DIR_A", help="first run directory (e.g. the healthy day)")
     p.add_argument("run_b", metavar="DIR_B", help="second run directory (e.g. the partitioned day)")
     p.add_argument("--out", help="where the plots and compare.txt go (default: runs/compare-<A>-vs-<B>)")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object instead of the table: {"a", "b", "rows": [{"key", "a", "b", "diff"}], "plots", "table"}')
     p.set_defaults(func=run)
 
 
@@ -32,7 +34,9 @@ def labels(dir_a: Path, summary_a: dict, dir_b: Path, summary_b: dict) -> tuple[
 
 
 def run(args: argparse.Namespace) -> int:
-    from scowl.compare import compare_table
+    import json
+
+    from scowl.compare import compare_json, compare_table
     from scowl.dayseries import day_series, read_state
     from scowl.plots_day import DayRun, plot_days
 
@@ -49,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
         windows = tuple((p["start_tick"], p["end_tick"]) for p in summary.get("partition", {}).get("schedule", []))
         runs.append(DayRun(label, day_series(d), windows))
     pngs = plot_days(runs, out, title=f"{label_a} vs {label_b} (seed {summaries[0].get('seed')} / {summaries[1].get('seed')})")
+    if args.json:
+        print(json.dumps({**compare_json(summaries[0], summaries[1], label_a, label_b),
+                          "plots": [str(p) for p in pngs], "table": str(out / "compare.txt")}))
+        return 0
     print(table)
-    print(f"\nplots: {', '.join(str(p) for p in pngs)}\ntable: {out / 'compare.txt'}")
+    print("\nplots:\n" + "\n".join(f"  {p}" for p in pngs) + f"\ntable: {out / 'compare.txt'}")
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scowl.config import default_scenario_path, load_scenario, packaged_scenarios
+from scowl.commands._scenario import add_scenario_arguments, scenario_of
 
 _STEP_LIMIT = 1_000_000
 
@@ -28,22 +28,12 @@ _STACK = (
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("describe", help="print the instantiated grid of a scenario and plot its day")
-    p.add_argument("config", nargs="?", default=None,
-                   help="scenario TOML file, or the name of a packaged one (default: ny2030)")
+    add_scenario_arguments(p, optional=True)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--png", metavar="PATH", default=None,
                    help="write the day's supply-by-type vs demand plot here (default: <name>-day.png; with --json only when given)")
     p.add_argument("--no-png", action="store_true", help="do not write the PNG")
     p.set_defaults(func=run)
-
-
-def resolve_config(config: str | None) -> Path:
-    if config is None:
-        return default_scenario_path()
-    named = packaged_scenarios()
-    if config in named and not Path(config).exists():
-        return named[config]
-    return Path(config)
 
 
 def describe(scenario) -> dict:
@@ -186,7 +176,7 @@ def plot(d: dict, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(resolve_config(args.config))
+    scenario = scenario_of(args)
     d = describe(scenario)
     if not args.no_png and (args.png or not args.json):  # --json alone prints, it writes no file
         png = Path(args.png) if args.png else Path(f"{scenario.scenario.name}-day.png")

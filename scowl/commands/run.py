@@ -1,13 +1,15 @@
-"""`scowl run [CONFIG] [--out DIR]`: run a scenario's day and print its summary."""
+"""`scowl run [CONFIG] [--set KEY=VALUE ...] [--out DIR] [--json]`: run a scenario's day and print its summary."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-from pathlib import Path
+import json
+import os
+import sys
 
+from scowl.commands._scenario import add_scenario_arguments, scenario_file, scenario_of
 from scowl.commands._types import positive_int
-from scowl.config import default_scenario_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,23 +18,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "process over inproc (default), or one scowl-node process per actor over ipc/tcp "
                        "(--processes). Writes DIR/state.parquet (per tick and actor), DIR/trace-*.log, "
                        "DIR/finals.json and DIR/summary.json, and prints the summary.")
-    p.add_argument("config", nargs="?", help="scenario TOML (default: the packaged configs/ny2030.toml)")
+    add_scenario_arguments(p, optional=True)
     p.add_argument("--out", help="run directory (default: runs/<scenario>-<timestamp>)")
     p.add_argument("--processes", action="store_true", help="one OS process per actor (real sockets between processes)")
     p.add_argument("--transport", choices=["inproc", "ipc", "tcp"], help="default: inproc, or ipc with --processes")
     p.add_argument("--populations", type=positive_int, help="consumer population actors (default: one per 2M consumers, at most one per tracker)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true",
+                   help="print summary.json's object on stdout instead of the table; progress on stderr as JSON lines "
+                   '({"event": "tick", "done": D, "total": T, "elapsed_s": S})')
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from scowl.progress import ENV
     from scowl.report_text import summary_table
     from scowl.run import run_scenario
 
-    config = args.config or str(default_scenario_path())
-    out = args.out or f"runs/{Path(config).stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    scenario = scenario_of(args)  # a bad file, name or --set fails here, before anything is written
+    out = args.out or f"runs/{scenario.scenario.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    config = scenario_file(args, out, scenario)
+    if args.json:
+        os.environ[ENV] = "json"  # this process and its scowl-node children
     summary = run_scenario(config, out, processes=args.processes, transport=args.transport,
                            populations=args.populations, show_progress=not args.quiet)
+    if args.json:
+        print(json.dumps({**summary, "run_dir": str(out)}))
+        return 0
     print(summary_table(summary))
-    print(f"\nresults in {out}/ (summary.json, state.parquet, finals.json, trace-*.log)")
+    print(f"\nresults in {out}/ (summary.json, state.parquet, finals.json, trace-*.log)", file=sys.stdout)
     return 0

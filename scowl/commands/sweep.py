@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import sys
 from pathlib import Path
 
+from scowl.commands._scenario import add_scenario_arguments, scenario_file, scenario_of, scenario_stem
 from scowl.commands._types import positive_float, positive_int
 
 
@@ -18,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "lag and tick latency. Writes OUT/sweep.csv, OUT/sweep.json and OUT/sweep-*.png, names the resource "
                        "that bound first and at what scale, fits one tracker's round cost, says how many trackers hold "
                        "--target-hz at --target-scale, and confirms it with a run.")
-    p.add_argument("config", help="scenario TOML (e.g. configs/small.toml)")
+    add_scenario_arguments(p)
     p.add_argument("--out", help="sweep directory (default: runs/sweep-<scenario>-<timestamp>)")
     p.add_argument("--scales", type=positive_float, nargs="+", help="scenario.scale values (default: the config's scale x 0.1, 1, 10, 100, 1000, capped at 1)")
     p.add_argument("--trackers", type=positive_int, nargs="+", help="tracker counts (default: 1 4)")
@@ -27,28 +30,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-hz", type=positive_float, help="rebalance rate to hold when sharding (default: twice what the fewest trackers reached at the target scale)")
     p.add_argument("--target-scale", type=positive_float, help="scale to shard for (default: the largest swept scale)")
     p.add_argument("--no-confirm", action="store_true", help="skip the confirming run with the recommended tracker count")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object at the end (sweep.json's meta and the table's rows) instead of the table; "
+                   "progress lines go to stderr")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from scowl.config import load_scenario
     from scowl.sweep import DEFAULT_SCALE_FACTORS, DEFAULT_TRACKERS, sweep
 
-    base = load_scenario(args.config)
+    base = scenario_of(args)
     scales = args.scales or sorted({min(1.0, float(f"{base.scenario.scale * f:.6g}")) for f in DEFAULT_SCALE_FACTORS})
     trackers = args.trackers or list(DEFAULT_TRACKERS)
-    out = Path(args.out or f"runs/sweep-{Path(args.config).stem}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    out = Path(args.out or f"runs/sweep-{scenario_stem(args)}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    config = scenario_file(args, out, base)
     n = len(scales) * len(trackers)
-    print(f"scowl sweep {args.config}: {n} runs (scales {', '.join(f'{s:g}' for s in scales)}; trackers "
-          f"{', '.join(map(str, trackers))}; {args.ticks or base.ticks} ticks each{', one process per actor' if args.processes else ''}) into {out}/",
-          flush=True)
-    meta = sweep(args.config, out, scales=scales, trackers=trackers, ticks=args.ticks, processes=args.processes,
-                 target_hz=args.target_hz, target_scale=args.target_scale, confirm=not args.no_confirm,
-                 say=lambda s: print(s, flush=True))
-    from scowl.sweep import load_sweep
+    say_to = sys.stderr if args.json else sys.stdout
+    quiet = bool(getattr(args, "quiet", False))
+
+    def say(line: str) -> None:
+        if not quiet:
+            print(line, file=say_to, flush=True)
+    say(f"scowl sweep {args.config}: {n} runs (scales {', '.join(f'{s:g}' for s in scales)}; trackers "
+        f"{', '.join(map(str, trackers))}; {args.ticks or base.ticks} ticks each{', one process per actor' if args.processes else ''}) into {out}/")
+    meta = sweep(config, out, scales=scales, trackers=trackers, ticks=args.ticks, processes=args.processes,
+                 target_hz=args.target_hz, target_scale=args.target_scale, confirm=not args.no_confirm, say=say)
     from scowl.report_sweep import sweep_table_text
+    from scowl.sweep import load_sweep
 
     table, _ = load_sweep(out)
+    if args.json:
+        rows = json.loads(table.to_json(orient="records"))
+        print(json.dumps({"sweep_dir": str(out), "meta": meta, "rows": rows}, default=str))
+        return 0
     print("\n" + sweep_table_text(table))
     print(f"\nsweep in {out}/ (sweep.csv, sweep.json, sweep-rate.png, sweep-resources.png, runs/) in {meta['elapsed_s']:.0f} s")
     return 0

@@ -5,44 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from scowl.config import load_scenario, override
+from scowl.config import load_scenario, override, scenario_toml
 
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {v!r} as TOML")
-
-
-def scenario_toml(scenario) -> str:
-    """A scenario as a TOML file `load_scenario` reads back to the same Scenario."""
-    lines = [f"# written by scowl sweep from {scenario.source}"]
-    for section, table in scenario.to_dict().items():
-        lines.append(f"[{section}]")
-        arrays = []
-        for k, v in table.items():
-            if isinstance(v, list) and v and isinstance(v[0], dict):
-                arrays.append((k, v))
-            else:
-                lines.append(f"{k} = {_toml_value(v)}")
-        for k, items in arrays:
-            for item in items:
-                lines.append(f"[[{section}.{k}]]")
-                lines.extend(f"{kk} = {_toml_value(vv)}" for kk, vv in item.items())
-        lines.append("")
-    return "\n".join(lines)
+__all__ = ["cpu_by_actor", "git_commit", "machine_info", "point_scenario", "run_point", "scenario_toml"]
 
 
 def point_scenario(config: str, scale: float, trackers: int, ticks: int | None):
@@ -83,7 +53,18 @@ def git_commit(root: Path | None = None) -> str:
 
 # ---------------------------------------------------------------- one run, sampled
 
-_TICKS_LINE = re.compile(r"\] (\d+)/(\d+) ticks")
+def tick_event(line: str) -> tuple[int, int] | None:
+    """(done, total) from one line of `scowl run --json`'s progress stream (stderr: a JSON
+    object a line, {"event": "tick", "done": D, "total": T, ...}); None for any other line."""
+    if not line.startswith("{"):
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(event, dict) or event.get("event") != "tick":
+        return None
+    return int(event["done"]), int(event["total"])
 
 
 def _tree_cpu(pid: int) -> dict[str, tuple[float, str]]:
@@ -109,20 +90,22 @@ def _tree_cpu(pid: int) -> dict[str, tuple[float, str]]:
 
 
 def run_point(config_path: Path, out_dir: Path, *, processes: bool = False, log=None) -> dict:
-    """`scowl run CONFIG --out DIR` in a subprocess; returns CPU sampled over its ticks:
-    {"window_s", "cpu_pct": {actor or "run": % of one core}} plus the exit code."""
-    cmd = [sys.executable, "-m", "scowl", "run", str(config_path), "--out", str(out_dir)]
+    """`scowl run CONFIG --out DIR --json` in a subprocess; returns CPU sampled over its ticks:
+    {"window_s", "cpu_pct": {actor or "run": % of one core}} plus the exit code. The tick window
+    comes from the run's machine progress stream (one JSON object a line on stderr), its figures
+    from the summary it prints on stdout (the same object as DIR/summary.json)."""
+    cmd = [sys.executable, "-m", "scowl", "run", str(config_path), "--out", str(out_dir), "--json"]
     if processes:
         cmd += ["--processes", "--transport", "ipc"]
     first = last = None
     err_tail: list[str] = []
-    # stdout (the run's summary table, a few kB) is read after stderr closes; the pipes close with the block
+    # stdout (one JSON object, a few kB) is read after stderr closes; the pipes close with the block
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1) as proc:
         assert proc.stderr is not None and proc.stdout is not None
         for line in proc.stderr:
-            m = _TICKS_LINE.search(line)
-            if m:
-                done, total = int(m.group(1)), int(m.group(2))
+            tick = tick_event(line)
+            if tick:
+                done, total = tick
                 if first is None:
                     first = (time.perf_counter(), _tree_cpu(proc.pid))
                 if done == total:
@@ -135,6 +118,10 @@ def run_point(config_path: Path, out_dir: Path, *, processes: bool = False, log=
     if rc != 0:
         sampled["error"] = "\n".join(err_tail) or stdout[-2000:]
         return sampled
+    try:
+        sampled["summary"] = json.loads(stdout)
+    except ValueError:
+        sampled["error"] = f"scowl run --json printed no JSON summary: {stdout[-500:]!r}"
     if first and last and last[0] > first[0]:
         window = last[0] - first[0]
         sampled.update(window_s=window, cpu_pct=cpu_by_actor(first[1], last[1], window))

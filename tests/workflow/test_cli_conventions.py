@@ -1,0 +1,166 @@
+"""The command-line conventions: --version, exit statuses (0 done, 1 failed, 2 usage or
+configuration error), -v/-q, --set on every command that takes a scenario, scenario names
+resolved alike everywhere, and --json on run, compare, sweep and partition-sweep."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scowl import __version__
+from scowl.cli import main
+from scowl.config import load_scenario, packaged_scenarios, parse_set, resolve_scenario
+
+SHORT = ["--set", "scenario.ticks=4"]  # a few ticks: these tests are about the command line, not the day
+
+
+def _scowl(*argv: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scowl", *argv], capture_output=True, text=True, cwd=cwd, timeout=170)
+
+
+def test_version_prints_the_package_version_and_exits_0():
+    done = _scowl("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"scowl {__version__}"
+
+
+def test_exit_status_2_for_a_usage_error_with_the_usage_on_stderr():
+    done = _scowl("run", "--no-such-option")
+    assert done.returncode == 2 and "--no-such-option" in done.stderr and "usage: scowl" in done.stderr
+    done = _scowl("run", "--transport", "carrier-pigeon")
+    assert done.returncode == 2 and "usage: scowl run" in done.stderr and "carrier-pigeon" in done.stderr
+    assert _scowl().returncode == 2  # no command at all
+
+
+def test_exit_status_2_for_a_bad_scenario_value_naming_the_key(capsys):
+    assert main(["run", "small", "--set", "scenario.scale=5.0", "--out", "/nonexistent/never-written"]) == 2
+    err = capsys.readouterr().err
+    assert "scenario.scale" in err and "(0, 1]" in err and "5.0" in err
+    assert not Path("/nonexistent/never-written").exists()
+
+
+def test_exit_status_2_for_an_unknown_key_or_a_malformed_set(capsys):
+    assert main(["describe", "small", "--set", "trackers.cont=3", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "trackers.cont" in err and "count" in err  # the key, and the keys it could have been
+    assert main(["describe", "small", "--set", "scale", "--json"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_exit_status_2_for_a_missing_scenario_or_run_directory(tmp_path, capsys):
+    assert main(["run", "no-such-scenario", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-scenario" in err and "small" in err  # names the packaged scenarios it knows
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "c")]) == 2
+
+
+def test_exit_status_1_when_the_run_fails(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    assert main(["run", "small", *SHORT, "-q", "--out", str(blocker / "run")]) == 1
+    assert "scowl run: failed:" in capsys.readouterr().err
+
+
+def test_set_values_are_typed_by_toml_syntax():
+    assert parse_set("scenario.scale=0.001") == ("scenario.scale", 0.001)
+    assert parse_set("trackers.count=4") == ("trackers.count", 4)
+    assert parse_set("pacing.mode=realtime") == ("pacing.mode", "realtime")  # a bare word: a string
+    assert parse_set('scenario.name="x y"') == ("scenario.name", "x y")
+    key, value = parse_set("scenario.date=2030-01-15")
+    assert key == "scenario.date" and str(value) == "2030-01-15"
+
+
+def test_a_packaged_name_resolves_alike_in_every_command():
+    small = resolve_scenario("small")
+    assert small == packaged_scenarios()["small"] and small.is_file()
+    assert resolve_scenario("small.toml") == small
+    assert resolve_scenario("configs/small.toml") == Path("configs/small.toml")  # a path stays a path
+
+
+@pytest.fixture(scope="module")
+def json_run(tmp_path_factory):
+    """`scowl run small --set ... --json` in a subprocess: (run dir, completed process)."""
+    out = tmp_path_factory.mktemp("json-run") / "run"
+    done = _scowl("run", "small", *SHORT, "--set", "trackers.count=1", "--out", str(out), "--json")
+    return out, done
+
+
+def test_run_json_prints_the_summary_and_json_progress(json_run):
+    out, done = json_run
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)  # one JSON object, nothing else on stdout
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert printed["run_dir"] == str(out)
+    assert {k: v for k, v in printed.items() if k != "run_dir"} == on_disk
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert [e["done"] for e in events] == [1, 2, 3, 4] and {e["total"] for e in events} == {4}
+
+
+def test_set_overrides_reach_the_run_and_are_kept_with_it(json_run):
+    out, done = json_run
+    summary = json.loads(done.stdout)
+    assert summary["ticks"] == 4 and summary["peers"]["trackers"] == 1
+    kept = load_scenario(out / "scenario.toml")  # the run directory says what was run
+    assert kept.ticks == 4 and kept.trackers.count == 1 and kept.scenario.name == "small"
+
+
+def test_quiet_prints_no_progress_and_verbose_logs_info(tmp_path, capsys):
+    assert main(["run", "small", *SHORT, "-q", "--out", str(tmp_path / "q")]) == 0
+    err = capsys.readouterr().err
+    assert "ticks" not in err and err.strip() == ""
+    assert main(["-v", "run", "small", *SHORT, "--out", str(tmp_path / "v")]) == 0
+    err = capsys.readouterr().err
+    assert "INFO scowl" in err
+    # not a terminal: plain lines, no carriage returns
+    assert "4/4 ticks" in err and "\r" not in err
+
+
+def test_describe_takes_set_and_a_name(capsys):
+    assert main(["describe", "small", "--json"]) == 0
+    base = json.loads(capsys.readouterr().out)
+    assert main(["describe", "small", "--set", "scenario.scale=0.0008", "--json"]) == 0
+    bigger = json.loads(capsys.readouterr().out)
+    assert bigger["scenario"]["scale"] == 0.0008 and base["scenario"]["scale"] == 0.0004
+    assert bigger["consumers"]["count"] > 1.5 * base["consumers"]["count"]
+
+
+def test_compare_json_and_a_table_that_fits_100_columns(json_run, tmp_path, capsys):
+    out, _ = json_run
+    other = tmp_path / "other"
+    assert main(["run", "small", *SHORT, "--set", "scenario.seed=8", "-q", "--out", str(other)]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(out), str(other), "--out", str(tmp_path / "cmp"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    rows = {r["key"]: r for r in got["rows"]}
+    assert rows["seed"]["a"] == 7 and rows["seed"]["b"] == 8 and rows["seed"]["diff"] == 1
+    assert rows["energy_mwh.served"]["diff"] == pytest.approx(rows["energy_mwh.served"]["b"] - rows["energy_mwh.served"]["a"])
+    assert all(Path(p).is_file() for p in got["plots"])
+    assert main(["compare", str(out), str(other), "--out", str(tmp_path / "cmp")]) == 0
+    table = (tmp_path / "cmp" / "compare.txt").read_text()
+    assert max(len(line) for line in table.splitlines()) <= 100
+
+
+def test_sweep_json_reads_its_children_by_their_json(tmp_path):
+    done = _scowl("sweep", "small", "--set", "trackers.count=1", "--scales", "0.0004", "--trackers", "1", "--ticks", "3",
+                  "--no-confirm", "--out", str(tmp_path / "sw"), "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout)
+    assert got["sweep_dir"] == str(tmp_path / "sw") and got["rows"]
+    row = got["rows"][0]
+    assert row["ticks"] == 3 and row["cpu_window_s"] > 0  # the tick window came from the child's JSON progress
+    assert "--json" in row["command"]
+
+
+def test_partition_sweep_json(tmp_path):
+    done = _scowl("partition-sweep", "small-partition", "--set", "scenario.ticks=14",
+                  "--set", "network.partitions=[{start_tick = 4, end_tick = 8, isolate = [\"role:tracker\"]}]",
+                  "--sizes", "9", "--out", str(tmp_path / "ps"), "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout)
+    assert got["kind"] == "partition_sweep" and [p["peers_per_partition"] for p in got["points"]] == [9]
+    assert "--set" in got["command"]
+    assert all(Path(p).is_file() for p in got["written"])

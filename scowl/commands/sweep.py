@@ -9,7 +9,12 @@ import json
 import sys
 from pathlib import Path
 
-from scowl.commands._scenario import add_scenario_arguments, scenario_file, scenario_of, scenario_stem
+from scowl.commands._scenario import (
+    add_scenario_arguments,
+    scenario_file,
+    scenario_of,
+    scenario_stem,
+)
 from scowl.commands._types import positive_float, positive_int
 
 

@@ -12,7 +12,7 @@ import pytest
 from scowl.results import SUPPLY_ROLES, load_run
 from scowl.run import run_scenario
 
-WALL_FIELDS = {"wall_seconds", "peak_memory_mb", "tick_wall_ms", "late_tick_reports", "transport"}
+WALL_FIELDS = {"wall_seconds", "peak_memory_mb", "tick_wall_ms", "late_tick_reports", "transport", "version"}
 
 
 def per_tick(state: pd.DataFrame, role: str | tuple[str, ...], cols: list[str]) -> pd.DataFrame:

@@ -85,7 +85,7 @@ async def _actor_figures(address: str, args, ctx, local_echo: bool) -> dict:
         for i in range(m):
             inflight.add(sender.ask("echo", wire.Ping(i)))
             if len(inflight) >= args.window:
-                done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                _, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
         await asyncio.gather(*inflight)
         out["request_reply_pipelined_per_s"] = m / (time.perf_counter() - t0)
 
@@ -122,6 +122,79 @@ while True:
     for _ in range(n): pull.recv()
     done.send(b'ok')
 """
+
+
+_RAW_ROUTER = """
+import asyncio, sys, zmq, zmq.asyncio
+try:
+    import uvloop
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+except ImportError:
+    pass
+async def main():
+    ctx = zmq.asyncio.Context()
+    router = ctx.socket(zmq.ROUTER)
+    print(router.bind_to_random_port('tcp://127.0.0.1'), flush=True)
+    while True:
+        parts = await router.recv_multipart()
+        if parts[-1] == b'stop':
+            break
+        await router.send_multipart(parts)
+    ctx.destroy(linger=0)
+asyncio.run(main())
+"""
+
+
+@contextlib.contextmanager
+def raw_router_process():
+    """A child process running a raw pyzmq asyncio ROUTER echo on tcp; yields its address."""
+    proc = subprocess.Popen([sys.executable, "-c", _RAW_ROUTER], stdout=subprocess.PIPE, text=True)
+    try:
+        yield f"tcp://127.0.0.1:{int(proc.stdout.readline())}"
+    finally:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _raw_request_reply(count: int, address: str | None = None) -> float:
+    """Raw pyzmq asyncio DEALER -> ROUTER echo with one request outstanding, round trips/s: the
+    floor an actor's request/reply is measured against (same loop kind, same payload size).
+    With an `address` (tcp) the ROUTER is a child process, as the echo actor is; else inproc."""
+    payload = wire.encode_packet([wire.encode_frame(wire.Ping(1, b""), "bench", "echo", 1, ask=True)])
+    ctx = zmq.asyncio.Context()
+    echo_task = None
+    try:
+        dealer = ctx.socket(zmq.DEALER)
+        if address is None:
+            router = ctx.socket(zmq.ROUTER)
+            router.bind("inproc://raw-rr")
+
+            async def echo() -> None:
+                while True:
+                    await router.send_multipart(await router.recv_multipart())
+
+            echo_task = asyncio.ensure_future(echo())
+            dealer.connect("inproc://raw-rr")
+        else:
+            dealer.connect(address)
+        for _ in range(100):  # connected and warm
+            await dealer.send(payload)
+            await dealer.recv()
+        t0 = time.perf_counter()
+        for _ in range(count):
+            await dealer.send(payload)
+            await dealer.recv()
+        rate = count / (time.perf_counter() - t0)
+        if address is not None:
+            await dealer.send(b"stop")
+        return rate
+    finally:
+        if echo_task is not None:
+            echo_task.cancel()
+        ctx.destroy(linger=0)
 
 
 def _raw_figures(transport: str, n: int, batches: int) -> dict:
@@ -184,6 +257,12 @@ def measure(args) -> dict:
         finally:
             ctx.destroy(linger=0)
         res.update(_raw_figures(transport, args.messages, args.batches))
+        if transport == "tcp":
+            with raw_router_process() as address:
+                res["raw_request_reply_one_outstanding_per_s"] = asyncio.run(_raw_request_reply(args.requests // 4, address))
+        else:
+            res["raw_request_reply_one_outstanding_per_s"] = asyncio.run(_raw_request_reply(args.requests // 4))
+        res["one_outstanding_ratio_to_raw"] = res["request_reply_one_outstanding_per_s"] / res["raw_request_reply_one_outstanding_per_s"]
         res["one_way_ratio_to_raw"] = res["one_way_per_s"] / res["raw_one_way_per_s"]
         res["batched_ratio_to_raw"] = res["batched_logical_per_s"] / res["raw_batched_logical_per_s"]
         figures[transport] = res
@@ -195,6 +274,7 @@ TARGETS_TCP = {
     "batched_logical_per_s": 5_000_000,
     "request_reply_pipelined_per_s": 40_000,
     "request_reply_one_outstanding_per_s": 6_000,
+    "one_outstanding_ratio_to_raw": 1.0,
 }
 
 
@@ -206,12 +286,14 @@ def render(figures: dict) -> str:
         (f"batched logical messages/s ({BATCH_ROWS:,}/frame)", "batched_logical_per_s"),
         ("raw pyzmq PUSH/PULL messages/s", "raw_one_way_per_s"),
         ("raw pyzmq batched logical/s", "raw_batched_logical_per_s"),
+        ("raw pyzmq asyncio DEALER/ROUTER, one outstanding /s", "raw_request_reply_one_outstanding_per_s"),
         ("actor one-way / raw", "one_way_ratio_to_raw"),
         ("actor batched / raw", "batched_ratio_to_raw"),
+        ("actor one outstanding / raw asyncio", "one_outstanding_ratio_to_raw"),
     ]
     transports = [t for t in ("inproc", "tcp") if t in figures]
     lines = [f"Scowl messaging benchmark ({figures['cpu_count']} cores; inproc = one process, tcp = two processes)", ""]
-    header = f"{'figure':<46}" + "".join(f"{t:>16}" for t in transports) + f"{'tcp target':>14}"
+    header = f"{'figure':<54}" + "".join(f"{t:>16}" for t in transports) + f"{'tcp target':>14}"
     lines += [header, "-" * len(header)]
     for label, key in rows:
         cells = []
@@ -222,5 +304,5 @@ def render(figures: dict) -> str:
         mark = ""
         if target and "tcp" in figures:
             mark = f"{'>=' + format(target, ','):>12} {'ok' if figures['tcp'][key] >= target else 'MISS'}"
-        lines.append(f"{label:<46}" + "".join(cells) + "  " + mark)
+        lines.append(f"{label:<54}" + "".join(cells) + "  " + mark)
     return "\n".join(lines)

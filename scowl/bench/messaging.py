@@ -29,6 +29,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--window", type=int, default=256, help="requests in flight when pipelining")
     parser.add_argument("--batches", type=int, default=100, help=f"batches of {BATCH_ROWS:,} logical messages")
     parser.add_argument("--transports", default="inproc,tcp", help="comma-separated: inproc,tcp")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per transport; each figure is the median (default 1)")
 
 
 @contextlib.contextmanager
@@ -241,31 +242,38 @@ def _raw_figures(transport: str, n: int, batches: int) -> dict:
     return out
 
 
-def measure(args) -> dict:
-    install_uvloop()
-    figures: dict = {"cpu_count": os.cpu_count()}
-    for transport in [t.strip() for t in args.transports.split(",") if t.strip()]:
-        ctx = zmq.asyncio.Context()
-        try:
-            if transport == "inproc":
-                res = asyncio.run(_actor_figures("inproc://bench-echo", args, ctx, local_echo=True))
-            elif transport == "tcp":
-                with echo_process() as address:
-                    res = asyncio.run(_actor_figures(address, args, ctx, local_echo=False))
-            else:
-                raise ValueError(f"--transports: unknown transport {transport!r} (inproc, tcp)")
-        finally:
-            ctx.destroy(linger=0)
-        res.update(_raw_figures(transport, args.messages, args.batches))
-        if transport == "tcp":
-            with raw_router_process() as address:
-                res["raw_request_reply_one_outstanding_per_s"] = asyncio.run(_raw_request_reply(args.requests // 4, address))
+def _one_round(transport: str, args) -> dict:
+    ctx = zmq.asyncio.Context()
+    try:
+        if transport == "inproc":
+            res = asyncio.run(_actor_figures("inproc://bench-echo", args, ctx, local_echo=True))
+        elif transport == "tcp":
+            with echo_process() as address:
+                res = asyncio.run(_actor_figures(address, args, ctx, local_echo=False))
         else:
-            res["raw_request_reply_one_outstanding_per_s"] = asyncio.run(_raw_request_reply(args.requests // 4))
-        res["one_outstanding_ratio_to_raw"] = res["request_reply_one_outstanding_per_s"] / res["raw_request_reply_one_outstanding_per_s"]
-        res["one_way_ratio_to_raw"] = res["one_way_per_s"] / res["raw_one_way_per_s"]
-        res["batched_ratio_to_raw"] = res["batched_logical_per_s"] / res["raw_batched_logical_per_s"]
-        figures[transport] = res
+            raise ValueError(f"--transports: unknown transport {transport!r} (inproc, tcp)")
+    finally:
+        ctx.destroy(linger=0)
+    res.update(_raw_figures(transport, args.messages, args.batches))
+    if transport == "tcp":
+        with raw_router_process() as address:
+            res["raw_request_reply_one_outstanding_per_s"] = asyncio.run(_raw_request_reply(args.requests // 4, address))
+    else:
+        res["raw_request_reply_one_outstanding_per_s"] = asyncio.run(_raw_request_reply(args.requests // 4))
+    res["one_outstanding_ratio_to_raw"] = res["request_reply_one_outstanding_per_s"] / res["raw_request_reply_one_outstanding_per_s"]
+    res["one_way_ratio_to_raw"] = res["one_way_per_s"] / res["raw_one_way_per_s"]
+    res["batched_ratio_to_raw"] = res["batched_logical_per_s"] / res["raw_batched_logical_per_s"]
+    return res
+
+
+def measure(args) -> dict:
+    """Each figure is the median of --repeat rounds (each round measures the actors, then raw
+    pyzmq, back to back); a ratio is the median of the rounds' ratios, not a ratio of medians."""
+    install_uvloop()
+    figures: dict = {"cpu_count": os.cpu_count(), "repeat": args.repeat}
+    for transport in [t.strip() for t in args.transports.split(",") if t.strip()]:
+        rounds = [_one_round(transport, args) for _ in range(args.repeat)]
+        figures[transport] = {k: float(np.median([r[k] for r in rounds])) for k in rounds[0]}
     return figures
 
 
@@ -292,7 +300,8 @@ def render(figures: dict) -> str:
         ("actor one outstanding / raw asyncio", "one_outstanding_ratio_to_raw"),
     ]
     transports = [t for t in ("inproc", "tcp") if t in figures]
-    lines = [f"Scowl messaging benchmark ({figures['cpu_count']} cores; inproc = one process, tcp = two processes)", ""]
+    lines = [(f"Scowl messaging benchmark ({figures['cpu_count']} cores; inproc = one process, tcp = two processes; "
+             f"median of {figures.get('repeat', 1)} rounds)"), ""]
     header = f"{'figure':<54}" + "".join(f"{t:>16}" for t in transports) + f"{'tcp target':>14}"
     lines += [header, "-" * len(header)]
     for label, key in rows:

@@ -27,6 +27,7 @@ from scowl import wire
 from scowl.runtime.clock import SimClock
 from scowl.runtime.stats import ActorStats
 from scowl.runtime.transport import Channel
+from scowl.wire import chunks
 
 log = logging.getLogger("scowl.actor")
 
@@ -66,6 +67,7 @@ class ActorCore:
         self._backlog_drained = asyncio.Event()  # set whenever no socket has a backlog
         self._backlog_drained.set()
         self._outbox: dict[tuple[Channel, bytes | None], list[bytes]] = {}
+        self._chunks = chunks.Reassembler()  # messages arriving in pieces (scowl.wire.chunks), one per sender
         self._flush_scheduled = False
         self._busy = False
         self._mailbox: collections.deque[tuple[wire.Envelope, wire.Message]] = collections.deque()

@@ -14,6 +14,7 @@ from scowl import wire
 from scowl.errors import ProtocolError
 from scowl.runtime.handlers import Dispatch
 from scowl.runtime.transport import Channel
+from scowl.wire import chunks
 
 MAILBOX_MAX = 50_000  # frames decoded but not yet handled; past this the pumps wait
 YIELD_EVERY = 256  # messages handled between yields to the event loop (fairness across actors)
@@ -65,6 +66,13 @@ class Mailbox(Dispatch):
         for frame in frames:
             try:
                 env, msg = wire.decode_frame(frame, self.name)
+                if isinstance(msg, wire.Chunk):  # a piece of a message too large for one frame
+                    whole = self._chunks.add(sender, msg)
+                    if whole is None:
+                        continue
+                    env, msg = wire.decode_frame(whole, self.name, max_bytes=chunks.MAX_MESSAGE_BYTES)
+                    if isinstance(msg, wire.Chunk):
+                        raise ProtocolError("malformed", "a chunk inside a chunked message")
             except ProtocolError as exc:
                 self._reject(sender, exc.reason, exc.detail)
                 continue

@@ -1,4 +1,7 @@
-"""Sending: messages to one peer within one event-loop iteration leave as one packet.
+"""Sending: a message to an idle peer leaves at once; the messages that follow it to that peer
+within the same event-loop iteration leave together as one packet at the end of the iteration.
+(A link is idle when nothing was sent to it yet in this iteration: request/reply with one
+request outstanding pays no loop iteration of delay on either side, and bursts still coalesce.)
 
 A full socket queues packets in a bounded per-socket backlog drained by an owned task;
 `flush` waits (on an event, not a poll) until every backlog is handed to its socket.
@@ -15,10 +18,17 @@ from scowl import wire
 from scowl.errors import ActorError
 from scowl.runtime.core import ActorCore
 from scowl.runtime.transport import Channel
+from scowl.wire import chunks, codec
 
 PACKET_MAX_FRAMES = 1024  # frames coalesced into one packet at most
-PACKET_ALONE_BYTES = 64 * 1024  # a frame this large flushes its packet at once
+PACKET_ALONE_BYTES = 64 * 1024  # a frame this large goes as a packet of its own (at most; see _alone_bytes)
 BACKLOG_MAX = 200_000  # frames waiting on a blocked socket; past this sends are dropped and counted
+
+
+def _alone_bytes() -> int:
+    """Frames at least this large go as packets of their own; smaller ones coalesce, at most
+    PACKET_MAX_FRAMES to a packet, so a packet never outgrows the frame limit."""
+    return min(PACKET_ALONE_BYTES, codec.MAX_FRAME_BYTES // (2 * PACKET_MAX_FRAMES))
 
 
 class Outbox(ActorCore):
@@ -28,6 +38,11 @@ class Outbox(ActorCore):
         backlog. Returns the sequence number. ActorError when there is no route to `to`."""
         seq = self._next_seq()
         frame = wire.encode_frame(msg, self.name, to, seq, self.clock.tick, reply_to, ask)
+        frames = [frame]
+        if chunks.needs_chunks(frame):  # too large for one frame: it crosses in pieces, put together by the receiver
+            frames = [wire.encode_frame(piece, self.name, to, self._next_seq(), self.clock.tick)
+                      for piece in chunks.split(frame, seq, self.name, to)]
+            del frame
         ch = self._links.get(to)
         rid: bytes | None
         if ch is not None:
@@ -45,29 +60,42 @@ class Outbox(ActorCore):
                 loop = asyncio.get_running_loop()
                 release = max(loop.time() + delay, self._link_release.get(to, 0.0))
                 self._link_release[to] = release
-                loop.call_at(release, self._enqueue, ch, rid, frame)
+                for f in frames:
+                    loop.call_at(release, self._enqueue, ch, rid, f)
                 return seq
-        self._enqueue(ch, rid, frame)
+        for f in frames:
+            self._enqueue(ch, rid, f)
         return seq
 
     def _enqueue(self, ch: Channel, rid: bytes | None, frame: bytes) -> None:
         key = (ch, rid)
         out = self._outbox.get(key)
         if out is None:
-            self._outbox[key] = out = []
+            # an idle link: the frame leaves now; an (empty) outbox entry marks the link busy
+            # for the rest of this iteration, so what follows coalesces until the flush
+            self._outbox[key] = []
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self._flush)
+            self._transmit(ch, rid, [frame])
+            return
+        if len(frame) >= _alone_bytes():  # a packet of its own, after what waits (order kept)
+            if out:
+                self._outbox[key] = []
+                self._transmit(ch, rid, out)
+            self._transmit(ch, rid, [frame])
+            return
         out.append(frame)
-        if len(out) >= PACKET_MAX_FRAMES or len(frame) >= PACKET_ALONE_BYTES:
-            del self._outbox[key]
+        if len(out) >= PACKET_MAX_FRAMES:
+            self._outbox[key] = []
             self._transmit(ch, rid, out)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
         outbox, self._outbox = self._outbox, {}
         for (ch, rid), frames in outbox.items():
-            self._transmit(ch, rid, frames)
+            if frames:
+                self._transmit(ch, rid, frames)
 
     def _transmit(self, ch: Channel, rid: bytes | None, frames: list[bytes]) -> None:
         if ch.closed:

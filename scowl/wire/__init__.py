@@ -29,6 +29,9 @@ from scowl.wire.batch import (
     CONSUMER_ID_DTYPE,
     Batch,
 )
+from scowl.wire.chunks import (
+    Chunk,
+)
 from scowl.wire.control import (
     Failure,
     Hello,
@@ -92,6 +95,7 @@ __all__ = [
     "encode_frame",
     "decode_frame",
     "CONSUMER_ID_DTYPE",
+    "Chunk",
     "Batch",
     "Failure",
     "Hello",

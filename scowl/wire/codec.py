@@ -110,10 +110,12 @@ def encode_frame(msg: Message, sender: str, recipient: str, seq: int, tick: int 
     )
 
 
-def decode_frame(frame: bytes, recipient: str | None = None) -> tuple[Envelope, Message]:
-    """Parse and validate an untrusted frame; raises only ProtocolError (with .reason)."""
-    if len(frame) > MAX_FRAME_BYTES:
-        raise ProtocolError("oversized", f"{len(frame)} bytes > {MAX_FRAME_BYTES}")
+def decode_frame(frame: bytes | bytearray, recipient: str | None = None, max_bytes: int | None = None) -> tuple[Envelope, Message]:
+    """Parse and validate an untrusted frame; raises only ProtocolError (with .reason).
+    `max_bytes`: the size limit instead of MAX_FRAME_BYTES (a frame put together from chunks)."""
+    limit = MAX_FRAME_BYTES if max_bytes is None else max_bytes
+    if len(frame) > limit:
+        raise ProtocolError("oversized", f"{len(frame)} bytes > {limit}")
     try:
         env = _ENVELOPE_DECODER.decode(frame)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

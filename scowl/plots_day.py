@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["PANELS", "DayRun", "plot_days"]
+__all__ = ["PANELS", "DayRun", "day_figure", "plot_days"]
 
 RUN_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
 
@@ -93,32 +93,36 @@ def _tick_minutes(runs: list[DayRun]) -> float:
     return round(float(h.iloc[1] - h.iloc[0]) * 60, 6) if len(h) > 1 else 0.0
 
 
-def plot_days(runs: list[DayRun], out_dir, title: str = "") -> list[Path]:
-    """Write day.png (every panel) and <panel>.png for each panel into out_dir; their paths."""
-    import matplotlib
+def day_figure(runs: list[DayRun], title: str = "", panels=PANELS):
+    """One matplotlib Figure with a panel per quantity, every run in its colour, over local time.
+    Built with the object API (no pyplot, no backend change): display it or save it."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(13, 3.1 * len(PANELS)), dpi=100, sharex=True)
-    for ax, panel in zip(axes, PANELS):
+    fig = Figure(figsize=(13, 3.1 * len(panels)), dpi=100)
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, panel in zip(axes, panels):
         _draw(ax, panel, runs)
     _time_axis(axes[-1], runs)
     fig.suptitle(title or " vs ".join(r.label for r in runs), fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.985))
-    written.append(out / "day.png")
-    fig.savefig(written[-1])
-    plt.close(fig)
+    return fig
+
+
+def plot_days(runs: list[DayRun], out_dir, title: str = "") -> list[Path]:
+    """Write day.png (every panel) and <panel>.png for each panel into out_dir; their paths."""
+    from matplotlib.figure import Figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "day.png"]
+    day_figure(runs, title).savefig(written[-1])
     for panel in PANELS:
-        fig, ax = plt.subplots(figsize=(12, 4.5), dpi=100)
+        fig = Figure(figsize=(12, 4.5), dpi=100)
+        ax = fig.subplots()
         _draw(ax, panel, runs)
         _time_axis(ax, runs)
         fig.suptitle(title or " vs ".join(r.label for r in runs), fontsize=11)
         fig.tight_layout(rect=(0, 0, 1, 0.97))
         written.append(out / f"{panel.name}.png")
         fig.savefig(written[-1])
-        plt.close(fig)
     return written

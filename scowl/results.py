@@ -213,10 +213,26 @@ def write_results(out_dir: Path, records: list[dict], finals: dict[str, dict], m
     out.mkdir(parents=True, exist_ok=True)
     state = state_frame(records)
     state.to_parquet(out / "state.parquet", index=False)
+    write_tidy_tables(out, state, meta)
     (out / "finals.json").write_text(json.dumps(finals, indent=1, sort_keys=True))
     summary = summarize(state, finals, meta)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def write_tidy_tables(out: Path, state: pd.DataFrame, meta: dict) -> list[Path]:
+    """RUN/tables/*.parquet: the tidy view of the state log (scowl.tidy, docs/outputs.md)."""
+    import datetime as dt
+    import zoneinfo
+
+    from scowl.tidy import write_tidy
+
+    start = None
+    if meta.get("start"):
+        start = dt.datetime.fromisoformat(meta["start"])
+        if meta.get("timezone"):
+            start = start.replace(tzinfo=zoneinfo.ZoneInfo(meta["timezone"]))  # the zone's name, not only its offset
+    return write_tidy(out, state, start=start, tick_seconds=meta.get("tick_seconds"))
 
 
 def load_run(run_dir) -> tuple[pd.DataFrame, dict, dict]:

@@ -44,6 +44,8 @@ def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict, tick_wall
         "pacing": scenario.pacing.mode,
         "transport": plan.transport,
         "tick_seconds": scenario.tick_seconds,
+        "start": scenario.start.isoformat(),  # local start of tick 0 (the tidy tables' time column)
+        "timezone": scenario.scenario.timezone,
         "wall_seconds": wall_seconds,
         "version": _version(),
         "late": late,

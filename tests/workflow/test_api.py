@@ -1,0 +1,148 @@
+"""The Python API as a notebook uses it: inside a running event loop, twice in one process,
+with no global side effects, and tidy tables out."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+import matplotlib
+import pandas as pd
+import pytest
+
+import scowl
+from scowl.tidy import TABLES, column_docs
+
+SHORT = {"ticks": 8}
+
+
+def _trace_lines(run, text: str) -> list[str]:
+    return [line for line in (run.dir / "trace-run.log").read_text().splitlines() if text in line]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """scowl.run twice from inside a running event loop (as a Jupyter cell is), and what the
+    process looked like before and after."""
+    out = tmp_path_factory.mktemp("api")
+    before = {"policy": type(asyncio.get_event_loop_policy()), "backend": matplotlib.get_backend(),
+              "handlers": list(logging.getLogger("scowl").handlers)}
+
+    async def cell():
+        loop = asyncio.get_running_loop()
+        a = scowl.run(scowl.load_scenario("small", **SHORT), out / "a")
+        b = scowl.run(scowl.load_scenario("small-partition", ticks=26, seed=8), out / "b")
+        assert asyncio.get_running_loop() is loop  # the caller's loop was never replaced
+        return a, b
+
+    a, b = asyncio.run(cell())
+    after = {"policy": type(asyncio.get_event_loop_policy()), "backend": matplotlib.get_backend(),
+             "handlers": list(logging.getLogger("scowl").handlers)}
+    return a, b, before, after
+
+
+def test_two_runs_in_a_running_loop_are_independent(two_runs):
+    a, b, _, _ = two_runs
+    assert isinstance(a, scowl.Run) and isinstance(b, scowl.Run) and a.dir != b.dir
+    assert a.summary["scenario"] == "small" and a.summary["ticks"] == 8 and a.summary["seed"] == 7
+    assert b.summary["scenario"] == "small-partition" and b.summary["ticks"] == 26 and b.summary["seed"] == 8
+    assert "partition" in b.summary and "partition" not in a.summary
+
+
+def test_each_run_has_its_own_trace_log(two_runs):
+    a, b, _, _ = two_runs
+    # each run's fleet announces its generator ids once; a leaked handler would log b's into a's file
+    assert len(_trace_lines(a, "fleet-0: generator ids")) == 1
+    assert len(_trace_lines(b, "fleet-0: generator ids")) == 1
+    assert _trace_lines(a, "fleet-0: generator ids") != _trace_lines(b, "fleet-0: generator ids")
+
+
+def test_no_global_side_effects(two_runs):
+    _, _, before, after = two_runs
+    assert after["policy"] is before["policy"]  # no uvloop policy installed for the process
+    assert after["handlers"] == before["handlers"]  # the trace-log handlers went with their runs
+    assert after["backend"] == before["backend"]
+
+
+@pytest.mark.parametrize("role", TABLES)
+def test_every_role_table_is_tidy(two_runs, role):
+    _, b, _, _ = two_runs  # the partitioned day has every table
+    df = b.state(role)
+    assert len(df) and "time" in df.columns
+    assert isinstance(df["time"].dtype, pd.DatetimeTZDtype) and str(df["time"].dt.tz) == "America/New_York"
+    assert df["time"].iloc[0] == pd.Timestamp("2030-07-17 15:00", tz="America/New_York")
+    empty = [c for c in df.columns if df[c].isna().all()]
+    assert not empty, f"{role}: entirely empty columns {empty}"
+    for c in df.columns:
+        assert c == c.lower() and " " not in c and ":" not in c, c  # snake_case, no values in names
+    assert df["tick"].dtype == "int64"
+    docs = column_docs(b.dir / "tables" / f"{role}.parquet")
+    assert all(docs[c][1] and "undocumented" not in docs[c][1] for c in df.columns), docs
+
+
+def test_counts_are_integers_and_per_type_values_are_rows(two_runs):
+    _, b, _, _ = two_runs
+    gen = b.state("generator")
+    assert gen["generators_blacked_out"].dtype == "int64" and gen["tree_members"].dtype == "int64"
+    assert b.state("consumer")["consumers_starved"].dtype == "int64"
+    by_type = b.state("supply_by_type")
+    assert {"natural gas-fired", "nuclear", "EV storage"} <= set(by_type["type"])
+    assert set(b.state("blackouts_by_region")["region"]) == {"tracker-0", "tracker-1"}
+    # the long table adds up to the fleet's own total
+    total = by_type[by_type["actor"] == "fleet-0"].groupby("tick")["available_mw"].sum()
+    assert total.to_numpy() == pytest.approx(gen.set_index("tick")["available_mw"].to_numpy())
+
+
+def test_state_without_a_role_is_one_long_table(two_runs):
+    a, _, _, _ = two_runs
+    long = a.state()
+    assert list(long.columns) == ["time", "tick", "role", "actor", "variable", "value", "unit"]
+    served = long[(long["role"] == "consumer") & (long["variable"] == "served_mw")]
+    assert served["value"].sum() * 300 / 3600 == pytest.approx(a.summary["energy_mwh"]["served"])
+    assert set(served["unit"]) == {"MW"}
+
+
+def test_a_scenario_is_immutable_and_replace_validates():
+    sc = scowl.load_scenario("small")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sc.scenario.scale = 1.0  # type: ignore[misc]
+    assert sc.replace(scale=0.001).scenario.scale == 0.001 and sc.scenario.scale == 0.0004
+    assert sc.replace({"trackers.count": 3}).trackers.count == 3
+    with pytest.raises(scowl.ConfigError, match="scenario.scale"):
+        sc.replace(scale=2.0)
+    with pytest.raises(scowl.ConfigError, match="no_such_key"):
+        scowl.load_scenario("small", no_such_key=1)
+
+
+def test_plot_day_returns_a_figure_of_both_days(two_runs, tmp_path):
+    from matplotlib.figure import Figure
+
+    a, b, _, _ = two_runs
+    fig = a.plot_day(b)
+    assert isinstance(fig, Figure) and len(fig.axes) == 5
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("small-partition" in t for t in labels) and any(t.startswith("small:") for t in labels)
+    fig.savefig(tmp_path / "day.png")
+    assert (tmp_path / "day.png").stat().st_size > 10_000
+
+
+def test_open_run_reads_a_directory_back(two_runs):
+    a, _, _, _ = two_runs
+    again = scowl.open_run(a.dir)
+    assert again.summary == a.summary and again.scenario.ticks == 8
+    assert a.consumers() is None or len(a.consumers())  # a per-consumer table only where the run wrote one
+    with pytest.raises(scowl.UsageError, match="role"):
+        a.state("no-such-role")
+
+
+def test_importing_and_plotting_switch_no_matplotlib_backend(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import matplotlib, scowl; from scowl.plots_day import day_figure; import scowl.compare, scowl.dayseries, scowl.tidy; "
+            "print(matplotlib.get_backend())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "MPLBACKEND": "svg"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "svg"

@@ -15,7 +15,6 @@ The public face (everything else is internal and may change):
 """
 
 from scowl import wire
-from scowl.api import Run, Runs, load_scenario, open_run
 from scowl.config import Scenario
 from scowl.errors import ActorError, ConfigError, ProtocolError, RequestTimeout, ScowlError, UsageError
 from scowl.runtime import Actor, Node, RemoteError, SimClock, on
@@ -28,7 +27,16 @@ __all__ = [
 __version__ = "0.1.0"
 
 
+_API = ("Run", "Runs", "load_scenario", "open_run")
+
+
 def __getattr__(name):  # the heavier pieces load on first use
+    # scowl.api needs pandas (~60 MB): loaded on first use, so that a scowl-node process
+    # (which imports scowl for its runtime) does not carry it
+    if name in _API:
+        import scowl.api
+
+        return getattr(scowl.api, name)
     if name == "build_grid":
         from scowl.model import build_grid
 

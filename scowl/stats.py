@@ -68,7 +68,7 @@ def interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
         return Interval(mean, math.nan, math.nan, math.nan, 1)
     sd = float(x.std(ddof=1))
     h = t_quantile(n - 1, confidence) * sd / math.sqrt(n)
-    return Interval(mean, mean - h, mean + h, sd, n)
+    return Interval(mean, float(mean - h), float(mean + h), sd, n)
 
 
 def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Interval:
@@ -82,8 +82,8 @@ def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float =
     if se == 0:
         return Interval(d, d, d, 0.0, int(min(xa.size, xb.size)))
     df = (va + vb) ** 2 / (va**2 / (xa.size - 1) + vb**2 / (xb.size - 1))
-    h = t_quantile(max(1.0, df), confidence) * se
-    return Interval(d, d - h, d + h, se, int(min(xa.size, xb.size)))
+    h = t_quantile(max(1.0, float(df)), confidence) * se
+    return Interval(d, float(d - h), float(d + h), float(se), int(min(xa.size, xb.size)))
 
 
 def _number(v) -> bool:
@@ -120,13 +120,15 @@ def interval_frame(intervals: dict[str, object]) -> pd.DataFrame:
 
 
 def fmt_interval(iv: Interval) -> str:
-    """"38.40 ± 0.12" (3 significant digits of the half-width decide the decimals)."""
+    """"38.40 ± 0.12": the half-width to 2-3 significant digits and the mean to the same decimals."""
     if math.isnan(iv.low):
         return _fmt_num(iv.mean)
     h = iv.half_width
     if h == 0:
         return f"{_fmt_num(iv.mean)} ± 0"
-    decimals = max(0, min(6, 2 - int(math.floor(math.log10(abs(h))))))
+    if abs(h) < 1e-6:
+        return f"{iv.mean:.3g} ± {h:.1g}"
+    decimals = max(0, 2 - int(math.floor(math.log10(abs(h)))))
     return f"{iv.mean:,.{decimals}f} ± {h:,.{decimals}f}"
 
 
@@ -136,18 +138,30 @@ def _fmt_num(v: float) -> str:
     return f"{v:,.4g}" if abs(v) < 1 else f"{v:,.2f}"
 
 
+#: not figures of the day: the seed itself and the layout version
+_NOT_FIGURES = ("summary_version", "seed")
+
+
 def intervals_table(intervals: dict[str, object], n: int, width: int = 100) -> str:
-    """A text table of every figure over `n` seeds: mean ± half-width of its 95 % interval and
-    [low, high]; figures the seeds agree on are listed once, after the numbers."""
-    rows = []
+    """A text table of every figure that varies over the `n` seeds: the mean ± the half-width of
+    its 95 % t-interval, and the interval; figures every seed agrees on are listed once after it."""
+    import textwrap
+
+    rows, same = [], []
     for k, v in intervals.items():
-        if isinstance(v, Interval):
+        if k in _NOT_FIGURES:
+            continue
+        if isinstance(v, Interval) and (v.n < 2 or v.sd > 0):
             rng = "" if math.isnan(v.low) else f"[{v.low:,.4g}, {v.high:,.4g}]"
             rows.append((k, fmt_interval(v), rng))
+        elif isinstance(v, Interval):
+            same.append(f"{k} {_fmt_num(v.mean)}")
+        elif not isinstance(v, list):
+            same.append(f"{k} {v}")
     w0 = min(max((len(r[0]) for r in rows), default=6), 52)
     w1 = max((len(r[1]) for r in rows), default=4)
-    head = f"{'figure':<{w0}}  {'mean ± 95 % CI':>{w1}}  range (low, high)"
-    out = [f"{n} seeds: every figure as the mean and the half-width of its 95 % t-interval", "", head, "-" * min(width, len(head) + 12)]
+    head = f"{'figure':<{w0}}  {'mean ± half-width':>{w1}}  95 % interval"
+    out = [f"{n} seeds: each figure as the mean and its 95 % t-interval over the seeds", "", head, "-" * min(width, len(head) + 14)]
     section = None
     for k, a, b in rows:
         top = k.split(".", 1)[0] if "." in k else "run"
@@ -156,7 +170,81 @@ def intervals_table(intervals: dict[str, object], n: int, width: int = 100) -> s
         section = top
         key = k if len(k) <= w0 else k[: w0 - 1] + "…"
         out.append(f"{key:<{w0}}  {a:>{w1}}  {b}"[:width].rstrip())
-    same = [f"{k} = {v}" for k, v in intervals.items() if not isinstance(v, (Interval, list))]
     if same:
-        out += ["", "the same in every seed: " + "; ".join(same[:8]) + (" ..." if len(same) > 8 else "")]
+        out += ["", *textwrap.wrap("the same in every seed: " + "; ".join(same), width=width, subsequent_indent="  ")]
+    return "\n".join(out)
+
+
+def intervals_json(intervals: dict[str, object]) -> dict[str, object]:
+    """Intervals as plain data: {key: {"mean", "low", "high", "sd", "n"}} (NaN as null), constants as they are."""
+    def clean(v: float):
+        return None if isinstance(v, float) and math.isnan(v) else v
+    return {k: ({f: clean(x) for f, x in asdict(v).items()} if isinstance(v, Interval) else v) for k, v in intervals.items()}
+
+
+def write_seeds(out_dir, runs) -> dict:
+    """OUT/seeds.json: the seeds, their run directories and every figure's mean and 95 % interval."""
+    import json
+    from pathlib import Path
+
+    result = {"kind": "seeds", "seeds_version": 1, "confidence": 0.95, "interval": "Student t over the seeds",
+              "scenario": runs[0].summary.get("scenario"), "seeds": [r.summary.get("seed") for r in runs],
+              "runs": [str(r.dir) for r in runs], "figures": intervals_json(runs.intervals())}
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / "seeds.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def load_seed_summaries(run_dir) -> list[dict] | None:
+    """The summaries of a `--seeds` directory (OUT/seed-*/summary.json), or None if it is not one."""
+    import json
+    from pathlib import Path
+
+    d = Path(run_dir)
+    if (d / "summary.json").is_file():
+        return None
+    found = sorted(d.glob("seed-*/summary.json"), key=lambda p: int(p.parent.name.split("-", 1)[1]) if p.parent.name.split("-", 1)[1].isdigit() else 0)
+    return [json.loads(p.read_text()) for p in found] or None
+
+
+def compare_intervals(a: Sequence[dict], b: Sequence[dict]) -> list[dict]:
+    """Two sets of seeds' summaries, figure by figure: each side's mean and 95 % interval and
+    the difference of the means with Welch's 95 % interval ("clear": the interval excludes 0)."""
+    va, vb = summary_values(a), summary_values(b)
+    rows = []
+    for k in [k for k in va if k in vb and k not in _NOT_FIGURES]:
+        xa, xb = va[k], vb[k]
+        if not (all(_number(v) for v in xa) and all(_number(v) for v in xb)):
+            continue
+        ia, ib = interval([float(v) for v in xa]), interval([float(v) for v in xb])
+        d = welch_difference([float(v) for v in xa], [float(v) for v in xb])
+        clear = bool(not math.isnan(d.low) and (d.low > 0 or d.high < 0))
+        rows.append({"key": k, "a": intervals_json({"x": ia})["x"], "b": intervals_json({"x": ib})["x"],
+                     "diff": intervals_json({"x": d})["x"], "clear": clear})
+    return rows
+
+
+def compare_intervals_table(rows: list[dict], label_a: str, label_b: str, n_a: int, n_b: int, width: int = 100) -> str:
+    """The comparison as text: A and B as mean ± half-width, B - A with its Welch interval, and
+    `*` where that interval excludes 0 (a difference the seeds' spread does not explain)."""
+    def cell(d: dict) -> str:
+        low = math.nan if d["low"] is None else d["low"]
+        high = math.nan if d["high"] is None else d["high"]
+        return fmt_interval(Interval(d["mean"], low, high, d["sd"] or 0.0, d["n"]))
+    cells = [(r["key"], cell(r["a"]), cell(r["b"]), cell(r["diff"]) + (" *" if r["clear"] else "")) for r in rows
+             if not (r["a"]["sd"] == 0 and r["b"]["sd"] == 0 and r["a"]["mean"] == r["b"]["mean"])]
+    head = ("figure", f"{label_a} ({n_a} seeds)", f"{label_b} ({n_b} seeds)", f"{label_b} - {label_a}")
+    w = [max(len(head[i]), *(len(c[i]) for c in cells)) if cells else len(head[i]) for i in range(4)]
+    w[0] = min(w[0], max(16, width - 6 - w[1] - w[2] - w[3]))
+    out = [f"{head[0]:<{w[0]}}  {head[1]:>{w[1]}}  {head[2]:>{w[2]}}  {head[3]:>{w[3]}}"[:width], "-" * min(width, sum(w) + 6)]
+    section = None
+    for c in cells:
+        top = c[0].split(".", 1)[0] if "." in c[0] else "run"
+        if section is not None and top != section:
+            out.append("")
+        section = top
+        key = c[0] if len(c[0]) <= w[0] else c[0][: w[0] - 1] + "…"
+        out.append(f"{key:<{w[0]}}  {c[1]:>{w[1]}}  {c[2]:>{w[2]}}  {c[3]:>{w[3]}}"[:width].rstrip())
+    out += ["", "mean ± half-width of the 95 % t-interval over the seeds; B - A with Welch's 95 % interval,",
+            "* where it excludes 0; figures equal in every seed of both runs are left out"]
     return "\n".join(out)

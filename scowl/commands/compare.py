@@ -41,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
     from scowl.plots_day import DayRun, plot_days
 
     dirs = [Path(args.run_a), Path(args.run_b)]
+    from scowl.stats import load_seed_summaries
+
+    if any(load_seed_summaries(d) for d in dirs):
+        return compare_seeds(args, dirs)
     loaded = [read_state(d) for d in dirs]
     summaries = [s for _, s in loaded]
     label_a, label_b = labels(dirs[0], summaries[0], dirs[1], summaries[1])
@@ -55,6 +59,62 @@ def run(args: argparse.Namespace) -> int:
     pngs = plot_days(runs, out, title=f"{label_a} vs {label_b} (seed {summaries[0].get('seed')} / {summaries[1].get('seed')})")
     if args.json:
         print(json.dumps({**compare_json(summaries[0], summaries[1], label_a, label_b),
+                          "plots": [str(p) for p in pngs], "table": str(out / "compare.txt")}))
+        return 0
+    print(table)
+    print("\nplots:\n" + "\n".join(f"  {p}" for p in pngs) + f"\ntable: {out / 'compare.txt'}")
+    return 0
+
+
+def _seed_dirs(d: Path) -> list[Path]:
+    """The run directories a `--seeds` directory holds (or the run itself)."""
+    if (d / "summary.json").is_file():
+        return [d]
+    return sorted((p.parent for p in d.glob("seed-*/summary.json")), key=lambda p: p.name)
+
+
+def mean_day(dirs: list[Path]):
+    """The day series averaged over seeds, tick by tick (the seeds share their ticks)."""
+    import pandas as pd
+
+    from scowl.dayseries import day_series
+
+    days = [day_series(d) for d in dirs]
+    if len(days) == 1:
+        return days[0]
+    stacked = pd.concat(days).groupby("tick", sort=True)
+    mean = stacked.mean(numeric_only=True).reset_index()
+    mean.insert(1, "time", days[0].set_index("tick").loc[mean["tick"], "time"].to_numpy())
+    return mean[list(days[0].columns)]
+
+
+def compare_seeds(args: argparse.Namespace, dirs: list[Path]) -> int:
+    """Two `scowl run --seeds` directories (or one and a single run): intervals, not single draws."""
+    import json
+
+    from scowl.dayseries import read_state
+    from scowl.plots_day import DayRun, plot_days
+    from scowl.stats import compare_intervals, compare_intervals_table
+
+    groups = [_seed_dirs(d) for d in dirs]
+    for d, g in zip(dirs, groups):
+        if not g:
+            read_state(d)  # names the missing file
+    summaries = [[read_state(r)[1] for r in g] for g in groups]
+    label_a, label_b = labels(dirs[0], summaries[0][0], dirs[1], summaries[1][0])
+    rows = compare_intervals(summaries[0], summaries[1])
+    table = compare_intervals_table(rows, label_a, label_b, len(summaries[0]), len(summaries[1]))
+    out = Path(args.out or f"runs/compare-{label_a}-vs-{label_b}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.txt").write_text(table + "\n")
+    runs = []
+    for g, ss, label in zip(groups, summaries, (label_a, label_b)):
+        windows = tuple((p["start_tick"], p["end_tick"]) for p in ss[0].get("partition", {}).get("schedule", []))
+        runs.append(DayRun(f"{label} (mean of {len(g)} seeds)" if len(g) > 1 else label, mean_day(g), windows))
+    pngs = plot_days(runs, out, title=f"{label_a} vs {label_b}: {len(groups[0])} and {len(groups[1])} seeds")
+    if args.json:
+        print(json.dumps({"a": label_a, "b": label_b, "seeds_a": [s.get("seed") for s in summaries[0]],
+                          "seeds_b": [s.get("seed") for s in summaries[1]], "rows": rows,
                           "plots": [str(p) for p in pngs], "table": str(out / "compare.txt")}))
         return 0
     print(table)

@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--processes", action="store_true", help="one OS process per actor (real sockets between processes)")
     p.add_argument("--transport", choices=["inproc", "ipc", "tcp"], help="default: inproc, or ipc with --processes")
     p.add_argument("--populations", type=positive_int, help="consumer population actors (default: one per 2M consumers, at most one per tracker)")
+    p.add_argument("--seeds", type=positive_int, metavar="N",
+                   help="run the day with N seeds (the scenario's seed, +1, ...) into OUT/seed-<s>/ and report every figure "
+                   "as its mean and 95 %% t-interval (OUT/seeds.json)")
     p.add_argument("--json", action="store_true",
                    help="print summary.json's object on stdout instead of the table; progress on stderr as JSON lines "
                    '({"event": "tick", "done": D, "total": T, "elapsed_s": S})')
@@ -36,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
     scenario = scenario_of(args)  # a bad file, name or --set fails here, before anything is written
     out = args.out or f"runs/{scenario.scenario.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    if args.seeds:
+        return run_seeds(args, scenario, out)
     config = scenario_file(args, out, scenario)
     if args.json:
         os.environ[ENV] = "json"  # this process and its scowl-node children
@@ -46,4 +51,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(summary_table(summary))
     print(f"\nresults in {out}/ (summary.json, state.parquet, finals.json, trace-*.log)", file=sys.stdout)
+    return 0
+
+
+def run_seeds(args: argparse.Namespace, scenario, out: str) -> int:
+    """`--seeds N`: the day once per seed, then every figure as mean and 95 % interval."""
+    from scowl.api import run as run_api
+    from scowl.progress import ENV
+    from scowl.stats import intervals_table, write_seeds
+
+    if args.json:
+        os.environ[ENV] = "json"
+    runs = run_api(scenario, out, seeds=args.seeds, processes=args.processes, transport=args.transport,
+                   populations=args.populations, progress=not args.quiet)
+    result = write_seeds(out, runs)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"Scowl runs: {scenario.scenario.name}, seeds {', '.join(str(r.summary['seed']) for r in runs)}\n")
+    print(intervals_table(runs.intervals(), len(runs)))
+    print(f"\nresults in {out}/ (seeds.json; one run directory per seed: seed-*/)")
     return 0

@@ -164,3 +164,46 @@ def test_partition_sweep_json(tmp_path):
     assert got["kind"] == "partition_sweep" and [p["peers_per_partition"] for p in got["points"]] == [9]
     assert "--set" in got["command"]
     assert all(Path(p).is_file() for p in got["written"])
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """`scowl run small --seeds 3` of a few ticks, and of its partitioned twin."""
+    root = tmp_path_factory.mktemp("seeds")
+    healthy = _scowl("run", "small", "--set", "scenario.ticks=6", "--seeds", "3", "--out", str(root / "healthy"))
+    cut = _scowl("run", "small-partition", "--set", "scenario.ticks=6", "--set",
+                 'network.partitions=[{start_tick = 1, end_tick = 5, isolate = ["role:tracker"]}]',
+                 "--seeds", "3", "--out", str(root / "cut"), "--json")
+    return root, healthy, cut
+
+
+def test_seeds_prints_every_figure_with_its_interval(seeded):
+    root, healthy, _ = seeded
+    assert healthy.returncode == 0, healthy.stderr[-2000:]
+    text = healthy.stdout
+    assert "3 seeds" in text and "95 % t-interval" in text and "seeds 7, 8, 9" in text
+    served = next(line for line in text.splitlines() if line.startswith("energy_mwh.served"))
+    assert "±" in served and "[" in served  # mean ± half-width and [low, high]
+    saved = json.loads((root / "healthy" / "seeds.json").read_text())
+    assert saved["seeds"] == [7, 8, 9] and len(saved["runs"]) == 3
+    iv = saved["figures"]["energy_mwh.served"]
+    per_seed = [json.loads((Path(r) / "summary.json").read_text())["energy_mwh"]["served"] for r in saved["runs"]]
+    assert iv["mean"] == pytest.approx(sum(per_seed) / 3) and iv["low"] <= iv["mean"] <= iv["high"] and iv["n"] == 3
+    assert max(len(line) for line in text.splitlines() if not line.startswith("results in")) <= 100
+
+
+def test_seeds_json_and_compare_of_seed_sets(seeded, tmp_path, capsys):
+    root, _, cut = seeded
+    assert cut.returncode == 0, cut.stderr[-2000:]
+    got = json.loads(cut.stdout)
+    assert got["kind"] == "seeds" and got["seeds"] == [7, 8, 9]
+    assert main(["compare", str(root / "healthy"), str(root / "cut"), "--out", str(tmp_path / "c"), "--json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    d = rows["energy_mwh.served"]["diff"]
+    assert d["low"] <= d["mean"] <= d["high"]
+    assert d["mean"] == pytest.approx(rows["energy_mwh.served"]["b"]["mean"] - rows["energy_mwh.served"]["a"]["mean"])
+    assert main(["compare", str(root / "healthy"), str(root / "cut"), "--out", str(tmp_path / "c")]) == 0
+    text = capsys.readouterr().out
+    assert "(3 seeds)" in text and "Welch" in text
+    table = (tmp_path / "c" / "compare.txt").read_text()
+    assert max(len(line) for line in table.splitlines()) <= 100

@@ -30,7 +30,7 @@ import numpy as np
 from scowl.config import Scenario
 from scowl.model import data
 from scowl.model.mix import consumer_counts
-from scowl.model.population import Population, mean_peak_kw
+from scowl.model.population import BLOCK, Population, mean_peak_kw
 from scowl.model.timeline import timeline
 from scowl.model.weather import ar1_phi
 from scowl.streams import StreamRepo
@@ -148,13 +148,15 @@ class DemandModel:
         if not 0 <= tick <= self.scenario.ticks:
             raise ValueError(f"DemandModel.step({tick}): tick outside [0, {self.scenario.ticks}]")
         idx = self.population.index
-        if tick == self.start_tick:
-            self.state[:] = self._init.centered(idx, tick)
-        else:
-            eps = self._innov.centered(idx, tick)
-            eps *= self._k
-            self.state *= self.phi
-            self.state += eps
+        for a in range(0, len(idx), BLOCK):  # in blocks: the draws' temporaries stay a few MB
+            b = min(len(idx), a + BLOCK)
+            if tick == self.start_tick:
+                self.state[a:b] = self._init.centered(idx[a:b], tick)
+            else:
+                eps = self._innov.centered(idx[a:b], tick)
+                eps *= self._k
+                self.state[a:b] *= self.phi
+                self.state[a:b] += eps
         shape = self._shape[tick]
         a = shape.astype(np.float32)
         b = (shape * self._sigma).astype(np.float32)

@@ -23,6 +23,8 @@ from scowl.streams import StreamRepo
 __all__ = ["COMMERCIAL", "KIND_NAMES", "RESIDENTIAL", "Population", "build_population", "mean_peak_kw", "split"]
 
 RESIDENTIAL, COMMERCIAL = np.uint8(0), np.uint8(1)
+#: per-consumer work goes in blocks of this many (its temporaries are ~30 bytes a consumer)
+BLOCK = 1 << 18
 KIND_NAMES = ("residential", "commercial")
 
 
@@ -77,14 +79,18 @@ def build_population(scenario: Scenario, repo: StreamRepo | None = None, *, star
     d = scenario.demand
     mean = np.array(mean_peak_kw(), dtype=np.float32)
     sigma = np.array([d.residential_spread, d.commercial_spread], dtype=np.float32)
-    z = repo.counter("base_kw").normal(index)
-    s = sigma[kind]
-    # lognormal with mean 1: exp(s z - s^2 / 2)
-    z *= s
-    z -= s * s / np.float32(2)
-    base = np.exp(z, out=z)
-    base *= mean[kind]
-    ids = np.zeros((len(index), 2), dtype=np.uint64)
+    stream = repo.counter("base_kw")
+    base = np.empty(len(index), dtype=np.float32)
+    for a in range(0, len(index), BLOCK):  # in blocks: the draws' temporaries stay a few MB
+        b = min(len(index), a + BLOCK)
+        z = stream.normal(index[a:b])
+        s = sigma[kind[a:b]]
+        # lognormal with mean 1: exp(s z - s^2 / 2)
+        z *= s
+        z -= s * s / np.float32(2)
+        np.exp(z, out=base[a:b])
+        base[a:b] *= mean[kind[a:b]]
+    ids = np.zeros((len(index), 2), dtype=np.uint64)  # calloc'd: no memory until the ids are written
     return Population(index, kind, base, ids, n)
 
 

@@ -50,7 +50,7 @@ def echo_process():
             proc.kill()
 
 
-async def _actor_figures(address: str, args, ctx, local_echo: bool) -> dict:
+async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address: str | None = None) -> dict:
     echo = None
     if local_echo:
         echo = Echo("echo", address)
@@ -74,11 +74,7 @@ async def _actor_figures(address: str, args, ctx, local_echo: bool) -> dict:
         assert after.received - before.received == n, f"echo counted {after.received - before.received} of {n}"
         out["one_way_per_s"] = n / dt
 
-        m = args.requests // 4
-        t0 = time.perf_counter()
-        for i in range(m):
-            await sender.request("echo", wire.Ping(i, b""))
-        out["request_reply_one_outstanding_per_s"] = m / (time.perf_counter() - t0)
+        out.update(await _one_outstanding_paired(sender, ctx, raw_address, args.requests // 4))
 
         m = args.requests
         t0 = time.perf_counter()
@@ -160,42 +156,57 @@ def raw_router_process():
             proc.wait()
 
 
-async def _raw_request_reply(count: int, address: str | None = None) -> float:
-    """Raw pyzmq asyncio DEALER -> ROUTER echo with one request outstanding, round trips/s: the
-    floor an actor's request/reply is measured against (same loop kind, same payload size).
-    With an `address` (tcp) the ROUTER is a child process, as the echo actor is; else inproc."""
+async def _one_outstanding_paired(sender: Actor, ctx, raw_address: str | None, count: int, slices: int = 10) -> dict:
+    """Request/reply with one request outstanding: the actor against raw pyzmq asyncio DEALER ->
+    ROUTER echo (same loop, same payload size; over tcp the ROUTER is a child process, as the
+    echo actor is; else an inproc ROUTER in this loop), in alternating slices so that both see
+    the same machine load; the ratio is raw time / actor time over the same round trips."""
     payload = wire.encode_packet([wire.encode_frame(wire.Ping(1, b""), "bench", "echo", 1, ask=True)])
-    ctx = zmq.asyncio.Context()
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.linger = 0
     echo_task = None
+    router = None
+    if raw_address is None:
+        router = ctx.socket(zmq.ROUTER)
+        router.linger = 0
+        router.bind("inproc://raw-rr")
+
+        async def echo() -> None:
+            while True:
+                await router.send_multipart(await router.recv_multipart())
+
+        echo_task = asyncio.ensure_future(echo())
+        dealer.connect("inproc://raw-rr")
+    else:
+        dealer.connect(raw_address)
     try:
-        dealer = ctx.socket(zmq.DEALER)
-        if address is None:
-            router = ctx.socket(zmq.ROUTER)
-            router.bind("inproc://raw-rr")
-
-            async def echo() -> None:
-                while True:
-                    await router.send_multipart(await router.recv_multipart())
-
-            echo_task = asyncio.ensure_future(echo())
-            dealer.connect("inproc://raw-rr")
-        else:
-            dealer.connect(address)
-        for _ in range(100):  # connected and warm
+        for i in range(100):  # connected and warm, both
             await dealer.send(payload)
             await dealer.recv()
-        t0 = time.perf_counter()
-        for _ in range(count):
-            await dealer.send(payload)
-            await dealer.recv()
-        rate = count / (time.perf_counter() - t0)
-        if address is not None:
+            await sender.request("echo", wire.Ping(i, b""))
+        per = max(1, count // slices)
+        t_actor = t_raw = 0.0
+        for _ in range(slices):
+            t0 = time.perf_counter()
+            for i in range(per):
+                await sender.request("echo", wire.Ping(i, b""))
+            t1 = time.perf_counter()
+            for _ in range(per):
+                await dealer.send(payload)
+                await dealer.recv()
+            t_actor += t1 - t0
+            t_raw += time.perf_counter() - t1
+        if raw_address is not None:
             await dealer.send(b"stop")
-        return rate
+        return {"request_reply_one_outstanding_per_s": per * slices / t_actor,
+                "raw_request_reply_one_outstanding_per_s": per * slices / t_raw,
+                "one_outstanding_ratio_to_raw": t_raw / t_actor}
     finally:
         if echo_task is not None:
             echo_task.cancel()
-        ctx.destroy(linger=0)
+        dealer.close(linger=0)
+        if router is not None:
+            router.close(linger=0)
 
 
 def _raw_figures(transport: str, n: int, batches: int) -> dict:
@@ -248,19 +259,13 @@ def _one_round(transport: str, args) -> dict:
         if transport == "inproc":
             res = asyncio.run(_actor_figures("inproc://bench-echo", args, ctx, local_echo=True))
         elif transport == "tcp":
-            with echo_process() as address:
-                res = asyncio.run(_actor_figures(address, args, ctx, local_echo=False))
+            with echo_process() as address, raw_router_process() as raw_address:
+                res = asyncio.run(_actor_figures(address, args, ctx, local_echo=False, raw_address=raw_address))
         else:
             raise ValueError(f"--transports: unknown transport {transport!r} (inproc, tcp)")
     finally:
         ctx.destroy(linger=0)
     res.update(_raw_figures(transport, args.messages, args.batches))
-    if transport == "tcp":
-        with raw_router_process() as address:
-            res["raw_request_reply_one_outstanding_per_s"] = asyncio.run(_raw_request_reply(args.requests // 4, address))
-    else:
-        res["raw_request_reply_one_outstanding_per_s"] = asyncio.run(_raw_request_reply(args.requests // 4))
-    res["one_outstanding_ratio_to_raw"] = res["request_reply_one_outstanding_per_s"] / res["raw_request_reply_one_outstanding_per_s"]
     res["one_way_ratio_to_raw"] = res["one_way_per_s"] / res["raw_one_way_per_s"]
     res["batched_ratio_to_raw"] = res["batched_logical_per_s"] / res["raw_batched_logical_per_s"]
     return res

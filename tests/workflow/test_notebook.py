@@ -1,0 +1,28 @@
+"""The example notebook runs from top to bottom in a real Jupyter kernel (ipykernel, which runs
+every cell inside its own asyncio loop: the case `scowl.run` must survive), and shows its plot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "twin-days.ipynb"
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # jupyter_client's own, about its paths and loops
+def test_the_example_notebook_executes(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[test]' brings nbformat")
+    nbclient = pytest.importorskip("nbclient", reason="pip install -e '.[test]' brings nbclient")
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=500, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the day plot was not displayed"
+    assert (tmp_path / "runs" / "cut" / "tables" / "consumer.parquet").is_file()
+    assert os.path.isdir(tmp_path / "runs" / "healthy-seeds" / "seed-9")

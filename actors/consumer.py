@@ -12,10 +12,9 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-
-from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
-from scowl import response
+
+from scowl import response, wire
 from scowl.model import DemandModel, build_population, demand_shares
 from scowl.runtime import on
 from scowl.streams import StreamRepo
@@ -197,12 +196,11 @@ class Population(GridPeer):
             mine = pos >= 0
             self.unknown_ids += int(np.count_nonzero(~mine))
             pos, gen = pos[mine], msg.column("gen_ids")[mine]
-            # a tracker that places a consumer is its tracker from now on (handover); a
-            # release (STARVED_ID from a tracker that is not the consumer's) changes nothing
-            placed = gen != wire.STARVED_ID
-            ours = self.mgr[pos] == self.tracker_index[sender]
-            self.gen[pos[placed | ours]] = gen[placed | ours]
-            self.mgr[pos[placed]] = self.tracker_index[sender]
+            # a tracker that names a consumer holds it from now on: it placed it, starved it, or
+            # took it over from a peer (handover). The releasing tracker says nothing more about
+            # it (scowl.balance.tracker_round), so every Assign is the holder's word.
+            self.gen[pos] = gen
+            self.mgr[pos] = self.tracker_index[sender]
         gens, draw = self._draws()
         msg = wire.Draw.pack(tick=tick, gen_ids=gens, draw_mw=draw)
         for f in self.plan.fleets:

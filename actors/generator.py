@@ -104,6 +104,10 @@ class GeneratorFleet(GridPeer):
                  hops=3)
         self.available, charge = self.availability(tick)
         self.output = self.output_now()
+        # what each unit could give this tick if asked: dispatchable units as far as their ramp
+        # goes from their setpoint (the state log's ground truth for "could the supply have served")
+        cont = self.kind == CONTINUOUS
+        self.reachable = np.where(cont, np.minimum(np.minimum(self.available, self.nameplate), self.setpoint + self.ramp), self.available)
         owner = np.array(self.tracker_of) if self.n else np.zeros(0, dtype=str)
         for tracker in self.owners():
             sel = np.flatnonzero(owner == tracker)
@@ -201,7 +205,7 @@ class GeneratorFleet(GridPeer):
             "generators": self.n, "available_mw": float(self.available.sum()), "output_mw": float(self.output.sum()),
             "load_mw": float(load.sum()), "delivered_mw": float(delivered.sum()), "blacked_out": int(blacked.sum()),
             "blackout_events": int(new_events.sum()), "blackout_consumers": affected,
-            "gas_setpoint_mw": float(self.setpoint[cont].sum()),
+            "gas_setpoint_mw": float(self.setpoint[cont].sum()), "reachable_mw": float(self.reachable.sum()),
             "tree_members": int(self.members.sum()), "overloaded_not_blacked": int(((load > self.output + 1e-9) & ~blacked).sum()),
             "sog": int(sog.sum()), "capacity_low": int(warn.sum()), "unchoked": int(unchoke.sum()), "warned": int(self.warned.sum()),
         }

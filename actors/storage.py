@@ -16,9 +16,17 @@ delivered - driven (the storage figures of the state log)."""
 from __future__ import annotations
 
 import numpy as np
-
 from scowl.actors.generator import GeneratorFleet
-from scowl.model import STORAGE, build_evs, build_hubs, build_population, ev_power_kw, hub_limits_mw, timeline
+
+from scowl.model import (
+    STORAGE,
+    build_evs,
+    build_hubs,
+    build_population,
+    ev_power_kw,
+    hub_limits_mw,
+    timeline,
+)
 from scowl.streams import StreamRepo
 
 STORAGE_TYPE_CODE = np.uint8(255)  # not a fuel type of the mix

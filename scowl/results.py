@@ -40,6 +40,49 @@ def _ticks_above(a: pd.Series, b: pd.Series) -> int:
     return int((a > b).sum())
 
 
+def starvation_beside_spare(state: pd.DataFrame, safety_threshold: float, *, with_storage: bool = False) -> pd.DataFrame:
+    """Per tick, from the state log alone (not from what trackers say of themselves): could the
+    supply have served the consumers who starved?
+
+    reach_mw: what the generator fleets could give that tick (`reachable_mw`: available output,
+    dispatchable units as far as their ramp goes from their setpoint), plus the EV hubs'
+    available discharge if `with_storage`; load_mw: demand served (consumers' demand after
+    demand response minus the starved part); spare_mw = (1 - threshold) x reach - load;
+    starved_mw: the starved consumers' demand. `beside_spare` marks the ticks in which
+    consumers starved while the spare exceeded what they wanted: starvation the physics did not
+    force. Empty when the log predates `reachable_mw`."""
+    gen = rows_of(state, "generator")
+    if "reachable_mw" not in gen or not len(gen):
+        return pd.DataFrame(columns=["reach_mw", "load_mw", "starved_mw", "spare_mw", "beside_spare"])
+    reach = gen.groupby("tick")["reachable_mw"].sum()
+    if with_storage:
+        st = rows_of(state, "storage")
+        if len(st):
+            reach = reach.add(st.groupby("tick")["available_mw"].sum(), fill_value=0.0)
+    pop = rows_of(state, "consumer").groupby("tick")[["consumed_mw", "starved_mw"]].sum()
+    df = pd.DataFrame({"reach_mw": reach}).join(pop, how="inner")
+    df["load_mw"] = df["consumed_mw"] - df["starved_mw"]
+    df["spare_mw"] = (1.0 - safety_threshold) * df["reach_mw"] - df["load_mw"]
+    df["beside_spare"] = (df["starved_mw"] > 0) & (df["spare_mw"] > df["starved_mw"])
+    return df[["reach_mw", "load_mw", "starved_mw", "spare_mw", "beside_spare"]]
+
+
+def _beside_spare(state: pd.DataFrame, meta: dict, tick_h: float) -> dict:
+    """The summary's figures of `starvation_beside_spare` (none for logs that predate it)."""
+    if "safety_threshold" not in meta:
+        return {}
+    out = {}
+    for label, storage in (("", False), ("_with_storage", True)):
+        df = starvation_beside_spare(state, meta["safety_threshold"], with_storage=storage)
+        if not len(df):
+            return {}
+        bad = df["beside_spare"]
+        out[f"ticks_starved_beside_spare{label}"] = int(bad.sum())
+        out[f"starved_mwh_beside_spare{label}"] = float(df.loc[bad, "starved_mw"].sum() * tick_h)
+    out["ticks_starved"] = int((df["starved_mw"] > 0).sum())
+    return out
+
+
 def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
     """summary.json: the run's answers, computed only from the state log and final figures."""
     tick_h = meta["tick_seconds"] / 3600.0
@@ -97,6 +140,7 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
             "longest_spell_s": float(max((f["starved_spell_max_s"] for f in finals_pop), default=0.0)),
             "mean_starved_s_all_consumers": float(starved_s / max(1, peers.get("consumers", 1))),
             "peak_starved_mw": float(_sum_by_tick(state, "consumer", "starved_mw").max()) if len(pop) else 0.0,
+            **_beside_spare(state, meta, tick_h),
         },
         "blackouts": {
             "events": int(sum(f["blackout_events"] for f in finals_gen)),

@@ -46,6 +46,7 @@ def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict, tick_wall
         "tick_seconds": scenario.tick_seconds,
         "start": scenario.start.isoformat(),  # local start of tick 0 (the tidy tables' time column)
         "timezone": scenario.scenario.timezone,
+        "safety_threshold": scenario.scenario.safety_threshold,
         "wall_seconds": wall_seconds,
         "version": _version(),
         "late": late,

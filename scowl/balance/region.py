@@ -14,7 +14,11 @@ One round:
   2. consumers' reported demand, then consumers handed over by peers (placed where they fit,
      kept as starved where they do not: nobody is ever lost)
   3. rebalance (scowl.balance.rebalance)
-  4. starved consumers handed to peers that offered spare capacity last tick
+  4. starved consumers handed to peers that offered room last tick; and when the region's own
+     generators, ramped up, cannot carry its load next tick, served consumers too (largest
+     first): they stay on their generator this tick and leave it at the next round, when the
+     peer places them on generators it has ramped for them. So a region without gas draws on a
+     region with gas, and its EV storage only covers what no generator in reach can.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from scowl.model import CONTINUOUS, STORAGE
 
 NO_GENERATOR = -(2**31)  # a consumer's generator id when it has none (wire.STARVED_ID)
 GAS_START_FRACTION = 0.5  # a dispatchable unit's setpoint before its first status: half its nameplate
-HANDOVER_MARGIN = 0.9  # of a peer's advertised spare, the share a tracker hands it (its advert is a tick old)
+HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class PeerOffer:
 
     headroom_mw: float
     starved_mw: float
+    room_mw: float = 0.0  # load it could take next tick at the threshold, ramping its dispatchable units
+    short_mw: float = 0.0  # load its own generators cannot carry next tick
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class RoundInput:
     handovers: Sequence[ConsumerBatch] = ()  # peers' handovers of the previous tick, sender order
     offers: Mapping[str, PeerOffer] = field(default_factory=dict)  # peer -> last tick's offer
     peers: Sequence[str] = ()  # every peer tracker (the handover of each, empty or not, goes out)
+    heard: Sequence[str] | None = None  # peers whose handover of the previous tick came (None: all)
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ class RoundOutput:
     summary: RegionSummary
     result: RebalanceResult
     figures: dict[str, float]
+    room_mw: float = 0.0
+    short_mw: float = 0.0
 
 
 class Region:
@@ -118,6 +127,8 @@ class Region:
         self.unknown_ids = 0
         self.moved_total = 0
         self.resynced = 0
+        self.leaving: dict[str, np.ndarray] = {}  # served consumers handed to peers last round: gone this round
+        self.prev_demand_mw = -1.0  # the region's demand at the end of the last round (-1: no round yet)
 
     # ---------------------------------------------------------------- membership
 
@@ -231,18 +242,19 @@ def _apply_statuses(region: Region, statuses: Sequence[GenUpdate]) -> None:
             region.setpoint[rows[steer]] = np.asarray(st.setpoint_mw)[steer]
 
 
-def _dispatch(region: Region) -> np.ndarray:
-    """Setpoints of the dispatchable units and EV hubs for the region's demand; returns each
-    generator's output as the trees will count it."""
+def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0) -> np.ndarray:
+    """Setpoints of the dispatchable units and EV hubs for the region's demand (plus `extra_mw`
+    of load the placement could not fit in the aggregate's room), ramping from `base` (the
+    setpoints the fleets run at); returns each generator's output as the trees will count it."""
     thr = region.thr
     cont = region.kind == CONTINUOUS
     stor = region.kind == STORAGE
     summary = region_summary(region.trees, thr)
-    demand_mw = summary.load_mw + summary.starved_mw
+    demand_mw = summary.load_mw + summary.starved_mw + extra_mw
     fixed_out = float(region.available[~cont & ~stor].sum())
     need = required_output(demand_mw, fixed_out, thr)
     if cont.any():
-        region.setpoint[cont] = dispatch(region.setpoint[cont], region.pmin[cont],
+        region.setpoint[cont] = dispatch(base[cont], region.pmin[cont],
                                          np.maximum(region.pmin[cont], np.minimum(region.pmax[cont], region.available[cont])),
                                          region.ramp[cont], need)
     if stor.any():  # EV hubs: discharge what gas could not cover, or charge on what is left over
@@ -252,21 +264,112 @@ def _dispatch(region: Region) -> np.ndarray:
                     np.where(stor, np.clip(region.setpoint, 0.0, region.available), region.available))
 
 
-def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], peers: Sequence[str]) -> dict[str, np.ndarray]:
-    """Starved consumers go to peers that advertised spare capacity at the previous tick
-    (largest offer first); released here, placed by the peer in its next round."""
-    handed: dict[str, np.ndarray] = {}
-    if not res.starved_count or not offers:
-        return handed
-    share = 1.0 / max(1, len(peers))  # every short peer may ask the same donor
-    for spare, peer in sorted(((s.headroom_mw - s.starved_mw, n) for n, s in offers.items()), reverse=True):
-        if spare <= 0:
-            continue
-        idx = pick_handover(region.trees, spare * share * HANDOVER_MARGIN)
+def _dispatch_and_place(region: Region) -> RebalanceResult:
+    """Dispatch for the region's demand and rebalance; if consumers are left starved while
+    dispatchable units or EV hubs could still give more (the aggregate fitted, the consumers
+    did not: a tree holds whole consumers), dispatch again for that load plus the largest
+    starved consumer per generator, and place again. Returns the round's changes against its start."""
+    trees = region.trees
+    base = region.setpoint.copy()
+    output = _dispatch(region, base)
+    if len(output):
+        trees.apply_generator_updates(np.arange(len(output)), output)
+    res = rebalance(trees, region.thr)
+    if not res.starved_count:
+        return res
+    steer = np.isin(region.kind, (CONTINUOUS, STORAGE))
+    more = np.where(steer, np.minimum(np.minimum(region.available, region.pmax), base + region.ramp) - output, 0.0)
+    if float(np.maximum(more, 0.0).sum()) <= 0:
+        return res
+    starved = trees.demand[trees.assignment == STARVED].astype(np.float64)
+    extra = float(starved.max()) * max(1, int(np.count_nonzero(output > 0))) if starved.size else 0.0
+    output = _dispatch(region, base, extra)
+    trees.apply_generator_updates(np.arange(len(output)), output)
+    return _merge(res, rebalance(trees, region.thr), trees)
+
+
+def _merge(first: RebalanceResult, second: RebalanceResult, trees: Trees) -> RebalanceResult:
+    """Two rebalances of one round as one: what moved from the start of the first to now."""
+    touched = np.union1d(first.moved, second.moved)
+    start = trees.assignment[touched].copy()
+    start[np.searchsorted(touched, second.moved)] = second.moved_from
+    start[np.searchsorted(touched, first.moved)] = first.moved_from  # the first pass saw the start
+    end = trees.assignment[touched]
+    moved = start != end
+    idx, frm, to = touched[moved], start[moved], end[moved]
+    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=idx[(frm >= 0) & (to == STARVED)],
+                           restored=idx[(frm == STARVED) & (to >= 0)], shed=first.shed + second.shed,
+                           overloaded=first.overloaded, starved_count=second.starved_count, starved_mw=second.starved_mw,
+                           passes=first.passes + second.passes, load=second.load)
+
+
+def reach_mw(region: Region) -> float:
+    """What the region's generators (not its storage) can give next tick, MW: fixed and
+    stochastic units their available output, dispatchable units as far as their ramp lets
+    them go from today's setpoint within what is available."""
+    cont = region.kind == CONTINUOUS
+    stor = region.kind == STORAGE
+    gas = np.minimum(np.minimum(region.available[cont], region.pmax[cont]), region.setpoint[cont] + region.ramp[cont])
+    return float(region.available[~cont & ~stor].sum()) + float(np.maximum(gas, 0.0).sum())
+
+
+def room_and_short(region: Region) -> tuple[float, float]:
+    """(room, short), MW: the load the region could still take next tick at the safety
+    threshold with its generators ramped up, after its own demand and its growth over the last
+    tick; or the load it cannot carry (short). One of them is 0."""
+    s = region_summary(region.trees, region.thr)
+    demand = s.load_mw + s.starved_mw
+    growth = max(0.0, demand - region.prev_demand_mw) if region.prev_demand_mw >= 0 else 0.0
+    spare = (1.0 - region.thr) * reach_mw(region) - demand - growth
+    return max(spare, 0.0), max(-spare, 0.0)
+
+
+def pick_served(trees: Trees, max_mw: float, exclude: np.ndarray) -> np.ndarray:
+    """Served consumers worth at most `max_mw`, largest first (ties by index), none of
+    `exclude`: the ones a short region hands to a peer before they starve."""
+    a = trees.assignment
+    cand = np.flatnonzero(a >= 0)
+    if exclude.size:
+        cand = cand[~np.isin(cand, exclude)]
+    if not cand.size or max_mw <= 0:
+        return np.zeros(0, dtype=np.int64)
+    d = trees.demand[cand].astype(np.float64)
+    kth = min(cand.size, max(64, int(4 * max_mw / max(float(d.mean()), 1e-12)) + 1))
+    top = np.argpartition(-d, kth - 1)[:kth] if kth < cand.size else np.arange(cand.size)
+    top = top[np.lexsort((cand[top], -d[top]))]
+    take = top[np.cumsum(d[top]) <= max_mw]
+    return np.sort(cand[take])
+
+
+def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], short_mw: float,
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Starved consumers go to peers that advertised room at the previous tick (largest offer
+    first), released here at once and placed by the peer in its next round; then, if the
+    region is short, served consumers up to what it is short, released at the next round.
+    Every short tracker sees the same adverts, so a donor's room is split between them.
+    Returns (starved handed, served handed) by peer."""
+    starved: dict[str, np.ndarray] = {}
+    served: dict[str, np.ndarray] = {}
+    donors = sorted(((s.room_mw, n) for n, s in offers.items() if s.room_mw > 0), reverse=True)
+    if not donors or (not res.starved_count and short_mw <= 0):
+        return starved, served
+    n_short = sum(1 for s in offers.values() if s.short_mw > 0 or s.starved_mw > 0) + 1
+    short_left = short_mw
+    taken = np.zeros(0, dtype=np.int64)
+    for room, peer in donors:
+        budget = room * HANDOVER_MARGIN / n_short
+        idx = pick_handover(region.trees, budget)
         if idx.size:
             region.release(idx)
-            handed[peer] = idx
-    return handed
+            starved[peer] = idx
+            budget -= float(region.trees.demand[idx].astype(np.float64).sum())
+        if short_left > 0 and budget > 0:
+            idx = pick_served(region.trees, min(budget, short_left), taken)
+            if idx.size:
+                served[peer] = idx
+                taken = np.concatenate([taken, idx])
+                short_left -= float(region.trees.demand[idx].astype(np.float64).sum())
+    return starved, served
 
 
 def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
@@ -278,21 +381,29 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     for rep in inp.reports:
         if len(rep.ids):
             region.update_demand(rep.ids, rep.demand_mw)
+    for peer, idx in region.leaving.items():  # handed to a peer last round, served until now: the peer has them now
+        if inp.heard is None or peer in inp.heard:  # (a peer we did not hear from may not have them: we keep them)
+            region.release(idx)
+    region.leaving = {}
     accepted = declined = 0
     handed_in = []
+    handed_in_mw = 0.0
     for ho in inp.handovers:
         if len(ho.ids):
             a, d, idx = region.accept_handover(ho.ids, ho.demand_mw)
             accepted, declined = accepted + a, declined + d
             handed_in.append(idx)
-    output = _dispatch(region)
-    if len(output):
-        trees.apply_generator_updates(np.arange(len(output)), output)
-    # 3. rebalance
-    res = rebalance(trees, region.thr)
+            handed_in_mw += float(np.asarray(ho.demand_mw, dtype=np.float64).sum())
+    if region.prev_demand_mw >= 0:
+        region.prev_demand_mw += handed_in_mw  # taken over, not grown
+    # 3. dispatch and rebalance
+    res = _dispatch_and_place(region)
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
-    handed_to = _pick_handover(region, res, inp.offers, inp.peers)
+    _, short = room_and_short(region)
+    handed_to, served_to = _pick_handover(region, res, inp.offers, short)
     handed = np.concatenate(list(handed_to.values())) if handed_to else np.zeros(0, dtype=np.int64)
+    region.leaving = served_to
+    leaving = np.concatenate(list(served_to.values())) if served_to else np.zeros(0, dtype=np.int64)
     # 5. what changed
     changed = res.moved
     gen = np.where(res.moved_to >= 0, region.gen_ids[np.maximum(res.moved_to, 0)] if len(region.gen_ids) else 0, NO_GENERATOR)
@@ -312,9 +423,14 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     stor = region.kind == STORAGE
     steer = cont | stor
     after = region_summary(trees, region.thr)
+    room, short = room_and_short(region)
+    leaving_mw = float(trees.demand[leaving].astype(np.float64).sum())
+    spare = room - short + leaving_mw  # what leaves next round is no longer ours to carry
+    room, short = max(spare, 0.0), max(-spare, 0.0)
+    region.prev_demand_mw = after.load_mw + after.starved_mw - leaving_mw
     handovers = {}
     for peer in inp.peers:
-        idx = handed_to.get(peer, np.zeros(0, dtype=np.int64))
+        idx = np.concatenate([handed_to.get(peer, np.zeros(0, dtype=np.int64)), served_to.get(peer, np.zeros(0, dtype=np.int64))])
         handovers[peer] = ConsumerBatch(region.cons_ids[idx], trees.demand[idx])
     figures = {
         "moved": res.moved.size, "newly_starved": res.newly_starved.size,
@@ -322,8 +438,10 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
         "starved": after.starved_count, "starved_mw": after.starved_mw, "capacity_mw": after.capacity_mw,
         "load_mw": after.load_mw, "headroom_mw": after.headroom_mw, "gas_setpoint_mw": float(region.setpoint[cont].sum()),
         "storage_setpoint_mw": float(region.setpoint[stor].sum()),
-        "handed_out": handed.size, "handed_in_accepted": accepted, "handed_in_declined": declined,
+        "handed_out": handed.size, "handed_out_served": leaving.size, "handed_out_served_mw": leaving_mw,
+        "room_mw": room, "short_mw": short, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
         "generators": len(region.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != ABSENT)),
     }
     return RoundOutput(ids=region.cons_ids[changed], gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
-                       setpoint_mw=region.setpoint[steer].copy(), handovers=handovers, summary=after, result=res, figures=figures)
+                       setpoint_mw=region.setpoint[steer].copy(), handovers=handovers, summary=after, result=res, figures=figures,
+                       room_mw=room, short_mw=short)

@@ -264,7 +264,10 @@ class Verdict(Message, frozen=True):
 
 @message("region-summary")
 class RegionSummary(Message, frozen=True):
-    """Tracker -> peer trackers, once per tick: spare capacity and shortfall of my region."""
+    """Tracker -> peer trackers, once per tick: spare capacity and shortfall of my region.
+    `room_mw`: the load my region could take on next tick at the safety threshold, counting the
+    output its dispatchable units can ramp into (what peers hand over against); `short_mw`: the
+    load my own generators cannot carry next tick even ramped up (I hand it to peers)."""
 
     tick: int
     capacity_mw: float
@@ -272,6 +275,8 @@ class RegionSummary(Message, frozen=True):
     headroom_mw: float
     starved_mw: float
     starved: int
+    room_mw: float = 0.0
+    short_mw: float = 0.0
 
 
 @message("handover")

@@ -55,7 +55,7 @@ def test_short_region_starves_the_rest_and_hands_them_to_a_peer_with_room():
     assert out.summary.starved_count == 20
     assert out.handovers["t1"].ids.size == 0  # no offer yet
     out = balance.tracker_round(r, balance.RoundInput(1, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])],
-                                                      offers={"t1": balance.PeerOffer(headroom_mw=11.0, starved_mw=0.0)}, peers=["t1"]))
+                                                      offers={"t1": balance.PeerOffer(headroom_mw=0.0, starved_mw=0.0, room_mw=11.0)}, peers=["t1"]))
     handed = out.handovers["t1"]
     assert handed.ids.size == 4  # gas ramps to 70 -> 4 more placed (72 MW); 9.9 MW offered -> 4 of the 16 left
     assert set(handed.ids["lo"].tolist()) <= set(range(60))

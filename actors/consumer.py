@@ -10,16 +10,20 @@ served, starved and choked (in a blacked-out tree) consumers and report the tick
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scowl.actors.peer import Gather, GridPeer
 
 from scowl import response, wire
 from scowl.model import DemandModel, build_population, demand_shares
+from scowl.model.population import KIND_NAMES
 from scowl.runtime import on
 from scowl.streams import StreamRepo
 
 REGISTER_CHUNK = 100_000
+CLASS_NAMES = (*KIND_NAMES, "fixed load")  # customer classes: homes, commercial buildings, fixed-load blocks
 #: per-tick work over every consumer goes in blocks of this many, so its temporaries stay a few
 #: MB whatever the population's size (a consumer's state is ~35 bytes; whole-array temporaries
 #: of a tick would be several times that)
@@ -51,7 +55,9 @@ class Population(GridPeer):
         self.gen = np.full(self.n, wire.STARVED_ID, dtype=np.int32)
         self.mgr = np.zeros(self.n, dtype=np.uint8)  # index into plan.trackers
         self.spell = np.zeros(self.n, dtype=np.uint16)  # consecutive starved ticks now
-        self.starved_ticks = np.zeros(self.n, dtype=np.uint16)  # all starved ticks so far
+        self.starved_ticks = np.zeros(self.n, dtype=np.uint16)  # all starved ticks so far (x seconds as float only)
+        self.spells = np.zeros(self.n, dtype=np.uint16)  # starvation spells begun
+        self.choked_ticks = np.zeros(self.n, dtype=np.uint16)  # ticks in a blacked-out tree
         self.spells_ended: list[np.ndarray] = []
         self.threshold = np.float32(scenario.trackers.report_threshold)
         self.assigns = Gather(plan.trackers, "assign")
@@ -295,9 +301,11 @@ class Population(GridPeer):
             ended = served & (spell > 0)
             if ended.any():
                 self.spells_ended.append(spell[ended].copy())
+            np.add(self.spells[a:b], 1, out=self.spells[a:b], where=starved & (spell == 0))
             np.putmask(spell, served, 0)
             np.add(spell, 1, out=spell, where=starved)
             self.starved_ticks[a:b] += starved
+            self.choked_ticks[a:b] += choked
         self.done(tick, {
             "consumers": self.n, "demand_mw": self.base_mw, **f, "soc": int(soc.sum()), "dr_events": dr_events,
             "allowance_mean": float(dr.allowance.mean()) if dr is not None and dr.allowance.size else 1.0,
@@ -309,17 +317,50 @@ class Population(GridPeer):
 
     def final_figures(self) -> dict[str, float]:
         ended = np.concatenate(self.spells_ended + [self.spell[self.spell > 0]]) if self.n else np.zeros(0)
+        ended = ended.astype(np.float64)  # tick counts are uint16: times seconds only as floats, or they wrap
         ever = self.starved_ticks > 0
-        secs = self.scenario.tick_seconds
-        return {
+        secs = float(self.scenario.tick_seconds)
+        kinds = self.kinds()
+        figures = {
             "consumers": self.n, "consumers_ever_starved": int(ever.sum()),
             "starved_consumer_seconds": float(self.starved_ticks.astype(np.float64).sum() * secs),
             "starved_spells": int(ended.size), "starved_spell_max_s": float(ended.max() * secs) if ended.size else 0.0,
             "starved_spell_mean_s": float(ended.mean() * secs) if ended.size else 0.0,
-            "starved_per_consumer_max_s": float(self.starved_ticks.max() * secs) if self.n else 0.0,
+            "starved_per_consumer_max_s": float(self.starved_ticks.max()) * secs if self.n else 0.0,
             "unknown_ids": self.unknown_ids, "resyncs": self.resyncs,
+            **{f"class_consumers:{name}": int(np.count_nonzero(kinds == k)) for k, name in enumerate(CLASS_NAMES)},
             **self._deferral_figures(),
         }
+        if self.plan.out_dir:  # RUN/consumers-<population>.parquet, merged into RUN/consumers.parquet by the results
+            out = Path(self.plan.out_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            self.table().to_parquet(out / f"consumers-{self.name}.parquet", index=False)
+        return figures
+
+    def kinds(self) -> np.ndarray:
+        """Customer class of each consumer (index into CLASS_NAMES): fixed-load blocks last."""
+        return np.concatenate([self.pop.kind.astype(np.uint8), np.full(self.n - self.n_consumers, len(KIND_NAMES), np.uint8)])
+
+    def table(self) -> pd.DataFrame:
+        """Every consumer of this population ever starved, choked or deferring, one row each
+        (call after `_deferral_figures` closed the books: expired energy is final then)."""
+        secs = float(self.scenario.tick_seconds)
+        deferred = np.zeros(self.n)
+        expired = np.zeros(self.n)
+        if self.dr is not None:
+            deferred[: self.n_consumers] = self.dr.deferred_by
+            expired[: self.n_consumers] = self.dr.expired_by
+        rows = np.flatnonzero((self.starved_ticks > 0) | (self.choked_ticks > 0) | (deferred > 0))
+        ids = self.ids_at(rows)
+        return pd.DataFrame({
+            "id_hi": ids["hi"], "id_lo": ids["lo"],
+            "customer_class": pd.Categorical.from_codes(self.kinds()[rows], CLASS_NAMES),
+            "region": pd.Categorical.from_codes(self.mgr[rows], list(self.plan.trackers)),
+            "starved_s": self.starved_ticks[rows].astype(np.float64) * secs,
+            "starved_spells": self.spells[rows].astype(np.int64),
+            "choked_s": self.choked_ticks[rows].astype(np.float64) * secs,
+            "deferred_kwh": deferred[rows], "expired_kwh": expired[rows],
+        })
 
     def _deferral_figures(self) -> dict[str, float]:
         dr = self.dr

@@ -33,6 +33,8 @@ class Deferral:
     since: np.ndarray  # int32 [n, uses]: tick the oldest waiting energy was deferred, -1 none
     spell_start: np.ndarray  # int32 [n]: tick the consumer's current deferral began, -1 none
     spell_ticks: dict[int, int] = field(default_factory=dict)  # finished deferral spells by length
+    deferred_by: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float64 [n]: kWh each consumer deferred
+    expired_by: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float64 [n]: kWh of each that expired
     deferred_kwh: float = 0.0
     recovered_kwh: float = 0.0
     expired_kwh: float = 0.0
@@ -40,9 +42,9 @@ class Deferral:
     events: int = 0  # DemandResponse() calls: a consumer told capacity_low backs off
 
     @classmethod
-    def new(cls, n: int, uses: int) -> "Deferral":
+    def new(cls, n: int, uses: int) -> Deferral:
         return cls(np.ones(n, np.float32), np.zeros((n, uses), np.float32), np.full((n, uses), -1, np.int32),
-                   np.full(n, -1, np.int32))
+                   np.full(n, -1, np.int32), deferred_by=np.zeros(n), expired_by=np.zeros(n))
 
     @property
     def outstanding_kwh(self) -> float:
@@ -60,7 +62,7 @@ class Flex:
     responsive: float
 
     @classmethod
-    def of(cls, shares: DemandShares, tick_seconds: float) -> "Flex":
+    def of(cls, shares: DemandShares, tick_seconds: float) -> Flex:
         uses, sh, win = [], [], []
         fixed = shares.fixed
         for load, share, window in shares.deferrable:
@@ -89,13 +91,18 @@ def consume(state: Deferral, flex: Flex, base_kw: np.ndarray, tick: int, tick_ho
     old = (state.since >= 0) & (tick - state.since > flex.window_ticks[None, :])
     if old.any():
         state.expired_kwh += float(state.backlog_kwh[old].astype(np.float64).sum())
+        if state.expired_by.size:
+            state.expired_by += np.where(old, state.backlog_kwh, 0.0).astype(np.float64).sum(axis=1)
         state.backlog_kwh[old] = 0.0
         state.since[old] = -1
     # new deferrals
     new = deferred > 0
     state.since[new & (state.since < 0)] = tick
     state.backlog_kwh += deferred
-    state.deferred_kwh += float(deferred.astype(np.float64).sum())
+    per = deferred.astype(np.float64).sum(axis=1)
+    state.deferred_kwh += float(per.sum())
+    if state.deferred_by.size:
+        state.deferred_by += per
     state.shed_kwh += float((base_kw * flex.responsive * (1.0 - w)).astype(np.float64).sum() * tick_hours)
     _spells(state, tick)
     flexible = use_kw.sum(axis=1) + base_kw * np.float32(flex.responsive)
@@ -134,6 +141,8 @@ def aimd(state: Deferral, warned: np.ndarray, soc: np.ndarray, decrease: float, 
 def close_books(state: Deferral, tick: int) -> None:
     """End of the run: what still waits expires (unserved), spells end now."""
     state.expired_kwh += state.outstanding_kwh
+    if state.expired_by.size:
+        state.expired_by += state.backlog_kwh.astype(np.float64).sum(axis=1)
     state.backlog_kwh[:] = 0.0
     state.since[:] = -1
     _spells(state, tick)

@@ -259,9 +259,58 @@ def write_results(out_dir: Path, records: list[dict], finals: dict[str, dict], m
     state.to_parquet(out / "state.parquet", index=False)
     write_tidy_tables(out, state, meta)
     (out / "finals.json").write_text(json.dumps(finals, indent=1, sort_keys=True))
+    table = merge_consumer_tables(out)
     summary = summarize(state, finals, meta)
+    if table is not None and "starvation" in summary:
+        summary["starvation"].update(fairness_figures(table, finals))
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def merge_consumer_tables(out: Path) -> pd.DataFrame | None:
+    """RUN/consumers.parquet: the populations' per-consumer tables (RUN/consumers-*.parquet,
+    removed once merged) as one, sorted by id; None when no population wrote one."""
+    parts = sorted(out.glob("consumers-*.parquet"))
+    if not parts:
+        return None
+    frames = [pd.read_parquet(p) for p in parts]
+    table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    for col in ("customer_class", "region"):  # categories may differ between parts
+        table[col] = table[col].astype(str).astype("category")
+    table = table.sort_values(["id_hi", "id_lo"], kind="stable").reset_index(drop=True)
+    table.to_parquet(out / "consumers.parquet", index=False)
+    for p in parts:
+        p.unlink()
+    return table
+
+
+def jain_index(x: np.ndarray, n: int | None = None) -> float:
+    """Jain's fairness index of `x` over `n` members (those not listed have 0): (sum x)^2 /
+    (n sum x^2); 1 when all bear the same, 1/n when one bears everything; 1 when none bears any."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size if n is None else n
+    sq = float((x * x).sum())
+    return float(x.sum()) ** 2 / (n * sq) if sq > 0 and n > 0 else 1.0
+
+
+def fairness_figures(table: pd.DataFrame, finals: dict[str, dict]) -> dict:
+    """Who starved, from the per-consumer table: by customer class (consumers, ever starved,
+    the starved share, starved seconds) and Jain's index of starved time over every consumer."""
+    pops = [f for f in finals.values() if f.get("role") == "consumer"]
+    totals: dict[str, int] = {}
+    for f in pops:
+        for k, v in f.items():
+            if k.startswith("class_consumers:"):
+                totals[k.split(":", 1)[1]] = totals.get(k.split(":", 1)[1], 0) + int(v)
+    starved = table[table["starved_s"] > 0]
+    by_class = {}
+    for cls, n in sorted(totals.items()):
+        rows = starved[starved["customer_class"].astype(str) == cls]
+        by_class[cls] = {"consumers": n, "starved": len(rows), "starved_share": len(rows) / n if n else 0.0,
+                         "starved_s": float(rows["starved_s"].sum())}
+    n_all = sum(totals.values()) or int(sum(f.get("consumers", 0) for f in pops))
+    return {"by_class": by_class, "jain_index_starved_s": jain_index(table["starved_s"].to_numpy(), n_all),
+            "table_rows": len(table)}
 
 
 def write_tidy_tables(out: Path, state: pd.DataFrame, meta: dict) -> list[Path]:

@@ -52,7 +52,12 @@ class Population(GridPeer):
         self.hi = np.uint64(0)  # the high word of our consumers' ids, from the bootstrap
         self.demand = np.zeros(self.n, dtype=np.float32)  # MW, this tick
         self.reported = np.zeros(self.n, dtype=np.float32)  # MW, last value the tracker got
-        self.gen = np.full(self.n, wire.STARVED_ID, dtype=np.int32)
+        # the generator each consumer is on, as a row of gen_table (row 0: none, starved): a
+        # population meets a few hundred generators, so 2 bytes a consumer, and a tick's draws
+        # are one bincount over the rows
+        self.gen_row = np.zeros(self.n, dtype=np.uint16)
+        self.gen_table = np.array([wire.STARVED_ID], dtype=np.int32)
+        self._row_of: dict[int, int] = {wire.STARVED_ID: 0}
         self.mgr = np.zeros(self.n, dtype=np.uint8)  # index into plan.trackers
         self.spell = np.zeros(self.n, dtype=np.uint16)  # consecutive starved ticks now
         self.starved_ticks = np.zeros(self.n, dtype=np.uint16)  # all starved ticks so far (x seconds as float only)
@@ -75,6 +80,34 @@ class Population(GridPeer):
         self.resyncs = 0
         self.unknown_ids = 0
         self._tick_figures: dict[int, dict] = {}
+
+    @property
+    def gen(self) -> np.ndarray:
+        """The generator id each consumer is on (STARVED_ID: none), as a new array."""
+        return self.gen_table[self.gen_row]
+
+    def rows_of(self, gen_ids: np.ndarray) -> np.ndarray:
+        """gen_table rows of these generator ids, adding the ids not seen before."""
+        uniq, inv = np.unique(np.asarray(gen_ids, dtype=np.int32), return_inverse=True)
+        rows = np.empty(len(uniq), dtype=np.int64)
+        for k, g in enumerate(uniq.tolist()):
+            r = self._row_of.get(g)
+            if r is None:
+                r = self._row_of[g] = len(self.gen_table)
+                self.gen_table = np.append(self.gen_table, np.int32(g))
+                if r > np.iinfo(self.gen_row.dtype).max:
+                    self.gen_row = self.gen_row.astype(np.int32)
+            rows[k] = r
+        return rows[inv].astype(self.gen_row.dtype)
+
+    def _marked(self, gen_ids) -> np.ndarray:
+        """A boolean per gen_table row: True for the rows of these generator ids."""
+        mark = np.zeros(len(self.gen_table), dtype=bool)
+        for g in np.asarray(gen_ids).tolist():
+            r = self._row_of.get(int(g))
+            if r:
+                mark[r] = True
+        return mark
 
     def global_at(self, pos) -> np.ndarray:
         """Global indices of the consumers at these positions (int64)."""
@@ -139,11 +172,11 @@ class Population(GridPeer):
                 if np.any(pos < 0):
                     raise ValueError(f"{tracker} answered for {int(np.count_nonzero(pos < 0))} consumers that are not {self.name}'s")
                 self.mgr[pos] = self.tracker_index[tracker]
-                self.gen[pos] = truth.column("gen_ids")
+                self.gen_row[pos] = self.rows_of(truth.column("gen_ids"))
                 self.reported[pos] = truth.column("demand_mw")
                 held += pos.size
         log.warning("%s: rejoined; the trackers hold %d of its %d consumers (%d on a generator)", self.name, held, self.n,
-                    int(np.count_nonzero(self.gen != wire.STARVED_ID)))
+                    int(np.count_nonzero(self.gen_row)))
 
     async def prepare(self) -> None:
         await self.connect("bootstrap", self.plan.bootstrap)
@@ -205,7 +238,7 @@ class Population(GridPeer):
             # a tracker that names a consumer holds it from now on: it placed it, starved it, or
             # took it over from a peer (handover). The releasing tracker says nothing more about
             # it (scowl.balance.tracker_round), so every Assign is the holder's word.
-            self.gen[pos] = gen
+            self.gen_row[pos] = self.rows_of(gen)
             self.mgr[pos] = self.tracker_index[sender]
         gens, draw = self._draws()
         msg = wire.Draw.pack(tick=tick, gen_ids=gens, draw_mw=draw)
@@ -217,16 +250,17 @@ class Population(GridPeer):
     def _draws(self) -> tuple[np.ndarray, np.ndarray]:
         """What our consumers draw from each generator they are on (MW): the generators with a
         member, sorted by id. In blocks, over a table of the generator ids in use."""
-        table = np.unique(np.concatenate([np.unique(self.gen[a:a + BLOCK]) for a in range(0, self.n, BLOCK)] or
-                                         [np.zeros(0, dtype=np.int32)]))
-        members = np.zeros(len(table), dtype=np.int64)
-        draw = np.zeros(len(table), dtype=np.float64)
+        t = len(self.gen_table)
+        members = np.zeros(t, dtype=np.int64)
+        draw = np.zeros(t, dtype=np.float64)
         for a in range(0, self.n, BLOCK):
-            rows = np.searchsorted(table, self.gen[a:a + BLOCK])
-            members += np.bincount(rows, minlength=len(table))
-            draw += np.bincount(rows, weights=self.demand[a:a + BLOCK], minlength=len(table))
-        keep = (members > 0) & (table != wire.STARVED_ID)
-        return table[keep], draw[keep]
+            rows = self.gen_row[a:a + BLOCK]
+            members += np.bincount(rows, minlength=t)
+            draw += np.bincount(rows, weights=self.demand[a:a + BLOCK], minlength=t)
+        members[0] = 0  # row 0: starved, on no generator
+        keep = np.flatnonzero(members)
+        order = np.argsort(self.gen_table[keep], kind="stable")
+        return self.gen_table[keep][order], draw[keep][order]
 
     @on(wire.Verdict)
     def on_verdict(self, msg: wire.Verdict, env: wire.Envelope):
@@ -252,7 +286,7 @@ class Population(GridPeer):
             return
         sel = np.flatnonzero(self.mgr == self.tracker_index[peer])
         self.reported[sel] = self.demand[sel]
-        self.send(peer, wire.Resync.pack(ids=self.ids_at(sel), demand_mw=self.demand[sel], gen_ids=self.gen[sel]))
+        self.send(peer, wire.Resync.pack(ids=self.ids_at(sel), demand_mw=self.demand[sel], gen_ids=self.gen_table[self.gen_row[sel]]))
         self.resyncs += 1
 
     def _maybe_finish(self, tick: int) -> None:
@@ -269,9 +303,10 @@ class Population(GridPeer):
         soc = self.soc_mask()
         dr_events = 0
         if self.dr is not None:
-            warned = np.isin(self.gen[: self.n_consumers], low) if low.size else np.zeros(self.n_consumers, dtype=bool)
+            rows = self.gen_row[: self.n_consumers]
+            warned = self._marked(low)[rows] if low.size else np.zeros(self.n_consumers, dtype=bool)
             if ok.size:
-                self.choked[: self.n_consumers] &= ~np.isin(self.gen[: self.n_consumers], ok)
+                self.choked[: self.n_consumers] &= ~self._marked(ok)[rows]
             self.choked[: self.n_consumers] |= warned
             self.choked[: self.n_consumers] &= soc[: self.n_consumers]
             # warned consumers back off; choked ones hold their allowance until unchoked
@@ -281,12 +316,13 @@ class Population(GridPeer):
                                       self.scenario.response.decrease_factor, self.scenario.response.increase_step)
             self.dr.allowance[hold] = before
         dr = self.dr
+        choked_rows = self._marked(choked_gens)
         f = dict.fromkeys(("consumed_mw", "served_mw", "starved_mw", "choked_mw", "assigned", "served", "starved", "choked"), 0.0)
         for a in range(0, self.n, BLOCK):  # in blocks: the temporaries stay small
             b = min(self.n, a + BLOCK)
-            d, gen, spell = self.demand[a:b], self.gen[a:b], self.spell[a:b]
-            served = gen != wire.STARVED_ID
-            choked = served & np.isin(gen, choked_gens) if choked_gens.size else np.zeros(b - a, dtype=bool)
+            d, rows, spell = self.demand[a:b], self.gen_row[a:b], self.spell[a:b]
+            served = rows != 0
+            choked = choked_rows[rows] if choked_gens.size else np.zeros(b - a, dtype=bool)
             starved = ~served
             ok = served & ~choked
             f["consumed_mw"] += float(np.sum(d, dtype=np.float64))

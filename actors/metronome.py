@@ -10,13 +10,25 @@ counted again from the first tick published after it acknowledged a sync probe, 
 misses a tick it is waited for. The metronome's links are exempt from every network fault,
 so an absent peer is a dead one, never a partitioned one. The state log still has one row
 per tick and actor: a tick an absent peer did not report gets a row with `absent` = 1 and no
-figures (replaced by its TickDone, should that still come)."""
+figures (replaced by its TickDone, should that still come).
+
+No wait without a deadline. Every tick's rows go to the journal of the durable state log as
+the tick ends (scowl.statelog), so a killed run keeps every tick before it. A tick that waits
+`report_after_s` says on the terminal whom it waits for; at `tick_deadline_s` the peers still
+awaited are declared lost (the degraded rule: absent, as a dead peer) and the day goes on.
+Waiting for the peers to start has a deadline too (`start_deadline_s`). A failure of the
+metronome itself (the disk is full, a final report it cannot read) ends the run on purpose:
+the reason is in `failure`, the peers are sent Stop, and what was recorded is written, marked
+partial. Interrupted (a signal, the node stopping), it writes what it gathered, marked partial.
+Every peer found dead is listed in `deaths` (and in the summary) with the tick it was lost at."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
+from pathlib import Path
 
 import zmq
 
@@ -25,6 +37,14 @@ from scowl.errors import ActorError
 from scowl.plan import RunPlan
 from scowl.roles import role_of
 from scowl.runtime import Actor, on
+from scowl.statelog import JOURNAL, StateJournal, StateLogError
+
+#: lockstep: a tick waiting this long says whom it waits for; at the deadline they are lost
+REPORT_AFTER_S = 10.0
+TICK_DEADLINE_S = 120.0
+#: every peer must be ready and subscribed within this long of the metronome's start
+START_DEADLINE_S = 300.0
+FINALS_TIMEOUT_S = 30.0
 
 log = logging.getLogger("scowl.metronome")
 
@@ -33,7 +53,9 @@ class Metronome(Actor):
     role = "metronome"
 
     def __init__(self, name: str, address: str, plan: RunPlan, ticks: int, tick_seconds: float,
-                 pacing: str = "lockstep", factor: float = 1.0, progress=None, liveness_s: float = 0.5, **kw) -> None:
+                 pacing: str = "lockstep", factor: float = 1.0, progress=None, liveness_s: float = 0.5,
+                 tick_deadline_s: float = TICK_DEADLINE_S, report_after_s: float = REPORT_AFTER_S,
+                 start_deadline_s: float = START_DEADLINE_S, say=None, **kw) -> None:
         super().__init__(name, address, **kw)
         self.plan = plan
         self.ticks = ticks
@@ -60,10 +82,40 @@ class Metronome(Actor):
         self.wall_seconds = 0.0
         self.tick_wall: list[float] = []
         self._gate: zmq.Socket | None = None
+        self.tick_deadline_s = tick_deadline_s
+        self.report_after_s = report_after_s
+        self.start_deadline_s = start_deadline_s
+        self.say = say or _say
+        self.deaths: list[dict] = []  # every peer found gone: {peer, role, tick, how}
+        self.failure: str | None = None  # why the run ended before its last tick (None: it did not)
+        self.stop_reason: str | None = None  # set by whoever stops us (a signal) before stopping
+        self.ticks_completed = 0
+        self.journal: StateJournal | None = None
+        self.results_written = False
+        self._run_task: asyncio.Task | None = None
 
     async def on_start(self) -> None:
         self.pub_address = await self.bind_pub(self.plan.metronome_pub)
-        self._spawn(self._run())
+        if self.plan.out_dir:
+            self.journal = StateJournal(Path(self.plan.out_dir) / JOURNAL)
+        self._run_task = self._spawn(self._run())
+
+    def _record(self, row: dict, at: int | None = None) -> None:
+        """A row of the state log: in memory (at `at`, replacing a stand-in) and to the journal."""
+        if at is None:
+            self.records.append(row)
+        else:
+            self.records[at] = row
+        if self.journal is not None:
+            self.journal.append(row)
+
+    def _lost(self, name: str, how: str) -> None:
+        """`name` is gone (dead, or not answering past the deadline): absent until it rejoins."""
+        if name in self.absent:
+            return
+        self.absent.add(name)
+        self.deaths.append({"peer": name, "role": role_of(self.plan, name), "tick": self.current, "how": how})
+        self.say(f"{name} lost at tick {self.current}: {how}; the day goes on without it")
 
     @on(wire.Ready)
     def on_ready(self, msg: wire.Ready, env: wire.Envelope):
@@ -81,10 +133,7 @@ class Metronome(Actor):
     def on_tick_done(self, msg: wire.TickDone, env: wire.Envelope):
         row = {"tick": msg.tick, "actor": env.sender, "role": msg.role, **msg.figures}
         stand_in = self._stand_ins.pop((msg.tick, env.sender), None)
-        if stand_in is None:
-            self.records.append(row)
-        else:
-            self.records[stand_in] = row
+        self._record(row, stand_in)
         if msg.tick < self.current:
             self.late[env.sender] = self.late.get(env.sender, 0) + 1
         if env.sender in self.absent and env.sender not in self._back and msg.tick >= self.current:
@@ -124,7 +173,7 @@ class Metronome(Actor):
         done = self._done.get(tick, set())
         for name in sorted(self.absent - done):
             self._stand_ins[(tick, name)] = len(self.records)
-            self.records.append({"tick": tick, "actor": name, "role": role_of(self.plan, name), "absent": 1.0})
+            self._record({"tick": tick, "actor": name, "role": role_of(self.plan, name), "absent": 1.0})
 
     def _check_liveness(self) -> None:
         """Lockstep, a tick taking long: a peer still awaited whose connection is gone is
@@ -134,12 +183,80 @@ class Metronome(Actor):
                 self.probe(name)
             else:
                 log.warning("%s: %s is gone at tick %d (its connection closed); not waiting for it", self.name, name, self.current)
-                self.absent.add(name)
+                self._lost(name, "its connection closed (the process died or was killed)")
         self._check_done()
 
+    def _waiting_for(self) -> list[str]:
+        return sorted(self._counted() - self._done.get(self.current, set()))
+
     async def _run(self) -> None:
-        await self._all_ready.wait()
-        await self.await_subscribers(self.expected, timeout=120)
+        """The day, then the results; whatever happens, the peers are told to stop."""
+        try:
+            await self._day()
+        except asyncio.CancelledError:
+            raise  # stopped from outside: on_stop writes what was gathered
+        except StateLogError as exc:
+            self.failure = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the metronome ends the run on purpose, never silently
+            log.exception("%s: the run failed", self.name)
+            self.failure = f"the metronome failed at tick {self.current}: {type(exc).__name__}: {exc}"
+        if self.failure is not None:
+            self.say(f"error: {self.failure}")
+        try:
+            if self.failure is None:
+                await self._collect_finals()
+            self._write_results(partial=self.failure is not None, reason=self.failure)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.exception("%s: writing the results failed", self.name)
+            self.failure = self.failure or f"writing the results failed: {type(exc).__name__}: {exc}"
+            self.say(f"error: {self.failure}")
+        await self._stop_everyone("run finished" if self.failure is None else f"run failed: {self.failure}")
+        self.finished.set()
+
+    async def _await_start(self) -> None:
+        """Every peer ready and subscribed, saying whom we wait for; ActorError at the deadline."""
+        t0 = time.monotonic()
+        while not self._all_ready.is_set():
+            waited = time.monotonic() - t0
+            if waited >= self.start_deadline_s:
+                missing = sorted(self.expected - self.ready)
+                raise ActorError(f"{len(missing)} peer(s) never said ready within {self.start_deadline_s:g} s: "
+                                 f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+            try:
+                await asyncio.wait_for(self._all_ready.wait(), min(self.report_after_s, self.start_deadline_s - waited))
+            except TimeoutError:
+                if time.monotonic() - t0 < self.start_deadline_s:
+                    missing = sorted(self.expected - self.ready)
+                    self.say(f"waiting {time.monotonic() - t0:.0f} s for {len(missing)} peer(s) to start: {', '.join(missing[:10])}")
+        await self.await_subscribers(self.expected, timeout=max(10.0, self.start_deadline_s - (time.monotonic() - t0)))
+
+    async def _await_tick(self, tick: int) -> None:
+        """Lockstep: until every counted peer reported `tick`, probing the silent ones; says
+        whom it waits for after `report_after_s`; at `tick_deadline_s` they are lost."""
+        t0 = time.monotonic()
+        reported = False
+        while not self._tick_done.is_set():
+            try:
+                await asyncio.wait_for(self._tick_done.wait(), self.liveness_s)
+            except TimeoutError:
+                self._check_liveness()
+            waited = time.monotonic() - t0
+            if self._tick_done.is_set():
+                break
+            if waited >= self.tick_deadline_s:
+                for name in self._waiting_for():
+                    self._lost(name, f"no report of tick {tick} within {self.tick_deadline_s:g} s (connection open, peer silent)")
+                self._check_done()
+            elif waited >= self.report_after_s and not reported:
+                reported = True
+                waiting = self._waiting_for()
+                self.say(f"tick {tick} waits {waited:.0f} s for {', '.join(waiting[:10])}{' ...' if len(waiting) > 10 else ''} "
+                         f"(lost at {self.tick_deadline_s:g} s)")
+
+    async def _day(self) -> None:
+        await self._await_start()
         self.wall_start = time.perf_counter()
         period = self.tick_seconds / self.factor
         if self.progress is not None:
@@ -157,11 +274,7 @@ class Metronome(Actor):
                 await self._pass_gate(tick)
             self.publish(wire.Tick(tick, tick * self.tick_seconds, tick == self.ticks - 1))
             if self.pacing == "lockstep":
-                while not self._tick_done.is_set():
-                    try:
-                        await asyncio.wait_for(self._tick_done.wait(), self.liveness_s)
-                    except TimeoutError:
-                        self._check_liveness()
+                await self._await_tick(tick)
             else:
                 deadline = self.wall_start + (tick + 1) * period
                 try:
@@ -170,6 +283,9 @@ class Metronome(Actor):
                     pass
                 await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
             self._stand_in_for_absent(tick)
+            if self.journal is not None:
+                self.journal.write(tick)  # StateLogError (disk full) ends the run
+            self.ticks_completed = tick + 1
             self.tick_wall.append(time.perf_counter() - t0)
             if self.progress is not None:
                 self.progress(tick + 1, self.ticks)
@@ -179,26 +295,89 @@ class Metronome(Actor):
             except TimeoutError:
                 pass
         self.wall_seconds = time.perf_counter() - self.wall_start
+
+    async def _collect_finals(self) -> None:
         names = sorted(self._counted())
         for name in sorted(self.absent):
             log.error("no final figures from %s: it was gone at the end of the run", name)
-        replies = await asyncio.gather(*(self.request(n, wire.FinalQuery(), timeout=60) for n in names), return_exceptions=True)
+        replies = await asyncio.gather(*(self.request(n, wire.FinalQuery(), timeout=FINALS_TIMEOUT_S) for n in names),
+                                       return_exceptions=True)
         for name, reply in zip(names, replies):
             if isinstance(reply, wire.FinalFigures):
                 self.finals[name] = {"role": reply.role, **reply.figures}
             else:
                 log.error("no final figures from %s: %s", name, reply)
-        if self.plan.out_dir:
-            from scowl.results import write_results
-            from scowl.run import run_meta
+        from scowl.results import missing_final_keys
 
-            scenario = self.plan.scenario()
-            write_results(self.plan.out_dir, self.records, self.finals, run_meta(self.plan, scenario, self.wall_seconds, self.late, self.tick_wall))
+        for name, keys in missing_final_keys(self.finals).items():
+            self.say(f"{name}'s final report lacks {', '.join(keys)}: counted as 0 and named in the summary (finals_missing)")
+
+    def _write_results(self, partial: bool, reason: str | None) -> None:
+        """state.parquet, finals.json and summary.json (atomically); the journal goes once
+        state.parquet is in place. Partial: marked so, with the reason and ticks completed."""
+        if not self.plan.out_dir or self.results_written:
+            return
+        from scowl.results import write_results
+        from scowl.run import run_meta
+
+        if self.journal is not None:
+            self.journal.close()
+        if self.wall_seconds == 0.0 and self.wall_start:
+            self.wall_seconds = time.perf_counter() - self.wall_start
+        scenario = self.plan.scenario()
+        meta = run_meta(self.plan, scenario, self.wall_seconds, self.late, self.tick_wall)
+        meta["deaths"] = self.deaths_with_costs()
+        meta["partial"] = {"interrupted": reason, "ticks_completed": self.ticks_completed, "ticks_planned": self.ticks} if partial else None
+        records = self.records
+        if partial:  # only the ticks completed: a tick cut short would look like a quiet one
+            records = [r for r in self.records if r["tick"] < self.ticks_completed]
+        write_results(self.plan.out_dir, records, self.finals, meta)
+        self.results_written = True
+        if self.journal is not None:
+            self.journal.remove()
+
+    def deaths_with_costs(self) -> list[dict]:
+        """Every death with what it cost: the ticks the peer was absent from the state log."""
+        absent_ticks: dict[str, int] = {}
+        for r in self.records:
+            if r.get("absent") == 1.0:
+                absent_ticks[r["actor"]] = absent_ticks.get(r["actor"], 0) + 1
+        rejoined = {name: back for name, _, back in self.rejoins}
+        return [{**d, "ticks_absent": absent_ticks.get(d["peer"], 0), "rejoined_at_tick": rejoined.get(d["peer"])}
+                for d in self.deaths]
+
+    async def _stop_everyone(self, reason: str) -> None:
         for name in sorted(self.expected):
-            self.send(name, wire.Stop("run finished"))
-        await self.flush()
+            try:
+                self.send(name, wire.Stop(reason))
+            except ActorError:
+                pass  # no route: it is gone already
+        try:
+            await asyncio.wait_for(self.flush(), 5.0)
+        except TimeoutError:
+            log.warning("%s: Stop could not be handed to every peer within 5 s", self.name)
         if self._gate is not None:
             self._gate.close(linger=0)
+
+    async def on_stop(self) -> None:
+        """Stopped before the run finished (a signal, the node stopping on an error): write
+        what was gathered, marked partial, and tell the peers to stop."""
+        if self.finished.is_set():
+            return
+        if self._run_task is not None and not self._run_task.done() and self._run_task is not asyncio.current_task():
+            self._run_task.cancel()
+            await asyncio.gather(self._run_task, return_exceptions=True)
+        reason = self.stop_reason or f"stopped at tick {max(self.current, 0)} before the last tick (signal or error)"
+        self.failure = self.failure or reason
+        try:
+            self._write_results(partial=True, reason=reason)
+            if self.plan.out_dir:
+                self.say(f"interrupted ({reason}): partial results of {self.ticks_completed} tick(s) in {self.plan.out_dir}/")
+        except Exception as exc:  # noqa: BLE001 - stopping must finish
+            log.exception("%s: could not write the partial results", self.name)
+            self.say(f"interrupted ({reason}); the partial results could not be written ({exc}); "
+                     f"the flushed ticks are in {Path(self.plan.out_dir) / JOURNAL}")
+        await self._stop_everyone(f"run interrupted: {reason}")
         self.finished.set()
 
     async def _pass_gate(self, tick: int, timeout_s: float = 60.0) -> None:
@@ -214,3 +393,9 @@ class Metronome(Actor):
             raise ActorError(f"{self.name}: the fault driver at {self.plan.fault_gate} did not answer tick {tick} "
                              f"within {timeout_s:g} s")
         await self._gate.recv()
+
+
+def _say(text: str) -> None:
+    """The metronome's word on the terminal (and in the trace log)."""
+    log.info("%s", text)
+    print(f"scowl metronome: {text}", file=sys.stderr, flush=True)

@@ -58,22 +58,26 @@ def read_state(run_dir) -> tuple[pd.DataFrame, dict]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UsageError(f"{run_dir}: expected a run directory (written by `scowl run --out DIR`), found no such directory")
-    files = {name: run_dir / name for name in ("summary.json", "state.parquet")}
-    for name, path in files.items():
-        if not path.is_file():
-            raise UsageError(f"{path}: expected the run's {name} (written by `scowl run --out DIR`), found no such file")
+    from scowl.statelog import read_state_log
+
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        raise UsageError(f"{path}: expected the run's summary.json (written by `scowl run --out DIR`), found no such file")
     try:
-        summary = json.loads(files["summary.json"].read_text())
+        summary = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{files['summary.json']}: expected JSON written by `scowl run`, found {exc}") from None
-    return pd.read_parquet(files["state.parquet"]), summary
+        raise UsageError(f"{path}: expected JSON written by `scowl run`, found {exc}") from None
+    return read_state_log(run_dir), summary  # state.parquet, or the journal of an interrupted run
 
 
 def _run_start(run_dir: Path) -> dt.datetime | None:
-    """The local start of tick 0, from the scenario named in the run's plan.json (None if gone)."""
+    """The local start of tick 0, from the scenario the run stored (scenario.toml), or for older
+    runs the one named in its plan.json (None if gone): never the live TOML of a newer run."""
     from scowl.config import load_scenario
 
     try:
+        if (run_dir / "scenario.toml").is_file():
+            return load_scenario(run_dir / "scenario.toml").start
         plan = json.loads((run_dir / "plan.json").read_text())
         return load_scenario(plan["scenario_path"]).start
     except (OSError, KeyError, ValueError, ScowlError):

@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     check_args(parser, args)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # the trace log takes INFO; the terminal only what was asked
+        handler.setLevel(args.log_level.upper())
     module_name, factory_name, _ = ROLES[args.role]
     try:
         module = importlib.import_module(module_name)
@@ -125,9 +127,10 @@ async def _serve(node: Node) -> int:
     crashed = [a for a in node.actors if a.crashed is not None]
     for actor in crashed:
         print(f"scowl-node: {actor.name} stopped on an error: {actor.crashed!r}", file=sys.stderr)
+    failed = [a for a in node.actors if getattr(a, "failure", None) is not None]  # the metronome ended the run on an error
     if node.signalled:
         return 128 + node.signalled
-    return 1 if crashed else 0
+    return 1 if crashed or failed else 0
 
 
 if __name__ == "__main__":

@@ -65,6 +65,8 @@ class RunPlan:
     run_id: str = ""
     transport_faults: bool = True  # apply the scenario's partitions/latency in the actors' send path
     fault_gate: str = ""  # multi-host runs: a REP endpoint the metronome asks before each tick (faults applied in the kernel)
+    scenario_origin: str = ""  # the scenario file the run was started from (scenario_path is the run's stored copy)
+    tick_deadline_s: float = 120.0  # lockstep: a peer silent this long on one tick is lost (the metronome goes on)
 
     @property
     def n_global(self) -> int:
@@ -97,7 +99,9 @@ class RunPlan:
             raise ConfigError(source, "plan", "a run plan written by `scowl run`", f"{type(exc).__name__}: {exc}") from None
 
     def save(self, path: Path) -> None:
-        Path(path).write_text(self.to_json())
+        from scowl.statelog import atomic_write_text
+
+        atomic_write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path) -> "RunPlan":

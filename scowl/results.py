@@ -83,8 +83,35 @@ def _beside_spare(state: pd.DataFrame, meta: dict, tick_h: float) -> dict:
     return out
 
 
+#: keys of a role's final figures that the summary sums; a report without one is named in the
+#: summary ("finals_missing") and counts as 0, instead of killing the metronome with KeyError
+FINAL_KEYS = {
+    "consumer": ("consumers_ever_starved", "starved_consumer_seconds", "starved_per_consumer_max_s", "starved_spell_max_s"),
+    "generator": ("blackout_events", "blackout_generator_ticks"),
+    "storage": ("blackout_events", "blackout_generator_ticks", "soc_start_mwh", "charged_mwh", "delivered_mwh",
+                "driven_mwh", "soc_end_mwh", "evs", "generators", "storage_mwh"),
+}
+
+
+def missing_final_keys(finals: dict[str, dict]) -> dict[str, list[str]]:
+    """{actor: [keys its final report lacks]} for the reports the summary cannot fully use."""
+    out = {}
+    for name, f in sorted(finals.items()):
+        lacking = [k for k in FINAL_KEYS.get(f.get("role", ""), ()) if k not in f]
+        if lacking:
+            out[name] = lacking
+    return out
+
+
+def _tolerant(finals: dict[str, dict]) -> dict[str, dict]:
+    """Finals with every summed key present (missing ones as 0; missing_final_keys names them)."""
+    return {n: {**dict.fromkeys(FINAL_KEYS.get(f.get("role", ""), ()), 0.0), **f} for n, f in finals.items()}
+
+
 def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
     """summary.json: the run's answers, computed only from the state log and final figures."""
+    missing = missing_final_keys(finals)
+    finals = _tolerant(finals)
     tick_h = meta["tick_seconds"] / 3600.0
     if "absent" in state:  # stand-in rows of ticks a dead peer did not report: no figures to sum
         state = state[state["absent"].fillna(0) != 1]
@@ -152,7 +179,15 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
         "peak_memory_mb": {name: round(f.get("rss_peak_mb", 0.0), 1) for name, f in sorted(finals.items())},
         "tick_wall_ms": meta.get("tick_wall_ms", {}),
         "late_tick_reports": meta.get("late", {}),
+        # an interrupted run: why, and how many ticks it completed (its figures cover only those)
+        "partial": bool(meta.get("partial")),
+        # every peer found dead (or silent past the tick deadline): when, how, and the ticks it missed
+        "deaths": list(meta.get("deaths") or []),
     }
+    if meta.get("partial"):
+        summary["interrupted"] = meta["partial"]
+    if missing:
+        summary["finals_missing"] = missing
     stores = [f for f in finals.values() if f.get("role") == "storage"]
     if stores:
         summary["storage"] = storage_figures(state, stores, tick_h)
@@ -253,17 +288,21 @@ def partition_figures(state: pd.DataFrame, finals: dict[str, dict], partitions: 
 
 
 def write_results(out_dir: Path, records: list[dict], finals: dict[str, dict], meta: dict) -> dict:
+    """state.parquet, finals.json and summary.json, each written atomically (temporary file,
+    then rename), the summary last: a summary.json on disk means the rest is there."""
+    from scowl.statelog import atomic_write, atomic_write_json
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = state_frame(records)
-    state.to_parquet(out / "state.parquet", index=False)
+    atomic_write(out / "state.parquet", lambda tmp: state.to_parquet(tmp, index=False))
     write_tidy_tables(out, state, meta)
-    (out / "finals.json").write_text(json.dumps(finals, indent=1, sort_keys=True))
+    atomic_write_json(out / "finals.json", finals, sort_keys=True)
     table = merge_consumer_tables(out)
     summary = summarize(state, finals, meta)
     if table is not None and "starvation" in summary:
         summary["starvation"].update(fairness_figures(table, finals))
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_json(out / "summary.json", summary)
     return summary
 
 
@@ -278,7 +317,9 @@ def merge_consumer_tables(out: Path) -> pd.DataFrame | None:
     for col in ("customer_class", "region"):  # categories may differ between parts
         table[col] = table[col].astype(str).astype("category")
     table = table.sort_values(["id_hi", "id_lo"], kind="stable").reset_index(drop=True)
-    table.to_parquet(out / "consumers.parquet", index=False)
+    from scowl.statelog import atomic_write
+
+    atomic_write(out / "consumers.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     for p in parts:
         p.unlink()
     return table
@@ -329,6 +370,8 @@ def write_tidy_tables(out: Path, state: pd.DataFrame, meta: dict) -> list[Path]:
 
 
 def load_run(run_dir) -> tuple[pd.DataFrame, dict, dict]:
+    from scowl.statelog import read_state_log
+
     run_dir = Path(run_dir)
-    return (pd.read_parquet(run_dir / "state.parquet"), json.loads((run_dir / "finals.json").read_text()),
+    return (read_state_log(run_dir), json.loads((run_dir / "finals.json").read_text()),
             json.loads((run_dir / "summary.json").read_text()))

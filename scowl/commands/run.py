@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from scowl.commands._scenario import add_scenario_arguments, scenario_file, scenario_of
+from scowl.commands._scenario import add_scenario_arguments, scenario_of
 from scowl.commands._types import positive_int
 
 
@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=positive_int, metavar="N",
                    help="run the day with N seeds (the scenario's seed, +1, ...) into OUT/seed-<s>/ and report every figure "
                    "as its mean and 95 %% t-interval (OUT/seeds.json)")
+    p.add_argument("--force", action="store_true", help="replace an existing run directory --out whole (refused otherwise)")
     p.add_argument("--json", action="store_true",
                    help="print summary.json's object on stdout instead of the table; progress on stderr as JSON lines "
                    '({"event": "tick", "done": D, "total": T, "elapsed_s": S})')
@@ -35,17 +36,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from scowl.progress import ENV
     from scowl.report_text import summary_table
-    from scowl.run import run_scenario
+    from scowl.run import RunFailed, RunInterrupted, run_scenario
 
     scenario = scenario_of(args)  # a bad file, name or --set fails here, before anything is written
     out = args.out or f"runs/{scenario.scenario.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
     if args.seeds:
         return run_seeds(args, scenario, out)
-    config = scenario_file(args, out, scenario)
     if args.json:
         os.environ[ENV] = "json"  # this process and its scowl-node children
-    summary = run_scenario(config, out, processes=args.processes, transport=args.transport,
-                           populations=args.populations, show_progress=not args.quiet)
+    try:  # the run stores the scenario (with its --set overrides) as OUT/scenario.toml itself
+        summary = run_scenario(scenario, out, processes=args.processes, transport=args.transport,
+                               populations=args.populations, show_progress=not args.quiet, force=args.force)
+    except (RunFailed, RunInterrupted) as exc:
+        print(f"scowl run: {'interrupted' if isinstance(exc, RunInterrupted) else 'error'}: {exc}", file=sys.stderr)
+        return exc.exit_code
     if args.json:
         print(json.dumps({**summary, "run_dir": str(out)}))
         return 0

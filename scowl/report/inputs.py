@@ -28,8 +28,15 @@ class DayRun:
     def partitioned(self) -> bool:
         return "partition" in self.summary
 
+    @property
+    def partial(self) -> bool:
+        """The run was interrupted (its summary says so): its figures cover only the ticks it completed."""
+        return bool(self.summary.get("partial"))
+
     def state(self) -> pd.DataFrame:
-        return pd.read_parquet(self.path / "state.parquet")
+        from scowl.statelog import read_state_log
+
+        return read_state_log(self.path)
 
 
 @dataclass
@@ -77,7 +84,7 @@ def _day(d: Path) -> DayRun:
     for key in ("peers", "rebalance", "starvation", "blackouts", "tick_seconds"):
         if key not in summary:
             raise ScowlError(f"{d / 'summary.json'}: expected a run summary with a {key!r} section, found keys {sorted(summary)}")
-    if not (d / "state.parquet").is_file():
+    if not (d / "state.parquet").is_file() and not (d / "state.journal.arrows").is_file():
         raise ScowlError(f"{d / 'state.parquet'}: expected the run's state log next to its summary.json, found no such file")
     plan = _json(d / "plan.json", "the run's plan") if (d / "plan.json").is_file() else {}
     return DayRun(d, summary, plan)
@@ -141,4 +148,4 @@ def _name(items: list) -> None:
         if len(set(labels)) == len(labels):
             break
     for it, label in zip(items, labels if items else []):
-        it.label = label
+        it.label = label + (" (partial)" if getattr(it, "partial", False) else "")

@@ -13,7 +13,14 @@ from scowl.dayseries import day_series
 from scowl.report.inputs import load_inputs
 from scowl.results import state_frame, summarize
 from scowl.run import data_hashes, run_scenario
-from scowl.statelog import JOURNAL, STATE, StateJournal, atomic_write_text, journal_rows, read_state_log
+from scowl.statelog import (
+    JOURNAL,
+    STATE,
+    StateJournal,
+    atomic_write_text,
+    journal_rows,
+    read_state_log,
+)
 
 
 def test_editing_the_config_after_a_run_changes_nothing_it_reports(tmp_path):

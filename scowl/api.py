@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scowl.config import Scenario, resolve_scenario, scenario_toml
+from scowl.config import Scenario, resolve_scenario
 from scowl.config import load_scenario as _load_file
 from scowl.errors import UsageError
 
@@ -214,10 +214,7 @@ def run(scenario="small", out=None, *, processes: bool = False, transport: str |
         done = [run(sc.replace(seed=s), out_dir / f"seed-{s}", processes=processes, transport=transport,
                     populations=populations, progress=progress) for s in seed_list]
         return Runs(tuple(done))  # type: ignore[arg-type]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if path is None:
-        path = str(out_dir / "scenario.toml")
-        Path(path).write_text(scenario_toml(sc))
-    summary = run_scenario(path, str(out_dir), processes=processes, transport=transport, populations=populations,
-                           show_progress=progress)
+    # run_scenario stores the scenario (OUT/scenario.toml) itself, and refuses a non-empty OUT
+    summary = run_scenario(sc if path is None else path, str(out_dir), processes=processes, transport=transport,
+                           populations=populations, show_progress=progress)
     return Run(out_dir, summary)

@@ -34,6 +34,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+#: a per-tick message more than this many ticks ahead of the receiver's clock is refused (and
+#: counted, "too-early"): what a peer buffers for the future is bounded
+EARLY_WINDOW_TICKS = 16
+
+
+class TooEarly(ValueError):
+    """A per-tick message for a tick beyond the receiver's window."""
+
+
 class Gather:
     """Collects one message per expected sender for each tick. Results come back ordered by
     (tick, sender), so what is done with them is deterministic whatever order the network
@@ -42,8 +51,10 @@ class Gather:
     Membership can change during a run: `join(name, tick)` expects `name` from `tick` on,
     `leave(name, tick)` no longer from `tick` on (a peer that joined or left a running grid)."""
 
-    def __init__(self, expected: Iterable[str], what: str) -> None:
+    def __init__(self, expected: Iterable[str], what: str, window: int = EARLY_WINDOW_TICKS) -> None:
         self.what = what
+        self.window = window
+        self.now = None  # a callable giving the current tick (GridPeer sets it); None: no window
         self._members: dict[str, tuple[int, int | None]] = {name: (0, None) for name in expected}  # [from, until)
         self._boxes: dict[int, dict[str, object]] = defaultdict(dict)
 
@@ -68,6 +79,8 @@ class Gather:
     def add(self, tick: int, sender: str, msg: object) -> None:
         if sender not in self._members:
             raise ValueError(f"{self.what} from unexpected sender {sender!r}")
+        if self.now is not None and tick > self.now() + self.window:
+            raise TooEarly(f"{self.what} for tick {tick} from {sender}: more than {self.window} ticks ahead of tick {self.now()}")
         box = self._boxes[tick]
         if sender in box:
             raise ValueError(f"second {self.what} from {sender} for tick {tick}")
@@ -117,6 +130,9 @@ class GridPeer(Actor):
             self.link_filter = LinkFaults(plan, scenario, name)
 
     async def on_start(self) -> None:
+        for gather in vars(self).values():  # every per-tick inbox refuses ticks beyond its window of our clock
+            if isinstance(gather, Gather):
+                gather.now = lambda: self.clock.tick
         await self.connect("broker", self.plan.broker)
         await self.connect("metronome", self.plan.metronome)
         await self.subscribe(self.plan.metronome_pub, (wire.Tick,))
@@ -170,6 +186,12 @@ class GridPeer(Actor):
         self.tick_started = asyncio.get_running_loop().time()
         self._expired = {k for k in self._expired if k[0] >= msg.tick}
         return self.on_tick(msg.tick)
+
+    def on_failure(self, env: wire.Envelope, msg: wire.Message, exc: BaseException) -> None:
+        if isinstance(exc, TooEarly):  # refused, not a fault of ours: counted as a rejection
+            self._reject(env.sender, "too-early", str(exc))
+            return
+        super().on_failure(env, msg, exc)
 
     # ---------------------------------------------------------------- deadlines and heartbeats
 

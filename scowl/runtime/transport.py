@@ -32,6 +32,10 @@ RECONNECT_IVL_MAX_MS = 1000
 HWM = 100_000
 # Close never waits for unsent messages: shutdown must be prompt.
 LINGER_MS = 0
+# Bounded memory: ZeroMQ drops (disconnects) a peer whose message part is larger than this
+# before reading it whole; a packet never outgrows the frame limit (larger messages cross
+# chunked), and the routing-id part is tiny. Applies to tcp and ipc (inproc copies nothing).
+MAX_MESSAGE_PART = 64 * 1024 * 1024 + 64 * 1024  # scowl.wire.MAX_FRAME_BYTES + room for the envelope
 
 
 def is_tcp(address: str) -> bool:
@@ -42,6 +46,7 @@ def make_socket(ctx: zmq.Context, kind: int, identity: str | None = None, tcp: b
     """A socket with Scowl's options; `tcp` adds heartbeats and bounded reconnects."""
     sock = ctx.socket(kind, socket_class=zmq.Socket)  # registered, so ctx.destroy() closes it
     sock.linger = LINGER_MS
+    sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_PART)
     sock.sndhwm = HWM
     sock.rcvhwm = HWM
     if identity is not None and kind in (zmq.DEALER, zmq.ROUTER):

@@ -8,7 +8,7 @@ id: the stream's key includes the server's seed."""
 from __future__ import annotations
 
 from scowl import wire
-from scowl.broker.sharding import generator_id
+from scowl.balance.sharding import generator_id
 from scowl.runtime import Actor, on
 from scowl.streams import StreamRepo
 

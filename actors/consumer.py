@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scowl.actors.peer import Gather, GridPeer
 
-from scowl import response, wire
+from scowl import wire
+from scowl.actors.peer import Gather, GridPeer
+from scowl.balance import response
 from scowl.model import DemandModel, build_population, demand_shares
 from scowl.model.population import KIND_NAMES
 from scowl.runtime import on

@@ -14,9 +14,11 @@ import logging
 
 import numpy as np
 
-from scowl import response, wire
+from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
+from scowl.balance import response
 from scowl.model import CONTINUOUS, TYPE_NAMES, SupplyModel, build_generators, ramp_limit
+from scowl.plan import bind_address
 from scowl.runtime import on
 from scowl.streams import StreamRepo
 
@@ -239,6 +241,4 @@ def _rows(row_of: dict[int, int], gen_ids: np.ndarray) -> np.ndarray:
 
 
 def _pub_address(actor) -> str:
-    from scowl.plan import bind_address
-
     return bind_address(actor.plan, f"{actor.name}-pub")

@@ -33,9 +33,9 @@ from pathlib import Path
 import zmq
 
 from scowl import wire
+from scowl.analysis.meta import run_meta
 from scowl.errors import ActorError
-from scowl.plan import RunPlan
-from scowl.roles import role_of
+from scowl.plan import RunPlan, role_of
 from scowl.runtime import Actor, on
 from scowl.statelog import JOURNAL, StateJournal, StateLogError
 
@@ -307,7 +307,7 @@ class Metronome(Actor):
                 self.finals[name] = {"role": reply.role, **reply.figures}
             else:
                 log.error("no final figures from %s: %s", name, reply)
-        from scowl.results import missing_final_keys
+        from scowl.analysis.results import missing_final_keys
 
         for name, keys in missing_final_keys(self.finals).items():
             self.say(f"{name}'s final report lacks {', '.join(keys)}: counted as 0 and named in the summary (finals_missing)")
@@ -317,8 +317,7 @@ class Metronome(Actor):
         state.parquet is in place. Partial: marked so, with the reason and ticks completed."""
         if not self.plan.out_dir or self.results_written:
             return
-        from scowl.results import write_results
-        from scowl.run import run_meta
+        from scowl.analysis.results import write_results
 
         if self.journal is not None:
             self.journal.close()

@@ -14,8 +14,10 @@ import numpy as np
 
 from scowl import wire
 from scowl.config import Scenario
+from scowl.faults import LinkFaults
 from scowl.plan import RunPlan
 from scowl.runtime import Actor, on
+from scowl.runtime.node import LOOP_LAG
 
 log = logging.getLogger("scowl.peer")
 
@@ -125,8 +127,6 @@ class GridPeer(Actor):
         self._expired: set[tuple[int, str]] = set()
         self.rejoining = False  # the broker knew us already: this process restarted mid-run
         if plan.transport_faults:
-            from scowl.faults import LinkFaults
-
             self.link_filter = LinkFaults(plan, scenario, name)
 
     async def on_start(self) -> None:
@@ -266,8 +266,6 @@ class GridPeer(Actor):
 
     @on(wire.FinalQuery)
     def _on_final_query(self, msg: wire.FinalQuery, env: wire.Envelope):
-        from scowl.runtime.node import LOOP_LAG
-
         final = {k: float(v) for k, v in self.final_figures().items()}
         usage = resource.getrusage(resource.RUSAGE_SELF)
         final.update(rss_peak_mb=peak_rss_mb(), cpu_user_s=usage.ru_utime, cpu_sys_s=usage.ru_stime, **LOOP_LAG.figures())

@@ -4,7 +4,7 @@ trackers see as a generator of kind STORAGE (scowl.model.hubs).
 It speaks the generator fleets' protocol, so trees, draws, verdicts and blackouts work for it
 unchanged: each tick it reports each hub's available discharge (and the charge it could take);
 the hub's tracker answers with a setpoint, + discharge on a deficit or - charge on a surplus
-(scowl.dispatch.storage_setpoints); consumers the tracker places on a discharging hub draw from
+(scowl.balance.dispatch.storage_setpoints); consumers the tracker places on a discharging hub draw from
 it, and a hub whose tree draws more than it can give blacks out like any generator. At the end
 of the tick the EVs' state of charge moves by what their hub really delivered (its tree's draw,
 nothing if blacked out) and what it charged; EVs on the road use their trip energy, and a

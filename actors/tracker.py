@@ -13,9 +13,9 @@ import logging
 import time
 
 import numpy as np
-from scowl.actors.peer import Gather, GridPeer
 
 from scowl import balance, wire
+from scowl.actors.peer import Gather, GridPeer
 from scowl.runtime import on
 
 log = logging.getLogger("scowl.tracker")

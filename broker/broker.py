@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from scowl import wire
-from scowl.broker.sharding import bucket_bounds, bucket_of, split_by_weight
+from scowl.balance.sharding import bucket_bounds, bucket_of, split_by_weight
 from scowl.plan import RunPlan
 from scowl.runtime import Actor, on
 

@@ -17,14 +17,14 @@ The public face (everything else is internal and may change):
 from scowl import wire
 from scowl.config import Scenario
 from scowl.errors import ActorError, ConfigError, ProtocolError, RequestTimeout, ScowlError, UsageError
+from scowl.provenance import __version__
 from scowl.runtime import Actor, Node, RemoteError, SimClock, on
 
 __all__ = [
     "Actor", "ActorError", "ConfigError", "Node", "ProtocolError", "RemoteError", "RequestTimeout", "Run", "Runs",
     "Scenario", "ScowlError", "SimClock", "UsageError", "build_grid", "load_run", "load_scenario", "on", "open_run",
-    "run", "run_scenario", "wire",
+    "__version__", "run", "run_scenario", "wire",
 ]
-__version__ = "0.1.0"
 
 
 _API = ("Run", "Runs", "load_scenario", "open_run")
@@ -46,7 +46,7 @@ def __getattr__(name):  # the heavier pieces load on first use
 
         return run_scenario
     if name == "load_run":
-        from scowl.results import load_run
+        from scowl.analysis.results import load_run
 
         return load_run
     raise AttributeError(f"module 'scowl' has no attribute {name!r}")

@@ -126,8 +126,8 @@ class Run:
         return pd.read_parquet(path) if path.is_file() else None
 
     def day(self) -> pd.DataFrame:
-        """Grid-wide MW per tick (scowl.dayseries.day_series): demand, supply, served, deferred, starved."""
-        from scowl.dayseries import day_series
+        """Grid-wide MW per tick (scowl.analysis.dayseries.day_series): demand, supply, served, deferred, starved."""
+        from scowl.analysis.dayseries import day_series
 
         return day_series(self.dir)
 
@@ -138,7 +138,7 @@ class Run:
         """A matplotlib Figure of this day (and others', to compare) over local time: demand,
         supply, served, deferred and starved MW. Nothing is shown or saved: display it in a
         notebook, or fig.savefig(path)."""
-        from scowl.plots_day import DayRun, day_figure
+        from scowl.report.plots_day import DayRun, day_figure
 
         runs = []
         labels = _labels([self, *others])

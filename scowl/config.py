@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scowl.errors import ConfigError
+from scowl.model.mix import consumer_counts
 
 __all__ = [
     "DemandSection",
@@ -357,9 +358,6 @@ def _cross_check(sc: Scenario, d: dict) -> None:
     r = sc.response
     if r.unchoke_threshold > r.capacity_low_threshold:
         raise ConfigError(path, "response.unchoke_threshold", f"a value <= response.capacity_low_threshold ({r.capacity_low_threshold})", r.unchoke_threshold)
-    # the model imports this module: import it late
-    from scowl.model.mix import consumer_counts
-
     if sum(consumer_counts(sc)) < 1:
         raise ConfigError(path, "scenario.scale", "a scale large enough for at least one consumer (the day would demand nothing)", s.scale)
     st = sc.storage

@@ -9,8 +9,7 @@ network namespaces inject the same schedule in the kernel instead (plan.transpor
 from __future__ import annotations
 
 from scowl.config import Scenario
-from scowl.plan import RunPlan
-from scowl.roles import role_of
+from scowl.plan import RunPlan, role_of
 from scowl.streams import StreamRepo
 
 EXEMPT = frozenset({"metronome"})

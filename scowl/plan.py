@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scowl.broker.sharding import split_by_weight
+from scowl.balance.sharding import split_by_weight
 from scowl.config import Scenario, load_scenario
 from scowl.errors import ConfigError
 from scowl.model import build_generators, consumer_counts
@@ -213,3 +213,17 @@ def bind_address(plan: RunPlan, name: str) -> str:
     base = name[: -len("-pub")] if name.endswith("-pub") else name
     ip = plan.host_ips.get(plan.hosts.get(base, ""), "127.0.0.1")
     return f"tcp://{ip}:0"
+
+
+def role_of(plan: RunPlan, name: str) -> str:
+    """The role of the actor `name` in this plan."""
+    if name in ("bootstrap", "broker", "metronome"):
+        return name
+    if name in plan.trackers:
+        return "tracker"
+    for f in plan.fleets:
+        if f.name == name:
+            return f.kind
+    if any(p.name == name for p in plan.populations):
+        return "consumer"
+    raise ValueError(f"{name!r} is not an actor of this plan")

@@ -3,6 +3,13 @@ one process) and `scowl-node --role ROLE` (one role per process)."""
 
 from __future__ import annotations
 
+from scowl.actors.bootstrap import Bootstrap
+from scowl.actors.consumer import Population
+from scowl.actors.generator import GeneratorFleet
+from scowl.actors.metronome import Metronome
+from scowl.actors.storage import StorageFleet
+from scowl.actors.tracker import Tracker
+from scowl.broker.broker import Broker
 from scowl.config import Scenario
 from scowl.plan import RunPlan, bind_address
 from scowl.runtime import Actor
@@ -16,14 +23,6 @@ def _bind(plan: RunPlan, name: str) -> str:
 
 def build_actors(role: str, plan: RunPlan, scenario: Scenario, names: set[str] | None = None, progress=None) -> list[Actor]:
     """The actors of `role` in this plan (only `names`, when given)."""
-    from scowl.actors.bootstrap import Bootstrap
-    from scowl.actors.consumer import Population
-    from scowl.actors.generator import GeneratorFleet
-    from scowl.actors.metronome import Metronome
-    from scowl.actors.storage import StorageFleet
-    from scowl.actors.tracker import Tracker
-    from scowl.broker.broker import Broker
-
     def wanted(name: str) -> bool:
         return names is None or name in names
 
@@ -45,15 +44,3 @@ def build_actors(role: str, plan: RunPlan, scenario: Scenario, names: set[str] |
         return [Population(p.name, plan, scenario, _bind(plan, p.name), p) for p in plan.populations if wanted(p.name)]
     raise ValueError(f"role {role!r} has no actors in a run plan (roles: {', '.join(ROLE_ORDER)})")
 
-
-def role_of(plan: RunPlan, name: str) -> str:
-    if name in ("bootstrap", "broker", "metronome"):
-        return name
-    if name in plan.trackers:
-        return "tracker"
-    for f in plan.fleets:
-        if f.name == name:
-            return f.kind
-    if any(p.name == name for p in plan.populations):
-        return "consumer"
-    raise ValueError(f"{name!r} is not an actor of this plan")

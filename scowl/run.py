@@ -19,56 +19,16 @@ import threading
 import time
 from pathlib import Path
 
+from scowl.analysis.meta import run_meta
 from scowl.errors import ScowlError, UsageError
-from scowl.plan import RunPlan, make_plan
+from scowl.plan import RunPlan, make_plan, role_of
 from scowl.progress import Progress
-from scowl.roles import ROLE_ORDER, build_actors, role_of
+from scowl.roles import ROLE_ORDER, build_actors
 from scowl.runtime import Node
 from scowl.statelog import atomic_write_json, atomic_write_text
 
 log = logging.getLogger("scowl.run")
 
-
-def _version() -> str:
-    """scowl's version and the git commit of the checkout it runs from ("unknown" installed)."""
-    from scowl import __version__
-    from scowl.sweep import git_commit
-
-    return f"scowl {__version__}, commit {git_commit()}"
-
-
-def run_meta(plan: RunPlan, scenario, wall_seconds: float, late: dict, tick_wall: list[float] | None = None) -> dict:
-    import numpy as np
-
-    tw = np.asarray(tick_wall or [0.0]) * 1e3
-    return {
-        "tick_wall_ms": {"mean": float(tw.mean()), "p95": float(np.percentile(tw, 95)), "max": float(tw.max())},
-        "scenario": scenario.scenario.name,
-        "source": plan.scenario_origin or scenario.source,
-        "seed": scenario.seed,
-        "pacing": scenario.pacing.mode,
-        "transport": plan.transport,
-        "tick_seconds": scenario.tick_seconds,
-        "start": scenario.start.isoformat(),  # local start of tick 0 (the tidy tables' time column)
-        "timezone": scenario.scenario.timezone,
-        "safety_threshold": scenario.scenario.safety_threshold,
-        "wall_seconds": wall_seconds,
-        "version": _version(),
-        "late": late,
-        "partitions": [{"start_tick": p.start_tick, "end_tick": p.end_tick, "isolate": list(p.isolate), "from": list(p.from_)}
-                       for p in scenario.network.partitions],
-        "peers": {
-            "generators": sum(len(f.rows) for f in plan.generator_fleets),
-            "consumers": plan.n_consumers,
-            "fixed_load_blocks": plan.n_fixed_blocks,
-            "trackers": len(plan.trackers),
-            "generator_fleets": len(plan.generator_fleets),
-            "storage_hubs": sum(len(f.rows) for f in plan.storage_fleets),
-            "storage_actors": len(plan.storage_fleets),
-            "consumer_populations": len(plan.populations),
-            "bootstrap": 1, "broker": 1, "metronome": 1,
-        },
-    }
 
 
 def add_trace_log(out_dir: str, name: str, append: bool = False) -> logging.Handler | None:
@@ -485,7 +445,7 @@ def _add_deaths(out: Path, summary: dict, deaths: list[dict]) -> dict:
 def _consolidate_if_needed(plan: RunPlan, out: Path, reason: str, deaths: list[dict]) -> bool:
     """The metronome died without writing its results: make them from its journal (every tick
     it flushed), marked partial, naming what died. True when it did so."""
-    from scowl.results import write_results
+    from scowl.analysis.results import write_results
     from scowl.statelog import JOURNAL, journal_rows
 
     journal = out / JOURNAL

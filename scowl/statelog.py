@@ -238,7 +238,7 @@ def read_state_log(run_dir) -> pd.DataFrame:
     interrupted, disk full) the same frame rebuilt from its journal."""
     import pandas as pd
 
-    from scowl.results import state_frame
+    from scowl.analysis.results import state_frame
 
     run_dir = Path(run_dir)
     state = run_dir / STATE

@@ -92,7 +92,7 @@ def _number(v) -> bool:
 
 def summary_values(summaries: Sequence[dict]) -> dict[str, list]:
     """{dotted key: [value per summary]} for keys every summary has."""
-    from scowl.compare import flatten
+    from scowl.analysis.compare import flatten
 
     flat = [flatten(s) for s in summaries]
     keys = [k for k in flat[0] if all(k in f for f in flat[1:])]

@@ -143,7 +143,7 @@ def _kill(w: Watched) -> None:
 def _run_processes(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: list[Watched]) -> None:
     from scowl.errors import ScowlError
     from scowl.plan import make_plan
-    from scowl.roles import role_of
+    from scowl.plan import role_of
     from scowl.run import process_names, start_node
 
     plan = make_plan(str(cfg), transport=args.transport, populations=args.populations, out_dir=str(run_dir.resolve()))
@@ -231,7 +231,7 @@ def _loadavg() -> list[float]:
 
 def measure(args: argparse.Namespace) -> dict:
     from scowl.sweep import scenario_toml
-    from scowl.sweep.points import git_commit, machine_info
+    from scowl.provenance import git_commit, machine_info
 
     sc = day_scenario(args)
     run_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="scowl-bench-day-"))

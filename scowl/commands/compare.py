@@ -2,7 +2,7 @@
 
 Prints every figure of both summaries with the difference B - A, and writes PNGs of demand,
 supply (available and generated), served, deferred and starved over the day for both runs,
-computed from each run's state.parquet (scowl.dayseries)."""
+computed from each run's state.parquet (scowl.analysis.dayseries)."""
 
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ def labels(dir_a: Path, summary_a: dict, dir_b: Path, summary_b: dict) -> tuple[
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from scowl.compare import compare_json, compare_table
-    from scowl.dayseries import day_series, read_state
-    from scowl.plots_day import DayRun, plot_days
+    from scowl.analysis.compare import compare_json, compare_table
+    from scowl.analysis.dayseries import day_series, read_state
+    from scowl.report.plots_day import DayRun, plot_days
 
     dirs = [Path(args.run_a), Path(args.run_b)]
     from scowl.stats import load_seed_summaries
@@ -77,7 +77,7 @@ def mean_day(dirs: list[Path]):
     """The day series averaged over seeds, tick by tick (the seeds share their ticks)."""
     import pandas as pd
 
-    from scowl.dayseries import day_series
+    from scowl.analysis.dayseries import day_series
 
     days = [day_series(d) for d in dirs]
     if len(days) == 1:
@@ -92,8 +92,8 @@ def compare_seeds(args: argparse.Namespace, dirs: list[Path]) -> int:
     """Two `scowl run --seeds` directories (or one and a single run): intervals, not single draws."""
     import json
 
-    from scowl.dayseries import read_state
-    from scowl.plots_day import DayRun, plot_days
+    from scowl.analysis.dayseries import read_state
+    from scowl.report.plots_day import DayRun, plot_days
     from scowl.stats import compare_intervals, compare_intervals_table
 
     groups = [_seed_dirs(d) for d in dirs]

@@ -171,7 +171,7 @@ def _grid(args) -> int:
     from scowl.deploy.grid_run import run_grid
     from scowl.deploy.host_figures import host_figures, reconvergence
     from scowl.deploy.netns import NetnsCluster
-    from scowl.report_text import summary_table
+    from scowl.report.text import summary_table
 
     d = load_deployment(args.deployment)
     run_id = NetnsCluster(d).run_id

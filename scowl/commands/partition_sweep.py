@@ -1,5 +1,5 @@
 """`scowl partition-sweep CONFIG [--sizes K ...] --out DIR`: the day once per partition size
-(peers per island, see scowl.partition_sweep), to find the smallest partition that gets
+(peers per island, see scowl.sweep.partition), to find the smallest partition that gets
 through the day without a blackout."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def command_line(args: argparse.Namespace, sizes: list[int], populations: int) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from scowl.partition_sweep import run_sweep, sweep_result, sweep_table, write_sweep
+    from scowl.sweep.partition import run_sweep, sweep_result, sweep_table, write_sweep
 
     scenario = scenario_of(args)
     config = scenario_file(args, args.out, scenario)

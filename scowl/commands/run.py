@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scowl.progress import ENV
-    from scowl.report_text import summary_table
+    from scowl.report.text import summary_table
     from scowl.run import RunFailed, RunInterrupted, run_scenario
 
     scenario = scenario_of(args)  # a bad file, name or --set fails here, before anything is written

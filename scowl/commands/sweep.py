@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         f"{', '.join(map(str, trackers))}; {args.ticks or base.ticks} ticks each{', one process per actor' if args.processes else ''}) into {out}/")
     meta = sweep(config, out, scales=scales, trackers=trackers, ticks=args.ticks, processes=args.processes,
                  target_hz=args.target_hz, target_scale=args.target_scale, confirm=not args.no_confirm, say=say)
-    from scowl.report_sweep import sweep_table_text
+    from scowl.report.sweep_table import sweep_table_text
     from scowl.sweep import load_sweep
 
     table, _ = load_sweep(out)

@@ -27,8 +27,10 @@ import fnmatch
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from scowl.config import load_scenario
 from scowl.deploy.description import PEER_LISTS, Deployment, Host
 from scowl.errors import ConfigError
+from scowl.plan import make_plan
 from scowl.roles import ROLE_ORDER as GRID_ROLES
 
 PORT_OFFSETS = {"bootstrap": 0, "broker": 1, "metronome": 2, "metronome_pub": 3}
@@ -63,9 +65,6 @@ def grid_plan(deployment: Deployment, scenario_path: str | Path, *, out_dir: str
     """The RunPlan of `deployment` for a scenario (tcp, host-aware). `remote_scenario` and
     `remote_out_dir`: the scenario and the results directory as the hosts see them (Emulab:
     paths relative to the login's home), when they differ from the local ones."""
-    from scowl.config import load_scenario
-    from scowl.plan import make_plan
-
     path = deployment.path
     for h in deployment.hosts:
         extra = sorted(r for r, n in h.roles.items() if n and r not in GRID_ROLES)

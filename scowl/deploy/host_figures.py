@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from scowl.plan import RunPlan
-from scowl.results import load_run
+from scowl.analysis.results import load_run
 
 
 def host_figures(run_dir: str | Path) -> dict[str, dict[str, float]]:

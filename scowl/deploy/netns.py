@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from scowl.deploy.description import Deployment
+from scowl.deploy.netns_faults import NetnsFaults
 from scowl.errors import ScowlError
 
 STATE_DIR = Path("/run/scowl-deploy")
@@ -223,8 +224,6 @@ class NetnsCluster:
     @property
     def faults(self):
         if self._faults is None:
-            from scowl.deploy.netns_faults import NetnsFaults
-
             self._faults = NetnsFaults(self)
         return self._faults
 

@@ -24,16 +24,19 @@ commercial one).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scowl.config import Scenario
 from scowl.model import data
 from scowl.model.mix import consumer_counts
 from scowl.model.population import BLOCK, Population, mean_peak_kw
 from scowl.model.timeline import timeline
 from scowl.model.weather import ar1_phi
 from scowl.streams import StreamRepo
+
+if TYPE_CHECKING:
+    from scowl.config import Scenario
 
 __all__ = [
     "COMMERCIAL_SHAPE", "DemandModel", "DemandShares", "RESIDENTIAL_SHAPE", "demand_shares",

@@ -17,15 +17,19 @@ Every generator's path comes from its own named stream (owner = its name) plus t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from scowl.config import Scenario
 from scowl.model import data
 from scowl.model.mix import TYPE_CODES, Generators
 from scowl.model.solar import pv_fraction, solar_elevation
 from scowl.model.timeline import timeline
 from scowl.model.weather import ar1_path, ar1_phi
 from scowl.streams import StreamRepo
+
+if TYPE_CHECKING:
+    from scowl.config import Scenario
 
 __all__ = ["SupplyModel", "ramp_limit", "solar_profile"]
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scowl.config import Scenario
 from scowl.model.demand import DemandModel, expected_demand_mw, fixed_loads_mw
 from scowl.model.generation import SupplyModel
 from scowl.model.mix import Generators, build_generators
 from scowl.model.population import Population, build_population
 from scowl.model.storage import EVFleet, build_evs
 from scowl.streams import StreamRepo
+
+if TYPE_CHECKING:
+    from scowl.config import Scenario
 
 __all__ = ["FixedLoads", "Grid", "build_grid"]
 

@@ -17,13 +17,16 @@ it stands for (`home_systems`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import mmh3
 import numpy as np
 
-from scowl.config import Scenario
 from scowl.model import data
 from scowl.streams import StreamRepo
+
+if TYPE_CHECKING:
+    from scowl.config import Scenario
 
 __all__ = [
     "CONTINUOUS", "FIXED", "KIND_NAMES", "KIND_OF_TYPE", "STOCHASTIC", "STORAGE", "TYPE_CODES", "TYPE_NAMES",

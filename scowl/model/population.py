@@ -12,13 +12,16 @@ ids), index 4 (uint32), kind 1 (uint8), base_kw 4 (float32: its demand at the pe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scowl.config import Scenario
 from scowl.model import data
 from scowl.model.mix import consumer_counts
 from scowl.streams import StreamRepo
+
+if TYPE_CHECKING:
+    from scowl.config import Scenario
 
 __all__ = ["COMMERCIAL", "KIND_NAMES", "RESIDENTIAL", "Population", "build_population", "mean_peak_kw", "split"]
 

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scowl.config import Scenario
 from scowl.model import data
 from scowl.model.population import RESIDENTIAL, Population
 from scowl.streams import StreamRepo
+
+if TYPE_CHECKING:
+    from scowl.config import Scenario
 
 __all__ = ["EVFleet", "asleep", "build_evs", "charge", "drive", "ev_share", "plugin_availability"]
 

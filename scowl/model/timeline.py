@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scowl.config import Scenario
+if TYPE_CHECKING:
+    from scowl.config import Scenario
+
 
 __all__ = ["Timeline", "timeline"]
 

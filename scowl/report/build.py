@@ -7,7 +7,7 @@ import json
 import shlex
 from pathlib import Path
 
-from scowl.dayseries import day_series
+from scowl.analysis.dayseries import day_series
 from scowl.report import day, partition, repro, scale
 from scowl.report.answer import Answer
 from scowl.report.inputs import Inputs, load_inputs

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scowl.results import SUPPLY_ROLES
+from scowl.analysis.results import SUPPLY_ROLES
 from scowl.report import figures
 from scowl.report.answer import Answer, Figure, unanswered
 from scowl.report.inputs import DayRun

@@ -1,6 +1,6 @@
 """The report's PNGs of day runs: rebalance rate per round, starvation, supply against demand with
 blackouts, blackouts by region around a partition, and blackouts against partition size.
-Every curve comes from the state log through `scowl.dayseries.day_series`."""
+Every curve comes from the state log through `scowl.analysis.dayseries.day_series`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from scowl.plots import finish, save  # noqa: E402
-from scowl.results import SUPPLY_ROLES, rows_of  # noqa: E402
+from scowl.report.plots import finish, save  # noqa: E402
+from scowl.analysis.results import SUPPLY_ROLES, rows_of  # noqa: E402
 
 
 def _save(fig, path: Path) -> str:

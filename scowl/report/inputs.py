@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scowl.analysis.results import load_sweep
 from scowl.errors import ScowlError
 
 PARTITION_SWEEP_KEYS = ("points", "smallest_without_blackout", "definition")
@@ -91,8 +92,6 @@ def _day(d: Path) -> DayRun:
 
 
 def _sweep(d: Path) -> Sweep:
-    from scowl.sweep import load_sweep
-
     if not (d / "sweep.csv").is_file():
         raise ScowlError(f"{d / 'sweep.csv'}: expected the sweep's table next to its sweep.json (written by `scowl sweep`), found no such file")
     table, meta = load_sweep(d)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scowl.results import SUPPLY_ROLES
+from scowl.analysis.results import SUPPLY_ROLES
 from scowl.report import figures
 from scowl.report.answer import Answer, Figure, unanswered
 from scowl.report.inputs import DayRun, PartitionSweep

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+from scowl.provenance import git_commit, machine_info
 from scowl.report.inputs import DayRun, Inputs
 
 
@@ -18,8 +19,6 @@ def day_command(run: DayRun) -> str:
 
 
 def current_version() -> str:
-    from scowl.sweep import git_commit
-
     return git_commit()
 
 
@@ -44,8 +43,6 @@ def rows(inputs: Inputs) -> list[dict]:
 
 def machines(inputs: Inputs) -> list[dict]:
     """The machine each sweep recorded, and this one (where the day runs were presumably made)."""
-    from scowl.sweep import machine_info
-
     out = [{"where": f"scale sweep {s.label} ran on", **s.meta["machine"]} for s in inputs.sweeps if s.meta.get("machine")]
     out += [{"where": f"partition sweep {p.label} ran on", **p.data["machine"]} for p in inputs.partition_sweeps if p.data.get("machine")]
     out.append({"where": "this report was made on (day runs record no machine)", **machine_info()})

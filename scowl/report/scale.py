@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scowl import plots
+from scowl.analysis.bound import find_bound
+from scowl.analysis.shard import shard_plan
+from scowl.report import plots
 from scowl.report.answer import Answer, Figure, unanswered
 from scowl.report.inputs import Sweep
-from scowl.report_sweep import sweep_table_html
+from scowl.report.sweep_table import sweep_table_html
 
 NO_SWEEP = "no scale sweep given (a sweep.json directory from `scowl sweep CONFIG`): {} needs runs at several scales"
 
 
 def recompute(sw: Sweep) -> tuple[dict, dict]:
     """The bound and the shard plan of a sweep, from its table alone."""
-    from scowl.sweep import find_bound, shard_plan
-
     table, meta = sw.table, sw.meta
     plain = table[~table["confirm"].astype(bool)] if "confirm" in table else table
     bound = find_bound(plain, meta["machine"]["memory_gb"] * 1024, meta.get("heartbeat_timeout_s", 2.0))

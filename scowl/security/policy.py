@@ -48,7 +48,7 @@ class Roster:
             return self._roles[name]
         role = None
         if self.plan is not None and name in self._members:
-            from scowl.roles import role_of
+            from scowl.plan import role_of
 
             role = role_of(self.plan, name)
         self._roles[name] = role

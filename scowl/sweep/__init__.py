@@ -11,11 +11,13 @@ and `scowl report` can recompute it from the run directories. Modules: points (o
 measure, bound, shard, run (the sweep).
 """
 
-from scowl.sweep.bound import CPU_BOUND, FRAME_BOUND, LAG_BOUND, MEMORY_BOUND, THRESHOLD, Finding, find_bound, run_findings
-from scowl.sweep.measure import measure_run, oversized_frames
-from scowl.sweep.points import cpu_by_actor, git_commit, machine_info, point_scenario, run_point, scenario_toml
-from scowl.sweep.run import DEFAULT_SCALE_FACTORS, DEFAULT_TRACKERS, load_sweep, sweep
-from scowl.sweep.shard import CONFIRM_RUNS, FIT_SPAN, confirm_plan, default_target_hz, shard_plan, tracker_cost_model
+from scowl.analysis.bound import CPU_BOUND, FRAME_BOUND, LAG_BOUND, MEMORY_BOUND, THRESHOLD, Finding, find_bound, run_findings
+from scowl.analysis.measure import measure_run, oversized_frames
+from scowl.analysis.results import load_sweep
+from scowl.analysis.shard import CONFIRM_RUNS, FIT_SPAN, confirm_plan, default_target_hz, shard_plan, tracker_cost_model
+from scowl.provenance import git_commit, machine_info
+from scowl.sweep.points import cpu_by_actor, point_scenario, run_point, scenario_toml
+from scowl.sweep.run import DEFAULT_SCALE_FACTORS, DEFAULT_TRACKERS, sweep
 
 __all__ = ["CONFIRM_RUNS", "CPU_BOUND", "DEFAULT_SCALE_FACTORS", "DEFAULT_TRACKERS", "FIT_SPAN", "FRAME_BOUND", "LAG_BOUND",
            "MEMORY_BOUND", "THRESHOLD", "Finding", "confirm_plan", "cpu_by_actor", "default_target_hz", "find_bound", "git_commit",

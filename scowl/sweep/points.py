@@ -4,7 +4,6 @@ is sampled over its ticks."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from scowl.config import load_scenario, override, scenario_toml
 
-__all__ = ["cpu_by_actor", "git_commit", "machine_info", "point_scenario", "run_point", "scenario_toml"]
+__all__ = ["cpu_by_actor", "point_scenario", "run_point", "scenario_toml"]
 
 
 def point_scenario(config: str, scale: float, trackers: int, ticks: int | None):
@@ -20,35 +19,6 @@ def point_scenario(config: str, scale: float, trackers: int, ticks: int | None):
     if ticks:
         changes["scenario.ticks"] = int(ticks)
     return override(load_scenario(config), changes)
-
-
-# ---------------------------------------------------------------- machine
-
-def machine_info() -> dict:
-    import platform
-
-    import psutil
-
-    return {
-        "cores": os.cpu_count() or 1,
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "cpu": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
-def git_commit(root: Path | None = None) -> str:
-    root = root or Path(__file__).resolve().parents[2]  # the checkout: scowl/sweep/points.py
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    if out.returncode != 0:
-        return "unknown"
-    return out.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
 
 
 # ---------------------------------------------------------------- one run, sampled

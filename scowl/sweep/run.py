@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scowl.analysis.bound import find_bound
+from scowl.analysis.measure import measure_run
+from scowl.analysis.shard import confirm_plan, default_target_hz, shard_plan
 from scowl.config import load_scenario
-from scowl.sweep.bound import find_bound
-from scowl.sweep.measure import measure_run
-from scowl.sweep.points import git_commit, machine_info, point_scenario, run_point, scenario_toml
-from scowl.sweep.shard import confirm_plan, default_target_hz, shard_plan
+from scowl.provenance import git_commit, machine_info
+from scowl.report import plots
+from scowl.sweep.points import point_scenario, run_point, scenario_toml
 
 DEFAULT_SCALE_FACTORS = (0.1, 1.0, 10.0, 100.0, 1000.0)  # times the config's own scale
 DEFAULT_TRACKERS = (1, 4)
@@ -35,8 +37,6 @@ def sweep(config: str, out: Path, *, scales, trackers, ticks: int | None, proces
           target_hz: float | None, target_scale: float | None, confirm: bool = True, say=print) -> dict:
     """Run every (scale, trackers) point, then the bound and the shard plan (and its confirming run).
     Writes OUT/sweep.csv, OUT/sweep.json, OUT/*.png; run directories under OUT/runs/."""
-    from scowl import plots
-
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     base = load_scenario(config)
@@ -109,8 +109,3 @@ def sweep(config: str, out: Path, *, scales, trackers, ticks: int | None, proces
     (out / "sweep.json").write_text(json.dumps(meta, indent=1, default=float))
     plots.sweep_plots(table, meta, out)
     return meta
-
-
-def load_sweep(sweep_dir) -> tuple[pd.DataFrame, dict]:
-    d = Path(sweep_dir)
-    return pd.read_csv(d / "sweep.csv"), json.loads((d / "sweep.json").read_text())

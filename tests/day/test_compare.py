@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from scowl.cli import main
-from scowl.compare import compare_rows, compare_table, flatten
-from scowl.dayseries import COLUMNS, day_series
+from scowl.analysis.compare import compare_rows, compare_table, flatten
+from scowl.analysis.dayseries import COLUMNS, day_series
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scowl.results import SUPPLY_ROLES, load_run
+from scowl.analysis.results import SUPPLY_ROLES, load_run
 from scowl.run import run_scenario
 
 WALL_FIELDS = {"wall_seconds", "peak_memory_mb", "tick_wall_ms", "late_tick_reports", "transport", "version"}

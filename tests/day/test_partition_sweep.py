@@ -16,7 +16,7 @@ from scowl.cli import build_parser, main
 from scowl.config import load_scenario, override
 from scowl.errors import ScowlError
 from scowl.faults import LinkFaults
-from scowl.partition_sweep import (DEFINITION, SweepPoint, grid_peers, island_scenario, islands, run_sweep,
+from scowl.sweep.partition import (DEFINITION, SweepPoint, grid_peers, island_scenario, islands, run_sweep,
                                    smallest_without_blackout)
 from scowl.plan import make_plan
 from scowl.sweep import scenario_toml

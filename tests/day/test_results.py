@@ -7,7 +7,7 @@ import pytest
 
 from scowl.plan import fixed_load_blocks
 from scowl.config import load_scenario
-from scowl.results import _ticks_above
+from scowl.analysis.results import _ticks_above
 
 
 def test_ticks_above_compares_only_ticks_both_sides_reported():
@@ -28,7 +28,7 @@ def test_stand_in_rows_of_an_absent_peer_do_not_poison_the_rates(small_run):
     """A dead peer's ticks are rows with absent = 1 and no figures; the summary skips them."""
     import math
 
-    from scowl.results import load_run, summarize
+    from scowl.analysis.results import load_run, summarize
 
     out, s = small_run
     state, finals, _ = load_run(out)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from scowl import wire
 from scowl.actors.bootstrap import Bootstrap
 from scowl.broker.broker import Broker
-from scowl.broker.sharding import generator_id
+from scowl.balance.sharding import generator_id
 from scowl.plan import make_plan
 from scowl.runtime import Actor
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scowl.config import load_scenario, override
-from scowl.results import load_run
+from scowl.analysis.results import load_run
 from scowl.run import run_scenario
 from scowl.sweep import scenario_toml
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from scowl.results import starvation_beside_spare
+from scowl.analysis.results import starvation_beside_spare
 
 
 def _state(rows):

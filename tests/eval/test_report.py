@@ -15,7 +15,7 @@ import pytest
 from scowl.cli import main
 from scowl.errors import ScowlError
 from scowl.report import QUESTIONS, build_report
-from scowl.results import SUPPLY_ROLES
+from scowl.analysis.results import SUPPLY_ROLES
 
 
 def _answers(doc) -> dict[int, dict]:

@@ -1,11 +1,11 @@
-"""Continuous dispatch and EV storage (scowl.dispatch): limits computed by hand."""
+"""Continuous dispatch and EV storage (scowl.balance.dispatch): limits computed by hand."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from scowl.dispatch import advance_soc, dispatch, required_output, storage_power
+from scowl.balance.dispatch import advance_soc, dispatch, required_output, storage_power
 
 
 def test_required_output_covers_demand_at_the_margin_less_fixed_output():

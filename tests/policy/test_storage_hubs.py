@@ -1,4 +1,4 @@
-"""EV hubs and the tracker's storage policy (scowl.model.hubs, scowl.dispatch.storage_setpoints):
+"""EV hubs and the tracker's storage policy (scowl.model.hubs, scowl.balance.dispatch.storage_setpoints):
 limits and shares computed by hand."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scowl.dispatch import storage_setpoints
+from scowl.balance.dispatch import storage_setpoints
 from scowl.model.hubs import build_hubs, ev_power_kw, hub_limits_mw
 from scowl.model.storage import EVFleet
 

@@ -140,7 +140,7 @@ def test_importing_and_plotting_switch_no_matplotlib_backend(tmp_path):
     import subprocess
     import sys
 
-    code = ("import matplotlib, scowl; from scowl.plots_day import day_figure; import scowl.compare, scowl.dayseries, scowl.tidy; "
+    code = ("import matplotlib, scowl; from scowl.report.plots_day import day_figure; import scowl.analysis.compare, scowl.analysis.dayseries, scowl.tidy; "
             "print(matplotlib.get_backend())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**__import__("os").environ, "MPLBACKEND": "svg"})

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scowl.wire import MAX_FRAME_BYTES
+
 CPU_BOUND = 0.80  # a process busy this share of one core during the ticks is CPU-bound
 MEMORY_BOUND = 0.80  # of the machine's memory
 FRAME_BOUND = 0.50  # mean message on a link this share of the wire's largest frame
@@ -52,8 +54,6 @@ def run_findings(run: pd.DataFrame, memory_mb: float, heartbeat_s: float) -> lis
     rss = run["rss_peak_mb_max"].max() if r0["mode"] == "in-process" else run["rss_peak_mb_sum"].sum()
     out.append(Finding("memory", "all", rss / memory_mb if memory_mb else 0.0,
                        f"peak RSS {rss:,.0f} MB of {memory_mb:,.0f} MB"))
-    from scowl.wire import MAX_FRAME_BYTES
-
     frame_mb = MAX_FRAME_BYTES / 1e6
     # a frame the receiver rejected as oversized is the limit reached; else the mean message's share of it
     over = run["oversized_frame_mb"] if "oversized_frame_mb" in run else pd.Series(0.0, index=run.index)

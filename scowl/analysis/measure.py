@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from scowl.analysis.results import load_run
+from scowl.wire import MAX_FRAME_BYTES
+
 
 def _links(final: dict) -> dict[str, tuple[float, float]]:
     """Outgoing links of one actor: peer -> (messages, bytes); pub/sub pseudo-links left out."""
@@ -34,8 +37,6 @@ def oversized_frames(run_dir) -> dict[str, int]:
 
 def measure_run(run_dir, sampled: dict | None = None) -> list[dict]:
     """One row per role of a finished run: the rates, CPU, memory, wire, loop lag and tick latency."""
-    from scowl.results import load_run
-    from scowl.wire import MAX_FRAME_BYTES
 
     run_dir = Path(run_dir)
     state, finals, s = load_run(run_dir)

@@ -17,7 +17,7 @@ RUN_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
 
 @dataclass(frozen=True)
 class DayRun:
-    """One run to draw: its label, its day series (scowl.dayseries) and its partition windows
+    """One run to draw: its label, its day series (scowl.analysis.dayseries) and its partition windows
     as (first tick, tick after the last)."""
 
     label: str

@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from scowl.analysis.bound import THRESHOLD, run_findings  # noqa: E402
+
 
 def save(fig, path: Path) -> Path:
     fig.tight_layout()
@@ -105,8 +107,6 @@ def sweep_plots(table: pd.DataFrame, meta: dict, out: Path) -> list[Path]:
 def bound_plot(table: pd.DataFrame, meta: dict, path: Path) -> Path:
     """Seed Q3: each resource's utilization over its bound threshold against peers (the fewest
     trackers); the first point at or above 1 is where it binds."""
-    from scowl.sweep import THRESHOLD, run_findings
-
     fewest = table["trackers"].min()
     t = table[(table["trackers"] == fewest) & ~table.get("confirm", pd.Series(False, index=table.index)).astype(bool)]
     memory_mb = meta["machine"]["memory_gb"] * 1024

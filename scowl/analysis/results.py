@@ -375,3 +375,9 @@ def load_run(run_dir) -> tuple[pd.DataFrame, dict, dict]:
     run_dir = Path(run_dir)
     return (read_state_log(run_dir), json.loads((run_dir / "finals.json").read_text()),
             json.loads((run_dir / "summary.json").read_text()))
+
+
+def load_sweep(sweep_dir: str | Path) -> tuple[pd.DataFrame, dict]:
+    """What a scale sweep leaves behind: its table (sweep.csv) and its metadata (sweep.json)."""
+    d = Path(sweep_dir)
+    return pd.read_csv(d / "sweep.csv"), json.loads((d / "sweep.json").read_text())

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scowl.analysis.results import SUPPLY_ROLES, rows_of
+from scowl.config import load_scenario
 from scowl.errors import ScowlError, UsageError
-from scowl.results import SUPPLY_ROLES, rows_of
 
 __all__ = ["COLUMNS", "day_series", "read_state"]
 
@@ -73,8 +74,6 @@ def read_state(run_dir) -> tuple[pd.DataFrame, dict]:
 def _run_start(run_dir: Path) -> dt.datetime | None:
     """The local start of tick 0, from the scenario the run stored (scenario.toml), or for older
     runs the one named in its plan.json (None if gone): never the live TOML of a newer run."""
-    from scowl.config import load_scenario
-
     try:
         if (run_dir / "scenario.toml").is_file():
             return load_scenario(run_dir / "scenario.toml").start

@@ -26,9 +26,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from scowl.config import Scenario, load_scenario, scenario_from_dict
+from scowl.config import Scenario, load_scenario, scenario_from_dict, scenario_toml
 from scowl.errors import ScowlError
 from scowl.model import build_generators
+from scowl.run import run_scenario
 from scowl.streams import StreamRepo
 
 __all__ = ["DEFINITION", "SweepPoint", "grid_peers", "island_scenario", "islands", "run_sweep",
@@ -108,8 +109,6 @@ def _point(k: int, n_islands: int, summary: dict, run_dir: Path) -> SweepPoint:
 def _run_quietly(config: Path, run_dir: Path, populations: int, fleets: int) -> dict:
     """One day; the trace-log handler the run adds is closed after it, so the next run's
     lines do not land in this run's trace log."""
-    from scowl.run import run_scenario
-
     root = logging.getLogger("scowl")
     before = list(root.handlers)
     try:
@@ -123,8 +122,6 @@ def _run_quietly(config: Path, run_dir: Path, populations: int, fleets: int) -> 
 def run_sweep(config: str, sizes: list[int] | None, out_dir, *, populations: int | None = None,
               window: tuple[int, int] | None = None, echo=print) -> tuple[list[SweepPoint], dict]:
     """Run the day once per partition size; (points, facts: generators, populations, peers, window)."""
-    from scowl.sweep import scenario_toml
-
     base = load_scenario(config)
     n_gen = len(build_generators(base, StreamRepo(base.seed)).nameplate_mw)
     n_pop = populations or n_gen

@@ -233,12 +233,20 @@ def journal_rows(path) -> list[dict]:
     return [r for r in rows if r.get("absent") != 1.0 or (r["tick"], r["actor"]) not in real]
 
 
+def state_frame(records: list[dict]) -> pd.DataFrame:
+    """The state log as a frame: one row per (tick, actor), sorted by tick then actor."""
+    import pandas as pd
+
+    df = pd.DataFrame.from_records(records)
+    if len(df):
+        df = df.sort_values(["tick", "actor"], kind="stable").reset_index(drop=True)
+    return df
+
+
 def read_state_log(run_dir) -> pd.DataFrame:
     """A run's state log: state.parquet, or (a run that never consolidated it: killed,
     interrupted, disk full) the same frame rebuilt from its journal."""
     import pandas as pd
-
-    from scowl.analysis.results import state_frame
 
     run_dir = Path(run_dir)
     state = run_dir / STATE

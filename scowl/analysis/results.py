@@ -9,17 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scowl.statelog import atomic_write, atomic_write_json, read_state_log, state_frame
+
 SUMMARY_VERSION = 1
 #: Roles that supply the trees: generator fleets and EV hub (storage) fleets speak the same
 #: protocol, so generation, availability and blackouts count both.
 SUPPLY_ROLES = ("generator", "storage")
-
-
-def state_frame(records: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(records)
-    if len(df):
-        df = df.sort_values(["tick", "actor"], kind="stable").reset_index(drop=True)
-    return df
 
 
 def rows_of(state: pd.DataFrame, role: str | tuple[str, ...]) -> pd.DataFrame:
@@ -290,8 +285,6 @@ def partition_figures(state: pd.DataFrame, finals: dict[str, dict], partitions: 
 def write_results(out_dir: Path, records: list[dict], finals: dict[str, dict], meta: dict) -> dict:
     """state.parquet, finals.json and summary.json, each written atomically (temporary file,
     then rename), the summary last: a summary.json on disk means the rest is there."""
-    from scowl.statelog import atomic_write, atomic_write_json
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = state_frame(records)
@@ -317,8 +310,6 @@ def merge_consumer_tables(out: Path) -> pd.DataFrame | None:
     for col in ("customer_class", "region"):  # categories may differ between parts
         table[col] = table[col].astype(str).astype("category")
     table = table.sort_values(["id_hi", "id_lo"], kind="stable").reset_index(drop=True)
-    from scowl.statelog import atomic_write
-
     atomic_write(out / "consumers.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     for p in parts:
         p.unlink()
@@ -370,8 +361,6 @@ def write_tidy_tables(out: Path, state: pd.DataFrame, meta: dict) -> list[Path]:
 
 
 def load_run(run_dir) -> tuple[pd.DataFrame, dict, dict]:
-    from scowl.statelog import read_state_log
-
     run_dir = Path(run_dir)
     return (read_state_log(run_dir), json.loads((run_dir / "finals.json").read_text()),
             json.loads((run_dir / "summary.json").read_text()))

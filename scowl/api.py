@@ -144,7 +144,8 @@ class Run:
         labels = _labels([self, *others])
         for r, label in zip([self, *others], labels):
             windows = tuple((p["start_tick"], p["end_tick"]) for p in r.summary.get("partition", {}).get("schedule", []))
-            runs.append(DayRun(label, r.day(), windows))
+            runs.append(DayRun(label, r.day(), windows, int(r.summary.get("peers", {}).get("consumers", 0)),
+                               float(r.scenario.scenario.scale)))
         return day_figure(runs, title=title or " vs ".join(labels))
 
 

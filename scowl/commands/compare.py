@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     runs = []
     for d, summary, label in zip(dirs, summaries, (label_a, label_b)):
         windows = tuple((p["start_tick"], p["end_tick"]) for p in summary.get("partition", {}).get("schedule", []))
-        runs.append(DayRun(label, day_series(d), windows))
+        runs.append(DayRun(label, day_series(d), windows, int(summary.get("peers", {}).get("consumers", 0)), run_scale(d)))
     pngs = plot_days(runs, out, title=f"{label_a} vs {label_b} (seed {summaries[0].get('seed')} / {summaries[1].get('seed')})")
     if args.json:
         print(json.dumps({**compare_json(summaries[0], summaries[1], label_a, label_b),
@@ -64,6 +64,21 @@ def run(args: argparse.Namespace) -> int:
     print(table)
     print("\nplots:\n" + "\n".join(f"  {p}" for p in pngs) + f"\ntable: {out / 'compare.txt'}")
     return 0
+
+
+def run_scale(run_dir: Path) -> float | None:
+    """scenario.scale of a run (from the scenario its plan names), None when it cannot be read."""
+    import json
+
+    from scowl.config import load_scenario
+    from scowl.errors import ScowlError
+
+    try:
+        kept = run_dir / "scenario.toml"
+        path = kept if kept.is_file() else json.loads((run_dir / "plan.json").read_text())["scenario_path"]
+        return float(load_scenario(path).scenario.scale)
+    except (OSError, KeyError, ValueError, ScowlError):
+        return None
 
 
 def _seed_dirs(d: Path) -> list[Path]:
@@ -110,7 +125,8 @@ def compare_seeds(args: argparse.Namespace, dirs: list[Path]) -> int:
     runs = []
     for g, ss, label in zip(groups, summaries, (label_a, label_b)):
         windows = tuple((p["start_tick"], p["end_tick"]) for p in ss[0].get("partition", {}).get("schedule", []))
-        runs.append(DayRun(f"{label} (mean of {len(g)} seeds)" if len(g) > 1 else label, mean_day(g), windows))
+        runs.append(DayRun(f"{label} (mean of {len(g)} seeds)" if len(g) > 1 else label, mean_day(g), windows,
+                           int(ss[0].get("peers", {}).get("consumers", 0)), run_scale(g[0])))
     pngs = plot_days(runs, out, title=f"{label_a} vs {label_b}: {len(groups[0])} and {len(groups[1])} seeds")
     if args.json:
         print(json.dumps({"a": label_a, "b": label_b, "seeds_a": [s.get("seed") for s in summaries[0]],

@@ -147,16 +147,14 @@ def render(d: dict) -> str:
 
 
 def plot(d: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     ser = d["series"]
     h = np.array(ser["hour"])
     x = np.arange(len(h)) * d["scenario"]["tick_seconds"] / 3600.0 + h[0]
     layers = [(t, col) for t, col in _STACK if t in ser["available_by_type_mw"]]
-    fig, ax = plt.subplots(figsize=(10, 5), dpi=110)
+    fig = Figure(figsize=(11.5, 5), dpi=110)
+    ax = fig.subplots()
     ax.stackplot(x, [ser["available_by_type_mw"][t] for t, _ in layers], labels=[t for t, _ in layers],
                  colors=[c for _, c in layers], alpha=0.85)
     ax.plot(x, ser["demand_mw"], color="tab:red", lw=2.2, label="demand")
@@ -166,13 +164,14 @@ def plot(d: dict, path: Path) -> None:
     s = d["scenario"]
     ax.set_title(f"{s['name']}: available supply by type (gas/petroleum at capacity) vs demand, {s['date']}, scale {s['scale']:g}")
     ax.set_xlabel("local time")
-    ax.set_ylabel("MW")
+    ax.set_ylabel(f"MW (the grid at scale {s['scale']:g})" if s["scale"] != 1 else "MW")
     ax.set_xlim(x[0], x[-1])
+    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8, ncol=3)
+    handles, labels = ax.get_legend_handles_labels()  # top of the stack first, as drawn
+    ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def run(args: argparse.Namespace) -> int:

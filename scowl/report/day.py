@@ -33,7 +33,7 @@ def q1_days(days: list[DayRun], loaded: dict, out: Path) -> Answer:
         return unanswered(1, "no day run and no sweep given: the rate comes from a run's tracker rounds")
     per = [rebalance_figures(r, loaded[r.label][0]) for r in days]
     h = per[0]
-    fig = figures.rounds_plot({r.label: loaded[r.label][0] for r in days}, out / "q1-rounds.png")
+    fig = figures.rounds_plot({r.label: loaded[r.label] for r in days}, out / "q1-rounds.png")
     return Answer(1, headline=(f"{h['trackers']} tracker(s) held {h['consumers_per_tracker']:,.0f} consumers each and rebalanced "
                                f"at {h['rate_hz_mean']:,.1f} Hz mean ({h['rate_hz_p5']:,.1f} Hz p5) over {h['rounds']} rounds, "
                                f"moving {h['peers_rebalanced']:,} consumers between trees ({h['run']}); one scale only: "

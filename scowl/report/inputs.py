@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from scowl.analysis.results import load_sweep
-from scowl.errors import ScowlError
+from scowl.errors import UsageError
 
 PARTITION_SWEEP_KEYS = ("points", "smallest_without_blackout", "definition")
 POINT_KEYS = ("peers_per_partition", "partitions", "blackout_events", "blackout_generator_ticks")
@@ -75,29 +75,29 @@ def _json(path: Path, what: str) -> dict:
     try:
         return json.loads(path.read_text())
     except OSError as exc:
-        raise ScowlError(f"{path}: expected {what}, could not read it ({exc.strerror})") from None
+        raise UsageError(f"{path}: expected {what}, could not read it ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
-        raise ScowlError(f"{path}: expected {what} as JSON, found invalid JSON ({exc})") from None
+        raise UsageError(f"{path}: expected {what} as JSON, found invalid JSON ({exc})") from None
 
 
 def _day(d: Path) -> DayRun:
     summary = _json(d / "summary.json", "a run's summary (written by `scowl run --out DIR`)")
     for key in ("peers", "rebalance", "starvation", "blackouts", "tick_seconds"):
         if key not in summary:
-            raise ScowlError(f"{d / 'summary.json'}: expected a run summary with a {key!r} section, found keys {sorted(summary)}")
+            raise UsageError(f"{d / 'summary.json'}: expected a run summary with a {key!r} section, found keys {sorted(summary)}")
     if not (d / "state.parquet").is_file() and not (d / "state.journal.arrows").is_file():
-        raise ScowlError(f"{d / 'state.parquet'}: expected the run's state log next to its summary.json, found no such file")
+        raise UsageError(f"{d / 'state.parquet'}: expected the run's state log next to its summary.json, found no such file")
     plan = _json(d / "plan.json", "the run's plan") if (d / "plan.json").is_file() else {}
     return DayRun(d, summary, plan)
 
 
 def _sweep(d: Path) -> Sweep:
     if not (d / "sweep.csv").is_file():
-        raise ScowlError(f"{d / 'sweep.csv'}: expected the sweep's table next to its sweep.json (written by `scowl sweep`), found no such file")
+        raise UsageError(f"{d / 'sweep.csv'}: expected the sweep's table next to its sweep.json (written by `scowl sweep`), found no such file")
     table, meta = load_sweep(d)
     for key in ("bound", "shard", "machine", "command"):
         if key not in meta:
-            raise ScowlError(f"{d / 'sweep.json'}: expected a {key!r} entry (written by `scowl sweep`), found keys {sorted(meta)}")
+            raise UsageError(f"{d / 'sweep.json'}: expected a {key!r} entry (written by `scowl sweep`), found keys {sorted(meta)}")
     return Sweep(d, table, meta)
 
 
@@ -106,12 +106,12 @@ def _partition_sweep(d: Path) -> PartitionSweep:
     data = _json(f, "a partition-size sweep")
     missing = [k for k in PARTITION_SWEEP_KEYS if k not in data]
     if data.get("kind") != "partition_sweep" or missing:
-        raise ScowlError(f"{f}: expected {{\"kind\": \"partition_sweep\", ...}} with keys {list(PARTITION_SWEEP_KEYS)}, "
+        raise UsageError(f"{f}: expected {{\"kind\": \"partition_sweep\", ...}} with keys {list(PARTITION_SWEEP_KEYS)}, "
                          f"found kind {data.get('kind')!r} and keys {sorted(data)}")
     for i, p in enumerate(data["points"]):
         gone = [k for k in POINT_KEYS if k not in p]
         if gone:
-            raise ScowlError(f"{f}: points[{i}] lacks {gone} (expected {list(POINT_KEYS)}), found keys {sorted(p)}")
+            raise UsageError(f"{f}: points[{i}] lacks {gone} (expected {list(POINT_KEYS)}), found keys {sorted(p)}")
     return PartitionSweep(d, data)
 
 
@@ -119,11 +119,11 @@ def load_inputs(run_dirs) -> Inputs:
     """Sort every directory into its kind; a directory that is none of them is an error."""
     got = Inputs()
     if not run_dirs:
-        raise ScowlError("scowl report: expected at least one RUN_DIR (a `scowl run`, `scowl sweep` or partition sweep directory)")
+        raise UsageError("scowl report: expected at least one RUN_DIR (a `scowl run`, `scowl sweep` or partition sweep directory)")
     for raw in run_dirs:
         d = Path(raw)
         if not d.is_dir():
-            raise ScowlError(f"{d}: expected a run, sweep or partition-sweep directory, found no such directory")
+            raise UsageError(f"{d}: expected a run, sweep or partition-sweep directory, found no such directory")
         if (d / "partition_sweep.json").is_file():
             got.partition_sweeps.append(_partition_sweep(d))
         elif (d / "sweep.json").is_file():
@@ -132,7 +132,7 @@ def load_inputs(run_dirs) -> Inputs:
             run = _day(d)
             (got.partitioned if run.partitioned else got.healthy).append(run)
         else:
-            raise ScowlError(f"{d}: expected summary.json (a day run), sweep.json (a scale sweep) or "
+            raise UsageError(f"{d}: expected summary.json (a day run), sweep.json (a scale sweep) or "
                              f"partition_sweep.json (a partition-size sweep), found {sorted(p.name for p in d.iterdir())[:10]}")
     _name(got.all)
     return got

@@ -23,6 +23,23 @@ class DayRun:
     label: str
     series: pd.DataFrame
     partitions: tuple[tuple[int, int], ...] = ()
+    consumers: int = 0  # for per-consumer figures when runs of different sizes share an axis
+    scale: float | None = None  # scenario.scale: the MW are of a grid scaled by it
+
+
+def _per_consumer(runs: list[DayRun]) -> bool:
+    """Runs of different sizes are drawn per consumer (kW), so that the axis compares like with like."""
+    n = [r.consumers for r in runs]
+    return len(runs) > 1 and all(n) and max(n) > 1.01 * min(n)
+
+
+def _unit(runs: list[DayRun]) -> str:
+    if _per_consumer(runs):
+        return "kW per consumer"
+    scales = {r.scale for r in runs if r.scale is not None}
+    if len(scales) == 1 and next(iter(scales)) < 1:
+        return f"MW (grid at scale {next(iter(scales)):g})"
+    return "MW"
 
 
 @dataclass(frozen=True)
@@ -51,14 +68,17 @@ def _energy_mwh(run: DayRun, col: str) -> float:
 
 
 def _draw(ax, panel: Panel, runs: list[DayRun]) -> None:
+    per = _per_consumer(runs)
     for i, run in enumerate(runs):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         # the first run wide and pale beneath, the next narrower on top: identical curves
         # (the twin days' demand) stay visible as two
         width, alpha = (3.2, 0.55) if i == 0 else (1.5, 1.0)
+        k = 1000.0 / run.consumers if per else 1.0
         for col, text, style in panel.lines:
-            ax.plot(run.series["hour"], run.series[col], color=colour, ls=style, lw=width, alpha=alpha,
-                    label=f"{run.label}: {text} ({_energy_mwh(run, col):,.2f} MWh)")
+            energy = f"{_energy_mwh(run, col) * k:,.3f} kWh per consumer" if per else f"{_energy_mwh(run, col):,.2f} MWh"
+            ax.plot(run.series["hour"], run.series[col] * k, color=colour, ls=style, lw=width, alpha=alpha,
+                    label=f"{run.label}: {text} ({energy})")
     shaded = set()
     for i, run in enumerate(runs):
         hour = run.series["hour"].to_numpy()
@@ -70,7 +90,7 @@ def _draw(ax, panel: Panel, runs: list[DayRun]) -> None:
             ax.axvspan(hour[0] + a * tick_h, hour[0] + b * tick_h, color="0.85", zorder=0,
                        label=f"partition of {run.label} (ticks {a}-{b - 1})")
     ax.set_title(panel.title, fontsize=10)
-    ax.set_ylabel("MW")
+    ax.set_ylabel(_unit(runs))
     ax.grid(alpha=0.3)
     if panel.from_zero:
         ax.set_ylim(bottom=0)

@@ -203,17 +203,15 @@ def sweep_table(result: dict) -> str:
 
 
 def plot_sweep(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
     import numpy as np
+    from matplotlib.figure import Figure
 
     pts = result["points"]
     x = np.arange(len(pts))
     labels = [f"{p['peers_per_partition']}\n({p['partitions']} part.)" for p in pts]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7.5), dpi=100, sharex=True)
+    fig = Figure(figsize=(12, 7.5), dpi=100)
+    top, bottom = fig.subplots(2, 1, sharex=True)
     w = 0.38
     for shift, key, colour, text in ((-w / 2, "blackout_events", "tab:red", "blackout events"),
                                      (w / 2, "blackout_generator_ticks", "tab:purple", "blacked-out generator-ticks")):
@@ -228,7 +226,7 @@ def plot_sweep(result: dict, path: Path) -> None:
     if s is not None:
         top.axvline(x[[p["peers_per_partition"] for p in pts].index(s)], color="tab:green", ls="--", label="smallest without a blackout")
     top.grid(axis="y", alpha=0.3)
-    top.legend(fontsize=8)
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.08, 1.0), borderaxespad=0)
     bottom.plot(x, [p["deferred_mwh"] for p in pts], "o-", color="tab:orange", label="deferred (MWh)")
     bottom.plot(x, [p["unserved_mwh"] for p in pts], "s-", color="tab:gray", label="unserved (MWh)")
     bottom.set_ylabel("MWh over the day")
@@ -238,10 +236,9 @@ def plot_sweep(result: dict, path: Path) -> None:
     twin.set_ylabel("capacity_low warnings sent")
     twin.set_ylim(bottom=0)
     handles = bottom.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-    bottom.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper right")
+    bottom.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper left", bbox_to_anchor=(1.08, 1.0), borderaxespad=0)
     bottom.grid(alpha=0.3)
     bottom.set_xticks(x, labels)
     bottom.set_xlabel("peers per partition (generator fleets and consumer populations per island), and how many islands")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)

@@ -140,9 +140,27 @@ def test_importing_and_plotting_switch_no_matplotlib_backend(tmp_path):
     import subprocess
     import sys
 
-    code = ("import matplotlib, scowl; from scowl.report.plots_day import day_figure; import scowl.analysis.compare, scowl.analysis.dayseries, scowl.tidy; "
+    code = ("import matplotlib, scowl; from scowl.report.plots_day import day_figure; import scowl.analysis.compare, "
+            "scowl.analysis.dayseries, scowl.tidy, scowl.report.plots, scowl.report.figures, scowl.sweep.partition, "
+            "scowl.commands.describe, scowl.api; "
             "print(matplotlib.get_backend())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**__import__("os").environ, "MPLBACKEND": "svg"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "svg"
+
+
+def test_days_of_different_sizes_are_drawn_per_consumer(two_runs):
+    from scowl.report.plots_day import DayRun, day_figure
+
+    a, _, _, _ = two_runs
+    day = a.day()
+    same = day_figure([DayRun("a", day, consumers=3559, scale=0.0004), DayRun("b", day, consumers=3559, scale=0.0004)])
+    assert same.axes[0].get_ylabel() == "MW (grid at scale 0.0004)"
+    big = day.copy()
+    mw = [c for c in day.columns if c.endswith("_mw")]
+    big[mw] = day[mw] * 100
+    mixed = day_figure([DayRun("small", day, consumers=3559), DayRun("big", big, consumers=355_900)])
+    assert mixed.axes[0].get_ylabel() == "kW per consumer"
+    lines = mixed.axes[0].get_lines()  # the same day at 100x the consumers draws the same per-consumer curve
+    assert lines[0].get_ydata()[5] == pytest.approx(lines[1].get_ydata()[5])

@@ -128,7 +128,7 @@ def fmt_interval(iv: Interval) -> str:
         return f"{_fmt_num(iv.mean)} ± 0"
     if abs(h) < 1e-6:
         return f"{iv.mean:.3g} ± {h:.1g}"
-    decimals = max(0, 2 - int(math.floor(math.log10(abs(h)))))
+    decimals = max(0, 2 - math.floor(math.log10(abs(h))))
     return f"{iv.mean:,.{decimals}f} ± {h:,.{decimals}f}"
 
 

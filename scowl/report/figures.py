@@ -30,7 +30,7 @@ def local_time_axis(ax, hours) -> None:
     span = max(hi - lo, 1e-9)
     step = 0.25 if span <= 1.5 else 0.5 if span <= 4 else 1.0 if span <= 8 else 3.0
     ticks = np.arange(np.ceil(lo / step) * step, hi + 1e-9, step)
-    ax.set_xticks(ticks, [f"{int(t) % 24:02d}:{int(round((t % 1) * 60)):02d}" for t in ticks])
+    ax.set_xticks(ticks, [f"{int(t) % 24:02d}:{round((t % 1) * 60):02d}" for t in ticks])
     ax.set_xlim(lo, hi)
     ax.set_xlabel("local time")
 

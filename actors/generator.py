@@ -109,7 +109,8 @@ class GeneratorFleet(GridPeer):
         # what each unit could give this tick if asked: dispatchable units as far as their ramp
         # goes from their setpoint (the state log's ground truth for "could the supply have served")
         cont = self.kind == CONTINUOUS
-        self.reachable = np.where(cont, np.minimum(np.minimum(self.available, self.nameplate), self.setpoint + self.ramp), self.available)
+        ramp = self.nameplate if tick == 0 else self.ramp  # warm start: before tick 0 a unit may run at any level
+        self.reachable = np.where(cont, np.minimum(np.minimum(self.available, self.nameplate), self.setpoint + ramp), self.available)
         owner = np.array(self.tracker_of) if self.n else np.zeros(0, dtype=str)
         for tracker in self.owners():
             sel = np.flatnonzero(owner == tracker)
@@ -126,8 +127,10 @@ class GeneratorFleet(GridPeer):
         return np.where(self.kind == CONTINUOUS, np.minimum(self.setpoint, self.available), self.available)
 
     def follow_setpoints(self, upd: np.ndarray, target: np.ndarray) -> None:
-        """Move the setpoints the tracker gave towards its targets (ramp-limited)."""
-        self.setpoint[upd] = ramp_limit(self.setpoint[upd], target[upd], self.ramp[upd], self.pmin[upd], self.nameplate[upd])
+        """Move the setpoints the tracker gave towards its targets (ramp-limited; the day's
+        first setpoints are where the units ran before it began: a warm start)."""
+        ramp = self.nameplate if self.tick_now == 0 else self.ramp
+        self.setpoint[upd] = ramp_limit(self.setpoint[upd], target[upd], ramp[upd], self.pmin[upd], self.nameplate[upd])
 
     def settle(self, tick: int, delivered: np.ndarray, figures: dict) -> None:
         """Hook: the tick's verdict is in (what each generator delivered, MW); add figures."""

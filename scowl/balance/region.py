@@ -128,6 +128,9 @@ class Region:
         self.moved_total = 0
         self.resynced = 0
         self.leaving: dict[str, np.ndarray] = {}  # served consumers handed to peers last round: gone this round
+        # warm start: the first round solves the trees as the grid ran before the day began,
+        # dispatchable units at whatever level the region needs (not ramping from a cold guess)
+        self.warm = False  # set for the round of tick 0 only (fleets follow that round's setpoints unramped too)
         self.prev_demand_mw = -1.0  # the region's demand at the end of the last round (-1: no round yet)
 
     # ---------------------------------------------------------------- membership
@@ -254,9 +257,10 @@ def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0) -> np.nda
     fixed_out = float(region.available[~cont & ~stor].sum())
     need = required_output(demand_mw, fixed_out, thr)
     if cont.any():
+        ramp = region.pmax if region.warm else region.ramp  # the day's first round: units were running before it
         region.setpoint[cont] = dispatch(base[cont], region.pmin[cont],
                                          np.maximum(region.pmin[cont], np.minimum(region.pmax[cont], region.available[cont])),
-                                         region.ramp[cont], need)
+                                         ramp[cont], need)
     if stor.any():  # EV hubs: discharge what gas could not cover, or charge on what is left over
         gas_out = float(np.minimum(region.setpoint[cont], region.available[cont]).sum())
         region.setpoint[stor] = storage_setpoints(need - gas_out, region.available[stor], region.charge_cap[stor], thr)
@@ -278,7 +282,8 @@ def _dispatch_and_place(region: Region) -> RebalanceResult:
     if not res.starved_count:
         return res
     steer = np.isin(region.kind, (CONTINUOUS, STORAGE))
-    more = np.where(steer, np.minimum(np.minimum(region.available, region.pmax), base + region.ramp) - output, 0.0)
+    ramp = region.pmax if region.warm else region.ramp
+    more = np.where(steer, np.minimum(np.minimum(region.available, region.pmax), base + ramp) - output, 0.0)
     if float(np.maximum(more, 0.0).sum()) <= 0:
         return res
     starved = trees.demand[trees.assignment == STARVED].astype(np.float64)
@@ -290,7 +295,13 @@ def _dispatch_and_place(region: Region) -> RebalanceResult:
 
 def _merge(first: RebalanceResult, second: RebalanceResult, trees: Trees) -> RebalanceResult:
     """Two rebalances of one round as one: what moved from the start of the first to now."""
-    touched = np.union1d(first.moved, second.moved)
+    if not second.moved.size:
+        touched = first.moved
+    else:  # both sorted: mark and collect (O(N) bytes, no sort of a million indices)
+        mark = np.zeros(trees.n, dtype=bool)
+        mark[first.moved] = True
+        mark[second.moved] = True
+        touched = np.flatnonzero(mark)
     start = trees.assignment[touched].copy()
     start[np.searchsorted(touched, second.moved)] = second.moved_from
     start[np.searchsorted(touched, first.moved)] = first.moved_from  # the first pass saw the start
@@ -375,6 +386,7 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
 def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     """One round of a tracker over its region (see the module's docstring)."""
     trees = region.trees
+    region.warm = inp.tick == 0
     # 1. generators
     _apply_statuses(region, inp.statuses)
     # 2. consumers: reports, then handovers from peers (sender order)
@@ -398,6 +410,7 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance
     res = _dispatch_and_place(region)
+    region.warm = False
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
     _, short = room_and_short(region)
     handed_to, served_to = _pick_handover(region, res, inp.offers, short)

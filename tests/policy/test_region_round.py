@@ -34,7 +34,7 @@ def test_wire_and_balance_agree_on_no_generator():
 def test_round_places_everyone_it_can_and_dispatches_gas_within_its_ramp():
     r = _region()
     r.add_consumers(_ids(range(20)), np.full(20, 2.0, dtype=np.float32))  # 40 MW
-    out = balance.tracker_round(r, balance.RoundInput(0, statuses=[_status([10.0, 100.0, 30.0], [50.0, 50.0, 0.0])]))
+    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[_status([10.0, 100.0, 30.0], [50.0, 50.0, 0.0])]))
     # demand 40 MW at the 0.9 threshold needs 44.4 MW: wind 10 + nuclear 30 give 40, gas is asked
     # for 4.4 MW but cannot go below its 20 MW minimum ramping down 10 MW from 50 -> 40
     assert out.setpoint_mw.tolist() == [40.0]
@@ -49,12 +49,12 @@ def test_short_region_starves_the_rest_and_hands_them_to_a_peer_with_room():
     r = _region()
     r.add_consumers(_ids(range(60)), np.full(60, 2.0, dtype=np.float32))  # 120 MW
     st = _status([0.0, 100.0, 30.0], [50.0, 50.0, 0.0])
-    out = balance.tracker_round(r, balance.RoundInput(0, statuses=[st], peers=["t1"]))
+    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[st], peers=["t1"]))
     # gas ramps to 60, plus nuclear 30: 90 MW of output, 81 MW under the threshold -> 40 consumers
     assert out.setpoint_mw.tolist() == [60.0]
     assert out.summary.starved_count == 20
     assert out.handovers["t1"].ids.size == 0  # no offer yet
-    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])],
+    out = balance.tracker_round(r, balance.RoundInput(2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])],
                                                       offers={"t1": balance.PeerOffer(headroom_mw=0.0, starved_mw=0.0, room_mw=11.0)}, peers=["t1"]))
     handed = out.handovers["t1"]
     assert handed.ids.size == 4  # gas ramps to 70 -> 4 more placed (72 MW); 9.9 MW offered -> 4 of the 16 left
@@ -82,8 +82,19 @@ def test_storage_discharges_only_for_what_gas_cannot_cover():
     r.add_generators([1, 2], [CONTINUOUS, STORAGE], [10.0, 0.0], [100.0, 50.0], [10.0, 50.0])
     r.add_consumers(_ids(range(10)), np.full(10, 9.0, dtype=np.float32))  # 90 MW: needs 100 MW
     st = balance.GenUpdate(np.array([1, 2]), np.array([100.0, 50.0]), np.array([50.0, 0.0]), np.array([0.0, 20.0]))
-    out = balance.tracker_round(r, balance.RoundInput(0, statuses=[st]))
+    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[st]))
     assert out.setpoint_mw.tolist() == pytest.approx([60.0, 40.0])
+
+
+def test_warm_start_the_first_round_dispatches_gas_at_any_level():
+    """Tick 0 measures the day, not a cold start: the units were running before it began."""
+    r = _region()
+    r.add_consumers(_ids(range(60)), np.full(60, 2.0, dtype=np.float32))  # 120 MW: needs 133.3 MW
+    out = balance.tracker_round(r, balance.RoundInput(0, statuses=[_status([10.0, 100.0, 30.0], [50.0, 50.0, 0.0])]))
+    assert out.setpoint_mw[0] >= 93.33333  # not 60 (50 + a 10 MW ramp): no ramp before the day
+    assert out.summary.starved_count == 0
+    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[_status([10.0, 50.0, 30.0], [93.3, 93.3, 0.0])]))
+    assert out.setpoint_mw.tolist() == pytest.approx([83.3])  # from tick 1 on, 10 MW a tick: down to 83.3, not 50
 
 
 def test_resync_is_the_truth_and_updates_loads():

@@ -13,6 +13,30 @@ from scowl.report.answer import Answer
 from scowl.report.inputs import Inputs, load_inputs
 from scowl.report.page import render
 
+#: the figures each day question reports over seeds, as mean and 95 % interval
+SEED_FIGURES = {
+    4: ("starvation.consumers_starved", "starvation.mean_starved_s", "starvation.longest_spell_s", "energy_mwh.unserved"),
+    5: ("blackouts.events", "blackouts.generator_ticks", "blackouts.consumers_affected", "energy_mwh.served"),
+}
+
+
+def add_intervals(answer: Answer, seeds, keys) -> None:
+    """One detail line and answers.json values: each figure's mean and 95 % t-interval over the seeds."""
+    from scowl.stats import Interval, fmt_interval, intervals_json, summary_intervals
+
+    ivs = summary_intervals(seeds.summaries)
+    got = {k: ivs[k] for k in keys if isinstance(ivs.get(k), Interval)}
+    if not got:
+        return
+    def name(k: str) -> str:
+        section, key = k.split(".", 1)
+        unit = " (MWh)" if section == "energy_mwh" else " (s)" if key.endswith("_s") else ""
+        return key.removesuffix("_s").replace("_", " ") + unit
+    text = "; ".join(f"{name(k)} {fmt_interval(v)} [{v.low:,.4g}, {v.high:,.4g}]" for k, v in got.items())
+    answer.details.append(f"over {len(seeds.summaries)} seeds of {seeds.label} (mean ± half-width, [95 % t-interval]): {text}")
+    answer.values.setdefault("seeds", {})[seeds.label] = intervals_json(got)
+    answer.sources.append(str(seeds.path))
+
 
 def answer_all(inputs: Inputs, out: Path) -> list[Answer]:
     loaded = {r.label: (r.state(), day_series(r.path)) for r in inputs.days}
@@ -27,6 +51,9 @@ def answer_all(inputs: Inputs, out: Path) -> list[Answer]:
         partition.q7(inputs.partitioned, loaded, out),
         partition.q8(inputs.partition_sweeps, out),
     ]
+    for seeds in inputs.seed_sets:  # a stochastic day's answers as ranges over its seeds
+        add_intervals(answers[3], seeds, SEED_FIGURES[4])
+        add_intervals(answers[4], seeds, SEED_FIGURES[5])
     if sw and inputs.days:  # a sweep answers Q1 at every scale; the day runs add their own rate
         extra = day.q1_days(inputs.healthy or inputs.partitioned, loaded, out)
         answers[0].details += [f"day run {d}" for d in extra.details]

@@ -56,11 +56,21 @@ class PartitionSweep:
 
 
 @dataclass
+class SeedSet:
+    """A `scowl run --seeds N` directory: the day once per seed (OUT/seed-<s>/)."""
+
+    path: Path
+    summaries: list[dict]
+    label: str = ""
+
+
+@dataclass
 class Inputs:
     healthy: list[DayRun] = field(default_factory=list)
     partitioned: list[DayRun] = field(default_factory=list)
     sweeps: list[Sweep] = field(default_factory=list)
     partition_sweeps: list[PartitionSweep] = field(default_factory=list)
+    seed_sets: list[SeedSet] = field(default_factory=list)  # their first seed's run is also among the days
 
     @property
     def days(self) -> list[DayRun]:
@@ -131,9 +141,15 @@ def load_inputs(run_dirs) -> Inputs:
         elif (d / "summary.json").is_file():
             run = _day(d)
             (got.partitioned if run.partitioned else got.healthy).append(run)
+        elif sorted(d.glob("seed-*/summary.json")):
+            seeds = sorted((p.parent for p in d.glob("seed-*/summary.json")),
+                           key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else 0)
+            runs = [_day(s) for s in seeds]
+            got.seed_sets.append(SeedSet(d, [r.summary for r in runs], d.name))
+            (got.partitioned if runs[0].partitioned else got.healthy).append(runs[0])  # its first seed drawn in the plots
         else:
-            raise UsageError(f"{d}: expected summary.json (a day run), sweep.json (a scale sweep) or "
-                             f"partition_sweep.json (a partition-size sweep), found {sorted(p.name for p in d.iterdir())[:10]}")
+            raise UsageError(f"{d}: expected summary.json (a day run), seed-*/summary.json (scowl run --seeds), sweep.json "
+                             f"(a scale sweep) or partition_sweep.json (a partition-size sweep), found {sorted(p.name for p in d.iterdir())[:10]}")
     _name(got.all)
     return got
 

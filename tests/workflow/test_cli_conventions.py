@@ -207,3 +207,14 @@ def test_seeds_json_and_compare_of_seed_sets(seeded, tmp_path, capsys):
     assert "(3 seeds)" in text and "Welch" in text
     table = (tmp_path / "c" / "compare.txt").read_text()
     assert max(len(line) for line in table.splitlines()) <= 100
+
+
+def test_the_report_shows_intervals_over_seeds(seeded, tmp_path, capsys):
+    root, _, _ = seeded
+    assert main(["report", str(root / "healthy"), str(root / "cut"), "--out", str(tmp_path / "r")]) == 0
+    answers = json.loads((tmp_path / "r" / "answers.json").read_text())["answers"]
+    q4 = answers[3]
+    iv = q4["values"]["seeds"]["healthy"]["energy_mwh.unserved"]
+    assert iv["n"] == 3 and iv["low"] <= iv["mean"] <= iv["high"]
+    assert any("over 3 seeds of cut" in d and "±" in d for d in answers[4]["details"])
+    assert "over 3 seeds of healthy" in (tmp_path / "r" / "index.html").read_text()

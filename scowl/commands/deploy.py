@@ -56,7 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=_run)
     grid = nsub.add_parser("grid", help="run the scenario's day on the hosts (one scowl-node per role per host, "
                            "faults in the kernel at their ticks) and print its summary")
-    grid.add_argument("config", help="scenario TOML: the day, and its [network] latency and partitions")
+    from scowl.commands._scenario import add_scenario_arguments
+
+    add_scenario_arguments(grid, help="scenario: the day, and its [network] latency and partitions (a TOML file or a packaged name)")
     grid.add_argument("--deployment", required=True, help="deployment description (e.g. deploy/hosts-3.toml)")
     grid.add_argument("--out", help="run directory (default: runs/netns-<scenario>-<run id>)")
     grid.add_argument("--no-faults", action="store_true", help="ignore the scenario's [network] schedule")
@@ -165,18 +167,19 @@ def _run(args) -> int:
 
 
 def _grid(args) -> int:
-    from pathlib import Path
-
+    from scowl.commands._scenario import scenario_file, scenario_of
     from scowl.deploy import NetworkSchedule, load_deployment
     from scowl.deploy.grid_run import run_grid
     from scowl.deploy.host_figures import host_figures, reconvergence
     from scowl.deploy.netns import NetnsCluster
     from scowl.report.text import summary_table
 
+    scenario = scenario_of(args)  # a bad name, file or --set is refused before any host comes up
     d = load_deployment(args.deployment)
     run_id = NetnsCluster(d).run_id
-    out = args.out or os.path.join("runs", f"netns-{Path(args.config).stem}-{run_id}")
-    result = run_grid(d, scenario=args.config, run_dir=out, run_id=run_id, timeout_s=args.timeout,
+    out = args.out or os.path.join("runs", f"netns-{scenario.scenario.name}-{run_id}")
+    config = scenario_file(args, out, scenario)
+    result = run_grid(d, scenario=config, run_dir=out, run_id=run_id, timeout_s=args.timeout,
                       schedule=NetworkSchedule() if args.no_faults else None)
     print(summary_table(result.summary))
     t = result.timings

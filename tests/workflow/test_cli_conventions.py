@@ -218,3 +218,11 @@ def test_the_report_shows_intervals_over_seeds(seeded, tmp_path, capsys):
     assert iv["n"] == 3 and iv["low"] <= iv["mean"] <= iv["high"]
     assert any("over 3 seeds of cut" in d and "±" in d for d in answers[4]["details"])
     assert "over 3 seeds of healthy" in (tmp_path / "r" / "index.html").read_text()
+
+
+def test_deploy_grid_takes_set_and_refuses_a_bad_value_before_any_host(tmp_path, capsys):
+    deployment = Path(__file__).resolve().parents[2] / "deploy" / "hosts-3.toml"
+    assert main(["deploy", "netns", "grid", "--deployment", str(deployment), "small", "--set", "trackers.count=0",
+                 "--out", str(tmp_path / "g")]) == 2
+    assert "trackers.count" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()

@@ -65,6 +65,7 @@ class GeneratorFleet(GridPeer):
         self.nameplate = fleet.nameplate_mw[self.rows]
         self.pmin = fleet.min_mw[self.rows]
         self.ramp = fleet.ramp_mw[self.rows]
+        self.zone = fleet.zone[self.rows]
         self.supply = SupplyModel(fleet, scenario, repo, indices=self.rows)
 
     def placement_weight(self) -> np.ndarray:
@@ -83,7 +84,9 @@ class GeneratorFleet(GridPeer):
         self.gen_ids[:] = [r.gen_id for r in ids]
         self.row_of = {int(g): i for i, g in enumerate(self.gen_ids)}
         log.info("%s: generator ids %s", self.name, ",".join(str(int(g)) for g in self.gen_ids))
-        located = await self.request("broker", wire.Locate(self.gen_ids.tolist(), self.placement_weight().tolist()), timeout=600)
+        zones = getattr(self, "zone", None)  # NYISO zone of each unit (storage hubs have none)
+        located = await self.request("broker", wire.Locate(self.gen_ids.tolist(), self.placement_weight().tolist(),
+                                                           [] if zones is None else zones.tolist()), timeout=600)
         self.tracker_of = list(located.trackers)
         directory = await self.lookup("tracker")
         for tracker in self.owners():  # only the trackers owning our generators: the others have nothing to say to us

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from scowl import wire
-from scowl.balance.sharding import bucket_bounds, bucket_of, split_by_weight
+from scowl.balance.sharding import bucket_bounds, bucket_of, split_by_weight, zone_buckets
 from scowl.plan import RunPlan
 from scowl.runtime import Actor, on
 
@@ -30,6 +30,7 @@ class Broker(Actor):
         self._waiting_directory: list[tuple[wire.Envelope, wire.DirectoryQuery]] = []
         self._waiting_place: list[tuple[wire.Envelope, wire.PlaceConsumers]] = []
         self._expected = set(plan.names())
+        self.by_zone = plan.scenario().trackers.assign == "zone"
 
     # ---------------------------------------------------------------- directory
 
@@ -91,8 +92,10 @@ class Broker(Actor):
     def on_locate(self, msg: wire.Locate, env: wire.Envelope):
         if len(msg.gen_ids) != len(msg.nameplate_mw):
             raise ValueError(f"locate: {len(msg.gen_ids)} ids but {len(msg.nameplate_mw)} nameplates")
-        for gid, mw in zip(msg.gen_ids, msg.nameplate_mw):
-            self.located[gid] = (int(bucket_of([gid], self.n_buckets)[0]), float(mw))
+        if msg.zones and len(msg.zones) != len(msg.gen_ids):
+            raise ValueError(f"locate: {len(msg.gen_ids)} ids but {len(msg.zones)} zones")
+        for gid, mw, b in zip(msg.gen_ids, msg.nameplate_mw, self._buckets(msg)):
+            self.located[gid] = (int(b), float(mw))
         if len(self.bucket_owner) == self.n_buckets:
             reply = self._locate(msg)
             self._answer_waiting()
@@ -100,8 +103,17 @@ class Broker(Actor):
         self._waiting_locate.append((env, msg))
         return None
 
+    def _buckets(self, msg: wire.Locate) -> list[int]:
+        """Hash buckets (the design), or zone buckets when the scenario assigns by zone and the
+        sender gave zones (storage hubs have none: they stay hashed)."""
+        if self.by_zone and msg.zones:
+            from scowl.model.zones import zone_shares
+
+            return zone_buckets(msg.zones, self.n_buckets, zone_shares()).tolist()
+        return bucket_of(msg.gen_ids, self.n_buckets).tolist()
+
     def _locate(self, msg: wire.Locate) -> wire.Located:
-        buckets = bucket_of(msg.gen_ids, self.n_buckets).tolist()
+        buckets = self._buckets(msg)
         return wire.Located([self.bucket_owner[b] for b in buckets], buckets)
 
     def _all_generators_located(self) -> bool:

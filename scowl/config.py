@@ -31,7 +31,9 @@ __all__ = [
     "Partition",
     "Scenario",
     "ScenarioSection",
+    "SeriesSection",
     "StorageSection",
+    "StressSection",
     "TrackersSection",
     "WeatherSection",
     "SELECTOR_RE",
@@ -78,17 +80,22 @@ class ScenarioSection:
 
 @dataclass(frozen=True)
 class WeatherSection:
-    cloudiness: float = _f(0.2, lo=0.0, hi=1.0)
+    cloudiness: float = _f(0.32, lo=0.0, hi=1.0)
+    pv_performance: float = _f(1.2, lo=0.0, hi=2.0, lo_open=True)  # PV output at 1,000 W/m^2, fraction of AC nameplate
     cloud_correlation_minutes: float = _f(90.0, lo=0.0, lo_open=True)
-    wind_mean: float = _f(0.80, lo=0.0, hi=1.0, lo_open=True)
+    cloud_variability: float = _f(0.5, lo=0.0, hi=3.0)  # std of the cloud attenuation / its mean
+    # None: the month's observed mean capacity factor (data/output_factors.csv)
+    wind_mean: typing.Optional[float] = _f(None, lo=0.0, hi=1.0, lo_open=True)
     wind_spread: typing.Optional[float] = _f(None, lo=0.0, hi=2.0)
-    wind_correlation_hours: float = _f(6.0, lo=0.0, lo_open=True)
-    hydro_level: float = _f(0.90, lo=0.0, hi=1.0, lo_open=True)
+    wind_correlation_hours: float = _f(18.0, lo=0.0, lo_open=True)
+    wind_variability: float = _f(0.8, lo=0.0, hi=3.0)  # lognormal sigma of a farm's output around the month's mean
+    hydro_level: typing.Optional[float] = _f(None, lo=0.0, hi=1.0, lo_open=True)
 
 
 @dataclass(frozen=True)
 class GenerationSection:
-    nuclear_factor: float = _f(0.97, lo=0.0, hi=1.0, lo_open=True)
+    fleet_method: str = _f("capacity", choices=("capacity", "notebook"))
+    nuclear_factor: typing.Optional[float] = _f(None, lo=0.0, hi=1.0, lo_open=True)
     gas_min_fraction: float = _f(0.30, lo=0.0, hi=1.0, hi_open=True)
     gas_ramp_per_minute: float = _f(0.03, lo=0.0, hi=1.0, lo_open=True)
     unit_size_spread: float = _f(0.20, lo=0.0, hi=0.9)
@@ -103,6 +110,7 @@ class DemandSection:
     residential_spread: float = _f(0.40, lo=0.0, hi=2.0)
     commercial_spread: float = _f(0.60, lo=0.0, hi=2.0)
     deferrable_scale: float = _f(1.0, lo=0.0, hi=1.0)  # 1: the end-use table's deferrable shares; 0: none (all fixed)
+    peak_mw: typing.Optional[float] = _f(None, lo=0.0, lo_open=True)  # None: the season's Gold Book peak (at scale 1.0)
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,26 @@ class StorageSection:
 class TrackersSection:
     count: int = _f(4, lo=1, hi=4096)
     report_threshold: float = _f(0.05, lo=0.0, hi=1.0, lo_open=True)
+    assign: str = _f("hash", choices=("hash", "zone"))
+
+
+@dataclass(frozen=True)
+class StressSection:
+    """Physical events that make the day hard (data/stress.csv gives their sizes and sources)."""
+
+    forced_outages: bool = _f(False)
+    heat_wave: bool = _f(False)
+    low_wind_evening: bool = _f(False)
+    retirements: bool = _f(False)
+    trip_largest_at: typing.Optional[str] = _f(None, check=(lambda v: bool(_HHMM.match(v)), 'a time "HH:MM"'))
+
+
+@dataclass(frozen=True)
+class SeriesSection:
+    """A user's own series (CSV or Parquet), paths relative to the scenario file."""
+
+    load: typing.Optional[str] = _f(None)
+    availability: typing.Optional[str] = _f(None)
 
 
 @dataclass(frozen=True)
@@ -172,6 +200,8 @@ class Scenario:
     pacing: PacingSection
     network: NetworkSection
     response: ResponseSection = ResponseSection()
+    stress: StressSection = StressSection()
+    series: SeriesSection = SeriesSection()
 
     @property
     def ticks(self) -> int:
@@ -221,6 +251,8 @@ _SECTIONS = {
     "pacing": PacingSection,
     "network": NetworkSection,
     "response": ResponseSection,
+    "stress": StressSection,
+    "series": SeriesSection,
 }
 
 
@@ -410,10 +442,14 @@ def _to_dict(obj):
 
 
 def override(sc: Scenario, changes: dict) -> Scenario:
-    """A copy of `sc` with dotted keys changed ({"scenario.scale": 1.0}), validated again."""
+    """A copy of `sc` with dotted keys changed ({"scenario.scale": 1.0}), validated again; a
+    value of None removes the key (it takes its default)."""
     d = sc.to_dict()
     for dotted, value in changes.items():
         section, _, key = dotted.partition(".")
+        if value is None:
+            d.setdefault(section, {}).pop(key, None)
+            continue
         d.setdefault(section, {})[key] = value
         if section == "scenario" and key == "ticks":
             d["scenario"].pop("duration_hours", None)

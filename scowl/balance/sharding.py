@@ -46,3 +46,20 @@ def split_by_weight(count: int, weights) -> list[int]:
     order = np.argsort(-(exact - base), kind="stable")[:rest]
     base[order] += 1
     return base.tolist()
+
+
+def zone_buckets(zones, n_buckets: int, zone_shares) -> np.ndarray:
+    """Bucket of each generator by its NYISO load zone (0 = A .. 10 = K), for
+    `[trackers] assign = "zone"`: the zones, in order A..K, are cut into `n_buckets` contiguous
+    groups of about equal load (a zone goes to the bucket its load's midpoint falls in), so each
+    tracker manages a region of the state. With more buckets than zones some stay empty."""
+    if n_buckets < 1:
+        raise ValueError(f"n_buckets must be >= 1, got {n_buckets}")
+    share = np.asarray(zone_shares, dtype=np.float64)
+    share = share / share.sum()
+    mid = np.cumsum(share) - share / 2
+    of_zone = np.minimum((mid * n_buckets).astype(np.int64), n_buckets - 1)
+    z = np.asarray(zones, dtype=np.int64)
+    if len(z) and (z.min() < 0 or z.max() >= len(share)):
+        raise ValueError(f"zone index outside [0, {len(share)}): {int(z.min())}..{int(z.max())}")
+    return of_zone[z]

@@ -1,8 +1,9 @@
 """`scowl describe [CONFIG] [--json] [--png PATH]`: the instantiated grid of a scenario.
 
 Prints generators by type (count, nameplate MW, kind), consumers by type, storage, the peak
-demand and the capacity margin; writes a PNG of the day (available supply by type, stacked,
-against demand). Demand is stepped over the real population up to 1,000,000 consumers, above that
+demand, the capacity margin and where the day is tightest and why (the stresses in play, what is
+out, what wind and sun give then); writes a PNG of the day (available supply by type, stacked,
+against demand). Every type of the registry (data/generator_types.csv) is shown: none is dropped. Demand is stepped over the real population up to 1,000,000 consumers, above that
 the analytic expectation is used (the same shape; the JSON says which).
 """
 
@@ -18,12 +19,14 @@ from scowl.commands._scenario import add_scenario_arguments, scenario_of
 
 _STEP_LIMIT = 1_000_000
 
-#: Stack order (bottom to top) and colours for the PNG: must-run first, dispatchable on top.
-_STACK = (
-    ("nuclear", "tab:orange"), ("hydroelectric", "tab:blue"), ("land-based wind", "tab:green"),
-    ("offshore wind", "tab:cyan"), ("utility-scale solar", "gold"), ("distributed solar", "khaki"),
-    ("natural gas-fired", "tab:gray"), ("petroleum-fired", "tab:brown"),
-)
+
+
+def _stack():
+    """(type, colour) bottom to top for the PNG: fixed and weather-driven first, dispatchable on
+    top; every registry type, colours from data/generator_types.csv."""
+    from scowl.model.types import CONTINUOUS, registry
+
+    return tuple((t.name, t.colour) for t in sorted(registry(), key=lambda t: (t.kind == CONTINUOUS, t.code)))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,8 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def describe(scenario) -> dict:
     """The description of a scenario's grid and day as plain data."""
-    from scowl.model import (KIND_NAMES, TYPE_NAMES, build_grid, demand_shares, expected_demand_mw,
-                             plugin_availability, timeline)
+    from scowl.model import (
+        KIND_NAMES,
+        TYPE_NAMES,
+        build_grid,
+        demand_shares,
+        expected_demand_mw,
+        plugin_availability,
+        timeline,
+    )
 
     grid = build_grid(scenario)
     tl = timeline(scenario)
@@ -72,9 +82,12 @@ def describe(scenario) -> dict:
             kinds[t] = KIND_NAMES[int(gens.kind[sel][0])]
     hours = tl.local_hour
     return {
+        "tightest": tightest(scenario, grid, supply, demand),
         "scenario": {"name": scenario.scenario.name, "source": scenario.source, "date": scenario.scenario.date.isoformat(),
                      "start": scenario.scenario.start, "ticks": scenario.ticks, "tick_seconds": scenario.tick_seconds,
-                     "seed": scenario.seed, "mix_year": scenario.scenario.mix_year, "scale": scenario.scenario.scale},
+                     "seed": scenario.seed, "mix_year": scenario.scenario.mix_year, "scale": scenario.scenario.scale,
+                     "fleet_method": scenario.generation.fleet_method,
+                     "stress": {k: v for k, v in scenario.to_dict().get("stress", {}).items() if v}},
         "generators": {
             "count": len(gens),
             "nameplate_mw": nameplate,
@@ -97,9 +110,68 @@ def describe(scenario) -> dict:
                             "min_available_minus_demand_mw": float((avail_total - demand).min()),
                             "min_margin_time": _hhmm(hours[int(np.argmin(avail_total - demand))])},
         "solar": {"first_light": _first(hours, by_type_avail, True), "last_light": _first(hours, by_type_avail, False)},
+        "zones": zone_balance(scenario, grid, supply, demand, peak_tick),
         "series": {"hour": hours.tolist(), "demand_mw": demand.tolist(),
                    "available_by_type_mw": {t: v.tolist() for t, v in by_type_avail.items() if v.any()}},
     }
+
+
+def tightest(scenario, grid, supply, demand) -> dict:
+    """Where demand comes closest to (or past) what the available generation can give at the
+    safety threshold, and the physical reasons in play at that tick."""
+    from scowl.model import TYPE_CODES, timeline
+    from scowl.model.demand import season, season_peak_mw
+    from scowl.model.generation import wind_mean
+    from scowl.model.solar import solar_elevation
+    from scowl.model.stress import demand_uplift, trip_tick
+    from scowl.model.types import registry
+
+    tl = timeline(scenario)
+    thr = scenario.scenario.safety_threshold
+    avail = supply.profile.sum(axis=1)
+    usable = (1.0 - thr) * avail
+    gap = usable - demand
+    k = int(np.argmin(gap))
+    gens = grid.generators
+    reasons = []
+    up = demand_uplift(scenario)
+    if up != 1.0:
+        reasons.append(f"heat wave: load x {up:.2f} ({demand[k] * (1 - 1 / up):,.0f} MW of this tick's demand)")
+    reasons.append(f"{season(scenario.scenario.date)} {'weekday' if tl.weekday[k] else 'weekend'} load shape at "
+                   f"{_hhmm(tl.local_hour[k])}, scaled to a {season_peak_mw(scenario) * scenario.scenario.scale:,.0f} MW peak")
+    if scenario.stress.retirements:
+        from scowl.model.fleet import capacity_units
+
+        retired = sum(u.retired_mw for u in capacity_units(scenario).values())
+        reasons.append(f"2030 retirements: {retired:,.0f} MW of combustion-turbine and internal-combustion peakers gone")
+    out = supply.out_from <= k
+    if out.any():
+        names = [gens.name[i] for i in np.flatnonzero(out)]
+        tt = trip_tick(scenario)
+        tripped = [gens.name[i] for i in np.flatnonzero(supply.out_from == tt)] if tt is not None and tt <= k else []
+        reasons.append(f"{int(out.sum())} units out ({gens.nameplate_mw[out].sum():,.0f} MW): " + ", ".join(names[:8])
+                       + (" ..." if len(names) > 8 else "") + (f"; {', '.join(tripped)} tripped at {scenario.stress.trip_largest_at}" if tripped else ""))
+    for t in registry():
+        if t.output not in ("wind_land", "wind_offshore"):
+            continue
+        sel = gens.type_code == TYPE_CODES[t.name]
+        cap = gens.nameplate_mw[sel].sum()
+        if cap > 0:
+            cf = supply.profile[k, sel].sum() / cap
+            reasons.append(f"{t.name}: {supply.profile[k, sel].sum():,.0f} MW of {cap:,.0f} MW (capacity factor {cf:.2f}; "
+                           f"the month's mean {wind_mean(scenario, t.name):.2f}{', calm evening' if scenario.stress.low_wind_evening else ''})")
+    sun = np.isin(gens.type_code, [TYPE_CODES[t.name] for t in registry() if t.output == "solar"])
+    if gens.nameplate_mw[sun].sum() > 0:
+        from scowl.model.generation import solar_profile
+
+        el = float(solar_elevation(tl.day_of_year[k:k + 1], tl.utc_hour[k:k + 1])[0])
+        clear = float(solar_profile(scenario)[k] * gens.nameplate_mw[sun].sum())
+        got = float(supply.profile[k, sun].sum())
+        reasons.append(f"solar: {got:,.0f} MW of {gens.nameplate_mw[sun].sum():,.0f} MW (sun {el:.0f} degrees up"
+                       + (f"; clear sky would give {clear:,.0f} MW, clouds take {1 - got / clear:.0%})" if clear > 0 else ", dark)"))
+    return {"tick": k, "time": _hhmm(tl.local_hour[k]), "demand_mw": float(demand[k]), "available_mw": float(avail[k]),
+            "usable_mw": float(usable[k]), "margin_mw": float(gap[k]), "safety_threshold": thr,
+            "ticks_short": int((gap < 0).sum()), "reasons": reasons}
 
 
 def _hhmm(h: float) -> str:
@@ -107,8 +179,24 @@ def _hhmm(h: float) -> str:
     return f"{m // 60:02d}:{m % 60:02d}"
 
 
+def zone_balance(scenario, grid, supply, demand, tick: int) -> dict:
+    """At `tick`: load and available generation by NYISO zone, and what must cross each
+    interface (a transport estimate; the trackers do not enforce the limits)."""
+    from scowl.model.zones import ZONES, interface_flows, over_limits, zone_shares
+
+    load = demand[tick] * zone_shares()
+    sup = np.bincount(grid.generators.zone, weights=supply.profile[tick], minlength=len(ZONES))
+    flows = interface_flows(load, sup / max(scenario.scenario.scale, 1e-12) * scenario.scenario.scale)
+    return {"tick": tick, "load_mw": dict(zip(ZONES, load.round(1).tolist())), "available_mw": dict(zip(ZONES, sup.round(1).tolist())),
+            "interface_flow_mw": flows, "over_limit": {k: list(v) for k, v in over_limits(
+                {k: v / max(scenario.scenario.scale, 1e-12) for k, v in flows.items()}).items()},
+            "note": "limits are at scale 1.0: flows are compared after dividing by the scale"}
+
+
 def _first(hours, by_type, first: bool):
-    sun = by_type["utility-scale solar"] + by_type["distributed solar"]
+    from scowl.model.types import registry
+
+    sun = sum(by_type[t.name] for t in registry() if t.output == "solar")
     lit = np.flatnonzero(sun > 0)
     if len(lit) == 0:
         return None
@@ -143,6 +231,13 @@ def render(d: dict) -> str:
                  f"available at the peak {sp['available']:,.1f} MW ({m['available_minus_peak_mw']:+,.1f} MW); "
                  f"tightest {m['min_available_minus_demand_mw']:+,.1f} MW at {m['min_margin_time']}")
     lines.append(f"solar: first output at {d['solar']['first_light']}, last at {d['solar']['last_light']} (local time)")
+    ti = d["tightest"]
+    stress = ", ".join(s["stress"]) or "none"
+    lines.append(f"tightest at {ti['time']} (tick {ti['tick']}): demand {ti['demand_mw']:,.1f} MW vs {ti['usable_mw']:,.1f} MW usable "
+                 f"({1 - ti['safety_threshold']:.0%} of {ti['available_mw']:,.1f} MW available): margin {ti['margin_mw']:+,.1f} MW; "
+                 f"{ti['ticks_short']} ticks with demand above usable supply; stresses: {stress}; fleet: {s['fleet_method']}")
+    for r in ti["reasons"]:
+        lines.append(f"  - {r}")
     return "\n".join(lines)
 
 
@@ -152,7 +247,7 @@ def plot(d: dict, path: Path) -> None:
     ser = d["series"]
     h = np.array(ser["hour"])
     x = np.arange(len(h)) * d["scenario"]["tick_seconds"] / 3600.0 + h[0]
-    layers = [(t, col) for t, col in _STACK if t in ser["available_by_type_mw"]]
+    layers = [(t, col) for t, col in _stack() if t in ser["available_by_type_mw"]]
     fig = Figure(figsize=(11.5, 5), dpi=110)
     ax = fig.subplots()
     ax.stackplot(x, [ser["available_by_type_mw"][t] for t, _ in layers], labels=[t for t, _ in layers],

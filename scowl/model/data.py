@@ -11,7 +11,8 @@ import functools
 import importlib.resources
 import io
 
-__all__ = ["consumers", "der_ev", "end_uses", "generation_mix", "monthly", "system", "table", "unit_sizes"]
+__all__ = ["consumers", "der_ev", "end_uses", "generation_mix", "load_shapes", "monthly", "outage_rates", "output_factor", "stress",
+           "system", "table", "transfer_limits", "type_zones", "unit_sizes", "zones"]
 
 
 @functools.cache
@@ -78,3 +79,49 @@ def der_ev(year: int) -> dict:
         if int(r["year"]) == year:
             return {k: _num(v) for k, v in r.items() if k != "year"}
     raise KeyError(year)
+
+
+@functools.cache
+def output_factor(type_name: str, month: int) -> float:
+    """Observed mean output of a type in `month` as a fraction of nameplate (data/output_factors.csv)."""
+    for r in table("output_factors"):
+        if r["type"] == type_name and int(r["month"]) == month:
+            return float(r["capacity_factor"])
+    raise KeyError(f"data/output_factors.csv has no row for type {type_name!r}, month {month}")
+
+
+@functools.cache
+def stress() -> dict[str, float]:
+    """Sizes of the stress events (data/stress.csv)."""
+    return {r["quantity"]: float(r["value"]) for r in table("stress")}
+
+
+@functools.cache
+def outage_rates() -> dict[str, float]:
+    """EFORd by technology (data/outage_rates.csv)."""
+    return {r["technology"]: float(r["eford"]) for r in table("outage_rates")}
+
+
+@functools.cache
+def load_shapes() -> dict[str, tuple[float, ...]]:
+    """Hourly NYCA load shapes (fraction of the season's peak) by column, hours 0..23."""
+    rows = table("load_shapes")
+    return {k: tuple(float(r[k]) for r in rows) for k in rows[0] if k != "hour"}
+
+
+@functools.cache
+def zones() -> tuple[dict, ...]:
+    """The eleven NYISO load zones A-K (data/zones.csv), in zone order."""
+    return table("zones")
+
+
+@functools.cache
+def type_zones() -> dict[str, tuple[float, ...]]:
+    """Share of each generator type's units by zone A..K (data/type_zones.csv)."""
+    return {r["type"]: tuple(float(r[z]) for z in "ABCDEFGHIJK") for r in table("type_zones")}
+
+
+@functools.cache
+def transfer_limits() -> tuple[tuple[str, str, str, float], ...]:
+    """Interfaces as (name, from zones, to zones, limit MW) (data/zone_transfer_limits.csv)."""
+    return tuple((r["interface"], r["from"], r["to"], float(r["limit_mw"])) for r in table("zone_transfer_limits"))

@@ -4,11 +4,15 @@ demand_i(t) = base_kw_i x shape_kind(local hour of t) x max(0, 1 + sigma_kind x 
 
 - base_kw_i: the consumer's demand at the peak hour (population.py; means 1.31 kW per home and
   44.77 kW per commercial building, from the facts);
-- shape: an hourly summer-weekday shape (fraction of the peak), linearly interpolated;
-  residential rises through the afternoon to the evening, commercial follows business hours
-  (08:00-18:00). Both reach 1.0 at 17:00, so the statewide peak falls at 17:00 local and, with the
-  fixed industrial and transportation loads, is 32,121 MW at scale 1.0 (the Gold Book peak);
-  on weekends commercial daytime load is halved;
+- shape_kind(t): the class's fraction of its summer-peak demand at tick t (`class_shapes`). The
+  statewide total follows NYISO's hourly load shape for the date's season and day type
+  (data/load_shapes.csv: the 2021 summer and winter peak days, weekends derived), scaled to the
+  season's Gold Book peak (summer 32,121 MW, winter 25,275 MW; demand.peak_mw overrides) x the
+  heat wave's uplift (stress), or follows the scenario's own load series ([series] load). What the
+  fixed industrial and transportation loads leave is split between homes and commercial
+  buildings by their peak MW x the relative class shapes below (`load_shape`: residential rises
+  to the evening, commercial follows business hours and halves its daytime load on weekends), so
+  the classes keep their timing and the total is exactly the season's shape;
 - X_i: an AR(1) state per consumer (float32, unit variance, correlation time
   demand.correlation_minutes), innovations from a counter-based stream keyed by the consumer's
   global index and the tick: correlated in time, identical under any sharding.
@@ -31,6 +35,7 @@ import numpy as np
 from scowl.model import data
 from scowl.model.mix import consumer_counts
 from scowl.model.population import BLOCK, Population, mean_peak_kw
+from scowl.model.stress import demand_uplift
 from scowl.model.timeline import timeline
 from scowl.model.weather import ar1_phi
 from scowl.streams import StreamRepo
@@ -39,11 +44,22 @@ if TYPE_CHECKING:
     from scowl.config import Scenario
 
 __all__ = [
-    "COMMERCIAL_SHAPE", "DemandModel", "DemandShares", "RESIDENTIAL_SHAPE", "demand_shares",
-    "expected_demand_mw", "fixed_loads_mw", "load_shape",
+    "COMMERCIAL_SHAPE",
+    "RESIDENTIAL_SHAPE",
+    "DemandModel",
+    "DemandShares",
+    "class_shapes",
+    "demand_shares",
+    "expected_demand_mw",
+    "fixed_loads_mw",
+    "load_shape",
+    "season",
+    "season_peak_mw",
+    "total_load_mw",
 ]
 
-#: Hourly summer-weekday shapes, fraction of the type's peak, at 00:00 .. 23:00 local.
+#: Relative hourly timing of the two classes (fraction of the class's peak), 00:00 .. 23:00 local:
+#: only how the non-fixed load splits between them (modelling assumption, not a fact).
 RESIDENTIAL_SHAPE = np.array([
     0.62, 0.56, 0.52, 0.50, 0.50, 0.53, 0.60, 0.66, 0.66, 0.65, 0.66, 0.69,
     0.73, 0.77, 0.82, 0.88, 0.95, 1.00, 0.99, 0.96, 0.92, 0.86, 0.77, 0.68,
@@ -67,25 +83,87 @@ def load_shape(hours, weekday, kind: int) -> np.ndarray:
     return shape
 
 
+def season(date) -> str:
+    """'summer' (June-September), 'winter' (December-March) or 'shoulder'."""
+    return "summer" if 6 <= date.month <= 9 else "winter" if date.month in (12, 1, 2, 3) else "shoulder"
+
+
+def season_peak_mw(scenario: Scenario) -> float:
+    """The state's peak for the date at scale 1.0: demand.peak_mw, or the season's Gold Book peak
+    (shoulder months: the winter peak), before any heat wave."""
+    if scenario.demand.peak_mw is not None:
+        return scenario.demand.peak_mw
+    sys_ = data.system()
+    return sys_["summer_peak"] if season(scenario.scenario.date) == "summer" else sys_["winter_peak"]
+
+
+def _hourly_shape(season_name: str, weekday: bool) -> np.ndarray:
+    shapes = data.load_shapes()
+    day = "weekday" if weekday else "weekend"
+    if season_name == "shoulder":
+        return (np.array(shapes[f"summer_{day}"]) + np.array(shapes[f"winter_{day}"])) / 2
+    return np.array(shapes[f"{season_name}_{day}"])
+
+
+def total_load_mw(scenario: Scenario) -> np.ndarray:
+    """The statewide load per tick (MW, at the scenario's scale): the season's hourly shape for
+    each tick's day type, linearly interpolated, x the season's peak x the heat wave's uplift;
+    or the scenario's own load series."""
+    from scowl.model.series import load_series
+
+    own = load_series(scenario)
+    if own is not None:
+        return own["total"]
+    tl = timeline(scenario)
+    s = season(scenario.scenario.date)
+    h = tl.local_hour % 24.0
+    out = np.empty(len(h))
+    for wd in (True, False):
+        sel = tl.weekday == wd
+        if sel.any():
+            table = _hourly_shape(s, wd)
+            out[sel] = np.interp(h[sel], np.arange(25), np.append(table, table[0]))
+    return out * season_peak_mw(scenario) * demand_uplift(scenario) * scenario.scenario.scale
+
+
+def class_shapes(scenario: Scenario) -> np.ndarray:
+    """(ticks + 1, 2) fraction of each class's summer-peak demand (residential, commercial) at
+    each tick, so that the classes plus the fixed loads make `total_load_mw` exactly."""
+    from scowl.model.series import load_series
+
+    tl = timeline(scenario)
+    n_res, n_com = consumer_counts(scenario)
+    kw_res, kw_com = mean_peak_kw()
+    peak_res, peak_com = n_res * kw_res / 1000.0, n_com * kw_com / 1000.0
+    own = load_series(scenario)
+    if own is not None and "residential" in own:
+        return np.stack([own["residential"] / max(peak_res, 1e-12), own["commercial"] / max(peak_com, 1e-12)], axis=1)
+    variable = total_load_mw(scenario) - sum(fixed_loads_mw(scenario).values())
+    r = peak_res * load_shape(tl.local_hour, tl.weekday, 0)
+    c = peak_com * load_shape(tl.local_hour, tl.weekday, 1)
+    k = np.clip(variable, 0.0, None) / np.maximum(r + c, 1e-12)
+    return np.stack([r * k / max(peak_res, 1e-12), c * k / max(peak_com, 1e-12)], axis=1)
+
+
 def fixed_loads_mw(scenario: Scenario) -> dict[str, float]:
     """Industrial and transportation demand (MW), fixed over the day, at the scenario's scale."""
     c = data.consumers()
     s = scenario.scenario.scale
-    return {k: c[k]["summer_peak_mw"] * s for k, v in c.items() if v["load"] == "fixed"}
+    return {k: v["summer_peak_mw"] * s for k, v in c.items() if v["load"] == "fixed"}
 
 
 def expected_demand_mw(scenario: Scenario) -> dict[str, np.ndarray]:
     """Statewide demand per tick (MW) in expectation, computed analytically (no consumers built):
     residential, commercial, one entry per fixed load, and total. Cheap at any scale."""
-    tl = timeline(scenario)
     n_res, n_com = consumer_counts(scenario)
     kw_res, kw_com = mean_peak_kw()
+    shape = class_shapes(scenario)
     out = {
-        "residential": n_res * kw_res / 1000.0 * load_shape(tl.local_hour, tl.weekday, 0),
-        "commercial": n_com * kw_com / 1000.0 * load_shape(tl.local_hour, tl.weekday, 1),
+        "residential": n_res * kw_res / 1000.0 * shape[:, 0],
+        "commercial": n_com * kw_com / 1000.0 * shape[:, 1],
     }
     for k, mw in fixed_loads_mw(scenario).items():
-        out[k] = np.full(len(tl.local_hour), mw)
+        out[k] = np.full(len(shape), mw)
     out["total"] = sum(out.values())
     return out
 
@@ -128,8 +206,7 @@ class DemandModel:
         self.population = population
         self.scenario = scenario
         d = scenario.demand
-        tl = timeline(scenario)
-        self._shape = np.stack([load_shape(tl.local_hour, tl.weekday, 0), load_shape(tl.local_hour, tl.weekday, 1)], axis=1)
+        self._shape = class_shapes(scenario)
         self._sigma = np.array([d.residential_variation, d.commercial_variation])
         self.phi = np.float32(ar1_phi(scenario.tick_seconds, d.correlation_minutes * 60))
         self._k = np.float32(np.sqrt(1.0 - float(self.phi) ** 2))

@@ -77,11 +77,13 @@ class Directory(Message, frozen=True):
 
 @message("locate")
 class Locate(Message, frozen=True):
-    """Fleet -> broker: which tracker owns each of these generators (by hash bucket)?
+    """Fleet -> broker: which tracker owns each of these generators (by hash bucket, or by
+    load zone under [trackers] assign = "zone": then `zones` gives each one's zone index)?
     Nameplates let the broker weigh regions when it places consumers."""
 
     gen_ids: list[int]
     nameplate_mw: list[float]
+    zones: list[int] = []
 
 
 @message("located")

@@ -54,3 +54,35 @@ async def test_broker_routes_each_generator_to_the_tracker_of_its_bucket(zctx):
     finally:
         await client.stop()
         await broker.stop()
+
+
+async def test_broker_assigns_by_load_zone_when_the_scenario_says_so(zctx, tmp_path):
+    """[trackers] assign = "zone": upstate zones A-E go to one tracker, the rest to the other
+    (cut at about half the load), whatever the ids hash to; a locate without zones stays hashed."""
+    from scowl.broker.sharding import zone_buckets
+
+    from scowl.config import load_scenario, override
+    from scowl.model.zones import zone_shares
+    from scowl.sweep import scenario_toml
+
+    assert zone_buckets(range(11), 2, zone_shares()).tolist() == [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]
+    assert zone_buckets(range(11), 1, zone_shares()).tolist() == [0] * 11
+    cfg = tmp_path / "zoned.toml"
+    cfg.write_text(scenario_toml(override(load_scenario("configs/small.toml"), {"trackers.assign": "zone"})))
+    plan = make_plan(str(cfg), transport="inproc")
+    broker = Broker("broker", "inproc://svc-broker-zone", plan)
+    await broker.start(zctx)
+    client = Actor("fleet-0")
+    await client.start(zctx)
+    try:
+        await client.connect("broker", "inproc://svc-broker-zone")
+        for t in plan.trackers:
+            assert (await client.request("broker", wire.PeerRegister(t, "tracker", f"inproc://{t}"))).ok
+        ids = [-(2**31), -1, 0, 2**31 - 1]
+        located = await client.request("broker", wire.Locate(ids, [1.0, 2.0, 3.0, 4.0], [9, 0, 2, 10]))
+        assert located.buckets == [1, 0, 0, 1]  # J and K downstate; A and C upstate; not the hash's [0, 0, 1, 1]
+        hashed = await client.request("broker", wire.Locate([5, 6], [1.0, 1.0]))
+        assert hashed.buckets == [1, 1]
+    finally:
+        await client.stop()
+        await broker.stop()

@@ -1,4 +1,6 @@
-"""Demand: the statewide peak at scale 1.0 is the Gold Book's, in the late afternoon."""
+"""Demand: the statewide peak at scale 1.0 is the season's Gold Book peak at the hour NYISO's
+hourly data put it (summer 17:00, winter 18:00); the minimum/peak ratio is the data's; a heat
+wave raises the day by data/stress.csv's uplift; a scenario's own load series replaces the shape."""
 
 from __future__ import annotations
 
@@ -6,13 +8,20 @@ import numpy as np
 import pytest
 
 from scowl.config import load_scenario, override, packaged_scenarios
-from scowl.model import build_grid, demand_shares, expected_demand_mw, load_shape, timeline
+from scowl.model import (
+    build_grid,
+    demand_shares,
+    expected_demand_mw,
+    load_shape,
+    timeline,
+)
 
 GOLD_BOOK_PEAK = 32_121.0
 
 
-def _ny(scale):
-    return override(load_scenario(packaged_scenarios()["ny2030"]), {"scenario.scale": scale})
+def _ny(scale, **changes):
+    """ny2030 without the heat wave (the ordinary summer weekday), at `scale`."""
+    return override(load_scenario(packaged_scenarios()["ny2030"]), {"scenario.scale": scale, "stress.heat_wave": False, **changes})
 
 
 def test_analytic_peak_at_full_scale_is_the_gold_book_peak_late_afternoon():
@@ -38,9 +47,55 @@ def test_stepped_peak_at_full_scale_within_two_percent():
 def test_demand_by_type_matches_the_facts_at_the_peak():
     e = expected_demand_mw(_ny(1.0))
     i = int(np.argmax(e["total"]))
-    assert e["residential"][i] == pytest.approx(11_173.33, rel=1e-6)
-    assert e["commercial"][i] == pytest.approx(16_441.96, rel=1e-6)
+    assert e["residential"][i] + e["commercial"][i] == pytest.approx(11_173.33 + 16_441.96, rel=1e-6)
+    assert e["residential"][i] == pytest.approx(11_173.33, rel=0.01)  # both class shapes are at 1.0 at 17:00
     assert e["industrial"][i] == pytest.approx(3_872.84) and e["transportation"][i] == pytest.approx(632.87)
+
+
+def test_summer_weekday_min_over_peak_is_the_hourly_data():
+    total = expected_demand_mw(_ny(1.0))["total"]
+    assert 0.55 <= total.min() / total.max() <= 0.70
+    assert total.min() / total.max() == pytest.approx(19_297 / 30_919, abs=0.005)  # the 2021 summer peak day
+
+
+def test_january_weekday_peaks_at_the_winter_gold_book_peak_in_the_early_evening():
+    sc = _ny(1.0, **{"scenario.date": "2030-01-16", "scenario.mix_year": 2022})  # a Wednesday
+    total = expected_demand_mw(sc)["total"]
+    assert abs(total.max() - 25_275) / 25_275 < 0.03
+    assert 17.0 <= timeline(sc).local_hour[np.argmax(total)] <= 19.0
+    assert 0.70 <= total.min() / total.max() <= 0.80  # winter is flatter (2021 winter peak day: 0.75)
+
+
+def test_weekend_is_lower_and_flatter_and_heat_wave_raises_the_day():
+    wd = expected_demand_mw(_ny(1.0))["total"]
+    we = expected_demand_mw(_ny(1.0, **{"scenario.date": "2030-07-20"}))["total"]  # a Saturday
+    assert we.sum() == pytest.approx(0.86 * wd.sum(), rel=0.01)  # July weekend energy 14 % below (facts)
+    assert we.min() / we.max() == pytest.approx(0.73, abs=0.01)
+    hot = expected_demand_mw(_ny(1.0, **{"stress.heat_wave": True}))["total"]
+    np.testing.assert_allclose(hot, wd * 1.06)
+
+
+def test_own_load_series_replaces_the_shape_and_errors_name_file_column_row(tmp_path):
+    from scowl.model.series import SeriesError
+
+    csv = tmp_path / "load.csv"
+    csv.write_text("hour,total_mw\n0,20000\n12,30000\n24,20000\n")
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[scenario]\nname = "own"\nscale = 0.5\n[series]\nload = "load.csv"\n')
+    sc = load_scenario(cfg)
+    total = expected_demand_mw(sc)["total"]
+    assert total[0] == pytest.approx(10_000) and total.max() == pytest.approx(15_000)
+    assert total[72] == pytest.approx(12_500)  # 06:00, interpolated
+    csv.write_text("hour,total_mw\n0,20000\n12,lots\n24,20000\n")
+    from scowl.model.series import load_series
+
+    load_series.cache_clear()
+    with pytest.raises(SeriesError, match=r"load.csv: column 'total_mw', row 2: expected a number, found 'lots'"):
+        expected_demand_mw(load_scenario(cfg))
+    csv.write_text("hour,total_mw\n0,20000\n12,30000\n")
+    load_series.cache_clear()
+    with pytest.raises(SeriesError, match="load.csv: column 'hour'.*covering the run"):
+        expected_demand_mw(load_scenario(cfg))
 
 
 def test_commercial_follows_business_hours():
@@ -62,7 +117,7 @@ def test_per_consumer_variation_is_correlated_in_time():
     grid = build_grid(_ny(0.002))
     dm = grid.demand()
     states = []
-    for t in range(0, 60):
+    for t in range(60):
         dm.step(t)
         states.append(dm.state.copy())
     x = np.stack(states)

@@ -33,13 +33,16 @@ def test_same_seed_gives_identical_arrays():
 
 def test_different_seed_gives_different_arrays():
     a, b = _fingerprint(build_grid(_small(seed=7))), _fingerprint(build_grid(_small(seed=8)))
-    for k in ("nameplate", "base_kw", "ev_owner", "supply", "demand"):
+    for k in ("base_kw", "ev_owner", "supply", "demand"):
         assert not np.array_equal(a[k], b[k]), k
     np.testing.assert_array_equal(a["gen_id"], b["gen_id"])  # ids hash the names, not the seed
+    assert not np.array_equal(a["nameplate"], b["nameplate"])  # small's notebook fleet draws unit sizes
+    cap = {"generation.fleet_method": "capacity"}  # the capacity fleet draws nothing
+    np.testing.assert_array_equal(build_grid(_small(seed=7, **cap)).generators.nameplate_mw, build_grid(_small(seed=8, **cap)).generators.nameplate_mw)
 
 
 def test_streams_are_recorded():
-    grid = build_grid(_small())
+    grid = build_grid(_small(**{"generation.fleet_method": "notebook"}))
     grid.supply()
     names = [name for name, _ in grid.streams.log()]
     assert "population/base_kw" in names and "weather/wind" in names and "fleet/unit_size" in names

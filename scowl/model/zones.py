@@ -1,0 +1,76 @@
+"""The eleven NYISO load zones (A-K) as geography (data/zones.csv).
+
+Consumers: a consumer's zone is a pure function of its global index (a counter stream draw against
+the zones' shares of the coincident peak), so no per-consumer byte is stored and every shard agrees.
+Generators: a type's units are dealt to zones by data/type_zones.csv's weights (largest deficit
+first, so sizes mix across zones). Interfaces (data/zone_transfer_limits.csv): `interface_flows`
+says what must cross each cut when each zone's load is served by the generation available in it
+and the rest comes from wherever there is room; `over_limits` lists cuts above their limit. The
+trackers do not enforce the limits (they balance by hash or by zone, not by power flow): this is
+the documented hook where a zonal cap would go, and `scowl describe` reports the flows it implies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scowl.model import data
+
+__all__ = ["ZONES", "consumer_zones", "deal_zones", "interface_flows", "over_limits", "zone_shares"]
+
+ZONES = "ABCDEFGHIJK"
+
+
+def zone_shares() -> np.ndarray:
+    """Each zone's share of the NYCA coincident peak (sums to 1)."""
+    s = np.array([float(r["share_of_CP_pct"]) for r in data.zones()])
+    return s / s.sum()
+
+
+def consumer_zones(index, seed: int) -> np.ndarray:
+    """Zone index (0 = A .. 10 = K) of consumers by global index, in proportion to the zones'
+    share of the coincident peak; the same for any shard (counter stream "zone")."""
+    from scowl.streams import StreamRepo
+
+    u = StreamRepo(seed).counter("zone").uniform(np.asarray(index, dtype=np.uint32))
+    return np.searchsorted(np.cumsum(zone_shares())[:-1], u, side="right").astype(np.uint8)
+
+
+def deal_zones(type_names) -> np.ndarray:
+    """Zone index of each generator given its type, in row order: each type's units go, one by
+    one, to the zone furthest below its share (data/type_zones.csv). No random draw."""
+    weights = data.type_zones()
+    out = np.zeros(len(type_names), dtype=np.uint8)
+    given: dict[str, np.ndarray] = {}
+    seen: dict[str, int] = {}
+    for i, t in enumerate(type_names):
+        if t not in weights:
+            from scowl.model.types import UnknownType
+
+            raise UnknownType(f"data/type_zones.csv has no row for generator type {t!r}")
+        w = np.asarray(weights[t])
+        k = seen.get(t, 0) + 1
+        g = given.setdefault(t, np.zeros(len(ZONES)))
+        z = int(np.argmax(w * k - g))
+        g[z] += 1
+        seen[t] = k
+        out[i] = z
+    return out
+
+
+def interface_flows(load_mw_by_zone, supply_mw_by_zone) -> dict[str, float]:
+    """MW that must cross each interface (from -> to) for the load of the `to` zones that their
+    own supply cannot cover (0 when they cover it); a transport model, not a power flow."""
+    load = np.asarray(load_mw_by_zone, dtype=np.float64)
+    sup = np.asarray(supply_mw_by_zone, dtype=np.float64)
+    out = {}
+    for name, _src, dst, _limit in data.transfer_limits():
+        sel = np.array([z in dst for z in ZONES])
+        out[name] = float(max(0.0, load[sel].sum() - sup[sel].sum()))
+    return out
+
+
+def over_limits(flows: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """{interface: (flow, limit)} for the interfaces whose flow exceeds the limit."""
+    limits = {name: lim for name, _s, _d, lim in data.transfer_limits()}
+    return {k: (v, limits[k]) for k, v in flows.items() if v > limits[k]}

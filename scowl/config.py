@@ -372,9 +372,21 @@ def scenario_from_dict(d: dict, source: str = "<dict>") -> Scenario:
     if "scenario" not in d:
         raise ConfigError(source, "scenario", "a [scenario] table (required)", "nothing")
     sections = {name: _build(cls, d.get(name, {}), source, name) for name, cls in _SECTIONS.items()}
+    sections["series"] = _absolute_series(sections["series"], source)
     sc = Scenario(source=source, **sections)
     _cross_check(sc, d)
     return sc
+
+
+def _absolute_series(series: SeriesSection, source: str) -> SeriesSection:
+    """Series paths relative to the scenario file made absolute, so a copy of the scenario
+    written elsewhere (a run's scenario.toml) still names the same files."""
+    base = Path(source).parent
+    if not Path(source).is_file():
+        return series
+    changes = {k: str((base / v).resolve()) for k, v in (("load", series.load), ("availability", series.availability))
+               if v is not None and not Path(v).is_absolute()}
+    return dataclasses.replace(series, **changes) if changes else series
 
 
 def _cross_check(sc: Scenario, d: dict) -> None:

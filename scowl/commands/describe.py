@@ -136,7 +136,11 @@ def tightest(scenario, grid, supply, demand) -> dict:
     reasons = []
     up = demand_uplift(scenario)
     if up != 1.0:
-        reasons.append(f"heat wave: load x {up:.2f} ({demand[k] * (1 - 1 / up):,.0f} MW of this tick's demand)")
+        from scowl.model import data
+
+        imp = gens.type_code == TYPE_CODES["imports"]
+        reasons.append(f"heat wave: load x {up:.2f} ({demand[k] * (1 - 1 / up):,.0f} MW of this tick's demand); imports at "
+                       f"{data.stress()['heat_wave_imports_factor']:.0%} of their {gens.nameplate_mw[imp].sum():,.0f} MW (the neighbours at their peak)")
     reasons.append(f"{season(scenario.scenario.date)} {'weekday' if tl.weekday[k] else 'weekend'} load shape at "
                    f"{_hhmm(tl.local_hour[k])}, scaled to a {season_peak_mw(scenario) * scenario.scenario.scale:,.0f} MW peak")
     if scenario.stress.retirements:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from scowl.config import load_scenario, override
+from scowl.config import override
 
 #: Installed summer capability 2022 (MW) with its source, the facts' Part 2.
 _FACTS_2022 = {
@@ -54,8 +54,10 @@ class Check:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from scowl.commands._scenario import add_scenario_arguments
+
     p = sub.add_parser("validate", help="hold a scenario's grid against New York's facts, one PASS/FAIL row per check")
-    p.add_argument("config", nargs="?", default=None, help="scenario TOML file, or the name of a packaged one (default: ny2030)")
+    add_scenario_arguments(p, optional=True)
     p.add_argument("--scale", type=float, default=None, help="run the checks at this scale instead of the scenario's (e.g. 1.0)")
     p.add_argument("--days", type=int, default=12, help="seeded days of the stress-free model for the wind statistics (default 12)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -153,6 +155,8 @@ def validate(scenario, days: int = 12) -> list[Check]:
             exp_prof[:, sel] = hydro_factor(month) * cap[None, :]
         elif t.kind == 0:
             exp_prof[:, sel] = gens.min_mw[sel][None, :]
+        elif t.name == "imports" and scenario.stress.heat_wave:
+            exp_prof[:, sel] = data.stress()["heat_wave_imports_factor"] * cap[None, :]
         else:
             exp_prof[:, sel] = cap[None, :]
     exp_mix = energy_by_type(gens.type_code, gens.kind, exp_prof[:-1], demand[:-1], th)
@@ -257,9 +261,11 @@ def render(sc, rows: list[Check]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scowl.commands.describe import resolve_config
+    from scowl.commands._scenario import scenario_of
 
-    sc = load_scenario(resolve_config(args.config))
+    if args.config is None:
+        args.config = "ny2030"
+    sc = scenario_of(args)
     if args.scale is not None:
         sc = override(sc, {"scenario.scale": args.scale})
     rows = validate(sc, days=max(1, args.days))

@@ -2,8 +2,11 @@
 
 Each type's MW is its installed summer capability in the mix year (data/fleet_capacity.csv:
 2022 from NYISO Power Trends 2020 with Indian Point 3 retired, 2030 = 2022 + the CLCPA targets,
-every assumption written there) x scale; its unit count is the Gold Book's x scale (at least one
-unit for a type with capacity; distributed solar: MW / distributed_solar_peer_mw). Units are
+every assumption written there) x scale; its unit count is the Gold Book's at every scale, the
+units shrunk with the scale, so a 5 % New York keeps New York's structure (its largest unit is
+4 % of the peak, outages and trips are the same relative events as at full scale); only when
+that would leave fewer than MIN_CONSUMERS_PER_UNIT consumers per generator are the counts
+thinned evenly (at least one unit a type; distributed solar: MW / distributed_solar_peer_mw). Units are
 sized at the quantiles of the type's size distribution (data/unit_sizes.csv: lognormal from the
 Gold Book's mean and median, or even between a min and max), gas and petroleum drawing from the
 thermal technologies (combined cycle, steam, CT, aeroderivative, IC) by their unit counts, then
@@ -25,6 +28,9 @@ from scowl.config import Scenario
 from scowl.model import data
 from scowl.model.types import registry, type_info
 
+#: Each capacity-fleet generator stands for at least this many consumers: below that the Gold
+#: Book's unit counts are thinned evenly (a tiny test grid does not get hundreds of generators).
+MIN_CONSUMERS_PER_UNIT = 1000
 __all__ = ["FleetUnits", "capacity_by_type", "capacity_units", "size_quantiles"]
 
 
@@ -84,12 +90,22 @@ class FleetUnits:
     retired_mw: float = 0.0
 
 
+def _thinning(scenario: Scenario, caps) -> float:
+    """The share of the Gold Book's unit counts a scenario keeps: 1 (every unit, each scaled in
+    size) unless that would leave fewer than MIN_CONSUMERS_PER_UNIT consumers per generator."""
+    from scowl.model.mix import consumer_counts
+
+    units = sum(u or 0 for mw, u in caps.values() if mw > 0)
+    return min(1.0, sum(consumer_counts(scenario)) / MIN_CONSUMERS_PER_UNIT / max(units, 1))
+
+
 def capacity_units(scenario: Scenario) -> dict[str, FleetUnits]:
     """{type: FleetUnits} for every type in registry order (empty for a type without capacity)."""
     s = scenario.scenario
     caps = capacity_by_type(s.mix_year)
     rows = _size_rows()
     retire = scenario.stress.retirements
+    thin = _thinning(scenario, caps)
     out = {}
     for t in registry():
         mw, units = caps.get(t.name, (0.0, 0))
@@ -100,7 +116,7 @@ def capacity_units(scenario: Scenario) -> dict[str, FleetUnits]:
         if t.name == "distributed solar":
             n = max(1, round(mw / scenario.generation.distributed_solar_peer_mw))
         else:
-            n = max(1, round((units or 1) * s.scale))
+            n = max(1, round((units or 1) * thin))
         src = rows["thermal"] if t.output == "dispatch" and t.name in ("natural gas-fired", "petroleum-fired") else rows.get(t.name)
         if not src:
             sizes, tech = np.full(n, 1.0), (t.name,) * n

@@ -24,7 +24,8 @@
   0.188, inside the 16.5-21.7 % observed for utility PV in 2023 (assumptions calibrated to that).
 
 Then the stresses (scowl/model/stress.py): forced outages and the trip of the largest unit zero
-a unit from its outage tick on; a low-wind evening scales wind down. A scenario's own
+a unit from its outage tick on; a low-wind evening scales wind down; a heat wave halves what the
+imports can give (the neighbours are at their own peak). A scenario's own
 availability series ([series] availability, scowl/model/series.py) replaces the model of the
 types it names. Every generator's path comes from its own named stream (owner = its name) plus
 the shared "weather" streams, so a generator actor computing only its own rows gets the same numbers.
@@ -164,6 +165,9 @@ class SupplyModel:
         self.profile = factor * cap[None, :]
         fixed = generators.kind[idx] == FIXED
         self.profile[:, fixed] = generators.min_mw[idx][fixed][None, :]
+        if scenario.stress.heat_wave:  # the neighbours at their own peak keep their power
+            imp = code == type_info("imports").code
+            self.profile[:, imp] *= data.stress()["heat_wave_imports_factor"]
         own = availability_series(scenario)
         for t_name, frac in own.items():
             cols = code == type_info(t_name).code

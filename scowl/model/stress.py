@@ -7,7 +7,8 @@ streams:
   stream "outage"), so one generator actor alone draws the same as the whole fleet;
 - trip_largest_at = "HH:MM": the largest unit still in service trips at that local time and stays
   out (the loss of the largest single source, the contingency operating reserves are sized for);
-- heat_wave: the day's peak is the season's x (1 + heat_wave_uplift);
+- heat_wave: the day's peak is the season's x (1 + heat_wave_uplift), and imports give only
+  heat_wave_imports_factor of their capability (applied in generation.py);
 - low_wind_evening: wind output x low_wind_factor between the evening hours, easing over an hour;
 - retirements: the peaker units leave the fleet (applied in scowl/model/fleet.py).
 """

@@ -138,3 +138,18 @@ def test_full_day_at_full_scale_peaks_late_afternoon():
     assert abs(totals.max() - GOLD_BOOK_PEAK) / GOLD_BOOK_PEAK < 0.02
     assert 15.0 <= timeline(sc).local_hour[np.argmax(totals)] <= 19.0
     np.testing.assert_allclose(totals, expected_demand_mw(sc)["total"], rtol=0.01)
+
+
+def test_own_load_series_by_class_from_parquet(tmp_path):
+    import pandas as pd
+
+    pd.DataFrame({"time": ["2030-07-17T00:00", "2030-07-17T12:00", "2030-07-18T00:00"],
+                  "residential_mw": [8_000.0, 10_000.0, 8_000.0], "commercial_mw": [9_000.0, 15_000.0, 9_000.0]}
+                 ).to_parquet(tmp_path / "load.parquet")
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[scenario]\nname = "own"\nscale = 0.1\n[series]\nload = "load.parquet"\n')
+    sc = load_scenario(cfg)
+    assert sc.series.load == str((tmp_path / "load.parquet").resolve())  # kept absolute for copies of the scenario
+    e = expected_demand_mw(sc)
+    assert e["residential"][144] == pytest.approx(1_000.0, rel=1e-6) and e["commercial"][0] == pytest.approx(900.0, rel=1e-6)
+    assert e["total"][144] == pytest.approx(2_500.0 + 0.1 * (3_872.84 + 632.87), rel=1e-6)

@@ -21,16 +21,19 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scowl.config import Scenario
 from scowl.model import data
 from scowl.model.types import registry, type_info
 
 #: Each capacity-fleet generator stands for at least this many consumers: below that the Gold
 #: Book's unit counts are thinned evenly (a tiny test grid does not get hundreds of generators).
 MIN_CONSUMERS_PER_UNIT = 1000
+if TYPE_CHECKING:
+    from scowl.config import Scenario
+
 __all__ = ["FleetUnits", "capacity_by_type", "capacity_units", "size_quantiles"]
 
 
@@ -93,10 +96,10 @@ class FleetUnits:
 def _thinning(scenario: Scenario, caps) -> float:
     """The share of the Gold Book's unit counts a scenario keeps: 1 (every unit, each scaled in
     size) unless that would leave fewer than MIN_CONSUMERS_PER_UNIT consumers per generator."""
-    from scowl.model.mix import consumer_counts
-
+    c = data.consumers()
+    consumers = sum(round(c[k]["count"] * scenario.scenario.scale) for k in ("residential", "commercial"))
     units = sum(u or 0 for mw, u in caps.values() if mw > 0)
-    return min(1.0, sum(consumer_counts(scenario)) / MIN_CONSUMERS_PER_UNIT / max(units, 1))
+    return min(1.0, consumers / MIN_CONSUMERS_PER_UNIT / max(units, 1))
 
 
 def capacity_units(scenario: Scenario) -> dict[str, FleetUnits]:

@@ -20,11 +20,15 @@ import datetime as dt
 import functools
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scowl.config import Scenario
 from scowl.errors import ScowlError
+from scowl.model import data
+
+if TYPE_CHECKING:
+    from scowl.config import Scenario
 
 __all__ = ["SeriesError", "availability_series", "load_series", "read_table"]
 
@@ -142,11 +146,11 @@ def load_series(scenario: Scenario) -> dict[str, np.ndarray] | None:
         total = _on_ticks(scenario, path, "total_mw", h, _number(path, "total_mw", cols["total_mw"], lo=0.0)) * s
         return {"total": total}
     if "residential_mw" in cols and "commercial_mw" in cols:
-        from scowl.model.demand import fixed_loads_mw
-
+        c = data.consumers()
+        fixed = sum(v["summer_peak_mw"] for v in c.values() if v["load"] == "fixed") * s
         out = {k: _on_ticks(scenario, path, f"{k}_mw", h, _number(path, f"{k}_mw", cols[f"{k}_mw"], lo=0.0)) * s
                for k in ("residential", "commercial")}
-        out["total"] = out["residential"] + out["commercial"] + sum(fixed_loads_mw(scenario).values())
+        out["total"] = out["residential"] + out["commercial"] + fixed
         return out
     raise SeriesError(path, "total_mw", None, "a column 'total_mw', or both 'residential_mw' and 'commercial_mw'",
                       ", ".join(cols))

@@ -15,11 +15,15 @@ streams:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from scowl.config import Scenario
 from scowl.model import data
 from scowl.streams import StreamRepo
+
+if TYPE_CHECKING:
+    from scowl.config import Scenario
 
 __all__ = ["demand_uplift", "forced_outages", "low_wind_factor", "out_from_tick", "outage_rate", "trip_tick"]
 

@@ -59,7 +59,7 @@ async def test_broker_routes_each_generator_to_the_tracker_of_its_bucket(zctx):
 async def test_broker_assigns_by_load_zone_when_the_scenario_says_so(zctx, tmp_path):
     """[trackers] assign = "zone": upstate zones A-E go to one tracker, the rest to the other
     (cut at about half the load), whatever the ids hash to; a locate without zones stays hashed."""
-    from scowl.broker.sharding import zone_buckets
+    from scowl.balance.sharding import zone_buckets
 
     from scowl.config import load_scenario, override
     from scowl.model.zones import zone_shares

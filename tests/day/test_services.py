@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from scowl import wire
 from scowl.actors.bootstrap import Bootstrap
-from scowl.broker.broker import Broker
 from scowl.balance.sharding import generator_id
+from scowl.broker.broker import Broker
 from scowl.plan import make_plan
 from scowl.runtime import Actor
 
@@ -60,7 +60,6 @@ async def test_broker_assigns_by_load_zone_when_the_scenario_says_so(zctx, tmp_p
     """[trackers] assign = "zone": upstate zones A-E go to one tracker, the rest to the other
     (cut at about half the load), whatever the ids hash to; a locate without zones stays hashed."""
     from scowl.balance.sharding import zone_buckets
-
     from scowl.config import load_scenario, override
     from scowl.model.zones import zone_shares
     from scowl.sweep import scenario_toml

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
@@ -22,6 +22,9 @@ from scowl.model import DemandModel, build_population, demand_shares
 from scowl.model.population import KIND_NAMES
 from scowl.runtime import on
 from scowl.streams import StreamRepo
+
+if TYPE_CHECKING:  # pandas (~60 MB) only when the table is written, at the end of the run
+    import pandas as pd
 
 REGISTER_CHUNK = 100_000
 CLASS_NAMES = (*KIND_NAMES, "fixed load")  # customer classes: homes, commercial buildings, fixed-load blocks
@@ -381,6 +384,8 @@ class Population(GridPeer):
     def table(self) -> pd.DataFrame:
         """Every consumer of this population ever starved, choked or deferring, one row each
         (call after `_deferral_figures` closed the books: expired energy is final then)."""
+        import pandas as pd
+
         secs = float(self.scenario.tick_seconds)
         deferred = np.zeros(self.n)
         expired = np.zeros(self.n)

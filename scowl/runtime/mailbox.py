@@ -18,35 +18,26 @@ from scowl.wire import chunks
 
 MAILBOX_MAX = 50_000  # frames decoded but not yet handled; past this the pumps wait
 YIELD_EVERY = 256  # messages handled between yields to the event loop (fairness across actors)
+READ_NOW_MAX = 64  # packets taken in a socket's reader callback; the rest is left to its pump
 
 
 class Mailbox(Dispatch):
     async def _pump(self, ch: Channel) -> None:
         """Move packets from one socket into the mailbox, awaiting only when the socket is
-        empty, and handle the mailbox inline unless another pump is already handling it."""
-        kind = ch.kind
+        empty, and handle the mailbox inline unless another pump is already handling it.
+        The socket's reader callback takes packets too (_read_now): a reply resolves its
+        request as soon as the loop sees the socket readable, not an iteration later."""
         mailbox = self._mailbox
-        expected_parts = 1 if kind == zmq.DEALER else 2
+        ch.on_readable = lambda: self._read_now(ch)
         while True:
             parts = ch.recv_ready()
             if parts is None:
-                await ch.wait_readable()
+                if mailbox and not self._busy:  # what the reader callback queued
+                    await self._drain()
+                    continue
+                await ch.wait_woken()
                 continue
-            rid: bytes | None
-            if kind == zmq.ROUTER:
-                rid = parts[0]
-                sender = parts[0].decode("utf-8", "replace")[:64]
-            else:
-                rid, sender = None, ch.name
-            if len(parts) != expected_parts:
-                self._reject(sender, "malformed", f"{len(parts)} message parts, expected {expected_parts}")
-                continue
-            self.stats.bytes_received += len(parts[-1])
-            link = self.link_bytes.get(sender)
-            if link is None:
-                link = self.link_bytes[sender] = [0, 0, 0, 0]
-            link[3] += len(parts[-1])
-            self._accept_packet(parts[-1], sender, rid, kind)
+            self._take(ch, parts)
             if not mailbox:
                 continue
             if not self._busy:
@@ -54,6 +45,37 @@ class Mailbox(Dispatch):
             elif len(mailbox) >= MAILBOX_MAX:
                 self._room.clear()
                 await self._room.wait()
+
+    def _read_now(self, ch: Channel) -> None:
+        """The socket is readable: take up to READ_NOW_MAX packets now (replies resolve their
+        requests here; other frames queue for the pump, which wakes next)."""
+        for _ in range(READ_NOW_MAX):
+            if len(self._mailbox) >= MAILBOX_MAX:
+                return
+            parts = ch.recv_ready()
+            if parts is None:
+                return
+            self._take(ch, parts)
+
+    def _take(self, ch: Channel, parts: list) -> None:
+        """One received ZeroMQ message: who sent it, its byte counts, then its frames."""
+        kind = ch.kind
+        rid: bytes | None
+        if kind == zmq.ROUTER:
+            rid = parts[0]
+            sender = parts[0].decode("utf-8", "replace")[:64]
+        else:
+            rid, sender = None, ch.name
+        expected_parts = 1 if kind == zmq.DEALER else 2
+        if len(parts) != expected_parts:
+            self._reject(sender, "malformed", f"{len(parts)} message parts, expected {expected_parts}")
+            return
+        self.stats.bytes_received += len(parts[-1])
+        link = self.link_bytes.get(sender)
+        if link is None:
+            link = self.link_bytes[sender] = [0, 0, 0, 0]
+        link[3] += len(parts[-1])
+        self._accept_packet(parts[-1], sender, rid, kind)
 
     def _accept_packet(self, packet: bytes, sender: str, rid: bytes | None, kind: int) -> None:
         """Validate every frame of a packet; replies resolve their futures now (a handler

@@ -18,6 +18,7 @@ kernel under partitions (../shared/reference/network-faults.md): without them a 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import zmq
 
@@ -75,7 +76,7 @@ def bind(sock: zmq.Socket, address: str) -> str:
 class Channel:
     """One socket bound into the running asyncio loop."""
 
-    __slots__ = ("sock", "kind", "name", "_loop", "_fd", "_waiters")
+    __slots__ = ("sock", "kind", "name", "on_readable", "_loop", "_fd", "_waiters")
 
     def __init__(self, sock: zmq.Socket, name: str) -> None:
         self.sock = sock
@@ -84,7 +85,17 @@ class Channel:
         self._loop = asyncio.get_running_loop()
         self._fd = sock.getsockopt(zmq.FD)
         self._waiters: list[asyncio.Future] = []
-        self._loop.add_reader(self._fd, self._wake)
+        # called from the reader callback, before waiters wake: a receiver that takes what the
+        # socket has right there saves the loop iteration a waiting task needs to wake
+        # (only from the loop's reader callback, never from a send: a reply read during the
+        # send of its request would come before the request is registered as pending)
+        self.on_readable: Callable[[], None] | None = None
+        self._loop.add_reader(self._fd, self._readable)
+
+    def _readable(self) -> None:
+        if self.on_readable is not None and not self.sock.closed:
+            self.on_readable()
+        self._wake()
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []
@@ -108,6 +119,17 @@ class Channel:
 
     async def wait_readable(self) -> None:
         await self._wait(zmq.POLLIN)
+
+    async def wait_woken(self) -> None:
+        """Until the socket is readable or its reader callback ran (which may have taken what
+        was readable itself: see on_readable); the caller checks again either way."""
+        if self.sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            return
+        fut = self._loop.create_future()
+        self._waiters.append(fut)
+        if self.sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:  # it may have changed while arming
+            return
+        await fut
 
     async def send(self, parts: list) -> None:
         """Send a multipart message, awaiting only when the socket would block."""

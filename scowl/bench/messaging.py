@@ -253,6 +253,68 @@ def _raw_figures(transport: str, n: int, batches: int) -> dict:
     return out
 
 
+class _CountingLoop(asyncio.SelectorEventLoop):
+    """The standard selector loop, counting its iterations."""
+
+    iterations = 0
+
+    def _run_once(self) -> None:
+        self.iterations += 1
+        super()._run_once()  # type: ignore[misc]
+
+
+async def _iterations(loop: _CountingLoop, count: int) -> dict:
+    """Loop iterations per round trip with one request outstanding, actor and raw pyzmq asyncio
+    DEALER/ROUTER, both ends in this loop: the latency path's cost in wake-ups, which a busy
+    machine does not change (rates do)."""
+    ctx = zmq.asyncio.Context()
+    echo = Echo("echo", "inproc://bench-iterations")
+    sender = Actor("bench")
+    dealer = ctx.socket(zmq.DEALER)
+    router = ctx.socket(zmq.ROUTER)
+    task = None
+    try:
+        await echo.start(ctx)
+        await sender.start(ctx)
+        await sender.connect("echo", echo.bound_address)
+        router.bind("inproc://bench-iterations-raw")
+        dealer.connect("inproc://bench-iterations-raw")
+
+        async def raw_echo() -> None:
+            while True:
+                await router.send_multipart(await router.recv_multipart())
+
+        task = asyncio.ensure_future(raw_echo())
+        payload = wire.encode_packet([wire.encode_frame(wire.Ping(1, b""), "bench", "echo", 1, ask=True)])
+        for i in range(50):  # warm
+            await sender.request("echo", wire.Ping(i, b""))
+            await dealer.send(payload)
+            await dealer.recv()
+        n0 = loop.iterations
+        for i in range(count):
+            await sender.request("echo", wire.Ping(i, b""))
+        actor = (loop.iterations - n0) / count
+        n0 = loop.iterations
+        for _ in range(count):
+            await dealer.send(payload)
+            await dealer.recv()
+        return {"loop_iterations_per_round_trip": actor, "raw_loop_iterations_per_round_trip": (loop.iterations - n0) / count}
+    finally:
+        if task is not None:
+            task.cancel()
+        await sender.stop()
+        await echo.stop()
+        ctx.destroy(linger=0)
+
+
+def loop_iterations(count: int = 1000) -> dict:
+    loop = _CountingLoop()
+    try:
+        return loop.run_until_complete(_iterations(loop, count))
+    finally:
+        loop.close()
+
+
 def _one_round(transport: str, args) -> dict:
     ctx = zmq.asyncio.Context()
     try:
@@ -274,8 +336,8 @@ def _one_round(transport: str, args) -> dict:
 def measure(args) -> dict:
     """Each figure is the median of --repeat rounds (each round measures the actors, then raw
     pyzmq, back to back); a ratio is the median of the rounds' ratios, not a ratio of medians."""
+    figures: dict = {"cpu_count": os.cpu_count(), "repeat": args.repeat, **loop_iterations()}
     install_uvloop()
-    figures: dict = {"cpu_count": os.cpu_count(), "repeat": args.repeat}
     for transport in [t.strip() for t in args.transports.split(",") if t.strip()]:
         rounds = [_one_round(transport, args) for _ in range(args.repeat)]
         figures[transport] = {k: float(np.median([r[k] for r in rounds])) for k in rounds[0]}
@@ -308,6 +370,9 @@ def render(figures: dict) -> str:
     lines = [(f"Scowl messaging benchmark ({figures['cpu_count']} cores; inproc = one process, tcp = two processes; "
              f"median of {figures.get('repeat', 1)} rounds)"), ""]
     header = f"{'figure':<54}" + "".join(f"{t:>16}" for t in transports) + f"{'tcp target':>14}"
+    lines.append(f"loop iterations per request/reply round trip, one outstanding, both ends in one loop: actor "
+                 f"{figures['loop_iterations_per_round_trip']:.1f}, raw pyzmq asyncio {figures['raw_loop_iterations_per_round_trip']:.1f}")
+    lines.append("")
     lines += [header, "-" * len(header)]
     for label, key in rows:
         cells = []

@@ -37,8 +37,6 @@ def test_a_day_in_processes_is_measured_per_process_and_per_role(tmp_path):
     assert set(f["roles"]) >= {"tracker", "generator", "consumer", "metronome", "broker", "bootstrap"}
     assert f["roles"]["tracker"]["processes"] == f["trackers"]
     assert f["ticks"] == 4 and f["consumers"] > 0
-    # the services are stopped as soon as the metronome wrote the results, not after a 15 s wait
-    assert f["wall_s"] < 60
     text = day.render(f)
     assert "peak memory" in text and "tracker" in text
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 
 def _fmt(v) -> str:
     if isinstance(v, float):
@@ -16,7 +18,7 @@ def summary_table(s: dict) -> str:
     peers = ", ".join(f"{k} {v:,}" for k, v in s["peers"].items())
     lines = [
         f"Scowl run: {s['scenario']} (seed {s['seed']}, {s['pacing']}, {s['transport']}), {s['ticks']} ticks of {s['tick_seconds']} s in {s['wall_seconds']:.1f} s wall",
-        f"peers: {peers}",
+        *textwrap.wrap(f"peers: {peers}", width=100, subsequent_indent="  "),
         "",
         "rebalancing",
         f"  rounds                     {_fmt(r['rounds'])}",

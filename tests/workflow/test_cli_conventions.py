@@ -110,8 +110,10 @@ def test_set_overrides_reach_the_run_and_are_kept_with_it(json_run):
 
 def test_quiet_prints_no_progress_and_verbose_logs_info(tmp_path, capsys):
     assert main(["run", "small", *SHORT, "-q", "--out", str(tmp_path / "q")]) == 0
-    err = capsys.readouterr().err
-    assert "ticks" not in err and err.strip() == ""
+    got = capsys.readouterr()
+    assert "ticks" not in got.err and got.err.strip() == ""
+    table = got.out.split("\nresults in")[0]
+    assert max(len(line) for line in table.splitlines()) <= 100  # the summary table fits 100 columns
     assert main(["-v", "run", "small", *SHORT, "--out", str(tmp_path / "v")]) == 0
     err = capsys.readouterr().err
     assert "INFO scowl" in err

@@ -132,6 +132,11 @@ def fmt_interval(iv: Interval) -> str:
     return f"{iv.mean:,.{decimals}f} ± {h:,.{decimals}f}"
 
 
+def fmt_bound(v: float) -> str:
+    """An interval's end: 4 significant digits, never in exponent notation below 10^15."""
+    return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:,.4g}"
+
+
 def _fmt_num(v: float) -> str:
     if v == int(v) and abs(v) < 1e15:
         return f"{int(v):,}"
@@ -152,7 +157,7 @@ def intervals_table(intervals: dict[str, object], n: int, width: int = 100) -> s
         if k in _NOT_FIGURES:
             continue
         if isinstance(v, Interval) and (v.n < 2 or v.sd > 0):
-            rng = "" if math.isnan(v.low) else f"[{v.low:,.4g}, {v.high:,.4g}]"
+            rng = "" if math.isnan(v.low) else f"[{fmt_bound(v.low)}, {fmt_bound(v.high)}]"
             rows.append((k, fmt_interval(v), rng))
         elif isinstance(v, Interval):
             same.append(f"{k} {_fmt_num(v.mean)}")

@@ -22,7 +22,7 @@ SEED_FIGURES = {
 
 def add_intervals(answer: Answer, seeds, keys) -> None:
     """One detail line and answers.json values: each figure's mean and 95 % t-interval over the seeds."""
-    from scowl.stats import Interval, fmt_interval, intervals_json, summary_intervals
+    from scowl.stats import Interval, fmt_bound, fmt_interval, intervals_json, summary_intervals
 
     ivs = summary_intervals(seeds.summaries)
     got = {k: ivs[k] for k in keys if isinstance(ivs.get(k), Interval)}
@@ -32,7 +32,7 @@ def add_intervals(answer: Answer, seeds, keys) -> None:
         section, key = k.split(".", 1)
         unit = " (MWh)" if section == "energy_mwh" else " (s)" if key.endswith("_s") else ""
         return key.removesuffix("_s").replace("_", " ") + unit
-    text = "; ".join(f"{name(k)} {fmt_interval(v)} [{v.low:,.4g}, {v.high:,.4g}]" for k, v in got.items())
+    text = "; ".join(f"{name(k)} {fmt_interval(v)} [{fmt_bound(v.low)}, {fmt_bound(v.high)}]" for k, v in got.items())
     answer.details.append(f"over {len(seeds.summaries)} seeds of {seeds.label} (mean ± half-width, [95 % t-interval]): {text}")
     answer.values.setdefault("seeds", {})[seeds.label] = intervals_json(got)
     answer.sources.append(str(seeds.path))

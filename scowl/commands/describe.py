@@ -191,7 +191,12 @@ def zone_balance(scenario, grid, supply, demand, tick: int) -> dict:
     load = demand[tick] * zone_shares()
     sup = np.bincount(grid.generators.zone, weights=supply.profile[tick], minlength=len(ZONES))
     flows = interface_flows(load, sup / max(scenario.scenario.scale, 1e-12) * scenario.scenario.scale)
-    return {"tick": tick, "load_mw": dict(zip(ZONES, load.round(1).tolist())), "available_mw": dict(zip(ZONES, sup.round(1).tolist())),
+    from scowl.model.zones import consumer_zones
+
+    counts = np.bincount(consumer_zones(grid.consumers.index, scenario.seed), minlength=len(ZONES)) if len(grid.consumers) else np.zeros(len(ZONES))
+    return {"tick": tick, "consumers": dict(zip(ZONES, counts.astype(int).tolist())),
+            "generators": dict(zip(ZONES, np.bincount(grid.generators.zone, minlength=len(ZONES)).astype(int).tolist())),
+            "load_mw": dict(zip(ZONES, load.round(1).tolist())), "available_mw": dict(zip(ZONES, sup.round(1).tolist())),
             "interface_flow_mw": flows, "over_limit": {k: list(v) for k, v in over_limits(
                 {k: v / max(scenario.scenario.scale, 1e-12) for k, v in flows.items()}).items()},
             "note": "limits are at scale 1.0: flows are compared after dividing by the scale"}
@@ -242,6 +247,12 @@ def render(d: dict) -> str:
                  f"{ti['ticks_short']} ticks with demand above usable supply; stresses: {stress}; fleet: {s['fleet_method']}")
     for r in ti["reasons"]:
         lines.append(f"  - {r}")
+    z = d["zones"]
+    lines.append("zones at the peak (consumers / generators / load MW / available MW): " + "; ".join(
+        f"{k} {z['consumers'][k]:,}/{z['generators'][k]}/{z['load_mw'][k]:,.0f}/{z['available_mw'][k]:,.0f}" for k in z["load_mw"]))
+    if z["over_limit"]:
+        lines.append("interfaces over their limit at the peak (transport estimate, not enforced by the trackers): " + "; ".join(
+            f"{k} {v[0]:,.0f} MW > {v[1]:,.0f} MW" for k, v in z["over_limit"].items()))
     return "\n".join(lines)
 
 

@@ -336,14 +336,32 @@ class Metronome(Actor):
             self.journal.remove()
 
     def deaths_with_costs(self) -> list[dict]:
-        """Every death with what it cost: the ticks the peer was absent from the state log."""
+        """Every death with what it cost: the ticks the peer was absent from the state log, and
+        the energy the summary's books are blind to meanwhile (estimated at its last report):
+        a dead population's demand is missing from `demanded` and `served`; a dead fleet's
+        consumers were counted served while nobody confirmed delivering to them."""
         absent_ticks: dict[str, int] = {}
+        last: dict[str, dict] = {}
         for r in self.records:
             if r.get("absent") == 1.0:
                 absent_ticks[r["actor"]] = absent_ticks.get(r["actor"], 0) + 1
+            elif r["tick"] >= last.get(r["actor"], {}).get("tick", -1):
+                last[r["actor"]] = r
         rejoined = {name: back for name, _, back in self.rejoins}
-        return [{**d, "ticks_absent": absent_ticks.get(d["peer"], 0), "rejoined_at_tick": rejoined.get(d["peer"])}
-                for d in self.deaths]
+        tick_h = self.tick_seconds / 3600.0
+        out = []
+        for d in self.deaths:
+            n = absent_ticks.get(d["peer"], 0)
+            row = last.get(d["peer"], {})
+            cost = {"ticks_absent": n, "rejoined_at_tick": rejoined.get(d["peer"])}
+            if d["role"] == "consumer":
+                cost["demand_missing_mwh"] = float(row.get("demand_mw", 0.0)) * n * tick_h
+            elif d["role"] in ("generator", "storage"):
+                cost["delivery_unconfirmed_mwh"] = float(row.get("delivered_mw", 0.0)) * n * tick_h
+            elif d["role"] == "tracker":
+                cost["consumers_managed_at_death"] = int(row.get("consumers", row.get("peers", 0)) or 0)
+            out.append({**d, **cost})
+        return out
 
     async def _stop_everyone(self, reason: str) -> None:
         for name in sorted(self.expected):

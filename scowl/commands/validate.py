@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="hold a scenario's grid against New York's facts, one PASS/FAIL row per check")
     add_scenario_arguments(p, optional=True)
     p.add_argument("--scale", type=float, default=None, help="run the checks at this scale instead of the scenario's (e.g. 1.0)")
-    p.add_argument("--days", type=int, default=12, help="seeded days of the stress-free model for the wind statistics (default 12)")
+    p.add_argument("--days", type=int, default=40, help="seeded days of the stress-free model for the wind statistics (default 40)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)
 
@@ -84,7 +84,7 @@ def _wind_stats(scenario, type_name: str, days: int) -> tuple[float, float, floa
     return float(np.mean(cfs)), float(np.min(cfs)), float(np.percentile(np.abs(ch), 99)), float(ch.std())
 
 
-def validate(scenario, days: int = 12) -> list[Check]:
+def validate(scenario, days: int = 40) -> list[Check]:
     from scowl.model import (
         TYPE_CODES,
         build_generators,
@@ -206,7 +206,7 @@ def validate(scenario, days: int = 12) -> list[Check]:
             rows.append(Check.range(f"{t.name} one-hour change p99, share of capacity", p99, 0.08, 0.20, "NYH 2019 fleet: p99 12.7 %", "{:.1%}"))
             rows.append(Check.range(f"{t.name} one-hour change std, share of capacity", sd, 0.02, 0.065, "NYH 2019 fleet: std 3.9 %", "{:.1%}"))
         else:
-            rows.append(Check.range(f"{t.name} capacity factor, {s.date:%B} ({days} seeded days)", cf, 0.6 * mu, 1.4 * mu,
+            rows.append(Check.range(f"{t.name} capacity factor, {s.date:%B} ({days} seeded days)", cf, 0.5 * mu, 1.5 * mu,
                                     "US East Coast estimates 40-50 % a year, July-August weakest (data/output_factors.csv)"))
         sel = gens.type_code == TYPE_CODES[t.name]
         day_cf = supply.profile[:, sel].sum() / (gens.nameplate_mw[sel].sum() * len(supply.profile))

@@ -4,8 +4,11 @@ is sampled over its ticks."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -59,7 +62,34 @@ def _tree_cpu(pid: int) -> dict[str, tuple[float, str]]:
     return out
 
 
-def run_point(config_path: Path, out_dir: Path, *, processes: bool = False, log=None) -> dict:
+#: a sweep's child `scowl run` is stopped (SIGTERM to its process group, then SIGKILL) after this long
+CHILD_TIMEOUT_S = 3 * 3600.0
+
+
+def _watchdog(proc: subprocess.Popen, timeout_s: float, fired: list) -> threading.Timer:
+    """Stop `proc` (its whole process group) when it outlives `timeout_s`: SIGTERM, so it writes
+    what it gathered, then SIGKILL 30 s later."""
+    def stop() -> None:
+        fired.append(timeout_s)
+        for sig, wait in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 0.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    timer = threading.Timer(timeout_s, stop)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def run_point(config_path: Path, out_dir: Path, *, processes: bool = False, log=None,
+              timeout_s: float = CHILD_TIMEOUT_S) -> dict:
     """`scowl run CONFIG --out DIR --json` in a subprocess; returns CPU sampled over its ticks:
     {"window_s", "cpu_pct": {actor or "run": % of one core}} plus the exit code. The tick window
     comes from the run's machine progress stream (one JSON object a line on stderr), its figures
@@ -70,8 +100,11 @@ def run_point(config_path: Path, out_dir: Path, *, processes: bool = False, log=
     first = last = None
     err_tail: list[str] = []
     # stdout (one JSON object, a few kB) is read after stderr closes; the pipes close with the block
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1) as proc:
+    fired: list = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                          start_new_session=True) as proc:
         assert proc.stderr is not None and proc.stdout is not None
+        watchdog = _watchdog(proc, timeout_s, fired)
         for line in proc.stderr:
             tick = tick_event(line)
             if tick:
@@ -84,9 +117,12 @@ def run_point(config_path: Path, out_dir: Path, *, processes: bool = False, log=
                 err_tail = (err_tail + [line.rstrip()])[-20:]
         stdout = proc.stdout.read()
         rc = proc.wait()
+        watchdog.cancel()
     sampled: dict = {"returncode": rc, "command": " ".join(cmd), "window_s": 0.0, "cpu_pct": {}}
     if rc != 0:
         sampled["error"] = "\n".join(err_tail) or stdout[-2000:]
+        if fired:
+            sampled["error"] = f"stopped after {fired[0]:g} s (the child's timeout); its partial results are in {out_dir}\n" + sampled["error"]
         return sampled
     try:
         sampled["summary"] = json.loads(stdout)

@@ -149,7 +149,7 @@ class Population(GridPeer):
             if role in ("tracker", "generator", "storage"):
                 await self.connect(name, address)
             if role in ("generator", "storage"):
-                await self.subscribe(pub, (wire.Verdict,))
+                await self.subscribe(pub, (wire.Verdict,), publisher=name)
         start = 0
         for tracker, count in zip(placement.trackers, placement.counts):
             self.mgr[start:start + count] = self.tracker_index[tracker]
@@ -268,8 +268,8 @@ class Population(GridPeer):
 
     @on(wire.Verdict)
     def on_verdict(self, msg: wire.Verdict, env: wire.Envelope):
-        self.heard(msg.fleet)
-        self.verdicts.add(msg.tick, msg.fleet, msg)
+        self.heard(env.sender)  # the authenticated fleet (the authorization table holds msg.fleet to it)
+        self.verdicts.add(msg.tick, env.sender, msg)
         self._maybe_finish(msg.tick)
 
     def soc_mask(self) -> np.ndarray:

@@ -135,7 +135,7 @@ class GridPeer(Actor):
                 gather.now = lambda: self.clock.tick
         await self.connect("broker", self.plan.broker)
         await self.connect("metronome", self.plan.metronome)
-        await self.subscribe(self.plan.metronome_pub, (wire.Tick,))
+        await self.subscribe(self.plan.metronome_pub, (wire.Tick,), publisher="metronome")
         self.boot = self._spawn(self._boot())
 
     async def _boot(self) -> None:
@@ -271,6 +271,7 @@ class GridPeer(Actor):
         final.update(rss_peak_mb=peak_rss_mb(), cpu_user_s=usage.ru_utime, cpu_sys_s=usage.ru_stime, **LOOP_LAG.figures())
         for key in ("sent", "received", "bytes_sent", "bytes_received", "rejected", "failed"):
             final[f"msg_{key}"] = float(self.stats.as_dict()[key])
+        final.update(self.rejection_figures())
         for peer, (m_out, b_out, m_in, b_in) in sorted(self.link_bytes.items()):
             final[f"link_out_msgs:{peer}"], final[f"link_out_bytes:{peer}"] = m_out, b_out
             final[f"link_in_msgs:{peer}"], final[f"link_in_bytes:{peer}"] = m_in, b_in

@@ -187,6 +187,14 @@ class ResponseSection:
 
 
 @dataclass(frozen=True)
+class SecuritySection:
+    """Peers with identities (CURVE keys, every sender authenticated) on ipc and tcp links.
+    Off only for benchmarks: the run's output and summary.json then say so."""
+
+    enabled: bool = _f(True)
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One validated scenario. `source` is the file (or name) it came from."""
 
@@ -202,6 +210,7 @@ class Scenario:
     response: ResponseSection = ResponseSection()
     stress: StressSection = StressSection()
     series: SeriesSection = SeriesSection()
+    security: SecuritySection = SecuritySection()
 
     @property
     def ticks(self) -> int:
@@ -253,6 +262,7 @@ _SECTIONS = {
     "response": ResponseSection,
     "stress": StressSection,
     "series": SeriesSection,
+    "security": SecuritySection,
 }
 
 

@@ -67,6 +67,16 @@ class RunPlan:
     fault_gate: str = ""  # multi-host runs: a REP endpoint the metronome asks before each tick (faults applied in the kernel)
     scenario_origin: str = ""  # the scenario file the run was started from (scenario_path is the run's stored copy)
     tick_deadline_s: float = 120.0  # lockstep: a peer silent this long on one tick is lost (the metronome goes on)
+    keys_dir: str = ""  # CURVE keys and the enrolment table of the run's peers; "" = security off (or inproc)
+    guards_off: list[str] = field(default_factory=list)  # TESTS ONLY: guards switched off (scowl.security.GUARDS)
+
+    @property
+    def security_mode(self) -> str:
+        """"curve" (keys on every link), "off" (ipc/tcp without keys: --insecure), or "inproc"
+        (one process: no wire, no keys needed)."""
+        if self.transport == "inproc":
+            return "inproc"
+        return "curve" if self.keys_dir else "off"
 
     @property
     def n_global(self) -> int:
@@ -146,8 +156,10 @@ def _address(transport: str, name: str, run_id: str, ipc_dir: str) -> str:
 
 
 def make_plan(scenario_path: str, *, transport: str = "inproc", populations: int | None = None, fleets: int = 1,
-              out_dir: str = "", run_id: str | None = None) -> RunPlan:
-    """The plan for running a scenario on this machine."""
+              out_dir: str = "", run_id: str | None = None, secure: bool | None = None) -> RunPlan:
+    """The plan for running a scenario on this machine. `secure` (default: the scenario's
+    [security] enabled) gives ipc and tcp runs a key directory, OUT_DIR/keys; the keys
+    themselves are made by scowl.security.enrol_plan."""
     if transport not in TRANSPORTS:
         raise ConfigError("<command line>", "transport", f"one of {', '.join(TRANSPORTS)}", transport)
     if populations is not None and populations < 1:
@@ -193,7 +205,14 @@ def make_plan(scenario_path: str, *, transport: str = "inproc", populations: int
         fixed_block_mw=block_mw,
         out_dir=out_dir,
         run_id=run_id,
+        keys_dir=_keys_dir(transport, out_dir, scenario.security.enabled if secure is None else secure),
     )
+
+
+def _keys_dir(transport: str, out_dir: str, secure: bool) -> str:
+    if transport == "inproc" or not secure:
+        return ""
+    return str(Path(out_dir or tempfile.mkdtemp(prefix="scowl-keys-")).resolve() / "keys")
 
 
 def storage_hubs(scenario: Scenario) -> int:

@@ -13,6 +13,7 @@ from scowl.broker.broker import Broker
 from scowl.config import Scenario
 from scowl.plan import RunPlan, bind_address
 from scowl.runtime import Actor
+from scowl.security import equip
 
 ROLE_ORDER = ("bootstrap", "broker", "metronome", "tracker", "generator", "storage", "consumer")
 
@@ -22,7 +23,14 @@ def _bind(plan: RunPlan, name: str) -> str:
 
 
 def build_actors(role: str, plan: RunPlan, scenario: Scenario, names: set[str] | None = None, progress=None) -> list[Actor]:
-    """The actors of `role` in this plan (only `names`, when given)."""
+    """The actors of `role` in this plan (only `names`, when given), with their identities
+    (scowl.security.equip: keys when the plan has them, the roster, the guards)."""
+    actors = _build(role, plan, scenario, names, progress)
+    equip(actors, plan)
+    return actors
+
+
+def _build(role: str, plan: RunPlan, scenario: Scenario, names: set[str] | None, progress) -> list[Actor]:
     def wanted(name: str) -> bool:
         return names is None or name in names
 

@@ -25,6 +25,8 @@ from scowl.plan import RunPlan, make_plan, role_of
 from scowl.progress import Progress
 from scowl.roles import ROLE_ORDER, build_actors
 from scowl.runtime import Node
+from scowl.security import enrol_plan
+from scowl.security.keys import ENROLMENT_FILE
 from scowl.statelog import atomic_write_json, atomic_write_text
 
 log = logging.getLogger("scowl.run")
@@ -172,13 +174,16 @@ def _where(out: Path) -> str:
 # ---------------------------------------------------------------------------- running
 
 def run_scenario(scenario_path, out_dir: str, *, processes: bool = False, transport: str | None = None,
-                 populations: int | None = None, fleets: int = 1, show_progress: bool = True, force: bool = False) -> dict:
+                 populations: int | None = None, fleets: int = 1, show_progress: bool = True, force: bool = False,
+                 insecure: bool = False, guards_off: tuple[str, ...] = ()) -> dict:
     """Run one scenario end to end and return its summary (also in OUT_DIR/summary.json).
     `scenario_path` is a TOML path or a `Scenario`. `fleets` generator fleet actors share the
     generators (one each: every generator a peer). An existing non-empty OUT_DIR is refused
     unless `force` (then replaced whole, once the scenario validated). RunFailed (exit 1) when
     the run ended early on an error, RunInterrupted on SIGINT/SIGTERM; both say where the
-    partial results are."""
+    partial results are. ipc and tcp runs get CURVE keys in OUT_DIR/keys unless `insecure` (or
+    the scenario's [security] enabled = false); `guards_off` is for tests that show what a guard
+    stops (scowl.security.GUARDS)."""
     from scowl.config import Scenario, load_scenario
     from scowl.limits import raise_fd_limit
 
@@ -194,8 +199,13 @@ def run_scenario(scenario_path, out_dir: str, *, processes: bool = False, transp
     out.mkdir(parents=True, exist_ok=True)
     raise_fd_limit()
     stored = store_inputs(out, scenario, origin)
-    plan = make_plan(str(stored), transport=transport, populations=populations, fleets=fleets, out_dir=str(out.resolve()))
+    plan = make_plan(str(stored), transport=transport, populations=populations, fleets=fleets, out_dir=str(out.resolve()),
+                     secure=False if insecure else None)
     plan.scenario_origin = origin
+    plan.guards_off = sorted(guards_off)
+    enrol_plan(plan)
+    if plan.security_mode == "off":
+        log.warning("security is off: no CURVE keys, any local process can act as any peer (benchmarks only)")
     atomic_write_text(out / "plan.json", plan.to_json())
     progress = Progress(f"scowl run {scenario.scenario.name}", enabled=show_progress)
     if not processes:
@@ -303,6 +313,8 @@ START_TIMEOUT_S = 300.0
 def start_node(plan: RunPlan, plan_path: Path, name: str, stderr=None, timeout: float = START_TIMEOUT_S) -> subprocess.Popen:
     """Start one actor's `scowl-node` in its own session (its own process group, so it is
     stopped whole) and return once it printed READY; ScowlError after `timeout` seconds."""
+    if plan.keys_dir and not (Path(plan.keys_dir) / ENROLMENT_FILE).exists():  # a plan made without run_scenario
+        enrol_plan(plan)
     proc = subprocess.Popen(node_command(plan, plan_path, name), stdout=subprocess.PIPE, stderr=stderr, text=True,
                             start_new_session=True,
                             preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509 - only prctl, async-signal-safe

@@ -22,6 +22,7 @@ def run_meta(plan: RunPlan, scenario: Scenario, wall_seconds: float, late: dict[
         "seed": scenario.seed,
         "pacing": scenario.pacing.mode,
         "transport": plan.transport,
+        "security": {"mode": plan.security_mode, "guards_off": list(plan.guards_off)},
         "tick_seconds": scenario.tick_seconds,
         "start": scenario.start.isoformat(),  # local start of tick 0 (the tidy tables' time column)
         "timezone": scenario.scenario.timezone,

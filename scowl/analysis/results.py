@@ -171,7 +171,7 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
             # demand above what the generators could give, before EV storage made up for any of it
             "demand_above_supply_ticks": _ticks_above(_sum_by_tick(state, "consumer", "demand_mw"), _sum_by_tick(state, "generator", "available_mw")),
         },
-        "peak_memory_mb": {name: round(f.get("rss_peak_mb", 0.0), 1) for name, f in sorted(finals.items())},
+        "peak_memory_mb": {name: round(f["rss_peak_mb"], 1) for name, f in sorted(finals.items()) if "rss_peak_mb" in f},
         "tick_wall_ms": meta.get("tick_wall_ms", {}),
         "late_tick_reports": meta.get("late", {}),
         # an interrupted run: why, and how many ticks it completed (its figures cover only those)
@@ -183,6 +183,7 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
         summary["interrupted"] = meta["partial"]
     if missing:
         summary["finals_missing"] = missing
+    summary["security"] = security_figures(finals, meta.get("security", {}))
     stores = [f for f in finals.values() if f.get("role") == "storage"]
     if stores:
         summary["storage"] = storage_figures(state, stores, tick_h)
@@ -190,6 +191,25 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
     if partitions or any(f.get("deferred_mwh", 0) for f in finals_pop):
         summary["partition"] = partition_figures(state, finals, partitions, meta["tick_seconds"])
     return summary
+
+
+def security_figures(finals: dict[str, dict], security: dict) -> dict:
+    """How the run was secured, and every frame any actor rejected: by reason, by the sender
+    it came from (the authenticated peer; "key:XXXXXXXX" for a refused unenrolled key) and by
+    the actor that rejected it (finals keys `rejected:<reason>`, `rejected_from:<sender>`)."""
+    by_reason: dict[str, int] = {}
+    by_sender: dict[str, int] = {}
+    by_actor: dict[str, int] = {}
+    for name, f in sorted(finals.items()):
+        for key, n in f.items():
+            if key.startswith("rejected:"):
+                by_reason[key[9:]] = by_reason.get(key[9:], 0) + int(n)
+                by_actor[name] = by_actor.get(name, 0) + int(n)
+            elif key.startswith("rejected_from:"):
+                by_sender[key[14:]] = by_sender.get(key[14:], 0) + int(n)
+    return {"mode": security.get("mode", "not recorded"), "guards_off": security.get("guards_off", []),
+            "rejected": sum(by_reason.values()), "rejected_by_reason": dict(sorted(by_reason.items())),
+            "rejected_by_sender": dict(sorted(by_sender.items())), "rejected_by_actor": by_actor}
 
 
 def storage_figures(state: pd.DataFrame, stores: list[dict], tick_h: float) -> dict:

@@ -145,8 +145,10 @@ def _run_processes(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: 
     from scowl.plan import make_plan
     from scowl.plan import role_of
     from scowl.run import process_names, start_node
+    from scowl.security import enrol_plan
 
     plan = make_plan(str(cfg), transport=args.transport, populations=args.populations, out_dir=str(run_dir.resolve()))
+    enrol_plan(plan)
     plan.save(run_dir / "plan.json")
     with Sampler(watched, args.sample_s):
         try:

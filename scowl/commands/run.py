@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true",
                    help="print summary.json's object on stdout instead of the table; progress on stderr as JSON lines "
                    '({"event": "tick", "done": D, "total": T, "elapsed_s": S})')
+    p.add_argument("--insecure", action="store_true",
+                   help="no CURVE keys on ipc/tcp links (benchmarks only: any local process could act as any peer); "
+                   "the summary says so")
     p.set_defaults(func=run)
 
 
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         os.environ[ENV] = "json"  # this process and its scowl-node children
     try:  # the run stores the scenario (with its --set overrides) as OUT/scenario.toml itself
         summary = run_scenario(scenario, out, processes=args.processes, transport=args.transport,
-                               populations=args.populations, show_progress=not args.quiet, force=args.force)
+                               populations=args.populations, show_progress=not args.quiet, force=args.force,
+                               insecure=args.insecure)
     except (RunFailed, RunInterrupted) as exc:
         print(f"scowl run: {'interrupted' if isinstance(exc, RunInterrupted) else 'error'}: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -30,11 +30,18 @@ import zmq
 
 from scowl.deploy.description import Deployment
 from scowl.deploy.faults import ScheduleRunner
-from scowl.deploy.grid import START_PHASES, GridProcess, grid_plan, grid_processes, metronome_endpoints
+from scowl.deploy.grid import (
+    START_PHASES,
+    GridProcess,
+    grid_plan,
+    grid_processes,
+    metronome_endpoints,
+)
 from scowl.deploy.netns import NetnsCluster
 from scowl.deploy.run import render_command
 from scowl.deploy.schedule import NetworkSchedule, load_network_schedule
 from scowl.errors import ScowlError
+from scowl.security import enrol_plan
 
 POLL_MS = 50
 READY_TIMEOUT_S = 60.0
@@ -78,6 +85,7 @@ def run_grid(deployment: Deployment, *, scenario: str | Path, run_dir: str | Pat
     plan = grid_plan(deployment, scenario, out_dir=run_dir, run_id=cluster.run_id)
     gate_dir = tempfile.mkdtemp(prefix=f"scowl-{cluster.run_id}-")  # short: unix socket paths are <= 107 bytes
     plan.fault_gate = f"ipc://{gate_dir}/gate"
+    enrol_plan(plan)  # every host namespace shares this file system: the keys are in place
     plan.save(run_dir / "plan.json")
     procs = grid_processes(deployment, plan)
     result = GridRunResult(cluster.run_id, run_dir)

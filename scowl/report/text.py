@@ -37,6 +37,16 @@ def summary_table(s: dict) -> str:
         f"  ticks with demand above available supply {_fmt(b['demand_above_supply_ticks'])}",
         "peak memory (MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in s["peak_memory_mb"].items()),
     ]
+    sec = s.get("security")
+    if sec:
+        mode = {"curve": "CURVE keys on every link, senders authenticated",
+                "off": "OFF (--insecure: no keys, any local process can act as any peer)",
+                "inproc": "one process (inproc: no wire, no keys needed)"}.get(sec["mode"], sec["mode"])
+        lines.append(f"security: {mode}" + (f"; GUARDS OFF: {', '.join(sec['guards_off'])}" if sec.get("guards_off") else ""))
+        if sec["rejected"]:
+            lines.append(f"  rejected frames {_fmt(sec['rejected'])}: "
+                         + ", ".join(f"{k} {v:,}" for k, v in sec["rejected_by_reason"].items())
+                         + "; from " + ", ".join(f"{k} {v:,}" for k, v in sec["rejected_by_sender"].items()))
     sto = s.get("storage")
     if sto:
         lines += [

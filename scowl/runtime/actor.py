@@ -17,7 +17,9 @@ list); this module adds the built-in handlers every actor answers.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import resource
 
 from scowl import wire
 from scowl.runtime.core import ActorCore
@@ -32,6 +34,18 @@ __all__ = ["BACKLOG_MAX", "MAILBOX_MAX", "PACKET_ALONE_BYTES", "PACKET_MAX_FRAME
            "Actor", "ActorCore", "ActorStats", "RemoteError", "on"]
 
 log = logging.getLogger("scowl.actor")
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process, MB (VmHWM; ru_maxrss where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 class Actor(Lifecycle):
@@ -65,6 +79,33 @@ class Actor(Lifecycle):
     def _on_stats(self, msg: wire.StatsRequest, env: wire.Envelope) -> wire.Message:
         s = self.stats
         return wire.StatsReply(s.received, s.logical, s.rejected_total, s.failed)
+
+    @on(wire.FinalQuery)
+    def _on_final_query(self, msg: wire.FinalQuery, env: wire.Envelope) -> wire.Message:
+        """Whole-run figures of a service (bootstrap, broker): its process and what it
+        rejected. Grid peers answer with their own figures and these."""
+        return wire.FinalFigures(self.role, self.service_figures())
+
+    def service_figures(self) -> dict[str, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {"rss_peak_mb": _peak_rss_mb(), "cpu_user_s": usage.ru_utime, "cpu_sys_s": usage.ru_stime,
+                **self.rejection_figures()}
+
+    def rejection_figures(self) -> dict[str, float]:
+        """What this actor rejected: `rejected:<reason>` and `rejected_from:<sender>` (the
+        authenticated sender; "key:XXXXXXXX" for a handshake ZAP refused an unknown key)."""
+        by_reason: collections.Counter[str] = collections.Counter()
+        by_sender: collections.Counter[str] = collections.Counter()
+        for (sender, reason), n in self.stats.rejected.items():
+            by_reason[reason] += n
+            by_sender[sender] += n
+        if self.credentials is not None:
+            for key, n in self.credentials.refused().items():
+                by_reason["unenrolled_key"] += n
+                by_sender[key] += n
+        out = {f"rejected:{r}": float(n) for r, n in sorted(by_reason.items())}
+        out.update({f"rejected_from:{s}": float(n) for s, n in sorted(by_sender.items())})
+        return out
 
     @on(wire.Stop)
     def _on_stop(self, msg: wire.Stop, env: wire.Envelope) -> None:

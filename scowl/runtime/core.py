@@ -27,6 +27,7 @@ from scowl import wire
 from scowl.runtime.clock import SimClock
 from scowl.runtime.stats import ActorStats
 from scowl.runtime.transport import Channel
+from scowl.security import GUARDS, Credentials, Roster, needs_keys
 from scowl.wire import chunks
 
 log = logging.getLogger("scowl.actor")
@@ -55,8 +56,19 @@ class ActorCore:
         self._router: Channel | None = None
         self._pub: Channel | None = None
         self._links: dict[str, Channel] = {}
-        self._router_peers: set[bytes] = set()
-        self._router_lost: set[bytes] = set()  # peers that were connected and dropped (a cut link): sends count as unroutable
+        # Routes through our ROUTER, by peer name: the authenticated peer (ZAP User-Id) when the
+        # ROUTER is a CURVE server, else the routing id the peer chose (inproc, insecure).
+        self._router_peers: dict[str, bytes] = {}  # name -> routing id of its live connection
+        self._router_lost: dict[str, bytes] = {}  # connected and dropped (a cut link): sends count as unroutable
+        self._router_spare: dict[str, bytes] = {}  # a newer connection of the same peer: used once the live one drops
+        self._rid_name: dict[bytes, str] = {}
+        self._router_secure = False
+        self._sub_peer: dict[Channel, str] = {}  # SUB channel -> the publisher (its key pinned when secure)
+        self._asked: dict[int, str] = {}  # recent requests, seq -> the peer asked (its reply must come from it)
+        self._asked_floor = 0  # requests at or below this seq are forgotten (their late replies pass)
+        self.credentials: Credentials | None = None  # CURVE keys on tcp/ipc sockets; None: no keys
+        self.roster: Roster | None = None  # who is who, for the authorization table; None: no roles checked
+        self.guards: frozenset[str] = GUARDS  # scowl.security.GUARDS; tests switch one off to show what it stops
         self._subs: list[Channel] = []
         self._pumps: dict[Channel, asyncio.Task[None]] = {}
         self._sub_types: dict[str, tuple[type[wire.Message], ...]] = {}  # publisher address -> types subscribed
@@ -87,6 +99,38 @@ class ActorCore:
     async def stop(self) -> None:
         """Stop the actor (lifecycle.py implements it)."""
         raise NotImplementedError
+
+    def _secure(self, address: str) -> bool:
+        """CURVE on this socket: the actor has keys and the address crosses a wire (tcp, ipc)."""
+        return self.credentials is not None and needs_keys(address)
+
+    def _learn_route(self, name: str, rid: bytes) -> None:
+        """`name` spoke on connection `rid` of our ROUTER. A second connection of the same
+        (authenticated) peer is kept as a spare, taken once the first one drops: a restarted
+        peer gets its route back, and nobody else can take it."""
+        current = self._router_peers.get(name)
+        if current == rid:
+            return
+        self._rid_name[rid] = name
+        if current is None:
+            self._router_peers[name] = rid
+            self._router_lost.pop(name, None)
+        else:
+            self._router_spare[name] = rid
+
+    def _route_lost(self, rid: bytes) -> bytes | None:
+        """The connection `rid` is gone: its peer's spare connection (returned) takes over, or
+        the peer is lost until it speaks again."""
+        name = self._rid_name.get(rid, rid.decode("utf-8", "replace"))
+        if self._router_peers.get(name, rid) != rid:
+            return None
+        spare = self._router_spare.pop(name, None)
+        if spare is not None:
+            self._router_peers[name] = spare
+            return spare
+        self._router_peers.pop(name, None)
+        self._router_lost[name] = rid
+        return None
 
     def _next_seq(self) -> int:
         self._seq += 1

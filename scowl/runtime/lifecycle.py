@@ -24,7 +24,10 @@ class Lifecycle(Links):
         """Bind, start the mailbox, then run `on_start` (where links are usually made)."""
         self._ctx = ctx
         if self.address is not None:
-            sock = make_socket(ctx, zmq.ROUTER, identity=self.name, tcp=is_tcp(self.address))
+            self._router_secure = self._secure(self.address)
+            sock = make_socket(ctx, zmq.ROUTER, identity=self.name, tcp=is_tcp(self.address), handover=not self._router_secure)
+            if self.credentials is not None and self._router_secure:
+                self.credentials.server(sock, ctx)
             try:
                 self.bound_address = bind(sock, self.address)
             except zmq.ZMQError as exc:

@@ -24,7 +24,10 @@ class Links(Mailbox):
         Hello/Welcome round trip proved the link carries traffic both ways."""
         if peer in self._links:
             return
-        sock = make_socket(self._context(), zmq.DEALER, identity=self.name, tcp=is_tcp(address))
+        secure = self._secure(address)
+        sock = make_socket(self._context(), zmq.DEALER, identity=None if secure else self.name, tcp=is_tcp(address))
+        if self.credentials is not None and secure:  # only the holder of peer's enrolled key answers; our key names us
+            self.credentials.client(sock, peer)
         sock.connect(address)
         ch = Channel(sock, peer)
         self._links[peer] = ch
@@ -55,8 +58,9 @@ class Links(Mailbox):
             if ch.name == f"sub:{old}":
                 self._subs.remove(ch)
                 types = self._sub_types.pop(old)
+                publisher = self._sub_peer.pop(ch, "")
                 await self._close_channel(ch)
-                await self.subscribe(new, types)
+                await self.subscribe(new, types, publisher)
                 return True
         return False
 
@@ -86,22 +90,31 @@ class Links(Mailbox):
             self.send(peer, wire.Hello(self.role, self.bound_address or ""), ask=True)
 
     def has_route(self, peer: str) -> bool:
-        return peer in self._links or peer.encode() in self._router_peers
+        return peer in self._links or peer in self._router_peers
 
     def peers(self) -> list[str]:
         """Names this actor can send to (its links and the peers that connected to it)."""
-        return sorted(set(self._links) | {p.decode("utf-8", "replace") for p in self._router_peers})
+        return sorted(set(self._links) | set(self._router_peers))
 
     async def bind_pub(self, address: str) -> str:
         sock = make_socket(self._context(), zmq.PUB, tcp=is_tcp(address))
+        if self.credentials is not None and self._secure(address):
+            self.credentials.server(sock, self._context())
         bound = bind(sock, address)
         self._pub = Channel(sock, "pub")
         return bound
 
-    async def subscribe(self, address: str, types: tuple[type[wire.Message], ...] = ()) -> None:
+    async def subscribe(self, address: str, types: tuple[type[wire.Message], ...] = (), publisher: str = "") -> None:
         """Subscribe to a publisher; `types` filters by message type (empty: everything).
-        Sync probes are always received, so the publisher can count us in."""
+        Sync probes are always received, so the publisher can count us in. `publisher` names
+        the peer that publishes there: what comes must be from it (over tcp/ipc with keys its
+        key is pinned, and the name is required)."""
         sock = make_socket(self._context(), zmq.SUB, tcp=is_tcp(address))
+        if self.credentials is not None and self._secure(address):
+            if not publisher:
+                sock.close(linger=0)
+                raise ActorError(f"{self.name}: subscribing to {address} needs the publisher's name (its key is pinned)")
+            self.credentials.client(sock, publisher)
         topics = [t.TYPE.encode() for t in types] or [b""]
         if types:
             topics.append(wire.SyncProbe.TYPE.encode())
@@ -109,6 +122,8 @@ class Links(Mailbox):
             sock.setsockopt(zmq.SUBSCRIBE, t)
         sock.connect(address)
         ch = Channel(sock, f"sub:{address}")
+        if publisher:
+            self._sub_peer[ch] = publisher
         self._subs.append(ch)
         self._sub_types[address] = types
         self._start_pump(ch)

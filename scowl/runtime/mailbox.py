@@ -14,6 +14,7 @@ from scowl import wire
 from scowl.errors import ProtocolError
 from scowl.runtime.handlers import Dispatch
 from scowl.runtime.transport import Channel
+from scowl.security import authorize, check_values
 from scowl.wire import chunks
 
 MAILBOX_MAX = 50_000  # frames decoded but not yet handled; past this the pumps wait
@@ -30,14 +31,14 @@ class Mailbox(Dispatch):
         mailbox = self._mailbox
         ch.on_readable = lambda: self._read_now(ch)
         while True:
-            parts = ch.recv_ready()
-            if parts is None:
+            got = self._recv(ch)
+            if got is None:
                 if mailbox and not self._busy:  # what the reader callback queued
                     await self._drain()
                     continue
                 await ch.wait_woken()
                 continue
-            self._take(ch, parts)
+            self._take(ch, *got)
             if not mailbox:
                 continue
             if not self._busy:
@@ -52,19 +53,31 @@ class Mailbox(Dispatch):
         for _ in range(READ_NOW_MAX):
             if len(self._mailbox) >= MAILBOX_MAX:
                 return
-            parts = ch.recv_ready()
-            if parts is None:
+            got = self._recv(ch)
+            if got is None:
                 return
-            self._take(ch, parts)
+            self._take(ch, *got)
 
-    def _take(self, ch: Channel, parts: list) -> None:
+    def _recv(self, ch: Channel) -> tuple[list, str | None] | None:
+        """One waiting message and, on a CURVE server ROUTER, its ZAP User-Id (the name the
+        key is enrolled as); None when nothing waits."""
+        if ch.kind == zmq.ROUTER and self._router_secure:
+            return ch.recv_ready_user()
+        parts = ch.recv_ready()
+        return None if parts is None else (parts, None)
+
+    def _take(self, ch: Channel, parts: list, user: str | None = None) -> None:
         """One received ZeroMQ message: who sent it, its byte counts, then its frames."""
         kind = ch.kind
         rid: bytes | None
-        if kind == zmq.ROUTER:
+        if kind == zmq.ROUTER and self._router_secure:  # whom the ZAP authority found the key enrolled as
+            rid, sender = parts[0], user or "?unauthenticated"
+        elif kind == zmq.ROUTER:  # inproc or insecure: the routing id the peer chose
             rid = parts[0]
             sender = parts[0].decode("utf-8", "replace")[:64]
-        else:
+        elif kind == zmq.SUB:  # the publisher we subscribed to ("": not named)
+            rid, sender = None, self._sub_peer.get(ch, "")
+        else:  # our own link: the peer we connected to (its key pinned when secure)
             rid, sender = None, ch.name
         expected_parts = 1 if kind == zmq.DEALER else 2
         if len(parts) != expected_parts:
@@ -83,8 +96,9 @@ class Mailbox(Dispatch):
         try:
             frames = wire.decode_packet(packet)
         except ProtocolError as exc:
-            self._reject(sender, exc.reason, exc.detail)
+            self._reject(sender or "?", exc.reason, exc.detail)
             return
+        guards = self.guards
         for frame in frames:
             try:
                 env, msg = wire.decode_frame(frame, self.name)
@@ -96,13 +110,29 @@ class Mailbox(Dispatch):
                     if isinstance(msg, wire.Chunk):
                         raise ProtocolError("malformed", "a chunk inside a chunked message")
             except ProtocolError as exc:
-                self._reject(sender, exc.reason, exc.detail)
+                self._reject(sender or "?", exc.reason, exc.detail)
                 continue
-            if kind != zmq.SUB and env.sender != sender:
-                self._reject(sender, "spoofed", f"envelope says {env.sender[:64]!r}")
+            who = env.sender
+            if sender and who != sender:  # the envelope names someone else than the peer it came from
+                if "sender" in guards:
+                    self._reject(sender, "spoofed", f"envelope says {who[:64]!r}")
+                    continue
+            elif rid is not None:
+                self._learn_route(who, rid)
+            if "values" in guards and (why := check_values(msg)) is not None:
+                self._reject(who, "invalid_value", why)
                 continue
-            if rid is not None and rid not in self._router_peers:
-                self._router_peers.add(rid)
+            if self.roster is not None and "roles" in guards:
+                refused = authorize(env.type, msg, who, self.roster)
+                if refused is not None:
+                    self._reject(who, refused[0], refused[1])
+                    continue
+            if env.reply_to and "replies" in guards:
+                asked = self._asked.get(env.reply_to)
+                if asked != who and not (asked is None and 0 < env.reply_to <= self._asked_floor):
+                    self._reject(who, "reply_mismatch", f"a reply to request {env.reply_to}, which "
+                                 + (f"went to {asked!r}" if asked else "was never asked"))
+                    continue
             self.stats.received += 1
             link = self.link_bytes.get(sender)
             if link is not None:

@@ -23,6 +23,7 @@ from scowl.wire import chunks, codec
 PACKET_MAX_FRAMES = 1024  # frames coalesced into one packet at most
 PACKET_ALONE_BYTES = 64 * 1024  # a frame this large goes as a packet of its own (at most; see _alone_bytes)
 BACKLOG_MAX = 200_000  # frames waiting on a blocked socket; past this sends are dropped and counted
+ASKED_MAX = 8192  # requests remembered (seq -> peer): a reply must come from the peer asked
 
 
 def _alone_bytes() -> int:
@@ -47,10 +48,12 @@ class Outbox(ActorCore):
         rid: bytes | None
         if ch is not None:
             rid = None
-        elif self._router is not None and ((rid := to.encode()) in self._router_peers or rid in self._router_lost):
-            ch = self._router  # a lost peer is tried again: it may have reconnected (ROUTER_HANDOVER)
+        elif self._router is not None and (rid := self._router_peers.get(to) or self._router_lost.get(to)) is not None:
+            ch = self._router  # a lost peer is tried again: it may have reconnected (insecure: ROUTER_HANDOVER)
         else:
             raise ActorError(f"{self.name}: no route to {to!r} (connect to it, or wait for it to connect)")
+        if ask:
+            self._remember_ask(seq, to)
         if self.link_filter is not None:
             delay = self.link_filter(self.name, to, self.clock.tick)
             if delay is None:
@@ -66,6 +69,13 @@ class Outbox(ActorCore):
         for f in frames:
             self._enqueue(ch, rid, f)
         return seq
+
+    def _remember_ask(self, seq: int, to: str) -> None:
+        asked = self._asked
+        asked[seq] = to
+        if len(asked) > ASKED_MAX:
+            self._asked_floor = next(iter(asked))
+            del asked[self._asked_floor]
 
     def _enqueue(self, ch: Channel, rid: bytes | None, frame: bytes) -> None:
         key = (ch, rid)
@@ -102,7 +112,7 @@ class Outbox(ActorCore):
             return
         packet = wire.encode_packet(frames)
         self.stats.bytes_sent += len(packet)
-        peer = ch.name if rid is None else rid.decode("utf-8", "replace")
+        peer = ch.name if rid is None else self._rid_name.get(rid) or rid.decode("utf-8", "replace")
         link = self.link_bytes.get(peer)
         if link is None:
             link = self.link_bytes[peer] = [0, 0, 0, 0]
@@ -123,10 +133,12 @@ class Outbox(ActorCore):
         except zmq.ZMQError as exc:
             if exc.errno != zmq.EHOSTUNREACH:
                 raise
-            self.stats.unroutable += len(frames)
             if rid is not None:  # only a ROUTER (ROUTER_MANDATORY) says a peer is unreachable
-                self._router_peers.discard(rid)
-                self._router_lost.add(rid)
+                spare = self._route_lost(rid)
+                if spare is not None:  # the peer reconnected: the packet goes on its new connection
+                    self._transmit(ch, spare, frames)
+                    return
+            self.stats.unroutable += len(frames)
             return
         self._backlog[ch] = collections.deque([(parts, len(frames))])
         self._backlog_drained.clear()
@@ -147,8 +159,7 @@ class Outbox(ActorCore):
                         raise
                     self.stats.unroutable += n
                     if len(parts) == 2:  # through the ROUTER: [routing id, packet]
-                        self._router_peers.discard(parts[0])
-                        self._router_lost.add(parts[0])
+                        self._route_lost(parts[0])
                 backlog.popleft()
         finally:
             if not backlog or ch.closed:

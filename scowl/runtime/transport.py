@@ -43,8 +43,11 @@ def is_tcp(address: str) -> bool:
     return address.startswith("tcp://")
 
 
-def make_socket(ctx: zmq.Context, kind: int, identity: str | None = None, tcp: bool = True) -> zmq.Socket:
-    """A socket with Scowl's options; `tcp` adds heartbeats and bounded reconnects."""
+def make_socket(ctx: zmq.Context, kind: int, identity: str | None = None, tcp: bool = True,
+                handover: bool = True) -> zmq.Socket:
+    """A socket with Scowl's options; `tcp` adds heartbeats and bounded reconnects. `handover`
+    (ROUTER): a client claiming a connected client's routing id takes its route, which only an
+    insecure run allows (a secure one routes by authenticated name, scowl.security)."""
     sock = ctx.socket(kind, socket_class=zmq.Socket)  # registered, so ctx.destroy() closes it
     sock.linger = LINGER_MS
     sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_PART)
@@ -54,7 +57,7 @@ def make_socket(ctx: zmq.Context, kind: int, identity: str | None = None, tcp: b
         sock.setsockopt(zmq.ROUTING_ID, identity.encode())
     if kind == zmq.ROUTER:
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # unroutable sends raise instead of vanishing
-        sock.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a restarted peer with the same name takes over
+        sock.setsockopt(zmq.ROUTER_HANDOVER, 1 if handover else 0)  # insecure: a restarted peer with the same name takes over
     if tcp:
         sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
@@ -166,6 +169,23 @@ class Channel:
         while sync.rcvmore:
             parts.append(sync.recv())
         return parts
+
+    def recv_ready_user(self) -> tuple[list, str | None] | None:
+        """Like recv_ready, with the message's ZAP User-Id (the authenticated peer's name on
+        a CURVE server socket; None where no handshake authenticated it)."""
+        sync = self.sock
+        try:
+            first = sync.recv(zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            return None
+        try:
+            user = first.get("User-Id")
+        except zmq.ZMQError:
+            user = None
+        parts = [first.bytes]
+        while sync.rcvmore:
+            parts.append(sync.recv())
+        return parts, user
 
     @property
     def closed(self) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -208,3 +209,18 @@ def enrol_all(keys_dir: str | Path, roles: dict[str, str]) -> Enrolment:
     for name, role in roles.items():
         enrol(d, name, role, table)
     return table
+
+
+def enrol_plan(plan) -> Enrolment | None:
+    """Enrol every actor of a run plan (its fixed services and every grid peer) in the plan's
+    key directory, replacing the keys of an earlier run there; None when the plan runs
+    without keys (inproc, or security off). Whoever starts a plan's nodes calls it first."""
+    if not plan.keys_dir:
+        return None
+    from scowl.roles import role_of
+
+    if (Path(plan.keys_dir) / ENROLMENT_FILE).exists():  # a run directory used again: fresh identities
+        shutil.rmtree(plan.keys_dir)
+
+    names = ["bootstrap", "broker", "metronome", *plan.names()]
+    return enrol_all(plan.keys_dir, {n: role_of(plan, n) for n in names})

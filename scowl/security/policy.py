@@ -114,7 +114,7 @@ RULES: dict[str, Rule] = {
     # runtime
     "hello": Rule(ANY), "welcome": Rule(ANY), "failure": Rule(ANY), "ping": Rule(ANY), "pong": Rule(ANY),
     "sync-probe": Rule(ANY), "sync-ack": Rule(ANY), "stats-request": Rule(ANY), "stats-reply": Rule(ANY),
-    "values-batch": Rule(ANY),
+    "values-batch": Rule(ANY), "chunk": Rule(ANY),  # chunks are put together before any rule sees them
     "stop": Rule(("metronome",)),
     # joining: ids, directory, placement
     "generator-join": Rule(SUPPLY), "generator-id": Rule(("bootstrap",)),

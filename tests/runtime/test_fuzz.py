@@ -30,7 +30,12 @@ def expected_outcome(packet: bytes, recipient: str, sender: str) -> collections.
         except ProtocolError as exc:
             out[exc.reason] += 1
             continue
-        out["spoofed" if env.sender != sender else "accepted"] += 1
+        if env.sender != sender:
+            out["spoofed"] += 1
+        elif env.reply_to:  # a reply, and the echo asked nobody anything
+            out["reply_mismatch"] += 1
+        else:
+            out["accepted"] += 1
     return out
 
 
@@ -91,7 +96,7 @@ async def test_actor_survives_fuzz_and_counts_every_rejection(zctx):
     assert dict(rejected) == expected_rejected
     assert echo.stats.received == expected["accepted"] + 1
     assert echo.stats.rejected_total + expected["accepted"] >= len(packets)  # every packet is accounted for
-    for reason in ("malformed", "version", "unknown_type", "invalid", "misaddressed", "spoofed", "oversized"):
+    for reason in ("malformed", "version", "unknown_type", "invalid", "misaddressed", "spoofed", "oversized", "reply_mismatch"):
         assert rejected[reason] > 0, f"the fuzz never exercised {reason}"
     fuzzer.close(linger=0)
     await echo.stop()

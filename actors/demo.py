@@ -82,7 +82,12 @@ def build_echo_node(args):
     from scowl.runtime import Node
 
     node = Node("echo")
-    node.add(Echo(args.name or "echo", args.bind))
+    echo = Echo(args.name or "echo", args.bind)
+    if getattr(args, "keys", None):
+        from scowl.security import Credentials
+
+        echo.credentials = Credentials.load(args.keys, echo.name)
+    node.add(echo)
     return node
 
 

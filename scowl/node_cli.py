@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--connect", action="append", default=[], metavar="[NAME=]ADDRESS",
                       help="ping: the echo to connect to")
     demo.add_argument("--count", type=int, default=1000, help="ping: how many pings to send")
+    demo.add_argument("--keys", metavar="DIR", help="echo: CURVE keys (DIR/NAME.key_secret and DIR/enrolment.json): "
+                      "accept only enrolled clients, as a secure run does (default: no keys)")
     return parser
 
 

@@ -10,6 +10,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -19,6 +20,7 @@ import zmq.asyncio
 from scowl import wire
 from scowl.actors.demo import Echo
 from scowl.runtime import Actor, install_uvloop
+from scowl.security import Credentials, enrol_all
 
 BATCH_ROWS = 100_000
 
@@ -28,14 +30,17 @@ def add_arguments(parser) -> None:
     parser.add_argument("--requests", type=int, default=20_000, help="request/reply round trips per measurement")
     parser.add_argument("--window", type=int, default=256, help="requests in flight when pipelining")
     parser.add_argument("--batches", type=int, default=100, help=f"batches of {BATCH_ROWS:,} logical messages")
-    parser.add_argument("--transports", default="inproc,tcp", help="comma-separated: inproc,tcp")
+    parser.add_argument("--transports", default="inproc,tcp,tcp+curve",
+                        help="comma-separated: inproc, tcp (no keys), tcp+curve (CURVE keys, ZAP, every guard: what a run uses)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds per transport; each figure is the median (default 1)")
 
 
 @contextlib.contextmanager
-def echo_process():
-    """A child `scowl-node --role echo` on a free tcp port; yields its address once READY."""
-    proc = subprocess.Popen([sys.executable, "-m", "scowl.node_cli", "--role", "echo", "--bind", "tcp://127.0.0.1:0"],
+def echo_process(keys_dir: str | None = None):
+    """A child `scowl-node --role echo` on a free tcp port (with CURVE keys from `keys_dir`);
+    yields its address once READY."""
+    keys = ["--keys", keys_dir] if keys_dir else []
+    proc = subprocess.Popen([sys.executable, "-m", "scowl.node_cli", "--role", "echo", "--bind", "tcp://127.0.0.1:0", *keys],
                             stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline().split()
@@ -50,13 +55,16 @@ def echo_process():
             proc.kill()
 
 
-async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address: str | None = None) -> dict:
+async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address: str | None = None,
+                         keys_dir: str | None = None) -> dict:
     echo = None
     if local_echo:
         echo = Echo("echo", address)
         await echo.start(ctx)
         address = echo.bound_address
     sender = Actor("bench")
+    if keys_dir:  # the bench's key, and the echo's key pinned: the same security a run has
+        sender.credentials = Credentials.load(keys_dir, "bench")
     await sender.start(ctx)
     await sender.connect("echo", address)
     out = {}
@@ -323,8 +331,15 @@ def _one_round(transport: str, args) -> dict:
         elif transport == "tcp":
             with echo_process() as address, raw_router_process() as raw_address:
                 res = asyncio.run(_actor_figures(address, args, ctx, local_echo=False, raw_address=raw_address))
+        elif transport == "tcp+curve":
+            with tempfile.TemporaryDirectory(prefix="scowl-bench-keys-") as keys:
+                enrol_all(keys, {"echo": "echo", "bench": "bench"})
+                with echo_process(keys) as address, raw_router_process() as raw_address:
+                    res = asyncio.run(_actor_figures(address, args, ctx, local_echo=False, raw_address=raw_address,
+                                                     keys_dir=keys))
+            return res  # the raw pyzmq figures are the tcp column's; this column is compared with tcp
         else:
-            raise ValueError(f"--transports: unknown transport {transport!r} (inproc, tcp)")
+            raise ValueError(f"--transports: unknown transport {transport!r} (inproc, tcp, tcp+curve)")
     finally:
         ctx.destroy(linger=0)
     res.update(_raw_figures(transport, args.messages, args.batches))
@@ -341,7 +356,14 @@ def measure(args) -> dict:
     for transport in [t.strip() for t in args.transports.split(",") if t.strip()]:
         rounds = [_one_round(transport, args) for _ in range(args.repeat)]
         figures[transport] = {k: float(np.median([r[k] for r in rounds])) for k in rounds[0]}
+    if "tcp" in figures and "tcp+curve" in figures:  # the cost of security, as a ratio (1.0: free)
+        figures["curve_over_plain"] = {k: figures["tcp+curve"][k] / figures["tcp"][k] for k in CURVE_COMPARED
+                                       if figures["tcp"].get(k)}
     return figures
+
+
+CURVE_COMPARED = ("one_way_per_s", "request_reply_one_outstanding_per_s", "request_reply_pipelined_per_s",
+                  "batched_logical_per_s")
 
 
 TARGETS_TCP = {
@@ -366,7 +388,7 @@ def render(figures: dict) -> str:
         ("actor batched / raw", "batched_ratio_to_raw"),
         ("actor one outstanding / raw asyncio", "one_outstanding_ratio_to_raw"),
     ]
-    transports = [t for t in ("inproc", "tcp") if t in figures]
+    transports = [t for t in ("inproc", "tcp", "tcp+curve") if t in figures]
     lines = [(f"Scowl messaging benchmark ({figures['cpu_count']} cores; inproc = one process, tcp = two processes; "
              f"median of {figures.get('repeat', 1)} rounds)"), ""]
     header = f"{'figure':<54}" + "".join(f"{t:>16}" for t in transports) + f"{'tcp target':>14}"
@@ -378,10 +400,17 @@ def render(figures: dict) -> str:
         cells = []
         for t in transports:
             v = figures[t].get(key)
-            cells.append(f"{v:>16.2f}" if key.endswith("ratio_to_raw") else f"{v:>16,.0f}")
+            if v is None:
+                cells.append(f"{'-':>16}")
+            else:
+                cells.append(f"{v:>16.2f}" if key.endswith("ratio_to_raw") else f"{v:>16,.0f}")
         target = TARGETS_TCP.get(key)
         mark = ""
         if target and "tcp" in figures:
             mark = f"{'>=' + format(target, ','):>12} {'ok' if figures['tcp'][key] >= target else 'MISS'}"
         lines.append(f"{label:<54}" + "".join(cells) + "  " + mark)
+    cost = figures.get("curve_over_plain")
+    if cost:
+        lines += ["", "cost of security over tcp (tcp+curve / tcp; 1.00 = free): "
+                  + ", ".join(f"{k.removesuffix('_per_s')} {v:.2f}" for k, v in cost.items())]
     return "\n".join(lines)

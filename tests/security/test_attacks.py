@@ -96,6 +96,7 @@ MALLORY_EXPECTS = {  # attack -> (the actor that rejects it, why)
 }
 
 
+@pytest.mark.timeout(600)
 def test_every_attack_is_rejected_and_counted_and_the_day_is_unchanged(config, unattacked, tmp_path):
     identities = [("mallory", True, ATTACKS), ("population-0", True, (NAN_DRAW,)), ("outsider", False, ATTACKS)]
     summary, error, finals, fired = attacked_day(config, tmp_path / "attacked", identities)
@@ -124,6 +125,7 @@ def changed(summary, error, unattacked) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_without_keys_an_outsider_claiming_the_metronome_stops_a_tracker(config, unattacked, tmp_path):
     summary, error, _, _ = attacked_day(config, tmp_path / "insecure", [("outsider", False, (BY_NAME["stop_as_metronome"],))],
                                         insecure=True)
@@ -132,6 +134,7 @@ def test_without_keys_an_outsider_claiming_the_metronome_stops_a_tracker(config,
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_the_sender_guard_is_what_stops_a_forged_sender_name(config, unattacked, tmp_path):
     summary, error, _, _ = attacked_day(config, tmp_path / "no-sender-guard", [("mallory", True, (BY_NAME["stop_as_metronome"],))],
                                              guards_off=("sender",))
@@ -139,6 +142,7 @@ def test_the_sender_guard_is_what_stops_a_forged_sender_name(config, unattacked,
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_the_roles_guard_is_what_stops_a_peer_stopping_a_tracker(config, unattacked, tmp_path):
     summary, error, _, _ = attacked_day(config, tmp_path / "no-roles-guard", [("mallory", True, (BY_NAME["stop_tracker"],))],
                                         guards_off=("roles",))
@@ -146,6 +150,7 @@ def test_the_roles_guard_is_what_stops_a_peer_stopping_a_tracker(config, unattac
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_the_values_guard_is_what_stops_a_nan(config, unattacked, tmp_path):
     summary, error, _, _ = attacked_day(config, tmp_path / "no-values-guard", [("population-0", True, (NAN_DRAW,))],
                                         guards_off=("values",))

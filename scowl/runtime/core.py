@@ -60,7 +60,6 @@ class ActorCore:
         # ROUTER is a CURVE server, else the routing id the peer chose (inproc, insecure).
         self._router_peers: dict[str, bytes] = {}  # name -> routing id of its live connection
         self._router_lost: dict[str, bytes] = {}  # connected and dropped (a cut link): sends count as unroutable
-        self._router_spare: dict[str, bytes] = {}  # a newer connection of the same peer: used once the live one drops
         self._rid_name: dict[bytes, str] = {}
         self._router_secure = False
         self._sub_peer: dict[Channel, str] = {}  # SUB channel -> the publisher (its key pinned when secure)
@@ -105,32 +104,21 @@ class ActorCore:
         return self.credentials is not None and needs_keys(address)
 
     def _learn_route(self, name: str, rid: bytes) -> None:
-        """`name` spoke on connection `rid` of our ROUTER. A second connection of the same
-        (authenticated) peer is kept as a spare, taken once the first one drops: a restarted
-        peer gets its route back, and nobody else can take it."""
-        current = self._router_peers.get(name)
-        if current == rid:
-            return
-        self._rid_name[rid] = name
-        if current is None:
+        """`name` spoke on connection `rid` of our ROUTER: replies and sends to it go there.
+        A newer connection takes the route only when it carries the same name, and on a secure
+        ROUTER the name is the authenticated key's (ZAP): a restarted peer gets its route back,
+        nobody else can take it (what ROUTER_HANDOVER did for any client claiming the name)."""
+        if self._router_peers.get(name) != rid:
             self._router_peers[name] = rid
+            self._rid_name[rid] = name
             self._router_lost.pop(name, None)
-        else:
-            self._router_spare[name] = rid
 
-    def _route_lost(self, rid: bytes) -> bytes | None:
-        """The connection `rid` is gone: its peer's spare connection (returned) takes over, or
-        the peer is lost until it speaks again."""
+    def _route_lost(self, rid: bytes) -> None:
+        """The connection `rid` is gone: its peer is lost until it speaks again."""
         name = self._rid_name.get(rid, rid.decode("utf-8", "replace"))
-        if self._router_peers.get(name, rid) != rid:
-            return None
-        spare = self._router_spare.pop(name, None)
-        if spare is not None:
-            self._router_peers[name] = spare
-            return spare
-        self._router_peers.pop(name, None)
-        self._router_lost[name] = rid
-        return None
+        if self._router_peers.get(name) == rid:
+            del self._router_peers[name]
+            self._router_lost[name] = rid
 
     def _next_seq(self) -> int:
         self._seq += 1

@@ -133,12 +133,9 @@ class Outbox(ActorCore):
         except zmq.ZMQError as exc:
             if exc.errno != zmq.EHOSTUNREACH:
                 raise
-            if rid is not None:  # only a ROUTER (ROUTER_MANDATORY) says a peer is unreachable
-                spare = self._route_lost(rid)
-                if spare is not None:  # the peer reconnected: the packet goes on its new connection
-                    self._transmit(ch, spare, frames)
-                    return
             self.stats.unroutable += len(frames)
+            if rid is not None:  # only a ROUTER (ROUTER_MANDATORY) says a peer is unreachable
+                self._route_lost(rid)
             return
         self._backlog[ch] = collections.deque([(parts, len(frames))])
         self._backlog_drained.clear()

@@ -33,6 +33,7 @@ class Attacker:
     def __init__(self, plan: RunPlan, name: str, *, enrolled: bool, ctx: zmq.Context | None = None) -> None:
         self.plan = plan
         self.name = name
+        self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
         self.enrolment = Enrolment.load(plan.keys_dir) if plan.keys_dir else None
         self.keys: Keypair | None = None
@@ -122,6 +123,8 @@ class Attacker:
         for sock in self._links.values():
             sock.close(linger=0)
         self._links.clear()
+        if self._own_ctx:
+            self.ctx.term()
 
 
 class TickWatch:

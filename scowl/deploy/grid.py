@@ -115,6 +115,8 @@ def grid_plan(deployment: Deployment, scenario_path: str | Path, *, out_dir: str
         plan.scenario_path = remote_scenario
     if remote_out_dir is not None:
         plan.out_dir = remote_out_dir
+        if plan.keys_dir:  # where each host finds its keys (scowl.security.deploy puts them there)
+            plan.keys_dir = f"{remote_out_dir}/keys"
     return plan
 
 

@@ -174,6 +174,9 @@ def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: s
     plan.actors = {h.name: sorted(n for n, x in grid.hosts.items() if x == h.name) for h in hosts}
     add(Step("install", None, f"mkdir -p {shlex.quote(run_dir)} && cat > {shlex.quote(local_plan)}",
              data=grid.to_json()))
+    local_keys = str(PurePosixPath(run_dir) / "keys")
+    if grid.keys_dir:  # CURVE keys: made here, each host gets the public ones and its own actors' secret ones
+        add(Step("install", None, f"python3 -m scowl.security.deploy {shlex.quote(local_plan)} {shlex.quote(local_keys)}"))
 
     for h in hosts:  # install
         add(Step("install", h.name, f"mkdir -p {REMOTE_DIR} {REMOTE_RUN} && rm -f {REMOTE_RUN}/*.pid {REMOTE_RUN}/*.log"))
@@ -182,6 +185,9 @@ def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: s
         add(Step("install", None, f"scp -q {shlex.quote(scenario)} {h.ssh}:{remote_scenario}"))
         add(Step("install", None, f"scp -q {shlex.quote(deployment.path)} {h.ssh}:{remote_deployment}"))
         add(Step("install", None, f"scp -q {shlex.quote(local_plan)} {h.ssh}:{remote_plan}"))
+        if grid.keys_dir:
+            add(Step("install", h.name, f"rm -rf {REMOTE_RUN}/keys && mkdir -m 700 {REMOTE_RUN}/keys"))
+            add(Step("install", None, f"scp -pq {shlex.quote(local_keys)}/{h.name}/* {h.ssh}:{REMOTE_RUN}/keys/"))
         add(Step("install", h.name, f"cd {REMOTE_DIR} && python3 -m venv .venv && "
                  ".venv/bin/pip install --quiet --upgrade pip && .venv/bin/pip install --quiet -e ."))
 

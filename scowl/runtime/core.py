@@ -67,6 +67,7 @@ class ActorCore:
         self._asked_floor = 0  # requests at or below this seq are forgotten (their late replies pass)
         self.credentials: Credentials | None = None  # CURVE keys on tcp/ipc sockets; None: no keys
         self.roster: Roster | None = None  # who is who, for the authorization table; None: no roles checked
+        self.unenrolled_keys: dict[str, str] = {}  # open server: name an unenrolled key goes by -> its Z85 key
         self.guards: frozenset[str] = GUARDS  # scowl.security.GUARDS; tests switch one off to show what it stops
         self._subs: list[Channel] = []
         self._pumps: dict[Channel, asyncio.Task[None]] = {}

@@ -15,6 +15,7 @@ from scowl.errors import ProtocolError
 from scowl.runtime.handlers import Dispatch
 from scowl.runtime.transport import Channel
 from scowl.security import authorize, check_values
+from scowl.security.zap import UNENROLLED
 from scowl.wire import chunks
 
 MAILBOX_MAX = 50_000  # frames decoded but not yet handled; past this the pumps wait
@@ -113,6 +114,11 @@ class Mailbox(Dispatch):
                 self._reject(sender or "?", exc.reason, exc.detail)
                 continue
             who = env.sender
+            if sender.startswith(UNENROLLED) and self.roster is not None and self.roster.role(who) is None:
+                # an unenrolled key let in to join (an open bootstrap): it goes by the name it
+                # will join as, which must not be anyone's already; its key is kept for the join
+                self.unenrolled_keys[who] = sender[len(UNENROLLED):]
+                sender = who
             if sender and who != sender:  # the envelope names someone else than the peer it came from
                 if "sender" in guards:
                     self._reject(sender, "spoofed", f"envelope says {who[:64]!r}")

@@ -41,5 +41,6 @@ def equip(actors, plan) -> None:
     for actor in actors:
         actor.roster = roster
         actor.guards = GUARDS - set(plan.guards_off)
-        if enrolment is not None:
-            actor.credentials = Credentials.load(plan.keys_dir, actor.name, enrolment)
+        if enrolment is not None:  # the bootstrap of a run that takes joiners lets unenrolled keys ask to join
+            open_door = actor.role == "bootstrap" and bool(getattr(plan, "join_token", ""))
+            actor.credentials = Credentials.load(plan.keys_dir, actor.name, enrolment, open_door)

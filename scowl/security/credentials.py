@@ -12,7 +12,12 @@ from pathlib import Path
 import zmq
 
 from scowl.security.keys import Enrolment, Keypair, load_keypair
-from scowl.security.zap import ZAP_DOMAIN_PREFIX, Authority, authority_for
+from scowl.security.zap import (
+    OPEN_DOMAIN_PREFIX,
+    ZAP_DOMAIN_PREFIX,
+    Authority,
+    authority_for,
+)
 
 
 def needs_keys(address: str) -> bool:
@@ -20,15 +25,17 @@ def needs_keys(address: str) -> bool:
 
 
 class Credentials:
-    def __init__(self, name: str, keypair: Keypair, enrolment: Enrolment) -> None:
+    def __init__(self, name: str, keypair: Keypair, enrolment: Enrolment, open_door: bool = False) -> None:
         self.name = name
+        self.open_door = open_door  # unenrolled keys get in (as "key:..."), for joining: the bootstrap of a run that takes joiners
         self.keypair = keypair
         self.enrolment = enrolment
         self.authority: Authority | None = None
 
     @classmethod
-    def load(cls, keys_dir: str | Path, name: str, enrolment: Enrolment | None = None) -> Credentials:
-        return cls(name, load_keypair(keys_dir, name), enrolment if enrolment is not None else Enrolment.load(keys_dir))
+    def load(cls, keys_dir: str | Path, name: str, enrolment: Enrolment | None = None, open_door: bool = False) -> Credentials:
+        return cls(name, load_keypair(keys_dir, name), enrolment if enrolment is not None else Enrolment.load(keys_dir),
+                   open_door)
 
     def server(self, sock: zmq.Socket, ctx: zmq.Context) -> None:
         """Make `sock` a CURVE server guarded by ZAP (before it binds)."""
@@ -36,7 +43,7 @@ class Credentials:
         sock.curve_server = True
         sock.curve_publickey = self.keypair.public
         sock.curve_secretkey = self.keypair.secret
-        sock.zap_domain = (ZAP_DOMAIN_PREFIX + self.name).encode()
+        sock.zap_domain = ((OPEN_DOMAIN_PREFIX if self.open_door else ZAP_DOMAIN_PREFIX) + self.name).encode()
 
     def client(self, sock: zmq.Socket, peer: str) -> None:
         """Make `sock` a CURVE client that talks only to the holder of `peer`'s enrolled key."""

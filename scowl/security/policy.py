@@ -6,7 +6,8 @@ whose server key we pinned), never a field of the message; its role is the one i
 with. `authorize(msg, sender, roster)` returns None or (reason, detail); the runtime rejects and
 counts the message under that reason, before any handler sees it. Reasons:
 
-    unenrolled    the sender has no role in this run (not enrolled, not in the plan)
+    unenrolled    the sender has no role in this run (not enrolled, not in the plan), or is an
+                  unenrolled key let in to join (only rules marked `open` accept those)
     unauthorized  its role may not send this message type (e.g. a Stop not from the metronome)
     not_owner     the message is about something the sender does not own (another peer's name,
                   another fleet's verdict, another population's consumers)
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from scowl.security.zap import UNENROLLED
 
 SERVICES = ("bootstrap", "broker", "metronome")
 GRID = ("tracker", "generator", "storage", "consumer")
@@ -40,6 +43,8 @@ class Roster:
         self._roles: dict[str, str | None] = {}
 
     def role(self, name: str) -> str | None:
+        if name.startswith(UNENROLLED):
+            return None
         if self.enrolment is not None:
             role = self.enrolment.role(name)
             if role is not None:
@@ -80,6 +85,7 @@ class Rule:
     roles: tuple[str, ...] | None  # None: any enrolled peer
     owner: Owner | None = None  # returns why the sender does not own what the message is about
     member: bool = False  # only a member of this run's day may send it (per-tick messages)
+    open: bool = False  # an unenrolled key let in at an open server (to join) may send it
 
 
 def _own_name(field: str) -> Owner:
@@ -91,6 +97,10 @@ def _own_name(field: str) -> Owner:
 
 def _own_consumers(msg, sender, roster):
     return None if roster.owns_consumers(sender, msg.column("ids")) else f"consumers of another population (sender {sender!r})"
+
+
+def _own_consumers_unless_tracker(msg, sender, roster):
+    return None if roster.role(sender) == "tracker" else _own_consumers(msg, sender, roster)
 
 
 def _register(msg, sender, roster):
@@ -112,7 +122,7 @@ def _own_role(msg, sender, roster):
 
 RULES: dict[str, Rule] = {
     # runtime
-    "hello": Rule(ANY), "welcome": Rule(ANY), "failure": Rule(ANY), "ping": Rule(ANY), "pong": Rule(ANY),
+    "hello": Rule(ANY, open=True), "welcome": Rule(ANY), "failure": Rule(ANY), "ping": Rule(ANY), "pong": Rule(ANY),
     "sync-probe": Rule(ANY), "sync-ack": Rule(ANY), "stats-request": Rule(ANY), "stats-reply": Rule(ANY),
     "values-batch": Rule(ANY), "chunk": Rule(ANY),  # chunks are put together before any rule sees them
     "stop": Rule(("metronome",)),
@@ -133,7 +143,8 @@ RULES: dict[str, Rule] = {
     "gen-status": Rule(SUPPLY, member=True),
     "demand-report": Rule(("consumer",), _own_consumers, member=True),
     "draw": Rule(("consumer",), member=True),
-    "resync": Rule(("consumer",), _own_consumers, member=True),
+    # a population's truth about its consumers; or a tracker's answer to a restarted population
+    "resync": Rule(("consumer", "tracker"), _own_consumers_unless_tracker, member=True),
     "assign": Rule(("tracker",), member=True), "tree-delta": Rule(("tracker",), member=True),
     "setpoints": Rule(("tracker",), member=True),
     "region-summary": Rule(("tracker",), member=True), "handover": Rule(("tracker",), member=True),
@@ -145,6 +156,8 @@ def authorize(type_name: str, msg, sender: str, roster: Roster) -> tuple[str, st
     """None when `sender` may send `msg`, else (reason, detail)."""
     rule = RULES.get(type_name)
     role = roster.role(sender)
+    if role is None and rule is not None and rule.open:  # e.g. a joiner's hello at an open bootstrap
+        return None
     if role is None:
         return "unenrolled", f"{sender[:64]!r} has no role in this run"
     if rule is None:

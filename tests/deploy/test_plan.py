@@ -37,7 +37,28 @@ def test_every_host_has_every_phase(plan):
         assert {"install", "faults-init", "start", "fault", "stop", "cleanup"} <= phases, (h, phases)
     assert [s.host for s in plan.steps if s.phase == "wait"] == ["h1"]  # the metronome's host
     local = plan.for_host(None)
-    assert [s.phase for s in local].count("gather") == 4 and all("rsync" in s.command or "scp" in s.command or s.data for s in local)
+    assert [s.phase for s in local].count("gather") == 4
+    assert all("rsync" in s.command or "scp" in s.command or s.data or "scowl.security.deploy" in s.command for s in local)
+
+
+def test_each_host_gets_the_public_keys_and_only_its_own_secret_ones(plan, tmp_path):
+    from scowl.plan import RunPlan
+    from scowl.security import Enrolment
+    from scowl.security.deploy import host_key_dirs
+
+    grid = RunPlan.from_json(next(s.data for s in plan.steps if s.data))
+    assert grid.keys_dir == "scowl-run/keys"  # as the hosts see it, under the login's home
+    keygen = [i for i, s in enumerate(plan.steps) if "scowl.security.deploy" in s.command]
+    copies = [i for i, s in enumerate(plan.steps) if s.command.startswith("scp -pq ") and "/keys/" in s.command]
+    assert len(keygen) == 1 and len(copies) == 4 and keygen[0] < min(copies)  # scp -p keeps the 0600 of secrets
+    dirs = host_key_dirs(grid, tmp_path / "keys")
+    everyone = {"bootstrap", "broker", "metronome", *grid.names()}
+    for host, d in dirs.items():
+        mine = {n for n in everyone if grid.hosts[n] == host}
+        assert {p.name.removesuffix(".key_secret") for p in d.glob("*.key_secret")} == mine
+        assert {p.stem for p in d.glob("*.key")} == everyone and set(Enrolment.load(d).names()) == everyone
+        assert all((p.stat().st_mode & 0o777) == 0o600 for p in d.glob("*.key_secret"))
+    assert not (tmp_path / "keys" / "all").exists()
 
 
 def test_roles_start_in_order_with_the_node_command(plan):

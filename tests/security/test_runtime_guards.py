@@ -115,3 +115,28 @@ async def test_a_route_is_taken_over_only_by_the_same_key(zctx, keys):
         await again.stop()
         await first.stop()
         await tracker.stop()
+
+
+async def test_an_open_bootstrap_lets_an_unenrolled_key_say_hello_and_nothing_else(zctx, keys):
+    """A run that takes joiners: the bootstrap admits unknown keys (as "key:..."), and the
+    authorization table lets them send only what is marked open (hello; joining)."""
+    plan = _plan(keys)
+    boot = Actor("bootstrap", "tcp://127.0.0.1:0")
+    boot.credentials = Credentials.load(keys, "bootstrap", open_door=True)
+    boot.roster = Roster(plan, boot.credentials.enrolment)
+    await boot.start(zctx)
+    try:
+        plan.bootstrap = boot.bound_address
+        stranger = Attacker(plan, "joiner", enrolled=False)
+        welcome = await asyncio.to_thread(stranger.request, "bootstrap", wire.Hello("generator"))
+        refused = await asyncio.to_thread(stranger.request, "bootstrap", wire.DirectoryQuery(), 1.0)
+        stranger.close()
+        assert welcome == wire.Welcome("actor") and refused is None
+        assert dict(boot.stats.rejected) == {("joiner", "unenrolled"): 1}
+        assert boot.unenrolled_keys == {"joiner": stranger.keys.public.decode()}  # for the join to check
+        impostor = Attacker(plan, "tracker-0", enrolled=False)  # an enrolled name, claimed by another key
+        assert await asyncio.to_thread(impostor.request, "bootstrap", wire.Hello("tracker"), 1.0) is None
+        impostor.close()
+        assert boot.stats.rejected[(f"key:{impostor.keys.public.decode()}", "spoofed")] == 1
+    finally:
+        await boot.stop()

@@ -217,7 +217,7 @@ def enrol_plan(plan) -> Enrolment | None:
     without keys (inproc, or security off). Whoever starts a plan's nodes calls it first."""
     if not plan.keys_dir:
         return None
-    from scowl.roles import role_of
+    from scowl.plan import role_of
 
     if (Path(plan.keys_dir) / ENROLMENT_FILE).exists():  # a run directory used again: fresh identities
         shutil.rmtree(plan.keys_dir)

@@ -316,6 +316,7 @@ def attack_day(plan: RunPlan, identities: list[tuple[str, bool, tuple[Attack, ..
             th.start()
         for th in threads:
             th.join(120)
+        fired["_landed_by_tick"] = [str(watch.tick), "last" if watch.last else ""]  # the attacks were all out by then
     finally:
         watch.close()
         watcher.close()

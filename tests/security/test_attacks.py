@@ -22,7 +22,7 @@ from scowl.security import enrol
 from scowl.security.attacks import ATTACKS, BY_NAME, NAN_DRAW, attack_day
 
 AT_TICK = 1
-LATENCY_MS = 50  # tracker links: a day of ~15 s, so every attack lands mid-day (lockstep: same results)
+LATENCY_MS = 100  # tracker links: a day of ~20 s, so every attack lands mid-day (lockstep: same results)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +101,7 @@ def test_every_attack_is_rejected_and_counted_and_the_day_is_unchanged(config, u
     identities = [("mallory", True, ATTACKS), ("population-0", True, (NAN_DRAW,)), ("outsider", False, ATTACKS)]
     summary, error, finals, fired = attacked_day(config, tmp_path / "attacked", identities)
     assert error is None, f"the attacked day failed: {error!r}"
+    assert fired["_landed_by_tick"][1] != "last", f"the day ended before the attacks were out: {fired['_landed_by_tick']}"
     assert fired["mallory"] == [a.name for a in ATTACKS] and fired["outsider"] == [a.name for a in ATTACKS]
     assert results(summary) == results(unattacked)
     sec = summary["security"]

@@ -82,6 +82,7 @@ class Population(GridPeer):
         self._finished = -1
         self.reports_sent = 0
         self.resyncs = 0
+        self._resync_due: set[str] = set()  # trackers back from a partition, told the truth after the next Assign
         self.unknown_ids = 0
         self._tick_figures: dict[int, dict] = {}
 
@@ -244,6 +245,8 @@ class Population(GridPeer):
             # it (scowl.balance.tracker_round), so every Assign is the holder's word.
             self.gen_row[pos] = self.rows_of(gen)
             self.mgr[pos] = self.tracker_index[sender]
+        if self._resync_due:
+            self._send_resyncs()
         gens, draw = self._draws()
         msg = wire.Draw.pack(tick=tick, gen_ids=gens, draw_mw=draw)
         for f in self.plan.fleets:
@@ -288,10 +291,18 @@ class Population(GridPeer):
         super().on_reachable(peer)
         if peer not in self.tracker_index:
             return
-        sel = np.flatnonzero(self.mgr == self.tracker_index[peer])
-        self.reported[sel] = self.demand[sel]
-        self.send(peer, wire.Resync.pack(ids=self.ids_at(sel), demand_mw=self.demand[sel], gen_ids=self.gen_table[self.gen_row[sel]]))
-        self.resyncs += 1
+        # Not now: the message that brought the tracker back may be this tick's Assign, made
+        # after the tracker's newest placements; the truth is where our consumers are once it
+        # is followed (a Resync sent before it overwrote those placements in the tracker's trees).
+        self._resync_due.add(peer)
+
+    def _send_resyncs(self) -> None:
+        for peer in sorted(self._resync_due):
+            sel = np.flatnonzero(self.mgr == self.tracker_index[peer])
+            self.reported[sel] = self.demand[sel]
+            self.send(peer, wire.Resync.pack(ids=self.ids_at(sel), demand_mw=self.demand[sel], gen_ids=self.gen_table[self.gen_row[sel]]))
+            self.resyncs += 1
+        self._resync_due.clear()
 
     def _maybe_finish(self, tick: int) -> None:
         if tick != self.tick_now or self._followed != tick or self._finished == tick:

@@ -139,6 +139,11 @@ class Tracker(GridPeer):
         """A population we had lost tells us where its consumers really are."""
         if msg.n:
             self.region.resync(msg.column("ids"), msg.column("demand_mw"), msg.column("gen_ids"))
+            # the fleets missed our tree deltas while we were cut off: they get the truth too
+            ids, _, gens = self.region.where_are(msg.column("ids"))
+            delta = wire.TreeDelta.pack(tick=max(self.tick_now, 0), ids=ids, gen_ids=gens)
+            for fleet in sorted(self.gen_status.expected_at(max(self.tick_now, 0))):
+                self.send(fleet, delta)
 
     @on(wire.Ping)
     def on_ping(self, msg: wire.Ping, env: wire.Envelope):

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scowl.balance.dispatch import dispatch, required_output, storage_setpoints
 from scowl.balance.handover import (
     RegionSummary,
     accept_consumers,
@@ -37,7 +38,6 @@ from scowl.balance.handover import (
 )
 from scowl.balance.round import RebalanceResult, rebalance
 from scowl.balance.trees import ABSENT, STARVED, Trees
-from scowl.balance.dispatch import dispatch, required_output, storage_setpoints
 from scowl.model import CONTINUOUS, STORAGE
 
 NO_GENERATOR = -(2**31)  # a consumer's generator id when it has none (wire.STARVED_ID)

@@ -44,7 +44,7 @@ def results(summary: dict) -> dict:
     return out
 
 
-def attacked_day(config: str, out: Path, identities, *, insecure=False, guards_off=(), enrol_mallory=True):
+def attacked_day(config: str, out: Path, identities, *, insecure=False, guards_off=(), enrol_mallory=True, watcher="mallory"):
     """Run the day over tcp in the background and fire the attacks at it from this process."""
     box: dict = {}
 
@@ -65,7 +65,7 @@ def attacked_day(config: str, out: Path, identities, *, insecure=False, guards_o
     plan = RunPlan.load(out / "plan.json")
     if plan.keys_dir and enrol_mallory:
         enrol(plan.keys_dir, "mallory", "consumer")  # a peer enrolled at run time, that will lie
-    fired = attack_day(plan, identities, "mallory", at_tick=AT_TICK)
+    fired = attack_day(plan, identities, watcher, at_tick=AT_TICK)
     thread.join(240)
     assert not thread.is_alive(), "the attacked day did not end"
     finals = json.loads((out / "finals.json").read_text()) if (out / "finals.json").exists() else {}
@@ -128,8 +128,9 @@ def changed(summary, error, unattacked) -> bool:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_without_keys_an_outsider_claiming_the_metronome_stops_a_tracker(config, unattacked, tmp_path):
+    # without keys anyone is whom they claim: the watcher says it is fleet-0 to read the directory
     summary, error, _, _ = attacked_day(config, tmp_path / "insecure", [("outsider", False, (BY_NAME["stop_as_metronome"],))],
-                                        insecure=True)
+                                        insecure=True, watcher="fleet-0")
     assert summary is None or summary["security"]["mode"] == "off"
     assert changed(summary, error, unattacked), "with security off the forged Stop should have killed tracker-0"
 

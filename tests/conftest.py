@@ -9,13 +9,25 @@ import pytest
 import zmq
 import zmq.asyncio
 
+pytest_plugins = ["pytester"]
+
+
+def open_sockets(ctx: zmq.Context) -> list[str]:
+    """The sockets of `ctx` nobody closed (every socket a context makes is registered with it)."""
+    return sorted(f"{s.socket_type.name} socket" for s in list(ctx._sockets) if not s.closed)
+
 
 @pytest.fixture
 def zctx():
-    """An asyncio ZeroMQ context; the test fails loudly if a socket is left open."""
+    """An asyncio ZeroMQ context; the test fails (an error at teardown) if it leaves a socket
+    open. The leaked sockets are counted BEFORE the context is destroyed: destroy(linger=0)
+    would close them and hide the leak (tests/test_leak_check.py shows the check firing)."""
     ctx = zmq.asyncio.Context()
     yield ctx
-    ctx.destroy(linger=0)
+    leaked = open_sockets(ctx)
+    ctx.destroy(linger=0)  # never hang the suite on a leaked socket; the leak is already counted
+    if leaked:
+        pytest.fail(f"the test left {len(leaked)} ZeroMQ socket(s) open: {', '.join(leaked)}", pytrace=False)
 
 
 @pytest.fixture(params=["inproc", "ipc", "tcp"])

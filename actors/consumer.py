@@ -141,10 +141,10 @@ class Population(GridPeer):
 
     async def setup(self) -> None:
         first = int(self.global_at(0)) if self.n else 0
-        joined = await self.request("bootstrap", wire.ConsumerJoin(self.name, first, self.n), timeout=60)
+        joined = await self.request("bootstrap", wire.ConsumerJoin(self.name, first, self.n), timeout=60, reply=wire.ConsumerIds)
         self.hi = np.uint64(joined.hi)
         log.info("%s: consumer ids hi=%d lo=%d..%d", self.name, int(self.hi), first, int(self.global_at(self.n - 1)) if self.n else -1)
-        placement = await self.request("broker", wire.PlaceConsumers(self.name, self.n), timeout=600)
+        placement = await self.request("broker", wire.PlaceConsumers(self.name, self.n), timeout=600, reply=wire.Placement)
         directory = await self.lookup()
         for name, (role, address, pub) in sorted(directory.items()):
             if role in ("tracker", "generator", "storage"):
@@ -172,7 +172,8 @@ class Population(GridPeer):
         for tracker in self.plan.trackers:
             for a in range(0, self.n, REGISTER_CHUNK):
                 b = min(self.n, a + REGISTER_CHUNK)
-                truth = await self.request(tracker, wire.ConsumersRegister.pack(ids=self.ids_at(slice(a, b)), demand_mw=self.reported[a:b]), timeout=120)
+                truth = await self.request(tracker, wire.ConsumersRegister.pack(ids=self.ids_at(slice(a, b)), demand_mw=self.reported[a:b]), timeout=120,
+                                           reply=wire.Resync)
                 pos = self.local_index(truth.column("ids"))
                 if np.any(pos < 0):
                     raise ValueError(f"{tracker} answered for {int(np.count_nonzero(pos < 0))} consumers that are not {self.name}'s")

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from scowl import wire
 from scowl.runtime import Actor, on
 
@@ -54,13 +52,13 @@ class Pinger(Actor):
 
     async def on_start(self) -> None:
         await self.connect(self.target, self.target_address)
-        asyncio.ensure_future(self._run())
+        self._spawn(self._run())  # owned: cancelled if the actor stops first
 
     async def _run(self) -> None:
         for i in range(self.count):
             self.send(self.target, wire.Ping(i))
         await self.flush()
-        self.result = await self.request(self.target, wire.StatsRequest())
+        self.result = await self.request(self.target, wire.StatsRequest(), reply=wire.StatsReply)
         await self.stop()
 
 
@@ -70,6 +68,7 @@ class PrintingPinger(Pinger):
     async def _run(self) -> None:
         await super()._run()
         r = self.result
+        assert r is not None  # set by the parent's _run
         print(f"sent {self.count} pings; echo counted {r.received} pings, {r.rejected} rejected frames", flush=True)
 
 

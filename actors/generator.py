@@ -86,7 +86,8 @@ class GeneratorFleet(GridPeer):
         log.info("%s: generator ids %s", self.name, ",".join(str(int(g)) for g in self.gen_ids))
         zones = getattr(self, "zone", None)  # NYISO zone of each unit (storage hubs have none)
         located = await self.request("broker", wire.Locate(self.gen_ids.tolist(), self.placement_weight().tolist(),
-                                                           [] if zones is None else zones.tolist()), timeout=600)
+                                                           [] if zones is None else zones.tolist()), timeout=600,
+                                          reply=wire.Located)
         self.tracker_of = list(located.trackers)
         directory = await self.lookup("tracker")
         for tracker in self.owners():  # only the trackers owning our generators: the others have nothing to say to us

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import zmq
+import zmq.asyncio
 
 from scowl import wire
 from scowl.analysis.meta import run_meta
@@ -81,7 +82,7 @@ class Metronome(Actor):
         self.wall_start = 0.0
         self.wall_seconds = 0.0
         self.tick_wall: list[float] = []
-        self._gate: zmq.Socket | None = None
+        self._gate: zmq.asyncio.Socket | None = None
         self.tick_deadline_s = tick_deadline_s
         self.report_after_s = report_after_s
         self.start_deadline_s = start_deadline_s
@@ -197,7 +198,7 @@ class Metronome(Actor):
             raise  # stopped from outside: on_stop writes what was gathered
         except StateLogError as exc:
             self.failure = str(exc)
-        except Exception as exc:  # noqa: BLE001 - the metronome ends the run on purpose, never silently
+        except Exception as exc:
             log.exception("%s: the run failed", self.name)
             self.failure = f"the metronome failed at tick {self.current}: {type(exc).__name__}: {exc}"
         if self.failure is not None:
@@ -208,7 +209,7 @@ class Metronome(Actor):
             self._write_results(partial=self.failure is not None, reason=self.failure)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("%s: writing the results failed", self.name)
             self.failure = self.failure or f"writing the results failed: {type(exc).__name__}: {exc}"
             self.say(f"error: {self.failure}")
@@ -397,7 +398,7 @@ class Metronome(Actor):
             self._write_results(partial=True, reason=reason)
             if self.plan.out_dir:
                 self.say(f"interrupted ({reason}): partial results of {self.ticks_completed} tick(s) in {self.plan.out_dir}/")
-        except Exception as exc:  # noqa: BLE001 - stopping must finish
+        except Exception as exc:
             log.exception("%s: could not write the partial results", self.name)
             self.say(f"interrupted ({reason}); the partial results could not be written ({exc}); "
                      f"the flushed ticks are in {Path(self.plan.out_dir) / JOURNAL}")
@@ -409,11 +410,11 @@ class Metronome(Actor):
         the run. Ask it (`tick N` -> `ok`) before publishing each tick, so a partition starts
         and heals exactly at its ticks however fast the ticks go."""
         if self._gate is None:
-            self._gate = self._ctx.socket(zmq.REQ)
+            self._gate = self._context().socket(zmq.REQ)
             self._gate.linger = 0
             self._gate.connect(self.plan.fault_gate)
         await self._gate.send_string(f"tick {tick}")
-        if not await self._gate.poll(timeout_s * 1000):
+        if not await self._gate.poll(int(timeout_s * 1000)):
             raise ActorError(f"{self.name}: the fault driver at {self.plan.fault_gate} did not answer tick {tick} "
                              f"within {timeout_s:g} s")
         await self._gate.recv()

@@ -8,7 +8,8 @@ import logging
 import resource
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class Gather:
     def __init__(self, expected: Iterable[str], what: str, window: int = EARLY_WINDOW_TICKS) -> None:
         self.what = what
         self.window = window
-        self.now = None  # a callable giving the current tick (GridPeer sets it); None: no window
+        self.now: Callable[[], int] | None = None  # a callable giving the current tick (GridPeer sets it); None: no window
         self._members: dict[str, tuple[int, int | None]] = {name: (0, None) for name in expected}  # [from, until)
         self._boxes: dict[int, dict[str, object]] = defaultdict(dict)
 
@@ -93,7 +94,7 @@ class Gather:
 
     def take(self, tick: int, older: bool = True) -> list:
         """This tick's messages (and, with `older`, late ones of earlier ticks first)."""
-        out = []
+        out: list[Any] = []
         for t in sorted(k for k in self._boxes if k == tick or (k < tick and older)):
             box = self._boxes.pop(t)
             out.extend(box[s] for s in sorted(box))
@@ -141,7 +142,7 @@ class GridPeer(Actor):
     async def _boot(self) -> None:
         try:
             await self.prepare()
-            reply = await self.request("broker", wire.PeerRegister(self.name, self.role, self.bound_address or "", self.pub_address), timeout=60)
+            reply = await self.request("broker", wire.PeerRegister(self.name, self.role, self.bound_address or "", self.pub_address), timeout=60, reply=wire.Registered)
             if not reply.ok:
                 raise RuntimeError(f"broker refused {self.name}: {reply.detail}")
             self.rejoining = reply.detail == "rejoined"
@@ -161,7 +162,7 @@ class GridPeer(Actor):
 
     async def lookup(self, role: str = "") -> dict[str, tuple[str, str, str]]:
         """The broker's directory (answered once every actor of the plan has registered)."""
-        d = await self.request("broker", wire.DirectoryQuery(role), timeout=600)
+        d = await self.request("broker", wire.DirectoryQuery(role), timeout=600, reply=wire.Directory)
         found = {n: (r, a, p) for n, r, a, p in zip(d.names, d.roles, d.addresses, d.pub_addresses)}
         self.directory.update(found)
         return found
@@ -229,7 +230,7 @@ class GridPeer(Actor):
         self._expired.add((tick, stage))
         try:
             then(tick)
-        except Exception as exc:  # noqa: BLE001 - contained like a handler failure
+        except Exception as exc:
             self.stats.failed += 1
             log.exception("%s: %s deadline of tick %d raised %s", self.name, stage, tick, exc)
 
@@ -290,7 +291,7 @@ class GridPeer(Actor):
                     try:
                         await self.request(tracker, wire.Ping(0), timeout=5)
                         self.rtt_ms.append((time.perf_counter() - t0) * 1e3)
-                    except Exception:  # noqa: BLE001 - a probe that times out is not a fault of ours
+                    except Exception:
                         pass
             await asyncio.sleep(interval)
 

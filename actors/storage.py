@@ -16,8 +16,8 @@ delivered - driven (the storage figures of the state log)."""
 from __future__ import annotations
 
 import numpy as np
-from scowl.actors.generator import GeneratorFleet
 
+from scowl.actors.generator import GeneratorFleet
 from scowl.model import (
     STORAGE,
     build_evs,

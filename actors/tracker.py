@@ -27,11 +27,11 @@ class Tracker(GridPeer):
     def __init__(self, name, plan, scenario, address) -> None:
         super().__init__(name, plan, scenario, address)
         self.region = balance.Region(plan.n_global, scenario.scenario.safety_threshold, wire.CONSUMER_ID_DTYPE)
-        self.peers = [t for t in plan.trackers if t != name]
+        self.peer_trackers = [t for t in plan.trackers if t != name]
         self.peer_summary: dict[int, dict[str, wire.RegionSummary]] = {}  # tick -> peer -> summary
         self.gen_status = Gather([], "gen-status")  # the fleets that registered generators with us
         self.reports = Gather([p.name for p in plan.populations], "demand-report")
-        self.handovers = Gather(self.peers, "handover")
+        self.handovers = Gather(self.peer_trackers, "handover")
         self.tick_now = -1
         self._round_done = -1
         self._missing_now = 0
@@ -44,7 +44,7 @@ class Tracker(GridPeer):
         self._claimed = np.zeros(plan.n_global, dtype=bool)  # consumers registered, not yet applied
 
     async def setup(self) -> None:
-        for name, (role, address, _) in (await self.lookup("tracker")).items():
+        for name, (_role, address, _) in (await self.lookup("tracker")).items():
             if name != self.name:
                 await self.connect(name, address)
 
@@ -158,14 +158,14 @@ class Tracker(GridPeer):
             self._apply_registrations()
         self.tick_now = tick
         self.arm(tick, "round", 0.35, lambda: self.gen_status.missing(tick) + self.reports.missing(tick) + (
-            self.handovers.missing(tick - 1) if tick > 0 and self.peers else []), self._maybe_round)
+            self.handovers.missing(tick - 1) if tick > 0 and self.peer_trackers else []), self._maybe_round)
         self._maybe_round(tick)
 
     def _maybe_round(self, tick: int) -> None:
         if tick != self.tick_now or self._round_done == tick:
             return
         complete = self.gen_status.complete(tick) and self.reports.complete(tick) and (
-            tick == 0 or not self.peers or self.handovers.complete(tick - 1))
+            tick == 0 or not self.peer_trackers or self.handovers.complete(tick - 1))
         if not complete and not self.expired(tick, "round"):
             return
         self._round_done = tick
@@ -184,10 +184,10 @@ class Tracker(GridPeer):
             statuses=[balance.GenUpdate(st.column("gen_ids"), st.column("output_mw"), st.column("setpoint_mw"), st.column("charge_mw"))
                       for st in self.gen_status.take(tick)],
             reports=[balance.ConsumerBatch(r.column("ids"), r.column("demand_mw")) for r in self.reports.take(tick)],
-            heard=[p for p in self.peers if p not in self.handovers.missing(tick - 1)] if tick > 0 else [],
+            heard=[p for p in self.peer_trackers if p not in self.handovers.missing(tick - 1)] if tick > 0 else [],
             handovers=[balance.ConsumerBatch(h.column("ids"), h.column("demand_mw")) for h in self.handovers.take(tick - 1)] if tick > 0 else [],
             offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw) for n, s in offers.items()},
-            peers=self.peers,
+            peers=self.peer_trackers,
         )
         out = balance.tracker_round(self.region, inp)
         round_s = time.perf_counter() - t0
@@ -202,7 +202,7 @@ class Tracker(GridPeer):
             self.send(fleet, delta)
             self.send(fleet, sp)
         after = out.summary
-        for peer in self.peers:  # the summary first: the peer's next round waits for our Handover, sent after it
+        for peer in self.peer_trackers:  # the summary first: the peer's next round waits for our Handover, sent after it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count,
                                                    out.room_mw, out.short_mw))
             ho = out.handovers[peer]

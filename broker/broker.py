@@ -66,12 +66,12 @@ class Broker(Actor):
                 self.reply(env, self._locate(msg))
             self._waiting_locate.clear()
         if self._directory_complete():
-            for env, msg in self._waiting_directory:
-                self.reply(env, self._directory(msg.role))
+            for env, query in self._waiting_directory:
+                self.reply(env, self._directory(query.role))
             self._waiting_directory.clear()
         if len(self.bucket_owner) == self.n_buckets and self._all_generators_located():
-            for env, msg in self._waiting_place:
-                self.reply(env, self._place(msg))
+            for env, place in self._waiting_place:
+                self.reply(env, self._place(place))
             self._waiting_place.clear()
 
     @on(wire.DirectoryQuery)

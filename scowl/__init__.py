@@ -55,10 +55,12 @@ def __getattr__(name):  # the heavier pieces load on first use
 # `scowl.run(...)` runs a day (scowl.api.run). The module scowl/run.py has the same name and
 # Python binds a submodule's name on its package when it is imported, so the module itself is
 # made callable: `scowl.run(sc)` runs a day, `from scowl.run import run_scenario` still works.
+import types  # noqa: E402
+
 import scowl.run as _run_module  # noqa: E402
 
 
-class _CallableRunModule(type(_run_module)):
+class _CallableRunModule(types.ModuleType):
     def __call__(self, *args, **kwargs):
         from scowl.api import run
 

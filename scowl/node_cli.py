@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import logging
 import sys
+from typing import Any
 
 from scowl.errors import ScowlError
 from scowl.runtime import Node, install_uvloop
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 async def _serve(node: Node) -> int:
     serving = asyncio.ensure_future(node.serve())
     started = asyncio.ensure_future(asyncio.gather(*(a.started.wait() for a in node.actors)))
-    await asyncio.wait({serving, started}, return_when=asyncio.FIRST_COMPLETED)
+    either: set[asyncio.Future[Any]] = {serving, started}
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     if started.done() and not serving.done():
         for actor in node.actors:
             print(f"READY {actor.name} {actor.bound_address or '-'}", flush=True)

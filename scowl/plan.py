@@ -99,7 +99,7 @@ class RunPlan:
         return json.dumps(asdict(self), indent=1)
 
     @classmethod
-    def from_json(cls, text: str, source: str = "<plan>") -> "RunPlan":
+    def from_json(cls, text: str, source: str = "<plan>") -> RunPlan:
         try:
             d = json.loads(text)
             d["fleets"] = [FleetShard(**f) for f in d["fleets"]]
@@ -114,7 +114,7 @@ class RunPlan:
         atomic_write_text(path, self.to_json())
 
     @classmethod
-    def load(cls, path) -> "RunPlan":
+    def load(cls, path) -> RunPlan:
         return cls.from_json(Path(path).read_text(), str(path))
 
     def scenario(self) -> Scenario:

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 #: set to "json" (what `scowl run --json` does) so every process of a run, scowl-node ones
 #: included, writes machine progress lines; "off" silences progress
@@ -29,7 +30,7 @@ class Progress:
         self.t0 = time.perf_counter()
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last_decile = -1
-        self._bar = None
+        self._bar: Any = None  # a tqdm bar, made on the first tick
 
     def __call__(self, done: int, total: int) -> None:
         if done == 0:  # the clock starts with the first tick, not with the process

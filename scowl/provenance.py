@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -32,7 +33,7 @@ def version_string() -> str:
     return f"scowl {__version__}, commit {git_commit()}"
 
 
-def machine_info() -> dict[str, object]:
+def machine_info() -> dict[str, Any]:
     """The machine: cores, memory, CPU, Python and platform."""
     return {
         "cores": os.cpu_count() or 1,

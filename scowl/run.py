@@ -18,13 +18,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+from scowl.actors.metronome import Metronome
 from scowl.analysis.meta import run_meta
 from scowl.errors import ScowlError, UsageError
 from scowl.plan import RunPlan, make_plan, role_of
 from scowl.progress import Progress
 from scowl.roles import ROLE_ORDER, build_actors
-from scowl.runtime import Node
+from scowl.runtime import Actor, Node
 from scowl.security import enrol_plan
 from scowl.security.keys import ENROLMENT_FILE
 from scowl.statelog import atomic_write_json, atomic_write_text
@@ -226,12 +228,12 @@ async def _serve_in_process(plan: RunPlan, progress: Progress) -> dict:
     for role in ROLE_ORDER:
         for actor in build_actors(role, plan, scenario, progress=progress if role == "metronome" else None):
             node.add(actor)
-    metronome = next(a for a in node.actors if a.role == "metronome")
+    metronome = next(a for a in node.actors if isinstance(a, Metronome))
     _name_signals(node, metronome)
     out = Path(plan.out_dir)
     serving = asyncio.ensure_future(node.serve())
     finished = asyncio.ensure_future(metronome.finished.wait())
-    stopped = {asyncio.ensure_future(a.stopped.wait()): a for a in node.actors}
+    stopped: dict[asyncio.Future[Any], Actor] = {asyncio.ensure_future(a.stopped.wait()): a for a in node.actors}
     failure = None
     try:
         while True:
@@ -317,7 +319,8 @@ def start_node(plan: RunPlan, plan_path: Path, name: str, stderr=None, timeout: 
         enrol_plan(plan)
     proc = subprocess.Popen(node_command(plan, plan_path, name), stdout=subprocess.PIPE, stderr=stderr, text=True,
                             start_new_session=True,
-                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509 - only prctl, async-signal-safe
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    assert proc.stdout is not None  # stdout=PIPE
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     line = proc.stdout.readline() if ready else ""
     if not line.startswith("READY"):
@@ -355,7 +358,9 @@ class _Signalled(BaseException):
         self.signum = signum
 
 
-def _how(rc: int) -> str:
+def _how(rc: int | None) -> str:
+    if rc is None:
+        return "still running"
     return f"killed by {signal.Signals(-rc).name}" if rc < 0 else f"exit code {rc}"
 
 
@@ -408,20 +413,20 @@ def _run_processes(plan: RunPlan, out: Path) -> dict:
     except _Signalled as sig:
         signalled = sig.signum
         _say(f"{signal.Signals(signalled).name} received: stopping every node (the metronome first, to write what it gathered)")
-        metronome = procs.get("metronome")
-        if metronome is not None and metronome.poll() is None:
+        metronome_proc = procs.get("metronome")
+        if metronome_proc is not None and metronome_proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(metronome.pid, signal.SIGTERM)
+                os.killpg(metronome_proc.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired, _Signalled):
-                metronome.wait(METRONOME_WRITE_S)
+                metronome_proc.wait(METRONOME_WRITE_S)
     finally:
-        for sig, handler in installed.items():
-            signal.signal(sig, signal.SIG_IGN)  # stopping must finish: a second Ctrl-C waits
+        for signum in installed:
+            signal.signal(signum, signal.SIG_IGN)  # stopping must finish: a second Ctrl-C waits
         try:
             stop_nodes(procs.values())
         finally:
-            for sig, handler in installed.items():
-                signal.signal(sig, handler)
+            for signum, handler in installed.items():
+                signal.signal(signum, handler)
     rc = procs["metronome"].returncode if "metronome" in procs else None
     if signalled is not None:
         _consolidate_if_needed(plan, out, f"{signal.Signals(signalled).name} received", deaths)
@@ -471,7 +476,7 @@ def _consolidate_if_needed(plan: RunPlan, out: Path, reason: str, deaths: list[d
         meta["deaths"] = deaths
         write_results(out, rows, {}, meta)
         journal.unlink()
-    except Exception as exc:  # noqa: BLE001 - the journal stays for read_state_log
+    except Exception as exc:
         _say(f"could not consolidate {journal}: {exc}")
         return False
     return True

@@ -70,7 +70,7 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path, write: Callable[[Path], object]) -> Path:
     """Write `path` through `write(tmp_path)` into a temporary file beside it, fsync it, then
     rename it over `path`: a reader sees the old file or the whole new one, never a torn one.
     A failure (disk full) removes the temporary file and raises StateLogError naming the file."""
@@ -128,7 +128,7 @@ class StateJournal:
         self.last_tick_written = -1
         self.failed: StateLogError | None = None
         try:
-            self._file = open(self.path, "wb")  # noqa: SIM115 - held open for the run's life
+            self._file = open(self.path, "wb")
             self._writer = pa.ipc.new_stream(self._file, self._schema)
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -159,12 +159,14 @@ class StateJournal:
                     "figures": [[(k, float(v)) for k, v in r.items() if k not in ("tick", "actor", "role")] for r in rows],
                 }, schema=self._schema)
                 self._writer.write_batch(batch)
+                assert self._file is not None  # open while the journal is
                 self._file.flush()
                 self.rows_written += len(rows)
             self.last_tick_written = max(self.last_tick_written, tick)
             self._unsynced_ticks += 1
             now = time.monotonic()
             if force_sync or self._unsynced_ticks >= self.sync_every_ticks or now - self._last_sync >= self.sync_every_s:
+                assert self._file is not None
                 os.fsync(self._file.fileno())
                 self._unsynced_ticks = 0
                 self._last_sync = now
@@ -186,6 +188,7 @@ class StateJournal:
                 return
         try:
             self._writer.close()  # the end-of-stream marker
+            assert self._file is not None
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError:

@@ -122,7 +122,7 @@ def find_bound(table: pd.DataFrame, memory_mb: float, heartbeat_s: float = 2.0) 
     also = [f for f in found if f is not top and f.utilization >= THRESHOLD[f.resource]]
     text = (f"{top.resource} ({top.role}) bound first, at {int(r0['peers']):,} peers "
             f"({int(r0['consumers']):,} consumers, scale {r0['scale']:g}, {fewest} tracker(s)): {top.evidence}. "
-            + (f"Also past its threshold there: " + "; ".join(f"{f.resource} ({f.role}): {f.evidence}" for f in also) + ". " if also else "")
+            + ("Also past its threshold there: " + "; ".join(f"{f.resource} ({f.role}): {f.evidence}" for f in also) + ". " if also else "")
             + f"Other resources then: {others}. Rebalance rate there {r0['rate_hz_mean']:,.1f} Hz; "
             f"over the sweep the rate falls as N^{slope_all:.2f} (1/N would be -1)"
             + (f", and as N^{slope:.2f} from the bound on" if not math.isnan(slope) and len(later) >= 2 else "") + ".")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeGuard
 
 __all__ = ["Row", "compare_json", "compare_rows", "compare_table", "flatten"]
 
@@ -29,7 +30,7 @@ class Row:
         return None
 
 
-def _number(v) -> bool:
+def _number(v: object) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -85,7 +86,7 @@ def _fmt_diff(row: Row) -> str:
     if d == 0:
         return "="
     text = ("+" if d > 0 else "") + _fmt(d)
-    if _number(row.a) and row.a != 0:
+    if _number(row.a) and _number(row.b) and row.a != 0:
         ratio = row.b / row.a if row.a > 0 else None
         text += f" ({ratio:,.0f}x)" if ratio is not None and ratio >= 10 else f" ({d / abs(row.a):+.0%})"
     return text
@@ -105,8 +106,8 @@ def compare_table(a: dict, b: dict, label_a: str = "A", label_b: str = "B", widt
     """A text table at most `width` characters wide: figure, A, B, B - A (and the change
     relative to A). A long key or value is shortened in the middle; `compare_json` has them whole."""
     rows = compare_rows(a, b)
-    cells = [(r.key, _fmt(r.a), _fmt(r.b), _fmt_diff(r)) for r in rows]
-    head = ("figure", label_a, label_b, f"{label_b} - {label_a}")
+    cells: list[tuple[str, ...]] = [(r.key, _fmt(r.a), _fmt(r.b), _fmt_diff(r)) for r in rows]
+    head: tuple[str, ...] = ("figure", label_a, label_b, f"{label_b} - {label_a}")
     w = [max(len(head[i]), *(len(c[i]) for c in cells)) for i in range(4)]
     # the runs' labels whole, the values up to 14 characters, the key column as wide as its
     # longest key allows (a figure's name is what a reader looks up), the difference in what is left

@@ -66,7 +66,7 @@ def _beside_spare(state: pd.DataFrame, meta: dict, tick_h: float) -> dict:
     """The summary's figures of `starvation_beside_spare` (none for logs that predate it)."""
     if "safety_threshold" not in meta:
         return {}
-    out = {}
+    out: dict[str, float] = {}
     for label, storage in (("", False), ("_with_storage", True)):
         df = starvation_beside_spare(state, meta["safety_threshold"], with_storage=storage)
         if not len(df):
@@ -302,7 +302,7 @@ def partition_figures(state: pd.DataFrame, finals: dict[str, dict], partitions: 
     return out
 
 
-def write_results(out_dir: Path, records: list[dict], finals: dict[str, dict], meta: dict) -> dict:
+def write_results(out_dir: str | Path, records: list[dict], finals: dict[str, dict], meta: dict) -> dict:
     """state.parquet, finals.json and summary.json, each written atomically (temporary file,
     then rename), the summary last: a summary.json on disk means the rest is there."""
     out = Path(out_dir)

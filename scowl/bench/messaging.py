@@ -61,6 +61,7 @@ async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address:
     if local_echo:
         echo = Echo("echo", address)
         await echo.start(ctx)
+        assert echo.bound_address is not None
         address = echo.bound_address
     sender = Actor("bench")
     if keys_dir:  # the bench's key, and the echo's key pinned: the same security a run has
@@ -69,7 +70,7 @@ async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address:
     await sender.connect("echo", address)
     out = {}
     try:
-        before = await sender.request("echo", wire.StatsRequest())
+        before = await sender.request("echo", wire.StatsRequest(), reply=wire.StatsReply)
         n = args.messages
         t0 = time.perf_counter()
         for i in range(n):
@@ -77,7 +78,7 @@ async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address:
             if i % 4096 == 0:
                 await asyncio.sleep(0)  # let the flush run, as a real actor's loop would
         await sender.flush()
-        after = await sender.request("echo", wire.StatsRequest(), timeout=120)
+        after = await sender.request("echo", wire.StatsRequest(), timeout=120, reply=wire.StatsReply)
         dt = time.perf_counter() - t0
         assert after.received - before.received == n, f"echo counted {after.received - before.received} of {n}"
         out["one_way_per_s"] = n / dt
@@ -103,7 +104,7 @@ async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address:
             sender.send("echo", batch)
             await asyncio.sleep(0)
         await sender.flush()
-        after2 = await sender.request("echo", wire.StatsRequest(), timeout=120)
+        after2 = await sender.request("echo", wire.StatsRequest(), timeout=120, reply=wire.StatsReply)
         dt = time.perf_counter() - t0
         assert after2.logical - after.logical == args.batches * BATCH_ROWS
         out["batched_logical_per_s"] = args.batches * BATCH_ROWS / dt

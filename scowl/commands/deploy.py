@@ -181,7 +181,7 @@ def _grid(args) -> int:
     config = scenario_file(args, out, scenario)
     result = run_grid(d, scenario=config, run_dir=out, run_id=run_id, timeout_s=args.timeout,
                       schedule=NetworkSchedule() if args.no_faults else None)
-    print(summary_table(result.summary))
+    print(summary_table(result.summary or {}))
     t = result.timings
     print(f"\nhosts (run {result.run_id}: up {t.get('up_s', 0):.2f} s, roles ready {t.get('start_s', 0):.1f} s, "
           f"day {t.get('ran_s', 0):.1f} s, down {t.get('down_s', 0):.2f} s; latency by {t.get('delayer')}):")

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_seeds(args: argparse.Namespace, scenario, out: str) -> int:
     """`--seeds N`: the day once per seed, then every figure as mean and 95 % interval."""
+    from scowl.api import Runs
     from scowl.api import run as run_api
     from scowl.progress import ENV
     from scowl.stats import intervals_table, write_seeds
@@ -72,6 +73,7 @@ def run_seeds(args: argparse.Namespace, scenario, out: str) -> int:
         os.environ[ENV] = "json"
     runs = run_api(scenario, out, seeds=args.seeds, processes=args.processes, transport=args.transport,
                    populations=args.populations, progress=not args.quiet)
+    assert isinstance(runs, Runs)  # seeds=N gives the N runs
     result = write_seeds(out, runs)
     if args.json:
         print(json.dumps(result))

@@ -9,7 +9,7 @@ The grid's day on namespace hosts: `run_grid(load_deployment(...), scenario=...,
 """
 
 from scowl.deploy.description import Deployment, Host, load_deployment, parse_deployment
-from scowl.deploy.faults import Faults, FaultError, RecordingFaults, ScheduleRunner
+from scowl.deploy.faults import FaultError, Faults, RecordingFaults, ScheduleRunner
 from scowl.deploy.netns import NetnsCluster, NetnsError, cleanup, unavailable_reason
 from scowl.deploy.schedule import NetworkSchedule, Partition, load_network_schedule, parse_network, select_hosts
 

@@ -119,6 +119,7 @@ def parse_deployment(data: dict[str, Any], path: str = "<deployment>") -> Deploy
 
     raw_hosts = data.get("hosts")
     _expect(isinstance(raw_hosts, list) and raw_hosts, path, "hosts", "a non-empty array of [[hosts]] tables", raw_hosts)
+    assert isinstance(raw_hosts, list)  # checked just above
     hosts = tuple(_parse_host(h, i, target, path) for i, h in enumerate(raw_hosts))
     _check_unique(hosts, path)
     totals = {r: sum(h.roles.get(r, 0) for h in hosts) for r in ROLES}
@@ -190,12 +191,12 @@ def _parse_host(h: Any, i: int, target: str, path: str) -> Host:
 
 
 def _check_unique(hosts: tuple[Host, ...], path: str) -> None:
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for i, h in enumerate(hosts):
         for what, value in (("name", h.name), ("address", h.address)):
             _expect((what, value) not in seen, path, f"hosts[{i}].{what}",
                     f"a {what} not already used by host {seen.get((what, value))!r}", value)
-            seen[(what, value)] = h.name  # type: ignore[index]
+            seen[(what, value)] = h.name
     exact: dict[str, str] = {}
     for i, h in enumerate(hosts):
         for role, names in h.peers.items():
@@ -218,6 +219,6 @@ def _no_unknown(table: dict, allowed: set[str], path: str, key: str) -> None:
     _expect(not extra, path, f"{key}.{extra[0]}" if extra else key, f"only keys {sorted(allowed)}", "unknown key")
 
 
-def _expect(ok: bool, path: str, key: str, expected: str, found: Any) -> None:
+def _expect(ok: object, path: str, key: str, expected: str, found: Any) -> None:
     if not ok:
         raise ConfigError(path, key, expected, found)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from scowl.deploy.description import Deployment
 from scowl.deploy.schedule import HostPartition, NetworkSchedule, Pair, resolve, select_hosts

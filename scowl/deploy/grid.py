@@ -160,6 +160,7 @@ def grid_processes(deployment: Deployment, plan) -> list[GridProcess]:
     for phase in START_PHASES:
         for role in phase:
             for h in deployment.hosts:
+                names: tuple[str, ...]
                 if role in ("bootstrap", "broker", "metronome"):
                     names = (role,) if plan.hosts.get(role) == h.name else ()
                 else:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from scowl.plan import RunPlan
 from scowl.analysis.results import load_run
+from scowl.plan import RunPlan
 
 
 def host_figures(run_dir: str | Path) -> dict[str, dict[str, float]]:
@@ -22,7 +23,7 @@ def host_figures(run_dir: str | Path) -> dict[str, dict[str, float]]:
     run_dir = Path(run_dir)
     state, finals, _ = load_run(run_dir)
     plan = RunPlan.load(run_dir / "plan.json")
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for actor, f in sorted(finals.items()):
         host = plan.hosts.get(actor, "?")
         h = out.setdefault(host, {"actors": 0, "capacity_low_sent": 0, "sog_generator_ticks": 0, "blackout_generator_ticks": 0,

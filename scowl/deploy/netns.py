@@ -96,13 +96,13 @@ class NetnsCluster:
         return STATE_DIR / f"{self.run_id}.json"
 
     # -- lifecycle --------------------------------------------------------------------------
-    def __enter__(self) -> "NetnsCluster":
+    def __enter__(self) -> NetnsCluster:
         return self.up()
 
     def __exit__(self, *exc) -> None:
         self.down()
 
-    def up(self) -> "NetnsCluster":
+    def up(self) -> NetnsCluster:
         reason = unavailable_reason()
         if reason:
             raise NetnsError(reason)

@@ -84,6 +84,7 @@ class NetnsFaults(Faults):
 
     def _ask(self, host: str, command: str) -> str:
         p = self._delayer(host)
+        assert p.stdin is not None  # started with stdin=PIPE
         p.stdin.write(f"{command}\n".encode())
         p.stdin.flush()
         reply = self._readline(host, p)
@@ -91,15 +92,10 @@ class NetnsFaults(Faults):
             raise FaultError(f"delayer on {host}: {command!r} -> {reply!r}")
         return reply
 
-    def delayer_stats(self, host: str) -> str:
-        p = self._delayers[host]
-        p.stdin.write(b"stats\n")
-        p.stdin.flush()
-        return self._readline(host, p)
-
     @staticmethod
     def _readline(host: str, p: subprocess.Popen) -> str:
         deadline = time.monotonic() + READY_TIMEOUT_S
+        assert p.stdout is not None  # started with stdout=PIPE
         fd = p.stdout.fileno()
         buf = b""
         while not buf.endswith(b"\n"):

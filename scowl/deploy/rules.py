@@ -7,6 +7,7 @@ A `Cmd` is an argv plus whether a failure is expected and harmless (deleting wha
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 NFT_TABLE = "scowl"  # bridge table in the switch namespace
@@ -31,7 +32,7 @@ def cmd(*argv: str, may_fail: bool = False) -> Cmd:
 
 
 # -- partitions on a bridge (namespaces: the switch sees every frame) --------------------------
-def nft_bridge_script(pairs: list[tuple[str, str]], exempt: list[tuple[str, int]] = ()) -> str:
+def nft_bridge_script(pairs: list[tuple[str, str]], exempt: Sequence[tuple[str, int]] = ()) -> str:
     """An nft script that atomically replaces the drop table with drops for `pairs` (both ways);
     with no pairs it just removes the table. tcp to and from the `exempt` (address, port)
     endpoints passes (the metronome: the experiment's clock, not a grid link)."""
@@ -101,7 +102,7 @@ def nfqueue_rule(action: str, src: str, exempt_ports: tuple[int, ...] = ()) -> C
     """`action` is -A (add) or -D (delete): queue packets from `src` to the delayer; with
     --queue-bypass they pass untouched whenever no delayer listens. tcp from or to one of
     `exempt_ports` is never queued (the metronome's fixed ports)."""
-    match = ()
+    match: tuple[str, ...] = ()
     if exempt_ports:
         ports = ",".join(str(p) for p in exempt_ports)
         match = ("-p", "tcp", "-m", "multiport", "!", "--sports", ports, "-m", "multiport", "!", "--dports", ports)

@@ -98,6 +98,7 @@ def parse_network(net: dict[str, Any], path: str = "<scenario>") -> NetworkSched
         for k, v in (("start_tick", start), ("end_tick", end)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ConfigError(path, f"{key}.{k}", "an integer tick >= 0", v)
+        assert isinstance(start, int) and isinstance(end, int)  # checked just above
         if end <= start:
             raise ConfigError(path, f"{key}.end_tick", f"a tick after start_tick ({start})", end)
         sides = []

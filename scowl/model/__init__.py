@@ -29,6 +29,7 @@ from scowl.model.demand import (
 )
 from scowl.model.generation import SupplyModel, ramp_limit, solar_profile
 from scowl.model.grid import FixedLoads, Grid, build_grid
+from scowl.model.hubs import EVHubs, build_hubs, ev_power_kw, hub_limits_mw
 from scowl.model.mix import (
     CONTINUOUS,
     FIXED,
@@ -46,7 +47,6 @@ from scowl.model.mix import (
 from scowl.model.population import COMMERCIAL, RESIDENTIAL, Population, build_population, mean_peak_kw, split
 from scowl.model.solar import NY_LAT, NY_LON, clear_sky_ghi, pv_fraction, solar_elevation
 from scowl.model.storage import EVFleet, asleep, build_evs, charge, drive, ev_share, plugin_availability
-from scowl.model.hubs import EVHubs, build_hubs, ev_power_kw, hub_limits_mw
 from scowl.model.timeline import Timeline, timeline
 
 __all__ = [

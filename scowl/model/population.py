@@ -58,7 +58,7 @@ class Population:
     def counts(self) -> dict[str, int]:
         return {name: int(np.count_nonzero(self.kind == k)) for k, name in enumerate(KIND_NAMES)}
 
-    def take(self, sel) -> "Population":
+    def take(self, sel) -> Population:
         """The consumers at positions `sel` (a slice, index array or boolean mask) of this one."""
         return Population(self.index[sel], self.kind[sel], self.base_kw[sel], self.ids[sel], self.n_total)
 

@@ -24,7 +24,7 @@ class Timeline:
         step = dt.timedelta(seconds=scenario.tick_seconds)
         # Aware arithmetic in a zone is wall-clock arithmetic: count elapsed time in UTC, then
         # convert each instant back to local time (right across a DST change).
-        start_utc = start.astimezone(dt.timezone.utc)
+        start_utc = start.astimezone(dt.UTC)
         times = [start_utc + i * step for i in range(n)]
         tz = start.tzinfo
         local = [t.astimezone(tz) for t in times]

@@ -5,6 +5,7 @@ state log where it holds them; the rest come from summary.json."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,7 @@ def q5(days: list[DayRun], loaded: dict, out: Path) -> Answer:
                  "demand and available supply (day_series), ticks with demand above supply shaded, blacked-out generators as bars",
                  "; ".join(day_command(r) for r in days))
     short = [p for p in per if p["demand_above_supply_ticks"]]
-    common = dict(details=[_verdict(p) for p in per], figures=[fig], sources=[str(r.path) for r in days], values={"runs": per})
+    common: dict[str, Any] = dict(details=[_verdict(p) for p in per], figures=[fig], sources=[str(r.path) for r in days], values={"runs": per})
     if not short:
         return unanswered(5, "demand never exceeded available supply in the given day runs "
                           f"(largest shortfall {max(p['peak_shortfall_mw'] for p in per):,.1f} MW): give a run of a day "

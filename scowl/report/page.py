@@ -61,7 +61,7 @@ def _table(rows: list[dict]) -> str:
 
 def render(answers: list[Answer], doc: dict) -> str:
     answered = sum(a.answered for a in answers)
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Scowl evaluation report</title><style>{CSS}</style></head>
 <body>

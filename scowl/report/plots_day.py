@@ -80,7 +80,7 @@ def _draw(ax, panel: Panel, runs: list[DayRun]) -> None:
             ax.plot(run.series["hour"], run.series[col] * k, color=colour, ls=style, lw=width, alpha=alpha,
                     label=f"{run.label}: {text} ({energy})")
     shaded = set()
-    for i, run in enumerate(runs):
+    for run in runs:
         hour = run.series["hour"].to_numpy()
         tick_h = float(hour[1] - hour[0]) if len(hour) > 1 else 0.0
         for a, b in run.partitions:

@@ -74,7 +74,7 @@ class Dispatch(Requests):
         handler = self._handlers.get(env.type, self.on_unhandled)
         try:
             result = handler(msg, env)
-        except Exception as exc:  # noqa: BLE001 - contained per message by design
+        except Exception as exc:
             self._failed(env, msg, exc)
             return None
         if result is None:
@@ -91,7 +91,7 @@ class Dispatch(Requests):
             result = await awaitable
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._failed(env, msg, exc)
             return
         self.stats.handled += 1
@@ -109,7 +109,7 @@ class Dispatch(Requests):
         self.stats.failed += 1
         try:
             self.on_failure(env, msg, exc)
-        except Exception:  # noqa: BLE001 - a failing failure hook must not kill the mailbox
+        except Exception:
             log.exception("%s: on_failure raised", self.name)
         if env.ask:
             self._answer(env, wire.Failure(type(exc).__name__, str(exc)[:500]))

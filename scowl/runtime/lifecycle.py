@@ -46,7 +46,7 @@ class Lifecycle(Links):
         self._stopping = True
         try:
             await self.on_stop()
-        except Exception:  # noqa: BLE001 - stopping must finish whatever on_stop does
+        except Exception:
             log.exception("%s: on_stop raised", self.name)
         for handle in self._timers:
             handle.cancel()
@@ -85,7 +85,7 @@ class Lifecycle(Links):
                     result = fn()
                     if inspect.isawaitable(result):
                         await result
-                except Exception as exc:  # noqa: BLE001 - a timer failure is contained like a handler's
+                except Exception as exc:
                     self.stats.failed += 1
                     log.error("%s: timer %s raised %s: %s", self.name, getattr(fn, "__name__", fn), type(exc).__name__, exc)
 

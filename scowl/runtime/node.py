@@ -11,6 +11,8 @@ import asyncio
 import logging
 import signal
 import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import zmq
 import zmq.asyncio
@@ -31,7 +33,7 @@ class LoopLag:
         self.samples = 0
         self.total = 0.0
         self.max = 0.0
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._run())
@@ -73,9 +75,9 @@ class Node:
         self.actors: list[Actor] = []
         self._ctx = ctx
         self._own_ctx = ctx is None
-        self._stop = None  # asyncio.Event, made inside the loop
+        self._stop: asyncio.Event | None = None  # made inside the loop
         self.signalled: int | None = None
-        self.on_started = None  # optional coroutine function run once every actor has started
+        self.on_started: Callable[[], Awaitable[Any]] | None = None  # run once every actor has started
 
     @property
     def ctx(self) -> zmq.asyncio.Context:
@@ -118,8 +120,10 @@ class Node:
             if self.on_started is not None:
                 self._hook = asyncio.ensure_future(self.on_started())
             all_stopped = asyncio.ensure_future(asyncio.gather(*(a.stopped.wait() for a in self.actors)))
+            assert self._stop is not None  # made by start()
             stop_wait = asyncio.ensure_future(self._stop.wait())
-            await asyncio.wait({all_stopped, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            either: set[asyncio.Future[Any]] = {all_stopped, stop_wait}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             all_stopped.cancel()
             stop_wait.cancel()
             await asyncio.gather(all_stopped, stop_wait, return_exceptions=True)

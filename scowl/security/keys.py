@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import zmq
+from zmq.utils import z85
 
 from scowl.errors import ScowlError
 
@@ -48,7 +49,7 @@ def _check_key(key: bytes | str, what: str) -> bytes:
     if len(raw) != 40:
         raise EnrolmentError(f"{what}: a CURVE key is 40 Z85 characters, got {len(raw)}")
     try:
-        zmq.utils.z85.decode(raw)
+        z85.decode(raw)
     except (ValueError, KeyError, TypeError):
         raise EnrolmentError(f"{what}: not a Z85 key") from None
     return raw

@@ -80,7 +80,8 @@ def _bad_scalar(x: float, lo: float, hi: float) -> bool:
 def check(msg) -> str | None:
     """None when every number of `msg` is finite and in range, else what is wrong (for the log)."""
     type_name = msg.TYPE
-    for name, kind in _plan(type(msg)):
+    cls: type = type(msg)
+    for name, kind in _plan(cls):
         lo, hi = RANGES.get((type_name, name), (-MAX_ABS, MAX_ABS))
         if kind[-1] == "i" and (type_name, name) not in RANGES:
             continue  # ids, tokens, counts: integers are checked only where a range is listed

@@ -126,7 +126,7 @@ def run_sweep(config: str, sizes: list[int] | None, out_dir, *, populations: int
     n_gen = len(build_generators(base, StreamRepo(base.seed)).nameplate_mw)
     n_pop = populations or n_gen
     peers = grid_peers(n_gen, n_pop)
-    window = tuple(window) if window else partition_window(base)
+    window = (int(window[0]), int(window[1])) if window else partition_window(base)
     if not 0 <= window[0] < window[1] <= base.ticks:
         raise ScowlError(f"partition window {window[0]}..{window[1]}: expected 0 <= START < END <= the run's {base.ticks} ticks")
     sizes = sorted(set(sizes or default_sizes(len(peers))))

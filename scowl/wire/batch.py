@@ -38,7 +38,8 @@ class Batch(Message, frozen=True):
             _check_column(name, getattr(self, name), np.dtype(dtype).itemsize if dtype != "id128" else 16, n)
 
     def __len__(self) -> int:
-        return self.n  # type: ignore[attr-defined]
+        n: int = self.n  # type: ignore[attr-defined]
+        return n
 
     def column(self, name: str) -> np.ndarray[Any, np.dtype[Any]]:
         """A read-only numpy view of one column (no copy)."""

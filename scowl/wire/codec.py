@@ -93,7 +93,7 @@ def decode_packet(data: bytes) -> list[bytes]:
         return _PACKET_DECODER.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ProtocolError("malformed", f"not a packet: {exc}") from None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ProtocolError("malformed", f"not a packet: {type(exc).__name__}: {exc}") from None
 
 
@@ -120,7 +120,7 @@ def decode_frame(frame: bytes | bytearray, recipient: str | None = None, max_byt
         env = _ENVELOPE_DECODER.decode(frame)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ProtocolError("malformed", str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - hostile bytes may trip anything in a parser
+    except Exception as exc:
         raise ProtocolError("malformed", f"{type(exc).__name__}: {exc}") from None
     if env.v != PROTOCOL_VERSION:
         raise ProtocolError("version", f"protocol version {env.v}, this build speaks {PROTOCOL_VERSION}")
@@ -133,6 +133,6 @@ def decode_frame(frame: bytes | bytearray, recipient: str | None = None, max_byt
         msg = decoder.decode(env.body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ProtocolError("invalid", f"{env.type}: {exc}") from None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ProtocolError("invalid", f"{env.type}: {type(exc).__name__}: {exc}") from None
     return env, msg

@@ -20,8 +20,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import pytest
-
 _spec = importlib.util.spec_from_file_location("scowl_import_graph", Path(__file__).with_name("imports.py"))
 assert _spec is not None and _spec.loader is not None
 imports = importlib.util.module_from_spec(_spec)

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scowl.cli import main
 from scowl.analysis.compare import compare_rows, compare_table, flatten
 from scowl.analysis.dayseries import COLUMNS, day_series
+from scowl.cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -11,13 +11,12 @@ import pandas as pd
 import pytest
 
 from scowl import wire
-
+from scowl.analysis.results import load_run
 from scowl.balance import response
 from scowl.config import load_scenario, override
 from scowl.faults import LinkFaults
 from scowl.model import demand_shares
 from scowl.plan import make_plan
-from scowl.analysis.results import load_run
 from scowl.runtime import Actor, on
 
 

@@ -16,10 +16,9 @@ from scowl.cli import build_parser, main
 from scowl.config import load_scenario, override
 from scowl.errors import ScowlError
 from scowl.faults import LinkFaults
-from scowl.sweep.partition import (DEFINITION, SweepPoint, grid_peers, island_scenario, islands, run_sweep,
-                                   smallest_without_blackout)
 from scowl.plan import make_plan
 from scowl.sweep import scenario_toml
+from scowl.sweep.partition import DEFINITION, SweepPoint, grid_peers, island_scenario, islands, run_sweep, smallest_without_blackout
 
 POINT_KEYS = {"peers_per_partition": int, "partitions": int, "blackout_events": int, "blackout_generator_ticks": int,
               "capacity_low": int, "deferred_mwh": float, "unserved_mwh": float, "run_dir": str}

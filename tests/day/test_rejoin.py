@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scowl.analysis.results import SUPPLY_ROLES, load_run
 from scowl.config import load_scenario, override
 from scowl.plan import make_plan
-from scowl.analysis.results import SUPPLY_ROLES, load_run
 from scowl.run import process_names, start_node, stop_nodes
 from scowl.sweep import scenario_toml
 

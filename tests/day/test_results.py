@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from scowl.plan import fixed_load_blocks
-from scowl.config import load_scenario
 from scowl.analysis.results import _ticks_above
+from scowl.config import load_scenario
+from scowl.plan import fixed_load_blocks
 
 
 def test_ticks_above_compares_only_ticks_both_sides_reported():

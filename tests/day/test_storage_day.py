@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scowl.config import load_scenario, override
 from scowl.analysis.results import load_run
+from scowl.config import load_scenario, override
 from scowl.run import run_scenario
 from scowl.sweep import scenario_toml
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from scowl.deploy import NetworkSchedule, load_deployment, unavailable_reason
+from scowl.analysis.results import load_run
+from scowl.deploy import load_deployment, unavailable_reason
 from scowl.deploy.grid_run import run_grid
 from scowl.deploy.host_figures import host_figures, reconvergence
-from scowl.analysis.results import load_run
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTS3 = REPO / "deploy/hosts-3.toml"

@@ -12,10 +12,10 @@ from html import escape
 import pandas as pd
 import pytest
 
+from scowl.analysis.results import SUPPLY_ROLES
 from scowl.cli import main
 from scowl.errors import ScowlError
 from scowl.report import QUESTIONS, build_report
-from scowl.analysis.results import SUPPLY_ROLES
 
 
 def _answers(doc) -> dict[int, dict]:

@@ -93,6 +93,6 @@ def finish(fault: str, proc: subprocess.Popen, out: Path, t_fault: float, at: in
             pass
     try:
         kept = int(read_state_log(out)["tick"].nunique())
-    except Exception:  # noqa: BLE001 - a run that recorded nothing
+    except Exception:
         kept = 0
     return Outcome(fault, proc.returncode, seconds, stderr, sorted(left), kept, at, out)

@@ -9,11 +9,11 @@ import resource
 import pytest
 import zmq
 import zmq.asyncio
-from scowl.actors.demo import Echo
-from scowl.actors.peer import EARLY_WINDOW_TICKS, Gather, TooEarly
 from zmq.utils.monitor import parse_monitor_message as recv_monitor_message
 
 from scowl import wire
+from scowl.actors.demo import Echo
+from scowl.actors.peer import EARLY_WINDOW_TICKS, Gather, TooEarly
 from scowl.runtime import Actor
 from scowl.runtime.transport import MAX_MESSAGE_PART, make_socket
 

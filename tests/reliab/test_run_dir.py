@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from scowl.analysis.dayseries import day_series
-from scowl.report.inputs import load_inputs
 from scowl.analysis.results import state_frame, summarize
+from scowl.report.inputs import load_inputs
 from scowl.run import data_hashes, run_scenario
 from scowl.statelog import (
     JOURNAL,

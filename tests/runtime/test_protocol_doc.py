@@ -22,7 +22,7 @@ def test_the_document_lists_every_message_type_and_field_of_this_build():
         assert f"#### `{name}` ({cls.__name__})" in catalogue
         for i, f in enumerate(msgspec.structs.fields(cls)):
             assert f"| {i} | `{f.name}` |" in catalogue, (name, f.name)
-        for column, dtype in getattr(cls, "COLUMNS", ()):
+        for _column, dtype in getattr(cls, "COLUMNS", ()):
             assert f"(`{dtype}`)" in catalogue
 
 

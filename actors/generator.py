@@ -80,7 +80,8 @@ class GeneratorFleet(GridPeer):
         # the generator's logical address (host/name), not the socket address: the socket's
         # port or run id changes from run to run, and ids (hence buckets) must not
         host = self.plan.hosts.get(self.name, "local")
-        ids = await asyncio.gather(*(self.request("bootstrap", wire.GeneratorJoin(n, f"{host}/{n}"), timeout=60) for n in self.names))
+        ids = await asyncio.gather(*(self.request("bootstrap", wire.GeneratorJoin(n, f"{host}/{n}"), timeout=60, reply=wire.GeneratorId)
+                                     for n in self.names))
         self.gen_ids[:] = [r.gen_id for r in ids]
         self.row_of = {int(g): i for i, g in enumerate(self.gen_ids)}
         log.info("%s: generator ids %s", self.name, ",".join(str(int(g)) for g in self.gen_ids))

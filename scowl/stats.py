@@ -8,7 +8,7 @@ stochastic day is reported as a range rather than one draw. Pure functions over 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -180,7 +180,7 @@ def intervals_table(intervals: dict[str, object], n: int, width: int = 100) -> s
     return "\n".join(out)
 
 
-def intervals_json(intervals: dict[str, object]) -> dict[str, object]:
+def intervals_json(intervals: Mapping[str, object]) -> dict[str, object]:
     """Intervals as plain data: {key: {"mean", "low", "high", "sd", "n"}} (NaN as null), constants as they are."""
     def clean(v: float):
         return None if isinstance(v, float) and math.isnan(v) else v

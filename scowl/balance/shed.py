@@ -57,7 +57,7 @@ def _shed(
             take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
         else:
             sel = sel[np.argsort(s[sel], kind="stable")]
-            bounds = np.searchsorted(s[sel], np.r_[several, k])
+            bounds = np.asarray(np.searchsorted(s[sel], np.r_[several, k]))
             for j, lo, hi in zip(several, bounds[:-1], bounds[1:]):
                 part = sel[lo:hi]
                 take[part] = _shed_partial(mem[part], d[part], float(excess[j]))

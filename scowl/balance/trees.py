@@ -67,6 +67,8 @@ class Trees:
     are read-only views; change them only through the methods and functions of this module.
     """
 
+    _start: np.ndarray  # CSR offsets of the member index, one per generator (+ STARVED, ABSENT)
+
     def __init__(self, output, demand=(), assignment=None) -> None:
         output = np.asarray(output, dtype=np.float64)
         self._output = _as_power("Trees output", output, output.size, np.float64).copy()

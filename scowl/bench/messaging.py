@@ -285,6 +285,7 @@ async def _iterations(loop: _CountingLoop, count: int) -> dict:
     try:
         await echo.start(ctx)
         await sender.start(ctx)
+        assert echo.bound_address is not None
         await sender.connect("echo", echo.bound_address)
         router.bind("inproc://bench-iterations-raw")
         dealer.connect("inproc://bench-iterations-raw")

@@ -27,6 +27,8 @@ commercial one).
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -164,7 +166,7 @@ def expected_demand_mw(scenario: Scenario) -> dict[str, np.ndarray]:
     }
     for k, mw in fixed_loads_mw(scenario).items():
         out[k] = np.full(len(shape), mw)
-    out["total"] = sum(out.values())
+    out["total"] = functools.reduce(operator.add, out.values())  # the same order of additions as sum()
     return out
 
 

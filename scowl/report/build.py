@@ -25,7 +25,7 @@ def add_intervals(answer: Answer, seeds, keys) -> None:
     from scowl.stats import Interval, fmt_bound, fmt_interval, intervals_json, summary_intervals
 
     ivs = summary_intervals(seeds.summaries)
-    got = {k: ivs[k] for k in keys if isinstance(ivs.get(k), Interval)}
+    got = {k: v for k in keys if isinstance(v := ivs.get(k), Interval)}
     if not got:
         return
     def name(k: str) -> str:

@@ -166,7 +166,7 @@ def bound_plot(table: pd.DataFrame, meta: dict, path: Path) -> Path:
     memory_mb = meta["machine"]["memory_gb"] * 1024
     heartbeat = meta.get("heartbeat_timeout_s", 2.0)
     lines: dict[str, list[tuple[int, float]]] = {}
-    for run, part in t.groupby("run"):
+    for _run, part in t.groupby("run"):
         peers = int(part["peers"].iloc[0])
         for f in run_findings(part, memory_mb, heartbeat):
             key = f"{f.resource} ({f.role})"

@@ -70,8 +70,8 @@ class ScenarioSection:
     start: str = _f("00:00", check=(lambda v: bool(_HHMM.match(v)), 'a time "HH:MM"'))
     timezone: str = _f("America/New_York", check=(lambda v: _valid_zone(v), "an IANA time zone name"))
     tick_seconds: int = _f(300, lo=1, hi=3600)
-    duration_hours: float | None = _f(None, lo=0.0, hi=24.0 * 14, lo_open=True)
-    ticks: int | None = _f(None, lo=1, hi=1_000_000)
+    duration_hours: typing.Optional[float] = _f(None, lo=0.0, hi=24.0 * 14, lo_open=True)
+    ticks: typing.Optional[int] = _f(None, lo=1, hi=1_000_000)
     seed: int = _f(42, lo=0, hi=2**63 - 1)
     mix_year: int = _f(2030, choices=(2022, 2030))
     scale: float = _f(0.05, lo=0.0, hi=1.0, lo_open=True)
@@ -87,17 +87,17 @@ class WeatherSection:
     cloud_correlation_minutes: float = _f(90.0, lo=0.0, lo_open=True)
     cloud_variability: float = _f(0.5, lo=0.0, hi=3.0)  # std of the cloud attenuation / its mean
     # None: the month's observed mean capacity factor (data/output_factors.csv)
-    wind_mean: float | None = _f(None, lo=0.0, hi=1.0, lo_open=True)
-    wind_spread: float | None = _f(None, lo=0.0, hi=2.0)
+    wind_mean: typing.Optional[float] = _f(None, lo=0.0, hi=1.0, lo_open=True)
+    wind_spread: typing.Optional[float] = _f(None, lo=0.0, hi=2.0)
     wind_correlation_hours: float = _f(18.0, lo=0.0, lo_open=True)
     wind_variability: float = _f(0.8, lo=0.0, hi=3.0)  # lognormal sigma of a farm's output around the month's mean
-    hydro_level: float | None = _f(None, lo=0.0, hi=1.0, lo_open=True)
+    hydro_level: typing.Optional[float] = _f(None, lo=0.0, hi=1.0, lo_open=True)
 
 
 @dataclass(frozen=True)
 class GenerationSection:
     fleet_method: str = _f("capacity", choices=("capacity", "notebook"))
-    nuclear_factor: float | None = _f(None, lo=0.0, hi=1.0, lo_open=True)
+    nuclear_factor: typing.Optional[float] = _f(None, lo=0.0, hi=1.0, lo_open=True)
     gas_min_fraction: float = _f(0.30, lo=0.0, hi=1.0, hi_open=True)
     gas_ramp_per_minute: float = _f(0.03, lo=0.0, hi=1.0, lo_open=True)
     unit_size_spread: float = _f(0.20, lo=0.0, hi=0.9)
@@ -112,7 +112,7 @@ class DemandSection:
     residential_spread: float = _f(0.40, lo=0.0, hi=2.0)
     commercial_spread: float = _f(0.60, lo=0.0, hi=2.0)
     deferrable_scale: float = _f(1.0, lo=0.0, hi=1.0)  # 1: the end-use table's deferrable shares; 0: none (all fixed)
-    peak_mw: float | None = _f(None, lo=0.0, lo_open=True)  # None: the season's Gold Book peak (at scale 1.0)
+    peak_mw: typing.Optional[float] = _f(None, lo=0.0, lo_open=True)  # None: the season's Gold Book peak (at scale 1.0)
 
 
 @dataclass(frozen=True)
@@ -143,15 +143,15 @@ class StressSection:
     heat_wave: bool = _f(False)
     low_wind_evening: bool = _f(False)
     retirements: bool = _f(False)
-    trip_largest_at: str | None = _f(None, check=(lambda v: bool(_HHMM.match(v)), 'a time "HH:MM"'))
+    trip_largest_at: typing.Optional[str] = _f(None, check=(lambda v: bool(_HHMM.match(v)), 'a time "HH:MM"'))
 
 
 @dataclass(frozen=True)
 class SeriesSection:
     """A user's own series (CSV or Parquet), paths relative to the scenario file."""
 
-    load: str | None = _f(None)
-    availability: str | None = _f(None)
+    load: typing.Optional[str] = _f(None)
+    availability: typing.Optional[str] = _f(None)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,17 @@
 """Continuous (gas) dispatch and storage (EV fleet) policy, as pure vectorized functions.
 
 A tracker's round: ingest updates; `required_output` -> `dispatch` the continuous
-generators (their new setpoints become their output); `storage_power` for the EV fleet
+generators (their new setpoints become their output); `storage_setpoints` for the EV hubs
 on what surplus or deficit remains; then `scowl.balance.rebalance`.
 
-Units: generator powers MW, ramp MW per tick; EV energy kWh, EV power kW (+ charge,
-- discharge), tick length hours. No randomness, no clock, no mutation of the inputs.
+Units: generator and hub powers MW (hubs: + discharge, - charge), ramp MW per tick. No randomness, no clock, no mutation of the inputs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["advance_soc", "dispatch", "required_output", "storage_power", "storage_setpoints"]
+__all__ = ["dispatch", "required_output", "storage_setpoints"]
 
 
 def required_output(demand_mw: float, fixed_output_mw: float, safety_threshold: float = 0.10) -> float:
@@ -56,48 +55,6 @@ def dispatch(setpoint, pmin, pmax, ramp, required_mw: float) -> np.ndarray:
         share = min(1.0, abs(delta) / total)
         x = x + np.sign(delta) * share * room
     return np.clip(x, lo, hi)
-
-
-def storage_power(
-    balance_mw: float,
-    soc_kwh,
-    capacity_kwh,
-    max_rate_kw,
-    plugged,
-    tick_hours: float,
-    *,
-    floor: float = 0.2,
-) -> np.ndarray:
-    """Per-EV power, kW: + charging on a surplus (`balance_mw` > 0), - discharging on a
-    deficit (`balance_mw` < 0). Only plugged-in EVs take part; none exceeds its rate, none
-    charges past its capacity within the tick, none discharges below `floor` x capacity.
-    The fleet's total magnitude is min(|balance|, what the fleet can do), shared in
-    proportion to each EV's own limit. Lossless; see `advance_soc`."""
-    soc, cap, rate = _arrays(soc_kwh=soc_kwh, capacity_kwh=capacity_kwh, max_rate_kw=max_rate_kw)
-    plugged = np.asarray(plugged, dtype=bool)
-    if plugged.shape != soc.shape:
-        raise ValueError(f"plugged: expected shape {soc.shape}, found {plugged.shape}")
-    if tick_hours <= 0 or not 0.0 <= floor <= 1.0:
-        raise ValueError(f"storage_power: expected tick_hours > 0 and 0 <= floor <= 1, found {tick_hours}, {floor}")
-    want_kw = abs(balance_mw) * 1000.0
-    if balance_mw > 0:
-        limit = np.minimum(rate, np.maximum(cap - soc, 0.0) / tick_hours)
-    elif balance_mw < 0:
-        limit = np.minimum(rate, np.maximum(soc - floor * cap, 0.0) / tick_hours)
-    else:
-        return np.zeros(soc.shape)
-    limit = np.where(plugged, np.maximum(limit, 0.0), 0.0)
-    total = float(limit.sum())
-    if total <= 0:
-        return np.zeros(soc.shape)
-    power = limit * min(1.0, want_kw / total)
-    return power if balance_mw > 0 else -power
-
-
-def advance_soc(soc_kwh, capacity_kwh, power_kw, tick_hours: float) -> np.ndarray:
-    """State of charge after a tick at `power_kw`, kWh, kept within [0, capacity]."""
-    soc, cap, power = _arrays(soc_kwh=soc_kwh, capacity_kwh=capacity_kwh, power_kw=power_kw)
-    return np.clip(soc + power * tick_hours, 0.0, cap)
 
 
 def storage_setpoints(gap_mw: float, discharge_mw, charge_mw, safety_threshold: float = 0.10) -> np.ndarray:

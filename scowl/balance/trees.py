@@ -63,8 +63,7 @@ class Trees:
     """A region's generators and consumers as arrays, with incrementally maintained loads.
 
     `output`, `load` (float64 MW, one per generator), `demand` (float32 MW), `assignment`
-    (int32) and `starved_since` (int32 round at which each consumer last became unplaced)
-    are read-only views; change them only through the methods and functions of this module.
+    (int32) are read-only views; change them only through the methods and functions of this module.
     """
 
     _start: np.ndarray  # CSR offsets of the member index, one per generator (+ STARVED, ABSENT)
@@ -128,10 +127,6 @@ class Trees:
     @property
     def assignment(self) -> np.ndarray:
         return self._ro(self._assign[: self.n])
-
-    @property
-    def starved_since(self) -> np.ndarray:
-        return self._ro(self._since[: self.n])
 
     def cap(self, safety_threshold: float) -> np.ndarray:
         """Per-generator ceiling on load: (1 - threshold) x output, MW."""

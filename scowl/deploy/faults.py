@@ -81,9 +81,6 @@ class Faults:
     def cut_pairs(self) -> frozenset[Pair]:
         return frozenset().union(*self._cuts.values()) if self._cuts else frozenset()
 
-    def latency(self) -> dict[Pair, tuple[float, float]]:
-        return dict(self._latency)
-
     def _known(self, hosts: Iterable[str]) -> list[str]:
         hosts = [hosts] if isinstance(hosts, str) else list(hosts)
         names = self.deployment.host_names()

@@ -251,11 +251,3 @@ class DemandModel:
         out *= self.population.base_kw
         self.tick = tick
         return out
-
-    def components(self, total_kw: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """The last step's demand split by `shares`: {"fixed", "responsive", <end use>...} in kW."""
-        total = self.kw if total_kw is None else total_kw
-        out = {"fixed": total * np.float32(self.shares.fixed), "responsive": total * np.float32(self.shares.responsive)}
-        for load, share, _ in self.shares.deferrable:
-            out[load] = total * np.float32(share)
-        return out

@@ -43,9 +43,6 @@ class EVHubs:
         self.soc_kwh = after
         return float((before - after).sum())
 
-    def soc_by_hub_mwh(self) -> np.ndarray:
-        return np.bincount(self.hub, weights=self.soc_kwh, minlength=self.n_hubs) / 1000.0
-
 
 def build_hubs(evs: EVFleet, n_hubs: int) -> EVHubs:
     if n_hubs < 1:

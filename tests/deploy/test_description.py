@@ -126,7 +126,7 @@ def test_schedule_runner_applies_on_ticks(tmp_path):
     assert seen == {1: ([], []), 2: (["partition-0 on"], ["h1-h3"]), 3: (["partition-1 on"], ["h1-h2", "h1-h3"]),
                     4: (["partition-0 off"], ["h1-h2"]), 5: (["partition-1 off"], []), 6: ([], [])}
     runner.stop()
-    assert faults.latency() == {} and faults.cut_pairs() == frozenset()
+    assert faults._latency == {} and faults.cut_pairs() == frozenset()
     with pytest.raises(FaultError, match="unknown host 'h9'"):
         faults.partition(["h9"], ["h1"])
     with pytest.raises(FaultError, match="no partition named 'nope'"):

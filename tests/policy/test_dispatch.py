@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from scowl.balance.dispatch import advance_soc, dispatch, required_output, storage_power
+from scowl.balance.dispatch import dispatch, required_output
 
 
 def test_required_output_covers_demand_at_the_margin_less_fixed_output():
@@ -35,35 +34,6 @@ def test_dispatch_rejects_bad_limits():
         dispatch([1.0], [0.0], [2.0], [-1.0], 1.0)
     with pytest.raises(ValueError, match="pmax: expected a 1-D array"):
         dispatch([1.0], [0.0], [2.0, 3.0], [1.0], 1.0)
-
-
-FLEET = dict(
-    soc_kwh=np.array([10.0, 60.0, 50.0, 40.0]),
-    capacity_kwh=np.array([60.0, 60.0, 50.0, 80.0]),
-    max_rate_kw=np.array([7.0, 7.0, 11.0, 7.0]),
-    plugged=np.array([True, True, False, True]),
-)
-
-
-def test_storage_charges_on_surplus_within_rate_and_capacity():
-    p = storage_power(1.0, **FLEET, tick_hours=0.5)  # 1 MW surplus: more than the fleet can take
-    # EV0: rate 7; EV1: full; EV2: unplugged; EV3: rate 7 (room 40 kWh / 0.5 h = 80 kW).
-    assert p.tolist() == [7.0, 0.0, 0.0, 7.0]
-    p = storage_power(0.007, **FLEET, tick_hours=0.5)  # 7 kW shared 7:7
-    assert p.tolist() == pytest.approx([3.5, 0.0, 0.0, 3.5])
-    soc = advance_soc(FLEET["soc_kwh"], FLEET["capacity_kwh"], p, 0.5)
-    assert (soc <= FLEET["capacity_kwh"]).all()
-
-
-def test_storage_discharges_on_deficit_never_below_the_floor():
-    p = storage_power(-1.0, **FLEET, tick_hours=1.0, floor=0.2)
-    # EV0: 10 kWh above a 12 kWh floor? no -> 0; EV1: rate 7; EV3: 40 - 16 = 24 kWh, rate 7.
-    assert p.tolist() == [0.0, -7.0, 0.0, -7.0]
-    p = storage_power(-1.0, **FLEET, tick_hours=4.0, floor=0.2)  # long tick: energy binds
-    assert p.tolist() == pytest.approx([0.0, -7.0, 0.0, -6.0])  # EV3: 24 kWh / 4 h
-    soc = advance_soc(FLEET["soc_kwh"], FLEET["capacity_kwh"], p, 4.0)
-    assert soc[3] == pytest.approx(16.0) and soc[1] == pytest.approx(32.0)
-    assert storage_power(0.0, **FLEET, tick_hours=1.0).tolist() == [0.0] * 4
 
 
 def test_a_round_dispatches_gas_then_rebalances():

@@ -361,7 +361,7 @@ class Metronome(Actor):
         for d in self.deaths:
             n = absent_ticks.get(d["peer"], 0)
             row = last.get(d["peer"], {})
-            cost = {"ticks_absent": n, "rejoined_at_tick": rejoined.get(d["peer"])}
+            cost: dict[str, float | None] = {"ticks_absent": n, "rejoined_at_tick": rejoined.get(d["peer"])}
             if d["role"] == "consumer":
                 cost["demand_missing_mwh"] = float(row.get("demand_mw", 0.0)) * n * tick_h
             elif d["role"] in ("generator", "storage"):

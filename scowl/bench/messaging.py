@@ -42,6 +42,7 @@ def echo_process(keys_dir: str | None = None):
     keys = ["--keys", keys_dir] if keys_dir else []
     proc = subprocess.Popen([sys.executable, "-m", "scowl.node_cli", "--role", "echo", "--bind", "tcp://127.0.0.1:0", *keys],
                             stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None  # stdout=PIPE
     try:
         line = proc.stdout.readline().split()
         if len(line) < 3 or line[0] != "READY":

@@ -59,7 +59,7 @@ class Mailbox(Dispatch):
                 return
             self._take(ch, *got)
 
-    def _recv(self, ch: Channel) -> tuple[list, str | None] | None:
+    def _recv(self, ch: Channel) -> tuple[list[bytes], str | None] | None:
         """One waiting message and, on a CURVE server ROUTER, its ZAP User-Id (the name the
         key is enrolled as); None when nothing waits."""
         if ch.kind == zmq.ROUTER and self._router_secure:
@@ -67,9 +67,9 @@ class Mailbox(Dispatch):
         parts = ch.recv_ready()
         return None if parts is None else (parts, None)
 
-    def _take(self, ch: Channel, parts: list, user: str | None = None) -> None:
+    def _take(self, ch: Channel, parts: list[bytes], user: str | None = None) -> None:
         """One received ZeroMQ message: who sent it, its byte counts, then its frames."""
-        kind = ch.kind
+        kind = int(ch.kind)
         rid: bytes | None
         if kind == zmq.ROUTER and self._router_secure:  # whom the ZAP authority found the key enrolled as
             rid, sender = parts[0], user or "?unauthenticated"

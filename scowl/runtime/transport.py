@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import zmq
 
@@ -43,12 +44,12 @@ def is_tcp(address: str) -> bool:
     return address.startswith("tcp://")
 
 
-def make_socket(ctx: zmq.Context, kind: int, identity: str | None = None, tcp: bool = True,
-                handover: bool = True) -> zmq.Socket:
+def make_socket(ctx: zmq.Context[Any], kind: int, identity: str | None = None, tcp: bool = True,
+                handover: bool = True) -> zmq.Socket[bytes]:
     """A socket with Scowl's options; `tcp` adds heartbeats and bounded reconnects. `handover`
     (ROUTER): a client claiming a connected client's routing id takes its route, which only an
     insecure run allows (a secure one routes by authenticated name, scowl.security)."""
-    sock = ctx.socket(kind, socket_class=zmq.Socket)  # registered, so ctx.destroy() closes it
+    sock: zmq.Socket[bytes] = ctx.socket(kind, socket_class=zmq.Socket)  # registered, so ctx.destroy() closes it
     sock.linger = LINGER_MS
     sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_PART)
     sock.sndhwm = HWM
@@ -68,10 +69,10 @@ def make_socket(ctx: zmq.Context, kind: int, identity: str | None = None, tcp: b
     return sock
 
 
-def bind(sock: zmq.Socket, address: str) -> str:
+def bind(sock: zmq.Socket[bytes], address: str) -> str:
     """Bind and return the concrete address (a tcp port of `*` becomes the real port)."""
     sock.bind(address)
-    if is_tcp(address) and (address.endswith(":*") or address.endswith(":0")):
+    if is_tcp(address) and address.endswith((":*", ":0")):
         return sock.getsockopt_string(zmq.LAST_ENDPOINT)
     return address
 
@@ -81,13 +82,13 @@ class Channel:
 
     __slots__ = ("sock", "kind", "name", "on_readable", "_loop", "_fd", "_waiters")
 
-    def __init__(self, sock: zmq.Socket, name: str) -> None:
+    def __init__(self, sock: zmq.Socket[bytes], name: str) -> None:
         self.sock = sock
         self.kind = sock.type
         self.name = name
         self._loop = asyncio.get_running_loop()
-        self._fd = sock.getsockopt(zmq.FD)
-        self._waiters: list[asyncio.Future] = []
+        self._fd: int = sock.getsockopt(zmq.FD)  # type: ignore[assignment]  # FD is an int option
+        self._waiters: list[asyncio.Future[None]] = []
         # called from the reader callback, before waiters wake: a receiver that takes what the
         # socket has right there saves the loop iteration a waiting task needs to wake
         # (only from the loop's reader callback, never from a send: a reply read during the
@@ -108,15 +109,15 @@ class Channel:
 
     def poke(self) -> None:
         """After a send: wake waiters if the socket became ready meanwhile (lost edge)."""
-        if self._waiters and self.sock.getsockopt(zmq.EVENTS):
+        if self._waiters and int(self.sock.getsockopt(zmq.EVENTS)):
             self._wake()
 
     async def _wait(self, event: int) -> None:
         sock = self.sock
-        while not (sock.getsockopt(zmq.EVENTS) & event):
+        while not (int(sock.getsockopt(zmq.EVENTS)) & event):
             fut = self._loop.create_future()
             self._waiters.append(fut)
-            if sock.getsockopt(zmq.EVENTS) & event:  # it may have changed while arming
+            if int(sock.getsockopt(zmq.EVENTS)) & event:  # it may have changed while arming
                 break
             await fut
 
@@ -126,20 +127,20 @@ class Channel:
     async def wait_woken(self) -> None:
         """Until the socket is readable or its reader callback ran (which may have taken what
         was readable itself: see on_readable); the caller checks again either way."""
-        if self.sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        if int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
             return
         fut = self._loop.create_future()
         self._waiters.append(fut)
-        if self.sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:  # it may have changed while arming
+        if int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:  # it may have changed while arming
             return
         await fut
 
-    async def send(self, parts: list) -> None:
+    async def send(self, parts: list[bytes]) -> None:
         """Send a multipart message, awaiting only when the socket would block."""
         while not self.try_send(parts):
             await self._wait(zmq.POLLOUT)
 
-    def try_send(self, parts: list) -> bool:
+    def try_send(self, parts: list[bytes]) -> bool:
         """Send now or return False (would block). Multipart is atomic in ZeroMQ: once the
         first part is accepted the rest are too."""
         sync = self.sock
@@ -157,7 +158,7 @@ class Channel:
             self.poke()
         return True
 
-    def recv_ready(self) -> list | None:
+    def recv_ready(self) -> list[bytes] | None:
         """One multipart message if one is waiting, else None (never blocks).
         Cheaper than recv_multipart for the one- and two-part messages Scowl uses."""
         sync = self.sock
@@ -170,7 +171,7 @@ class Channel:
             parts.append(sync.recv())
         return parts
 
-    def recv_ready_user(self) -> tuple[list, str | None] | None:
+    def recv_ready_user(self) -> tuple[list[bytes], str | None] | None:
         """Like recv_ready, with the message's ZAP User-Id (the authenticated peer's name on
         a CURVE server socket; None where no handshake authenticated it)."""
         sync = self.sock
@@ -178,8 +179,10 @@ class Channel:
             first = sync.recv(zmq.NOBLOCK, copy=False)
         except zmq.Again:
             return None
+        user: str | None
         try:
-            user = first.get("User-Id")
+            got = first.get("User-Id")
+            user = got if isinstance(got, str) else None
         except zmq.ZMQError:
             user = None
         parts = [first.bytes]

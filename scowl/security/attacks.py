@@ -108,7 +108,7 @@ class Attacker:
         it has been delivered. Returns, per peer, whether it answered (an outsider: never)."""
         answered = {}
         deadline = time.monotonic() + timeout_s
-        for (peer, routing_id), sock in list(self._links.items()):
+        for (peer, _routing_id), sock in list(self._links.items()):
             self.seq += 1
             probe = self.seq
             self._put(sock, wire.encode_packet([wire.encode_frame(wire.Ping(0), self.name, peer, probe, 0, 0, True)]))

@@ -69,8 +69,7 @@ async def _forge_reply(zctx, keys, guards) -> tuple[wire.Message, Actor]:
         thread = threading.Thread(target=forge)
         thread.start()
         reply = await answer
-        while thread.is_alive():
-            await asyncio.sleep(0.05)
+        await asyncio.to_thread(thread.join)
         return reply, asker
     finally:
         await asker.stop()

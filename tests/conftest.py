@@ -14,7 +14,7 @@ pytest_plugins = ["pytester"]
 
 def open_sockets(ctx: zmq.Context) -> list[str]:
     """The sockets of `ctx` nobody closed (every socket a context makes is registered with it)."""
-    return sorted(f"{s.socket_type.name} socket" for s in list(ctx._sockets) if not s.closed)
+    return sorted(f"{zmq.SocketType(s.type).name} socket" for s in list(ctx._sockets) if not s.closed)
 
 
 @pytest.fixture
@@ -24,6 +24,9 @@ def zctx():
     would close them and hide the leak (tests/test_leak_check.py shows the check firing)."""
     ctx = zmq.asyncio.Context()
     yield ctx
+    from scowl.security.zap import stop_authority
+
+    stop_authority(ctx)  # the context's ZAP authority (secure runs) is the context's, not the test's
     leaked = open_sockets(ctx)
     ctx.destroy(linger=0)  # never hang the suite on a leaked socket; the leak is already counted
     if leaked:

@@ -7,7 +7,7 @@ id: the stream's key includes the server's seed."""
 
 from __future__ import annotations
 
-from scowl import wire
+from scowl import membership, wire
 from scowl.balance.sharding import generator_id
 from scowl.runtime import Actor, on
 from scowl.streams import StreamRepo
@@ -16,8 +16,10 @@ from scowl.streams import StreamRepo
 class Bootstrap(Actor):
     role = "bootstrap"
 
-    def __init__(self, name: str, address: str, seed: int, **kw) -> None:
+    def __init__(self, name: str, address: str, seed: int, plan=None, **kw) -> None:
         super().__init__(name, address, **kw)
+        self.plan = plan  # the run plan: its names and join token (None: joins are refused)
+        self._joiners: dict[str, tuple[str, str]] = {}  # admitted at run time: name -> (role, public key)
         self._streams = StreamRepo(seed)
         self._generators: dict[tuple[str, str], wire.GeneratorId] = {}
         self._populations: dict[tuple[str, int, int], wire.ConsumerIds] = {}
@@ -47,3 +49,27 @@ class Bootstrap(Actor):
             hi = int(rng.integers(1, 2**63, dtype="int64")) | (1 << 63)
             self._populations[key] = wire.ConsumerIds(hi, msg.first, msg.count)
         return self._populations[key]
+
+    @on(wire.Join)
+    def on_join(self, msg: wire.Join, env: wire.Envelope):
+        """A peer the plan does not name asks to join the running grid (docs/protocol.md, 5).
+        Refused with the reason, or admitted with a ticket for the broker and the metronome;
+        asking again with the same name, role and key gets the same answer."""
+        if self.plan is None:
+            return wire.Joined(False, "this bootstrap has no run plan: it takes no joins")
+        if env.sender != msg.name:
+            return wire.Joined(False, f"join for {msg.name[:64]!r} sent by {env.sender[:64]!r}: a peer joins under its own name")
+        again = self._joiners.get(msg.name) == (msg.role, msg.public_key)
+        taken = {"bootstrap", "broker", "metronome", *self.plan.names()} | (set() if again else set(self._joiners))
+        reason = membership.join_refusal(self.plan.join_token, msg.token, msg.name, msg.role, taken)
+        if reason:
+            return wire.Joined(False, reason)
+        enrolment = getattr(self, "enrolment", None)  # CURVE on: the joiner's key enters the enrolment table
+        if enrolment is not None and not again:
+            try:
+                enrolment.add(msg.name, msg.role, msg.public_key)
+            except Exception as exc:  # noqa: BLE001 - an enrolment refusal is the joiner's answer
+                return wire.Joined(False, str(exc))
+        self._joiners[msg.name] = (msg.role, msg.public_key)
+        return wire.Joined(True, "", membership.ticket(self.plan.join_token, msg.name, msg.role, msg.public_key),
+                           self.plan.broker, self.plan.metronome, self.plan.metronome_pub)

@@ -19,6 +19,7 @@ from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
 from scowl.balance import response
 from scowl.model import DemandModel, build_population, demand_shares
+from scowl.errors import ActorError
 from scowl.model.population import KIND_NAMES
 from scowl.runtime import on
 from scowl.streams import StreamRepo
@@ -250,8 +251,12 @@ class Population(GridPeer):
             self._send_resyncs()
         gens, draw = self._draws()
         msg = wire.Draw.pack(tick=tick, gen_ids=gens, draw_mw=draw)
-        for f in self.plan.fleets:
-            self.send(f.name, msg)
+        for fleet in sorted(self.verdicts.expected_at(tick)):  # the planned fleets, and those that joined, not those that left
+            try:
+                self.send(fleet, msg)
+            except ActorError as exc:  # a joiner that never said hello to us: no way to reach it
+                self.stats.unroutable += 1
+                log.error("%s: no draw to %s at tick %d: %s", self.name, fleet, tick, exc)
         self.arm(tick, "verdict", 0.95, lambda: self.verdicts.missing(tick), self._maybe_finish, hops=4)
         self._maybe_finish(tick)
 
@@ -269,6 +274,15 @@ class Population(GridPeer):
         keep = np.flatnonzero(members)
         order = np.argsort(self.gen_table[keep], kind="stable")
         return self.gen_table[keep][order], draw[keep][order]
+
+    def on_members(self, tick: int, joined: dict[str, str], left: list[str]) -> None:
+        """A fleet that joined gets our draws and is waited for (its verdict comes straight to
+        us) from this tick on; one that left, no longer."""
+        for name, role in sorted(joined.items()):
+            if role in ("generator", "storage"):
+                self.verdicts.join(name, tick)
+        for name in left:
+            self.verdicts.leave(name, tick)
 
     @on(wire.Verdict)
     def on_verdict(self, msg: wire.Verdict, env: wire.Envelope):

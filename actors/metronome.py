@@ -33,7 +33,7 @@ from pathlib import Path
 import zmq
 import zmq.asyncio
 
-from scowl import wire
+from scowl import membership, wire
 from scowl.analysis.meta import run_meta
 from scowl.errors import ActorError
 from scowl.plan import RunPlan, role_of
@@ -94,9 +94,20 @@ class Metronome(Actor):
         self.journal: StateJournal | None = None
         self.results_written = False
         self._run_task: asyncio.Task | None = None
+        # open membership: peers the plan does not name, admitted by their join ticket
+        self.roles: dict[str, str] = {}  # joiner -> role
+        self.joined_at: dict[str, int] = {}  # joiner -> the first tick it was counted at
+        self.left_at: dict[str, int] = {}  # peer that sent Leave -> the first tick it was no longer counted at
+        self._joins: dict[int, list[str]] = {}  # tick -> joiners counted from it
+        self._leaves: dict[int, list[str]] = {}  # tick -> leavers gone from it
+        self._admitting: set[str] = set()
+        self._goodbyes: list[asyncio.Task] = []  # the final queries of peers that left
 
     async def on_start(self) -> None:
         self.pub_address = await self.bind_pub(self.plan.metronome_pub)
+        if self.plan.join_token and self.plan.transport != "inproc":  # the operator's terminal: how others join
+            where = f" (also in {self.plan.out_dir}/join.json)" if self.plan.out_dir else ""
+            print(f"join: bootstrap={self.plan.bootstrap} token={self.plan.join_token}{where}", file=sys.stderr, flush=True)
         if self.plan.out_dir:
             self.journal = StateJournal(Path(self.plan.out_dir) / JOURNAL)
         self._run_task = self._spawn(self._run())
@@ -115,13 +126,13 @@ class Metronome(Actor):
         if name in self.absent:
             return
         self.absent.add(name)
-        self.deaths.append({"peer": name, "role": role_of(self.plan, name), "tick": self.current, "how": how})
+        self.deaths.append({"peer": name, "role": self._role_of(name), "tick": self.current, "how": how})
         self.say(f"{name} lost at tick {self.current}: {how}; the day goes on without it")
 
     @on(wire.Ready)
     def on_ready(self, msg: wire.Ready, env: wire.Envelope):
         if msg.name not in self.expected:
-            raise ValueError(f"ready from {msg.name}, which is not in this run's plan")
+            return self._admit(msg, env)
         if self.current >= 0:  # the run is under way: the peer restarted
             self._rejoin(msg.name)
             return wire.Registered(True, "rejoined")
@@ -142,6 +153,89 @@ class Metronome(Actor):
         done = self._done.setdefault(msg.tick, set())
         done.add(env.sender)
         self._check_done()
+
+    # ---------------------------------------------------------------- open membership
+
+    def _role_of(self, name: str) -> str:
+        return self.roles.get(name) or role_of(self.plan, name)
+
+    def _admit(self, msg: wire.Ready, env: wire.Envelope) -> wire.Registered:
+        """A peer the plan does not name says ready: with a valid ticket it is counted from the
+        first tick published after it acknowledged a sync probe (that tick's `joined` names it)."""
+        if env.sender != msg.name:
+            return wire.Registered(False, f"ready for {msg.name[:64]!r} sent by {env.sender[:64]!r}")
+        if msg.name in self.left_at:
+            return wire.Registered(False, f"{msg.name} left this run at tick {self.left_at[msg.name]}; it cannot come back")
+        if not msg.ticket:
+            return wire.Registered(False, f"{msg.name[:64]!r} is not a peer of this run's plan and shows no join ticket")
+        if not membership.ticket_ok(self.plan.join_token, msg.ticket, msg.name, msg.role):
+            return wire.Registered(False, f"bad join ticket for {msg.name[:64]!r} as {msg.role!r}")
+        if msg.name not in self._admitting:
+            self._admitting.add(msg.name)
+            self.roles[msg.name] = msg.role
+            self._spawn(self._count_in(msg.name))
+        return wire.Registered(True, "joining: counted from the tick whose `joined` lists you")
+
+    async def _count_in(self, name: str) -> None:
+        try:
+            await self.await_subscribers({name}, timeout=30)
+        except ActorError as exc:
+            log.warning("%s: joiner %s never acknowledged a sync probe (%s); not counted", self.name, name, exc)
+            self._admitting.discard(name)
+            return
+        start = max(self.current + 1, 0)
+        self._joins.setdefault(start, []).append(name)
+        log.warning("%s: %s (%s) joins the running grid; counted from tick %d", self.name, name, self.roles[name], start)
+
+    @on(wire.Leave)
+    def on_leave(self, msg: wire.Leave, env: wire.Envelope):
+        """A fleet leaves: gone from the next tick on (its `left` names it; trackers rehome its
+        consumers), asked for its final figures then."""
+        if env.sender != msg.name:
+            return wire.Registered(False, f"leave for {msg.name[:64]!r} sent by {env.sender[:64]!r}: a peer leaves only itself")
+        if msg.name in self.left_at or any(msg.name in names for names in self._leaves.values()):
+            tick = self.left_at.get(msg.name) or next(t for t, names in self._leaves.items() if msg.name in names)
+            return wire.Registered(True, f"leaves at tick {tick}")
+        if msg.name not in self.expected:
+            return wire.Registered(False, f"{msg.name[:64]!r} is not counted in this run (not joined, or not yet)")
+        role = self._role_of(msg.name)
+        if role not in ("generator", "storage"):
+            return wire.Registered(False, f"a {role} cannot leave a running grid (only fleets can: their consumers are rehomed)")
+        tick = max(self.current + 1, 0)
+        if tick >= self.ticks:
+            return wire.Registered(True, f"the run ends at tick {self.ticks - 1}: stay until stop")
+        self._leaves.setdefault(tick, []).append(msg.name)
+        log.warning("%s: %s leaves the grid at tick %d (%s)", self.name, msg.name, tick, msg.reason or "no reason given")
+        return wire.Registered(True, f"leaves at tick {tick}")
+
+    def _change_members(self, tick: int) -> tuple[list[str], list[str], list[str]]:
+        """Who is counted from this tick on, and who no longer: (joined, their roles, left)."""
+        joined = sorted(self._joins.pop(tick, []))
+        left = sorted(self._leaves.pop(tick, []))
+        for name in joined:
+            self.expected.add(name)
+            self._admitting.discard(name)
+            self.joined_at[name] = tick
+        for name in left:
+            self.expected.discard(name)
+            self.absent.discard(name)
+            self.left_at[name] = tick
+            self._goodbyes.append(self._spawn(self._goodbye(name)))
+        return joined, [self.roles.get(n) or role_of(self.plan, n) for n in joined], left
+
+    async def _goodbye(self, name: str) -> None:
+        try:
+            reply = await self.request(name, wire.FinalQuery(), timeout=10)
+        except Exception as exc:  # noqa: BLE001 - a leaver that does not answer has no final figures
+            log.error("no final figures from %s, which left at tick %d: %s", name, self.left_at[name], exc)
+            return
+        if isinstance(reply, wire.FinalFigures):
+            self.finals[name] = {"role": reply.role, **reply.figures, "left_at_tick": float(self.left_at[name])}
+
+    def membership(self) -> dict:
+        """Peers that joined or left during the run (the summary's `membership`)."""
+        return {"joined": {n: {"role": self.roles[n], "tick": t} for n, t in sorted(self.joined_at.items())},
+                "left": {n: {"role": self._role_of(n), "tick": t} for n, t in sorted(self.left_at.items())}}
 
     def _counted(self) -> set[str]:
         return self.expected - self.absent
@@ -174,7 +268,7 @@ class Metronome(Actor):
         done = self._done.get(tick, set())
         for name in sorted(self.absent - done):
             self._stand_ins[(tick, name)] = len(self.records)
-            self._record({"tick": tick, "actor": name, "role": role_of(self.plan, name), "absent": 1.0})
+            self._record({"tick": tick, "actor": name, "role": self._role_of(name), "absent": 1.0})
 
     def _check_liveness(self) -> None:
         """Lockstep, a tick taking long: a peer still awaited whose connection is gone is
@@ -269,11 +363,12 @@ class Metronome(Actor):
             for name in [n for n, back in self._back.items() if 0 <= back <= tick]:
                 del self._back[name]
                 self.absent.discard(name)
+            joined, roles, left = self._change_members(tick)
             self._check_done()
             self.clock.advance_to(tick)
             if self.plan.fault_gate:
                 await self._pass_gate(tick)
-            self.publish(wire.Tick(tick, tick * self.tick_seconds, tick == self.ticks - 1))
+            self.publish(wire.Tick(tick, tick * self.tick_seconds, tick == self.ticks - 1, joined, roles, left))
             if self.pacing == "lockstep":
                 await self._await_tick(tick)
             else:
@@ -298,6 +393,7 @@ class Metronome(Actor):
         self.wall_seconds = time.perf_counter() - self.wall_start
 
     async def _collect_finals(self) -> None:
+        await asyncio.gather(*self._goodbyes, return_exceptions=True)  # the last word of peers that left
         names = sorted(self._counted())
         for service in ("bootstrap", "broker"):  # their finals are what they rejected
             try:
@@ -335,6 +431,8 @@ class Metronome(Actor):
         meta = run_meta(self.plan, scenario, self.wall_seconds, self.late, self.tick_wall)
         meta["deaths"] = self.deaths_with_costs()
         meta["partial"] = {"interrupted": reason, "ticks_completed": self.ticks_completed, "ticks_planned": self.ticks} if partial else None
+        if self.joined_at or self.left_at:
+            meta["membership"] = self.membership()
         records = self.records
         if partial:  # only the ticks completed: a tick cut short would look like a quiet one
             records = [r for r in self.records if r["tick"] < self.ticks_completed]

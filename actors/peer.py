@@ -186,6 +186,8 @@ class GridPeer(Actor):
         self.clock.advance_to(msg.tick)
         self.tick_started = asyncio.get_running_loop().time()
         self._expired = {k for k in self._expired if k[0] >= msg.tick}
+        if msg.joined or msg.left:
+            self.on_members(msg.tick, dict(zip(msg.joined, msg.joined_roles)), list(msg.left))
         return self.on_tick(msg.tick)
 
     def on_failure(self, env: wire.Envelope, msg: wire.Message, exc: BaseException) -> None:
@@ -193,6 +195,10 @@ class GridPeer(Actor):
             self._reject(env.sender, "too-early", str(exc))
             return
         super().on_failure(env, msg, exc)
+
+    def on_members(self, tick: int, joined: dict[str, str], left: list[str]) -> None:
+        """Hook: the metronome counts these peers (name -> role) from `tick` on, and no longer
+        counts `left` from `tick` on (peers joining and leaving the running grid)."""
 
     # ---------------------------------------------------------------- deadlines and heartbeats
 

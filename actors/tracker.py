@@ -42,6 +42,10 @@ class Tracker(GridPeer):
         self.rejoined = 0  # fleets that registered again (restarted) and got their trees back
         self._pending_cons: dict[str, list[wire.ConsumersRegister]] = {}
         self._claimed = np.zeros(plan.n_global, dtype=bool)  # consumers registered, not yet applied
+        self._planned_fleets = {f.name for f in plan.fleets}
+        self._joining: dict[str, wire.GeneratorsRegister] = {}  # joiners' generators, until their tick's `joined`
+        self.retired = 0  # generators of fleets that left
+        self.rehomed = 0  # consumers that were on them
 
     async def setup(self) -> None:
         for name, (_role, address, _) in (await self.lookup("tracker")).items():
@@ -64,16 +68,42 @@ class Tracker(GridPeer):
                                  "a restarted fleet must join with the ids the bootstrap gave it")
             self._resend_trees(env.sender, msg.column("gen_ids"))
             return wire.Registered(True, "rejoined")
-        seen = set(self.region.gen_index) | {g for m in self._pending_gens.values() for g in m.column("gen_ids").tolist()}
+        seen = set(self.region.gen_index) | {g for m in (*self._pending_gens.values(), *self._joining.values())
+                                             for g in m.column("gen_ids").tolist()}
         twice = sorted(set(ids) & seen) or sorted(g for g in set(ids) if ids.count(g) > 1)
         if twice:
             raise ValueError(f"generators registered twice: {twice[:5]} (by {env.sender}, and before by another fleet or twice in one message)")
-        self._gen_sender[env.sender] = frozenset(ids)
         if not msg.n:
             return wire.Registered(True, "none of these generators is in this tracker's bucket: send it nothing")
+        self._gen_sender[env.sender] = frozenset(ids)
+        if env.sender not in self._planned_fleets:  # a joiner: its generators count from the tick that names it
+            self._joining[env.sender] = msg
+            self.gen_status.join(env.sender, 2**62)  # its gen-status may come before we see that tick
+            return wire.Registered(True, "pending: counted from the tick whose `joined` lists you")
         self._pending_gens[env.sender] = msg
         self.gen_status.join(env.sender, 0)
         return wire.Registered(True)
+
+    def on_members(self, tick: int, joined: dict[str, str], left: list[str]) -> None:
+        """Fleets that joined: their generators are ours from this tick's round on. Fleets that
+        left: their generators retire (output 0 for good), so this round rehomes their
+        consumers (placed elsewhere, or kept starved and handed over: nobody is lost)."""
+        for name in sorted(joined):
+            reg = self._joining.pop(name, None)
+            if reg is not None:
+                self._add_generators(reg)
+                self.gen_status.join(name, tick)
+                log.warning("%s: %s joined with %d generators from tick %d", self.name, name, reg.n, tick)
+        for name in left:
+            ids = self._gen_sender.get(name)
+            if ids is None or name not in self.gen_status.expected:
+                continue
+            self.gen_status.leave(name, tick)
+            retired, on_them = balance.retire_fleet(self.region, sorted(ids))
+            self.retired += retired
+            self.rehomed += on_them
+            log.warning("%s: %s left at tick %d; its %d generators retire, %d consumers rehomed", self.name, name, tick,
+                        retired, on_them)
 
     def _where_are(self, ids: np.ndarray) -> wire.Resync:
         """The truth as this tracker has it about these consumers (scowl.balance.Region.where_are)."""
@@ -213,4 +243,5 @@ class Tracker(GridPeer):
         r = np.asarray(self.round_seconds) if self.round_seconds else np.zeros(1)
         region = self.region
         return {"rounds": self.rounds, "resynced": region.resynced, "round_s_total": float(r.sum()), "round_s_mean": float(r.mean()),
-                "round_s_p95": float(np.percentile(r, 95)), "moved_total": region.moved_total, "unknown_ids": region.unknown_ids}
+                "round_s_p95": float(np.percentile(r, 95)), "moved_total": region.moved_total, "unknown_ids": region.unknown_ids,
+                "retired": self.retired, "rehomed": self.rehomed}

@@ -7,12 +7,20 @@ broker keeps the request and replies later, it never blocks its mailbox."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
-from scowl import wire
+from scowl import membership, wire
 from scowl.balance.sharding import bucket_bounds, bucket_of, split_by_weight, zone_buckets
 from scowl.plan import RunPlan
 from scowl.runtime import Actor, on
+
+log = logging.getLogger("scowl.broker")
+
+
+class JoinRefused(ValueError):
+    """A request that does not fit the run; the asker gets `failure` {error: "JoinRefused", detail}."""
 
 
 class Broker(Actor):
@@ -31,6 +39,9 @@ class Broker(Actor):
         self._waiting_place: list[tuple[wire.Envelope, wire.PlaceConsumers]] = []
         self._expected = set(plan.names())
         self.by_zone = plan.scenario().trackers.assign == "zone"
+        self._fleet_rows = {f.name: len(f.rows) for f in plan.fleets}  # what each planned fleet must locate
+        self._located_by: dict[str, int] = {}  # fleet -> generators it located
+        self.joiners: set[str] = set()  # peers the plan does not name, admitted by their ticket
 
     # ---------------------------------------------------------------- directory
 
@@ -41,6 +52,11 @@ class Broker(Actor):
                 return wire.Registered(False, f"{msg.name} is not a tracker of this run")
             bucket = self.plan.trackers.index(msg.name)
             self.bucket_owner[bucket] = msg.name
+        elif msg.name not in self._expected:
+            refusal = self._joiner_refusal(msg, env)
+            if refusal:
+                return wire.Registered(False, refusal)
+            self.joiners.add(msg.name)
         before = self.directory.get(msg.name)
         self.directory[msg.name] = msg
         self._answer_waiting()
@@ -49,6 +65,17 @@ class Broker(Actor):
         if (before.address, before.pub_address) != (msg.address, msg.pub_address):
             self._announce(msg)
         return wire.Registered(True, "rejoined")  # it registered before: it restarted
+
+    def _joiner_refusal(self, msg: wire.PeerRegister, env: wire.Envelope) -> str:
+        """Why a peer the plan does not name may not register ("" when its ticket admits it)."""
+        if env.sender != msg.name:
+            return f"registration for {msg.name[:64]!r} sent by {env.sender[:64]!r}: a peer registers under its own name"
+        if not msg.ticket:
+            return (f"{msg.name[:64]!r} is not a peer of this run's plan and shows no join ticket "
+                    "(a peer outside the plan first sends `join` to the bootstrap)")
+        if not membership.ticket_ok(self.plan.join_token, msg.ticket, msg.name, msg.role):
+            return f"bad join ticket for {msg.name[:64]!r} as {msg.role!r} (it is the one the bootstrap's `joined` gave)"
+        return ""
 
     def _announce(self, entry: wire.PeerRegister) -> None:
         """A peer restarted at new addresses: tell every other peer in the directory, so those
@@ -92,6 +119,16 @@ class Broker(Actor):
     def on_locate(self, msg: wire.Locate, env: wire.Envelope):
         if len(msg.gen_ids) != len(msg.nameplate_mw):
             raise ValueError(f"locate: {len(msg.gen_ids)} ids but {len(msg.nameplate_mw)} nameplates")
+        claimed = self._fleet_rows.get(env.sender)
+        if claimed is not None and len(msg.gen_ids) != claimed:
+            log.error("%s: %s located %d generators, its plan lists %d; consumers are placed once it locates them all",
+                      self.name, env.sender, len(msg.gen_ids), claimed)
+            raise JoinRefused(f"{env.sender} located {len(msg.gen_ids)} generators but the run plan lists {claimed} for it: "
+                              f"locate all {claimed} in one request (consumers are placed only once every planned generator is located)")
+        if claimed is None and env.sender not in self.joiners:
+            raise JoinRefused(f"{env.sender} is neither a fleet of this run's plan nor a registered joiner: "
+                              "send `peer-register` (with your join ticket) first")
+        self._located_by[env.sender] = len(msg.gen_ids)
         if msg.zones and len(msg.zones) != len(msg.gen_ids):
             raise ValueError(f"locate: {len(msg.gen_ids)} ids but {len(msg.zones)} zones")
         for gid, mw, b in zip(msg.gen_ids, msg.nameplate_mw, self._buckets(msg)):
@@ -117,7 +154,7 @@ class Broker(Actor):
         return wire.Located([self.bucket_owner[b] for b in buckets], buckets)
 
     def _all_generators_located(self) -> bool:
-        return len(self.located) >= sum(len(f.rows) for f in self.plan.fleets)
+        return all(self._located_by.get(name) == n for name, n in self._fleet_rows.items())
 
     @on(wire.PlaceConsumers)
     def on_place(self, msg: wire.PlaceConsumers, env: wire.Envelope):

@@ -19,6 +19,7 @@ import numpy as np
 from scowl.balance.sharding import split_by_weight
 from scowl.config import Scenario, load_scenario
 from scowl.errors import ConfigError
+from scowl.membership import new_token
 from scowl.model import build_generators, consumer_counts
 from scowl.streams import StreamRepo
 
@@ -77,6 +78,11 @@ class RunPlan:
         if self.transport == "inproc":
             return "inproc"
         return "curve" if self.keys_dir else "off"
+    join_token: str = ""  # peers the plan does not name join with it (scowl.membership); "" = no joins
+
+    def join_info(self) -> dict:
+        """What a peer outside the plan needs to join the running grid (RUN/join.json)."""
+        return {"bootstrap": self.bootstrap, "token": self.join_token, "protocol": "docs/protocol.md, section 5"}
 
     @property
     def n_global(self) -> int:
@@ -109,9 +115,14 @@ class RunPlan:
             raise ConfigError(source, "plan", "a run plan written by `scowl run`", f"{type(exc).__name__}: {exc}") from None
 
     def save(self, path: Path) -> None:
+        """The plan, and beside it join.json (the bootstrap's address and the join token)."""
         from scowl.statelog import atomic_write_text
 
         atomic_write_text(path, self.to_json())
+        if self.join_token:
+            join = Path(path).with_name("join.json")
+            atomic_write_text(join, json.dumps(self.join_info(), indent=1))
+            join.chmod(0o600)  # the token admits peers: readable by the operator only
 
     @classmethod
     def load(cls, path) -> RunPlan:
@@ -206,6 +217,7 @@ def make_plan(scenario_path: str, *, transport: str = "inproc", populations: int
         out_dir=out_dir,
         run_id=run_id,
         keys_dir=_keys_dir(transport, out_dir, scenario.security.enabled if secure is None else secure),
+        join_token=new_token(),
     )
 
 

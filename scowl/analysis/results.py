@@ -190,6 +190,8 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
     partitions = meta.get("partitions") or []
     if partitions or any(f.get("deferred_mwh", 0) for f in finals_pop):
         summary["partition"] = partition_figures(state, finals, partitions, meta["tick_seconds"])
+    if meta.get("membership"):
+        summary["membership"] = membership_figures(state, meta["membership"], tick_h)
     return summary
 
 
@@ -210,6 +212,21 @@ def security_figures(finals: dict[str, dict], security: dict) -> dict:
     return {"mode": security.get("mode", "not recorded"), "guards_off": security.get("guards_off", []),
             "rejected": sum(by_reason.values()), "rejected_by_reason": dict(sorted(by_reason.items())),
             "rejected_by_sender": dict(sorted(by_sender.items())), "rejected_by_actor": by_actor}
+
+
+def membership_figures(state: pd.DataFrame, membership: dict, tick_h: float) -> dict:
+    """Peers that joined or left the running grid: when, and what each supply peer generated
+    (its delivered MW over the ticks it reported)."""
+    out = {"joined": {}, "left": {}}
+    for kind in ("joined", "left"):
+        for name, entry in sorted(membership.get(kind, {}).items()):
+            rows = state[state["actor"] == name] if len(state) else state
+            figures = {"role": entry["role"], "tick": int(entry["tick"]), "ticks_reported": int(rows["tick"].nunique()) if len(rows) else 0}
+            if entry["role"] in SUPPLY_ROLES and len(rows):
+                figures["generators"] = int(rows["generators"].max())
+                figures["generated_mwh"] = float(rows["delivered_mw"].sum() * tick_h)
+            out[kind][name] = figures
+    return out
 
 
 def storage_figures(state: pd.DataFrame, stores: list[dict], tick_h: float) -> dict:

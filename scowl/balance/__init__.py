@@ -57,9 +57,12 @@ __all__ = [
     "rebalance",
     "region_summary",
     "release_consumers",
+    "retire_fleet",
+    "retire_generators",
     "tracker_round",
 ]
 
+from scowl.balance.members import retire_generators
 from scowl.balance.handover import (
     AcceptResult,
     RegionSummary,

@@ -107,6 +107,15 @@ class Actor(Lifecycle):
         out.update({f"rejected_from:{s}": float(n) for s, n in sorted(by_sender.items())})
         return out
 
+    @on(wire.Reject)
+    def _on_reject(self, msg: wire.Reject, env: wire.Envelope) -> None:
+        """A peer could not accept a frame of ours (not the answer to a request: those fail the
+        request). Logged once per peer and reason; it says our build and theirs disagree."""
+        key = ("rejected-by", env.sender, msg.reason)
+        if key not in self._logged:
+            self._logged.add(key)
+            log.warning("%s: %s rejected our %s: %s (%s)", self.name, env.sender, msg.type or "frame", msg.reason, msg.detail[:200])
+
     @on(wire.Stop)
     def _on_stop(self, msg: wire.Stop, env: wire.Envelope) -> None:
         log.info("%s: stop requested by %s (%s)", self.name, env.sender, msg.reason)

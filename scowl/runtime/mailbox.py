@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import zmq
 
 from scowl import wire
@@ -82,7 +83,7 @@ class Mailbox(Dispatch):
             rid, sender = None, ch.name
         expected_parts = 1 if kind == zmq.DEALER else 2
         if len(parts) != expected_parts:
-            self._reject(sender, "malformed", f"{len(parts)} message parts, expected {expected_parts}")
+            self._refuse(sender, rid, kind, "malformed", f"{len(parts)} message parts, expected {expected_parts}", None)
             return
         self.stats.bytes_received += len(parts[-1])
         link = self.link_bytes.get(sender)
@@ -97,7 +98,7 @@ class Mailbox(Dispatch):
         try:
             frames = wire.decode_packet(packet)
         except ProtocolError as exc:
-            self._reject(sender or "?", exc.reason, exc.detail)
+            self._refuse(sender or "?", rid, kind, exc.reason, exc.detail, None)
             return
         guards = self.guards
         for frame in frames:
@@ -111,7 +112,7 @@ class Mailbox(Dispatch):
                     if isinstance(msg, wire.Chunk):
                         raise ProtocolError("malformed", "a chunk inside a chunked message")
             except ProtocolError as exc:
-                self._reject(sender or "?", exc.reason, exc.detail)
+                self._refuse(sender or "?", rid, kind, exc.reason, exc.detail, frame)
                 continue
             who = env.sender
             if sender.startswith(UNENROLLED) and self.roster is not None and self.roster.role(who) is None:
@@ -121,7 +122,7 @@ class Mailbox(Dispatch):
                 sender = who
             if sender and who != sender:  # the envelope names someone else than the peer it came from
                 if "sender" in guards:
-                    self._reject(sender, "spoofed", f"envelope says {who[:64]!r}")
+                    self._refuse(sender, rid, kind, "spoofed", f"envelope says {who[:64]!r}, the connection is {sender!r}", frame)
                     continue
             elif rid is not None:
                 self._learn_route(who, rid)
@@ -148,6 +149,28 @@ class Mailbox(Dispatch):
             else:
                 self._mailbox.append((env, msg))
 
+    def _refuse(self, sender: str, rid: bytes | None, kind: int, reason: str, detail: str, frame: bytes | None) -> None:
+        """Count a frame we could not accept and, when it came to our ROUTER, say why with a
+        typed `reject`: as the reply to the request (reply_to = its seq, so the asker's request
+        ends at once) when its envelope can be read and it asked; otherwise at most once per
+        sender and reason, with reply_to 0. Never in answer to a reject: two peers must not
+        reject each other forever."""
+        self._reject(sender, reason, detail)
+        if kind != zmq.ROUTER or rid is None or self._router is None:
+            return
+        seq, ask, msg_type = _peek(frame)
+        if msg_type == wire.Reject.TYPE:
+            return
+        if not (ask and seq > 0):
+            key = ("reject-sent", sender, reason)
+            if key in self._logged:
+                return
+            self._logged.add(key)
+            seq = 0
+        reply = wire.encode_frame(wire.Reject(reason, detail[:500], msg_type), self.name, sender, self._next_seq(),
+                                  self.clock.tick, seq)
+        self._enqueue(self._router, rid, reply)
+
     async def _drain(self) -> None:
         """The mailbox: handle messages one at a time, in arrival order; async handlers are
         awaited before the next message, and other pumps only queue meanwhile."""
@@ -167,3 +190,19 @@ class Mailbox(Dispatch):
         finally:
             self._busy = False
             self._room.set()
+
+
+def _peek(frame: bytes | None) -> tuple[int, bool, str]:
+    """(seq, ask, type) of a frame that failed to decode, as far as they can be read; (0,
+    False, "") when they cannot. Only ever called on frames already refused."""
+    if frame is None or len(frame) > wire.MAX_FRAME_BYTES:
+        return 0, False, ""
+    try:
+        env = msgspec.msgpack.decode(frame)
+    except Exception:  # noqa: BLE001 - hostile bytes may trip anything in a parser
+        return 0, False, ""
+    if not isinstance(env, list) or len(env) < 8:
+        return 0, False, ""
+    seq = env[4] if type(env[4]) is int else 0
+    msg_type = env[1][:64] if isinstance(env[1], str) else ""
+    return seq, env[7] is True, msg_type

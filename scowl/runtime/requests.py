@@ -66,5 +66,7 @@ class Requests(Outbox):
         if not fut.done():
             if isinstance(msg, wire.Failure):
                 fut.set_exception(RemoteError(env.sender, msg.error, msg.detail))
+            elif isinstance(msg, wire.Reject):
+                fut.set_exception(RemoteError(env.sender, f"Reject:{msg.reason}", msg.detail))
             else:
                 fut.set_result(msg)

@@ -149,6 +149,10 @@ RULES: dict[str, Rule] = {
     "setpoints": Rule(("tracker",), member=True),
     "region-summary": Rule(("tracker",), member=True), "handover": Rule(("tracker",), member=True),
     "verdict": Rule(SUPPLY, _own_name("fleet"), member=True),
+    # open membership (docs/protocol.md section 5): a join comes from a key not yet enrolled
+    "join": Rule(ANY, _own_name("name"), open=True), "joined": Rule(("bootstrap",)),
+    "leave": Rule(SUPPLY, _own_name("name"), member=True),
+    "reject": Rule(ANY),  # the typed answer to a frame that could not be accepted
 }
 
 

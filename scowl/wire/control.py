@@ -80,3 +80,14 @@ class ValuesBatch(Batch, frozen=True):
     n: int
     ids: bytes
     values: bytes
+
+
+@message("reject")
+class Reject(Message, frozen=True):
+    """The reply to a frame that could not be accepted (scowl.wire.REJECT_REASONS): sent where
+    the sender asked (`ask`) and its envelope could be read; otherwise at most once per sender
+    and reason, with reply_to 0. `type` is the offending frame's type when known."""
+
+    reason: str
+    detail: str
+    type: str = ""

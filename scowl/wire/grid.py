@@ -54,6 +54,7 @@ class PeerRegister(Message, frozen=True):
     address: str
     pub_address: str = ""
     bucket: int = -1  # trackers: the bucket they own
+    ticket: str = ""  # a peer the run plan does not name: the ticket the bootstrap's `joined` gave it
 
 
 @message("registered")
@@ -155,6 +156,9 @@ class Tick(Message, frozen=True):
     tick: int
     seconds: float
     last: bool = False
+    joined: list[str] = []  # peers counted from this tick on (they joined the running grid)
+    joined_roles: list[str] = []  # their roles, in the same order
+    left: list[str] = []  # peers gone from this tick on (they sent `leave`)
 
 
 @message("ready")
@@ -163,6 +167,7 @@ class Ready(Message, frozen=True):
 
     name: str
     role: str
+    ticket: str = ""  # a peer the run plan does not name: the ticket the bootstrap's `joined` gave it
 
 
 @message("tick-done")
@@ -320,3 +325,41 @@ class Resync(Batch, frozen=True):
     ids: bytes
     demand_mw: bytes
     gen_ids: bytes
+
+
+# --------------------------------------------------------------------------- open membership
+
+
+@message("join")
+class Join(Message, frozen=True):
+    """A peer the run plan does not name -> bootstrap: admit me to the running grid. `token` is
+    the run's join token (`scowl run` prints it and writes it to RUN/join.json); `public_key`
+    is my CURVE public key (Z85) when the grid is secure, "" otherwise."""
+
+    name: str
+    role: str
+    token: str
+    public_key: str = ""
+
+
+@message("joined")
+class Joined(Message, frozen=True):
+    """Bootstrap -> joiner: admitted (`ticket` to show the broker and the metronome, and where
+    they are), or refused (`ok` false and `reason` says why)."""
+
+    ok: bool
+    reason: str = ""
+    ticket: str = ""
+    broker: str = ""
+    metronome: str = ""
+    metronome_pub: str = ""
+
+
+@message("leave")
+class Leave(Message, frozen=True):
+    """A fleet -> metronome: I leave the grid. Answered with `registered` (detail "leaves at tick
+    N"); the `tick` of tick N lists it in `left`, its trackers rehome its consumers that tick,
+    and the metronome asks it `final-query` once more before it goes."""
+
+    name: str
+    reason: str = ""

@@ -34,6 +34,7 @@ async def test_bootstrap_ids_are_hashes_of_address_and_server_nonce_and_repeat(z
 
 async def test_broker_routes_each_generator_to_the_tracker_of_its_bucket(zctx):
     plan = make_plan("configs/small.toml", transport="inproc")  # two trackers
+    plan.fleets[0].rows = [0, 1, 2, 3]  # the client below locates four generators as fleet-0
     broker = Broker("broker", "inproc://svc-broker", plan)
     await broker.start(zctx)
     client = Actor("fleet-0")

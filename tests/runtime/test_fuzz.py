@@ -84,9 +84,19 @@ async def test_actor_survives_fuzz_and_counts_every_rejection(zctx):
         await fuzzer.send(p)
     # a valid request after the storm: answered means the actor is alive and has caught up
     await fuzzer.send(wire.encode_packet([wire.encode_frame(wire.StatsRequest(), "fuzzer", "echo", 10**9, ask=True)]))
-    reply = await asyncio.wait_for(fuzzer.recv(), 20)
-    env, stats = wire.decode_frame(wire.decode_packet(reply)[0], "fuzzer")
+    # before it, the typed rejects: one per refused request whose envelope could be read, and
+    # at most one per reason for the rest
+    rejects, uncorrelated, stats = collections.Counter(), collections.Counter(), None
+    while stats is None:
+        for frame in wire.decode_packet(await asyncio.wait_for(fuzzer.recv(), 20)):
+            env, msg = wire.decode_frame(frame, "fuzzer")
+            if isinstance(msg, wire.Reject):
+                rejects[msg.reason] += 1
+                uncorrelated[msg.reason] += env.reply_to == 0
+            else:
+                stats = msg
     assert isinstance(stats, wire.StatsReply)
+    assert set(rejects) <= set(wire.REJECT_REASONS) and all(n <= 1 for n in uncorrelated.values()), (rejects, uncorrelated)
 
     rejected = collections.Counter()
     for (sender, reason), n in echo.stats.rejected.items():
@@ -98,5 +108,7 @@ async def test_actor_survives_fuzz_and_counts_every_rejection(zctx):
     assert echo.stats.rejected_total + expected["accepted"] >= len(packets)  # every packet is accounted for
     for reason in ("malformed", "version", "unknown_type", "invalid", "misaddressed", "spoofed", "oversized", "reply_mismatch"):
         assert rejected[reason] > 0, f"the fuzz never exercised {reason}"
+        assert rejects[reason] > 0, f"no reject reply said {reason}"
+        assert rejects[reason] <= rejected[reason]
     fuzzer.close(linger=0)
     await echo.stop()

@@ -250,8 +250,14 @@ def run(peer: Peer, farm: WindFarm, grid: dict, leave_after: int, deadline_s: fl
             "delivered_mw": delivered, "blacked_out": float(sum(blacked)), "blackout_events": float(new_events),
             "tree_members": float(len(tree)), "late": 1.0 if late else 0.0}])
 
+    heard = time.monotonic()
     while True:
         peer.poll(0.05)
+        if peer.inbox:
+            heard = time.monotonic()
+        elif time.monotonic() - heard > 60:
+            print(f"{peer.name}: nothing heard from the grid for 60 s; giving up", file=sys.stderr, flush=True)
+            return 1
         if state["current"] is not None and time.monotonic() - state["tick_started"] > deadline_s:
             maybe_finish(state["current"], late=True)  # never wait forever for a peer that went quiet
         inbox, peer.inbox = peer.inbox, []

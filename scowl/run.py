@@ -208,7 +208,7 @@ def run_scenario(scenario_path, out_dir: str, *, processes: bool = False, transp
     enrol_plan(plan)
     if plan.security_mode == "off":
         log.warning("security is off: no CURVE keys, any local process can act as any peer (benchmarks only)")
-    atomic_write_text(out / "plan.json", plan.to_json())
+    plan.save(out / "plan.json")  # atomically, and join.json beside it (the join token)
     progress = Progress(f"scowl run {scenario.scenario.name}", enabled=show_progress)
     if not processes:
         handler = add_trace_log(plan.out_dir, "run")

@@ -62,7 +62,7 @@ __all__ = [
     "tracker_round",
 ]
 
-from scowl.balance.members import retire_generators
+from scowl.balance.members import retire_fleet, retire_generators
 from scowl.balance.handover import (
     AcceptResult,
     RegionSummary,

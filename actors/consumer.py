@@ -18,8 +18,8 @@ import numpy as np
 from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
 from scowl.balance import response
-from scowl.model import DemandModel, build_population, demand_shares
 from scowl.errors import ActorError
+from scowl.model import DemandModel, build_population, demand_shares
 from scowl.model.population import KIND_NAMES
 from scowl.runtime import on
 from scowl.streams import StreamRepo

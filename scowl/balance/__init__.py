@@ -62,7 +62,6 @@ __all__ = [
     "tracker_round",
 ]
 
-from scowl.balance.members import retire_fleet, retire_generators
 from scowl.balance.handover import (
     AcceptResult,
     RegionSummary,
@@ -72,6 +71,7 @@ from scowl.balance.handover import (
     release_consumers,
 )
 from scowl.balance.invariants import InvariantError, check_invariants
+from scowl.balance.members import retire_fleet, retire_generators
 from scowl.balance.region import (
     NO_GENERATOR,
     ConsumerBatch,

@@ -70,6 +70,8 @@ async def test_broker_assigns_by_load_zone_when_the_scenario_says_so(zctx, tmp_p
     cfg = tmp_path / "zoned.toml"
     cfg.write_text(scenario_toml(override(load_scenario("configs/small.toml"), {"trackers.assign": "zone"})))
     plan = make_plan(str(cfg), transport="inproc")
+    plan.fleets[0].rows = [0, 1, 2, 3]  # the client below locates four generators as fleet-0
+    plan.storage_fleets[0].rows = [0, 1]  # and two as the storage fleet
     broker = Broker("broker", "inproc://svc-broker-zone", plan)
     await broker.start(zctx)
     client = Actor("fleet-0")
@@ -81,8 +83,14 @@ async def test_broker_assigns_by_load_zone_when_the_scenario_says_so(zctx, tmp_p
         ids = [-(2**31), -1, 0, 2**31 - 1]
         located = await client.request("broker", wire.Locate(ids, [1.0, 2.0, 3.0, 4.0], [9, 0, 2, 10]))
         assert located.buckets == [1, 0, 0, 1]  # J and K downstate; A and C upstate; not the hash's [0, 0, 1, 1]
-        hashed = await client.request("broker", wire.Locate([5, 6], [1.0, 1.0]))
-        assert hashed.buckets == [1, 1]
+        hubs = Actor(plan.storage_fleets[0].name)  # a fleet locates all its generators in one request: another one
+        await hubs.start(zctx)
+        try:
+            await hubs.connect("broker", "inproc://svc-broker-zone")
+            hashed = await hubs.request("broker", wire.Locate([5, 6], [1.0, 1.0]))
+            assert hashed.buckets == [1, 1]
+        finally:
+            await hubs.stop()
     finally:
         await client.stop()
         await broker.stop()

@@ -156,8 +156,8 @@ class Mailbox(Dispatch):
         sender and reason, with reply_to 0. Never in answer to a reject: two peers must not
         reject each other forever."""
         self._reject(sender, reason, detail)
-        if kind != zmq.ROUTER or rid is None or self._router is None:
-            return
+        if kind != zmq.ROUTER or rid is None or self._router is None or sender.startswith(UNENROLLED):
+            return  # (an unenrolled key is told nothing but what the policy lets it hear)
         seq, ask, msg_type = _peek(frame)
         if msg_type == wire.Reject.TYPE:
             return

@@ -37,9 +37,15 @@ def _long_small(tmp_path: Path) -> Path:
 
 
 def test_the_reference_peer_joins_a_running_day_and_leaves_with_nobody_lost(tmp_path):
+    # insecure: the reference peer speaks plain tcp; with CURVE on it would first need its key
+    # enrolled through the bootstrap's `join` (public_key), which is not wired end to end yet
     run_dir = tmp_path / "run"
-    day = subprocess.Popen([sys.executable, "-m", "scowl", "run", str(_long_small(tmp_path)), "--processes", "--transport", "tcp",
-                            "--out", str(run_dir), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the `roles` guard is off too: the authorization roster of trackers and populations does
+    # not yet learn joiners (it knows the plan's names and enrolled keys only)
+    day = subprocess.Popen([sys.executable, "-c", "from scowl.run import run_scenario; import sys; "
+                            "run_scenario(sys.argv[1], sys.argv[2], processes=True, transport='tcp', show_progress=False, "
+                            "insecure=True, guards_off=('roles',))", str(_long_small(tmp_path)), str(run_dir)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         while not (run_dir / "join.json").exists():  # written with the plan, before any process starts
@@ -119,7 +125,8 @@ class RawPeer:
 def services(tmp_path_factory):
     """The bootstrap, broker and metronome of a tcp plan, each in its own scowl-node process."""
     out = tmp_path_factory.mktemp("services")
-    plan = make_plan(str(ROOT / "configs/small.toml"), transport="tcp", out_dir=str(out))
+    plan = make_plan(str(ROOT / "configs/small.toml"), transport="tcp", out_dir=str(out), secure=False)
+    plan.guards_off = ["roles"]  # the handlers' refusals under test (the role guard refuses unknown names silently)
     plan.save(out / "plan.json")
     procs = [start_node(plan, out / "plan.json", name) for name in ("bootstrap", "broker", "metronome")]
     ctx = zmq.Context()

@@ -68,7 +68,7 @@ class Bootstrap(Actor):
         if enrolment is not None and not again:
             try:
                 enrolment.add(msg.name, msg.role, msg.public_key)
-            except Exception as exc:  # noqa: BLE001 - an enrolment refusal is the joiner's answer
+            except Exception as exc:
                 return wire.Joined(False, str(exc))
         self._joiners[msg.name] = (msg.role, msg.public_key)
         return wire.Joined(True, "", membership.ticket(self.plan.join_token, msg.name, msg.role, msg.public_key),

@@ -217,7 +217,7 @@ def security_figures(finals: dict[str, dict], security: dict) -> dict:
 def membership_figures(state: pd.DataFrame, membership: dict, tick_h: float) -> dict:
     """Peers that joined or left the running grid: when, and what each supply peer generated
     (its delivered MW over the ticks it reported)."""
-    out = {"joined": {}, "left": {}}
+    out: dict[str, dict[str, dict]] = {"joined": {}, "left": {}}
     for kind in ("joined", "left"):
         for name, entry in sorted(membership.get(kind, {}).items()):
             rows = state[state["actor"] == name] if len(state) else state

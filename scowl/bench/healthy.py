@@ -43,7 +43,7 @@ def _day(args) -> dict:
     cfg = tmp / "day.toml"
     cfg.write_text(scenario_toml(day))
     t0 = time.perf_counter()
-    code = ("import json,sys; from scowl.actors.peer import peak_rss_mb; from scowl.run import run_scenario; "
+    code = ("import json,sys; from scowl.runtime.stats import peak_rss_mb; from scowl.run import run_scenario; "
             "s=run_scenario(sys.argv[1], sys.argv[2], show_progress=True); print(json.dumps({'summary': s, 'maxrss_mb': peak_rss_mb()}))")
     # the day's progress bar goes to our stderr; its summary comes back on stdout
     out = subprocess.run([sys.executable, "-c", code, str(cfg), str(tmp / "run")], stdout=subprocess.PIPE, text=True, check=True)

@@ -28,24 +28,12 @@ from scowl.runtime.lifecycle import Lifecycle
 from scowl.runtime.mailbox import MAILBOX_MAX, YIELD_EVERY
 from scowl.runtime.outbox import BACKLOG_MAX, PACKET_ALONE_BYTES, PACKET_MAX_FRAMES
 from scowl.runtime.requests import RemoteError
-from scowl.runtime.stats import ActorStats
+from scowl.runtime.stats import ActorStats, peak_rss_mb
 
 __all__ = ["BACKLOG_MAX", "MAILBOX_MAX", "PACKET_ALONE_BYTES", "PACKET_MAX_FRAMES", "YIELD_EVERY",
            "Actor", "ActorCore", "ActorStats", "RemoteError", "on"]
 
 log = logging.getLogger("scowl.actor")
-
-
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process, MB (VmHWM; ru_maxrss where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 class Actor(Lifecycle):
@@ -88,7 +76,7 @@ class Actor(Lifecycle):
 
     def service_figures(self) -> dict[str, float]:
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        return {"rss_peak_mb": _peak_rss_mb(), "cpu_user_s": usage.ru_utime, "cpu_sys_s": usage.ru_stime,
+        return {"rss_peak_mb": peak_rss_mb(), "cpu_user_s": usage.ru_utime, "cpu_sys_s": usage.ru_stime,
                 **self.rejection_figures()}
 
     def rejection_figures(self) -> dict[str, float]:

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import collections
+import resource
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB): the kernel's VmHWM, which starts afresh at
+    exec. ru_maxrss survives fork + exec on Linux, so a node started by a 600 MB parent would
+    report 600 MB however little it used; it is the fallback where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 @dataclass

@@ -24,3 +24,17 @@ def test_cli_help_works():
     out = subprocess.run([sys.executable, "-m", "scowl.node_cli", "--help"], capture_output=True, text=True, cwd="/")
     for role in ("bootstrap", "broker", "tracker", "generator", "consumer", "storage", "metronome"):
         assert role in out.stdout
+
+
+def test_setup_cfg_lists_every_subpackage():
+    """An unlisted subpackage imports in an editable install but is missing from the wheel
+    (scowl.security was: the installed scowl-node died on import)."""
+    import configparser
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = configparser.ConfigParser()
+    cfg.read(root / "setup.cfg")
+    listed = set(cfg["options"]["packages"].split())
+    on_disk = {".".join(p.parent.relative_to(root).parts) for p in (root / "scowl").rglob("__init__.py")}
+    assert on_disk - listed == set(), f"add to setup.cfg [options] packages: {sorted(on_disk - listed)}"

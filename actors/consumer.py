@@ -395,7 +395,7 @@ class Population(GridPeer):
             "starved_per_consumer_max_s": float(self.starved_ticks.max()) * secs if self.n else 0.0,
             "unknown_ids": self.unknown_ids, "resyncs": self.resyncs,
             **{f"class_consumers:{name}": int(np.count_nonzero(kinds == k)) for k, name in enumerate(CLASS_NAMES)},
-            **self._deferral_figures(),
+            **response.deferral_figures(self.dr, self.tick_now + 1),
         }
         if self.plan.out_dir:  # RUN/consumers-<population>.parquet, merged into RUN/consumers.parquet by the results
             out = Path(self.plan.out_dir)
@@ -409,34 +409,15 @@ class Population(GridPeer):
 
     def table(self) -> pd.DataFrame:
         """Every consumer of this population ever starved, choked or deferring, one row each
-        (call after `_deferral_figures` closed the books: expired energy is final then)."""
-        import pandas as pd
+        (call after the deferral books are closed: expired energy is final then)."""
+        from scowl.analysis.fairness import who_starved_table  # pandas only at the end of the run
 
-        secs = float(self.scenario.tick_seconds)
         deferred = np.zeros(self.n)
         expired = np.zeros(self.n)
         if self.dr is not None:
             deferred[: self.n_consumers] = self.dr.deferred_by
             expired[: self.n_consumers] = self.dr.expired_by
         rows = np.flatnonzero((self.starved_ticks > 0) | (self.choked_ticks > 0) | (deferred > 0))
-        ids = self.ids_at(rows)
-        return pd.DataFrame({
-            "id_hi": ids["hi"], "id_lo": ids["lo"],
-            "customer_class": pd.Categorical.from_codes(self.kinds()[rows], CLASS_NAMES),
-            "region": pd.Categorical.from_codes(self.mgr[rows], list(self.plan.trackers)),
-            "starved_s": self.starved_ticks[rows].astype(np.float64) * secs,
-            "starved_spells": self.spells[rows].astype(np.int64),
-            "choked_s": self.choked_ticks[rows].astype(np.float64) * secs,
-            "deferred_kwh": deferred[rows], "expired_kwh": expired[rows],
-        })
-
-    def _deferral_figures(self) -> dict[str, float]:
-        dr = self.dr
-        if dr is None:
-            return {"deferred_mwh": 0.0, "recovered_mwh": 0.0, "expired_mwh": 0.0, "shed_mwh": 0.0, "dr_events": 0}
-        response.close_books(dr, self.tick_now + 1)
-        out = {"deferred_mwh": dr.deferred_kwh / 1e3, "recovered_mwh": dr.recovered_kwh / 1e3,
-               "expired_mwh": dr.expired_kwh / 1e3, "shed_mwh": dr.shed_kwh / 1e3, "dr_events": dr.events}
-        for k, c in sorted(dr.spell_ticks.items()):  # deferral spells by length (ticks): exact quantiles later
-            out[f"deferral_spell_ticks:{k}"] = c
-        return out
+        return who_starved_table(self.ids_at(rows), self.kinds()[rows], CLASS_NAMES, self.mgr[rows], list(self.plan.trackers),
+                                 self.starved_ticks[rows], self.spells[rows], self.choked_ticks[rows],
+                                 deferred[rows], expired[rows], float(self.scenario.tick_seconds))

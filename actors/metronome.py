@@ -33,11 +33,13 @@ from pathlib import Path
 import zmq
 import zmq.asyncio
 
-from scowl import membership, wire
+from scowl import wire
+from scowl.actors.membership import OpenMembership
+from scowl.analysis.deaths import death_costs
 from scowl.analysis.meta import run_meta
 from scowl.errors import ActorError
-from scowl.plan import RunPlan, role_of
-from scowl.runtime import Actor, on
+from scowl.plan import RunPlan
+from scowl.runtime import on
 from scowl.statelog import JOURNAL, StateJournal, StateLogError
 
 #: lockstep: a tick waiting this long says whom it waits for; at the deadline they are lost
@@ -50,7 +52,7 @@ FINALS_TIMEOUT_S = 30.0
 log = logging.getLogger("scowl.metronome")
 
 
-class Metronome(Actor):
+class Metronome(OpenMembership):
     role = "metronome"
 
     def __init__(self, name: str, address: str, plan: RunPlan, ticks: int, tick_seconds: float,
@@ -94,14 +96,7 @@ class Metronome(Actor):
         self.journal: StateJournal | None = None
         self.results_written = False
         self._run_task: asyncio.Task | None = None
-        # open membership: peers the plan does not name, admitted by their join ticket
-        self.roles: dict[str, str] = {}  # joiner -> role
-        self.joined_at: dict[str, int] = {}  # joiner -> the first tick it was counted at
-        self.left_at: dict[str, int] = {}  # peer that sent Leave -> the first tick it was no longer counted at
-        self._joins: dict[int, list[str]] = {}  # tick -> joiners counted from it
-        self._leaves: dict[int, list[str]] = {}  # tick -> leavers gone from it
-        self._admitting: set[str] = set()
-        self._goodbyes: list[asyncio.Task] = []  # the final queries of peers that left
+        self._init_membership()
 
     async def on_start(self) -> None:
         self.pub_address = await self.bind_pub(self.plan.metronome_pub)
@@ -153,89 +148,6 @@ class Metronome(Actor):
         done = self._done.setdefault(msg.tick, set())
         done.add(env.sender)
         self._check_done()
-
-    # ---------------------------------------------------------------- open membership
-
-    def _role_of(self, name: str) -> str:
-        return self.roles.get(name) or role_of(self.plan, name)
-
-    def _admit(self, msg: wire.Ready, env: wire.Envelope) -> wire.Registered:
-        """A peer the plan does not name says ready: with a valid ticket it is counted from the
-        first tick published after it acknowledged a sync probe (that tick's `joined` names it)."""
-        if env.sender != msg.name:
-            return wire.Registered(False, f"ready for {msg.name[:64]!r} sent by {env.sender[:64]!r}")
-        if msg.name in self.left_at:
-            return wire.Registered(False, f"{msg.name} left this run at tick {self.left_at[msg.name]}; it cannot come back")
-        if not msg.ticket:
-            return wire.Registered(False, f"{msg.name[:64]!r} is not a peer of this run's plan and shows no join ticket")
-        if not membership.ticket_ok(self.plan.join_token, msg.ticket, msg.name, msg.role):
-            return wire.Registered(False, f"bad join ticket for {msg.name[:64]!r} as {msg.role!r}")
-        if msg.name not in self._admitting:
-            self._admitting.add(msg.name)
-            self.roles[msg.name] = msg.role
-            self._spawn(self._count_in(msg.name))
-        return wire.Registered(True, "joining: counted from the tick whose `joined` lists you")
-
-    async def _count_in(self, name: str) -> None:
-        try:
-            await self.await_subscribers({name}, timeout=30)
-        except ActorError as exc:
-            log.warning("%s: joiner %s never acknowledged a sync probe (%s); not counted", self.name, name, exc)
-            self._admitting.discard(name)
-            return
-        start = max(self.current + 1, 0)
-        self._joins.setdefault(start, []).append(name)
-        log.warning("%s: %s (%s) joins the running grid; counted from tick %d", self.name, name, self.roles[name], start)
-
-    @on(wire.Leave)
-    def on_leave(self, msg: wire.Leave, env: wire.Envelope):
-        """A fleet leaves: gone from the next tick on (its `left` names it; trackers rehome its
-        consumers), asked for its final figures then."""
-        if env.sender != msg.name:
-            return wire.Registered(False, f"leave for {msg.name[:64]!r} sent by {env.sender[:64]!r}: a peer leaves only itself")
-        if msg.name in self.left_at or any(msg.name in names for names in self._leaves.values()):
-            tick = self.left_at.get(msg.name) or next(t for t, names in self._leaves.items() if msg.name in names)
-            return wire.Registered(True, f"leaves at tick {tick}")
-        if msg.name not in self.expected:
-            return wire.Registered(False, f"{msg.name[:64]!r} is not counted in this run (not joined, or not yet)")
-        role = self._role_of(msg.name)
-        if role not in ("generator", "storage"):
-            return wire.Registered(False, f"a {role} cannot leave a running grid (only fleets can: their consumers are rehomed)")
-        tick = max(self.current + 1, 0)
-        if tick >= self.ticks:
-            return wire.Registered(True, f"the run ends at tick {self.ticks - 1}: stay until stop")
-        self._leaves.setdefault(tick, []).append(msg.name)
-        log.warning("%s: %s leaves the grid at tick %d (%s)", self.name, msg.name, tick, msg.reason or "no reason given")
-        return wire.Registered(True, f"leaves at tick {tick}")
-
-    def _change_members(self, tick: int) -> tuple[list[str], list[str], list[str]]:
-        """Who is counted from this tick on, and who no longer: (joined, their roles, left)."""
-        joined = sorted(self._joins.pop(tick, []))
-        left = sorted(self._leaves.pop(tick, []))
-        for name in joined:
-            self.expected.add(name)
-            self._admitting.discard(name)
-            self.joined_at[name] = tick
-        for name in left:
-            self.expected.discard(name)
-            self.absent.discard(name)
-            self.left_at[name] = tick
-            self._goodbyes.append(self._spawn(self._goodbye(name)))
-        return joined, [self.roles.get(n) or role_of(self.plan, n) for n in joined], left
-
-    async def _goodbye(self, name: str) -> None:
-        try:
-            reply = await self.request(name, wire.FinalQuery(), timeout=10)
-        except Exception as exc:
-            log.error("no final figures from %s, which left at tick %d: %s", name, self.left_at[name], exc)
-            return
-        if isinstance(reply, wire.FinalFigures):
-            self.finals[name] = {"role": reply.role, **reply.figures, "left_at_tick": float(self.left_at[name])}
-
-    def membership(self) -> dict:
-        """Peers that joined or left during the run (the summary's `membership`)."""
-        return {"joined": {n: {"role": self.roles[n], "tick": t} for n, t in sorted(self.joined_at.items())},
-                "left": {n: {"role": self._role_of(n), "tick": t} for n, t in sorted(self.left_at.items())}}
 
     def _counted(self) -> set[str]:
         return self.expected - self.absent
@@ -429,7 +341,7 @@ class Metronome(Actor):
             self.wall_seconds = time.perf_counter() - self.wall_start
         scenario = self.plan.scenario()
         meta = run_meta(self.plan, scenario, self.wall_seconds, self.late, self.tick_wall)
-        meta["deaths"] = self.deaths_with_costs()
+        meta["deaths"] = death_costs(self.deaths, self.records, self.rejoins, self.tick_seconds)
         meta["partial"] = {"interrupted": reason, "ticks_completed": self.ticks_completed, "ticks_planned": self.ticks} if partial else None
         if self.joined_at or self.left_at:
             meta["membership"] = self.membership()
@@ -440,34 +352,6 @@ class Metronome(Actor):
         self.results_written = True
         if self.journal is not None:
             self.journal.remove()
-
-    def deaths_with_costs(self) -> list[dict]:
-        """Every death with what it cost: the ticks the peer was absent from the state log, and
-        the energy the summary's books are blind to meanwhile (estimated at its last report):
-        a dead population's demand is missing from `demanded` and `served`; a dead fleet's
-        consumers were counted served while nobody confirmed delivering to them."""
-        absent_ticks: dict[str, int] = {}
-        last: dict[str, dict] = {}
-        for r in self.records:
-            if r.get("absent") == 1.0:
-                absent_ticks[r["actor"]] = absent_ticks.get(r["actor"], 0) + 1
-            elif r["tick"] >= last.get(r["actor"], {}).get("tick", -1):
-                last[r["actor"]] = r
-        rejoined = {name: back for name, _, back in self.rejoins}
-        tick_h = self.tick_seconds / 3600.0
-        out = []
-        for d in self.deaths:
-            n = absent_ticks.get(d["peer"], 0)
-            row = last.get(d["peer"], {})
-            cost: dict[str, float | None] = {"ticks_absent": n, "rejoined_at_tick": rejoined.get(d["peer"])}
-            if d["role"] == "consumer":
-                cost["demand_missing_mwh"] = float(row.get("demand_mw", 0.0)) * n * tick_h
-            elif d["role"] in ("generator", "storage"):
-                cost["delivery_unconfirmed_mwh"] = float(row.get("delivered_mw", 0.0)) * n * tick_h
-            elif d["role"] == "tracker":
-                cost["consumers_managed_at_death"] = int(row.get("consumers", row.get("peers", 0)) or 0)
-            out.append({**d, **cost})
-        return out
 
     async def _stop_everyone(self, reason: str) -> None:
         for name in sorted(self.expected):

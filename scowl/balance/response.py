@@ -169,3 +169,16 @@ def sog_signals(load: np.ndarray, output: np.ndarray, warned: np.ndarray, sog: n
     warn = sog & (ratio > low)
     unchoked = warned & ~warn & (~sog | (ratio < unchoke))
     return warn, unchoked, (warned | warn) & ~unchoked
+
+
+def deferral_figures(dr: Deferral | None, end_tick: int) -> dict[str, float]:
+    """A population's demand-response books for its final report, closed at `end_tick`
+    (zeros when demand response is off); deferral spells by length in ticks, for exact quantiles."""
+    if dr is None:
+        return {"deferred_mwh": 0.0, "recovered_mwh": 0.0, "expired_mwh": 0.0, "shed_mwh": 0.0, "dr_events": 0}
+    close_books(dr, end_tick)
+    out: dict[str, float] = {"deferred_mwh": dr.deferred_kwh / 1e3, "recovered_mwh": dr.recovered_kwh / 1e3,
+           "expired_mwh": dr.expired_kwh / 1e3, "shed_mwh": dr.shed_kwh / 1e3, "dr_events": dr.events}
+    for k, c in sorted(dr.spell_ticks.items()):
+        out[f"deferral_spell_ticks:{k}"] = c
+    return out

@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 400
 #: still over the limit (path -> lines when the limit came in): may only shrink
 OVER_LIMIT = {
-    "actors/consumer.py": 428,
-    "actors/metronome.py": 426,
+    "actors/consumer.py": 423,
+    "actors/metronome.py": 408,
     "scowl/balance/region.py": 460,
     "scowl/bench/messaging.py": 419,
     "scowl/config.py": 561,

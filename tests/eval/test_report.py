@@ -155,7 +155,7 @@ def test_no_shortfall_is_a_reason_not_an_answer(run_factory, tmp_path_factory):
 def test_bad_inputs_are_named(tmp_path, partition_sweep_dir):
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ScowlError, match=r"empty: expected summary.json \(a day run\), sweep.json"):
+    with pytest.raises(ScowlError, match=r"empty: expected summary.json \(a day run\), seed-\*/summary.json \(scowl run --seeds\), sweep.json"):
         build_report([empty], tmp_path / "out")
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -35,7 +35,8 @@ def summary_table(s: dict) -> str:
         f"  events / generator-ticks   {_fmt(b['events'])} / {_fmt(b['generator_ticks'])}",
         f"  consumer-ticks in blacked-out trees {_fmt(b['consumers_affected'])}",
         f"  ticks with demand above available supply {_fmt(b['demand_above_supply_ticks'])}",
-        "peak memory (MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in s["peak_memory_mb"].items()),
+        *textwrap.wrap("peak memory (MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in s["peak_memory_mb"].items()),
+                       width=100, subsequent_indent="  "),
     ]
     sec = s.get("security")
     if sec:

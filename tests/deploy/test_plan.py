@@ -265,12 +265,19 @@ def test_the_plans_steps_run_the_day_on_namespace_hosts(tmp_path, leak_check):
     plan = build_plan(d, parse_network({}), scenario=str(scenario), run_dir=str(tmp_path / "gathered"))
     (run_plan,) = [s.data for s in plan.steps if s.data]
     homes = {h.name: tmp_path / f"home-{h.name}" for h in d.hosts}
-    for home in homes.values():  # what the install phase leaves on each host
+    from scowl.plan import RunPlan
+    from scowl.security.deploy import host_key_dirs
+
+    grid = RunPlan.from_json(run_plan)
+    key_dirs = host_key_dirs(grid, tmp_path / "keys") if grid.keys_dir else {}
+    for name, home in homes.items():  # what the install phase leaves on each host
         (home / "scowl-run").mkdir(parents=True)
         (home / "scowl").symlink_to(REPO)
         (home / "scowl-run/scenario.toml").write_text(scenario.read_text())
         (home / "scowl-run/deployment.toml").write_text(LOCAL3)
         (home / "scowl-run/plan.json").write_text(run_plan)
+        if name in key_dirs:  # the install's keygen + scp -p: the public keys and this host's own secret ones
+            shutil.copytree(key_dirs[name], home / "scowl-run/keys")
     leaks = leak_check()
     with NetnsCluster(d) as c:
         for phase in ("faults-init", "start", "wait", "stop", "cleanup"):

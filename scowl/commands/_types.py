@@ -7,12 +7,16 @@ import argparse
 import math
 
 
+def _parsed(text: str, kind: type, what: str) -> int | float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, found {text!r}") from None
+
+
 def positive_int(text: str) -> int:
     """An integer >= 1 (a count of actors, ticks, trackers, peers)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, found {text!r}") from None
+    value = int(_parsed(text, int, "an integer >= 1"))
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, found {value}")
     return value
@@ -20,10 +24,7 @@ def positive_int(text: str) -> int:
 
 def non_negative_int(text: str) -> int:
     """An integer >= 0 (a tick number)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, found {text!r}") from None
+    value = int(_parsed(text, int, "an integer >= 0"))
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, found {value}")
     return value
@@ -31,10 +32,7 @@ def non_negative_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """A finite number > 0 (a scale, a rate, seconds)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, found {text!r}") from None
+    value = float(_parsed(text, float, "a number > 0"))
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, found {text}")
     return value

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 import zmq
 import zmq.asyncio
 
-pytest_plugins = ["pytester"]
+# the runs shared by the report, sweep and deploy tests live in tests/fixtures (one definition, made once per session)
+sys.path.insert(0, str(Path(__file__).with_name("fixtures")))
+pytest_plugins = ["pytester", "shared_runs"]
 
 
 def open_sockets(ctx: zmq.Context) -> list[str]:

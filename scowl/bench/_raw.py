@@ -1,0 +1,165 @@
+"""The raw pyzmq baselines the messaging benchmark compares the actors with: PUSH/PULL one-way
+and batch rates, and an asyncio DEALER -> ROUTER echo timed in slices alternating with the actor's
+round trips (so both see the same machine load)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+
+import zmq
+
+from scowl import wire
+from scowl.runtime import Actor
+
+BATCH_ROWS = 100_000
+
+
+_RAW_PULL = """
+import sys, zmq
+ctx = zmq.Context(); pull = ctx.socket(zmq.PULL); pull.rcvhwm = 0
+port = pull.bind_to_random_port('tcp://127.0.0.1')
+done = ctx.socket(zmq.PUSH); done.connect(sys.argv[1])
+done.send_string(str(port))
+while True:
+    n = int(pull.recv_string())
+    if n == 0: break
+    for _ in range(n): pull.recv()
+    done.send(b'ok')
+"""
+
+
+_RAW_ROUTER = """
+import asyncio, sys, zmq, zmq.asyncio
+try:
+    import uvloop
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+except ImportError:
+    pass
+async def main():
+    ctx = zmq.asyncio.Context()
+    router = ctx.socket(zmq.ROUTER)
+    print(router.bind_to_random_port('tcp://127.0.0.1'), flush=True)
+    while True:
+        parts = await router.recv_multipart()
+        if parts[-1] == b'stop':
+            break
+        await router.send_multipart(parts)
+    ctx.destroy(linger=0)
+asyncio.run(main())
+"""
+
+
+@contextlib.contextmanager
+def raw_router_process():
+    """A child process running a raw pyzmq asyncio ROUTER echo on tcp; yields its address."""
+    proc = subprocess.Popen([sys.executable, "-c", _RAW_ROUTER], stdout=subprocess.PIPE, text=True)
+    try:
+        yield f"tcp://127.0.0.1:{int(proc.stdout.readline())}"
+    finally:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def one_outstanding_paired(sender: Actor, ctx, raw_address: str | None, count: int, slices: int = 10) -> dict:
+    """Request/reply with one request outstanding: the actor against raw pyzmq asyncio DEALER ->
+    ROUTER echo (same loop, same payload size; over tcp the ROUTER is a child process, as the
+    echo actor is; else an inproc ROUTER in this loop), in alternating slices so that both see
+    the same machine load; the ratio is raw time / actor time over the same round trips."""
+    payload = wire.encode_packet([wire.encode_frame(wire.Ping(1, b""), "bench", "echo", 1, ask=True)])
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.linger = 0
+    echo_task = None
+    router = None
+    if raw_address is None:
+        router = ctx.socket(zmq.ROUTER)
+        router.linger = 0
+        router.bind("inproc://raw-rr")
+
+        async def echo() -> None:
+            while True:
+                await router.send_multipart(await router.recv_multipart())
+
+        echo_task = asyncio.ensure_future(echo())
+        dealer.connect("inproc://raw-rr")
+    else:
+        dealer.connect(raw_address)
+    try:
+        for i in range(100):  # connected and warm, both
+            await dealer.send(payload)
+            await dealer.recv()
+            await sender.request("echo", wire.Ping(i, b""))
+        per = max(1, count // slices)
+        t_actor = t_raw = 0.0
+        for _ in range(slices):
+            t0 = time.perf_counter()
+            for i in range(per):
+                await sender.request("echo", wire.Ping(i, b""))
+            t1 = time.perf_counter()
+            for _ in range(per):
+                await dealer.send(payload)
+                await dealer.recv()
+            t_actor += t1 - t0
+            t_raw += time.perf_counter() - t1
+        if raw_address is not None:
+            await dealer.send(b"stop")
+        return {"request_reply_one_outstanding_per_s": per * slices / t_actor,
+                "raw_request_reply_one_outstanding_per_s": per * slices / t_raw,
+                "one_outstanding_ratio_to_raw": t_raw / t_actor}
+    finally:
+        if echo_task is not None:
+            echo_task.cancel()
+        dealer.close(linger=0)
+        if router is not None:
+            router.close(linger=0)
+
+
+def raw_figures(transport: str, n: int, batches: int) -> dict:
+    """Raw pyzmq PUSH/PULL: single messages the size of a Ping frame, and the batch frame."""
+    small = wire.encode_packet([wire.encode_frame(wire.Ping(1), "bench", "echo", 1)])
+    big = os.urandom(BATCH_ROWS * 20)
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.sndhwm = 0
+    out = {}
+    try:
+        if transport == "inproc":
+            pull = ctx.socket(zmq.PULL)
+            pull.rcvhwm = 0
+            pull.bind("inproc://raw-bench")
+            push.connect("inproc://raw-bench")
+
+            def measure(payload, count):
+                t0 = time.perf_counter()
+                for _ in range(count):
+                    push.send(payload)
+                    pull.recv()
+                return count / (time.perf_counter() - t0)
+        else:
+            done = ctx.socket(zmq.PULL)
+            done_port = done.bind_to_random_port("tcp://127.0.0.1")
+            proc = subprocess.Popen([sys.executable, "-c", _RAW_PULL, f"tcp://127.0.0.1:{done_port}"])
+            push.connect(f"tcp://127.0.0.1:{int(done.recv_string())}")
+
+            def measure(payload, count):
+                t0 = time.perf_counter()
+                push.send_string(str(count))
+                for _ in range(count):
+                    push.send(payload)
+                done.recv()
+                return count / (time.perf_counter() - t0)
+        out["raw_one_way_per_s"] = measure(small, n)
+        out["raw_batched_logical_per_s"] = measure(big, batches) * BATCH_ROWS
+        if transport != "inproc":
+            push.send_string("0")
+            proc.wait(10)
+    finally:
+        ctx.destroy(linger=0)
+    return out

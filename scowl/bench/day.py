@@ -29,7 +29,7 @@ BOOKS_TOLERANCE = 0.001
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=None, help="scenario file (default: the packaged default scenario)")
+    parser.add_argument("--config", default=None, help="scenario: a TOML file or a packaged name (default: ny2030)")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the state (default 1.0: all of New York)")
     parser.add_argument("--tick-seconds", type=int, default=None, help="simulated seconds per tick (default: the scenario's, 300)")
     parser.add_argument("--ticks", type=int, default=None, help="ticks to run (default: the scenario's 24 h)")
@@ -46,11 +46,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-s", type=float, default=0.2, help="how often each process's memory is sampled, s")
 
 
-def day_scenario(args: argparse.Namespace):
-    """The scenario of the day: the config with the command line's changes (validated again)."""
-    from scowl.config import default_scenario_path, load_scenario, override
+def bench_scenario(args: argparse.Namespace, changes: dict):
+    """A bench's scenario: --config (a file or a packaged name) with the bench's own `changes`,
+    then the `--set KEY=VALUE` overrides `scowl bench` adds to every bench with --config
+    (an explicit --set wins; validated like the file)."""
+    from scowl.config import default_scenario_path, load_scenario, override, parse_set, resolve_scenario
 
-    sc = load_scenario(args.config or default_scenario_path())
+    sc = load_scenario(resolve_scenario(args.config) if args.config else default_scenario_path())
+    return override(sc, {**changes, **dict(parse_set(s) for s in getattr(args, "sets", None) or [])})
+
+
+def day_scenario(args: argparse.Namespace):
+    """The scenario of the day: the config with the command line's changes, then its --set
+    overrides (validated again)."""
     changes: dict = {"scenario.scale": float(args.scale)}
     if args.tick_seconds is not None:
         changes["scenario.tick_seconds"] = int(args.tick_seconds)
@@ -61,7 +69,7 @@ def day_scenario(args: argparse.Namespace):
     # a benchmark of the healthy day: a slow stage must not be taken for a lost peer (on a busy
     # machine a scale-1.0 stage outlasts the 2 s default and the day turns into a partitioned one)
     changes["response.heartbeat_timeout_s"] = float(args.heartbeat_s if args.heartbeat_s is not None else 600.0)
-    return override(sc, changes)
+    return bench_scenario(args, changes)
 
 
 # ---------------------------------------------------------------- processes, sampled and reaped

@@ -12,7 +12,7 @@ import psutil
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=None, help="scenario TOML (default: the packaged ny2030)")
+    parser.add_argument("--config", default=None, help="scenario: a TOML file or a packaged name (default: ny2030)")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the state to build (default 1.0)")
     parser.add_argument("--tick", type=int, default=None, help="tick to step (default: the analytic peak tick)")
 
@@ -30,13 +30,19 @@ def _timed(fn):
     return out, dt, peak, rss1 - rss0
 
 
+def model_scenario(args: argparse.Namespace):
+    """The scenario to build: the config at --scale, then its --set overrides."""
+    from scowl.bench.day import bench_scenario
+
+    return bench_scenario(args, {"scenario.scale": args.scale})
+
+
 def measure(args: argparse.Namespace) -> dict:
     import numpy as np
 
-    from scowl.config import default_scenario_path, load_scenario, override
     from scowl.model import build_grid, expected_demand_mw
 
-    scenario = override(load_scenario(args.config or default_scenario_path()), {"scenario.scale": args.scale})
+    scenario = model_scenario(args)
     rss_start = psutil.Process().memory_info().rss
     grid, t_build, peak_build, rss_build = _timed(lambda: build_grid(scenario))
     supply, t_supply, peak_supply, _ = _timed(grid.supply)

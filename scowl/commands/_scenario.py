@@ -27,20 +27,31 @@ def add_scenario_arguments(p: argparse.ArgumentParser, *, optional: bool = False
         p.add_argument("config", nargs="?", default=None, help=text + " (default: ny2030)")
     else:
         p.add_argument("config", help=text)
+    add_set_argument(p)
+
+
+def add_set_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
 
 
 def scenario_of(args: argparse.Namespace) -> Scenario:
     """The scenario a command line names, with its --set overrides applied and validated."""
-    sc = load_scenario(resolve_scenario(args.config))
-    sets = getattr(args, "sets", None) or []
-    if not sets:
+    return scenario_with_sets(args.config, getattr(args, "sets", None) or [])
+
+
+def scenario_with_sets(config, sets: list[str], changes: dict | None = None) -> Scenario:
+    """A scenario (a file or a packaged name) with a command's own `changes` (its --scale,
+    --ticks ...) and then the `--set KEY=VALUE` overrides applied and validated; a bad --set
+    value's error says it came from the command line."""
+    sc = load_scenario(resolve_scenario(config))
+    given = dict(parse_set(s) for s in sets)
+    both = {**(changes or {}), **given}  # an explicit --set wins over a command's default
+    if not both:
         return sc
-    changes = dict(parse_set(s) for s in sets)
     try:
-        return override(sc, changes)
+        return override(sc, both)
     except ConfigError as exc:  # say that the bad value came from the command line
-        if exc.key in changes:
+        if exc.key in given:
             raise ConfigError(f"--set {exc.key}=... (on {sc.source})", exc.key, exc.expected, exc.found) from None
         raise
 

@@ -8,6 +8,7 @@ import json
 import pkgutil
 
 import scowl.bench
+from scowl.commands._scenario import add_set_argument, scenario_with_sets
 
 
 def _benchmarks() -> dict:
@@ -22,10 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         bp = bsub.add_parser(name, help=(module.__doc__ or name).strip().splitlines()[0])
         bp.add_argument("--json", action="store_true", help="print one JSON object of the figures instead of a table")
         module.add_arguments(bp)
+        if any(a.dest == "config" for a in bp._actions):  # a bench of a scenario takes overrides like `scowl run`
+            add_set_argument(bp)
         bp.set_defaults(func=_run, module=module)
 
 
 def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "sets", None):  # a bad --set is refused, naming the key, before the bench starts
+        from scowl.config import default_scenario_path
+
+        scenario_with_sets(args.config or default_scenario_path(), args.sets)
     figures = args.module.measure(args)
     if args.json:
         print(json.dumps(figures, sort_keys=True))

@@ -19,7 +19,10 @@ import os
 import subprocess
 import sys
 
-from scowl.errors import ScowlError
+from scowl.commands._scenario import add_scenario_arguments, add_set_argument, scenario_with_sets, write_scenario
+from scowl.errors import ScowlError, UsageError
+
+SCENARIO_HELP = "scenario: a TOML file or a packaged name (small-partition, ...)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     c = dsub.add_parser("check", help="validate a deployment description (and a scenario's network schedule)")
     c.add_argument("deployment")
-    c.add_argument("--scenario", help="scenario whose [network] schedule to translate to host pairs")
+    c.add_argument("--scenario", help=SCENARIO_HELP + "; its [network] schedule is translated to host pairs "
+                   "and its grid actors placed on the hosts")
+    add_set_argument(c)
     c.set_defaults(func=_check)
 
     n = dsub.add_parser("netns", help="emulated hosts as Linux network namespaces (root)")
@@ -46,7 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     down.set_defaults(func=_down)
     run = nsub.add_parser("run", help="up, start one process per role per host, apply the schedule, gather logs, down")
     run.add_argument("deployment")
-    run.add_argument("--scenario", required=True, help="scenario file: passed to every role, [network] drives the faults")
+    run.add_argument("--scenario", required=True, help=SCENARIO_HELP + ": passed to every role, [network] drives the "
+                     "faults (with --set: RUN_DIR/scenario.toml, the scenario with the overrides)")
+    add_set_argument(run)
     run.add_argument("--command", dest="command_template", help="command template overriding the description's; fields: {role} {host} "
                      "{address} {scenario} {deployment} {run_dir} {count} {python}")
     run.add_argument("--run-dir", help="where logs and run.json go (default runs/netns-<run id>)")
@@ -56,8 +63,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=_run)
     grid = nsub.add_parser("grid", help="run the scenario's day on the hosts (one scowl-node per role per host, "
                            "faults in the kernel at their ticks) and print its summary")
-    from scowl.commands._scenario import add_scenario_arguments
-
     add_scenario_arguments(grid, help="scenario: the day, and its [network] latency and partitions (a TOML file or a packaged name)")
     grid.add_argument("--deployment", required=True, help="deployment description (e.g. deploy/hosts-3.toml)")
     grid.add_argument("--out", help="run directory (default: runs/netns-<scenario>-<run id>)")
@@ -72,7 +77,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     pl = dsub.add_parser("plan", help="print the per-host command plan of a run on real hosts")
     pl.add_argument("deployment")
-    pl.add_argument("--scenario", required=True)
+    pl.add_argument("--scenario", required=True, help=SCENARIO_HELP + " (with --set: written to RUN_DIR/scenario.toml, "
+                    "the file the plan copies to the hosts)")
+    add_set_argument(pl)
     pl.add_argument("--target", choices=["emulab"], default="emulab")
     pl.add_argument("--format", choices=["text", "sh", "json"], default="text")
     pl.add_argument("--tick-seconds", type=float, default=1.0, help="wall seconds per tick (default 1)")
@@ -82,33 +89,56 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.set_defaults(func=_plan)
 
 
+def _scenario(args, out_dir) -> tuple[str, object, str]:
+    """The scenario a deploy command hands on: (its file, its network schedule, a label). With
+    --set the scenario is validated with the overrides and written to OUT_DIR/scenario.toml;
+    without, the file is used as named (a packaged name resolved), read for its [network] only."""
+    from scowl.config import resolve_scenario
+    from scowl.deploy import load_network_schedule
+    from scowl.deploy.schedule import from_config
+
+    path = str(resolve_scenario(args.scenario))
+    if not args.sets:
+        return path, load_network_schedule(path), path
+    sc = scenario_with_sets(args.scenario, args.sets)
+    return write_scenario(sc, out_dir), from_config(sc.network), f"{path} " + " ".join(f"--set {s}" for s in args.sets)
+
+
 def _check(args) -> int:
-    from scowl.deploy import load_deployment, load_network_schedule
-    from scowl.deploy.schedule import resolve
+    import tempfile
 
+    from scowl.deploy import load_deployment
+
+    if args.sets and not args.scenario:
+        raise UsageError("deploy check: --set changes a scenario: give one with --scenario")
     d = load_deployment(args.deployment)
-    print(f"{d.path}: deployment {d.name!r}, target {d.target}, bootstrap {d.bootstrap_endpoint()}")
-    for h in d.hosts:
-        roles = ", ".join(f"{r}={n}" for r, n in h.roles.items() if n)
-        print(f"  {h.name:8} {h.address:15} {roles}")
-    if args.scenario:
-        sched = load_network_schedule(args.scenario)
-        print(f"{args.scenario}: latency {sched.latency_ms:g} ms +- {sched.jitter_ms:g} ms")
-        for hp in resolve(sched, d):
-            pairs = ", ".join(sorted("<->".join(sorted(p)) for p in hp.pairs)) or "none"
-            note = f" (hosts on both sides, not cut inside: {', '.join(hp.coarse)})" if hp.coarse else ""
-            print(f"  {hp.name} ticks [{hp.start_tick}, {hp.end_tick}): cuts {pairs}{note}")
-        from scowl.deploy.grid import grid_plan
-        from scowl.errors import ConfigError
-
-        try:
-            grid = grid_plan(d, args.scenario)
-        except ConfigError as exc:
-            print(f"not runnable as the grid with this scenario: {exc}")
-            return 1
-        print("grid actors (scowl deploy netns grid / deploy/emulab.sh):")
+    with tempfile.TemporaryDirectory(prefix="scowl-check-") as tmp:
+        scenario = _scenario(args, tmp) if args.scenario else None  # a bad scenario or --set: refused first
+        print(f"{d.path}: deployment {d.name!r}, target {d.target}, bootstrap {d.bootstrap_endpoint()}")
         for h in d.hosts:
-            print(f"  {h.name:8} {', '.join(sorted(n for n, x in grid.hosts.items() if x == h.name)) or '-'}")
+            roles = ", ".join(f"{r}={n}" for r, n in h.roles.items() if n)
+            print(f"  {h.name:8} {h.address:15} {roles}")
+        return _check_scenario(d, *scenario) if scenario else 0
+
+
+def _check_scenario(d, scenario: str, sched, label: str) -> int:
+    from scowl.deploy.grid import grid_plan
+    from scowl.deploy.schedule import resolve
+    from scowl.errors import ConfigError
+
+    print(f"{label}: latency {sched.latency_ms:g} ms +- {sched.jitter_ms:g} ms")
+    for hp in resolve(sched, d):
+        pairs = ", ".join(sorted("<->".join(sorted(p)) for p in hp.pairs)) or "none"
+        note = f" (hosts on both sides, not cut inside: {', '.join(hp.coarse)})" if hp.coarse else ""
+        print(f"  {hp.name} ticks [{hp.start_tick}, {hp.end_tick}): cuts {pairs}{note}")
+    try:
+        grid = grid_plan(d, scenario)
+    except ConfigError as exc:
+        print(f"not runnable as the grid with this scenario: {str(exc).replace(scenario, label)}")
+        return 1
+    print("grid actors (scowl deploy netns grid / deploy/emulab.sh):")
+    for h in d.hosts:
+        print(f"  {h.name:8} {', '.join(sorted(n for n, x in grid.hosts.items() if x == h.name)) or '-'}")
     return 0
 
 
@@ -147,15 +177,16 @@ def _down(args) -> int:
 
 
 def _run(args) -> int:
-    from scowl.deploy import load_deployment, load_network_schedule
+    from scowl.deploy import load_deployment
     from scowl.deploy.netns import NetnsCluster
     from scowl.deploy.run import run_netns
 
     d = load_deployment(args.deployment)
-    schedule = None if args.no_faults else load_network_schedule(args.scenario)
     run_id = NetnsCluster(d).run_id
     run_dir = args.run_dir or os.path.join("runs", f"netns-{run_id}")
-    result = run_netns(d, scenario=args.scenario, run_dir=run_dir, command=args.command_template, schedule=schedule,
+    scenario, sched, _ = _scenario(args, run_dir)  # a bad name or --set is refused before any host comes up
+    schedule = None if args.no_faults else sched
+    result = run_netns(d, scenario=scenario, run_dir=run_dir, command=args.command_template, schedule=schedule,
                        tick_seconds=args.tick_seconds, duration_s=args.duration, run_id=run_id)
     t = result.timings
     print(f"run {result.run_id}: up {t.get('up_s', 0):.2f} s, ran {t.get('ran_s', 0):.2f} s, "
@@ -212,11 +243,13 @@ def _cleanup(args) -> int:
 
 
 def _plan(args) -> int:
-    from scowl.deploy import load_deployment, load_network_schedule
-    from scowl.deploy.plan import build_plan
+    from scowl.deploy import load_deployment
+    from scowl.deploy.plan import build_plan, default_run_dir
 
     d = load_deployment(args.deployment)
-    plan = build_plan(d, load_network_schedule(args.scenario), scenario=args.scenario, run_dir=args.run_dir,
+    run_dir = args.run_dir or default_run_dir(d)
+    scenario, schedule, _ = _scenario(args, run_dir)
+    plan = build_plan(d, schedule, scenario=scenario, run_dir=run_dir,
                       tick_seconds=args.tick_seconds, command=args.command_template, repo=args.repo)
     if args.format == "text":
         sys.stdout.write(plan.render_text())

@@ -155,6 +155,11 @@ def _fault_step(phase: str, host: Host, cmds: list[rules.Cmd], tick: int | None)
     return Step(phase, host.name, line, sudo=True, tick=tick, cmds=tuple(cmds))
 
 
+def default_run_dir(deployment: Deployment) -> str:
+    """Where an Emulab run's results are gathered unless told otherwise."""
+    return f"runs/emulab-{deployment.name}"
+
+
 def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: str, run_dir: str | None = None,
                tick_seconds: float = 1.0, command: str | None = None, repo: str = ".",
                max_wait_s: int = 24 * 3600) -> Plan:
@@ -162,7 +167,7 @@ def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: s
     if deployment.target != "emulab":
         raise ConfigError(deployment.path, "deployment.target", "'emulab' (with an ssh name per host) for an Emulab plan",
                           deployment.target)
-    run_dir = run_dir or f"runs/emulab-{deployment.name}"
+    run_dir = run_dir or default_run_dir(deployment)
     plan = Plan(deployment, scenario, run_dir, tick_seconds)
     add = plan.steps.append
     remote_scenario = f"{REMOTE_RUN}/scenario.toml"

@@ -158,6 +158,29 @@ def test_cli_run_gathers_logs_and_applies_the_schedule(tmp_path, leak_check):
     leaks.check(info["run_id"])
 
 
+def test_cli_run_with_set_hands_every_role_the_overridden_scenario(tmp_path, leak_check):
+    from scowl.cli import main
+    from scowl.config import load_scenario
+
+    leaks = leak_check()
+    # each role prints the scenario file it was given; the metronome ends the run
+    template = ("{python} -c \"import time; print('{scenario}', flush=True); "
+                "time.sleep(2.0 if '{role}' == 'metronome' else 0.2)\"")
+    run_dir = tmp_path / "run"
+    assert main(["deploy", "netns", "run", str(HOSTS3), "--scenario", "small-partition", "--set",
+                 'network.partitions=[{start_tick = 2, end_tick = 4, isolate = ["host:h2"]}]',
+                 "--set", "network.latency_ms=0", "--command", template, "--run-dir", str(run_dir),
+                 "--tick-seconds", "0.2", "--duration", "20"]) == 0
+    written = run_dir / "scenario.toml"
+    assert load_scenario(written).network.partitions[0].isolate == ("host:h2",)
+    assert (run_dir / "h2" / "consumer.log").read_text().split() == [str(written)]
+    info = json.loads((run_dir / "run.json").read_text())
+    # the overridden schedule: h2 cut off (the file isolates the trackers' h1) and no latency (the file's 1 ms)
+    events = [(e["action"], e.get("a")) for e in info["fault_events"]]
+    assert events[:2] == [("partition", ["h2"]), ("heal", None)] and ("latency", "h1") not in events, events
+    leaks.check(info["run_id"])
+
+
 OWNER = """
 import sys, time
 from scowl.deploy import NetnsCluster, load_deployment

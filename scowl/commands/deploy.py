@@ -18,9 +18,13 @@ import json
 import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from scowl.commands._scenario import add_scenario_arguments, add_set_argument, scenario_with_sets, write_scenario
 from scowl.errors import ScowlError, UsageError
+
+if TYPE_CHECKING:
+    from scowl.deploy.schedule import NetworkSchedule
 
 SCENARIO_HELP = "scenario: a TOML file or a packaged name (small-partition, ...)"
 
@@ -89,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.set_defaults(func=_plan)
 
 
-def _scenario(args, out_dir) -> tuple[str, object, str]:
+def _scenario(args, out_dir) -> tuple[str, NetworkSchedule, str]:
     """The scenario a deploy command hands on: (its file, its network schedule, a label). With
     --set the scenario is validated with the overrides and written to OUT_DIR/scenario.toml;
     without, the file is used as named (a packaged name resolved), read for its [network] only."""
@@ -121,7 +125,7 @@ def _check(args) -> int:
         return _check_scenario(d, *scenario) if scenario else 0
 
 
-def _check_scenario(d, scenario: str, sched, label: str) -> int:
+def _check_scenario(d, scenario: str, sched: NetworkSchedule, label: str) -> int:
     from scowl.deploy.grid import grid_plan
     from scowl.deploy.schedule import resolve
     from scowl.errors import ConfigError

@@ -26,7 +26,9 @@ snapshot is rebuilt (an O(N) radix sort) when the log exceeds N/16.
 Modules, one concept each: `trees` (the state container and its lazy member index),
 `shed` (which consumers an over-ceiling generator gives up), `place` (where unplaced
 consumers go), `round` (`rebalance`, one round, and its report), `handover` (region
-figures, handing starved consumers to peer trackers and accepting theirs), `invariants`
+figures, handing starved consumers to peer trackers and accepting theirs), `region` (a
+tracker's generators and consumers with their ids), `supply` (a region's dispatch and the room
+it advertises), `regionround` (`tracker_round`, a tracker's whole round), `invariants`
 (`check_invariants`). Everything public is re-exported here.
 
 Every function here is pure in the sense that matters for a simulation: no I/O, no clock,
@@ -72,12 +74,9 @@ from scowl.balance.handover import (
 )
 from scowl.balance.invariants import InvariantError, check_invariants
 from scowl.balance.members import retire_fleet, retire_generators
-from scowl.balance.region import (
-    NO_GENERATOR,
-    ConsumerBatch,
-    GenUpdate,
+from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
+from scowl.balance.regionround import (
     PeerOffer,
-    Region,
     RoundInput,
     RoundOutput,
     tracker_round,

@@ -1,0 +1,202 @@
+"""A tracker's round over its region, as a pure function: `tracker_round(region, RoundInput)`.
+
+The tracker actor only moves messages: it gathers this tick's generator statuses, demand
+reports, peers' handovers and peers' offers into a `RoundInput`, calls `tracker_round`, and
+sends what the `RoundOutput` says (assignments, tree deltas, setpoints, handovers, the
+region summary). Everything here is arrays in, arrays out: no sockets, no clock, no
+randomness; ties are broken by index and by sender order. Like `Trees`, a `Region` is
+mutated in place (it holds millions of entries) and the round reports what changed.
+
+One round:
+  1. generators' available output; dispatchable (gas) setpoints within ramp limits for the
+     region's demand at the safety threshold; EV hubs (storage) discharge what gas cannot
+     cover, or charge on what a surplus leaves under the margin
+  2. consumers' reported demand, then consumers handed over by peers (placed where they fit,
+     kept as starved where they do not: nobody is ever lost)
+  3. rebalance (scowl.balance.rebalance)
+  4. starved consumers handed to peers that offered room last tick; and when the region's own
+     generators, ramped up, cannot carry its load next tick, served consumers too (largest
+     first): they stay on their generator this tick and leave it at the next round, when the
+     peer places them on generators it has ramped for them. So a region without gas draws on a
+     region with gas, and its EV storage only covers what no generator in reach can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scowl.balance.handover import RegionSummary, pick_handover, region_summary
+from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
+from scowl.balance.round import RebalanceResult
+from scowl.balance.supply import _apply_statuses, _dispatch_and_place, reach_mw, room_and_short
+from scowl.balance.trees import ABSENT, Trees
+from scowl.model import CONTINUOUS, STORAGE
+
+HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
+
+
+@dataclass(frozen=True)
+class PeerOffer:
+    """What a peer tracker advertised at the end of its previous round, MW."""
+
+    headroom_mw: float
+    starved_mw: float
+    room_mw: float = 0.0  # load it could take next tick at the threshold, ramping its dispatchable units
+    short_mw: float = 0.0  # load its own generators cannot carry next tick
+
+
+@dataclass(frozen=True)
+class RoundInput:
+    tick: int
+    statuses: Sequence[GenUpdate] = ()
+    reports: Sequence[ConsumerBatch] = ()
+    handovers: Sequence[ConsumerBatch] = ()  # peers' handovers of the previous tick, sender order
+    offers: Mapping[str, PeerOffer] = field(default_factory=dict)  # peer -> last tick's offer
+    peers: Sequence[str] = ()  # every peer tracker (the handover of each, empty or not, goes out)
+    heard: Sequence[str] | None = None  # peers whose handover of the previous tick came (None: all)
+
+
+@dataclass(frozen=True)
+class RoundOutput:
+    """What the actor sends: `ids` moved to `gen_ids` (NO_GENERATOR: starved or released) to
+    every population (Assign) and fleet (TreeDelta); `steer_gen_ids` to `setpoint_mw` to the
+    fleets; `handovers[peer]` to each peer after `summary`; `figures` for the state log."""
+
+    ids: np.ndarray
+    gen_ids: np.ndarray
+    steer_gen_ids: np.ndarray
+    setpoint_mw: np.ndarray
+    handovers: dict[str, ConsumerBatch]
+    summary: RegionSummary
+    result: RebalanceResult
+    figures: dict[str, float]
+    room_mw: float = 0.0
+    short_mw: float = 0.0
+
+
+def pick_served(trees: Trees, max_mw: float, exclude: np.ndarray) -> np.ndarray:
+    """Served consumers worth at most `max_mw`, largest first (ties by index), none of
+    `exclude`: the ones a short region hands to a peer before they starve."""
+    a = trees.assignment
+    cand = np.flatnonzero(a >= 0)
+    if exclude.size:
+        cand = cand[~np.isin(cand, exclude)]
+    if not cand.size or max_mw <= 0:
+        return np.zeros(0, dtype=np.int64)
+    d = trees.demand[cand].astype(np.float64)
+    kth = min(cand.size, max(64, int(4 * max_mw / max(float(d.mean()), 1e-12)) + 1))
+    top = np.argpartition(-d, kth - 1)[:kth] if kth < cand.size else np.arange(cand.size)
+    top = top[np.lexsort((cand[top], -d[top]))]
+    take = top[np.cumsum(d[top]) <= max_mw]
+    return np.sort(cand[take])
+
+
+def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], short_mw: float,
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Starved consumers go to peers that advertised room at the previous tick (largest offer
+    first), released here at once and placed by the peer in its next round; then, if the
+    region is short, served consumers up to what it is short, released at the next round.
+    Every short tracker sees the same adverts, so a donor's room is split between them.
+    Returns (starved handed, served handed) by peer."""
+    starved: dict[str, np.ndarray] = {}
+    served: dict[str, np.ndarray] = {}
+    donors = sorted(((s.room_mw, n) for n, s in offers.items() if s.room_mw > 0), reverse=True)
+    if not donors or (not res.starved_count and short_mw <= 0):
+        return starved, served
+    n_short = sum(1 for s in offers.values() if s.short_mw > 0 or s.starved_mw > 0) + 1
+    short_left = short_mw
+    taken = np.zeros(0, dtype=np.int64)
+    for room, peer in donors:
+        budget = room * HANDOVER_MARGIN / n_short
+        idx = pick_handover(region.trees, budget)
+        if idx.size:
+            region.release(idx)
+            starved[peer] = idx
+            budget -= float(region.trees.demand[idx].astype(np.float64).sum())
+        if short_left > 0 and budget > 0:
+            idx = pick_served(region.trees, min(budget, short_left), taken)
+            if idx.size:
+                served[peer] = idx
+                taken = np.concatenate([taken, idx])
+                short_left -= float(region.trees.demand[idx].astype(np.float64).sum())
+    return starved, served
+
+
+def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
+    """One round of a tracker over its region (see the module's docstring)."""
+    trees = region.trees
+    region.warm = inp.tick == 0
+    # 1. generators
+    _apply_statuses(region, inp.statuses)
+    # 2. consumers: reports, then handovers from peers (sender order)
+    for rep in inp.reports:
+        if len(rep.ids):
+            region.update_demand(rep.ids, rep.demand_mw)
+    for peer, idx in region.leaving.items():  # handed to a peer last round, served until now: the peer has them now
+        if inp.heard is None or peer in inp.heard:  # (a peer we did not hear from may not have them: we keep them)
+            region.release(idx)
+    region.leaving = {}
+    accepted = declined = 0
+    handed_in = []
+    handed_in_mw = 0.0
+    for ho in inp.handovers:
+        if len(ho.ids):
+            a, d, idx = region.accept_handover(ho.ids, ho.demand_mw)
+            accepted, declined = accepted + a, declined + d
+            handed_in.append(idx)
+            handed_in_mw += float(np.asarray(ho.demand_mw, dtype=np.float64).sum())
+    if region.prev_demand_mw >= 0:
+        region.prev_demand_mw += handed_in_mw  # taken over, not grown
+    # 3. dispatch and rebalance
+    res = _dispatch_and_place(region)
+    region.warm = False
+    # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
+    _, short = room_and_short(region)
+    handed_to, served_to = _pick_handover(region, res, inp.offers, short)
+    handed = np.concatenate(list(handed_to.values())) if handed_to else np.zeros(0, dtype=np.int64)
+    region.leaving = served_to
+    leaving = np.concatenate(list(served_to.values())) if served_to else np.zeros(0, dtype=np.int64)
+    # 5. what changed
+    changed = res.moved
+    gen = np.where(res.moved_to >= 0, region.gen_ids[np.maximum(res.moved_to, 0)] if len(region.gen_ids) else 0, NO_GENERATOR)
+    for idx in handed_in:  # accepted or kept starved: their new tracker is us
+        new = np.setdiff1d(idx, changed)
+        changed = np.concatenate([changed, new])
+        gen = np.concatenate([gen, region.generator_of(new)])
+    if handed.size:
+        changed = np.concatenate([changed, handed])
+        gen = np.concatenate([gen, np.full(handed.size, NO_GENERATOR)])
+    # one entry per consumer, the last word wins (a consumer starved and then handed over
+    # in the same round appears twice)
+    last = len(changed) - 1 - np.unique(changed[::-1], return_index=True)[1]
+    changed, gen = changed[last], gen[last]
+    region.moved_total += int(res.moved.size)
+    cont = region.kind == CONTINUOUS
+    stor = region.kind == STORAGE
+    steer = cont | stor
+    after = region_summary(trees, region.thr)
+    room, short = room_and_short(region)
+    leaving_mw = float(trees.demand[leaving].astype(np.float64).sum())
+    spare = room - short + leaving_mw  # what leaves next round is no longer ours to carry
+    room, short = max(spare, 0.0), max(-spare, 0.0)
+    region.prev_demand_mw = after.load_mw + after.starved_mw - leaving_mw
+    handovers = {}
+    for peer in inp.peers:
+        idx = np.concatenate([handed_to.get(peer, np.zeros(0, dtype=np.int64)), served_to.get(peer, np.zeros(0, dtype=np.int64))])
+        handovers[peer] = ConsumerBatch(region.cons_ids[idx], trees.demand[idx])
+    figures = {
+        "moved": res.moved.size, "newly_starved": res.newly_starved.size,
+        "restored": res.restored.size, "shed": res.shed, "overloaded": res.overloaded,
+        "starved": after.starved_count, "starved_mw": after.starved_mw, "capacity_mw": after.capacity_mw,
+        "load_mw": after.load_mw, "headroom_mw": after.headroom_mw, "gas_setpoint_mw": float(region.setpoint[cont].sum()),
+        "storage_setpoint_mw": float(region.setpoint[stor].sum()),
+        "handed_out": handed.size, "handed_out_served": leaving.size, "handed_out_served_mw": leaving_mw,
+        "room_mw": room, "short_mw": short, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
+        "generators": len(region.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != ABSENT)),
+    }
+    return RoundOutput(ids=region.cons_ids[changed], gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
+                       setpoint_mw=region.setpoint[steer].copy(), handovers=handovers, summary=after, result=res, figures=figures,
+                       room_mw=room, short_mw=short)

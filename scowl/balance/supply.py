@@ -1,0 +1,117 @@
+"""A region's supply in one round: generator statuses in, dispatchable (gas) setpoints within
+ramp limits and EV hub setpoints out, the placement run over them (twice when whole consumers
+did not fit the aggregate's room), and what the region could reach next tick (`reach_mw`) and
+advertise to peers (`room_and_short`). Pure: mutates only the `Region` it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from scowl.balance.dispatch import dispatch, required_output, storage_setpoints
+from scowl.balance.handover import region_summary
+from scowl.balance.region import GenUpdate, Region
+from scowl.balance.round import RebalanceResult, rebalance
+from scowl.balance.trees import STARVED, Trees
+from scowl.model import CONTINUOUS, STORAGE
+
+
+def _apply_statuses(region: Region, statuses: Sequence[GenUpdate]) -> None:
+    for st in statuses:
+        if len(st.gen_ids):
+            rows = region.gen_rows(st.gen_ids)
+            region.available[rows] = st.output_mw
+            region.charge_cap[rows] = st.charge_mw
+            steer = np.isin(region.kind[rows], (CONTINUOUS, STORAGE))
+            region.setpoint[rows[steer]] = np.asarray(st.setpoint_mw)[steer]
+
+
+def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0) -> np.ndarray:
+    """Setpoints of the dispatchable units and EV hubs for the region's demand (plus `extra_mw`
+    of load the placement could not fit in the aggregate's room), ramping from `base` (the
+    setpoints the fleets run at); returns each generator's output as the trees will count it."""
+    thr = region.thr
+    cont = region.kind == CONTINUOUS
+    stor = region.kind == STORAGE
+    summary = region_summary(region.trees, thr)
+    demand_mw = summary.load_mw + summary.starved_mw + extra_mw
+    fixed_out = float(region.available[~cont & ~stor].sum())
+    need = required_output(demand_mw, fixed_out, thr)
+    if cont.any():
+        ramp = region.pmax if region.warm else region.ramp  # the day's first round: units were running before it
+        region.setpoint[cont] = dispatch(base[cont], region.pmin[cont],
+                                         np.maximum(region.pmin[cont], np.minimum(region.pmax[cont], region.available[cont])),
+                                         ramp[cont], need)
+    if stor.any():  # EV hubs: discharge what gas could not cover, or charge on what is left over
+        gas_out = float(np.minimum(region.setpoint[cont], region.available[cont]).sum())
+        region.setpoint[stor] = storage_setpoints(need - gas_out, region.available[stor], region.charge_cap[stor], thr)
+    return np.where(cont, np.minimum(region.setpoint, region.available),
+                    np.where(stor, np.clip(region.setpoint, 0.0, region.available), region.available))
+
+
+def _dispatch_and_place(region: Region) -> RebalanceResult:
+    """Dispatch for the region's demand and rebalance; if consumers are left starved while
+    dispatchable units or EV hubs could still give more (the aggregate fitted, the consumers
+    did not: a tree holds whole consumers), dispatch again for that load plus the largest
+    starved consumer per generator, and place again. Returns the round's changes against its start."""
+    trees = region.trees
+    base = region.setpoint.copy()
+    output = _dispatch(region, base)
+    if len(output):
+        trees.apply_generator_updates(np.arange(len(output)), output)
+    res = rebalance(trees, region.thr)
+    if not res.starved_count:
+        return res
+    steer = np.isin(region.kind, (CONTINUOUS, STORAGE))
+    ramp = region.pmax if region.warm else region.ramp
+    more = np.where(steer, np.minimum(np.minimum(region.available, region.pmax), base + ramp) - output, 0.0)
+    if float(np.maximum(more, 0.0).sum()) <= 0:
+        return res
+    starved = trees.demand[trees.assignment == STARVED].astype(np.float64)
+    extra = float(starved.max()) * max(1, int(np.count_nonzero(output > 0))) if starved.size else 0.0
+    output = _dispatch(region, base, extra)
+    trees.apply_generator_updates(np.arange(len(output)), output)
+    return _merge(res, rebalance(trees, region.thr), trees)
+
+
+def _merge(first: RebalanceResult, second: RebalanceResult, trees: Trees) -> RebalanceResult:
+    """Two rebalances of one round as one: what moved from the start of the first to now."""
+    if not second.moved.size:
+        touched = first.moved
+    else:  # both sorted: mark and collect (O(N) bytes, no sort of a million indices)
+        mark = np.zeros(trees.n, dtype=bool)
+        mark[first.moved] = True
+        mark[second.moved] = True
+        touched = np.flatnonzero(mark)
+    start = trees.assignment[touched].copy()
+    start[np.searchsorted(touched, second.moved)] = second.moved_from
+    start[np.searchsorted(touched, first.moved)] = first.moved_from  # the first pass saw the start
+    end = trees.assignment[touched]
+    moved = start != end
+    idx, frm, to = touched[moved], start[moved], end[moved]
+    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=idx[(frm >= 0) & (to == STARVED)],
+                           restored=idx[(frm == STARVED) & (to >= 0)], shed=first.shed + second.shed,
+                           overloaded=first.overloaded, starved_count=second.starved_count, starved_mw=second.starved_mw,
+                           passes=first.passes + second.passes, load=second.load)
+
+
+def reach_mw(region: Region) -> float:
+    """What the region's generators (not its storage) can give next tick, MW: fixed and
+    stochastic units their available output, dispatchable units as far as their ramp lets
+    them go from today's setpoint within what is available."""
+    cont = region.kind == CONTINUOUS
+    stor = region.kind == STORAGE
+    gas = np.minimum(np.minimum(region.available[cont], region.pmax[cont]), region.setpoint[cont] + region.ramp[cont])
+    return float(region.available[~cont & ~stor].sum()) + float(np.maximum(gas, 0.0).sum())
+
+
+def room_and_short(region: Region) -> tuple[float, float]:
+    """(room, short), MW: the load the region could still take next tick at the safety
+    threshold with its generators ramped up, after its own demand and its growth over the last
+    tick; or the load it cannot carry (short). One of them is 0."""
+    s = region_summary(region.trees, region.thr)
+    demand = s.load_mw + s.starved_mw
+    growth = max(0.0, demand - region.prev_demand_mw) if region.prev_demand_mw >= 0 else 0.0
+    spare = (1.0 - region.thr) * reach_mw(region) - demand - growth
+    return max(spare, 0.0), max(-spare, 0.0)

@@ -18,13 +18,13 @@ from scowl.runtime import Node, install_uvloop
 
 # role -> (module under scowl, factory function, what it does)
 ROLES: dict[str, tuple[str, str, str]] = {
-    "bootstrap": ("scowl.run", "build_role_node", "issues 32-bit generator ids (MurmurHash3, seed 42, over address + server nonce) and 128-bit consumer ids"),
-    "broker": ("scowl.run", "build_role_node", "owns the tracker bucket table and routes each generator (and its consumers) to the tracker of its hash bucket"),
-    "tracker": ("scowl.run", "build_role_node", "a regional controller: rebuilds the ephemeral distribution trees of its bucket every round"),
-    "generator": ("scowl.run", "build_role_node", "generators of this host (all fuel types), following the day's supply model; black out when over output"),
-    "consumer": ("scowl.run", "build_role_node", "consumer populations (homes, businesses) as numpy arrays; report demand changes to their tracker"),
-    "storage": ("scowl.run", "build_role_node", "EV battery super-peers (EV hubs) that charge on surplus and discharge on deficit, as their tracker asks"),
-    "metronome": ("scowl.run", "build_role_node", "publishes timesteps once every peer is ready (lockstep or real time)"),
+    "bootstrap": ("scowl.run.node", "build_role_node", "issues 32-bit generator ids (MurmurHash3, seed 42, over address + server nonce) and 128-bit consumer ids"),
+    "broker": ("scowl.run.node", "build_role_node", "owns the tracker bucket table and routes each generator (and its consumers) to the tracker of its hash bucket"),
+    "tracker": ("scowl.run.node", "build_role_node", "a regional controller: rebuilds the ephemeral distribution trees of its bucket every round"),
+    "generator": ("scowl.run.node", "build_role_node", "generators of this host (all fuel types), following the day's supply model; black out when over output"),
+    "consumer": ("scowl.run.node", "build_role_node", "consumer populations (homes, businesses) as numpy arrays; report demand changes to their tracker"),
+    "storage": ("scowl.run.node", "build_role_node", "EV battery super-peers (EV hubs) that charge on surplus and discharge on deficit, as their tracker asks"),
+    "metronome": ("scowl.run.node", "build_role_node", "publishes timesteps once every peer is ready (lockstep or real time)"),
     "echo": ("scowl.actors.demo", "build_echo_node", "demo: answers pings and counts messages (runtime smoke tests and benchmarks)"),
     "ping": ("scowl.actors.demo", "build_ping_node", "demo: sends --count pings to an echo at --connect and prints what the echo counted"),
 }

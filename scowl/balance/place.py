@@ -62,7 +62,7 @@ def _plan(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray,
 
     Pass 1 spreads towards equal utilisation: each generator's quota is what brings it to
     f x cap, with f the region's utilisation after placement (capped at 1), generators in
-    index order. Pass 2 gives the first pass's leftovers that fit the roomiest generator one
+    index order; of the priority prefix that fits the quotas' sum, the largest are laid first. Pass 2 gives the first pass's leftovers that fit the roomiest generator one
     generator each, in priority order. Later passes pack what is left, smallest first (ties
     by priority), into the generators with most headroom first, until no leftover consumer
     fits in any generator's headroom. Those later passes sort their candidates once: each
@@ -76,7 +76,13 @@ def _plan(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray,
     head = np.maximum(cap - load, 0.0)
     f = min(1.0, (float(load.sum()) + float(d.sum())) / total_cap)
     quota = np.clip(f * cap - load, 0.0, head)
-    gen = _fit_pass(d, quota, np.flatnonzero(quota > 0))
+    # first fit decreasing within the priority prefix that fits the aggregate quota: the
+    # same consumers are in, but the large ones are laid first, not left for the gaps
+    k = int(np.searchsorted(np.cumsum(d), float(quota.sum()), side="right"))
+    order = np.arange(d.size)
+    if k > 1:
+        order[:k] = np.argsort(-d[:k], kind="stable")
+    gen[order] = _fit_pass(d[order], quota, np.flatnonzero(quota > 0))
     placed = gen >= 0
     if placed.any():
         load += np.bincount(gen[placed], weights=d[placed], minlength=load.size)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scowl.balance.fair import ROTATE_AFTER
 from scowl.balance.handover import accept_consumers, release_consumers
 from scowl.balance.trees import ABSENT, STARVED, Trees
 from scowl.model import CONTINUOUS
@@ -64,6 +65,7 @@ class Region:
         # warm start: the first round solves the trees as the grid ran before the day began,
         # dispatchable units at whatever level the region needs (not ramping from a cold guess)
         self.warm = False  # set for the round of tick 0 only (fleets follow that round's setpoints unramped too)
+        self.rotate_after = ROTATE_AFTER  # ticks a starved consumer waits beyond a served one before they swap (0: never)
         self.prev_demand_mw = -1.0  # the region's demand at the end of the last round (-1: no round yet)
 
     # ---------------------------------------------------------------- membership

@@ -129,6 +129,7 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     """One round of a tracker over its region (see the module's docstring)."""
     trees = region.trees
     region.warm = inp.tick == 0
+    trees.round = max(trees.round, inp.tick)  # starved time counts in ticks
     # 1. generators
     _apply_statuses(region, inp.statuses)
     # 2. consumers: reports, then handovers from peers (sender order)
@@ -151,7 +152,7 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     if region.prev_demand_mw >= 0:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance
-    res = _dispatch_and_place(region)
+    res = _dispatch_and_place(region, inp.tick)
     region.warm = False
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
     _, short = room_and_short(region)

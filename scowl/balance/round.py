@@ -35,17 +35,21 @@ class RebalanceResult:
     load: np.ndarray
 
 
-def rebalance(trees: Trees, safety_threshold: float = 0.10) -> RebalanceResult:
+def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None = None) -> RebalanceResult:
     """One round: shed from generators over (1 - threshold) x output, place every unplaced
     consumer where it fits, starve the rest. Mutates `trees`; returns what changed.
 
     Work is proportional to the generators over their ceiling, the consumers whose demand
     rose since the last round and the unplaced consumers, not to the region's size: the
     starved queue is kept in priority order, and a generator pushed over by its risers
-    sheds from them without looking at its other members."""
+    sheds from them without looking at its other members. Starved time counts in rounds, or
+    in `clock` units when given (a tracker passes its tick: two passes in one tick count once)."""
     cap = trees.cap(safety_threshold)
     over = np.flatnonzero(trees._load > cap)
-    trees.round += 1
+    if clock is None:
+        trees.round += 1
+    else:
+        trees.round = max(trees.round, int(clock))
     risers = trees._take_risers()
     if not over.size and not trees.n_unplaced:
         return RebalanceResult(_EMPTY_I, _EMPTY_G, _EMPTY_G, _EMPTY_I, _EMPTY_I, 0, 0, 0, 0.0, 0, trees._load.copy())

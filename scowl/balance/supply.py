@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from scowl.balance.dispatch import dispatch, required_output, storage_setpoints
+from scowl.balance.fair import rotate
 from scowl.balance.handover import region_summary
 from scowl.balance.region import GenUpdate, Region
 from scowl.balance.round import RebalanceResult, rebalance
@@ -50,19 +51,31 @@ def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0) -> np.nda
                     np.where(stor, np.clip(region.setpoint, 0.0, region.available), region.available))
 
 
-def _dispatch_and_place(region: Region) -> RebalanceResult:
+def _dispatch_and_place(region: Region, tick: int | None = None) -> RebalanceResult:
     """Dispatch for the region's demand and rebalance; if consumers are left starved while
     dispatchable units or EV hubs could still give more (the aggregate fitted, the consumers
     did not: a tree holds whole consumers), dispatch again for that load plus the largest
-    starved consumer per generator, and place again. Returns the round's changes against its start."""
+    starved consumer per generator, and place again; then, if consumers are still starved,
+    rotate who starves (scowl.balance.fair). Starved time counts in ticks when `tick` is
+    given. Returns the round's changes against its start."""
     trees = region.trees
     base = region.setpoint.copy()
     output = _dispatch(region, base)
     if len(output):
         trees.apply_generator_updates(np.arange(len(output)), output)
-    res = rebalance(trees, region.thr)
+    res = rebalance(trees, region.thr, clock=tick)
     if not res.starved_count:
         return res
+    res = _more_gas(region, res, base, output, tick)
+    if res.starved_count and region.rotate_after:
+        res = _merge(res, rotate(trees, region.thr, region.rotate_after), trees)
+    return res
+
+
+def _more_gas(region: Region, res: RebalanceResult, base: np.ndarray, output: np.ndarray, tick: int | None,
+              ) -> RebalanceResult:
+    """The second pass of `_dispatch_and_place`: more gas for whole consumers, placed again."""
+    trees = region.trees
     steer = np.isin(region.kind, (CONTINUOUS, STORAGE))
     ramp = region.pmax if region.warm else region.ramp
     more = np.where(steer, np.minimum(np.minimum(region.available, region.pmax), base + ramp) - output, 0.0)
@@ -72,7 +85,7 @@ def _dispatch_and_place(region: Region) -> RebalanceResult:
     extra = float(starved.max()) * max(1, int(np.count_nonzero(output > 0))) if starved.size else 0.0
     output = _dispatch(region, base, extra)
     trees.apply_generator_updates(np.arange(len(output)), output)
-    return _merge(res, rebalance(trees, region.thr), trees)
+    return _merge(res, rebalance(trees, region.thr, clock=tick), trees)
 
 
 def _merge(first: RebalanceResult, second: RebalanceResult, trees: Trees) -> RebalanceResult:

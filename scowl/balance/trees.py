@@ -10,10 +10,17 @@ assignment sorted by generator, plus a log of consumers reassigned since the sna
 snapshot is rebuilt (an O(N) radix sort) when the log exceeds N/16.
 
 Two more structures keep a round in a steady deficit from touching every consumer: the
-starved queue (the unplaced consumers, longest starved first, ties by index), appended to
+starved queue (the unplaced consumers, most starved so far first, ties by index), appended to
 as consumers become unplaced and trimmed as they are placed, never re-sorted; and the
 risers (consumers whose demand rose since the last round), from which an over-ceiling
 generator sheds first.
+
+Starved time so far counts in rounds (`round`, which a tracker sets to its tick): `_acc` holds
+the rounds a consumer starved in its past spells, and a starved consumer's `_since` is the
+round its starvation would have begun had it starved without a break (its spell's start less
+`_acc`), so `round - _since` is its whole starved time and ordering the queue by `_since`
+serves the most starved so far first. Starved consumers all age alike, so the order holds
+between rounds and only newly unplaced ones are merged in.
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ class Trees:
         self._demand = np.zeros(0, dtype=np.float32)
         self._assign = np.zeros(0, dtype=np.int32)
         self._since = np.zeros(0, dtype=np.int32)
+        self._acc = np.zeros(0, dtype=np.int32)
         self._moved = np.zeros(0, dtype=bool)
         self._rose = np.zeros(0, dtype=bool)
         self._risers: list[np.ndarray] = []
@@ -172,6 +180,7 @@ class Trees:
         self._demand[idx] = demand
         self._assign[idx] = STARVED
         self._since[idx] = self.round
+        self._acc[idx] = 0
         self.n_unplaced += k
         self._note_changed(idx)
         placed = gen >= 0
@@ -215,7 +224,7 @@ class Trees:
         if size <= self._demand.size:
             return
         cap = max(size, 2 * self._demand.size, 1024)
-        for name in ("_demand", "_assign", "_since", "_moved", "_rose"):
+        for name in ("_demand", "_assign", "_since", "_acc", "_moved", "_rose"):
             old = getattr(self, name)
             new = np.zeros(cap, dtype=old.dtype)
             new[: old.size] = old
@@ -276,16 +285,25 @@ class Trees:
             m = gen >= 0
             if m.any():
                 self._load += np.bincount(gen[m], weights=w[m], minlength=self.G)
+        left = (old == STARVED) & (gen != STARVED)
+        if left.any():  # a spell ends: its rounds join the past ones
+            self._acc[idx[left]] = self.round - self._since[idx[left]]
         became = (gen == STARVED) & (old != STARVED)
-        if became.any():
-            self._since[idx[became]] = self.round
+        if became.any():  # a spell begins, carrying the past ones
+            self._since[idx[became]] = self.round - self._acc[idx[became]]
             self._pending.append(idx[became])
         self.n_unplaced += int(np.count_nonzero(became)) - int(np.count_nonzero((old == STARVED) & (gen != STARVED)))
         self._assign[idx] = gen
         self._note_changed(idx)
 
+    def starved_so_far(self, idx) -> np.ndarray:
+        """Rounds each of these consumers has starved so far, the current spell included."""
+        idx = _as_index("starved_so_far idx", idx, self.n)
+        now = self._assign[idx] == STARVED
+        return np.where(now, self.round - self._since[idx], self._acc[idx]).astype(np.int64)
+
     def _starved(self) -> np.ndarray:
-        """The unplaced consumers, longest starved first (ties by index): the queue with
+        """The unplaced consumers, most starved so far first (ties by index): the queue with
         those unplaced since it was last read merged in, and those released dropped."""
         q = self._queue
         if self._pending:

@@ -1,0 +1,96 @@
+"""Rotating outages: when supply is short, who starves takes turns, as utilities rotate them.
+
+After a round's placement, consumers still starved who have starved `after` rounds (ticks)
+longer than some served consumer swap with the least starved so far: the most starved come in
+first, placed largest first (first fit decreasing) on the room the outgoing would free, and on
+each generator that needs it the served members with the least starved time so far (ties by
+index) give it up, only as many as that generator needs. What the swap cannot use goes back
+to the outgoing in a last placement pass, so nothing fits in leftover room while starved.
+So the shortfall's starved time is shared, bounded by each consumer's starved time so far,
+and no class (large commercial loads shed first, small homes packed into the gaps) carries
+it alone. Pure: mutates only the `Trees` it is given; ties broken by index.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scowl.balance.place import _plan
+from scowl.balance.round import RebalanceResult
+from scowl.balance.shed import _shed
+from scowl.balance.trees import _EMPTY_G, _EMPTY_I, STARVED, Trees
+
+ROTATE_AFTER = 3  # rounds (ticks): a starved consumer swaps in once it has starved this much longer than one served
+
+
+def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(incoming consumers, their generator, outgoing consumers) of one rotation; empty if none is due."""
+    q = trees._starved()  # most starved so far first
+    a = trees._assign[: trees.n]
+    served = np.flatnonzero(a >= 0)
+    if not q.size or not served.size:
+        return _EMPTY_I, _EMPTY_G, _EMPTY_I
+    ts = trees.round - trees._since[q].astype(np.int64)
+    tv = trees._acc[served].astype(np.int64)
+    due = int(np.searchsorted(-ts, -(int(tv.min()) + after), side="right"))  # ts descending: a prefix
+    if not due:
+        return _EMPTY_I, _EMPTY_G, _EMPTY_I
+    inc = q[:due]
+    out_ok = tv <= int(ts[due - 1]) - after  # every incoming has starved `after` longer than these
+    cand = served[out_ok]
+    d = trees._demand
+    free = np.bincount(a[cand], weights=d[cand], minlength=trees.G)
+    d_in = d[inc].astype(np.float64)
+    order = np.argsort(-d_in, kind="stable")  # largest first
+    gen, _ = _plan(d_in[order], trees._load - free, cap)
+    ok = gen >= 0
+    inc, gen = inc[order][ok], gen[ok]
+    if not inc.size:
+        return _EMPTY_I, _EMPTY_G, _EMPTY_I
+    need = trees._load + np.bincount(gen, weights=d[inc], minlength=trees.G) - cap
+    short = need > 0
+    sel = cand[short[a[cand]]]
+    sel = sel[np.lexsort((sel, trees._acc[sel], a[sel]))]  # by generator, least starved first, ties by index
+    g = a[sel]
+    cs = np.cumsum(d[sel].astype(np.float64))
+    counts = np.bincount(g, minlength=trees.G)
+    first = np.cumsum(counts) - counts
+    base = np.where(first > 0, cs[np.maximum(first - 1, 0)], 0.0)
+    before = cs - d[sel] - base[g]  # demand given up on that generator before this member
+    out = sel[before < need[g]]
+    return inc, gen.astype(np.int32), out
+
+
+def rotate(trees: Trees, safety_threshold: float = 0.10, after: int = ROTATE_AFTER) -> RebalanceResult:
+    """One rotation (see the module's docstring) after a round's placement; returns what it
+    changed against its start, like `rebalance`."""
+    cap = trees.cap(safety_threshold)
+    inc, gen, out = _swap_plan(trees, cap, after)
+    if not inc.size:
+        return RebalanceResult(_EMPTY_I, _EMPTY_G, _EMPTY_G, _EMPTY_I, _EMPTY_I, 0, 0, trees.n_unplaced,
+                               float(trees._demand[trees._starved()].astype(np.float64).sum()), 0, trees._load.copy())
+    out_from = trees._assign[out].copy()
+    trees._reassign(out, np.full(out.size, STARVED, dtype=np.int32))
+    trees._reassign(inc, gen)
+    rest = trees._starved()  # what the swap could not use goes back, most starved first
+    g2, passes = _plan(trees._demand[rest].astype(np.float64), trees._load, cap)
+    ok = g2 >= 0
+    trees._reassign(rest[ok], g2[ok])
+    trees._queue = rest[~ok]
+    viol = np.flatnonzero(trees._load > cap)  # float rounding between plans and loads
+    guard, guard_from = _shed(trees, viol, cap) if viol.size else (_EMPTY_I, _EMPTY_G)
+    touched = np.unique(np.concatenate([out, inc, rest[ok], guard]))
+    start = trees._assign[touched].copy()
+    start[np.searchsorted(touched, guard)] = guard_from
+    start[np.searchsorted(touched, inc)] = STARVED
+    start[np.searchsorted(touched, rest[ok])] = STARVED
+    start[np.searchsorted(touched, out)] = out_from  # served at the start (some placed again)
+    end = trees._assign[touched]
+    moved = start != end
+    idx, frm, to = touched[moved], start[moved], end[moved]
+    starved = trees._starved()
+    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=idx[(frm >= 0) & (to == STARVED)],
+                           restored=idx[(frm == STARVED) & (to >= 0)], shed=int(out.size), overloaded=0,
+                           starved_count=trees.n_unplaced,
+                           starved_mw=float(trees._demand[starved].astype(np.float64).sum()), passes=passes,
+                           load=trees._load.copy())

@@ -17,6 +17,7 @@ import numpy as np
 
 from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
+from scowl.analysis.service import ServiceBooks
 from scowl.balance import response
 from scowl.errors import ActorError
 from scowl.model import DemandModel, build_population, demand_shares
@@ -64,11 +65,7 @@ class Population(GridPeer):
         self.gen_table = np.array([wire.STARVED_ID], dtype=np.int32)
         self._row_of: dict[int, int] = {wire.STARVED_ID: 0}
         self.mgr = np.zeros(self.n, dtype=np.uint8)  # index into plan.trackers
-        self.spell = np.zeros(self.n, dtype=np.uint16)  # consecutive starved ticks now
-        self.starved_ticks = np.zeros(self.n, dtype=np.uint16)  # all starved ticks so far (x seconds as float only)
-        self.spells = np.zeros(self.n, dtype=np.uint16)  # starvation spells begun
-        self.choked_ticks = np.zeros(self.n, dtype=np.uint16)  # ticks in a blacked-out tree
-        self.spells_ended: list[np.ndarray] = []
+        self.books = ServiceBooks(self.n)  # served, starved, choked, starvation spells per consumer
         self.threshold = np.float32(scenario.trackers.report_threshold)
         self.assigns = Gather(plan.trackers, "assign")
         self.verdicts = Gather([f.name for f in plan.fleets], "verdict")
@@ -290,7 +287,7 @@ class Population(GridPeer):
         self.verdicts.add(msg.tick, env.sender, msg)
         self._maybe_finish(msg.tick)
 
-    def soc_mask(self) -> np.ndarray:
+    def self_optimizing(self) -> np.ndarray:
         """Consumers whose tracker is unreachable: they are self-optimizing."""
         lost = [self.tracker_index[t] for t in self.unreachable if t in self.tracker_index]
         return np.isin(self.mgr, lost) if lost else np.zeros(self.n, dtype=bool)
@@ -330,50 +327,25 @@ class Population(GridPeer):
         choked_gens = np.array(sorted({g for v in verdicts for g in v.choked}), dtype=np.int32)
         low = np.array(sorted({g for v in verdicts for g in v.capacity_low}), dtype=np.int32)
         ok = np.array(sorted({g for v in verdicts for g in v.unchoked}), dtype=np.int32)
-        soc = self.soc_mask()
+        self_optimizing = self.self_optimizing()
         dr_events = 0
-        if self.dr is not None:
-            rows = self.gen_row[: self.n_consumers]
-            warned = self._marked(low)[rows] if low.size else np.zeros(self.n_consumers, dtype=bool)
-            if ok.size:
-                self.choked[: self.n_consumers] &= ~self._marked(ok)[rows]
-            self.choked[: self.n_consumers] |= warned
-            self.choked[: self.n_consumers] &= soc[: self.n_consumers]
-            # warned consumers back off; choked ones hold their allowance until unchoked
-            hold = self.choked[: self.n_consumers] & ~warned
-            before = self.dr.allowance[hold].copy()
-            dr_events = response.aimd(self.dr, warned, soc[: self.n_consumers],
-                                      self.scenario.response.decrease_factor, self.scenario.response.increase_step)
-            self.dr.allowance[hold] = before
+        if self.dr is not None:  # the demand-response rule: scowl.balance.response.after_verdicts
+            nc = self.n_consumers
+            rows = self.gen_row[:nc]
+            warned = self._marked(low)[rows] if low.size else np.zeros(nc, dtype=bool)
+            unchoked = self._marked(ok)[rows] if ok.size else np.zeros(nc, dtype=bool)
+            dr_events = response.after_verdicts(self.dr, self.choked[:nc], warned, unchoked, self_optimizing[:nc],
+                                                self.scenario.response.decrease_factor, self.scenario.response.increase_step)
         dr = self.dr
         choked_rows = self._marked(choked_gens)
-        f = dict.fromkeys(("consumed_mw", "served_mw", "starved_mw", "choked_mw", "assigned", "served", "starved", "choked"), 0.0)
+        f = self.books.tick_figures()
         for a in range(0, self.n, BLOCK):  # in blocks: the temporaries stay small
             b = min(self.n, a + BLOCK)
-            d, rows, spell = self.demand[a:b], self.gen_row[a:b], self.spell[a:b]
-            served = rows != 0
+            rows = self.gen_row[a:b]
             choked = choked_rows[rows] if choked_gens.size else np.zeros(b - a, dtype=bool)
-            starved = ~served
-            ok = served & ~choked
-            f["consumed_mw"] += float(np.sum(d, dtype=np.float64))
-            f["served_mw"] += float(np.sum(d, where=ok, dtype=np.float64))
-            f["starved_mw"] += float(np.sum(d, where=starved, dtype=np.float64))
-            f["choked_mw"] += float(np.sum(d, where=choked, dtype=np.float64))
-            f["assigned"] += int(np.count_nonzero(served))
-            f["served"] += int(np.count_nonzero(ok))
-            f["starved"] += int(np.count_nonzero(starved))
-            f["choked"] += int(np.count_nonzero(choked))
-            # starvation spells: a spell ends when a starved consumer is served again
-            ended = served & (spell > 0)
-            if ended.any():
-                self.spells_ended.append(spell[ended].copy())
-            np.add(self.spells[a:b], 1, out=self.spells[a:b], where=starved & (spell == 0))
-            np.putmask(spell, served, 0)
-            np.add(spell, 1, out=spell, where=starved)
-            self.starved_ticks[a:b] += starved
-            self.choked_ticks[a:b] += choked
+            self.books.count(f, a, b, self.demand[a:b], rows != 0, choked)
         self.done(tick, {
-            "consumers": self.n, "demand_mw": self.base_mw, **f, "soc": int(soc.sum()), "dr_events": dr_events,
+            "consumers": self.n, "demand_mw": self.base_mw, **f, "soc": int(self_optimizing.sum()), "dr_events": dr_events,
             "allowance_mean": float(dr.allowance.mean()) if dr is not None and dr.allowance.size else 1.0,
             "backlog_mwh": dr.outstanding_kwh / 1e3 if dr is not None else 0.0,
             "deferred_mwh_cum": dr.deferred_kwh / 1e3 if dr is not None else 0.0,
@@ -382,17 +354,9 @@ class Population(GridPeer):
         self.reports_sent = 0
 
     def final_figures(self) -> dict[str, float]:
-        ended = np.concatenate(self.spells_ended + [self.spell[self.spell > 0]]) if self.n else np.zeros(0)
-        ended = ended.astype(np.float64)  # tick counts are uint16: times seconds only as floats, or they wrap
-        ever = self.starved_ticks > 0
-        secs = float(self.scenario.tick_seconds)
         kinds = self.kinds()
         figures = {
-            "consumers": self.n, "consumers_ever_starved": int(ever.sum()),
-            "starved_consumer_seconds": float(self.starved_ticks.astype(np.float64).sum() * secs),
-            "starved_spells": int(ended.size), "starved_spell_max_s": float(ended.max() * secs) if ended.size else 0.0,
-            "starved_spell_mean_s": float(ended.mean() * secs) if ended.size else 0.0,
-            "starved_per_consumer_max_s": float(self.starved_ticks.max()) * secs if self.n else 0.0,
+            "consumers": self.n, **self.books.final_figures(self.scenario.tick_seconds),
             "unknown_ids": self.unknown_ids, "resyncs": self.resyncs,
             **{f"class_consumers:{name}": int(np.count_nonzero(kinds == k)) for k, name in enumerate(CLASS_NAMES)},
             **response.deferral_figures(self.dr, self.tick_now + 1),
@@ -417,7 +381,8 @@ class Population(GridPeer):
         if self.dr is not None:
             deferred[: self.n_consumers] = self.dr.deferred_by
             expired[: self.n_consumers] = self.dr.expired_by
-        rows = np.flatnonzero((self.starved_ticks > 0) | (self.choked_ticks > 0) | (deferred > 0))
+        books = self.books
+        rows = np.flatnonzero((books.starved_ticks > 0) | (books.choked_ticks > 0) | (deferred > 0))
         return who_starved_table(self.ids_at(rows), self.kinds()[rows], CLASS_NAMES, self.mgr[rows], list(self.plan.trackers),
-                                 self.starved_ticks[rows], self.spells[rows], self.choked_ticks[rows],
+                                 books.starved_ticks[rows], books.spells[rows], books.choked_ticks[rows],
                                  deferred[rows], expired[rows], float(self.scenario.tick_seconds))

@@ -23,8 +23,10 @@ from scowl.model import (
     build_evs,
     build_hubs,
     build_population,
-    ev_power_kw,
     hub_limits_mw,
+    hub_output_mw,
+    hub_setpoint_mw,
+    settle_hubs,
     timeline,
 )
 from scowl.streams import StreamRepo
@@ -67,19 +69,13 @@ class StorageFleet(GeneratorFleet):
         return dis, chg
 
     def output_now(self) -> np.ndarray:
-        return np.clip(self.setpoint, 0.0, self.available)
+        return hub_output_mw(self.setpoint, self.available)
 
     def follow_setpoints(self, upd: np.ndarray, target: np.ndarray) -> None:
-        self.setpoint[upd] = np.clip(target[upd], -self.charge_cap[upd], self.available[upd])
+        self.setpoint[upd] = hub_setpoint_mw(target[upd], self.charge_cap[upd], self.available[upd])
 
     def settle(self, tick: int, delivered: np.ndarray, figures: dict) -> None:
-        charge = np.minimum(np.maximum(-self.setpoint, 0.0), self.charge_cap)
-        hub_mw = np.where(charge > 0, -charge, delivered)
-        kw = ev_power_kw(self.hubs, hub_mw, self.plugged, self.tick_hours)
-        before = self.hubs.soc_kwh
-        self.hubs.soc_kwh = np.clip(before + kw * self.tick_hours, 0.0, self.hubs.evs.capacity_kwh)
-        charged = float(np.maximum(kw, 0.0).sum() * self.tick_hours / 1000.0)
-        given = float(-np.minimum(kw, 0.0).sum() * self.tick_hours / 1000.0)
+        charged, given = settle_hubs(self.hubs, self.setpoint, delivered, self.charge_cap, self.plugged, self.tick_hours)
         self.books["charged_mwh"] += charged
         self.books["delivered_mwh"] += given
         self.books["driven_mwh"] += self.driven_kwh / 1000.0

@@ -138,6 +138,23 @@ def aimd(state: Deferral, warned: np.ndarray, soc: np.ndarray, decrease: float, 
     return n
 
 
+def after_verdicts(state: Deferral, choked: np.ndarray, warned: np.ndarray, unchoked: np.ndarray,
+                   self_optimizing: np.ndarray, decrease: float, increase: float) -> int:
+    """The demand-response rule of a population after a tick's verdicts (every array per
+    consumer). A consumer whose generator warned capacity_low is choked until its generator
+    unchokes it, and only while it is self-optimizing (cut off from its tracker): `choked` is
+    updated in place. Warned consumers back off (`aimd`); choked ones not warned again hold
+    their allowance until unchoked; the others recover. Returns the DemandResponse events."""
+    choked &= ~unchoked
+    choked |= warned
+    choked &= self_optimizing
+    hold = choked & ~warned
+    before = state.allowance[hold].copy()
+    events = aimd(state, warned, self_optimizing, decrease, increase)
+    state.allowance[hold] = before
+    return events
+
+
 def close_books(state: Deferral, tick: int) -> None:
     """End of the run: what still waits expires (unserved), spells end now."""
     state.expired_kwh += state.outstanding_kwh

@@ -29,7 +29,7 @@ from scowl.model.demand import (
 )
 from scowl.model.generation import SupplyModel, ramp_limit, solar_profile
 from scowl.model.grid import FixedLoads, Grid, build_grid
-from scowl.model.hubs import EVHubs, build_hubs, ev_power_kw, hub_limits_mw
+from scowl.model.hubs import EVHubs, build_hubs, ev_power_kw, hub_limits_mw, hub_output_mw, hub_setpoint_mw, settle_hubs
 from scowl.model.mix import (
     CONTINUOUS,
     FIXED,
@@ -54,7 +54,7 @@ __all__ = [
     "RESIDENTIAL", "RESIDENTIAL_SHAPE", "STOCHASTIC", "STORAGE", "TYPE_CODES", "TYPE_NAMES",
     "DemandModel", "DemandShares", "EVFleet", "EVHubs", "FixedLoads", "Generators", "Grid", "Population",
     "SupplyModel", "Timeline",
-    "asleep", "build_evs", "build_hubs", "ev_power_kw", "hub_limits_mw", "build_generators", "build_grid", "build_population", "charge",
+    "asleep", "build_evs", "build_hubs", "ev_power_kw", "hub_limits_mw", "hub_output_mw", "hub_setpoint_mw", "settle_hubs", "build_generators", "build_grid", "build_population", "charge",
     "clear_sky_ghi", "consumer_counts", "demand_shares", "drive", "ev_share", "expected_demand_mw",
     "fixed_loads_mw", "fleet_plan", "load_shape", "mean_peak_kw", "mix_shares", "plugin_availability",
     "pv_fraction", "ramp_limit", "solar_elevation", "solar_profile", "split", "timeline",

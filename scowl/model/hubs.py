@@ -18,7 +18,7 @@ import numpy as np
 
 from scowl.model.storage import EVFleet, drive
 
-__all__ = ["EVHubs", "build_hubs", "ev_power_kw", "hub_limits_mw"]
+__all__ = ["EVHubs", "build_hubs", "ev_power_kw", "hub_limits_mw", "hub_output_mw", "hub_setpoint_mw", "settle_hubs"]
 
 
 @dataclass
@@ -80,3 +80,30 @@ def ev_power_kw(h: EVHubs, hub_mw: np.ndarray, plugged: np.ndarray, tick_hours: 
         f_dis = np.where((hub_mw > 0) & (dis_hub > 0), np.minimum(1.0, want / dis_hub), 0.0)
         f_chg = np.where((hub_mw < 0) & (chg_hub > 0), np.minimum(1.0, want / chg_hub), 0.0)
     return chg * f_chg[h.hub] - dis * f_dis[h.hub]
+
+
+def hub_setpoint_mw(target_mw: np.ndarray, charge_cap_mw: np.ndarray, available_mw: np.ndarray) -> np.ndarray:
+    """The setpoint a hub can follow: the tracker's target (+ discharge, - charge, MW) within
+    what its EVs can give (`available_mw`) and take (`charge_cap_mw`) this tick."""
+    return np.clip(target_mw, -charge_cap_mw, available_mw)
+
+
+def hub_output_mw(setpoint_mw: np.ndarray, available_mw: np.ndarray) -> np.ndarray:
+    """What a hub offers its tree as a generator: its discharge setpoint (0 while charging)."""
+    return np.clip(setpoint_mw, 0.0, available_mw)
+
+
+def settle_hubs(h: EVHubs, setpoint_mw: np.ndarray, delivered_mw: np.ndarray, charge_cap_mw: np.ndarray,
+                plugged: np.ndarray, tick_hours: float) -> tuple[float, float]:
+    """The end of a tick for every hub's EVs: a charging hub (negative setpoint) takes what it
+    was asked, at most what its EVs can take; any other gives what its tree really drew
+    (`delivered_mw`: nothing if it blacked out). Each hub's power is shared among its EVs
+    (`ev_power_kw`) and their state of charge moves by it, within [0, capacity]. Returns
+    (charged, delivered) MWh of the tick, the storage books' entries."""
+    charge = np.minimum(np.maximum(-setpoint_mw, 0.0), charge_cap_mw)
+    hub_mw = np.where(charge > 0, -charge, delivered_mw)
+    kw = ev_power_kw(h, hub_mw, plugged, tick_hours)
+    h.soc_kwh = np.clip(h.soc_kwh + kw * tick_hours, 0.0, h.evs.capacity_kwh)
+    charged = float(np.maximum(kw, 0.0).sum() * tick_hours / 1000.0)
+    delivered = float(-np.minimum(kw, 0.0).sum() * tick_hours / 1000.0)
+    return charged, delivered

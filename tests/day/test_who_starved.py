@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from scowl.actors.consumer import CLASS_NAMES, Population
+from scowl.analysis.service import ServiceBooks
 
 
 def _table_matches_summary(out, summary):
@@ -55,11 +56,10 @@ def test_one_consumer_starved_all_day_does_not_wrap():
     pop.pop = SimpleNamespace(kind=np.array([0, 1], dtype=np.uint8))
     pop.scenario = SimpleNamespace(tick_seconds=300)
     pop.plan = SimpleNamespace(out_dir="", trackers=["tracker-0"])
-    pop.spells_ended = []
-    pop.spell = np.array([ticks, 0, 0], dtype=np.uint16)  # still starved at the end: one spell, the whole day
-    pop.starved_ticks = np.array([ticks, 0, 0], dtype=np.uint16)
-    pop.spells = np.array([1, 0, 0], dtype=np.uint16)
-    pop.choked_ticks = np.zeros(n, dtype=np.uint16)
+    pop.books = ServiceBooks(n)
+    pop.books.spell[0] = ticks  # still starved at the end: one spell, the whole day
+    pop.books.starved_ticks[0] = ticks
+    pop.books.spells[0] = 1
     pop.mgr = np.zeros(n, dtype=np.uint8)
     pop.dr = None
     pop.unknown_ids = pop.resyncs = 0

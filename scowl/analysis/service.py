@@ -1,0 +1,66 @@
+"""What each consumer got: the books a population keeps tick by tick (served, starved, choked
+in a blacked-out tree, starvation spells), per consumer as small integer arrays, and the
+figures its final report gives from them. Pure numpy: no sockets, no clock."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: this tick's figures of a population, summed block by block by `ServiceBooks.count`
+TICK_FIGURES = ("consumed_mw", "served_mw", "starved_mw", "choked_mw", "assigned", "served", "starved", "choked")
+
+
+class ServiceBooks:
+    """Per-consumer service counts of one population (n consumers and fixed-load blocks).
+    Tick counts are uint16: they become seconds only as floats (times 300 s they would wrap)."""
+
+    def __init__(self, n: int) -> None:
+        self.spell = np.zeros(n, dtype=np.uint16)  # consecutive starved ticks now
+        self.starved_ticks = np.zeros(n, dtype=np.uint16)  # all starved ticks so far
+        self.spells = np.zeros(n, dtype=np.uint16)  # starvation spells begun
+        self.choked_ticks = np.zeros(n, dtype=np.uint16)  # ticks in a blacked-out tree
+        self.spells_ended: list[np.ndarray] = []  # lengths (ticks) of the spells that ended
+
+    @staticmethod
+    def tick_figures() -> dict[str, float]:
+        """A tick's figures before the first block is counted."""
+        return dict.fromkeys(TICK_FIGURES, 0.0)
+
+    def count(self, figures: dict[str, float], a: int, b: int, demand: np.ndarray, served: np.ndarray,
+              choked: np.ndarray) -> None:
+        """Count consumers a..b of this tick into `figures` and the books: `demand` (MW),
+        `served` (on a generator), `choked` (on a generator whose tree blacked out)."""
+        spell = self.spell[a:b]
+        starved = ~served
+        ok = served & ~choked
+        figures["consumed_mw"] += float(np.sum(demand, dtype=np.float64))
+        figures["served_mw"] += float(np.sum(demand, where=ok, dtype=np.float64))
+        figures["starved_mw"] += float(np.sum(demand, where=starved, dtype=np.float64))
+        figures["choked_mw"] += float(np.sum(demand, where=choked, dtype=np.float64))
+        figures["assigned"] += int(np.count_nonzero(served))
+        figures["served"] += int(np.count_nonzero(ok))
+        figures["starved"] += int(np.count_nonzero(starved))
+        figures["choked"] += int(np.count_nonzero(choked))
+        # starvation spells: a spell ends when a starved consumer is served again
+        ended = served & (spell > 0)
+        if ended.any():
+            self.spells_ended.append(spell[ended].copy())
+        np.add(self.spells[a:b], 1, out=self.spells[a:b], where=starved & (spell == 0))
+        np.putmask(spell, served, 0)
+        np.add(spell, 1, out=spell, where=starved)
+        self.starved_ticks[a:b] += starved
+        self.choked_ticks[a:b] += choked
+
+    def final_figures(self, tick_seconds: float) -> dict[str, float]:
+        """Starvation over the run: who was ever starved, for how long, in how many spells (a
+        spell still running at the end counts, with its length so far)."""
+        ended = np.concatenate([*self.spells_ended, self.spell[self.spell > 0]]).astype(np.float64)
+        secs = float(tick_seconds)
+        n = self.spell.size
+        return {
+            "consumers_ever_starved": int((self.starved_ticks > 0).sum()),
+            "starved_consumer_seconds": float(self.starved_ticks.astype(np.float64).sum() * secs),
+            "starved_spells": int(ended.size), "starved_spell_max_s": float(ended.max() * secs) if ended.size else 0.0,
+            "starved_spell_mean_s": float(ended.mean() * secs) if ended.size else 0.0,
+            "starved_per_consumer_max_s": float(self.starved_ticks.max()) * secs if n else 0.0,
+        }

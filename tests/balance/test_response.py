@@ -1,0 +1,55 @@
+"""The consumers' demand-response rule after a tick's verdicts (scowl.balance.response), no sockets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scowl.balance import response
+
+DECREASE, INCREASE = 0.5, 0.1
+
+
+def _state(n: int, allowance: float = 1.0) -> response.Deferral:
+    state = response.Deferral.new(n, 1)
+    state.allowance[:] = allowance
+    return state
+
+
+def test_a_warned_self_optimizing_consumer_is_choked_and_backs_off():
+    state = _state(3)
+    choked = np.zeros(3, bool)
+    warned = np.array([True, True, False])
+    self_optimizing = np.array([True, False, True])  # consumer 1 still hears its tracker
+    events = response.after_verdicts(state, choked, warned, np.zeros(3, bool), self_optimizing, DECREASE, INCREASE)
+    assert events == 1
+    assert choked.tolist() == [True, False, False]
+    assert state.allowance.tolist() == [0.5, 1.0, 1.0]
+
+
+def test_a_choked_consumer_holds_its_allowance_until_unchoked():
+    state = _state(2, 0.5)
+    choked = np.array([True, True])
+    quiet = np.zeros(2, bool)
+    unchoked = np.array([False, True])
+    events = response.after_verdicts(state, choked, quiet, unchoked, np.ones(2, bool), DECREASE, INCREASE)
+    assert events == 0
+    assert choked.tolist() == [True, False]
+    assert state.allowance.tolist() == pytest.approx([0.5, 0.6]), "held while choked; recovering once unchoked"
+
+
+def test_a_consumer_back_with_its_tracker_is_no_longer_choked_and_recovers():
+    state = _state(1, 0.5)
+    choked = np.array([True])
+    events = response.after_verdicts(state, choked, np.zeros(1, bool), np.zeros(1, bool), np.zeros(1, bool),
+                                     DECREASE, INCREASE)
+    assert events == 0 and not choked[0]
+    assert state.allowance[0] == np.float32(0.6)
+    assert state.events == 0
+
+
+def test_the_rule_updates_a_view_of_the_populations_choked_array():
+    state = _state(2)
+    choked = np.zeros(4, bool)  # consumers first, fixed-load blocks after: the rule sees the consumers only
+    response.after_verdicts(state, choked[:2], np.array([False, True]), np.zeros(2, bool), np.ones(2, bool), DECREASE, INCREASE)
+    assert choked.tolist() == [False, True, False, False]

@@ -25,8 +25,8 @@ from scowl.model.population import KIND_NAMES
 from scowl.runtime import on
 from scowl.streams import StreamRepo
 
-if TYPE_CHECKING:  # pandas (~60 MB) only when the table is written, at the end of the run
-    import pandas as pd
+if TYPE_CHECKING:  # pyarrow only when the table is written, at the end of the run
+    import pyarrow as pa
 
 REGISTER_CHUNK = 100_000
 CLASS_NAMES = (*KIND_NAMES, "fixed load")  # customer classes: homes, commercial buildings, fixed-load blocks
@@ -354,35 +354,36 @@ class Population(GridPeer):
         self.reports_sent = 0
 
     def final_figures(self) -> dict[str, float]:
-        kinds = self.kinds()
+        classes = np.bincount(self.pop.kind, minlength=len(KIND_NAMES)).tolist() + [self.n - self.n_consumers]
         figures = {
             "consumers": self.n, **self.books.final_figures(self.scenario.tick_seconds),
             "unknown_ids": self.unknown_ids, "resyncs": self.resyncs,
-            **{f"class_consumers:{name}": int(np.count_nonzero(kinds == k)) for k, name in enumerate(CLASS_NAMES)},
+            **{f"class_consumers:{name}": int(classes[k]) for k, name in enumerate(CLASS_NAMES)},
             **response.deferral_figures(self.dr, self.tick_now + 1),
         }
         if self.plan.out_dir:  # RUN/consumers-<population>.parquet, merged into RUN/consumers.parquet by the results
             out = Path(self.plan.out_dir)
             out.mkdir(parents=True, exist_ok=True)
-            self.table().to_parquet(out / f"consumers-{self.name}.parquet", index=False)
+            import pyarrow.parquet as pq  # at the end of the run only
+            pq.write_table(self.table(), out / f"consumers-{self.name}.parquet")
         return figures
 
-    def kinds(self) -> np.ndarray:
-        """Customer class of each consumer (index into CLASS_NAMES): fixed-load blocks last."""
-        return np.concatenate([self.pop.kind.astype(np.uint8), np.full(self.n - self.n_consumers, len(KIND_NAMES), np.uint8)])
+    def table(self) -> pa.Table:
+        """Every consumer of this population ever starved, choked or deferring, one row each, in
+        id order (call after the deferral books are closed: expired energy is final then); only
+        those rows are gathered, no per-consumer temporary wider than a byte."""
+        from scowl.analysis.fairness import who_starved_table  # pyarrow only at the end of the run
 
-    def table(self) -> pd.DataFrame:
-        """Every consumer of this population ever starved, choked or deferring, one row each
-        (call after the deferral books are closed: expired energy is final then)."""
-        from scowl.analysis.fairness import who_starved_table  # pandas only at the end of the run
-
-        deferred = np.zeros(self.n)
-        expired = np.zeros(self.n)
-        if self.dr is not None:
-            deferred[: self.n_consumers] = self.dr.deferred_by
-            expired[: self.n_consumers] = self.dr.expired_by
         books = self.books
-        rows = np.flatnonzero((books.starved_ticks > 0) | (books.choked_ticks > 0) | (deferred > 0))
-        return who_starved_table(self.ids_at(rows), self.kinds()[rows], CLASS_NAMES, self.mgr[rows], list(self.plan.trackers),
+        ever = (books.starved_ticks > 0) | (books.choked_ticks > 0)
+        if self.dr is not None:
+            ever[: self.n_consumers] |= self.dr.deferred_by > 0
+        rows = np.flatnonzero(ever)
+        mine = rows[rows < self.n_consumers]  # consumers first, then fixed-load blocks (no deferral, no class)
+        kwh = np.zeros((2, rows.size))
+        if self.dr is not None:
+            kwh[:, : mine.size] = self.dr.deferred_by[mine], self.dr.expired_by[mine]
+        kinds = np.concatenate([self.pop.kind[mine], np.full(rows.size - mine.size, len(KIND_NAMES), np.uint8)])
+        return who_starved_table(self.ids_at(rows), kinds, CLASS_NAMES, self.mgr[rows], list(self.plan.trackers),
                                  books.starved_ticks[rows], books.spells[rows], books.choked_ticks[rows],
-                                 deferred[rows], expired[rows], float(self.scenario.tick_seconds))
+                                 kwh[0], kwh[1], float(self.scenario.tick_seconds))

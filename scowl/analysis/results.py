@@ -329,10 +329,10 @@ def write_results(out_dir: str | Path, records: list[dict], finals: dict[str, di
     atomic_write(out / "state.parquet", lambda tmp: state.to_parquet(tmp, index=False))
     write_tidy_tables(out, state, meta)
     atomic_write_json(out / "finals.json", finals, sort_keys=True)
-    table = merge_consumer_tables(out)
+    totals = merge_consumer_tables(out)
     summary = summarize(state, finals, meta)
-    if table is not None and "starvation" in summary:
-        summary["starvation"].update(fairness_figures(table, finals))
+    if totals is not None and "starvation" in summary:
+        summary["starvation"].update(fairness_figures(totals, finals))
     atomic_write_json(out / "summary.json", summary)
     return summary
 

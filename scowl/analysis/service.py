@@ -58,8 +58,8 @@ class ServiceBooks:
         secs = float(tick_seconds)
         n = self.spell.size
         return {
-            "consumers_ever_starved": int((self.starved_ticks > 0).sum()),
-            "starved_consumer_seconds": float(self.starved_ticks.astype(np.float64).sum() * secs),
+            "consumers_ever_starved": int(np.count_nonzero(self.starved_ticks)),
+            "starved_consumer_seconds": float(np.sum(self.starved_ticks, dtype=np.float64) * secs),
             "starved_spells": int(ended.size), "starved_spell_max_s": float(ended.max() * secs) if ended.size else 0.0,
             "starved_spell_mean_s": float(ended.mean() * secs) if ended.size else 0.0,
             "starved_per_consumer_max_s": float(self.starved_ticks.max()) * secs if n else 0.0,

@@ -71,4 +71,4 @@ def test_one_consumer_starved_all_day_does_not_wrap():
     assert f["starved_consumer_seconds"] == 86_400
     assert f["class_consumers:residential"] == 1 and f["class_consumers:fixed load"] == 1
     table = pop.table()
-    assert table["starved_s"].tolist() == [86_400.0] and table["starved_spells"].tolist() == [1]
+    assert table["starved_s"].to_pylist() == [86_400.0] and table["starved_spells"].to_pylist() == [1]

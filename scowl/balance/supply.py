@@ -41,8 +41,11 @@ def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0) -> np.nda
     need = required_output(demand_mw, fixed_out, thr)
     if cont.any():
         ramp = region.pmax if region.warm else region.ramp  # the day's first round: units were running before it
-        region.setpoint[cont] = dispatch(base[cont], region.pmin[cont],
-                                         np.maximum(region.pmin[cont], np.minimum(region.pmax[cont], region.available[cont])),
+        # a unit runs at most at what it has available (an outage or derate below its minimum
+        # gives that, not pmin): dispatching from phantom output starved consumers beside
+        # spare gas and discharged EV hubs to cover it
+        hi = np.minimum(region.pmax[cont], region.available[cont])
+        region.setpoint[cont] = dispatch(np.minimum(base[cont], hi), np.minimum(region.pmin[cont], hi), hi,
                                          ramp[cont], need)
     if stor.any():  # EV hubs: discharge what gas could not cover, or charge on what is left over
         gas_out = float(np.minimum(region.setpoint[cont], region.available[cont]).sum())

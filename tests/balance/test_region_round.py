@@ -45,6 +45,18 @@ def test_round_places_everyone_it_can_and_dispatches_gas_within_its_ramp():
     assert out.figures["starved"] == 0 and out.summary.starved_count == 0
 
 
+def test_a_gas_unit_derated_below_its_minimum_is_not_counted_at_its_minimum():
+    # two gas units 20..100 MW; unit 21 is derated to 5 MW (below its 20 MW minimum). Its
+    # output is 5 MW, so the other unit must carry the rest: 88 MW of demand needs 97.8 MW.
+    r = balance.Region(100, 0.1, wire.CONSUMER_ID_DTYPE)
+    r.add_generators([20, 21], [CONTINUOUS, CONTINUOUS], [20.0, 20.0], [100.0, 100.0], [100.0, 100.0])
+    r.add_consumers(_ids(range(44)), np.full(44, 2.0, dtype=np.float32))
+    st = balance.GenUpdate(np.array([20, 21]), np.array([100.0, 5.0]), np.array([50.0, 50.0]), np.zeros(2))
+    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[st]))
+    assert out.setpoint_mw[1] == 5.0 and out.setpoint_mw[0] >= 88.0 / 0.9 - 5.0  # counted at 20 MW: 15 MW short
+    assert out.summary.starved_count == 0
+
+
 def test_short_region_starves_the_rest_and_hands_them_to_a_peer_with_room():
     r = _region()
     r.add_consumers(_ids(range(60)), np.full(60, 2.0, dtype=np.float32))  # 120 MW
@@ -93,8 +105,9 @@ def test_warm_start_the_first_round_dispatches_gas_at_any_level():
     out = balance.tracker_round(r, balance.RoundInput(0, statuses=[_status([10.0, 100.0, 30.0], [50.0, 50.0, 0.0])]))
     assert out.setpoint_mw[0] >= 93.33333  # not 60 (50 + a 10 MW ramp): no ramp before the day
     assert out.summary.starved_count == 0
-    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[_status([10.0, 50.0, 30.0], [93.3, 93.3, 0.0])]))
-    assert out.setpoint_mw.tolist() == pytest.approx([83.3])  # from tick 1 on, 10 MW a tick: down to 83.3, not 50
+    # tick 1: 50 MW more wind, so gas is asked for 43.3 MW
+    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[_status([60.0, 100.0, 30.0], [93.3, 93.3, 0.0])]))
+    assert out.setpoint_mw.tolist() == pytest.approx([83.3])  # from tick 1 on, 10 MW a tick: down to 83.3, not 43.3
 
 
 def test_resync_is_the_truth_and_updates_loads():

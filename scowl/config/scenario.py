@@ -27,7 +27,7 @@ from scowl.config.sections import (
 )
 from scowl.config.validate import build
 from scowl.errors import ConfigError
-from scowl.model.mix import consumer_counts
+from scowl.model.data import consumers_at
 
 __all__ = ["Scenario", "dotted_key", "override", "scenario_from_dict"]
 
@@ -129,7 +129,7 @@ def _cross_check(sc: Scenario, d: dict) -> None:
     r = sc.response
     if r.unchoke_threshold > r.capacity_low_threshold:
         raise ConfigError(path, "response.unchoke_threshold", f"a value <= response.capacity_low_threshold ({r.capacity_low_threshold})", r.unchoke_threshold)
-    if sum(consumer_counts(sc)) < 1:
+    if sum(consumers_at(s.scale)) < 1:
         raise ConfigError(path, "scenario.scale", "a scale large enough for at least one consumer (the day would demand nothing)", s.scale)
     st = sc.storage
     if st.ev_arrival_hour == st.ev_departure_hour:

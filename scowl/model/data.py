@@ -11,7 +11,7 @@ import functools
 import importlib.resources
 import io
 
-__all__ = ["consumers", "der_ev", "end_uses", "generation_mix", "load_shapes", "monthly", "outage_rates", "output_factor", "stress",
+__all__ = ["consumers", "consumers_at", "der_ev", "end_uses", "generation_mix", "load_shapes", "monthly", "outage_rates", "output_factor", "stress",
            "system", "table", "transfer_limits", "type_zones", "unit_sizes", "zones"]
 
 
@@ -57,6 +57,12 @@ def consumers() -> dict[str, dict]:
         }
         for r in table("consumers")
     }
+
+
+def consumers_at(scale: float) -> tuple[int, int]:
+    """(residential, commercial) consumers at a scale (1.0: the whole state)."""
+    c = consumers()
+    return int(round(c["residential"]["count"] * scale)), int(round(c["commercial"]["count"] * scale))
 
 
 @functools.cache

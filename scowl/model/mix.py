@@ -65,9 +65,7 @@ def mix_shares(year: int) -> dict[str, float]:
 
 def consumer_counts(scenario: Scenario) -> tuple[int, int]:
     """(residential, commercial) consumers at the scenario's scale."""
-    c = data.consumers()
-    s = scenario.scenario.scale
-    return int(round(c["residential"]["count"] * s)), int(round(c["commercial"]["count"] * s))
+    return data.consumers_at(scenario.scenario.scale)
 
 
 def fleet_plan(scenario: Scenario) -> dict[str, tuple[int, float]]:

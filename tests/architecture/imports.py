@@ -2,7 +2,8 @@
 
 Source roots: scowl/ is `scowl`, actors/ is `scowl.actors`, broker/ is `scowl.broker` (as
 installed, see setup.cfg package_dir). Every `import` and `from ... import` statement counts,
-at module level and inside functions, except those under `if TYPE_CHECKING:` (they never run).
+at module level and inside functions; those under `if TYPE_CHECKING:` (they never run) only
+with `type_only=True` (a cycle through annotations still ties two modules together).
 `from scowl import wire` is an edge to the module scowl.wire when that is a module, else to
 the package scowl. A package's __init__ is not implied by importing one of its modules (that
 would put every module on a cycle through scowl/__init__.py).
@@ -33,14 +34,14 @@ def _is_type_checking(test: ast.expr) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-def _imports(tree: ast.AST, module: str, is_package: bool, modules: set[str]) -> list[tuple[str, int, bool]]:
+def _imports(tree: ast.AST, module: str, is_package: bool, modules: set[str], type_only: bool = False) -> list[tuple[str, int, bool]]:
     """(imported module, line, at module level) for every import that can run."""
     found: list[tuple[str, int, bool]] = []
 
     def visit(node: ast.AST, top: bool) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.If) and _is_type_checking(child.test):
-                for sub in child.orelse:
+                for sub in (child.body + child.orelse if type_only else child.orelse):
                     visit_stmt(sub, top)
                 continue
             visit_stmt(child, top)
@@ -66,15 +67,15 @@ def _imports(tree: ast.AST, module: str, is_package: bool, modules: set[str]) ->
     return found
 
 
-def import_graph(local: bool = True) -> dict[str, dict[str, tuple[int, bool]]]:
+def import_graph(local: bool = True, type_only: bool = False) -> dict[str, dict[str, tuple[int, bool]]]:
     """module -> {imported scowl module -> (line, at module level)}; `local=False` keeps only
-    module-level imports."""
+    module-level imports; `type_only=True` adds the imports under `if TYPE_CHECKING:`."""
     files = module_files()
     graph: dict[str, dict[str, tuple[int, bool]]] = {}
     for module, path in files.items():
         edges: dict[str, tuple[int, bool]] = {}
         tree = ast.parse(path.read_text(), str(path))
-        for name, line, top in _imports(tree, module, path.name == "__init__.py", set(files)):
+        for name, line, top in _imports(tree, module, path.name == "__init__.py", set(files), type_only):
             if not top and not local:
                 continue
             if name in files and name != module:
@@ -123,7 +124,7 @@ def cycles(graph: dict[str, dict[str, tuple[int, bool]]]) -> list[list[str]]:
 
 
 if __name__ == "__main__":
-    g = import_graph()
+    g = import_graph(type_only=True)
     for comp in cycles(g):
         print("CYCLE:", " ".join(comp))
         for m in comp:

@@ -188,6 +188,26 @@ class Runs(Sequence):
 
         return interval_frame(self.intervals())
 
+    def day(self) -> pd.DataFrame:
+        """The day over the seeds, tick by tick: each MW column of `Run.day()` as its mean, with
+        `<column>_low` / `<column>_high` its 95 % t-interval (scowl.stats.band_frame)."""
+        from scowl.stats import band_frame
+
+        days = [r.day() for r in self.runs]
+        return band_frame(days, [c for c in days[0].columns if c not in ("tick", "time", "hour")])
+
+    def plot_day(self, title: str = ""):
+        """A matplotlib Figure of the day over the seeds: each quantity's mean with its 95 %
+        interval shaded (nothing shown or saved: display it, or fig.savefig(path))."""
+        from scowl.report.plots_day import DayRun, day_figure
+
+        first = self.runs[0]
+        windows = tuple((p["start_tick"], p["end_tick"]) for p in first.summary.get("partition", {}).get("schedule", []))
+        label = f"{first.summary.get('scenario', first.dir.name)} (mean of {len(self)} seeds)"
+        run = DayRun(label, self.day(), windows, int(first.summary.get("peers", {}).get("consumers", 0)),
+                     float(first.scenario.scenario.scale))
+        return day_figure([run], title=title or f"{label}: seeds {', '.join(str(s.get('seed')) for s in self.summaries)}")
+
 
 def open_run(run_dir) -> Run:
     """A Run from a run directory written earlier (`scowl run --out DIR`)."""

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Interval", "interval", "interval_frame", "intervals_table", "summary_intervals", "t_quantile", "welch_difference"]
+__all__ = ["Interval", "band", "band_frame", "interval", "interval_frame", "intervals_table", "summary_intervals", "t_quantile", "welch_difference"]
 
 # two-sided 95 %: the 0.975 quantile of Student's t by degrees of freedom (the usual table)
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
@@ -69,6 +69,34 @@ def interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
     sd = float(x.std(ddof=1))
     h = t_quantile(n - 1, confidence) * sd / math.sqrt(n)
     return Interval(mean, float(mean - h), float(mean + h), sd, n)
+
+
+def band(curves: Sequence[Sequence[float]] | Sequence[np.ndarray], confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Several equally long curves (one per seed), point by point: the mean and its t-interval
+    (low, high), as `interval` gives for one figure; with one curve the band is the curve."""
+    a = np.atleast_2d(np.asarray(curves, dtype=np.float64))
+    n = a.shape[0]
+    mean = a.mean(axis=0)
+    if n < 2:
+        return mean, mean.copy(), mean.copy()
+    h = t_quantile(n - 1, confidence) * a.std(axis=0, ddof=1) / math.sqrt(n)
+    return mean, mean - h, mean + h
+
+
+def band_frame(frames: Sequence[pd.DataFrame], columns: Sequence[str], key: str = "tick") -> pd.DataFrame:
+    """Per-tick frames of several seeds of one day as one: each of `columns` as its mean, with
+    `<column>_low` and `<column>_high` its 95 % band; the other columns (time, hour) from the
+    first frame; only the ticks every frame has. attrs["seeds"]: how many frames."""
+    common = set(frames[0][key])
+    for f in frames[1:]:
+        common &= set(f[key])
+    rows = [f[f[key].isin(common)].sort_values(key).reset_index(drop=True) for f in frames]
+    out = rows[0].copy()
+    for col in columns:
+        mean, low, high = band([r[col].to_numpy(np.float64) for r in rows])
+        out[col], out[f"{col}_low"], out[f"{col}_high"] = mean, low, high
+    out.attrs["seeds"] = len(frames)
+    return out
 
 
 def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Interval:

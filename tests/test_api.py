@@ -164,3 +164,26 @@ def test_days_of_different_sizes_are_drawn_per_consumer(two_runs):
     assert mixed.axes[0].get_ylabel() == "kW per consumer"
     lines = mixed.axes[0].get_lines()  # the same day at 100x the consumers draws the same per-consumer curve
     assert lines[0].get_ydata()[5] == pytest.approx(lines[1].get_ydata()[5])
+
+
+def test_a_day_over_seeds_is_drawn_as_its_mean_with_a_95_percent_band(two_runs):
+    from scowl.api import Runs
+    from scowl.report.plots_day import DayRun, day_figure
+    from scowl.stats import band_frame
+
+    a, _, _, _ = two_runs
+    day = a.day()
+    other = day.copy()
+    other["served_mw"] = day["served_mw"] + 2.0  # a second seed that served 2 MW more every tick
+    both = band_frame([day, other], [c for c in day.columns if c.endswith("_mw")])
+    fig = day_figure([DayRun("small", both, scale=0.0004)])
+    served = fig.axes[2]
+    (poly,) = [c for c in served.collections if "95 %" in str(c.get_label())]
+    assert poly.get_label() == "small: 95 % interval over 2 seeds"
+    ys = poly.get_paths()[0].vertices[:, 1]
+    assert ys.max() == pytest.approx(both["served_mw_high"].max()) and ys.min() == pytest.approx(both["served_mw_low"].clip(lower=0).min())
+    assert list(served.get_lines()[0].get_ydata()) == pytest.approx(list(day["served_mw"] + 1.0))  # the mean
+    # the API's Runs draws its seeds the same way
+    runs_fig = Runs((a, scowl.open_run(a.dir))).plot_day()
+    labels = [t.get_text() for t in runs_fig.axes[0].get_legend().get_texts()]
+    assert "small (mean of 2 seeds): 95 % interval over 2 seeds" in labels

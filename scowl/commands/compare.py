@@ -89,18 +89,15 @@ def _seed_dirs(d: Path) -> list[Path]:
 
 
 def mean_day(dirs: list[Path]):
-    """The day series averaged over seeds, tick by tick (the seeds share their ticks)."""
-    import pandas as pd
-
+    """The day series of one run, or of several seeds averaged tick by tick with each MW column's
+    95 % band (scowl.stats.band_frame), for the plots."""
     from scowl.analysis.dayseries import day_series
+    from scowl.stats import band_frame
 
     days = [day_series(d) for d in dirs]
     if len(days) == 1:
         return days[0]
-    stacked = pd.concat(days).groupby("tick", sort=True)
-    mean = stacked.mean(numeric_only=True).reset_index()
-    mean.insert(1, "time", days[0].set_index("tick").loc[mean["tick"], "time"].to_numpy())
-    return mean[list(days[0].columns)]
+    return band_frame(days, [c for c in days[0].columns if c not in ("tick", "time", "hour")])
 
 
 def compare_seeds(args: argparse.Namespace, dirs: list[Path]) -> int:

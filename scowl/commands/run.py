@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import sys
+from pathlib import Path
 
 from scowl.commands._scenario import add_scenario_arguments, scenario_of
 from scowl.commands._types import positive_int
@@ -75,10 +76,12 @@ def run_seeds(args: argparse.Namespace, scenario, out: str) -> int:
                    populations=args.populations, progress=not args.quiet)
     assert isinstance(runs, Runs)  # seeds=N gives the N runs
     result = write_seeds(out, runs)
+    runs.plot_day().savefig(Path(out) / "day.png")  # every quantity's mean with its 95 % band
+    result["plots"] = [str(Path(out) / "day.png")]
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"Scowl runs: {scenario.scenario.name}, seeds {', '.join(str(r.summary['seed']) for r in runs)}\n")
     print(intervals_table(runs.intervals(), len(runs)))
-    print(f"\nresults in {out}/ (seeds.json; one run directory per seed: seed-*/)")
+    print(f"\nresults in {out}/ (seeds.json, day.png: the mean day with 95 % bands; one run directory per seed: seed-*/)")
     return 0

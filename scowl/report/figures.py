@@ -47,6 +47,19 @@ def consumers_of(state: pd.DataFrame) -> int:
     return int(pop[pop["tick"] == pop["tick"].min()]["consumers"].sum())
 
 
+def draw_band(ax, hours, low, high, colour, label: str | None = None, clip_zero: bool = True) -> None:
+    """A mean's 95 % interval over seeds, shaded beneath its curve (never below 0 for quantities
+    that cannot be negative)."""
+    lo = np.maximum(low, 0.0) if clip_zero else low
+    ax.fill_between(hours, lo, high, color=colour, alpha=0.22, lw=0, label=label or "_nolegend_")
+
+
+def _series_band(ax, series: pd.DataFrame, col: str, colour, label: str | None = None, k: float = 1.0) -> None:
+    """The band of a day series column, when the series is a mean over seeds (band_frame)."""
+    if f"{col}_low" in series:
+        draw_band(ax, series["hour"], series[f"{col}_low"].to_numpy() * k, series[f"{col}_high"].to_numpy() * k, colour, label)
+
+
 def rounds_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path) -> str:
     """Rebalance rate (1 / round time) of every tracker round over the day, against local time."""
     fig, ax = new_figure(figsize=(11, 3.4))
@@ -72,18 +85,40 @@ def rounds_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path) 
     return out.name
 
 
-def starvation_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path) -> str:
+def _starved_shares(state: pd.DataFrame, series: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per tick: % of consumers starved, and starved demand as % of demand."""
+    n = max(1, consumers_of(state))
+    starved = per_tick(state, "consumer", "starved", series["tick"]).to_numpy()
+    demand = series["demand_mw"].to_numpy()
+    return 100.0 * starved / n, 100.0 * np.divide(series["starved_mw"].to_numpy(), demand, out=np.zeros(len(demand)), where=demand > 0)
+
+
+def starvation_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path,
+                    seeds: dict[str, list[tuple[pd.DataFrame, pd.DataFrame]]] | None = None) -> str:
     """Share of consumers starved per tick, and starved demand as a share of demand: per consumer,
-    so runs of 3,500 and 445,000 consumers read on one axis."""
+    so runs of 3,500 and 445,000 consumers read on one axis. A run of several seeds (`seeds`:
+    label -> every seed's state and series): the mean over them with its 95 % band."""
+    from scowl.stats import band
+
     fig, (a1, a2) = new_figure(2, 1, figsize=(11, 4.8), sharex=True)
     hours = []
-    for name, (state, series) in days.items():
+    for i, (name, (state, series)) in enumerate(days.items()):
+        colour = f"C{i}"
         n = max(1, consumers_of(state))
-        starved = per_tick(state, "consumer", "starved", series["tick"]).to_numpy()
-        a1.plot(series["hour"], 100.0 * starved / n, label=f"{name} ({n:,} consumers)")
-        demand = series["demand_mw"].to_numpy()
-        a2.plot(series["hour"], 100.0 * np.divide(series["starved_mw"].to_numpy(), demand, out=np.zeros(len(demand)), where=demand > 0),
-                label=f"{name}")
+        runs = (seeds or {}).get(name)
+        if runs:  # every seed's curves on the ticks they share, as mean and band
+            ticks = sorted(set.intersection(*(set(se["tick"]) for _, se in runs)))
+            shares = [_starved_shares(st, se[se["tick"].isin(ticks)].reset_index(drop=True)) for st, se in runs]
+            series = runs[0][1][runs[0][1]["tick"].isin(ticks)].reset_index(drop=True)
+            (m1, lo1, hi1), (m2, lo2, hi2) = band([s[0] for s in shares]), band([s[1] for s in shares])
+            a1.plot(series["hour"], m1, color=colour, label=f"{name}: mean ({n:,} consumers)")
+            draw_band(a1, series["hour"], lo1, hi1, colour, f"{name}: 95 % interval over {len(runs)} seeds")
+            a2.plot(series["hour"], m2, color=colour, label=f"{name}")
+            draw_band(a2, series["hour"], lo2, hi2, colour)
+        else:
+            share, demand_share = _starved_shares(state, series)
+            a1.plot(series["hour"], share, color=colour, label=f"{name} ({n:,} consumers)")
+            a2.plot(series["hour"], demand_share, color=colour, label=f"{name}")
         hours.append(series["hour"])
     a1.set_ylabel("consumers starved (%)")
     a2.set_ylabel("starved demand\n(% of demand)")
@@ -96,25 +131,34 @@ def starvation_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Pa
     return _save(fig, path)
 
 
-def supply_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path) -> str:
+def supply_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path,
+                seeds: dict[str, list[tuple[pd.DataFrame, pd.DataFrame]]] | None = None) -> str:
     """Demand against available supply per day run, each over its own hours; ticks with demand
     above supply shaded; blacked-out generators per tick as bars on their own axis."""
     n = len(days)
     fig, axes = new_figure(n, 1, figsize=(11, 3.2 * n), squeeze=False)
     for ax, (name, (state, series)) in zip(axes[:, 0], days.items()):
         h = series["hour"].to_numpy()
-        ax.plot(h, series["demand_mw"], label="demand")
-        ax.plot(h, series["available_mw"], label="available supply")
-        ax.plot(h, series["served_mw"], ":", label="served")
-        over = (series["demand_mw"] > series["available_mw"]).to_numpy()
+        n_seeds = series.attrs.get("seeds")
+        for col, style, text, colour in (("demand_mw", "-", "demand", "C0"), ("available_mw", "-", "available supply", "C1"),
+                                         ("served_mw", ":", "served", "C2")):
+            ax.plot(h, series[col], style, color=colour, label=text + (f" (mean of {n_seeds} seeds)" if n_seeds else ""))
+            _series_band(ax, series, col, colour, f"{text}: 95 % interval over {n_seeds} seeds")
+        runs = (seeds or {}).get(name) or [(state, series)]
+        # a tick is short in a share of the seeds: shaded as deep as that share
+        short = np.mean([(se.set_index("tick").reindex(series["tick"])["demand_mw"]
+                          > se.set_index("tick").reindex(series["tick"])["available_mw"]).to_numpy() for _, se in runs], axis=0)
         top = float(max(series["demand_mw"].max(), series["available_mw"].max())) * 1.05
-        ax.fill_between(h, 0, top, where=over, color="orange", alpha=0.25, step="mid", label="demand above supply")
+        for share in sorted(set(short[short > 0])):
+            ax.fill_between(h, 0, top, where=short == share, color="orange", alpha=0.3 * share, step="mid", lw=0,
+                            label="demand above supply" + (f" (in {share:.0%} of the seeds)" if len(runs) > 1 else ""))
         ax.set_ylim(0, top)
         ax.set_ylabel("MW")
         ax2 = ax.twinx()
-        bo = per_tick(state, SUPPLY_ROLES, "blacked_out", series["tick"]).to_numpy()
+        bo = np.mean([per_tick(st, SUPPLY_ROLES, "blacked_out", series["tick"]).to_numpy() for st, _ in runs], axis=0)
         step = float(np.median(np.diff(h))) if len(h) > 1 else 1.0
-        ax2.bar(h, bo, width=0.8 * step, color="k", alpha=0.45, label="generators blacked out")
+        ax2.bar(h, bo, width=0.8 * step, color="k", alpha=0.45,
+                label="generators blacked out" + (f" (mean of {len(runs)} seeds)" if len(runs) > 1 else ""))
         ax2.set_ylim(0, max(1.0, bo.max() * 1.3))
         ax2.set_ylabel("generators blacked out")
         ax2.yaxis.get_major_locator().set_params(integer=True)
@@ -126,24 +170,39 @@ def supply_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path) 
     return _save(fig, path)
 
 
-def partition_plot(state: pd.DataFrame, series: pd.DataFrame, schedule: list[dict], name: str, path: Path) -> str:
-    """Blacked-out generators per region, SOC consumers and deferred MW over local time, the partition shaded."""
+def partition_plot(state: pd.DataFrame, series: pd.DataFrame, schedule: list[dict], name: str, path: Path,
+                   seeds: list[tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> str:
+    """Blacked-out generators per region, SOC consumers and deferred MW over local time, the
+    partition shaded. Of several seeds (`seeds`: every seed's state and series): each curve as
+    the mean over the seeds with its 95 % band."""
+    from scowl.stats import band
+
     ticks = series["tick"]
     h = series["hour"].to_numpy()
     tick_h = float(h[1] - h[0]) if len(h) > 1 else 1.0
     regions = sorted(c for c in state.columns if c.startswith("blackouts_region:"))
     fig, (a1, a2) = new_figure(2, 1, figsize=(11, 5.0), sharex=True)
-    for c in regions:
-        a1.step(h, per_tick(state, SUPPLY_ROLES, c, ticks).to_numpy(), where="mid", label=f"region {c.split(':', 1)[1]}")
+    runs = seeds or [(state, series)]
+    over = f" (mean of {len(runs)} seeds)" if len(runs) > 1 else ""
+    for i, c in enumerate(regions):
+        m, lo, hi = band([per_tick(st, SUPPLY_ROLES, c, ticks).to_numpy() for st, _ in runs])
+        a1.step(h, m, where="mid", color=f"C{i}", label=f"region {c.split(':', 1)[1]}{over}")
+        if over:
+            a1.fill_between(h, np.maximum(lo, 0), hi, step="mid", color=f"C{i}", alpha=0.22, lw=0,
+                            label=f"region {c.split(':', 1)[1]}: 95 % interval")
     a1.set_ylabel("generators\nblacked out")
     a1.yaxis.get_major_locator().set_params(integer=True)
     a1.set_ylim(bottom=0)
     a1.set_title(f"{name}: blackouts by region (partition shaded)")
-    a2.plot(h, per_tick(state, "consumer", "soc", ticks).to_numpy(), label="consumers self-optimizing (SOC)")
+    m, lo, hi = band([per_tick(st, "consumer", "soc", ticks).to_numpy() for st, _ in runs])
+    a2.plot(h, m, color="C0", label=f"consumers self-optimizing (SOC){over}")
+    if over:
+        draw_band(a2, h, lo, hi, "C0", "SOC: 95 % interval")
     a2.set_ylabel("consumers in SOC mode")
     a2.set_ylim(bottom=0)
     a3 = a2.twinx()
-    a3.plot(h, series["deferred_mw"], "r--", lw=0.9, label="deferred demand (MW)")
+    a3.plot(h, series["deferred_mw"], "r--", lw=0.9, label=f"deferred demand (MW){over}")
+    _series_band(a3, series, "deferred_mw", "r", "deferred: 95 % interval")
     a3.set_ylabel("deferred (MW)")
     a3.set_ylim(bottom=0)
     for a in (a1, a2):

@@ -24,6 +24,8 @@ class DayRun:
     plan: dict  # {} when the run left no plan.json
 
     label: str = ""  # unique among the inputs (set by load_inputs)
+    seeds: list[DayRun] = field(default_factory=list)  # a `--seeds` directory: every seed's run (this is the first)
+    seed_dir: Path | None = None  # ... and that directory
 
     @property
     def partitioned(self) -> bool:
@@ -56,21 +58,11 @@ class PartitionSweep:
 
 
 @dataclass
-class SeedSet:
-    """A `scowl run --seeds N` directory: the day once per seed (OUT/seed-<s>/)."""
-
-    path: Path
-    summaries: list[dict]
-    label: str = ""
-
-
-@dataclass
 class Inputs:
     healthy: list[DayRun] = field(default_factory=list)
     partitioned: list[DayRun] = field(default_factory=list)
     sweeps: list[Sweep] = field(default_factory=list)
     partition_sweeps: list[PartitionSweep] = field(default_factory=list)
-    seed_sets: list[SeedSet] = field(default_factory=list)  # their first seed's run is also among the days
 
     @property
     def days(self) -> list[DayRun]:
@@ -145,8 +137,8 @@ def load_inputs(run_dirs) -> Inputs:
             seeds = sorted((p.parent for p in d.glob("seed-*/summary.json")),
                            key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else 0)
             runs = [_day(s) for s in seeds]
-            got.seed_sets.append(SeedSet(d, [r.summary for r in runs], d.name))
-            (got.partitioned if runs[0].partitioned else got.healthy).append(runs[0])  # its first seed drawn in the plots
+            first = DayRun(runs[0].path, runs[0].summary, runs[0].plan, seeds=runs, seed_dir=d)  # answers over every seed
+            (got.partitioned if first.partitioned else got.healthy).append(first)
         else:
             raise UsageError(f"{d}: expected summary.json (a day run), seed-*/summary.json (scowl run --seeds), sweep.json "
                              f"(a scale sweep) or partition_sweep.json (a partition-size sweep), found {sorted(p.name for p in d.iterdir())[:10]}")
@@ -157,10 +149,11 @@ def load_inputs(run_dirs) -> Inputs:
 def _name(items: list) -> None:
     """Label each input by its directory's name, with as many parent directories as it takes to
     tell two inputs apart (runs/a/run and runs/b/run are "a/run" and "b/run")."""
-    paths = [it.path.resolve() for it in items]
+    paths = [(getattr(it, "seed_dir", None) or it.path).resolve() for it in items]
     for depth in range(1, max((len(p.parts) for p in paths), default=1) + 1):
         labels = ["/".join(p.parts[-depth:]) for p in paths]
         if len(set(labels)) == len(labels):
             break
     for it, label in zip(items, labels if items else []):
-        it.label = label + (" (partial)" if getattr(it, "partial", False) else "")
+        seeds = len(getattr(it, "seeds", []))
+        it.label = label + (f" ({seeds} seeds)" if seeds > 1 else "") + (" (partial)" if getattr(it, "partial", False) else "")

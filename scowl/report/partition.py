@@ -11,9 +11,10 @@ from scowl.report import figures
 from scowl.report.answer import Answer, Figure, unanswered
 from scowl.report.inputs import DayRun, PartitionSweep
 from scowl.report.repro import day_command
+from scowl.report.seeds import Loaded, count, figures_of, interval_detail, pm
 
 
-def region_figures(run: DayRun, state) -> dict:
+def region_figures(run: DayRun, state, series=None) -> dict:
     """Blacked-out generator-ticks per region during the partition windows, SOC consumer-ticks,
     warnings and deferral, recomputed from the state log."""
     part = run.summary["partition"]
@@ -32,28 +33,43 @@ def region_figures(run: DayRun, state) -> dict:
             "reconverge_s": part.get("reconverge_s")}
 
 
-def q7(runs: list[DayRun], loaded: dict, out: Path) -> Answer:
+def q7(runs: list[DayRun], loaded: Loaded, out: Path, seeds: dict | None = None) -> Answer:
     if not runs:
         return unanswered(7, "no partitioned run given (a day run whose summary has a \"partition\" section, e.g. "
                           "scowl run configs/small-partition.toml)")
     usable = [r for r in runs if r.summary["partition"].get("schedule")]
     if not usable:
         return unanswered(7, f"the partitioned runs {[r.label for r in runs]} record no partition schedule", sources=[str(r.path) for r in runs])
-    per = [region_figures(r, loaded[r.label][0]) for r in usable]
-    figs = [Figure(figures.partition_plot(loaded[r.label][0], loaded[r.label][1], p["schedule"], r.label, out / f"q7-partition-{i}.png"),
+    per = [figures_of(r, loaded, region_figures) for r in usable]
+    figs = [Figure(figures.partition_plot(loaded[r.label][0], loaded[r.label][1], p["schedule"], r.label, out / f"q7-partition-{i}.png",
+                                          (seeds or {}).get(r.label)),
                    "blacked-out generators per region, consumers in SOC mode and deferred MW; partition shaded", day_command(r))
             for i, (r, p) in enumerate(zip(usable, per))]
     h = per[0]
     hit = {k: v for k, v in h["blackouts_by_region"].items() if v}
     windows = ", ".join(f"ticks {p['start_tick']}-{p['end_tick'] - 1}" for p in h["schedule"])
-    verdict = (f"yes: {sum(hit.values())} generator-ticks blacked out during the partition in region(s) "
-               + ", ".join(f"{k} ({v})" for k, v in hit.items()) if hit else "no: no generator blacked out during the partition")
-    return Answer(7, headline=(f"{verdict} while consumers ran {h['soc_consumer_ticks']:,} consumer-ticks in SOC mode ({windows}); "
-                               f"generators sent {h['capacity_low_sent']} capacity_low warnings and consumers deferred "
-                               f"{h['deferred_mwh']:.3f} MWh ({h['run']})"),
-                  details=[f"{p['run']}: blackouts by region during the partition {p['blackouts_by_region']}; "
-                           f"re-converged {p['reconverge_s']} s after healing" for p in per],
+    mean = " (mean over the seeds)" if h.get("seeds") else ""
+    verdict = (f"yes: {pm(h, 'blackout_generator_ticks', ',.1f' if mean else ',.0f')} generator-ticks{mean} blacked out during the "
+               "partition in region(s) " + ", ".join(f"{k} ({v:,.1f})" if mean else f"{k} ({v})" for k, v in hit.items())
+               if hit else "no: no generator blacked out during the partition" + (" in any seed" if mean else ""))
+    details = []
+    for p in per:
+        regions = {k: round(v, 2) for k, v in p["blackouts_by_region"].items()}
+        details.append(f"{p['run']}: blackouts by region during the partition {regions}{' (means over the seeds)' if p.get('seeds') else ''}; "
+                       f"re-converged {_seconds(p)} after healing")
+        line = interval_detail(p)
+        if line:
+            details.append(line)
+    return Answer(7, headline=(f"{verdict} while consumers ran {count(h, 'soc_consumer_ticks')} consumer-ticks in SOC mode ({windows}); "
+                               f"generators sent {count(h, 'capacity_low_sent')} capacity_low warnings and consumers deferred "
+                               f"{pm(h, 'deferred_mwh', '.3f')} MWh ({h['run']})"),
+                  details=details,
                   figures=figs, sources=[str(r.path) for r in usable], values={"runs": per})
+
+
+def _seconds(p: dict) -> str:
+    v = p.get("reconverge_s")
+    return "not within the run" if v is None else f"{pm(p, 'reconverge_s', '.2f')} s"
 
 
 def q8(sweeps: list[PartitionSweep], out: Path) -> Answer:

@@ -1,6 +1,8 @@
 """Plots of runs' days over local time (MW), one colour per run, so two days (a partitioned
 day and its healthy twin) can be read against each other: demand, supply, served, deferred
-and starved, as one overview figure and one figure per quantity."""
+and starved, as one overview figure and one figure per quantity. A run of several seeds
+(scowl.stats.band_frame: `<col>_low` / `<col>_high` columns) is drawn as its mean with the
+95 % interval shaded in its colour."""
 
 from __future__ import annotations
 
@@ -75,10 +77,20 @@ def _draw(ax, panel: Panel, runs: list[DayRun]) -> None:
         # (the twin days' demand) stay visible as two
         width, alpha = (3.2, 0.55) if i == 0 else (1.5, 1.0)
         k = 1000.0 / run.consumers if per else 1.0
+        banded = False
         for col, text, style in panel.lines:
             energy = f"{_energy_mwh(run, col) * k:,.3f} kWh per consumer" if per else f"{_energy_mwh(run, col):,.2f} MWh"
             ax.plot(run.series["hour"], run.series[col] * k, color=colour, ls=style, lw=width, alpha=alpha,
                     label=f"{run.label}: {text} ({energy})")
+            if f"{col}_low" in run.series:  # several seeds: the mean's 95 % interval, tick by tick
+                n = run.series.attrs.get("seeds", "several")
+                low = run.series[f"{col}_low"].to_numpy()
+                if run.series[col].min() >= 0:  # a mean of MW that are never negative is not either
+                    low = np.maximum(low, 0.0)
+                ax.fill_between(run.series["hour"], low * k, run.series[f"{col}_high"] * k,
+                                color=colour, alpha=0.22, lw=0, zorder=1,
+                                label="_nolegend_" if banded else f"{run.label}: 95 % interval over {n} seeds")
+                banded = True
     shaded = set()
     for run in runs:
         hour = run.series["hour"].to_numpy()

@@ -12,6 +12,8 @@ def day_command(run: DayRun) -> str:
     """The `scowl run` that reproduces a day run (its scenario file as the run recorded it)."""
     config = run.plan.get("scenario_path") or f"<config of {run.summary.get('scenario', '?')}>"
     cmd = ["scowl", "run", str(config), "--out", str(run.path)]
+    if len(run.seeds) > 1:  # a `--seeds N` directory: the scenario's seed is the first
+        cmd = ["scowl", "run", str(config), "--seeds", str(len(run.seeds)), "--out", str(run.seed_dir)]
     transport = run.summary.get("transport", "inproc")
     if transport != "inproc":
         cmd += ["--processes", "--transport", transport]
@@ -28,8 +30,9 @@ def rows(inputs: Inputs) -> list[dict]:
     unrecorded = f"{now} (not recorded by the run: the checkout the report was made from)"
     out = []
     for r in inputs.days:
-        out.append({"kind": "partitioned day" if r.partitioned else "healthy day", "dir": str(r.path),
-                    "config": r.plan.get("scenario_path", "not recorded (no plan.json)"), "seed": r.summary.get("seed"),
+        seeds = [s.summary.get("seed") for s in r.seeds] if len(r.seeds) > 1 else r.summary.get("seed")
+        out.append({"kind": "partitioned day" if r.partitioned else "healthy day", "dir": str(r.seed_dir or r.path),
+                    "config": r.plan.get("scenario_path", "not recorded (no plan.json)"), "seed": seeds,
                     "version": r.summary.get("version") or unrecorded, "command": day_command(r)})
     for s in inputs.sweeps:
         out.append({"kind": "scale sweep", "dir": str(s.path), "config": s.meta.get("config"), "seed": s.meta.get("seed"),

@@ -192,6 +192,7 @@ def test_seeds_prints_every_figure_with_its_interval(seeded):
     per_seed = [json.loads((Path(r) / "summary.json").read_text())["energy_mwh"]["served"] for r in saved["runs"]]
     assert iv["mean"] == pytest.approx(sum(per_seed) / 3) and iv["low"] <= iv["mean"] <= iv["high"] and iv["n"] == 3
     assert max(len(line) for line in text.splitlines() if not line.startswith("results in")) <= 100
+    assert (root / "healthy" / "day.png").stat().st_size > 10_000  # the mean day with its 95 % bands
 
 
 def test_seeds_json_and_compare_of_seed_sets(seeded, tmp_path, capsys):
@@ -211,15 +212,35 @@ def test_seeds_json_and_compare_of_seed_sets(seeded, tmp_path, capsys):
     assert max(len(line) for line in table.splitlines()) <= 100
 
 
-def test_the_report_shows_intervals_over_seeds(seeded, tmp_path, capsys):
+def test_the_report_answers_over_every_seed(seeded, tmp_path, capsys):
+    """Each answer with a figure per seed reports the mean over all seeds and its 95 % interval,
+    not the first seed's draw; the seeds' plots draw the mean with a shaded band."""
+    from scowl.stats import interval
+
     root, _, _ = seeded
     assert main(["report", str(root / "healthy"), str(root / "cut"), "--out", str(tmp_path / "r")]) == 0
     answers = json.loads((tmp_path / "r" / "answers.json").read_text())["answers"]
-    q4 = answers[3]
-    iv = q4["values"]["seeds"]["healthy"]["energy_mwh.unserved"]
-    assert iv["n"] == 3 and iv["low"] <= iv["mean"] <= iv["high"]
-    assert any("over 3 seeds of cut" in d and "±" in d for d in answers[4]["details"])
-    assert "over 3 seeds of healthy" in (tmp_path / "r" / "index.html").read_text()
+    summaries = {name: [json.loads(p.read_text()) for p in sorted((root / name).glob("seed-*/summary.json"))]
+                 for name in ("healthy", "cut")}
+    q1, q4, q5, q7 = (answers[i]["values"]["runs"] for i in (0, 3, 4, 6))
+    healthy, cut = q4[0], q4[1]
+    assert healthy["run"] == "healthy (3 seeds)" and healthy["seeds"] == 3 and cut["seeds"] == 3
+    for got, name in ((healthy, "healthy"), (cut, "cut")):  # the mean over the seeds, from their own summaries
+        starved = [s["starvation"]["consumers_starved"] for s in summaries[name]]
+        assert got["consumers_starved"] == pytest.approx(sum(starved) / 3)
+        iv = got["intervals"]["consumers_starved"]
+        want = interval(starved)
+        assert iv["n"] == 3 and iv["mean"] == pytest.approx(want.mean)
+        assert iv["low"] is None if want.sd == 0 else iv["low"] == pytest.approx(want.low)
+    served = [s["energy_mwh"]["served"] for s in summaries["cut"]]
+    assert q5[1]["intervals"]["served_mwh"]["mean"] == pytest.approx(sum(served) / 3)
+    assert q1[0]["intervals"]["rate_hz_mean"]["n"] == 3  # Q1 from the tracker rounds of every seed
+    warnings = [s["partition"].get("capacity_low_sent", 0) for s in summaries["cut"]]
+    assert q7[0]["capacity_low_sent"] == pytest.approx(sum(warnings) / 3) and q7[0]["intervals"]["capacity_low_sent"]["n"] == 3
+    assert any(d.startswith("cut (3 seeds), over its 3 seeds") for d in answers[3]["details"])
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert "healthy (3 seeds), over its 3 seeds" in html and "--seeds 3" in html  # the command that reproduces the set
+    assert all((tmp_path / "r" / f).is_file() for f in ("q4-starvation.png", "q5-supply.png", "q7-partition-0.png"))
 
 
 def test_deploy_grid_takes_set_and_refuses_a_bad_value_before_any_host(tmp_path, capsys):

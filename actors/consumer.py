@@ -19,6 +19,7 @@ from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
 from scowl.analysis.service import ServiceBooks
 from scowl.balance import response
+from scowl.balance.sharding import consumer_zone_buckets, first_trackers
 from scowl.errors import ActorError
 from scowl.model import DemandModel, build_population, demand_shares
 from scowl.model.population import KIND_NAMES
@@ -149,16 +150,14 @@ class Population(GridPeer):
                 await self.connect(name, address)
             if role in ("generator", "storage"):
                 await self.subscribe(pub, (wire.Verdict,), publisher=name)
-        start = 0
-        for tracker, count in zip(placement.trackers, placement.counts):
-            self.mgr[start:start + count] = self.tracker_index[tracker]
-            if self.rejoining:
-                start += count
-                continue
-            for a in range(start, start + count, REGISTER_CHUNK):
-                b = min(start + count, a + REGISTER_CHUNK)
-                await self.request(tracker, wire.ConsumersRegister.pack(ids=self.ids_at(slice(a, b)), demand_mw=self.reported[a:b]), timeout=120)
-            start += count
+        bucket = first_trackers(placement.counts, np.r_[self.pop.kind, np.full(self.n - self.n_consumers, 255, dtype=np.uint8)],
+                               consumer_zone_buckets(self.global_at(np.arange(self.n)), self.scenario, len(placement.counts)))
+        self.mgr[:] = np.array([self.tracker_index[t] for t in placement.trackers], dtype=np.uint8)[bucket]
+        for b, tracker in enumerate(placement.trackers):  # (a population that rejoins asks every tracker instead)
+            pos = np.flatnonzero(bucket == b) if not self.rejoining else np.zeros(0, dtype=np.int64)
+            for a in range(0, pos.size, REGISTER_CHUNK):
+                await self.request(tracker, wire.ConsumersRegister.pack(ids=self.ids_at(pos[a:a + REGISTER_CHUNK]),
+                                                                        demand_mw=self.reported[pos[a:a + REGISTER_CHUNK]]), timeout=120)
         if self.rejoining:
             await self._find_consumers()
 

@@ -69,8 +69,9 @@ class GeneratorFleet(GridPeer):
         self.supply = SupplyModel(fleet, scenario, repo, indices=self.rows)
 
     def placement_weight(self) -> np.ndarray:
-        """What the broker weighs consumer placement by (nameplate, MW)."""
-        return self.nameplate
+        """What the broker weighs consumer placement by: what each unit can give at tick 0, MW
+        (dispatchable units their nameplate; wind, sun and outages as the day begins): a warm start."""
+        return self.supply.available(0)
 
     async def prepare(self) -> None:
         self.pub_address = await self.bind_pub(_pub_address(self))
@@ -96,7 +97,8 @@ class GeneratorFleet(GridPeer):
             sel = np.flatnonzero(np.array(self.tracker_of) == tracker)
             await self.request(tracker, wire.GeneratorsRegister.pack(
                 gen_ids=self.gen_ids[sel], nameplate_mw=self.nameplate[sel], min_mw=self.pmin[sel],
-                ramp_mw=self.ramp[sel], kind=self.kind[sel], type_code=self.type_code[sel]), timeout=60)
+                ramp_mw=self.ramp[sel], kind=self.kind[sel], type_code=self.type_code[sel],
+                zone=b"" if zones is None else zones[sel].astype(np.uint8).tobytes()), timeout=60)
             self.orders.join(tracker, 0)
 
     def owners(self) -> list[str]:

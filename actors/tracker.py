@@ -16,6 +16,7 @@ import numpy as np
 
 from scowl import balance, wire
 from scowl.actors.peer import Gather, GridPeer
+from scowl.model.zones import consumer_zones
 from scowl.runtime import on
 
 log = logging.getLogger("scowl.tracker")
@@ -27,6 +28,9 @@ class Tracker(GridPeer):
     def __init__(self, name, plan, scenario, address) -> None:
         super().__init__(name, plan, scenario, address)
         self.region = balance.Region(plan.n_global, scenario.scenario.safety_threshold, wire.CONSUMER_ID_DTYPE)
+        if scenario.trackers.transfer_limits:  # each tracker holds 1 / trackers of every zone interface's limit, x the scale
+            self.region.limits = balance.ZoneLimits(consumer_zones(np.arange(plan.n_global), scenario.seed),
+                                                    scenario.scenario.scale / len(plan.trackers))
         self.peer_trackers = [t for t in plan.trackers if t != name]
         self.peer_summary: dict[int, dict[str, wire.RegionSummary]] = {}  # tick -> peer -> summary
         self.gen_status = Gather([], "gen-status")  # the fleets that registered generators with us
@@ -143,6 +147,8 @@ class Tracker(GridPeer):
     def _add_generators(self, msg: wire.GeneratorsRegister) -> None:
         self.region.add_generators(msg.column("gen_ids"), msg.column("kind"), msg.column("min_mw"),
                                    msg.column("nameplate_mw"), msg.column("ramp_mw"))
+        if self.region.limits is not None:
+            self.region.limits.add_generators(msg.column("gen_ids"), np.frombuffer(msg.zone, dtype=np.uint8))
 
     # ---------------------------------------------------------------- the round
 

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scowl.model import data
+
 __all__ = ["SCHEMA_VERSION", "TABLES", "Column", "column_docs", "read_table", "tidy_tables", "write_tidy"]
 
 SCHEMA_VERSION = 1
@@ -74,6 +76,10 @@ _ROLE_COLUMNS: dict[str, dict[str, Column]] = {
         "reach_mw": Column("reach_mw", "float", "MW", "what the region's generators can give next tick: available output, dispatchable units up their ramp"),
         "handed_in_accepted": Column("consumers_handed_in_accepted", "int", "consumers", "consumers from other regions taken in"),
         "handed_in_declined": Column("consumers_handed_in_declined", "int", "consumers", "consumers from other regions declined"),
+        "limit_refused": Column("consumers_limit_refused", "int", "consumers", "consumers left starved because every placement in reach crossed a full zone interface ([trackers] transfer_limits)"),
+        "limit_refused_mw": Column("limit_refused_mw", "float", "MW", "demand of those consumers"),
+        **{f"flow_{n.lower().replace(' ', '_').replace('-', '_')}_mw": Column(f"flow_{n.lower().replace(' ', '_').replace('-', '_')}_mw", "float", "MW",
+           f"net flow the region's placements put across the {n} interface, from its `from` to its `to` zones") for n, *_ in data.transfer_limits()},
         "generators": Column("generators", "int", "generators", "generators in the region"),
         "consumers": Column("consumers", "int", "consumers", "consumers in the region's trees or starved queue"),
         "missing_peers": Column("missing_peers", "int", "peers", "peers the tracker did not hear from this tick"),

@@ -53,6 +53,7 @@ __all__ = [
     "RoundInput",
     "RoundOutput",
     "Trees",
+    "ZoneLimits",
     "accept_consumers",
     "check_invariants",
     "pick_handover",
@@ -73,6 +74,7 @@ from scowl.balance.handover import (
     release_consumers,
 )
 from scowl.balance.invariants import InvariantError, check_invariants
+from scowl.balance.limits import ZoneLimits
 from scowl.balance.members import retire_fleet, retire_generators
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.regionround import (

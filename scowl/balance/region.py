@@ -11,6 +11,7 @@ import numpy as np
 
 from scowl.balance.fair import ROTATE_AFTER
 from scowl.balance.handover import accept_consumers, release_consumers
+from scowl.balance.limits import ZoneLimits
 from scowl.balance.trees import ABSENT, STARVED, Trees
 from scowl.model import CONTINUOUS
 
@@ -67,6 +68,7 @@ class Region:
         self.warm = False  # set for the round of tick 0 only (fleets follow that round's setpoints unramped too)
         self.rotate_after = ROTATE_AFTER  # ticks a starved consumer waits beyond a served one before they swap (0: never)
         self.prev_demand_mw = -1.0  # the region's demand at the end of the last round (-1: no round yet)
+        self.limits: ZoneLimits | None = None  # [trackers] transfer_limits: the zones and interfaces (scowl.balance.limits)
 
     # ---------------------------------------------------------------- membership
 

@@ -31,7 +31,7 @@ import numpy as np
 from scowl.balance.handover import RegionSummary, pick_handover, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
-from scowl.balance.supply import _apply_statuses, _dispatch_and_place, reach_mw, room_and_short
+from scowl.balance.supply import _apply_statuses, _dispatch_and_place, _merge, reach_mw, room_and_short
 from scowl.balance.trees import ABSENT, Trees
 from scowl.model import CONTINUOUS, STORAGE
 
@@ -153,6 +153,8 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance
     res = _dispatch_and_place(region, inp.tick)
+    if region.limits is not None:  # placements over a zone transfer limit taken back, tried elsewhere (scowl.balance.limits)
+        res = _merge(res, region.limits.apply(trees, region.gen_ids, region.cons_ids[: trees.n]["lo"], region.thr), trees)
     region.warm = False
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
     _, short = room_and_short(region)
@@ -197,6 +199,7 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
         "handed_out": handed.size, "handed_out_served": leaving.size, "handed_out_served_mw": leaving_mw,
         "room_mw": room, "short_mw": short, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
         "generators": len(region.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != ABSENT)),
+        **(region.limits.figures if region.limits is not None else {}),
     }
     return RoundOutput(ids=region.cons_ids[changed], gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
                        setpoint_mw=region.setpoint[steer].copy(), handovers=handovers, summary=after, result=res, figures=figures,

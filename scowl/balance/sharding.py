@@ -63,3 +63,40 @@ def zone_buckets(zones, n_buckets: int, zone_shares) -> np.ndarray:
     if len(z) and (z.min() < 0 or z.max() >= len(share)):
         raise ValueError(f"zone index outside [0, {len(share)}): {int(z.min())}..{int(z.max())}")
     return of_zone[z]
+
+
+def first_trackers(counts, classes, zone_bucket=None) -> np.ndarray:
+    """The tracker (bucket index) of each of a population's consumers before tick 0.
+
+    By hash (the default): every customer class (`classes`: a code per consumer, e.g. home,
+    commercial building, fixed-load block) is split across the trackers in the proportions of
+    the broker's `counts`, in contiguous runs within the class; so each tracker starts the day
+    with the same mix of homes, businesses and fixed loads and a demand in proportion to its
+    weight, instead of one tracker holding every commercial building and fixed load (whose
+    excess then waits two ticks for handovers: a cold start). By zone (`zone_bucket` given, one
+    bucket per consumer): each consumer goes to the tracker of its own zone."""
+    counts = np.asarray(counts, dtype=np.int64)
+    cls = np.asarray(classes)
+    if zone_bucket is not None:
+        zb = np.asarray(zone_bucket, dtype=np.int64)
+        if zb.shape != cls.shape or (zb.size and (zb.min() < 0 or zb.max() >= counts.size)):
+            raise ValueError(f"zone_bucket: expected {cls.size} bucket indices in [0, {counts.size})")
+        return zb
+    if int(counts.sum()) != cls.size or (counts < 0).any():
+        raise ValueError(f"counts: expected non-negative counts summing to {cls.size}, found {counts.tolist()}")
+    out = np.empty(cls.size, dtype=np.int64)
+    for c in np.unique(cls):
+        pos = np.flatnonzero(cls == c)
+        out[pos] = np.repeat(np.arange(counts.size), split_by_weight(pos.size, counts))
+    return out
+
+
+def consumer_zone_buckets(global_index, scenario, n_buckets: int) -> np.ndarray | None:
+    """Under `[trackers] assign = "zone"`: the bucket of each consumer's zone (the zones cut
+    into buckets as the generators' are, scowl.model.zones.consumer_zones for the zone). None
+    when trackers are assigned by hash."""
+    if scenario.trackers.assign != "zone":
+        return None
+    from scowl.model.zones import consumer_zones, zone_shares
+
+    return zone_buckets(consumer_zones(global_index, scenario.seed), n_buckets, zone_shares())

@@ -309,7 +309,7 @@ class Trees:
         if self._pending:
             new = np.concatenate(self._pending)
             self._pending = []
-            new = new[self._assign[new] == STARVED]
+            new = np.unique(new[self._assign[new] == STARVED])  # (unplaced, placed and unplaced again: once)
             new = new[np.lexsort((new, self._since[new]))]
             if new.size and q.size and (self._since[q[-1]], q[-1]) > (self._since[new[0]], new[0]):
                 pos = int(np.searchsorted(self._since[q], self._since[new[0]], side="left"))

@@ -102,6 +102,7 @@ class TrackersSection:
     count: int = _f(4, lo=1, hi=4096)
     report_threshold: float = _f(0.05, lo=0.0, hi=1.0, lo_open=True)
     assign: str = _f("hash", choices=("hash", "zone"))
+    transfer_limits: bool = _f(False)  # the trackers refuse placements over data/zone_transfer_limits.csv
 
 
 @dataclass(frozen=True)

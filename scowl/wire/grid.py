@@ -137,6 +137,12 @@ class GeneratorsRegister(Batch, frozen=True):
     ramp_mw: bytes
     kind: bytes
     type_code: bytes
+    zone: bytes = b""  # NYISO load zone of each generator (uint8, 0 = A .. 10 = K), or empty (EV hubs: none)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.zone) not in (0, self.n) or (self.zone and max(self.zone) > 10):
+            raise ValueError(f"zone: expected {self.n} zone indices 0..10 (or none), found {len(self.zone)} bytes")
 
 
 @message("consumers-register")

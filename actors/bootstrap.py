@@ -10,6 +10,7 @@ from __future__ import annotations
 from scowl import membership, wire
 from scowl.balance.sharding import generator_id
 from scowl.runtime import Actor, on
+from scowl.security import EnrolmentError
 from scowl.streams import StreamRepo
 
 
@@ -64,11 +65,17 @@ class Bootstrap(Actor):
         reason = membership.join_refusal(self.plan.join_token, msg.token, msg.name, msg.role, taken)
         if reason:
             return wire.Joined(False, reason)
-        enrolment = getattr(self, "enrolment", None)  # CURVE on: the joiner's key enters the enrolment table
-        if enrolment is not None and not again:
+        if self.credentials is None and self.roster is not None and "roles" in self.guards:
+            return wire.Joined(False, "this run has no identities (security off): the roles guard of every peer would "
+                                      "refuse a joiner's messages; join a run with CURVE on")
+        if self.credentials is not None and not again:  # CURVE on: the key it connected with is enrolled under its name
+            key = self.unenrolled_keys.get(msg.name, "")
+            if msg.public_key != key:
+                return wire.Joined(False, f"public_key {msg.public_key[:40]!r} is not the CURVE key this connection "
+                                          f"authenticated with ({key[:8]!r}...)")
             try:
-                enrolment.add(msg.name, msg.role, msg.public_key)
-            except Exception as exc:
+                self.credentials.enrolment.add(msg.name, msg.role, msg.public_key, joined=True)
+            except EnrolmentError as exc:
                 return wire.Joined(False, str(exc))
         self._joiners[msg.name] = (msg.role, msg.public_key)
         return wire.Joined(True, "", membership.ticket(self.plan.join_token, msg.name, msg.role, msg.public_key),

@@ -272,13 +272,13 @@ class Population(GridPeer):
         return self.gen_table[keep][order], draw[keep][order]
 
     def on_members(self, tick: int, joined: dict[str, str], left: list[str]) -> None:
-        """A fleet that joined gets our draws and is waited for (its verdict comes straight to
-        us) from this tick on; one that left, no longer."""
+        """Joined fleets get our draws and are waited for from `tick` on; fleets and trackers gone, no longer."""
         for name, role in sorted(joined.items()):
             if role in ("generator", "storage"):
                 self.verdicts.join(name, tick)
-        for name in left:
+        for name in left:  # a fleet that left or died, or a dead tracker (its Assign never comes)
             self.verdicts.leave(name, tick)
+            self.assigns.leave(name, tick)
 
     @on(wire.Verdict)
     def on_verdict(self, msg: wire.Verdict, env: wire.Envelope):

@@ -105,6 +105,13 @@ class GeneratorFleet(GridPeer):
         """The trackers that own at least one of our generators (their buckets)."""
         return sorted(set(self.tracker_of))
 
+    def on_members(self, tick: int, joined: dict[str, str], left: list[str]) -> None:
+        """A population or tracker the metronome no longer counts (declared dead) is not waited
+        for: a dead tracker's generators keep their last setpoints."""
+        for name in left:
+            self.draws.leave(name, tick)
+            self.orders.leave(name, tick)
+
     # ---------------------------------------------------------------- per tick
 
     def on_tick(self, tick: int):

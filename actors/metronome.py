@@ -20,7 +20,8 @@ Waiting for the peers to start has a deadline too (`start_deadline_s`). A failur
 metronome itself (the disk is full, a final report it cannot read) ends the run on purpose:
 the reason is in `failure`, the peers are sent Stop, and what was recorded is written, marked
 partial. Interrupted (a signal, the node stopping), it writes what it gathered, marked partial.
-Every peer found dead is listed in `deaths` (and in the summary) with the tick it was lost at."""
+Every peer found gone is listed in `deaths` (and in the summary) with the tick it was lost at;
+one not back within `death_grace_s` is declared dead and every peer told (actors.membership)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ REPORT_AFTER_S = 10.0
 TICK_DEADLINE_S = 120.0
 #: every peer must be ready and subscribed within this long of the metronome's start
 START_DEADLINE_S = 300.0
+DEATH_GRACE_S = 20.0  # scenario key response.death_grace_s
 FINALS_TIMEOUT_S = 30.0
 
 log = logging.getLogger("scowl.metronome")
@@ -58,7 +60,8 @@ class Metronome(OpenMembership):
     def __init__(self, name: str, address: str, plan: RunPlan, ticks: int, tick_seconds: float,
                  pacing: str = "lockstep", factor: float = 1.0, progress=None, liveness_s: float = 0.5,
                  tick_deadline_s: float = TICK_DEADLINE_S, report_after_s: float = REPORT_AFTER_S,
-                 start_deadline_s: float = START_DEADLINE_S, say=None, **kw) -> None:
+                 start_deadline_s: float = START_DEADLINE_S, death_grace_s: float = DEATH_GRACE_S, say=None,
+                 **kw) -> None:
         super().__init__(name, address, **kw)
         self.plan = plan
         self.ticks = ticks
@@ -88,6 +91,7 @@ class Metronome(OpenMembership):
         self.tick_deadline_s = tick_deadline_s
         self.report_after_s = report_after_s
         self.start_deadline_s = start_deadline_s
+        self.death_grace_s = death_grace_s  # a peer lost this long (and not back) is declared dead
         self.say = say or _say
         self.deaths: list[dict] = []  # every peer found gone: {peer, role, tick, how}
         self.failure: str | None = None  # why the run ended before its last tick (None: it did not)
@@ -100,9 +104,6 @@ class Metronome(OpenMembership):
 
     async def on_start(self) -> None:
         self.pub_address = await self.bind_pub(self.plan.metronome_pub)
-        if self.plan.join_token and self.plan.transport != "inproc":  # the operator's terminal: how others join
-            where = f" (also in {self.plan.out_dir}/join.json)" if self.plan.out_dir else ""
-            print(f"join: bootstrap={self.plan.bootstrap} token={self.plan.join_token}{where}", file=sys.stderr, flush=True)
         if self.plan.out_dir:
             self.journal = StateJournal(Path(self.plan.out_dir) / JOURNAL)
         self._run_task = self._spawn(self._run())
@@ -115,14 +116,6 @@ class Metronome(OpenMembership):
             self.records[at] = row
         if self.journal is not None:
             self.journal.append(row)
-
-    def _lost(self, name: str, how: str) -> None:
-        """`name` is gone (dead, or not answering past the deadline): absent until it rejoins."""
-        if name in self.absent:
-            return
-        self.absent.add(name)
-        self.deaths.append({"peer": name, "role": self._role_of(name), "tick": self.current, "how": how})
-        self.say(f"{name} lost at tick {self.current}: {how}; the day goes on without it")
 
     @on(wire.Ready)
     def on_ready(self, msg: wire.Ready, env: wire.Envelope):
@@ -138,6 +131,10 @@ class Metronome(OpenMembership):
 
     @on(wire.TickDone)
     def on_tick_done(self, msg: wire.TickDone, env: wire.Envelope):
+        if env.sender in self.dead_at:  # declared dead and the others told: it is not counted again
+            log.warning("%s: tick-done %d from %s, declared dead at tick %d: ignored", self.name, msg.tick, env.sender,
+                        self.dead_at[env.sender])
+            return
         row = {"tick": msg.tick, "actor": env.sender, "role": msg.role, **msg.figures}
         stand_in = self._stand_ins.pop((msg.tick, env.sender), None)
         self._record(row, stand_in)
@@ -155,26 +152,6 @@ class Metronome(OpenMembership):
     def _check_done(self) -> None:
         if self.current >= 0 and self._done.get(self.current, set()) >= self._counted():
             self._tick_done.set()
-
-    def _rejoin(self, name: str) -> None:
-        """A peer restarted during the run: its old self's TickDone will never come; count
-        it again once it surely receives the ticks."""
-        log.warning("%s: %s restarted and rejoins at tick %d", self.name, name, self.current)
-        self.absent.add(name)
-        self._back[name] = -1
-        self._check_done()
-        self._spawn(self._count_back(name, self.current))
-
-    async def _count_back(self, name: str, said_ready: int) -> None:
-        try:
-            await self.await_subscribers({name}, timeout=120)
-        except ActorError as exc:  # it died again before it heard a tick: absent it stays
-            log.warning("%s: %s said ready but never subscribed (%s); it stays absent", self.name, name, exc)
-            self._back.pop(name, None)
-            return
-        self._back[name] = self.current + 1
-        self.rejoins.append((name, said_ready, self.current + 1))
-        log.warning("%s: %s is counted again from tick %d", self.name, name, self.current + 1)
 
     def _stand_in_for_absent(self, tick: int) -> None:
         done = self._done.get(tick, set())
@@ -313,7 +290,7 @@ class Metronome(OpenMembership):
                 names.append(service)
             except ActorError as exc:
                 log.warning("no final figures from %s: %s", service, exc)
-        for name in sorted(self.absent):
+        for name in sorted(self.absent | set(self.dead_at)):
             log.error("no final figures from %s: it was gone at the end of the run", name)
         replies = await asyncio.gather(*(self.request(n, wire.FinalQuery(), timeout=FINALS_TIMEOUT_S) for n in names),
                                        return_exceptions=True)

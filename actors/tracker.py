@@ -99,6 +99,7 @@ class Tracker(GridPeer):
                 self.gen_status.join(name, tick)
                 log.warning("%s: %s joined with %d generators from tick %d", self.name, name, reg.n, tick)
         for name in left:
+            self.reports.leave(name, tick)  # a dead population's reports never come
             ids = self._gen_sender.get(name)
             if ids is None or name not in self.gen_status.expected:
                 continue

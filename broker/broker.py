@@ -73,7 +73,8 @@ class Broker(Actor):
         if not msg.ticket:
             return (f"{msg.name[:64]!r} is not a peer of this run's plan and shows no join ticket "
                     "(a peer outside the plan first sends `join` to the bootstrap)")
-        if not membership.ticket_ok(self.plan.join_token, msg.ticket, msg.name, msg.role):
+        key = self.roster.public_key(msg.name) if self.roster is not None else ""  # CURVE on: the ticket names its key
+        if not membership.ticket_ok(self.plan.join_token, msg.ticket, msg.name, msg.role, key):
             return f"bad join ticket for {msg.name[:64]!r} as {msg.role!r} (it is the one the bootstrap's `joined` gave)"
         return ""
 

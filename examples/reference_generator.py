@@ -14,7 +14,9 @@ Try it:
 
 The file reads top to bottom in the order a peer does things:
   1. the bytes: packets, frames, envelopes, batch columns
-  2. the sockets: one DEALER per peer, one SUB for the metronome's ticks
+  2. the sockets: one DEALER per peer, one SUB for the metronome's ticks; with CURVE on (the
+     default of `scowl run`: join.json then lists every peer's public key) each socket is a
+     CURVE client that pins the server's key, and our own key is the one we join with
   3. joining: bootstrap (token -> ticket, generator ids), broker (register, locate, directory),
      the trackers that own our generators, the populations, the metronome
   4. every tick: gen-status out; tree-delta, setpoints and draws in; verdict and tick-done out
@@ -77,10 +79,18 @@ def decode_packet(packet: bytes) -> list[Envelope]:
 
 class Peer:
     """One name, one DEALER per peer we talk to (our name is its routing id), one SUB.
-    Every reply comes back on the DEALER the request went out on."""
+    Every reply comes back on the DEALER the request went out on.
 
-    def __init__(self, name: str) -> None:
+    Security (docs/protocol.md section 7): when the run has CURVE keys, `keys` maps every
+    peer's name to its public key (from join.json). We make our own keypair; every socket we
+    open is a CURVE client that presents it and accepts only the server whose key we pinned.
+    The bootstrap lets an unknown key in to ask to `join`, and enrols it under our name; from
+    then on every peer knows us by that key (the sender of what we send is who the key is)."""
+
+    def __init__(self, name: str, keys: dict[str, str] | None = None) -> None:
         self.name = name
+        self.keys = keys  # name -> Z85 public key of the run's peers; None: the run has no keys
+        self.public_key, self.secret_key = zmq.curve_keypair() if keys else (b"", b"")
         self.ctx = zmq.Context()
         self.links: dict[str, zmq.Socket] = {}
         self.poller = zmq.Poller()
@@ -97,11 +107,18 @@ class Peer:
         self.links[peer].send(msgpack.packb([frame], use_bin_type=True))  # a packet of one frame
         return self.seq
 
+    def secure(self, sock: zmq.Socket, server: str) -> None:
+        """CURVE client: present our key, talk only to the holder of `server`'s key."""
+        if self.keys:
+            sock.curve_publickey, sock.curve_secretkey = self.public_key, self.secret_key
+            sock.curve_serverkey = self.keys[server].encode()
+
     def connect(self, peer: str, address: str) -> None:
         """A DEALER to the peer's ROUTER; hello/welcome proves the link carries traffic."""
         sock = self.ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.ROUTING_ID, self.name.encode())
         sock.setsockopt(zmq.LINGER, 0)
+        self.secure(sock, peer)
         sock.connect(address)
         self.links[peer] = sock
         self.poller.register(sock, zmq.POLLIN)
@@ -109,6 +126,7 @@ class Peer:
 
     def subscribe(self, address: str, topics: list[str]) -> None:
         self.sub = self.ctx.socket(zmq.SUB)
+        self.secure(self.sub, "metronome")  # the ticks are the metronome's
         for topic in topics:
             self.sub.setsockopt(zmq.SUBSCRIBE, topic.encode())
         self.sub.connect(address)
@@ -166,10 +184,11 @@ class WindFarm:
 def join(peer: Peer, info: dict, farm: WindFarm, wait_for_tick: int = 0) -> dict:
     """The join sequence of docs/protocol.md section 5; returns what the tick loop needs."""
     name, n = peer.name, len(farm.nameplate)
-    # the bootstrap: our token buys a ticket (and the addresses of the broker and metronome)
+    # the bootstrap: our token buys a ticket (and the addresses of the broker and metronome);
+    # with CURVE on, it enrols our public key under our name, and the ticket names that key
     peer.connect("bootstrap", info["bootstrap"])
     _ok, _reason, ticket, broker, metronome, metronome_pub = peer.request(
-        "bootstrap", "join", [name, "generator", info["token"], ""], expect="joined")
+        "bootstrap", "join", [name, "generator", info["token"], peer.public_key.decode()], expect="joined")
     # the metronome's ticks and sync probes (PUB/SUB, topic = message type)
     peer.subscribe(metronome_pub, ["tick", "sync-probe"])
     while wait_for_tick and not any(env.type == "tick" and env.body[0] >= wait_for_tick for env in peer.inbox):
@@ -335,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.token is not None:
         info["token"] = args.token
     farm = WindFarm(args.units, args.nameplate, args.seed)
-    peer = Peer(args.name)
+    peer = Peer(args.name, info.get("keys"))
     try:
         grid = join(peer, info, farm, args.wait_for_tick)
         return run(peer, farm, grid, args.leave_after, args.deadline)

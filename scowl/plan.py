@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -81,8 +82,14 @@ class RunPlan:
     join_token: str = ""  # peers the plan does not name join with it (scowl.membership); "" = no joins
 
     def join_info(self) -> dict:
-        """What a peer outside the plan needs to join the running grid (RUN/join.json)."""
-        return {"bootstrap": self.bootstrap, "token": self.join_token, "protocol": "docs/protocol.md, section 5"}
+        """What a peer outside the plan needs to join the running grid (RUN/join.json). With
+        CURVE on, the public keys of the run's peers too (`keys`: name -> Z85): a joiner pins
+        the key of every peer it connects to, as every planned peer does."""
+        info: dict = {"bootstrap": self.bootstrap, "token": self.join_token, "protocol": "docs/protocol.md, section 5"}
+        if self.keys_dir and (Path(self.keys_dir) / "enrolment.json").is_file():
+            table = json.loads((Path(self.keys_dir) / "enrolment.json").read_text())
+            info["keys"] = {name: entry["public"] for name, entry in sorted(table.items())}
+        return info
 
     @property
     def n_global(self) -> int:
@@ -114,8 +121,9 @@ class RunPlan:
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise ConfigError(source, "plan", "a run plan written by `scowl run`", f"{type(exc).__name__}: {exc}") from None
 
-    def save(self, path: Path) -> None:
-        """The plan, and beside it join.json (the bootstrap's address and the join token)."""
+    def save(self, path: Path, announce: bool = False) -> None:
+        """The plan, and beside it join.json (the bootstrap's address and the join token);
+        `announce`: say on the operator's terminal how a peer joins (`scowl run` does)."""
         from scowl.statelog import atomic_write_text
 
         atomic_write_text(path, self.to_json())
@@ -123,6 +131,8 @@ class RunPlan:
             join = Path(path).with_name("join.json")
             atomic_write_text(join, json.dumps(self.join_info(), indent=1))
             join.chmod(0o600)  # the token admits peers: readable by the operator only
+            if announce and self.transport != "inproc":
+                print(f"join: bootstrap={self.bootstrap} token={self.join_token} (also in {join})", file=sys.stderr, flush=True)
 
     @classmethod
     def load(cls, path) -> RunPlan:

@@ -41,7 +41,8 @@ def _build(role: str, plan: RunPlan, scenario: Scenario, names: set[str] | None,
     if role == "metronome":
         return [Metronome("metronome", plan.metronome, plan, scenario.ticks, scenario.tick_seconds,
                           scenario.pacing.mode, scenario.pacing.factor, progress=progress,
-                          liveness_s=scenario.response.heartbeat_timeout_s / 4, tick_deadline_s=plan.tick_deadline_s)]
+                          liveness_s=scenario.response.heartbeat_timeout_s / 4, tick_deadline_s=plan.tick_deadline_s,
+                          death_grace_s=scenario.response.death_grace_s)]
     if role == "tracker":
         return [Tracker(t, plan, scenario, _bind(plan, t)) for t in plan.trackers if wanted(t)]
     if role == "generator":

@@ -152,6 +152,8 @@ class ResponseSection:
     self-optimizing (SOC) and back off like TCP congestion control (AIMD)."""
 
     heartbeat_timeout_s: float = _f(2.0, lo=0.0, lo_open=True, hi=600.0)
+    # the metronome: a peer gone this long (its connection closed, not restarted) is declared dead and every peer told
+    death_grace_s: float = _f(20.0, lo=0.0, hi=3600.0)
     capacity_low_threshold: float = _f(0.90, lo=0.0, hi=1.0, lo_open=True)
     unchoke_threshold: float = _f(0.80, lo=0.0, hi=1.0, lo_open=True)
     decrease_factor: float = _f(0.5, lo=0.0, hi=1.0, hi_open=True)

@@ -61,7 +61,7 @@ def run_scenario(scenario_path, out_dir: str, *, processes: bool = False, transp
     enrol_plan(plan)
     if plan.security_mode == "off":
         log.warning("security is off: no CURVE keys, any local process can act as any peer (benchmarks only)")
-    plan.save(out / "plan.json")  # atomically, and join.json beside it (the join token)
+    plan.save(out / "plan.json", announce=True)  # atomically, and join.json beside it (the join token): printed
     progress = Progress(f"scowl run {scenario.scenario.name}", enabled=show_progress)
     if not processes:
         handler = add_trace_log(plan.out_dir, "run")

@@ -115,14 +115,19 @@ class Mailbox(Dispatch):
                 self._refuse(sender or "?", rid, kind, exc.reason, exc.detail, frame)
                 continue
             who = env.sender
-            if sender.startswith(UNENROLLED) and self.roster is not None and self.roster.role(who) is None:
-                # an unenrolled key let in to join (an open bootstrap): it goes by the name it
-                # will join as, which must not be anyone's already; its key is kept for the join
-                self.unenrolled_keys[who] = sender[len(UNENROLLED):]
-                sender = who
+            if sender.startswith(UNENROLLED) and self.roster is not None:
+                if self.roster.role(who) is None:
+                    # an unenrolled key let in to join (an open bootstrap): it goes by the name it
+                    # will join as, which must not be anyone's already; its key is kept for the join
+                    self.unenrolled_keys[who] = sender[len(UNENROLLED):]
+                    sender = who
+                elif self.roster.enrolled_as(sender[len(UNENROLLED):]) == who:  # its join enrolled it since it connected
+                    sender = who
             if sender and who != sender:  # the envelope names someone else than the peer it came from
                 if "sender" in guards:
-                    self._refuse(sender, rid, kind, "spoofed", f"envelope says {who[:64]!r}, the connection is {sender!r}", frame)
+                    taken = " (a name the run already has: duplicate name)" if sender.startswith(UNENROLLED) else ""
+                    self._refuse(sender, rid, kind, "spoofed", f"envelope says {who[:64]!r}, the connection is {sender!r}{taken}", frame,
+                                 who if taken else "")
                     continue
             elif rid is not None:
                 self._learn_route(who, rid)
@@ -149,25 +154,26 @@ class Mailbox(Dispatch):
             else:
                 self._mailbox.append((env, msg))
 
-    def _refuse(self, sender: str, rid: bytes | None, kind: int, reason: str, detail: str, frame: bytes | None) -> None:
+    def _refuse(self, sender: str, rid: bytes | None, kind: int, reason: str, detail: str, frame: bytes | None,
+                reply_as: str = "") -> None:
         """Count a frame we could not accept and, when it came to our ROUTER, say why with a
         typed `reject`: as the reply to the request (reply_to = its seq, so the asker's request
         ends at once) when its envelope can be read and it asked; otherwise at most once per
         sender and reason, with reply_to 0. Never in answer to a reject: two peers must not
         reject each other forever."""
         self._reject(sender, reason, detail)
-        if kind != zmq.ROUTER or rid is None or self._router is None or sender.startswith(UNENROLLED):
-            return  # (an unenrolled key is told nothing but what the policy lets it hear)
-        seq, ask, msg_type = _peek(frame)
-        if msg_type == wire.Reject.TYPE:
+        if kind != zmq.ROUTER or rid is None or self._router is None:
             return
+        seq, ask, msg_type = _peek(frame)
+        if msg_type == wire.Reject.TYPE or (sender.startswith(UNENROLLED) and msg_type != wire.Join.TYPE):
+            return  # (an unenrolled key is told nothing but why its `join` failed)
         if not (ask and seq > 0):
             key = ("reject-sent", sender, reason)
             if key in self._logged:
                 return
             self._logged.add(key)
             seq = 0
-        reply = wire.encode_frame(wire.Reject(reason, detail[:500], msg_type), self.name, sender, self._next_seq(),
+        reply = wire.encode_frame(wire.Reject(reason, detail[:500], msg_type), self.name, reply_as or sender, self._next_seq(),
                                   self.clock.tick, seq)
         self._enqueue(self._router, rid, reply)
 

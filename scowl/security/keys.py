@@ -97,6 +97,7 @@ class Enrolment:
         self._role: dict[str, str] = {}
         self._public: dict[str, bytes] = {}
         self._by_key: dict[bytes, str] = {}
+        self._joined: set[str] = set()  # enrolled by the bootstrap for a `join` (it showed the run's join token)
         self._mtime = -1.0
         self._lock = threading.Lock()
 
@@ -112,6 +113,10 @@ class Enrolment:
 
     def role(self, name: str) -> str | None:
         return self._role.get(name)
+
+    def joined(self, name: str) -> bool:
+        """Enrolled by a `join` the bootstrap admitted (a member of the run's day, not only a key)."""
+        return name in self._joined
 
     def public_key(self, name: str) -> bytes:
         key = self._public.get(name)
@@ -129,9 +134,10 @@ class Enrolment:
         return name
 
     # ------------------------------------------------------------ changes
-    def add(self, name: str, role: str, public_key: bytes | str) -> None:
+    def add(self, name: str, role: str, public_key: bytes | str, joined: bool = False) -> None:
         """Enrol `name` (of `role`) as the holder of `public_key`. Enrolling the same name with
-        the same key again is a no-op; with another key it is refused ("duplicate name")."""
+        the same key again is a no-op; with another key it is refused ("duplicate name").
+        `joined`: the bootstrap admitted it by the join token (the table says `"joined": true`)."""
         key = _check_key(public_key, f"public key of {name}")
         if not name or len(name) > 64:
             raise EnrolmentError(f"enrolment name {name!r}: 1 to 64 characters")
@@ -143,6 +149,8 @@ class Enrolment:
             if other is not None and other != name:
                 raise EnrolmentError(f"duplicate key: the key offered for {name!r} is {other!r}'s")
             self._put(name, role, key)
+            if joined:
+                self._joined.add(name)
             self._save()
 
     def _put(self, name: str, role: str, key: bytes) -> None:
@@ -154,7 +162,8 @@ class Enrolment:
         if self.keys_dir is None:
             return
         self.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        table = {n: {"role": self._role[n], "public": self._public[n].decode("ascii")} for n in sorted(self._public)}
+        table = {n: {"role": self._role[n], "public": self._public[n].decode("ascii"), **({"joined": True} if n in self._joined else {})}
+                 for n in sorted(self._public)}
         fd, tmp = tempfile.mkstemp(dir=self.keys_dir, prefix=".enrolment-")
         with os.fdopen(fd, "w") as f:
             json.dump(table, f, indent=1, sort_keys=True)
@@ -180,6 +189,7 @@ class Enrolment:
             raise EnrolmentError(f"{path}: not an enrolment table ({type(exc).__name__}: {exc})") from None
         for name, role, key in entries:
             self._put(name, role, key)
+        self._joined |= {str(n) for n, e in table.items() if e.get("joined") is True}
         self._mtime = mtime
         return True
 

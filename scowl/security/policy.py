@@ -60,8 +60,22 @@ class Roster:
         return role
 
     def is_member(self, name: str) -> bool:
-        """A peer of this run's day (the plan's, or one that joined: `add_member`)."""
-        return name in self._members
+        """A peer of this run's day: the plan's, one added (`add_member`), or a grid peer the
+        bootstrap enrolled for a `join` (it showed the join token: scowl.membership). A key
+        merely enrolled is not a member."""
+        if name in self._members:
+            return True
+        return self.enrolment is not None and self.enrolment.joined(name) and self.enrolment.role(name) in GRID
+
+    def public_key(self, name: str) -> str:
+        """The Z85 public key `name` authenticates with ("" when the run has no keys)."""
+        if self.enrolment is None or name not in self.enrolment:
+            return ""
+        return self.enrolment.public_key(name).decode("ascii")
+
+    def enrolled_as(self, key: str) -> str | None:
+        """The name a Z85 public key is enrolled under now (None: not, or no keys)."""
+        return self.enrolment.name_of(key.encode("ascii")) if self.enrolment is not None else None
 
     def add_member(self, name: str) -> None:
         self._members.add(name)

@@ -22,6 +22,7 @@ from scowl.actors.peer import Gather
 from scowl.config import load_scenario, override
 from scowl.plan import make_plan
 from scowl.run import start_node, stop_nodes
+from scowl.security import enrol_plan
 from scowl.sweep import scenario_toml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,14 +38,11 @@ def _long_small(tmp_path: Path) -> Path:
 
 
 def test_the_reference_peer_joins_a_running_day_and_leaves_with_nobody_lost(tmp_path):
-    # insecure: the reference peer speaks plain tcp; with CURVE on it would first need its key
-    # enrolled through the bootstrap's `join` (public_key), which is not wired end to end yet
+    """Security on, every guard on: the peer makes its own CURVE key, the bootstrap enrols it
+    by the join token, and every peer it talks to accepts it by that key."""
     run_dir = tmp_path / "run"
-    # the `roles` guard is off too: the authorization roster of trackers and populations does
-    # not yet learn joiners (it knows the plan's names and enrolled keys only)
-    day = subprocess.Popen([sys.executable, "-c", "from scowl.run import run_scenario; import sys; "
-                            "run_scenario(sys.argv[1], sys.argv[2], processes=True, transport='tcp', show_progress=False, "
-                            "insecure=True, guards_off=('roles',))", str(_long_small(tmp_path)), str(run_dir)],
+    day = subprocess.Popen([sys.executable, "-m", "scowl", "run", str(_long_small(tmp_path)), "--out", str(run_dir),
+                            "--processes", "--transport", "tcp", "--quiet"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -61,11 +59,19 @@ def test_the_reference_peer_joins_a_running_day_and_leaves_with_nobody_lost(tmp_
             day.communicate()
     assert peer.returncode == 0, peer.stdout + peer.stderr
     assert day.returncode == 0, err[-3000:]
+    assert "join: bootstrap=tcp://" in err and f"(also in {run_dir / 'join.json'})" in err  # `scowl run` says how to join
+    info = json.loads((run_dir / "join.json").read_text())
+    assert {"bootstrap", "broker", "metronome", "tracker-0"} <= set(info["keys"])  # the keys a joiner pins
     counted = int(re.search(r"counted from tick (\d+)", peer.stdout).group(1))
     left = int(re.search(r"left at tick (\d+)", peer.stdout).group(1))
     assert 20 < counted < left == counted + 31 < 150  # joined mid-day, left mid-day (the tick after it asked)
 
     summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["security"]["mode"] == "curve", summary["security"]
+    assert not summary["security"].get("guards_off"), summary["security"]
+    enrolment = json.loads((run_dir / "keys" / "enrolment.json").read_text())
+    assert enrolment["windco"]["role"] == "generator"  # enrolled by its join, with the key it made
+    assert summary["security"]["rejected"] == 0, summary["security"]  # not one of its messages refused by any guard
     joined = summary["membership"]["joined"]["windco"]
     assert joined["tick"] == counted and joined["generators"] == 3 and joined["ticks_reported"] == left - counted
     assert joined["generated_mwh"] > 0  # its generators carried consumers
@@ -101,11 +107,15 @@ class RawPeer:
     def __init__(self, ctx: zmq.Context, name: str) -> None:
         self.ctx, self.name, self.seq = ctx, name, 0
 
-    def ask(self, service: str, address: str, msg: wire.Message | bytes) -> tuple[wire.Message, float]:
-        """Send one request on a fresh DEALER; (the reply, seconds it took)."""
+    def socket(self, service: str) -> zmq.Socket:
         sock = self.ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.ROUTING_ID, self.name.encode())
         sock.setsockopt(zmq.LINGER, 0)
+        return sock
+
+    def ask(self, service: str, address: str, msg: wire.Message | bytes) -> tuple[wire.Message, float]:
+        """Send one request on a fresh DEALER; (the reply, seconds it took)."""
+        sock = self.socket(service)
         try:
             sock.connect(address)
             self.seq += 1
@@ -225,3 +235,80 @@ def test_gather_counts_members_only_while_they_are_members():
     with pytest.raises(ValueError, match="unexpected sender"):
         g.add(6, "c", 3)
     assert np.array_equal(sorted(g.expected), ["b"])
+
+
+# --------------------------------------------------------------------------- refusals under CURVE
+
+
+@pytest.fixture(scope="module")
+def secure_services(tmp_path_factory):
+    """The same services with CURVE keys and every guard on, as `scowl run` starts them."""
+    out = tmp_path_factory.mktemp("secure-services")
+    plan = make_plan(str(ROOT / "configs/small.toml"), transport="tcp", out_dir=str(out))
+    enrol_plan(plan)
+    plan.save(out / "plan.json")
+    procs = [start_node(plan, out / "plan.json", name) for name in ("bootstrap", "broker", "metronome")]
+    ctx = zmq.Context()
+    try:
+        yield plan, ctx, json.loads((out / "join.json").read_text())["keys"]
+    finally:
+        ctx.destroy(linger=0)
+        stop_nodes(procs)
+
+
+class CurvePeer(RawPeer):
+    """A third party with its own CURVE key, pinning each service's key from join.json."""
+
+    def __init__(self, ctx: zmq.Context, name: str, keys: dict[str, str], pair: tuple[bytes, bytes] | None = None) -> None:
+        super().__init__(ctx, name)
+        self.keys = keys
+        self.public, self.secret = pair or zmq.curve_keypair()
+
+    def socket(self, service: str) -> zmq.Socket:
+        sock = super().socket(service)
+        sock.curve_publickey, sock.curve_secretkey = self.public, self.secret
+        sock.curve_serverkey = self.keys[service].encode()
+        return sock
+
+
+def test_wrong_joins_under_curve_are_refused_with_the_reason_within_a_second(secure_services):
+    plan, ctx, keys = secure_services
+    token = plan.join_token
+    mine = zmq.curve_keypair()
+    cases = [
+        ("bad token", "stranger", wire.Join("stranger", "generator", "0" * 32, mine[0].decode()), "bad join token"),
+        ("role that cannot join", "shopper", wire.Join("shopper", "consumer", token, mine[0].decode()), "cannot join a running grid"),
+        ("a key it does not hold", "stranger", wire.Join("stranger", "generator", token, zmq.curve_keypair()[0].decode()),
+         "is not the CURVE key this connection authenticated with"),
+        ("no key over CURVE", "stranger", wire.Join("stranger", "generator", token, ""), "is not the CURVE key"),
+        ("name of a planned peer", "fleet-0", wire.Join("fleet-0", "generator", token, mine[0].decode()), "duplicate name"),
+    ]
+    for what, sender, msg, reason in cases:
+        reply, elapsed = CurvePeer(ctx, sender, keys, mine).ask("bootstrap", plan.bootstrap, msg)
+        assert reason in _refused(reply), (what, reply)
+        assert elapsed < 1.0, f"{what}: refused after {elapsed:.2f} s"
+    # admitted: enrolled with its key, and the ticket names that key
+    first, _ = CurvePeer(ctx, "stranger", keys, mine).ask("bootstrap", plan.bootstrap,
+                                                          wire.Join("stranger", "generator", token, mine[0].decode()))
+    assert first.ok and first.ticket == membership.ticket(token, "stranger", "generator", mine[0].decode())
+    enrolled = json.loads((Path(plan.keys_dir) / "enrolment.json").read_text())["stranger"]
+    assert enrolled == {"role": "generator", "public": mine[0].decode(), "joined": True}
+    # the broker and metronome now know it by its key, and check the ticket against that key
+    for service, msg, reason in [
+        ("broker", wire.PeerRegister("stranger", "generator", "", ticket=membership.ticket(token, "stranger", "generator")),
+         "bad join ticket"),  # a ticket without its key
+        ("metronome", wire.Ready("stranger", "generator", "cd" * 32), "bad join ticket"),
+    ]:
+        reply, elapsed = CurvePeer(ctx, "stranger", keys, mine).ask(service, getattr(plan, service), msg)
+        assert reason in _refused(reply) and elapsed < 1.0, (service, reply, elapsed)
+    ok, _ = CurvePeer(ctx, "stranger", keys, mine).ask("broker", plan.broker,
+                                                       wire.PeerRegister("stranger", "generator", "", ticket=first.ticket))
+    assert ok.ok, ok
+    # another key cannot take the enrolled name over (the broker's handshake refuses a key it does not know)
+    sock = CurvePeer(ctx, "stranger", keys).socket("broker")
+    try:
+        sock.connect(plan.broker)
+        sock.send(wire.encode_packet([wire.encode_frame(wire.Ping(1), "stranger", "broker", 1, ask=True)]))
+        assert not sock.poll(1000), "an unenrolled key got an answer from the broker"
+    finally:
+        sock.close()

@@ -117,7 +117,9 @@ def test_a_peer_killed_mid_run_and_restarted_rejoins(tmp_path, peer):
     out = tmp_path / "restart"
     out.mkdir()
     config = out / "small-restart.toml"
-    config.write_text(scenario_toml(override(load_scenario("configs/small.toml"), {"scenario.ticks": RESTART_TICKS})))
+    config.write_text(scenario_toml(override(load_scenario("configs/small.toml"), {"scenario.ticks": RESTART_TICKS,
+                                                                                    # back long before it is declared dead
+                                                                                    "response.death_grace_s": 600.0})))
     plan = _plan(str(config), out)
     procs = {}
     started = []

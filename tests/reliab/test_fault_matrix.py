@@ -25,12 +25,14 @@ from scowl.sweep import scenario_toml
 TICKS = 20
 FAULT_AT = 6  # ticks on disk before the fault
 BOUND_S = 120.0  # every faulted run must end within this long of the fault (a shared 2-core machine)
+GRACE_S = 2.0  # response.death_grace_s: a peer gone this long is declared dead and every peer told
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("cfg") / "faults.toml"
-    path.write_text(scenario_toml(override(load_scenario("configs/small.toml"), {"scenario.ticks": TICKS})))
+    path.write_text(scenario_toml(override(load_scenario("configs/small.toml"), {"scenario.ticks": TICKS,
+                                                                                     "response.death_grace_s": GRACE_S})))
     return str(path)
 
 
@@ -83,6 +85,20 @@ def test_sigkill_of_a_peer_mid_day(config, tmp_path, victim):
         cost = {"population-0": "demand_missing_mwh", "fleet-0": "delivery_unconfirmed_mwh",
                 "storage-0": "delivery_unconfirmed_mwh", "tracker-0": "consumers_managed_at_death"}[victim]
         assert deaths[victim][cost] >= 0 and (victim == "storage-0" or deaths[victim][cost] > 0), deaths[victim]
+        # dead is not cut: past the grace every peer was told (the tick's `left` names it) ...
+        told = deaths[victim]["told_at_tick"]
+        assert told is not None and deaths[victim]["tick"] < told < TICKS, deaths[victim]
+        assert told == deaths[victim]["tick"] + deaths[victim]["ticks_absent"], "absent exactly until the others were told"
+        assert f"{victim} declared dead at tick {told}" in o.stderr
+        if victim in ("fleet-0", "storage-0"):  # ... and its consumers are no longer counted served on its generators
+            state = read_state_log(out)
+            served = state[state["role"] == "consumer"].groupby("tick")["served_mw"].sum()
+            delivered = state[state["role"].isin(["generator", "storage"])].groupby("tick")["delivered_mw"].sum()
+            after = served.index[served.index >= told]
+            assert len(after) > 0
+            assert (served[after] <= delivered[after] * (1 + 1e-9) + 1e-6).all(), (served[after], delivered[after])
+            if victim == "fleet-0":  # it carried most of the small grid: before the tell its consumers counted served
+                assert (served[told - 1] > delivered[told - 1] + 1.0), (served[told - 1], delivered[told - 1])
 
 
 def test_sigkill_of_the_metronome(config, tmp_path):

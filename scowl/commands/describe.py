@@ -175,7 +175,22 @@ def tightest(scenario, grid, supply, demand) -> dict:
                        + (f"; clear sky would give {clear:,.0f} MW, clouds take {1 - got / clear:.0%})" if clear > 0 else ", dark)"))
     return {"tick": k, "time": _hhmm(tl.local_hour[k]), "demand_mw": float(demand[k]), "available_mw": float(avail[k]),
             "usable_mw": float(usable[k]), "margin_mw": float(gap[k]), "safety_threshold": thr,
-            "ticks_short": int((gap < 0).sum()), "reasons": reasons}
+            "ticks_short": int((gap < 0).sum()), "reasons": reasons, "assumed": assumed_sizes(scenario)}
+
+
+def assumed_sizes(scenario) -> list[str]:
+    """The sizes of the day's stresses that are assumptions, not rows of the facts (each data
+    file's header says why that value and how much the day's stress moves with it)."""
+    from scowl.model import data
+
+    st, out = data.stress(), []
+    if scenario.stress.heat_wave:
+        out.append(f"heat wave +{st['heat_wave_uplift']:.0%} (NYISO 90/10) and imports at {st['heat_wave_imports_factor']:.0%} (data/stress.csv)")
+    if scenario.stress.forced_outages:
+        out.append("forced outage rates, NERC GADS class averages (data/outage_rates.csv)")
+    if scenario.stress.low_wind_evening:
+        out.append(f"calm evening: wind x {st['low_wind_factor']:.2f} (data/stress.csv)")
+    return out
 
 
 def _hhmm(h: float) -> str:
@@ -247,11 +262,13 @@ def render(d: dict) -> str:
                  f"{ti['ticks_short']} ticks with demand above usable supply; stresses: {stress}; fleet: {s['fleet_method']}")
     for r in ti["reasons"]:
         lines.append(f"  - {r}")
+    if ti.get("assumed"):
+        lines.append("  assumed, not in the facts (why, and the sensitivity: the data files' headers): " + "; ".join(ti["assumed"]))
     z = d["zones"]
     lines.append("zones at the peak (consumers / generators / load MW / available MW): " + "; ".join(
         f"{k} {z['consumers'][k]:,}/{z['generators'][k]}/{z['load_mw'][k]:,.0f}/{z['available_mw'][k]:,.0f}" for k in z["load_mw"]))
     if z["over_limit"]:
-        lines.append("interfaces over their limit at the peak (transport estimate, not enforced by the trackers): " + "; ".join(
+        lines.append("interfaces over their limit at the peak (transport estimate; the trackers enforce the limits with [trackers] transfer_limits = true): " + "; ".join(
             f"{k} {v[0]:,.0f} MW > {v[1]:,.0f} MW" for k, v in z["over_limit"].items()))
     return "\n".join(lines)
 

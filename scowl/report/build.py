@@ -19,7 +19,7 @@ def answer_all(inputs: Inputs, out: Path) -> list[Answer]:
     seeds = seed_states(inputs.days, loaded)
     sw = inputs.sweeps[0] if inputs.sweeps else None
     answers = [
-        scale.q1(sw, out) if sw else day.q1_days(inputs.healthy or inputs.partitioned, loaded, out),
+        scale.q1(sw, out) if sw else day.q1_days(inputs.healthy or inputs.partitioned, loaded, out, seeds),
         scale.q2(sw, out) if sw else scale.no_sweep(2, "naming the resource that binds first"),
         scale.q3(sw, out) if sw else scale.no_sweep(3, "the scale at which it binds"),
         day.q4(inputs.days, loaded, out, seeds),
@@ -29,7 +29,7 @@ def answer_all(inputs: Inputs, out: Path) -> list[Answer]:
         partition.q8(inputs.partition_sweeps, out),
     ]
     if sw and inputs.days:  # a sweep answers Q1 at every scale; the day runs add their own rate
-        extra = day.q1_days(inputs.healthy or inputs.partitioned, loaded, out)
+        extra = day.q1_days(inputs.healthy or inputs.partitioned, loaded, out, seeds)
         answers[0].details += [f"day run {d}" for d in extra.details]
         answers[0].figures += extra.figures
         answers[0].sources += extra.sources

@@ -41,12 +41,12 @@ def _with_intervals(details: list[str], per: list[dict]) -> list[str]:
     return out
 
 
-def q1_days(days: list[DayRun], loaded: Loaded, out: Path) -> Answer:
+def q1_days(days: list[DayRun], loaded: Loaded, out: Path, seeds: dict | None = None) -> Answer:
     if not days:
         return unanswered(1, "no day run and no sweep given: the rate comes from a run's tracker rounds")
     per = [figures_of(r, loaded, rebalance_figures) for r in days]
     h = per[0]
-    fig = figures.rounds_plot({r.label: loaded[r.label] for r in days}, out / "q1-rounds.png")
+    fig = figures.rounds_plot({r.label: loaded[r.label] for r in days}, out / "q1-rounds.png", seeds)
     return Answer(1, headline=(f"{h['trackers']:,.0f} tracker(s) held {h['consumers_per_tracker']:,.0f} consumers each and rebalanced "
                                f"at {pm(h, 'rate_hz_mean')} Hz mean ({pm(h, 'rate_hz_p5')} Hz p5) over {h['rounds']:,.0f} rounds, "
                                f"moving {pm(h, 'peers_rebalanced', ',.0f')} consumers between trees ({h['run']}); one scale only: "

@@ -60,18 +60,36 @@ def _series_band(ax, series: pd.DataFrame, col: str, colour, label: str | None =
         draw_band(ax, series["hour"], series[f"{col}_low"].to_numpy() * k, series[f"{col}_high"].to_numpy() * k, colour, label)
 
 
-def rounds_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path) -> str:
-    """Rebalance rate (1 / round time) of every tracker round over the day, against local time."""
+def rounds_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path,
+                seeds: dict[str, list[tuple[pd.DataFrame, pd.DataFrame]]] | None = None) -> str:
+    """Rebalance rate (1 / round time) of every tracker round over the day, against local time.
+    A run of several seeds (`seeds`): per tick, the trackers' mean rate averaged over the seeds,
+    with its 95 % band."""
+    from scowl.stats import band
+
     fig, ax = new_figure(figsize=(11, 3.4))
     hours = []
+    rates = []
     for name, (state, series) in days.items():
         at = hour_of_tick(series)
+        runs = (seeds or {}).get(name)
+        if runs:
+            per_seed = [1.0 / rows_of(st, "tracker").groupby("tick")["round_s"].mean() for st, _ in runs]
+            ticks = sorted(set.intersection(*(set(r.index) for r in per_seed)))
+            m, lo, hi = band([r.reindex(ticks).to_numpy() for r in per_seed])
+            h = pd.Series(ticks).map(at)
+            hours.append(h)
+            rates.append(pd.Series(m))  # the axis is chosen by the means (a band reaching 0 must not make it log)
+            line = ax.plot(h, m, ".-", ms=3, lw=0.8, label=f"{name}: trackers' mean rate, mean of {len(runs)} seeds")[0]
+            draw_band(ax, h, lo, hi, line.get_color(), f"{name}: 95 % interval over {len(runs)} seeds")
+            continue
         tr = state[state["role"] == "tracker"]
+        rates.append(1.0 / tr["round_s"])
         for actor, part in tr.groupby("actor"):
             h = part["tick"].map(at)
             hours.append(h)
             ax.plot(h, 1.0 / part["round_s"], ".-", ms=3, lw=0.8, label=f"{name}: {actor}")
-    rates = pd.concat([1.0 / rows_of(st, "tracker")["round_s"] for st, _ in days.values()])
+    rates = pd.concat(rates)
     from scowl.report.plots import scale_y
 
     scale_y(ax, rates)
@@ -81,7 +99,7 @@ def rounds_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path) 
         ax.set_ylim(bottom=0)
     local_time_axis(ax, pd.concat(hours))
     out = finish(fig, ax, path, xlabel="local time", ylabel="rebalance rate (Hz" + (", log scale)" if ax.get_yscale() == "log" else ")"),
-                 title="Rebalance rate of each tracker round")
+                 title="Rebalance rate of each tracker round" + ("; of several seeds: per tick, the mean with its band" if seeds else ""))
     return out.name
 
 

@@ -54,7 +54,7 @@ def measure(args: argparse.Namespace) -> dict:
     n = len(grid.consumers)
     return {
         "scenario": scenario.scenario.name,
-        "scale": args.scale,
+        "scale": scenario.scenario.scale,
         "consumers": n,
         "generators": len(grid.generators),
         "evs": len(grid.storage),

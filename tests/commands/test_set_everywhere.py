@@ -84,6 +84,10 @@ def test_benches_with_a_scenario_take_set_over_their_own_options(capsys):
     assert model_scenario(args).scenario.scale == 0.0008  # an explicit --set wins over --scale's default
     assert main(["bench", "model", "--config", "small", "--set", "trackers.cont=2"]) == 2
     assert "trackers.cont" in capsys.readouterr().err
+    # end to end, with --json: the figures are of the overridden scenario (no figure is asserted, only what ran)
+    assert main(["bench", "model", "--config", "small", "--set", "scenario.scale=0.0008", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["scenario"] == "small" and got["scale"] == 0.0008 and got["consumers"] > 5_000  # small has 3,559 at 0.0004
 
 
 def test_every_command_that_takes_a_scenario_takes_set():

@@ -81,7 +81,7 @@ class Peer:
     """One name, one DEALER per peer we talk to (our name is its routing id), one SUB.
     Every reply comes back on the DEALER the request went out on.
 
-    Security (docs/protocol.md section 7): when the run has CURVE keys, `keys` maps every
+    Security (docs/protocol.md section 6): when the run has CURVE keys, `keys` maps every
     peer's name to its public key (from join.json). We make our own keypair; every socket we
     open is a CURVE client that presents it and accepts only the server whose key we pinned.
     The bootstrap lets an unknown key in to ask to `join`, and enrols it under our name; from

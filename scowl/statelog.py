@@ -243,6 +243,8 @@ def state_frame(records: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(records)
     if len(df):
         df = df.sort_values(["tick", "actor"], kind="stable").reset_index(drop=True)
+    else:  # stopped before tick 0: no rows, but the columns every reader selects on
+        df = pd.DataFrame({"tick": pd.Series(dtype="int64"), "actor": pd.Series(dtype="str"), "role": pd.Series(dtype="str")})
     return df
 
 

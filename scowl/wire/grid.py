@@ -164,7 +164,7 @@ class Tick(Message, frozen=True):
     last: bool = False
     joined: list[str] = []  # peers counted from this tick on (they joined the running grid)
     joined_roles: list[str] = []  # their roles, in the same order
-    left: list[str] = []  # peers gone from this tick on (they sent `leave`)
+    left: list[str] = []  # peers gone from this tick on (they sent `leave`, or the metronome declared them dead)
 
 
 @message("ready")

@@ -97,6 +97,21 @@ def test_a_final_report_missing_a_key_is_named_and_tolerated():
     assert s["blackouts"]["events"] == 0 and s["blackouts"]["generator_ticks"] == 2
 
 
+def test_a_run_stopped_before_tick_0_still_writes_its_partial_results(tmp_path):
+    """A signal before the first tick: no state rows, and the summary is written all the same
+    (it raised KeyError 'role' on the empty state log)."""
+    from scowl.analysis.meta import run_meta
+    from scowl.analysis.results import write_results
+    from scowl.plan import make_plan
+
+    plan = make_plan("configs/small.toml", transport="inproc", out_dir=str(tmp_path))
+    meta = run_meta(plan, plan.scenario(), 0.0, {}, [])
+    meta["partial"] = {"interrupted": "SIGTERM received at tick 0", "ticks_completed": 0, "ticks_planned": 1}
+    summary = write_results(tmp_path, [], {}, meta)
+    assert summary["ticks"] == 0 and summary["energy_mwh"]["served"] == 0
+    assert len(pd.read_parquet(tmp_path / "state.parquet")) == 0
+
+
 def test_report_marks_partial_runs(tmp_path):
     out = tmp_path / "run"
     run_scenario("configs/small.toml", str(out), show_progress=False)

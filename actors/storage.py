@@ -20,6 +20,7 @@ import numpy as np
 from scowl.actors.generator import GeneratorFleet
 from scowl.model import (
     STORAGE,
+    asleep,
     build_evs,
     build_hubs,
     build_population,
@@ -81,7 +82,7 @@ class StorageFleet(GeneratorFleet):
         self.books["driven_mwh"] += self.driven_kwh / 1000.0
         figures.update({
             "evs": len(self.hubs.soc_kwh), "plugged": int(self.plugged.sum()),
-            "asleep": int((self.hubs.soc_kwh < self.hubs.evs.sleep_kwh).sum()),
+            "asleep": int(asleep(self.hubs.soc_kwh, self.hubs.evs.sleep_kwh).sum()),
             "charge_mw": charged / self.tick_hours, "discharge_mw": given / self.tick_hours,
             "charge_available_mw": float(self.charge_cap.sum()), "driven_mwh": self.driven_kwh / 1000.0,
             "soc_mwh": float(self.hubs.soc_kwh.sum() / 1000.0),

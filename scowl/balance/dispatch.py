@@ -10,6 +10,7 @@ Units: generator and hub powers MW (hubs: + discharge, - charge), ramp MW per ti
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["dispatch", "required_output", "storage_setpoints"]
 
@@ -22,7 +23,7 @@ def required_output(demand_mw: float, fixed_output_mw: float, safety_threshold: 
     return demand_mw / (1.0 - safety_threshold) - fixed_output_mw
 
 
-def _arrays(**named) -> list[np.ndarray]:
+def _arrays(**named: ArrayLike) -> list[NDArray[np.float64]]:
     out = [np.asarray(v, dtype=np.float64) for v in named.values()]
     shape = out[0].shape
     for (name, _), a in zip(named.items(), out):
@@ -33,7 +34,7 @@ def _arrays(**named) -> list[np.ndarray]:
     return out
 
 
-def dispatch(setpoint, pmin, pmax, ramp, required_mw: float) -> np.ndarray:
+def dispatch(setpoint: ArrayLike, pmin: ArrayLike, pmax: ArrayLike, ramp: ArrayLike, required_mw: float) -> NDArray[np.float64]:
     """New setpoints (MW) for continuous generators, moving their total towards `required_mw`.
 
     Each unit stays within [pmin, pmax] and within `ramp` (MW per tick, >= 0) of its setpoint;
@@ -54,10 +55,11 @@ def dispatch(setpoint, pmin, pmax, ramp, required_mw: float) -> np.ndarray:
     if total > 0 and delta != 0:
         share = min(1.0, abs(delta) / total)
         x = x + np.sign(delta) * share * room
-    return np.clip(x, lo, hi)
+    out: NDArray[np.float64] = np.clip(x, lo, hi)
+    return out
 
 
-def storage_setpoints(gap_mw: float, discharge_mw, charge_mw, safety_threshold: float = 0.10) -> np.ndarray:
+def storage_setpoints(gap_mw: float, discharge_mw: ArrayLike, charge_mw: ArrayLike, safety_threshold: float = 0.10) -> NDArray[np.float64]:
     """Setpoints (MW; + discharge, - charge) for a region's EV hubs after gas dispatch.
 
     `gap_mw` is what the region still needs from storage: required output (demand at

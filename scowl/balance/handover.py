@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scowl.balance.place import _plan
 from scowl.balance.trees import _EMPTY_I, ABSENT, Trees, _as_index, _as_power
@@ -57,7 +58,7 @@ def pick_handover(trees: Trees, max_mw: float) -> np.ndarray:
     return np.sort(np.concatenate([starved[first], starved[second]]))
 
 
-def release_consumers(trees: Trees, idx) -> None:
+def release_consumers(trees: Trees, idx: ArrayLike) -> None:
     """Consumers handed over to a peer leave this region (assignment ABSENT)."""
     idx = np.unique(_as_index("release_consumers idx", idx, trees.n))
     trees._reassign(idx, np.full(idx.size, ABSENT, dtype=np.int32))
@@ -77,7 +78,7 @@ class AcceptResult:
         return int(self.index.size)
 
 
-def accept_consumers(trees: Trees, demand, safety_threshold: float = 0.10) -> AcceptResult:
+def accept_consumers(trees: Trees, demand: ArrayLike, safety_threshold: float = 0.10) -> AcceptResult:
     """Take in a peer's consumers (demand MW, in the peer's priority order) where they fit
     under (1 - threshold) x output; the rest are declined (not added) and stay with the peer."""
     demand = np.asarray(demand, dtype=np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from scowl.balance.trees import ABSENT, STARVED, Trees
@@ -12,7 +14,7 @@ class InvariantError(AssertionError):
 
 
 
-def check_invariants(trees: Trees, safety_threshold: float = 0.10, *, rebalanced: bool = True, rtol: float = 1e-9) -> dict:
+def check_invariants(trees: Trees, safety_threshold: float = 0.10, *, rebalanced: bool = True, rtol: float = 1e-9) -> dict[str, Any]:
     """Recompute loads (O(N)) and raise InvariantError unless: maintained loads match;
     the index lists every consumer exactly once; the starved queue holds exactly the
     starved, longest starved first; and, if `rebalanced` (right after a

@@ -15,9 +15,11 @@ Generators and consumers without a zone (EV hubs: NO_ZONE) never cross an interf
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scowl.balance.place import _plan
 from scowl.balance.round import RebalanceResult
@@ -44,7 +46,7 @@ class Interfaces:
         return self.names[i].lower().replace(" ", "_").replace("-", "_")
 
 
-def interfaces(share: float = 1.0, table=None) -> Interfaces:
+def interfaces(share: float = 1.0, table: Iterable[tuple[str, str, str, float | str]] | None = None) -> Interfaces:
     """The interfaces of data/zone_transfer_limits.csv (or `table`: rows of (name, from zones,
     to zones, limit MW)), each limit x `share`."""
     if not 0.0 < share <= 1.0:
@@ -60,7 +62,7 @@ def interfaces(share: float = 1.0, table=None) -> Interfaces:
     return Interfaces(tuple(r[0] for r in rows), cross, np.array([float(r[3]) * share for r in rows]))
 
 
-def zone_flows(gen_zone, assignment, cons_zone, demand_mw) -> np.ndarray:
+def zone_flows(gen_zone: ArrayLike, assignment: ArrayLike, cons_zone: ArrayLike, demand_mw: ArrayLike) -> NDArray[np.float64]:
     """MW served from zone a to zone b (11 x 11) by the placements `assignment` (generator row
     per consumer, < 0 unplaced) given each generator's and consumer's zone."""
     a = np.asarray(assignment)
@@ -70,17 +72,19 @@ def zone_flows(gen_zone, assignment, cons_zone, demand_mw) -> np.ndarray:
     dst = np.asarray(cons_zone, dtype=np.int64)[placed]
     ok = (src < N_ZONES) & (dst < N_ZONES)
     w = np.asarray(demand_mw, dtype=np.float64)[placed][ok]
-    return np.bincount(src[ok] * N_ZONES + dst[ok], weights=w, minlength=N_ZONES * N_ZONES).reshape(N_ZONES, N_ZONES)
+    flows: np.ndarray = np.bincount(src[ok] * N_ZONES + dst[ok], weights=w, minlength=N_ZONES * N_ZONES).reshape(N_ZONES, N_ZONES)
+    return flows
 
 
-def interface_flows(flows: np.ndarray, ifs: Interfaces) -> np.ndarray:
+def interface_flows(flows: np.ndarray, ifs: Interfaces) -> NDArray[np.float64]:
     """Net MW across each interface, forwards (from -> to) less backwards."""
     fwd = (flows[None, :, :] * ifs.cross).sum(axis=(1, 2))
     back = (flows.T[None, :, :] * ifs.cross).sum(axis=(1, 2))
-    return fwd - back
+    net: NDArray[np.float64] = fwd - back
+    return net
 
 
-def refuse_over_limits(gen_zone, assignment, cons_zone, demand_mw, ifs: Interfaces) -> np.ndarray:
+def refuse_over_limits(gen_zone: ArrayLike, assignment: ArrayLike, cons_zone: ArrayLike, demand_mw: ArrayLike, ifs: Interfaces) -> NDArray[np.int64]:
     """Consumers (indices, sorted) whose placements to take back so that no interface's net
     flow exceeds its limit: for each interface over its limit, in file order, the largest
     consumers crossing it forwards (ties by index) until it is within."""
@@ -105,7 +109,7 @@ def refuse_over_limits(gen_zone, assignment, cons_zone, demand_mw, ifs: Interfac
     return np.unique(np.concatenate(refused)) if refused else np.zeros(0, dtype=np.int64)
 
 
-def enforce(trees: Trees, gen_zone, cons_zone, ifs: Interfaces, safety_threshold: float) -> tuple[np.ndarray, np.ndarray, int, float]:
+def enforce(trees: Trees, gen_zone: ArrayLike, cons_zone: ArrayLike, ifs: Interfaces, safety_threshold: float) -> tuple[np.ndarray, np.ndarray, int, float]:
     """Take back the placements over the limits, then place those consumers again where they
     cross no interface at its limit (generators of their own zone first: the plan is made per
     consumer zone over the generators that zone may still draw from). Mutates `trees`.
@@ -144,19 +148,19 @@ class ZoneLimits:
     index) and of every generator (by id, NO_ZONE for those registered without one), and the
     figures of its last round for the state log."""
 
-    def __init__(self, consumer_zone: np.ndarray, share: float, table=None) -> None:
+    def __init__(self, consumer_zone: np.ndarray, share: float, table: Iterable[tuple[str, str, str, float | str]] | None = None) -> None:
         self.consumer_zone = np.asarray(consumer_zone, dtype=np.uint8)
         self.ifs = interfaces(share, table)
         self.zone_by_id: dict[int, int] = {}
         self.figures: dict[str, float] = {}
 
-    def add_generators(self, gen_ids, zones) -> None:
+    def add_generators(self, gen_ids: ArrayLike, zones: ArrayLike) -> None:
         ids, z = np.asarray(gen_ids).tolist(), np.asarray(zones).tolist()
         if len(z) not in (0, len(ids)):
             raise ValueError(f"zones: expected one per generator ({len(ids)}) or none, found {len(z)}")
         self.zone_by_id.update(zip(ids, z or [NO_ZONE] * len(ids)))
 
-    def apply(self, trees: Trees, gen_ids: np.ndarray, cons_lo: np.ndarray, safety_threshold: float):
+    def apply(self, trees: Trees, gen_ids: np.ndarray, cons_lo: np.ndarray, safety_threshold: float) -> RebalanceResult:
         """Enforce the limits over a region's trees (consumer global indices `cons_lo` by
         Trees index); returns what changed as a round's result and sets `figures`."""
         gz = np.fromiter((self.zone_by_id.get(int(g), NO_ZONE) for g in gen_ids), dtype=np.int64, count=len(gen_ids))

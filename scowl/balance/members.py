@@ -7,27 +7,30 @@ handover to a peer tracker: nobody is lost. Pure: mutates only the `Trees` it is
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scowl.balance.region import Region
 from scowl.balance.trees import Trees
 
 
-def retire_generators(trees: Trees, gens) -> np.ndarray:
+def retire_generators(trees: Trees, gens: ArrayLike) -> NDArray[np.int64]:
     """Set these generators' output to 0 for good; returns the consumers that were on them,
     the ones the next round must rehome."""
-    gens = np.unique(np.asarray(gens, dtype=np.int64))
-    if gens.size == 0:
+    idx = np.unique(np.asarray(gens, dtype=np.int64))
+    if idx.size == 0:
         return np.zeros(0, dtype=np.int64)
-    if gens.min() < 0 or gens.max() >= trees.G:
+    if idx.min() < 0 or idx.max() >= trees.G:
         raise ValueError(f"retire_generators: generator index outside [0, {trees.G})")
-    on_them = trees._members(gens)
-    on_them = on_them[np.isin(trees.assignment[on_them], gens)]
-    trees.apply_generator_updates(gens, np.zeros(gens.size))
+    on_them: NDArray[np.int64] = trees._members(idx)
+    on_them = on_them[np.isin(trees.assignment[on_them], idx)]
+    trees.apply_generator_updates(idx, np.zeros(idx.size))
     return on_them
 
 
-def retire_fleet(region: Region, gen_ids) -> tuple[int, int]:
+def retire_fleet(region: Region, gen_ids: Iterable[int]) -> tuple[int, int]:
     """A fleet left: its generators (by id; unknown ids ignored) get no output, no limits and
     no setpoint from now on, and retire in the trees. Returns (generators retired, consumers
     that were on them)."""

@@ -5,9 +5,12 @@ how the region dispatches its units, `scowl.balance.supply`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scowl.balance.fair import ROTATE_AFTER
 from scowl.balance.handover import accept_consumers, release_consumers
@@ -78,7 +81,7 @@ class Region:
             raise ValueError(f"consumer index outside [0, {self.n_global})")
         return lo
 
-    def add_generators(self, gen_ids, kind, pmin, pmax, ramp) -> None:
+    def add_generators(self, gen_ids: Sequence[int] | NDArray[np.integer[Any]], kind: ArrayLike, pmin: ArrayLike, pmax: ArrayLike, ramp: ArrayLike) -> None:
         n = len(gen_ids)
         rows = self.trees.add_generators(np.zeros(n))
         for g, r in zip(np.asarray(gen_ids).tolist(), rows.tolist()):

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scowl.model import DemandShares
 
@@ -106,7 +107,8 @@ def consume(state: Deferral, flex: Flex, base_kw: np.ndarray, tick: int, tick_ho
     state.shed_kwh += float((base_kw * flex.responsive * (1.0 - w)).astype(np.float64).sum() * tick_hours)
     _spells(state, tick)
     flexible = use_kw.sum(axis=1) + base_kw * np.float32(flex.responsive)
-    return base_kw * np.float32(flex.fixed) + w * flexible + release.sum(axis=1) / np.float32(tick_hours)
+    kw: NDArray[np.float32] = base_kw * np.float32(flex.fixed) + w * flexible + release.sum(axis=1) / np.float32(tick_hours)
+    return kw
 
 
 def _spells(state: Deferral, tick: int) -> None:

@@ -3,8 +3,14 @@ the signed 32-bit space; each tracker owns one bucket. Pure functions, no socket
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import mmh3
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from scowl.config import Scenario
 
 HASH_SEED = 42
 HASH_LOW = -(2**31)
@@ -25,13 +31,13 @@ def bucket_bounds(n_buckets: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def bucket_of(gen_ids, n_buckets: int) -> np.ndarray:
+def bucket_of(gen_ids: ArrayLike, n_buckets: int) -> NDArray[np.int64]:
     """Bucket of each id: floor((id + 2^31) * n / 2^32), exact in integers."""
     ids = np.asarray(gen_ids, dtype=np.int64)
     return (((ids - HASH_LOW) * n_buckets) >> 32).astype(np.int64)
 
 
-def split_by_weight(count: int, weights) -> list[int]:
+def split_by_weight(count: int, weights: ArrayLike) -> list[int]:
     """Split `count` items into runs proportional to `weights` (largest remainder, ties by
     position), summing exactly to `count`."""
     w = np.asarray(weights, dtype=np.float64)
@@ -45,10 +51,11 @@ def split_by_weight(count: int, weights) -> list[int]:
     rest = count - int(base.sum())
     order = np.argsort(-(exact - base), kind="stable")[:rest]
     base[order] += 1
-    return base.tolist()
+    runs: list[int] = base.tolist()
+    return runs
 
 
-def zone_buckets(zones, n_buckets: int, zone_shares) -> np.ndarray:
+def zone_buckets(zones: ArrayLike, n_buckets: int, zone_shares: ArrayLike) -> NDArray[np.int64]:
     """Bucket of each generator by its NYISO load zone (0 = A .. 10 = K), for
     `[trackers] assign = "zone"`: the zones, in order A..K, are cut into `n_buckets` contiguous
     groups of about equal load (a zone goes to the bucket its load's midpoint falls in), so each
@@ -62,10 +69,11 @@ def zone_buckets(zones, n_buckets: int, zone_shares) -> np.ndarray:
     z = np.asarray(zones, dtype=np.int64)
     if len(z) and (z.min() < 0 or z.max() >= len(share)):
         raise ValueError(f"zone index outside [0, {len(share)}): {int(z.min())}..{int(z.max())}")
-    return of_zone[z]
+    buckets: NDArray[np.int64] = of_zone[z]
+    return buckets
 
 
-def first_trackers(counts, classes, zone_bucket=None) -> np.ndarray:
+def first_trackers(counts: ArrayLike, classes: ArrayLike, zone_bucket: ArrayLike | None = None) -> NDArray[np.int64]:
     """The tracker (bucket index) of each of a population's consumers before tick 0.
 
     By hash (the default): every customer class (`classes`: a code per consumer, e.g. home,
@@ -75,23 +83,23 @@ def first_trackers(counts, classes, zone_bucket=None) -> np.ndarray:
     weight, instead of one tracker holding every commercial building and fixed load (whose
     excess then waits two ticks for handovers: a cold start). By zone (`zone_bucket` given, one
     bucket per consumer): each consumer goes to the tracker of its own zone."""
-    counts = np.asarray(counts, dtype=np.int64)
+    per_tracker = np.asarray(counts, dtype=np.int64)
     cls = np.asarray(classes)
     if zone_bucket is not None:
-        zb = np.asarray(zone_bucket, dtype=np.int64)
-        if zb.shape != cls.shape or (zb.size and (zb.min() < 0 or zb.max() >= counts.size)):
-            raise ValueError(f"zone_bucket: expected {cls.size} bucket indices in [0, {counts.size})")
+        zb: NDArray[np.int64] = np.asarray(zone_bucket, dtype=np.int64)
+        if zb.shape != cls.shape or (zb.size and (zb.min() < 0 or zb.max() >= per_tracker.size)):
+            raise ValueError(f"zone_bucket: expected {cls.size} bucket indices in [0, {per_tracker.size})")
         return zb
-    if int(counts.sum()) != cls.size or (counts < 0).any():
-        raise ValueError(f"counts: expected non-negative counts summing to {cls.size}, found {counts.tolist()}")
+    if int(per_tracker.sum()) != cls.size or (per_tracker < 0).any():
+        raise ValueError(f"counts: expected non-negative counts summing to {cls.size}, found {per_tracker.tolist()}")
     out = np.empty(cls.size, dtype=np.int64)
     for c in np.unique(cls):
         pos = np.flatnonzero(cls == c)
-        out[pos] = np.repeat(np.arange(counts.size), split_by_weight(pos.size, counts))
+        out[pos] = np.repeat(np.arange(per_tracker.size), split_by_weight(pos.size, per_tracker))
     return out
 
 
-def consumer_zone_buckets(global_index, scenario, n_buckets: int) -> np.ndarray | None:
+def consumer_zone_buckets(global_index: ArrayLike, scenario: Scenario, n_buckets: int) -> NDArray[np.int64] | None:
     """Under `[trackers] assign = "zone"`: the bucket of each consumer's zone (the zones cut
     into buckets as the generators' are, scowl.model.zones.consumer_zones for the zone). None
     when trackers are assigned by hash."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scowl.balance.trees import _EMPTY_I, STARVED, Trees
 
@@ -96,7 +97,7 @@ def _shed_sorted(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarr
     pstar = jstar[has] + np.bincount(s[larger], minlength=k)[has]  # its lowest index among equals
     take[jstar[has]] = False
     take[pstar] = True
-    out = np.empty_like(take)
+    out: NDArray[np.bool_] = np.empty_like(take)
     out[order] = take
     return out
 

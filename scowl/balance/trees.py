@@ -25,7 +25,10 @@ between rounds and only newly unplaced ones are merged in.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 STARVED = -1
 ABSENT = -2
@@ -33,25 +36,25 @@ _EMPTY_I = np.zeros(0, dtype=np.int64)
 _EMPTY_G = np.zeros(0, dtype=np.int32)
 
 
-def _as_index(name: str, idx, n: int) -> np.ndarray:
-    idx = np.asarray(idx)
-    if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
-        raise ValueError(f"{name}: expected a 1-D integer array of indices, found dtype {idx.dtype} shape {idx.shape}")
-    idx = idx.astype(np.int64, copy=False)
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        bad = idx[(idx < 0) | (idx >= n)][0]
+def _as_index(name: str, idx: ArrayLike, n: int) -> NDArray[np.int64]:
+    arr = np.asarray(idx)
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+        raise ValueError(f"{name}: expected a 1-D integer array of indices, found dtype {arr.dtype} shape {arr.shape}")
+    out: NDArray[np.int64] = arr.astype(np.int64, copy=False)
+    if out.size and (out.min() < 0 or out.max() >= n):
+        bad = out[(out < 0) | (out >= n)][0]
         raise ValueError(f"{name}: index {bad} out of range; expected 0 <= index < {n}")
-    return idx
+    return out
 
 
-def _as_power(name: str, values, size: int, dtype) -> np.ndarray:
-    values = np.asarray(values, dtype=dtype)
-    if values.shape != (size,):
-        raise ValueError(f"{name}: expected {size} values (one per index), found shape {values.shape}")
-    if size and not (np.isfinite(values).all() and values.min() >= 0):
-        bad = values[~(np.isfinite(values) & (values >= 0))][0]
+def _as_power(name: str, values: ArrayLike, size: int, dtype: DTypeLike) -> np.ndarray:
+    arr: np.ndarray = np.asarray(values, dtype=dtype)
+    if arr.shape != (size,):
+        raise ValueError(f"{name}: expected {size} values (one per index), found shape {arr.shape}")
+    if size and not (np.isfinite(arr).all() and arr.min() >= 0):
+        bad = arr[~(np.isfinite(arr) & (arr >= 0))][0]
         raise ValueError(f"{name}: power must be finite and >= 0 MW, found {bad}")
-    return values
+    return arr
 
 
 def _last_wins(idx: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +78,7 @@ class Trees:
 
     _start: np.ndarray  # CSR offsets of the member index, one per generator (+ STARVED, ABSENT)
 
-    def __init__(self, output, demand=(), assignment=None) -> None:
+    def __init__(self, output: ArrayLike, demand: ArrayLike = (), assignment: ArrayLike | None = None) -> None:
         output = np.asarray(output, dtype=np.float64)
         self._output = _as_power("Trees output", output, output.size, np.float64).copy()
         self._load = np.zeros(self._output.size, dtype=np.float64)
@@ -143,7 +146,7 @@ class Trees:
         return (1.0 - safety_threshold) * self._output
 
     # ---- updates -----------------------------------------------------------------------
-    def apply_consumer_updates(self, idx, new_demand) -> None:
+    def apply_consumer_updates(self, idx: ArrayLike, new_demand: ArrayLike) -> None:
         """Consumers report changed demand (MW). Repeated indices: the last report wins."""
         idx = _as_index("apply_consumer_updates idx", idx, self.n)
         new = _as_power("apply_consumer_updates new_demand", new_demand, idx.size, np.float32)
@@ -159,14 +162,14 @@ class Trees:
             self._risers.append(rose)
         self._demand[idx] = new
 
-    def apply_generator_updates(self, gen_idx, new_output) -> None:
+    def apply_generator_updates(self, gen_idx: ArrayLike, new_output: ArrayLike) -> None:
         """Generators report their current output (MW). Repeated indices: the last report wins."""
         gen_idx = _as_index("apply_generator_updates gen_idx", gen_idx, self.G)
         new = _as_power("apply_generator_updates new_output", new_output, gen_idx.size, np.float64)
         gen_idx, new = _last_wins(gen_idx, new)
         self._output[gen_idx] = new
 
-    def add_consumers(self, demand, assignment=None) -> np.ndarray:
+    def add_consumers(self, demand: ArrayLike, assignment: ArrayLike | None = None) -> NDArray[np.int64]:
         """New joiners (demand MW); unplaced (starved since this round) unless assigned. Returns indices."""
         demand = np.asarray(demand, dtype=np.float32)
         demand = _as_power("add_consumers demand", demand, demand.size, np.float32)
@@ -189,7 +192,7 @@ class Trees:
             self._reassign(idx[placed], gen[placed])
         return idx
 
-    def add_generators(self, output) -> np.ndarray:
+    def add_generators(self, output: ArrayLike) -> NDArray[np.int64]:
         """New generators (output MW), empty trees. Returns their indices."""
         output = np.asarray(output, dtype=np.float64)
         output = _as_power("add_generators output", output, output.size, np.float64)
@@ -199,7 +202,7 @@ class Trees:
         self._start = np.concatenate([self._start, np.full(output.size, self._start[-1])])
         return np.arange(first, self.G, dtype=np.int64)
 
-    def reassign(self, idx, gen) -> None:
+    def reassign(self, idx: NDArray[np.int64], gen: NDArray[np.integer[Any]]) -> None:
         """Put consumers `idx` on generators `gen` (STARVED: unplaced, ABSENT: gone) as a fact
         learnt from outside the policy (a population's Resync), loads kept in step. Repeated
         indices: the last one wins."""
@@ -296,11 +299,12 @@ class Trees:
         self._assign[idx] = gen
         self._note_changed(idx)
 
-    def starved_so_far(self, idx) -> np.ndarray:
+    def starved_so_far(self, idx: ArrayLike) -> NDArray[np.int64]:
         """Rounds each of these consumers has starved so far, the current spell included."""
         idx = _as_index("starved_so_far idx", idx, self.n)
         now = self._assign[idx] == STARVED
-        return np.where(now, self.round - self._since[idx], self._acc[idx]).astype(np.int64)
+        rounds: NDArray[np.int64] = np.where(now, self.round - self._since[idx], self._acc[idx]).astype(np.int64)
+        return rounds
 
     def _starved(self) -> np.ndarray:
         """The unplaced consumers, most starved so far first (ties by index): the queue with

@@ -7,7 +7,7 @@
     grid.generators                                 # Generators: arrays by generator row
     supply = grid.supply()                          # SupplyModel; supply.available(tick) -> MW
     demand = grid.demand()                          # DemandModel; demand.step(tick) -> kW float32
-    grid.storage                                    # EVFleet; charge/drive/asleep are pure functions
+    grid.storage                                    # EVFleet; drive/asleep are pure functions
     grid.fixed_loads                                # industrial + transportation MW (fixed)
 
 Shards: `build_population(scenario, start=a, stop=b)` (or `indices=`) builds any part of the
@@ -46,7 +46,7 @@ from scowl.model.mix import (
 )
 from scowl.model.population import COMMERCIAL, RESIDENTIAL, Population, build_population, mean_peak_kw, split
 from scowl.model.solar import NY_LAT, NY_LON, clear_sky_ghi, pv_fraction, solar_elevation
-from scowl.model.storage import EVFleet, asleep, build_evs, charge, drive, ev_share, plugin_availability
+from scowl.model.storage import EVFleet, asleep, build_evs, drive, ev_share, plugin_availability
 from scowl.model.timeline import Timeline, timeline
 
 __all__ = [
@@ -54,7 +54,7 @@ __all__ = [
     "RESIDENTIAL", "RESIDENTIAL_SHAPE", "STOCHASTIC", "STORAGE", "TYPE_CODES", "TYPE_NAMES",
     "DemandModel", "DemandShares", "EVFleet", "EVHubs", "FixedLoads", "Generators", "Grid", "Population",
     "SupplyModel", "Timeline",
-    "asleep", "build_evs", "build_hubs", "ev_power_kw", "hub_limits_mw", "hub_output_mw", "hub_setpoint_mw", "settle_hubs", "build_generators", "build_grid", "build_population", "charge",
+    "asleep", "build_evs", "build_hubs", "ev_power_kw", "hub_limits_mw", "hub_output_mw", "hub_setpoint_mw", "settle_hubs", "build_generators", "build_grid", "build_population",
     "clear_sky_ghi", "consumer_counts", "demand_shares", "drive", "ev_share", "expected_demand_mw",
     "fixed_loads_mw", "fleet_plan", "load_shape", "mean_peak_kw", "mix_shares", "plugin_availability",
     "pv_fraction", "ramp_limit", "solar_elevation", "solar_profile", "split", "timeline",

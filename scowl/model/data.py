@@ -10,20 +10,21 @@ import csv
 import functools
 import importlib.resources
 import io
+from typing import Any
 
 __all__ = ["consumers", "consumers_at", "der_ev", "end_uses", "generation_mix", "load_shapes", "monthly", "outage_rates", "output_factor", "stress",
            "system", "table", "transfer_limits", "type_zones", "unit_sizes", "zones"]
 
 
 @functools.cache
-def table(name: str) -> tuple[dict, ...]:
+def table(name: str) -> tuple[dict[str, str], ...]:
     """Rows of data/<name>.csv as dicts of str (comment lines skipped)."""
     text = importlib.resources.files("scowl.data").joinpath(f"{name}.csv").read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     return tuple(csv.DictReader(io.StringIO("\n".join(lines))))
 
 
-def _num(s: str):
+def _num(s: str | None) -> float | None:
     return None if s is None or s.strip() == "" else float(s)
 
 
@@ -46,7 +47,7 @@ def system() -> dict[str, float]:
 
 
 @functools.cache
-def consumers() -> dict[str, dict]:
+def consumers() -> dict[str, dict[str, Any]]:
     """By customer type: count (None for fixed loads), summer_peak_mw, unit_peak_mw, load."""
     return {
         r["customer_type"]: {
@@ -79,7 +80,7 @@ def monthly(month: int) -> dict[str, float]:
 
 
 @functools.cache
-def der_ev(year: int) -> dict:
+def der_ev(year: int) -> dict[str, Any]:
     """DER and EV figures for `year` (None where the source gives none)."""
     for r in table("der_ev"):
         if int(r["year"]) == year:
@@ -116,7 +117,7 @@ def load_shapes() -> dict[str, tuple[float, ...]]:
 
 
 @functools.cache
-def zones() -> tuple[dict, ...]:
+def zones() -> tuple[dict[str, str], ...]:
     """The eleven NYISO load zones A-K (data/zones.csv), in zone order."""
     return table("zones")
 

@@ -27,12 +27,14 @@ commercial one).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import operator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scowl.model import data
 from scowl.model.mix import consumer_counts
@@ -73,19 +75,19 @@ COMMERCIAL_SHAPE = np.array([
 _WEEKEND_COMMERCIAL_BASE = 0.45
 
 
-def load_shape(hours, weekday, kind: int) -> np.ndarray:
+def load_shape(hours: ArrayLike, weekday: ArrayLike, kind: int) -> NDArray[np.float64]:
     """Fraction of peak demand for consumers of `kind` (0 residential, 1 commercial) at local
     `hours` (float, 0-24); `weekday` is a bool array (False = weekend)."""
     table = RESIDENTIAL_SHAPE if kind == 0 else COMMERCIAL_SHAPE
     h = np.asarray(hours, dtype=np.float64) % 24.0
-    shape = np.interp(h, np.arange(25), np.append(table, table[0]))
+    shape: NDArray[np.float64] = np.interp(h, np.arange(25), np.append(table, table[0]))
     if kind == 1:
         base = _WEEKEND_COMMERCIAL_BASE
         shape = np.where(weekday, shape, base + 0.5 * (shape - base).clip(min=0) + (shape - base).clip(max=0))
     return shape
 
 
-def season(date) -> str:
+def season(date: dt.date) -> str:
     """'summer' (June-September), 'winter' (December-March) or 'shoulder'."""
     return "summer" if 6 <= date.month <= 9 else "winter" if date.month in (12, 1, 2, 3) else "shoulder"
 
@@ -103,7 +105,8 @@ def _hourly_shape(season_name: str, weekday: bool) -> np.ndarray:
     shapes = data.load_shapes()
     day = "weekday" if weekday else "weekend"
     if season_name == "shoulder":
-        return (np.array(shapes[f"summer_{day}"]) + np.array(shapes[f"winter_{day}"])) / 2
+        mean: np.ndarray = (np.array(shapes[f"summer_{day}"]) + np.array(shapes[f"winter_{day}"])) / 2
+        return mean
     return np.array(shapes[f"{season_name}_{day}"])
 
 
@@ -178,7 +181,7 @@ class DemandShares:
     deferrable: tuple[tuple[str, float, int], ...]  # (end use, share, deferral window in seconds)
     responsive: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"fixed": self.fixed, "responsive": self.responsive,
                 "deferrable": {load: {"share": share, "window_s": window} for load, share, window in self.deferrable}}
 

@@ -9,6 +9,7 @@ implies, not the trackers' dispatch, which the run's state log records).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scowl.model.types import CONTINUOUS, FIXED, registry
 
@@ -17,7 +18,7 @@ __all__ = ["MERIT_ORDER", "energy_by_type"]
 MERIT_ORDER = ("imports", "natural gas-fired", "pumped storage", "petroleum-fired")
 
 
-def energy_by_type(type_code, kind, profile, demand_mw, tick_hours: float) -> dict[str, float]:
+def energy_by_type(type_code: ArrayLike, kind: ArrayLike, profile: ArrayLike, demand_mw: ArrayLike, tick_hours: float) -> dict[str, float]:
     """MWh by type name over the day (every registry type, 0 where none); `profile` is
     (ticks + 1, n) available MW, `demand_mw` (ticks + 1,) load. Unserved load is "unserved"."""
     reg = registry()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scowl.model import data
 from scowl.model.types import registry, type_info
@@ -49,8 +50,8 @@ def capacity_by_type(year: int) -> dict[str, tuple[float, int | None]]:
 
 
 @functools.cache
-def _size_rows() -> dict[str, list[dict]]:
-    rows: dict[str, list[dict]] = {}
+def _size_rows() -> dict[str, list[dict[str, str]]]:
+    rows: dict[str, list[dict[str, str]]] = {}
     for i, r in enumerate(data.table("unit_sizes")):
         if r["type"] != "thermal":
             type_info(r["type"], f"data/unit_sizes.csv row {i + 1}")
@@ -58,7 +59,7 @@ def _size_rows() -> dict[str, list[dict]]:
     return rows
 
 
-def size_quantiles(row: dict, n: int) -> np.ndarray:
+def size_quantiles(row: dict[str, str], n: int) -> np.ndarray:
     """n representative unit sizes (MW, ascending) of one unit_sizes.csv row."""
     if n <= 0:
         return np.zeros(0)
@@ -74,11 +75,11 @@ def size_quantiles(row: dict, n: int) -> np.ndarray:
     return median * np.exp(sigma * z)
 
 
-def _apportion(n: int, w) -> np.ndarray:
-    """Largest-remainder split of n by weights w (no minimum), ties by position."""
-    w = np.asarray(w, dtype=np.float64)
+def _apportion(n: int, weights: ArrayLike) -> NDArray[np.int_]:
+    """Largest-remainder split of n by weights (no minimum), ties by position."""
+    w = np.asarray(weights, dtype=np.float64)
     ideal = n * w / w.sum()
-    counts = np.floor(ideal).astype(int)
+    counts: NDArray[np.int_] = np.floor(ideal).astype(int)
     for i in np.argsort(-(ideal - counts), kind="stable")[: n - counts.sum()]:
         counts[i] += 1
     return counts
@@ -93,13 +94,14 @@ class FleetUnits:
     retired_mw: float = 0.0
 
 
-def _thinning(scenario: Scenario, caps) -> float:
+def _thinning(scenario: Scenario, caps: dict[str, tuple[float, int | None]]) -> float:
     """The share of the Gold Book's unit counts a scenario keeps: 1 (every unit, each scaled in
     size) unless that would leave fewer than MIN_CONSUMERS_PER_UNIT consumers per generator."""
     c = data.consumers()
     consumers = sum(round(c[k]["count"] * scenario.scenario.scale) for k in ("residential", "commercial"))
     units = sum(u or 0 for mw, u in caps.values() if mw > 0)
-    return min(1.0, consumers / MIN_CONSUMERS_PER_UNIT / max(units, 1))
+    share: float = min(1.0, consumers / MIN_CONSUMERS_PER_UNIT / max(units, 1))
+    return share
 
 
 def capacity_units(scenario: Scenario) -> dict[str, FleetUnits]:

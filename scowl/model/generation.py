@@ -33,9 +33,10 @@ the shared "weather" streams, so a generator actor computing only its own rows g
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scowl.model import data
 from scowl.model.mix import Generators
@@ -56,7 +57,7 @@ _SHARED_WIND, _SHARED_CLOUD = 0.7, 0.8
 _HYDRO_MW = 4247.0
 
 
-def ramp_limit(setpoint_prev, target, ramp, min_mw, max_mw):
+def ramp_limit(setpoint_prev: ArrayLike, target: ArrayLike, ramp: ArrayLike, min_mw: ArrayLike, max_mw: ArrayLike) -> Any:
     """The setpoint a ramp-limited unit reaches this tick: target clipped to prev +- ramp, then to
     [min_mw, max_mw]. Works on scalars and arrays alike."""
     moved = np.clip(target, np.asarray(setpoint_prev) - ramp, np.asarray(setpoint_prev) + ramp)
@@ -112,14 +113,16 @@ def _wind(ctx: _Context, name: str, type_name: str) -> np.ndarray:
     else:
         s = w.wind_variability
         f = mu * np.exp(s * x - s * s / 2)
-    return np.clip(f, 0.0, 1.0) * ctx.calm
+    factor: NDArray[np.float64] = np.clip(f, 0.0, 1.0) * ctx.calm
+    return factor
 
 
 def _solar(ctx: _Context, name: str, type_name: str) -> np.ndarray:
     x = _SHARED_CLOUD * ctx.shared_cloud + np.sqrt(1 - _SHARED_CLOUD**2) * ar1_path(ctx.repo.generator(name, "cloud"), ctx.steps, ctx.phi_cloud)
     w = ctx.scenario.weather
     atten = np.clip(w.cloudiness * (1 + w.cloud_variability * x), 0.0, 0.95)
-    return ctx.sun * (1 - atten)
+    factor: NDArray[np.float64] = ctx.sun * (1 - atten)
+    return factor
 
 
 def _hydro(ctx: _Context, name: str, type_name: str) -> np.ndarray:
@@ -148,7 +151,7 @@ class SupplyModel:
     `out_from` -> the tick each selected unit goes out (ticks + 1: never).
     """
 
-    def __init__(self, generators: Generators, scenario: Scenario, repo: StreamRepo | None = None, indices=None) -> None:
+    def __init__(self, generators: Generators, scenario: Scenario, repo: StreamRepo | None = None, indices: ArrayLike | None = None) -> None:
         from scowl.model.series import availability_series
 
         repo = repo or StreamRepo(scenario.seed)
@@ -179,4 +182,5 @@ class SupplyModel:
 
     def available(self, tick: int) -> np.ndarray:
         """Available MW of each selected generator at `tick` (0 <= tick <= ticks)."""
-        return self.profile[tick]
+        mw: NDArray[np.float64] = self.profile[tick]
+        return mw

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scowl.model.demand import DemandModel, expected_demand_mw, fixed_loads_mw
 from scowl.model.generation import SupplyModel
@@ -41,7 +42,7 @@ class Grid:
     storage: EVFleet
     streams: StreamRepo
 
-    def supply(self, indices=None) -> SupplyModel:
+    def supply(self, indices: ArrayLike | None = None) -> SupplyModel:
         """Available output model for all generators (or those at `indices`)."""
         return SupplyModel(self.generators, self.scenario, self.streams, indices)
 

@@ -7,7 +7,7 @@ hub's EVs in proportion to each EV's own limit, so no EV exceeds its charger rat
 its battery or discharges below its sleep threshold (a depleted EV sleeps: it only takes charge).
 
 EV j belongs to hub j mod n_hubs: balanced, and fixed for the run. Pure functions over arrays;
-powers per EV in kW (+ charging, - delivering, as in `scowl.model.storage.charge`), per hub in
+powers per EV in kW (+ charging, - delivering), per hub in
 MW (+ delivering, as a generator's output)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scowl.model.storage import EVFleet, drive
 
@@ -79,18 +80,21 @@ def ev_power_kw(h: EVHubs, hub_mw: np.ndarray, plugged: np.ndarray, tick_hours: 
     with np.errstate(divide="ignore", invalid="ignore"):
         f_dis = np.where((hub_mw > 0) & (dis_hub > 0), np.minimum(1.0, want / dis_hub), 0.0)
         f_chg = np.where((hub_mw < 0) & (chg_hub > 0), np.minimum(1.0, want / chg_hub), 0.0)
-    return chg * f_chg[h.hub] - dis * f_dis[h.hub]
+    kw: NDArray[np.float64] = chg * f_chg[h.hub] - dis * f_dis[h.hub]
+    return kw
 
 
 def hub_setpoint_mw(target_mw: np.ndarray, charge_cap_mw: np.ndarray, available_mw: np.ndarray) -> np.ndarray:
     """The setpoint a hub can follow: the tracker's target (+ discharge, - charge, MW) within
     what its EVs can give (`available_mw`) and take (`charge_cap_mw`) this tick."""
-    return np.clip(target_mw, -charge_cap_mw, available_mw)
+    setpoint: NDArray[np.float64] = np.clip(target_mw, -charge_cap_mw, available_mw)
+    return setpoint
 
 
 def hub_output_mw(setpoint_mw: np.ndarray, available_mw: np.ndarray) -> np.ndarray:
     """What a hub offers its tree as a generator: its discharge setpoint (0 while charging)."""
-    return np.clip(setpoint_mw, 0.0, available_mw)
+    output: NDArray[np.float64] = np.clip(setpoint_mw, 0.0, available_mw)
+    return output
 
 
 def settle_hubs(h: EVHubs, setpoint_mw: np.ndarray, delivered_mw: np.ndarray, charge_cap_mw: np.ndarray,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import mmh3
 import numpy as np
+from numpy.typing import NDArray
 
 from scowl.model import data
 from scowl.model.fleet import capacity_units
@@ -90,11 +91,11 @@ def notebook_plan(scenario: Scenario) -> dict[str, tuple[int, float]]:
     return {t: ((int(counts[present.index(t)]), shares[t] * total_mw) if t in present else (0, 0.0)) for t in TYPE_NAMES}
 
 
-def _apportion(n: int, w: np.ndarray) -> np.ndarray:
+def _apportion(n: int, w: np.ndarray) -> NDArray[np.int_]:
     """Largest-remainder apportionment of n seats by weights w, at least one seat each."""
     k = len(w)
     ideal = (n - k) * w / w.sum()
-    counts = np.floor(ideal).astype(int)
+    counts: NDArray[np.int_] = np.floor(ideal).astype(int)
     rem = ideal - counts
     for i in np.argsort(-rem, kind="stable")[: (n - k) - counts.sum()]:
         counts[i] += 1

@@ -12,9 +12,10 @@ ids), index 4 (uint32), kind 1 (uint8), base_kw 4 (float32: its demand at the pe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scowl.model import data
 from scowl.model.mix import consumer_counts
@@ -35,7 +36,8 @@ def mean_peak_kw() -> tuple[float, float]:
     """Average demand at the summer peak (kW) of a home and of a commercial building:
     the type's share of the peak (MW) / its count (facts: 1.31 kW and 44.77 kW)."""
     c = data.consumers()
-    return tuple(1000.0 * c[k]["summer_peak_mw"] / c[k]["count"] for k in KIND_NAMES)  # type: ignore[return-value]
+    home, building = (1000.0 * c[k]["summer_peak_mw"] / c[k]["count"] for k in KIND_NAMES)
+    return home, building
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,12 @@ class Population:
     def counts(self) -> dict[str, int]:
         return {name: int(np.count_nonzero(self.kind == k)) for k, name in enumerate(KIND_NAMES)}
 
-    def take(self, sel) -> Population:
+    def take(self, sel: slice | NDArray[np.integer[Any]] | NDArray[np.bool_]) -> Population:
         """The consumers at positions `sel` (a slice, index array or boolean mask) of this one."""
         return Population(self.index[sel], self.kind[sel], self.base_kw[sel], self.ids[sel], self.n_total)
 
 
-def build_population(scenario: Scenario, repo: StreamRepo | None = None, *, start: int = 0, stop: int | None = None, indices=None) -> Population:
+def build_population(scenario: Scenario, repo: StreamRepo | None = None, *, start: int = 0, stop: int | None = None, indices: ArrayLike | None = None) -> Population:
     """Consumers [start, stop) of the scenario (or the global `indices` given), deterministic
     for the seed and identical whichever way the population is split."""
     repo = repo or StreamRepo(scenario.seed)

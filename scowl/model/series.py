@@ -19,10 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scowl.errors import ScowlError
 from scowl.model import data
@@ -36,7 +38,7 @@ __all__ = ["SeriesError", "availability_series", "load_series", "read_table"]
 class SeriesError(ScowlError):
     """A user series is wrong: names the file, the column and the row."""
 
-    def __init__(self, path, column: str, row: int | None, expected: str, found: object) -> None:
+    def __init__(self, path: str | Path, column: str, row: int | None, expected: str, found: object) -> None:
         where = f"column '{column}'" + (f", row {row}" if row is not None else "")
         super().__init__(f"{path}: {where}: expected {expected}, found {found!r}")
 
@@ -48,13 +50,13 @@ def _resolve(scenario: Scenario, name: str) -> Path:
     return p
 
 
-def read_table(path: Path) -> dict[str, list]:
+def read_table(path: Path) -> dict[str, list[Any]]:
     """Columns of a CSV or Parquet file as lists (CSV cells as strings)."""
     if not path.exists():
         raise SeriesError(path, "(file)", None, "an existing CSV or Parquet file", "no such file")
     if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow as pa  # type: ignore[import-untyped]
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
         try:
             return {k: list(v) for k, v in pq.read_table(path).to_pydict().items()}
@@ -67,7 +69,7 @@ def read_table(path: Path) -> dict[str, list]:
     if not rows:
         raise SeriesError(path, "(header)", None, "a header row and data rows", "an empty file")
     head = [h.strip() for h in rows[0]]
-    cols: dict[str, list] = {h: [] for h in head}
+    cols: dict[str, list[Any]] = {h: [] for h in head}
     for i, r in enumerate(rows[1:], start=1):
         if len(r) != len(head):
             raise SeriesError(path, "(all)", i, f"{len(head)} cells like the header", f"{len(r)} cells")
@@ -76,7 +78,7 @@ def read_table(path: Path) -> dict[str, list]:
     return cols
 
 
-def _number(path, col: str, values, lo=None, hi=None) -> np.ndarray:
+def _number(path: Path, col: str, values: Sequence[Any], lo: float | None = None, hi: float | None = None) -> NDArray[np.float64]:
     out = np.empty(len(values))
     for i, v in enumerate(values, start=1):
         try:
@@ -90,7 +92,7 @@ def _number(path, col: str, values, lo=None, hi=None) -> np.ndarray:
     return out
 
 
-def _hours(scenario: Scenario, path, cols: dict) -> np.ndarray:
+def _hours(scenario: Scenario, path: Path, cols: dict[str, list[Any]]) -> NDArray[np.float64]:
     """Each row's time as hours since local midnight of the scenario's date."""
     if "hour" in cols:
         h = _number(path, "hour", cols["hour"])
@@ -123,12 +125,13 @@ def _tick_hours(scenario: Scenario) -> np.ndarray:
     return h0 + np.arange(scenario.ticks + 1) * scenario.tick_seconds / 3600.0
 
 
-def _on_ticks(scenario: Scenario, path, col: str, h: np.ndarray, v: np.ndarray) -> np.ndarray:
+def _on_ticks(scenario: Scenario, path: Path, col: str, h: np.ndarray, v: np.ndarray) -> NDArray[np.float64]:
     th = _tick_hours(scenario)
     if th[0] < h[0] - 1e-9 or th[-1] > h[-1] + 1e-9:
         raise SeriesError(path, "hour" if col else "time", None,
                           f"times covering the run, hours {th[0]:g} to {th[-1]:g} after local midnight", f"{h[0]:g} to {h[-1]:g}")
-    return np.interp(th, h, v)
+    on_ticks: NDArray[np.float64] = np.interp(th, h, v)
+    return on_ticks
 
 
 @functools.lru_cache(maxsize=16)

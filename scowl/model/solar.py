@@ -4,6 +4,7 @@ hour angle) and a clear-sky irradiance (Haurwitz 1945). No pvlib: a few lines of
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["NY_LAT", "NY_LON", "clear_sky_ghi", "pv_fraction", "solar_elevation"]
 
@@ -11,7 +12,7 @@ __all__ = ["NY_LAT", "NY_LON", "clear_sky_ghi", "pv_fraction", "solar_elevation"
 NY_LAT, NY_LON = 42.7, -75.5
 
 
-def solar_elevation(day_of_year, utc_hour, lat: float = NY_LAT, lon: float = NY_LON) -> np.ndarray:
+def solar_elevation(day_of_year: ArrayLike, utc_hour: ArrayLike, lat: float = NY_LAT, lon: float = NY_LON) -> NDArray[np.float64]:
     """Solar elevation in degrees (negative below the horizon) for arrays of day and UTC hour."""
     doy = np.asarray(day_of_year, dtype=np.float64)
     hour = np.asarray(utc_hour, dtype=np.float64)
@@ -24,10 +25,11 @@ def solar_elevation(day_of_year, utc_hour, lat: float = NY_LAT, lon: float = NY_
     ha = np.radians(true_solar_min / 4 - 180)
     phi = np.radians(lat)
     sin_el = np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.cos(ha)
-    return np.degrees(np.arcsin(np.clip(sin_el, -1, 1)))
+    elevation: NDArray[np.float64] = np.degrees(np.arcsin(np.clip(sin_el, -1, 1)))
+    return elevation
 
 
-def clear_sky_ghi(elevation_deg) -> np.ndarray:
+def clear_sky_ghi(elevation_deg: ArrayLike) -> NDArray[np.float64]:
     """Clear-sky global horizontal irradiance, W/m^2 (Haurwitz): 1098 cos z exp(-0.057 / cos z)."""
     cz = np.sin(np.radians(np.asarray(elevation_deg, dtype=np.float64)))
     out = np.zeros_like(cz)
@@ -36,7 +38,7 @@ def clear_sky_ghi(elevation_deg) -> np.ndarray:
     return out
 
 
-def pv_fraction(elevation_deg, performance: float = 0.80) -> np.ndarray:
+def pv_fraction(elevation_deg: ArrayLike, performance: float = 0.80) -> NDArray[np.float64]:
     """Clear-sky PV output as a fraction of nameplate: performance x GHI / 1000 W/m^2 (STC),
     capped at 1; `performance` is the notebook's 80 % of capacity. Zero when the sun is down."""
     return np.minimum(1.0, performance * clear_sky_ghi(elevation_deg) / 1000.0)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scowl.model import data
 from scowl.model.population import RESIDENTIAL, Population
@@ -27,13 +28,14 @@ from scowl.streams import StreamRepo
 if TYPE_CHECKING:
     from scowl.config import Scenario
 
-__all__ = ["EVFleet", "asleep", "build_evs", "charge", "drive", "ev_share", "plugin_availability"]
+__all__ = ["EVFleet", "asleep", "build_evs", "drive", "ev_share", "plugin_availability"]
 
 
 def ev_share(scenario: Scenario) -> float:
     """Fraction of homes that own an EV in the mix year (EVs / residential units)."""
     evs = data.der_ev(scenario.scenario.mix_year)["evs"] or 0.0
-    return evs / data.consumers()["residential"]["count"]
+    share: float = evs / data.consumers()["residential"]["count"]
+    return share
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def build_evs(scenario: Scenario, population: Population, repo: StreamRepo | Non
                    cap, st.ev_charge_kw, st.ev_sleep_soc * cap, st.ev_trip_kwh)
 
 
-def plugin_availability(scenario: Scenario, hours) -> np.ndarray:
+def plugin_availability(scenario: Scenario, hours: ArrayLike) -> NDArray[np.float64]:
     """Expected fraction of EVs plugged in at local `hours`: the share staying home, plus the
     others when 1 - P(departed) x P(not yet back)."""
     st = scenario.storage
@@ -92,30 +94,17 @@ def plugin_availability(scenario: Scenario, hours) -> np.ndarray:
     erf = np.vectorize(math.erf)
     left = 0.5 * (1 + erf((h - st.ev_departure_hour) / sd))
     back = 0.5 * (1 + erf((h - st.ev_arrival_hour) / sd))
-    return st.ev_home_share + (1.0 - st.ev_home_share) * (1.0 - left * (1.0 - back))
+    share: NDArray[np.float64] = st.ev_home_share + (1.0 - st.ev_home_share) * (1.0 - left * (1.0 - back))
+    return share
 
 
-def charge(soc_kwh, power_kw, dt_s: float, capacity_kwh: float, rate_kw: float, plugged, sleep_kwh: float = 0.0):
-    """Charge (power > 0) or discharge (power < 0) for dt_s seconds, limited by the rate, by
-    being plugged in, by the room left in the battery and, for discharge, by the sleep threshold.
-    Returns (new soc kWh, power actually drawn kW; negative = delivered to the grid)."""
-    soc = np.asarray(soc_kwh, dtype=np.float32)
-    hours = dt_s / 3600.0
-    p = np.clip(np.asarray(power_kw, dtype=np.float32), -rate_kw, rate_kw)
-    p = np.where(plugged, p, 0.0)
-    room = (capacity_kwh - soc) / hours
-    avail = np.maximum(soc - sleep_kwh, 0.0) / hours
-    p = np.clip(p, -avail, room).astype(np.float32)
-    return (soc + p * np.float32(hours)).astype(np.float32), p
-
-
-def drive(soc_kwh, away, trip_kwh: float, away_minutes, dt_s: float):
+def drive(soc_kwh: ArrayLike, away: ArrayLike, trip_kwh: float, away_minutes: ArrayLike, dt_s: float) -> NDArray[np.float32]:
     """Energy used on the road this tick: trip_kwh spread evenly over each EV's time away.
     Returns the new soc (never below 0)."""
     use = np.where(away, trip_kwh * (dt_s / 60.0) / np.maximum(np.asarray(away_minutes, dtype=np.float32), 1.0), 0.0)
     return np.maximum(np.asarray(soc_kwh, dtype=np.float32) - use, 0.0).astype(np.float32)
 
 
-def asleep(soc_kwh, sleep_kwh: float) -> np.ndarray:
+def asleep(soc_kwh: ArrayLike, sleep_kwh: float) -> NDArray[np.bool_]:
     """True for EVs too depleted to discharge (they only take charge until they wake)."""
     return np.asarray(soc_kwh) < sleep_kwh

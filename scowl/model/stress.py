@@ -15,15 +15,18 @@ streams:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scowl.model import data
 from scowl.streams import StreamRepo
 
 if TYPE_CHECKING:
     from scowl.config import Scenario
+    from scowl.model.mix import Generators
 
 __all__ = ["demand_uplift", "forced_outages", "low_wind_factor", "out_from_tick", "outage_rate", "trip_tick"]
 
@@ -33,7 +36,7 @@ def outage_rate(technology: str) -> float:
     return data.outage_rates().get(technology, 0.0)
 
 
-def forced_outages(names, technology, repo: StreamRepo) -> np.ndarray:
+def forced_outages(names: Sequence[str], technology: Sequence[str], repo: StreamRepo) -> NDArray[np.bool_]:
     """True for each unit (by name and technology) in forced outage for the day."""
     out = np.zeros(len(names), dtype=bool)
     for i, (n, t) in enumerate(zip(names, technology)):
@@ -58,7 +61,7 @@ def trip_tick(scenario: Scenario) -> int | None:
     return int(ticks[0]) if len(ticks) else None
 
 
-def out_from_tick(generators, scenario: Scenario, repo: StreamRepo) -> np.ndarray:
+def out_from_tick(generators: Generators, scenario: Scenario, repo: StreamRepo) -> np.ndarray:
     """For every unit of the fleet, the first tick it is out (0: all day; ticks + 1: never)."""
     n = len(generators)
     first = np.full(n, scenario.ticks + 1, dtype=np.int64)
@@ -81,7 +84,7 @@ def demand_uplift(scenario: Scenario) -> float:
     return 1.0 + data.stress()["heat_wave_uplift"] if scenario.stress.heat_wave else 1.0
 
 
-def low_wind_factor(scenario: Scenario, local_hour) -> np.ndarray:
+def low_wind_factor(scenario: Scenario, local_hour: ArrayLike) -> NDArray[np.float64]:
     """Multiplier on wind output at each local hour: 1, or down to low_wind_factor over the
     evening window (linear over the first and last hour of it)."""
     h = np.asarray(local_hour, dtype=np.float64)

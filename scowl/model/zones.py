@@ -12,7 +12,10 @@ the documented hook where a zonal cap would go, and `scowl describe` reports the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scowl.model import data
 
@@ -21,13 +24,14 @@ __all__ = ["ZONES", "consumer_zones", "deal_zones", "interface_flows", "over_lim
 ZONES = "ABCDEFGHIJK"
 
 
-def zone_shares() -> np.ndarray:
+def zone_shares() -> NDArray[np.float64]:
     """Each zone's share of the NYCA coincident peak (sums to 1)."""
     s = np.array([float(r["share_of_CP_pct"]) for r in data.zones()])
-    return s / s.sum()
+    shares: NDArray[np.float64] = s / s.sum()
+    return shares
 
 
-def consumer_zones(index, seed: int) -> np.ndarray:
+def consumer_zones(index: ArrayLike, seed: int) -> NDArray[np.uint8]:
     """Zone index (0 = A .. 10 = K) of consumers by global index, in proportion to the zones'
     share of the coincident peak; the same for any shard (counter stream "zone")."""
     from scowl.streams import StreamRepo
@@ -36,7 +40,7 @@ def consumer_zones(index, seed: int) -> np.ndarray:
     return np.searchsorted(np.cumsum(zone_shares())[:-1], u, side="right").astype(np.uint8)
 
 
-def deal_zones(type_names) -> np.ndarray:
+def deal_zones(type_names: Sequence[str]) -> NDArray[np.uint8]:
     """Zone index of each generator given its type, in row order: each type's units go, one by
     one, to the zone furthest below its share (data/type_zones.csv). No random draw."""
     weights = data.type_zones()
@@ -58,7 +62,7 @@ def deal_zones(type_names) -> np.ndarray:
     return out
 
 
-def interface_flows(load_mw_by_zone, supply_mw_by_zone) -> dict[str, float]:
+def interface_flows(load_mw_by_zone: ArrayLike, supply_mw_by_zone: ArrayLike) -> dict[str, float]:
     """MW that must cross each interface (from -> to) for the load of the `to` zones that their
     own supply cannot cover (0 when they cover it); a transport model, not a power flow."""
     load = np.asarray(load_mw_by_zone, dtype=np.float64)

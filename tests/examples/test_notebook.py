@@ -23,6 +23,7 @@ def test_the_example_notebook_executes(tmp_path, monkeypatch):
     client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert any("image/png" in o.get("data", {}) for o in outputs), "the day plot was not displayed"
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 2, "the twin days' plot and the seeds' plot with its 95 % bands were not both displayed"
     assert (tmp_path / "runs" / "cut" / "tables" / "consumer.parquet").is_file()
     assert os.path.isdir(tmp_path / "runs" / "healthy-seeds" / "seed-9")

@@ -5,9 +5,9 @@ Leave is gone from the next tick (its `left` names it, trackers rehome its consu
 asked for its final figures.
 
 Dead is not cut. The metronome's links are exempt from every network fault, so a peer whose
-connection to it closed (or that stayed silent past the tick deadline) is gone, not cut off:
-it is absent at once (no tick waits for it) and, unless it comes back (says Ready again, or
-reports a tick) within `death_grace_s`, it is declared dead and the next tick's `left` names
+connection to it closed is gone, not cut off: it is absent at once (no tick waits for it)
+and, unless it comes back (says Ready again) within `death_grace_s`, it is declared dead and
+the next tick's `left` names
 it, the same path as a Leave: trackers retire a dead fleet's generators, so its consumers are
 rehomed or starved, never counted served on a generator nobody runs; everyone stops waiting
 for it. A peer declared dead cannot come back in this run. Each death is in `deaths` with the
@@ -147,14 +147,16 @@ class OpenMembership(Actor):
                  f"(declared dead unless back within {self.death_grace_s:g} s)")
 
     def _declare_dead(self, tick: int) -> list[str]:
-        """The lost peers that did not come back within the grace: no longer counted from
-        `tick`, and this tick's `left` tells every peer."""
+        """The lost peers that did not come back within the grace and whose connection is
+        closed: no longer counted from `tick`, and this tick's `left` tells every peer. One
+        only silent past the tick deadline, its connection open, is slow, not dead: absent
+        until it reports again."""
         now = time.monotonic()
         dead = []
         for name, since in sorted(self._lost_at.items()):
             if name not in self.absent or name not in self.expected:  # it came back (or left)
                 del self._lost_at[name]
-            elif name not in self._back and now - since >= self.death_grace_s:
+            elif name not in self._back and now - since >= self.death_grace_s and not self.has_route(name):
                 del self._lost_at[name]
                 dead.append(name)
         for name in dead:

@@ -344,7 +344,7 @@ class Population(GridPeer):
             choked = choked_rows[rows] if choked_gens.size else np.zeros(b - a, dtype=bool)
             self.books.count(f, a, b, self.demand[a:b], rows != 0, choked)
         self.done(tick, {
-            "consumers": self.n, "demand_mw": self.base_mw, **f, "soc": int(self_optimizing.sum()), "dr_events": dr_events,
+            "consumers": self.n, "demand_mw": self.base_mw, **f, "self_optimizing": int(self_optimizing.sum()), "dr_events": dr_events,
             "allowance_mean": float(dr.allowance.mean()) if dr is not None and dr.allowance.size else 1.0,
             "backlog_mwh": dr.outstanding_kwh / 1e3 if dr is not None else 0.0,
             "deferred_mwh_cum": dr.deferred_kwh / 1e3 if dr is not None else 0.0,

@@ -56,7 +56,7 @@ class StorageFleet(GeneratorFleet):
         self.plugged = np.ones(len(evs), dtype=bool)
         self.charge_cap = np.zeros(n)
         self.books = {"charged_mwh": 0.0, "delivered_mwh": 0.0, "driven_mwh": 0.0,
-                      "soc_start_mwh": float(self.hubs.soc_kwh.sum() / 1000.0)}
+                      "state_of_charge_start_mwh": float(self.hubs.stored_kwh.sum() / 1000.0)}
 
     def placement_weight(self) -> np.ndarray:
         return np.zeros(len(self.rows))  # consumers are placed by the generators' nameplate
@@ -81,17 +81,17 @@ class StorageFleet(GeneratorFleet):
         self.books["delivered_mwh"] += given
         self.books["driven_mwh"] += self.driven_kwh / 1000.0
         figures.update({
-            "evs": len(self.hubs.soc_kwh), "plugged": int(self.plugged.sum()),
-            "asleep": int(asleep(self.hubs.soc_kwh, self.hubs.evs.sleep_kwh).sum()),
+            "evs": len(self.hubs.stored_kwh), "plugged": int(self.plugged.sum()),
+            "asleep": int(asleep(self.hubs.stored_kwh, self.hubs.evs.sleep_kwh).sum()),
             "charge_mw": charged / self.tick_hours, "discharge_mw": given / self.tick_hours,
             "charge_available_mw": float(self.charge_cap.sum()), "driven_mwh": self.driven_kwh / 1000.0,
-            "soc_mwh": float(self.hubs.soc_kwh.sum() / 1000.0),
+            "state_of_charge_mwh": float(self.hubs.stored_kwh.sum() / 1000.0),
         })
 
     def final_figures(self) -> dict[str, float]:
         out = super().final_figures()
         # a restarted storage actor rebuilt its EVs from the seed: its books cover its last life only
         out["restarted"] = 1 if self.rejoining else 0
-        out.update(self.books, soc_end_mwh=float(self.hubs.soc_kwh.sum() / 1000.0), evs=len(self.hubs.soc_kwh),
-                   storage_mwh=float(len(self.hubs.soc_kwh) * self.hubs.evs.capacity_kwh / 1000.0))
+        out.update(self.books, state_of_charge_end_mwh=float(self.hubs.stored_kwh.sum() / 1000.0), evs=len(self.hubs.stored_kwh),
+                   storage_mwh=float(len(self.hubs.stored_kwh) * self.hubs.evs.capacity_kwh / 1000.0))
         return out

@@ -12,7 +12,8 @@ import pandas as pd
 from scowl.analysis.fairness import fairness_figures, merge_consumer_tables
 from scowl.statelog import atomic_write, atomic_write_json, read_state_log, state_frame
 
-SUMMARY_VERSION = 1
+#: 2: storage's soc_start_mwh / soc_end_mwh renamed state_of_charge_start_mwh / state_of_charge_end_mwh
+SUMMARY_VERSION = 2
 #: Roles that supply the trees: generator fleets and EV hub (storage) fleets speak the same
 #: protocol, so generation, availability and blackouts count both.
 SUPPLY_ROLES = ("generator", "storage")
@@ -84,8 +85,8 @@ def _beside_spare(state: pd.DataFrame, meta: dict, tick_h: float) -> dict:
 FINAL_KEYS = {
     "consumer": ("consumers_ever_starved", "starved_consumer_seconds", "starved_per_consumer_max_s", "starved_spell_max_s"),
     "generator": ("blackout_events", "blackout_generator_ticks"),
-    "storage": ("blackout_events", "blackout_generator_ticks", "soc_start_mwh", "charged_mwh", "delivered_mwh",
-                "driven_mwh", "soc_end_mwh", "evs", "generators", "storage_mwh"),
+    "storage": ("blackout_events", "blackout_generator_ticks", "state_of_charge_start_mwh", "charged_mwh", "delivered_mwh",
+                "driven_mwh", "state_of_charge_end_mwh", "evs", "generators", "storage_mwh"),
 }
 
 
@@ -234,16 +235,16 @@ def storage_figures(state: pd.DataFrame, stores: list[dict], tick_h: float) -> d
     """EV storage over the day: what the hubs charged on surplus and delivered on deficit, and
     their books (end = start + charged - delivered - driven)."""
     st = state[state["role"] == "storage"]
-    start = sum(f["soc_start_mwh"] for f in stores)
+    start = sum(f["state_of_charge_start_mwh"] for f in stores)
     charged = sum(f["charged_mwh"] for f in stores)
     delivered = sum(f["delivered_mwh"] for f in stores)
     driven = sum(f["driven_mwh"] for f in stores)
-    end = sum(f["soc_end_mwh"] for f in stores)
+    end = sum(f["state_of_charge_end_mwh"] for f in stores)
     by_tick = st.groupby("tick")[["charge_mw", "discharge_mw"]].sum() if len(st) else pd.DataFrame(columns=["charge_mw", "discharge_mw"])
     return {
         "evs": int(sum(f["evs"] for f in stores)), "hubs": int(sum(f["generators"] for f in stores)),
         "capacity_mwh": float(sum(f["storage_mwh"] for f in stores)),
-        "soc_start_mwh": start, "soc_end_mwh": end, "charged_mwh": charged, "delivered_mwh": delivered,
+        "state_of_charge_start_mwh": start, "state_of_charge_end_mwh": end, "charged_mwh": charged, "delivered_mwh": delivered,
         "driven_mwh": driven, "books_balance_mwh": start + charged - delivered - driven - end,
         "ticks_charging": int((by_tick["charge_mw"] > 0).sum()), "ticks_discharging": int((by_tick["discharge_mw"] > 0).sum()),
         "peak_discharge_mw": float(by_tick["discharge_mw"].max()) if len(by_tick) else 0.0,
@@ -307,12 +308,12 @@ def partition_figures(state: pd.DataFrame, finals: dict[str, dict], partitions: 
         # re-converged: trackers hear every peer, no consumer self-optimizing or still working
         # off deferred demand, no generator SOG, warning or blacked out
         per_tick = pd.DataFrame({
-            "soc": pop.groupby("tick")["soc"].sum() + pop.groupby("tick")["backlog_mwh"].sum(),
+            "self_optimizing": pop.groupby("tick")["self_optimizing"].sum() + pop.groupby("tick")["backlog_mwh"].sum(),
             "sog": gen.groupby("tick")["sog"].sum() + gen.groupby("tick")["warned"].sum() + gen.groupby("tick")["blacked_out"].sum(),
             "missing": state[state["role"] == "tracker"].groupby("tick")["missing_peers"].sum(),
         }).fillna(0)
         after = per_tick[per_tick.index >= end]
-        calm = after[(after["soc"] <= 1e-9) & (after["sog"] == 0) & (after["missing"] == 0)]
+        calm = after[(after["self_optimizing"] <= 1e-9) & (after["sog"] == 0) & (after["missing"] == 0)]
         out["heal_tick"] = int(end)
         out["reconverged_tick"] = int(calm.index.min()) if len(calm) else None
         out["reconverge_ticks"] = int(calm.index.min() - end) if len(calm) else None

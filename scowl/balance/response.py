@@ -1,4 +1,4 @@
-"""Self-optimizing consumers (SOC): demand response that backs off like TCP congestion control.
+"""Self-optimizing consumers: demand response that backs off like TCP congestion control.
 
 A consumer cut off from its tracker keeps an *allowance* w for its flexible demand
 (deferrable end uses + the demand-responsive part). When its generator warns capacity_low,
@@ -123,13 +123,13 @@ def _spells(state: Deferral, tick: int) -> None:
         state.spell_start[ended] = -1
 
 
-def aimd(state: Deferral, warned: np.ndarray, soc: np.ndarray, decrease: float, increase: float) -> int:
-    """After a tick's verdicts: warned SOC consumers back off multiplicatively (from at most
+def aimd(state: Deferral, warned: np.ndarray, self_optimizing: np.ndarray, decrease: float, increase: float) -> int:
+    """After a tick's verdicts: warned self-optimizing consumers back off multiplicatively (from at most
     1: paying back stops first), the others recover additively, to 1, or to 2 while they
-    have deferred energy to pay back. `soc` marks consumers allowed to move (self-optimizing
+    have deferred energy to pay back. `self_optimizing` marks consumers allowed to move (self-optimizing
     and not held choked); consumers back with their tracker recover the same gentle way.
     Returns the DemandResponse events (warned consumers) of this tick."""
-    hit = warned & soc
+    hit = warned & self_optimizing
     state.allowance[hit] = np.minimum(state.allowance[hit], 1.0) * np.float32(decrease)
     calm = ~hit
     ceiling = np.where((state.backlog_kwh > 0).any(axis=1), 2.0, 1.0).astype(np.float32)

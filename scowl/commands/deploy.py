@@ -223,7 +223,7 @@ def _grid(args) -> int:
     for host, f in host_figures(result.run_dir).items():
         rtt = f"{f['tracker_rtt_ms_p50']:.1f} ms" if "tracker_rtt_ms_p50" in f else "-"
         print(f"  {host:6} capacity_low {f['capacity_low_sent']:4d}  deferred {f['deferred_mwh']:8.3f} MWh  "
-              f"SOC consumer-ticks {f['soc_consumer_ticks']:6d}  starved consumer-ticks {f['consumer_ticks_starved']:5d}  "
+              f"self-optimizing consumer-ticks {f['self_optimizing_consumer_ticks']:6d}  starved consumer-ticks {f['consumer_ticks_starved']:5d}  "
               f"blackout generator-ticks {f['blackout_generator_ticks']:3d}  tracker RTT p50 {rtt}")
     for e in result.fault_events:
         print(f"  fault before tick {e.get('tick')}: {e['action']} {e.get('name', '')} "

@@ -149,7 +149,7 @@ class NetworkSection:
 class ResponseSection:
     """How peers behave when they lose their tracker (the partitioned day): generators turn
     self-optimizing (SOG) and warn their tree with capacity_low; consumers turn
-    self-optimizing (SOC) and back off like TCP congestion control (AIMD)."""
+    self-optimizing and back off like TCP congestion control (AIMD)."""
 
     heartbeat_timeout_s: float = _f(2.0, lo=0.0, lo_open=True, hi=600.0)
     # the metronome: a peer gone this long (its connection closed, not restarted) is declared dead and every peer told

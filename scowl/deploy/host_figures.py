@@ -27,7 +27,7 @@ def host_figures(run_dir: str | Path) -> dict[str, dict[str, float]]:
     for actor, f in sorted(finals.items()):
         host = plan.hosts.get(actor, "?")
         h = out.setdefault(host, {"actors": 0, "capacity_low_sent": 0, "sog_generator_ticks": 0, "blackout_generator_ticks": 0,
-                                  "deferred_mwh": 0.0, "dr_events": 0, "soc_consumer_ticks": 0, "consumer_ticks_starved": 0,
+                                  "deferred_mwh": 0.0, "dr_events": 0, "self_optimizing_consumer_ticks": 0, "consumer_ticks_starved": 0,
                                   "served_mwh": 0.0, "tracker_rtt_ms_p50": []})
         h["actors"] += 1
         rows = state[state["actor"] == actor]
@@ -38,7 +38,7 @@ def host_figures(run_dir: str | Path) -> dict[str, dict[str, float]]:
         elif f["role"] == "consumer":
             h["deferred_mwh"] += float(f.get("deferred_mwh", 0.0))
             h["dr_events"] += int(f.get("dr_events", 0))
-            h["soc_consumer_ticks"] += int(rows["soc"].sum())
+            h["self_optimizing_consumer_ticks"] += int(rows["self_optimizing"].sum())
             h["consumer_ticks_starved"] += int(rows["starved"].sum())
             h["served_mwh"] += float(rows["served_mw"].sum() * plan.scenario().tick_seconds / 3600.0)
         if "tracker_rtt_ms_p50" in f:
@@ -60,7 +60,7 @@ def reconvergence(run_dir: str | Path) -> list[dict]:
     by_tick = {
         "missing": state[state["role"] == "tracker"].groupby("tick")["missing_peers"].sum(),
         "sog": state[state["role"] == "generator"].groupby("tick")["sog"].sum(),
-        "soc": state[state["role"] == "consumer"].groupby("tick")["soc"].sum(),
+        "self_optimizing": state[state["role"] == "consumer"].groupby("tick")["self_optimizing"].sum(),
     }
     calm = sorted(set.intersection(*(set(s.index[s == 0]) for s in by_tick.values())))
     out = []

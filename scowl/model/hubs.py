@@ -30,7 +30,7 @@ class EVHubs:
     evs: EVFleet
     hub: np.ndarray  # int32 per EV
     n_hubs: int
-    soc_kwh: np.ndarray  # float64 per EV
+    stored_kwh: np.ndarray  # float64 per EV
     away_min: np.ndarray  # float32 per EV
 
     def plugged(self, minute_of_day: float) -> np.ndarray:
@@ -39,9 +39,9 @@ class EVHubs:
     def drive(self, minute_of_day: float, dt_s: float) -> float:
         """Use this tick's trip energy of the EVs on the road; returns kWh driven."""
         away = ~self.plugged(minute_of_day)
-        before = self.soc_kwh
+        before = self.stored_kwh
         after = drive(before, away, self.evs.trip_kwh, self.away_min, dt_s).astype(np.float64)
-        self.soc_kwh = after
+        self.stored_kwh = after
         return float((before - after).sum())
 
 
@@ -50,13 +50,13 @@ def build_hubs(evs: EVFleet, n_hubs: int) -> EVHubs:
         raise ValueError(f"n_hubs: expected at least 1, found {n_hubs}")
     hub = (np.arange(len(evs)) % n_hubs).astype(np.int32)
     away = (evs.arrive_min.astype(np.float32) - evs.depart_min.astype(np.float32))
-    return EVHubs(evs, hub, n_hubs, evs.soc_kwh.astype(np.float64), away)
+    return EVHubs(evs, hub, n_hubs, evs.stored_kwh.astype(np.float64), away)
 
 
 def _ev_limits_kw(h: EVHubs, plugged: np.ndarray, tick_hours: float) -> tuple[np.ndarray, np.ndarray]:
     e = h.evs
-    dis = np.minimum(e.rate_kw, np.maximum(h.soc_kwh - e.sleep_kwh, 0.0) / tick_hours)
-    chg = np.minimum(e.rate_kw, np.maximum(e.capacity_kwh - h.soc_kwh, 0.0) / tick_hours)
+    dis = np.minimum(e.rate_kw, np.maximum(h.stored_kwh - e.sleep_kwh, 0.0) / tick_hours)
+    chg = np.minimum(e.rate_kw, np.maximum(e.capacity_kwh - h.stored_kwh, 0.0) / tick_hours)
     return np.where(plugged, dis, 0.0), np.where(plugged, chg, 0.0)
 
 
@@ -107,7 +107,7 @@ def settle_hubs(h: EVHubs, setpoint_mw: np.ndarray, delivered_mw: np.ndarray, ch
     charge = np.minimum(np.maximum(-setpoint_mw, 0.0), charge_cap_mw)
     hub_mw = np.where(charge > 0, -charge, delivered_mw)
     kw = ev_power_kw(h, hub_mw, plugged, tick_hours)
-    h.soc_kwh = np.clip(h.soc_kwh + kw * tick_hours, 0.0, h.evs.capacity_kwh)
+    h.stored_kwh = np.clip(h.stored_kwh + kw * tick_hours, 0.0, h.evs.capacity_kwh)
     charged = float(np.maximum(kw, 0.0).sum() * tick_hours / 1000.0)
     delivered = float(-np.minimum(kw, 0.0).sum() * tick_hours / 1000.0)
     return charged, delivered

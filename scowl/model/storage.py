@@ -8,7 +8,7 @@ home all day;
 while away it uses ev_trip_kwh spread over the time away. Plugged in, it charges or discharges at
 up to ev_charge_kw, within [0, 80 kWh]; below ev_sleep_soc it sleeps (will not discharge).
 
-Per EV (bytes): owner 4 (uint32 global consumer index), soc_kwh 4 (float32), depart_min 2 and
+Per EV (bytes): owner 4 (uint32 global consumer index), stored_kwh 4 (float32), depart_min 2 and
 arrive_min 2 (uint16 minute of the day) = 12 bytes, about 1.5 bytes per consumer in 2030.
 """
 
@@ -41,7 +41,7 @@ def ev_share(scenario: Scenario) -> float:
 @dataclass(frozen=True)
 class EVFleet:
     owner: np.ndarray
-    soc_kwh: np.ndarray
+    stored_kwh: np.ndarray
     depart_min: np.ndarray
     arrive_min: np.ndarray
     capacity_kwh: float
@@ -54,7 +54,7 @@ class EVFleet:
 
     @property
     def nbytes(self) -> int:
-        return self.owner.nbytes + self.soc_kwh.nbytes + self.depart_min.nbytes + self.arrive_min.nbytes
+        return self.owner.nbytes + self.stored_kwh.nbytes + self.depart_min.nbytes + self.arrive_min.nbytes
 
     def plugged(self, minute_of_day: float) -> np.ndarray:
         """True for EVs at home (plugged in) at this minute of the local day."""
@@ -80,8 +80,8 @@ def build_evs(scenario: Scenario, population: Population, repo: StreamRepo | Non
     arr = np.maximum(arr, dep + 60)
     home = repo.counter("ev_home").uniform(owner) < np.float32(st.ev_home_share)
     dep, arr = np.where(home, 0, dep), np.where(home, 0, arr)  # depart == arrive: never away
-    soc0 = np.clip(st.ev_initial_soc + 0.1 * repo.counter("ev_soc").centered(owner), st.ev_sleep_soc, 1.0) * cap
-    return EVFleet(owner, soc0.astype(np.float32), dep.astype(np.uint16), arr.astype(np.uint16),
+    stored0 = np.clip(st.ev_initial_soc + 0.1 * repo.counter("ev_soc").centered(owner), st.ev_sleep_soc, 1.0) * cap
+    return EVFleet(owner, stored0.astype(np.float32), dep.astype(np.uint16), arr.astype(np.uint16),
                    cap, st.ev_charge_kw, st.ev_sleep_soc * cap, st.ev_trip_kwh)
 
 
@@ -98,13 +98,13 @@ def plugin_availability(scenario: Scenario, hours: ArrayLike) -> NDArray[np.floa
     return share
 
 
-def drive(soc_kwh: ArrayLike, away: ArrayLike, trip_kwh: float, away_minutes: ArrayLike, dt_s: float) -> NDArray[np.float32]:
+def drive(stored_kwh: ArrayLike, away: ArrayLike, trip_kwh: float, away_minutes: ArrayLike, dt_s: float) -> NDArray[np.float32]:
     """Energy used on the road this tick: trip_kwh spread evenly over each EV's time away.
-    Returns the new soc (never below 0)."""
+    Returns the new state of charge, kWh (never below 0)."""
     use = np.where(away, trip_kwh * (dt_s / 60.0) / np.maximum(np.asarray(away_minutes, dtype=np.float32), 1.0), 0.0)
-    return np.maximum(np.asarray(soc_kwh, dtype=np.float32) - use, 0.0).astype(np.float32)
+    return np.maximum(np.asarray(stored_kwh, dtype=np.float32) - use, 0.0).astype(np.float32)
 
 
-def asleep(soc_kwh: ArrayLike, sleep_kwh: float) -> NDArray[np.bool_]:
+def asleep(stored_kwh: ArrayLike, sleep_kwh: float) -> NDArray[np.bool_]:
     """True for EVs too depleted to discharge (they only take charge until they wake)."""
-    return np.asarray(soc_kwh) < sleep_kwh
+    return np.asarray(stored_kwh) < sleep_kwh

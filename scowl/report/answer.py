@@ -13,7 +13,7 @@ QUESTIONS = (
     "How long was the average peer starved for electricity?",
     "When demand exceeded supply, did a blackout occur?",
     "When should the system be sharded?",
-    "When the network partitioned, did peers operating in SOC mode cause a blackout in their region?",
+    "When the network partitioned, did self-optimizing peers cause a blackout in their region?",
     "How small a partition can the grid operate under? (stretch goal)",
 )
 

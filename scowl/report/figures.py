@@ -190,7 +190,7 @@ def supply_plot(days: dict[str, tuple[pd.DataFrame, pd.DataFrame]], path: Path,
 
 def partition_plot(state: pd.DataFrame, series: pd.DataFrame, schedule: list[dict], name: str, path: Path,
                    seeds: list[tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> str:
-    """Blacked-out generators per region, SOC consumers and deferred MW over local time, the
+    """Blacked-out generators per region, self-optimizing consumers and deferred MW over local time, the
     partition shaded. Of several seeds (`seeds`: every seed's state and series): each curve as
     the mean over the seeds with its 95 % band."""
     from scowl.stats import band
@@ -212,11 +212,11 @@ def partition_plot(state: pd.DataFrame, series: pd.DataFrame, schedule: list[dic
     a1.yaxis.get_major_locator().set_params(integer=True)
     a1.set_ylim(bottom=0)
     a1.set_title(f"{name}: blackouts by region (partition shaded)")
-    m, lo, hi = band([per_tick(st, "consumer", "soc", ticks).to_numpy() for st, _ in runs])
-    a2.plot(h, m, color="C0", label=f"consumers self-optimizing (SOC){over}")
+    m, lo, hi = band([per_tick(st, "consumer", "self_optimizing", ticks).to_numpy() for st, _ in runs])
+    a2.plot(h, m, color="C0", label=f"consumers self-optimizing{over}")
     if over:
-        draw_band(a2, h, lo, hi, "C0", "SOC: 95 % interval")
-    a2.set_ylabel("consumers in SOC mode")
+        draw_band(a2, h, lo, hi, "C0", "self-optimizing: 95 % interval")
+    a2.set_ylabel("consumers self-optimizing")
     a2.set_ylim(bottom=0)
     a3 = a2.twinx()
     a3.plot(h, series["deferred_mw"], "r--", lw=0.9, label=f"deferred demand (MW){over}")

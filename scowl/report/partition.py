@@ -1,4 +1,4 @@
-"""Questions about partitions: did SOC consumers black out their region during a partition (7),
+"""Questions about partitions: did self-optimizing consumers black out their region during a partition (7),
 from a partitioned day run, and the smallest partition that still runs (8), from a
 partition-size sweep (partition_sweep.json)."""
 
@@ -15,7 +15,7 @@ from scowl.report.seeds import Loaded, count, figures_of, interval_detail, pm
 
 
 def region_figures(run: DayRun, state, series=None) -> dict:
-    """Blacked-out generator-ticks per region during the partition windows, SOC consumer-ticks,
+    """Blacked-out generator-ticks per region during the partition windows, self-optimizing consumer-ticks,
     warnings and deferral, recomputed from the state log."""
     part = run.summary["partition"]
     schedule = part.get("schedule") or []
@@ -27,7 +27,7 @@ def region_figures(run: DayRun, state, series=None) -> dict:
     return {"run": run.label, "dir": str(run.path), "schedule": schedule,
             "blackouts_by_region": {k.split(":", 1)[1]: int(g[k].sum()) for k in regions},
             "blackout_generator_ticks": int(g["blacked_out"].sum()),
-            "soc_consumer_ticks": int(c["soc"].sum()) if "soc" in c else 0,
+            "self_optimizing_consumer_ticks": int(c["self_optimizing"].sum()) if "self_optimizing" in c else 0,
             "capacity_low_sent": int(part.get("capacity_low_sent", 0)),
             "deferred_mwh": float(part.get("deferred_mwh", 0.0)),
             "reconverge_s": part.get("reconverge_s")}
@@ -43,7 +43,7 @@ def q7(runs: list[DayRun], loaded: Loaded, out: Path, seeds: dict | None = None)
     per = [figures_of(r, loaded, region_figures) for r in usable]
     figs = [Figure(figures.partition_plot(loaded[r.label][0], loaded[r.label][1], p["schedule"], r.label, out / f"q7-partition-{i}.png",
                                           (seeds or {}).get(r.label)),
-                   "blacked-out generators per region, consumers in SOC mode and deferred MW; partition shaded", day_command(r))
+                   "blacked-out generators per region, self-optimizing consumers and deferred MW; partition shaded", day_command(r))
             for i, (r, p) in enumerate(zip(usable, per))]
     h = per[0]
     hit = {k: v for k, v in h["blackouts_by_region"].items() if v}
@@ -60,7 +60,7 @@ def q7(runs: list[DayRun], loaded: Loaded, out: Path, seeds: dict | None = None)
         line = interval_detail(p)
         if line:
             details.append(line)
-    return Answer(7, headline=(f"{verdict} while consumers ran {count(h, 'soc_consumer_ticks')} consumer-ticks in SOC mode ({windows}); "
+    return Answer(7, headline=(f"{verdict} while consumers ran {count(h, 'self_optimizing_consumer_ticks')} consumer-ticks self-optimizing ({windows}); "
                                f"generators sent {count(h, 'capacity_low_sent')} capacity_low warnings and consumers deferred "
                                f"{pm(h, 'deferred_mwh', '.3f')} MWh ({h['run']})"),
                   details=details,

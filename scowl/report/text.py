@@ -54,7 +54,7 @@ def summary_table(s: dict) -> str:
             f"EV storage ({_fmt(sto['evs'])} EVs in {sto['hubs']} hubs, {sto['capacity_mwh']:,.1f} MWh)",
             f"  charged on surplus / delivered on deficit   {sto['charged_mwh']:,.2f} / {sto['delivered_mwh']:,.2f} MWh "
             f"(peak {sto['peak_charge_mw']:,.1f} / {sto['peak_discharge_mw']:,.1f} MW); driven {sto['driven_mwh']:,.2f} MWh",
-            f"  state of charge            {sto['soc_start_mwh']:,.1f} -> {sto['soc_end_mwh']:,.1f} MWh (books off by {sto['books_balance_mwh']:.1e} MWh)",
+            f"  state of charge            {sto['state_of_charge_start_mwh']:,.1f} -> {sto['state_of_charge_end_mwh']:,.1f} MWh (books off by {sto['books_balance_mwh']:.1e} MWh)",
         ]
     p = s.get("partition")
     if p:

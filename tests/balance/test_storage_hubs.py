@@ -11,9 +11,9 @@ from scowl.model.hubs import build_hubs, ev_power_kw, hub_limits_mw
 from scowl.model.storage import EVFleet
 
 
-def fleet(soc_kwh) -> EVFleet:
-    n = len(soc_kwh)
-    return EVFleet(owner=np.arange(n, dtype=np.uint32), soc_kwh=np.asarray(soc_kwh, dtype=np.float32),
+def fleet(stored_kwh) -> EVFleet:
+    n = len(stored_kwh)
+    return EVFleet(owner=np.arange(n, dtype=np.uint32), stored_kwh=np.asarray(stored_kwh, dtype=np.float32),
                    depart_min=np.zeros(n, dtype=np.uint16), arrive_min=np.zeros(n, dtype=np.uint16),
                    capacity_kwh=80.0, rate_kw=10.0, sleep_kwh=8.0, trip_kwh=10.0)
 
@@ -43,12 +43,12 @@ def test_hub_power_is_shared_by_each_evs_limit_and_capped():
 
 def test_driving_uses_trip_energy_only_while_away():
     f = fleet([40.0, 40.0])
-    f = EVFleet(f.owner, f.soc_kwh, np.array([0, 480], dtype=np.uint16), np.array([0, 600], dtype=np.uint16),
+    f = EVFleet(f.owner, f.stored_kwh, np.array([0, 480], dtype=np.uint16), np.array([0, 600], dtype=np.uint16),
                 f.capacity_kwh, f.rate_kw, f.sleep_kwh, f.trip_kwh)
     h = build_hubs(f, 1)
     assert h.drive(minute_of_day=300.0, dt_s=3600) == 0.0  # both at home
     used = h.drive(minute_of_day=500.0, dt_s=3600)  # EV1 away for 120 minutes: 60 of them this tick
-    assert used == pytest.approx(5.0) and h.soc_kwh.tolist() == pytest.approx([40.0, 35.0])
+    assert used == pytest.approx(5.0) and h.stored_kwh.tolist() == pytest.approx([40.0, 35.0])
 
 
 def test_storage_discharges_on_a_deficit_and_charges_under_the_margin_on_a_surplus():

@@ -1,4 +1,4 @@
-"""The partitioned day: faults on real sockets, the SOG/SOC mechanism, conservation of
+"""The partitioned day: faults on real sockets, the self-optimizing generators and consumers, conservation of
 deferred energy, and identical inputs to the healthy day."""
 
 from __future__ import annotations
@@ -66,14 +66,14 @@ def _partition(start, end, isolate, from_):
 
 def lone_generator(scenario, load_ratio: float, ticks: int = 12, consumers: int = 200):
     """A generator that lost its tracker, with a tree of identical consumers drawing
-    `load_ratio` x its output: the SOG rule and the SOC responses, tick by tick."""
+    `load_ratio` x its output: the self-optimizing generators' rule and consumers' responses, tick by tick."""
     flex = response.Flex.of(demand_shares(scenario), scenario.tick_seconds)
     r = scenario.response
     base_kw = np.full(consumers, 2.0, np.float32)
     output_kw = float(base_kw.sum()) / load_ratio
     state = response.Deferral.new(consumers, len(flex.uses))
     warned = np.zeros(1, dtype=bool)
-    soc = np.ones(consumers, dtype=bool)
+    self_optimizing = np.ones(consumers, dtype=bool)
     history = []
     for tick in range(ticks):
         kw = response.consume(state, flex, base_kw, tick, scenario.tick_seconds / 3600)
@@ -82,7 +82,7 @@ def lone_generator(scenario, load_ratio: float, ticks: int = 12, consumers: int 
         warn, unchoke, warned = response.sog_signals(load, np.array([output_kw]), warned, np.ones(1, bool),
                                                      r.capacity_low_threshold, r.unchoke_threshold)
         history.append((tick, load[0] / output_kw, bool(warn[0]), blackout))
-        response.aimd(state, np.repeat(warn, consumers), soc, r.decrease_factor, r.increase_step)
+        response.aimd(state, np.repeat(warn, consumers), self_optimizing, r.decrease_factor, r.increase_step)
     return history, flex, state
 
 

@@ -22,7 +22,7 @@ def test_storage_books_close_and_state_of_charge_stays_in_the_battery(small_run)
     state, finals, _ = load_run(out)
     hubs = state[state["role"] == "storage"].set_index("tick")
     assert len(hubs) == s["ticks"]
-    assert ((hubs["soc_mwh"] >= 0) & (hubs["soc_mwh"] <= st["capacity_mwh"])).all()
+    assert ((hubs["state_of_charge_mwh"] >= 0) & (hubs["state_of_charge_mwh"] <= st["capacity_mwh"])).all()
     assert (hubs["asleep"] <= hubs["evs"]).all() and (hubs["plugged"] <= hubs["evs"]).all()
     # what the hubs delivered is what their trees drew (the consumers on them were served by it)
     np.testing.assert_allclose(hubs["discharge_mw"], hubs["delivered_mw"], rtol=1e-9, atol=1e-9)

@@ -20,7 +20,7 @@ def _fingerprint(grid):
     return {
         "nameplate": grid.generators.nameplate_mw, "gen_id": grid.generators.gen_id,
         "base_kw": grid.consumers.base_kw, "kind": grid.consumers.kind,
-        "ev_owner": grid.storage.owner, "ev_soc": grid.storage.soc_kwh, "ev_depart": grid.storage.depart_min,
+        "ev_owner": grid.storage.owner, "ev_stored": grid.storage.stored_kwh, "ev_depart": grid.storage.depart_min,
         "supply": grid.supply().profile, "demand": steps,
     }
 
@@ -79,4 +79,4 @@ def test_any_index_set_is_a_valid_shard():
     evs_whole, evs_mine = build_evs(sc, whole), build_evs(sc, mine)
     keep = np.isin(evs_whole.owner, pick)
     np.testing.assert_array_equal(evs_mine.owner, evs_whole.owner[keep])
-    np.testing.assert_array_equal(evs_mine.soc_kwh, evs_whole.soc_kwh[keep])
+    np.testing.assert_array_equal(evs_mine.stored_kwh, evs_whole.stored_kwh[keep])

@@ -1,4 +1,4 @@
-"""EVs: 80 kWh batteries, plug-in availability over the day, rate/SOC-limited charging, sleep."""
+"""EVs: 80 kWh batteries, plug-in availability over the day, driving, sleep."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def test_ev_fleet_size_and_battery():
     assert evs.capacity_kwh == 80.0
     assert len(evs) == pytest.approx(1_056_000 * 0.01, rel=0.03)
     assert ev_share(override(sc, {"scenario.mix_year": 2022})) == 0.0
-    assert np.all(evs.soc_kwh <= 80.0) and np.all(evs.soc_kwh >= evs.sleep_kwh)
+    assert np.all(evs.stored_kwh <= 80.0) and np.all(evs.stored_kwh >= evs.sleep_kwh)
     for hour in (3, 9, 13, 19, 23):
         assert evs.plugged(hour * 60).mean() == pytest.approx(plugin_availability(sc, hour), abs=0.02)
     assert plugin_availability(sc, 3.0) > 0.95 and plugin_availability(sc, 13.0) < 0.6

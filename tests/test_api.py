@@ -179,11 +179,11 @@ def test_a_day_over_seeds_is_drawn_as_its_mean_with_a_95_percent_band(two_runs):
     fig = day_figure([DayRun("small", both, scale=0.0004)])
     served = fig.axes[2]
     (poly,) = [c for c in served.collections if "95 %" in str(c.get_label())]
-    assert poly.get_label() == "small: 95 % interval over 2 seeds"
+    assert poly.get_label() == "small: served, 95 % interval over 2 seeds"
     ys = poly.get_paths()[0].vertices[:, 1]
     assert ys.max() == pytest.approx(both["served_mw_high"].max()) and ys.min() == pytest.approx(both["served_mw_low"].clip(lower=0).min())
     assert list(served.get_lines()[0].get_ydata()) == pytest.approx(list(day["served_mw"] + 1.0))  # the mean
     # the API's Runs draws its seeds the same way
     runs_fig = Runs((a, scowl.open_run(a.dir))).plot_day()
     labels = [t.get_text() for t in runs_fig.axes[0].get_legend().get_texts()]
-    assert "small (mean of 2 seeds): 95 % interval over 2 seeds" in labels
+    assert "small (mean of 2 seeds): demand, 95 % interval over 2 seeds" in labels

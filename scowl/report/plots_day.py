@@ -87,10 +87,14 @@ def _draw(ax, panel: Panel, runs: list[DayRun]) -> None:
                 low = run.series[f"{col}_low"].to_numpy()
                 if run.series[col].min() >= 0:  # a mean of MW that are never negative is not either
                     low = np.maximum(low, 0.0)
-                ax.fill_between(run.series["hour"], low * k, run.series[f"{col}_high"] * k,
-                                color=colour, alpha=0.22, lw=0, zorder=1,
-                                label="_nolegend_" if banded else f"{run.label}: 95 % interval over {n} seeds")
-                banded = True
+                # a solid curve's band is shaded; a dotted or dashed one's is hatched, so two bands
+                # of one run in one panel (available and generated) can be told apart
+                shade = dict(color=colour, alpha=0.22, lw=0) if style == "-" else \
+                    dict(facecolor="none", edgecolor=colour, hatch="....", alpha=0.45, lw=0)
+                ax.fill_between(run.series["hour"], low * k, run.series[f"{col}_high"] * k, zorder=1, **shade,
+                                label=f"{run.label}: {text}, 95 % interval over {n} seeds" if style != "-" or not banded
+                                else "_nolegend_")
+                banded = banded or style == "-"
     shaded = set()
     for run in runs:
         hour = run.series["hour"].to_numpy()

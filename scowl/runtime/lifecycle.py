@@ -4,7 +4,6 @@ timers, fails open requests, closes every socket), the hooks, and timers."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -74,19 +73,3 @@ class Lifecycle(Links):
         handle = asyncio.get_running_loop().call_later(seconds, fn, *args)
         self._timers.append(handle)
         return handle
-
-    def call_every(self, seconds: float, fn: Callable[[], Any]) -> asyncio.Task[None]:
-        """Run `fn()` (plain or async) every `seconds` of wall time until the actor stops."""
-
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(seconds)
-                try:
-                    result = fn()
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception as exc:
-                    self.stats.failed += 1
-                    log.error("%s: timer %s raised %s: %s", self.name, getattr(fn, "__name__", fn), type(exc).__name__, exc)
-
-        return self._spawn(loop())

@@ -121,9 +121,6 @@ class Channel:
                 break
             await fut
 
-    async def wait_readable(self) -> None:
-        await self._wait(zmq.POLLIN)
-
     async def wait_woken(self) -> None:
         """Until the socket is readable or its reader callback ran (which may have taken what
         was readable itself: see on_readable); the caller checks again either way."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from scowl import balance, wire
 from scowl.actors.peer import Gather, GridPeer
+from scowl.balance.owners import NO_OWNER, range_owner
 from scowl.model.zones import consumer_zones
 from scowl.runtime import on
 
@@ -35,6 +36,9 @@ class Tracker(GridPeer):
         self.peer_summary: dict[int, dict[str, wire.RegionSummary]] = {}  # tick -> peer -> summary
         self.gen_status = Gather([], "gen-status")  # the fleets that registered generators with us
         self.reports = Gather([p.name for p in plan.populations], "demand-report")
+        # each population's ranges of global indices: its Assign carries its own consumers only
+        self._pop_ranges = [r for k, p in enumerate(plan.populations) for r in
+                            ((p.start, p.stop, k), (plan.n_consumers + p.fixed_start, plan.n_consumers + p.fixed_stop, k))]
         self.handovers = Gather(self.peer_trackers, "handover")
         self.tick_now = -1
         self._round_done = -1
@@ -140,6 +144,7 @@ class Tracker(GridPeer):
     def _apply_registrations(self) -> None:
         for sender in sorted(self._pending_gens):
             self._add_generators(self._pending_gens.pop(sender))
+        self.region.reserve(sum(m.n for msgs in self._pending_cons.values() for m in msgs))  # no doubling's spare room
         for sender in sorted(self._pending_cons):
             for msg in self._pending_cons.pop(sender):
                 self.region.add_consumers(msg.column("ids"), msg.column("demand_mw"))
@@ -230,9 +235,10 @@ class Tracker(GridPeer):
         round_s = time.perf_counter() - t0
         self.rounds += 1
         self.round_seconds.append(round_s)
-        assign = wire.Assign.pack(tick=tick, ids=out.ids, gen_ids=out.gen_ids)
-        for p in self.plan.populations:
-            self.send(p.name, assign)
+        owner = range_owner(out.ids["lo"], self._pop_ranges)
+        for k, p in enumerate(self.plan.populations):  # its own consumers (and any no population owns)
+            mine = (owner == k) | (owner == NO_OWNER)
+            self.send(p.name, wire.Assign.pack(tick=tick, ids=out.ids[mine], gen_ids=out.gen_ids[mine]))
         delta = wire.TreeDelta.pack(tick=tick, ids=out.ids, gen_ids=out.gen_ids)
         sp = wire.Setpoints.pack(tick=tick, gen_ids=out.steer_gen_ids, setpoint_mw=out.setpoint_mw)
         for fleet in sorted(self.gen_status.expected_at(tick)):  # the fleets owning generators here, no others

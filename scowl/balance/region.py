@@ -102,6 +102,15 @@ class Region:
         self._store_ids(idx, ids)
         return idx
 
+    def reserve(self, k: int) -> None:
+        """Room for `k` more consumers, exactly (see Trees.reserve)."""
+        self.trees.reserve(k)
+        need = self.trees.n + k
+        if need > len(self.cons_ids):
+            bigger = np.zeros(need, dtype=self.cons_ids.dtype)
+            bigger[: len(self.cons_ids)] = self.cons_ids
+            self.cons_ids = bigger
+
     def _store_ids(self, idx: np.ndarray, ids: np.ndarray) -> None:
         """Store ids at consumer indices, growing the array (amortised doubling)."""
         need = int(idx.max()) + 1 if idx.size else 0

@@ -222,11 +222,16 @@ class Trees:
         self._load = exact
         return drift
 
+    def reserve(self, k: int) -> None:
+        """Room for `k` more consumers, exactly: joiners announced together (a tracker's
+        registrations) then fit without the doubling's spare capacity and copies."""
+        self._grow(self.n + k, exact=True)
+
     # ---- internals ---------------------------------------------------------------------
-    def _grow(self, size: int) -> None:
+    def _grow(self, size: int, exact: bool = False) -> None:
         if size <= self._demand.size:
             return
-        cap = max(size, 2 * self._demand.size, 1024)
+        cap = size if exact else max(size, 2 * self._demand.size, 1024)
         for name in ("_demand", "_assign", "_since", "_acc", "_moved", "_rose"):
             old = getattr(self, name)
             new = np.zeros(cap, dtype=old.dtype)

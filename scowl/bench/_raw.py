@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import zmq
 
 from scowl import wire
@@ -56,10 +57,10 @@ asyncio.run(main())
 
 @contextlib.contextmanager
 def raw_router_process():
-    """A child process running a raw pyzmq asyncio ROUTER echo on tcp; yields its address."""
+    """A child process running a raw pyzmq asyncio ROUTER echo on tcp; yields its address and pid."""
     proc = subprocess.Popen([sys.executable, "-c", _RAW_ROUTER], stdout=subprocess.PIPE, text=True)
     try:
-        yield f"tcp://127.0.0.1:{int(proc.stdout.readline())}"
+        yield f"tcp://127.0.0.1:{int(proc.stdout.readline())}", proc.pid
     finally:
         try:
             proc.wait(10)
@@ -68,11 +69,27 @@ def raw_router_process():
             proc.wait()
 
 
-async def one_outstanding_paired(sender: Actor, ctx, raw_address: str | None, count: int, slices: int = 10) -> dict:
+def cpu_s(pid: int | None = None) -> float:
+    """CPU time (user + system, s) of this process, or of a child process by pid (from
+    /proc, in clock ticks: 10 ms steps, so read it over many round trips)."""
+    if pid is None:
+        return time.process_time()
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def one_outstanding_paired(sender: Actor, ctx, raw_address: str | None, count: int, slices: int = 20,
+                                 echo_pid: int | None = None, raw_pid: int | None = None) -> dict:
     """Request/reply with one request outstanding: the actor against raw pyzmq asyncio DEALER ->
     ROUTER echo (same loop, same payload size; over tcp the ROUTER is a child process, as the
     echo actor is; else an inproc ROUTER in this loop), in alternating slices so that both see
-    the same machine load; the ratio is raw time / actor time over the same round trips."""
+    the same machine load. The rate ratio is the median over slices of raw time / actor time
+    (with its quartiles: the spread load puts on it). CPU per round trip (this process, plus
+    the echo's process when it is another) is what load does not distort: the cpu ratio is
+    raw CPU / actor CPU over all slices (above 1: the actor spends less than raw pyzmq)."""
     payload = wire.encode_packet([wire.encode_frame(wire.Ping(1, b""), "bench", "echo", 1, ask=True)])
     dealer = ctx.socket(zmq.DEALER)
     dealer.linger = 0
@@ -91,28 +108,43 @@ async def one_outstanding_paired(sender: Actor, ctx, raw_address: str | None, co
         dealer.connect("inproc://raw-rr")
     else:
         dealer.connect(raw_address)
+
+    def cpu(pid: int | None) -> float:
+        return cpu_s() + (cpu_s(pid) if pid is not None else 0.0)
+
     try:
         for i in range(100):  # connected and warm, both
             await dealer.send(payload)
             await dealer.recv()
             await sender.request("echo", wire.Ping(i, b""))
         per = max(1, count // slices)
-        t_actor = t_raw = 0.0
+        t_actor = t_raw = c_actor = c_raw = 0.0
+        ratios = []
         for _ in range(slices):
-            t0 = time.perf_counter()
+            c0, t0 = cpu(echo_pid), time.perf_counter()
             for i in range(per):
                 await sender.request("echo", wire.Ping(i, b""))
             t1 = time.perf_counter()
+            c1, c1r = cpu(echo_pid), cpu(raw_pid)
             for _ in range(per):
                 await dealer.send(payload)
                 await dealer.recv()
+            t2 = time.perf_counter()
+            c_actor += c1 - c0
+            c_raw += cpu(raw_pid) - c1r
             t_actor += t1 - t0
-            t_raw += time.perf_counter() - t1
+            t_raw += t2 - t1
+            ratios.append((t2 - t1) / (t1 - t0))
         if raw_address is not None:
             await dealer.send(b"stop")
-        return {"request_reply_one_outstanding_per_s": per * slices / t_actor,
-                "raw_request_reply_one_outstanding_per_s": per * slices / t_raw,
-                "one_outstanding_ratio_to_raw": t_raw / t_actor}
+        n = per * slices
+        q1, q2, q3 = np.percentile(ratios, [25, 50, 75])
+        return {"request_reply_one_outstanding_per_s": n / t_actor,
+                "raw_request_reply_one_outstanding_per_s": n / t_raw,
+                "one_outstanding_ratio_to_raw": float(q2),
+                "one_outstanding_ratio_to_raw_p25": float(q1), "one_outstanding_ratio_to_raw_p75": float(q3),
+                "one_outstanding_cpu_us": 1e6 * c_actor / n, "raw_one_outstanding_cpu_us": 1e6 * c_raw / n,
+                "one_outstanding_cpu_ratio_to_raw": c_raw / c_actor if c_actor > 0 else float("nan")}
     finally:
         if echo_task is not None:
             echo_task.cancel()

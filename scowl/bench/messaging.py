@@ -38,7 +38,7 @@ def add_arguments(parser) -> None:
 @contextlib.contextmanager
 def echo_process(keys_dir: str | None = None):
     """A child `scowl-node --role echo` on a free tcp port (with CURVE keys from `keys_dir`);
-    yields its address once READY."""
+    yields its address and pid once READY."""
     keys = ["--keys", keys_dir] if keys_dir else []
     proc = subprocess.Popen([sys.executable, "-m", "scowl.node_cli", "--role", "echo", "--bind", "tcp://127.0.0.1:0", *keys],
                             stdout=subprocess.PIPE, text=True)
@@ -47,7 +47,7 @@ def echo_process(keys_dir: str | None = None):
         line = proc.stdout.readline().split()
         if len(line) < 3 or line[0] != "READY":
             raise RuntimeError(f"echo node did not start: {line!r}")
-        yield line[2]
+        yield line[2], proc.pid
     finally:
         proc.terminate()
         try:
@@ -57,7 +57,7 @@ def echo_process(keys_dir: str | None = None):
 
 
 async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address: str | None = None,
-                         keys_dir: str | None = None) -> dict:
+                         keys_dir: str | None = None, pids: tuple[int, int] | None = None) -> dict:
     echo = None
     if local_echo:
         echo = Echo("echo", address)
@@ -84,7 +84,8 @@ async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address:
         assert after.received - before.received == n, f"echo counted {after.received - before.received} of {n}"
         out["one_way_per_s"] = n / dt
 
-        out.update(await one_outstanding_paired(sender, ctx, raw_address, args.requests // 4))
+        echo_pid, raw_pid = pids if pids is not None else (None, None)
+        out.update(await one_outstanding_paired(sender, ctx, raw_address, args.requests // 2, echo_pid=echo_pid, raw_pid=raw_pid))
 
         m = args.requests
         t0 = time.perf_counter()
@@ -123,14 +124,15 @@ def _one_round(transport: str, args) -> dict:
         if transport == "inproc":
             res = asyncio.run(_actor_figures("inproc://bench-echo", args, ctx, local_echo=True))
         elif transport == "tcp":
-            with echo_process() as address, raw_router_process() as raw_address:
-                res = asyncio.run(_actor_figures(address, args, ctx, local_echo=False, raw_address=raw_address))
+            with echo_process() as (address, echo_pid), raw_router_process() as (raw_address, raw_pid):
+                res = asyncio.run(_actor_figures(address, args, ctx, local_echo=False, raw_address=raw_address,
+                                                 pids=(echo_pid, raw_pid)))
         elif transport == "tcp+curve":
             with tempfile.TemporaryDirectory(prefix="scowl-bench-keys-") as keys:
                 enrol_all(keys, {"echo": "echo", "bench": "bench"})
-                with echo_process(keys) as address, raw_router_process() as raw_address:
+                with echo_process(keys) as (address, echo_pid), raw_router_process() as (raw_address, raw_pid):
                     res = asyncio.run(_actor_figures(address, args, ctx, local_echo=False, raw_address=raw_address,
-                                                     keys_dir=keys))
+                                                     keys_dir=keys, pids=(echo_pid, raw_pid)))
             return res  # the raw pyzmq figures are the tcp column's; this column is compared with tcp
         else:
             raise ValueError(f"--transports: unknown transport {transport!r} (inproc, tcp, tcp+curve)")
@@ -180,7 +182,12 @@ def render(figures: dict) -> str:
         ("raw pyzmq asyncio DEALER/ROUTER, one outstanding /s", "raw_request_reply_one_outstanding_per_s"),
         ("actor one-way / raw", "one_way_ratio_to_raw"),
         ("actor batched / raw", "batched_ratio_to_raw"),
-        ("actor one outstanding / raw asyncio", "one_outstanding_ratio_to_raw"),
+        ("actor one outstanding / raw asyncio (median of slices)", "one_outstanding_ratio_to_raw"),
+        ("  the same, 25th percentile of slices", "one_outstanding_ratio_to_raw_p25"),
+        ("  the same, 75th percentile of slices", "one_outstanding_ratio_to_raw_p75"),
+        ("CPU us per round trip, one outstanding, actor", "one_outstanding_cpu_us"),
+        ("CPU us per round trip, one outstanding, raw asyncio", "raw_one_outstanding_cpu_us"),
+        ("raw CPU / actor CPU per round trip (load-proof)", "one_outstanding_cpu_ratio_to_raw"),
     ]
     transports = [t for t in ("inproc", "tcp", "tcp+curve") if t in figures]
     lines = [(f"Scowl messaging benchmark ({figures['cpu_count']} cores; inproc = one process, tcp = two processes; "
@@ -197,7 +204,7 @@ def render(figures: dict) -> str:
             if v is None:
                 cells.append(f"{'-':>16}")
             else:
-                cells.append(f"{v:>16.2f}" if key.endswith("ratio_to_raw") else f"{v:>16,.0f}")
+                cells.append(f"{v:>16.2f}" if "ratio_to_raw" in key else f"{v:>16.1f}" if key.endswith("_us") else f"{v:>16,.0f}")
         target = TARGETS_TCP.get(key)
         mark = ""
         if target and "tcp" in figures:

@@ -38,7 +38,7 @@ class Mailbox(Dispatch):
                 if mailbox and not self._busy:  # what the reader callback queued
                     await self._drain()
                     continue
-                await ch.wait_woken()
+                await ch.wait_woken(checked=True)  # _recv just found it empty
                 continue
             self._take(ch, *got)
             if not mailbox:

@@ -34,6 +34,11 @@ RECONNECT_IVL_MAX_MS = 1000
 HWM = 100_000
 # Close never waits for unsent messages: shutdown must be prompt.
 LINGER_MS = 0
+# Plain ints on the hot path: ZeroMQ's constants are enums, and enum arithmetic (POLLIN & events)
+# cost more than the getsockopt it tested
+_EVENTS, _RCVMORE = int(zmq.EVENTS), int(zmq.RCVMORE)
+_POLLIN, _POLLOUT = int(zmq.POLLIN), int(zmq.POLLOUT)
+_NOBLOCK, _SNDMORE = int(zmq.NOBLOCK), int(zmq.SNDMORE)
 # Bounded memory: ZeroMQ drops (disconnects) a peer whose message part is larger than this
 # before reading it whole; a packet never outgrows the frame limit (larger messages cross
 # chunked), and the routing-id part is tiny. Applies to tcp and ipc (inproc copies nothing).
@@ -109,33 +114,37 @@ class Channel:
 
     def poke(self) -> None:
         """After a send: wake waiters if the socket became ready meanwhile (lost edge)."""
-        if self._waiters and int(self.sock.getsockopt(zmq.EVENTS)):
+        if self._waiters and self.sock.getsockopt(_EVENTS):
             self._wake()
 
     async def _wait(self, event: int) -> None:
         sock = self.sock
-        while not (int(sock.getsockopt(zmq.EVENTS)) & event):
+        while not (sock.getsockopt(_EVENTS) & event):  # type: ignore[operator]  # EVENTS is an int option
             fut = self._loop.create_future()
             self._waiters.append(fut)
-            if int(sock.getsockopt(zmq.EVENTS)) & event:  # it may have changed while arming
+            if sock.getsockopt(_EVENTS) & event:  # type: ignore[operator]  # it may have changed while arming
                 break
             await fut
 
-    async def wait_woken(self) -> None:
+    async def wait_woken(self, checked: bool = False) -> None:
         """Until the socket is readable or its reader callback ran (which may have taken what
-        was readable itself: see on_readable); the caller checks again either way."""
-        if int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+        was readable itself: see on_readable); the caller checks again either way. `checked`:
+        the caller found the socket empty just now (recv_ready gave None, nothing ran since),
+        so ZMQ_EVENTS need not be read again: whatever arrives after that read raises the edge
+        the reader callback waits for."""
+        sock = self.sock
+        if not checked and sock.getsockopt(_EVENTS) & _POLLIN:  # type: ignore[operator]  # EVENTS is an int option
             return
         fut = self._loop.create_future()
         self._waiters.append(fut)
-        if int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:  # it may have changed while arming
+        if not checked and sock.getsockopt(_EVENTS) & _POLLIN:  # type: ignore[operator]  # it may have changed while arming
             return
         await fut
 
     async def send(self, parts: list[bytes]) -> None:
         """Send a multipart message, awaiting only when the socket would block."""
         while not self.try_send(parts):
-            await self._wait(zmq.POLLOUT)
+            await self._wait(_POLLOUT)
 
     def try_send(self, parts: list[bytes]) -> bool:
         """Send now or return False (would block). Multipart is atomic in ZeroMQ: once the
@@ -143,11 +152,11 @@ class Channel:
         sync = self.sock
         try:
             if len(parts) == 1:
-                sync.send(parts[0], zmq.NOBLOCK)
+                sync.send(parts[0], _NOBLOCK)
             else:
-                sync.send(parts[0], zmq.NOBLOCK | zmq.SNDMORE)
+                sync.send(parts[0], _NOBLOCK | _SNDMORE)
                 for part in parts[1:-1]:
-                    sync.send(part, zmq.SNDMORE)
+                    sync.send(part, _SNDMORE)
                 sync.send(parts[-1])
         except zmq.Again:
             return False
@@ -157,14 +166,17 @@ class Channel:
 
     def recv_ready(self) -> list[bytes] | None:
         """One multipart message if one is waiting, else None (never blocks).
-        Cheaper than recv_multipart for the one- and two-part messages Scowl uses."""
+        Cheaper than recv_multipart for the one- and two-part messages Scowl uses; an empty
+        socket is seen in ZMQ_EVENTS, not by a raised zmq.Again (which cost more than the receive)."""
         sync = self.sock
+        if not sync.getsockopt(_EVENTS) & _POLLIN:  # type: ignore[operator]  # EVENTS is an int option
+            return None
         try:
-            first = sync.recv(zmq.NOBLOCK)
+            first = sync.recv(_NOBLOCK)
         except zmq.Again:
             return None
         parts = [first]
-        while sync.rcvmore:
+        while sync.getsockopt(_RCVMORE):
             parts.append(sync.recv())
         return parts
 
@@ -172,8 +184,10 @@ class Channel:
         """Like recv_ready, with the message's ZAP User-Id (the authenticated peer's name on
         a CURVE server socket; None where no handshake authenticated it)."""
         sync = self.sock
+        if not sync.getsockopt(_EVENTS) & _POLLIN:  # type: ignore[operator]  # EVENTS is an int option
+            return None
         try:
-            first = sync.recv(zmq.NOBLOCK, copy=False)
+            first = sync.recv(_NOBLOCK, copy=False)
         except zmq.Again:
             return None
         user: str | None
@@ -183,7 +197,7 @@ class Channel:
         except zmq.ZMQError:
             user = None
         parts = [first.bytes]
-        while sync.rcvmore:
+        while sync.getsockopt(_RCVMORE):
             parts.append(sync.recv())
         return parts, user
 

@@ -10,6 +10,7 @@ served, starved and choked (in a blacked-out tree) consumers and report the tick
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -361,28 +362,30 @@ class Population(GridPeer):
             **response.deferral_figures(self.dr, self.tick_now + 1),
         }
         if self.plan.out_dir:  # RUN/consumers-<population>.parquet, merged into RUN/consumers.parquet by the results
-            out = Path(self.plan.out_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            import pyarrow.parquet as pq  # at the end of the run only
-            pq.write_table(self.table(), out / f"consumers-{self.name}.parquet")
+            from scowl.analysis.fairness import write_tables  # pyarrow only at the end of the run
+
+            Path(self.plan.out_dir).mkdir(parents=True, exist_ok=True)
+            write_tables(Path(self.plan.out_dir) / f"consumers-{self.name}.parquet", self.tables())
         return figures
 
-    def table(self) -> pa.Table:
+    def tables(self, chunk: int = 1 << 16) -> Iterator[pa.Table]:
         """Every consumer of this population ever starved, choked or deferring, one row each, in
-        id order (call after the deferral books are closed: expired energy is final then); only
-        those rows are gathered, no per-consumer temporary wider than a byte."""
+        id order, as tables of at most `chunk` rows (call after the deferral books are closed:
+        expired energy is final then): no per-consumer temporary wider than a byte."""
         from scowl.analysis.fairness import who_starved_table  # pyarrow only at the end of the run
 
         books = self.books
         ever = (books.starved_ticks > 0) | (books.choked_ticks > 0)
         if self.dr is not None:
             ever[: self.n_consumers] |= self.dr.deferred_by > 0
-        rows = np.flatnonzero(ever)
-        mine = rows[rows < self.n_consumers]  # consumers first, then fixed-load blocks (no deferral, no class)
-        kwh = np.zeros((2, rows.size))
-        if self.dr is not None:
-            kwh[:, : mine.size] = self.dr.deferred_by[mine], self.dr.expired_by[mine]
-        kinds = np.concatenate([self.pop.kind[mine], np.full(rows.size - mine.size, len(KIND_NAMES), np.uint8)])
-        return who_starved_table(self.ids_at(rows), kinds, CLASS_NAMES, self.mgr[rows], list(self.plan.trackers),
-                                 books.starved_ticks[rows], books.spells[rows], books.choked_ticks[rows],
-                                 kwh[0], kwh[1], float(self.scenario.tick_seconds))
+        listed = np.flatnonzero(ever)
+        for a in range(0, max(listed.size, 1), chunk):
+            rows = listed[a:a + chunk]
+            mine = rows[rows < self.n_consumers]  # consumers first, then fixed-load blocks (no deferral, no class)
+            kwh = np.zeros((2, rows.size))
+            if self.dr is not None:
+                kwh[:, : mine.size] = self.dr.deferred_by[mine], self.dr.expired_by[mine]
+            kinds = np.concatenate([self.pop.kind[mine], np.full(rows.size - mine.size, len(KIND_NAMES), np.uint8)])
+            yield who_starved_table(self.ids_at(rows), kinds, CLASS_NAMES, self.mgr[rows], list(self.plan.trackers),
+                                    books.starved_ticks[rows], books.spells[rows], books.choked_ticks[rows],
+                                    kwh[0], kwh[1], float(self.scenario.tick_seconds))

@@ -7,6 +7,7 @@ the table (at full scale in a stressed day every consumer of the state can be a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -163,6 +164,21 @@ def _sort_in_memory(parts: list[Path]) -> None:
     for p in parts:
         if p != merged:
             p.unlink()
+
+
+def write_tables(path: Path, tables: Iterable[pa.Table]) -> None:
+    """One Parquet file from tables of one schema, a row group each (only one table in memory)."""
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for t in tables:
+            if writer is None:
+                writer = pq.ParquetWriter(path, t.schema)
+            writer.write_table(t)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def jain_index(x: np.ndarray, n: int | None = None) -> float:

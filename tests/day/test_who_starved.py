@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from scowl.actors.consumer import CLASS_NAMES, Population
@@ -70,5 +71,5 @@ def test_one_consumer_starved_all_day_does_not_wrap():
     assert f["starved_spell_max_s"] == 86_400
     assert f["starved_consumer_seconds"] == 86_400
     assert f["class_consumers:residential"] == 1 and f["class_consumers:fixed load"] == 1
-    table = pop.table()
+    table = pa.concat_tables(pop.tables())
     assert table["starved_s"].to_pylist() == [86_400.0] and table["starved_spells"].to_pylist() == [1]

@@ -196,9 +196,13 @@ def _run_processes(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: 
 def _run_one_process(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: list[Watched]) -> None:
     from scowl.errors import ScowlError
 
-    code = "import sys; from scowl.run import run_scenario; run_scenario(sys.argv[1], sys.argv[2], show_progress=True)"
-    proc = subprocess.Popen([sys.executable, "-c", code, str(cfg), str(run_dir)], stdout=subprocess.DEVNULL,
-                            start_new_session=True)
+    # the run refuses a run directory that is not empty: the scenario file goes beside it
+    moved = run_dir.parent / f".{run_dir.name}-day.toml"
+    cfg.replace(moved)
+    code = ("import sys; from scowl.run import run_scenario; "
+            "run_scenario(sys.argv[1], sys.argv[2], show_progress=True, populations=int(sys.argv[3]) or None)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(moved), str(run_dir), str(args.populations or 0)],
+                            stdout=subprocess.DEVNULL, start_new_session=True)
     w = Watched("run", "all", proc)
     watched.append(w)
     with Sampler(watched, args.sample_s):
@@ -206,6 +210,7 @@ def _run_one_process(cfg: Path, run_dir: Path, args: argparse.Namespace, watched
             w.reap(block=True)
         finally:
             _kill(w)
+            moved.replace(cfg)  # the scenario of the day, kept with its results
     if w.returncode != 0:
         raise ScowlError(f"the day exited with code {w.returncode}; see {run_dir}/trace-run.log")
 

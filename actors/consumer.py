@@ -19,7 +19,7 @@ import numpy as np
 from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
 from scowl.analysis.service import ServiceBooks
-from scowl.balance import response
+from scowl.balance import response, views
 from scowl.balance.sharding import consumer_zone_buckets, first_trackers
 from scowl.errors import ActorError
 from scowl.model import DemandModel, build_population, demand_shares
@@ -349,9 +349,14 @@ class Population(GridPeer):
             "allowance_mean": float(dr.allowance.mean()) if dr is not None and dr.allowance.size else 1.0,
             "backlog_mwh": dr.outstanding_kwh / 1e3 if dr is not None else 0.0,
             "deferred_mwh_cum": dr.deferred_kwh / 1e3 if dr is not None else 0.0,
-            "reports": self.reports_sent,
+            "reports": self.reports_sent, **self.view(),
         })
         self.reports_sent = 0
+
+    def view(self) -> dict[str, float]:
+        """Where our consumers are, as we followed the trackers (scowl.balance.views)."""
+        on = np.flatnonzero(self.gen_row != 0)
+        return views.view_figures(self.global_at(on), self.gen_table[self.gen_row[on]])
 
     def final_figures(self) -> dict[str, float]:
         classes = np.bincount(self.pop.kind, minlength=len(KIND_NAMES)).tolist() + [self.n - self.n_consumers]

@@ -16,7 +16,7 @@ import numpy as np
 
 from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
-from scowl.balance import response
+from scowl.balance import response, views
 from scowl.model import CONTINUOUS, TYPE_NAMES, SupplyModel, build_generators, ramp_limit
 from scowl.plan import bind_address
 from scowl.runtime import on
@@ -146,6 +146,11 @@ class GeneratorFleet(GridPeer):
         ramp = self.nameplate if self.tick_now == 0 else self.ramp
         self.setpoint[upd] = ramp_limit(self.setpoint[upd], target[upd], ramp[upd], self.pmin[upd], self.nameplate[upd])
 
+    def view(self) -> dict[str, float]:
+        """Our trees as we hold them: the members of our generators (scowl.balance.views)."""
+        lo = np.flatnonzero(np.isin(self.tree, self.gen_ids))
+        return views.view_figures(lo, self.tree[lo])
+
     def settle(self, tick: int, delivered: np.ndarray, figures: dict) -> None:
         """Hook: the tick's verdict is in (what each generator delivered, MW); add figures."""
 
@@ -160,6 +165,13 @@ class GeneratorFleet(GridPeer):
         last = len(lo) - 1 - np.unique(lo[::-1], return_index=True)[1]  # the last word per consumer
         lo, new = lo[last], new[last]
         old = self.tree[lo]
+        # a tracker takes consumers off its own generators only: one it handed to a peer may
+        # already be on the peer's generator here (the two trackers' deltas race)
+        off = _rows(self.row_of, old)
+        owners = np.array(self.tracker_of + [""])[off]  # row -1 (not ours): "" -> applies
+        keep = (new != wire.STARVED_ID) | (off < 0) | (owners == env.sender)
+        if not keep.all():
+            lo, new, old = lo[keep], new[keep], old[keep]
         self.tree[lo] = new
         for ids, sign in ((old, -1), (new, 1)):
             rows = _rows(self.row_of, ids)
@@ -227,6 +239,7 @@ class GeneratorFleet(GridPeer):
             "gas_setpoint_mw": float(self.setpoint[cont].sum()), "reachable_mw": float(self.reachable.sum()),
             "tree_members": int(self.members.sum()), "overloaded_not_blacked": int(((load > self.output + 1e-9) & ~blacked).sum()),
             "sog": int(sog.sum()), "capacity_low": int(warn.sum()), "unchoked": int(unchoke.sum()), "warned": int(self.warned.sum()),
+            **self.view(),
         }
         owner = np.array(self.tracker_of) if self.n else np.zeros(0, dtype=str)
         for tracker in self.plan.trackers:  # blackouts by region (the tracker bucket a generator belongs to)

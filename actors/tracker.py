@@ -50,6 +50,7 @@ class Tracker(GridPeer):
         self.rejoined = 0  # fleets that registered again (restarted) and got their trees back
         self._pending_cons: dict[str, list[wire.ConsumersRegister]] = {}
         self._claimed = np.zeros(plan.n_global, dtype=bool)  # consumers registered, not yet applied
+        self._population_hi: dict[str, int] = {}  # each population's id prefix (ids["hi"]), from its registration
         self._planned_fleets = {f.name for f in plan.fleets}
         self._joining: dict[str, wire.GeneratorsRegister] = {}  # joiners' generators, until their tick's `joined`
         self.retired = 0  # generators of fleets that left
@@ -138,6 +139,8 @@ class Tracker(GridPeer):
         if np.any(self.region.local_of[lo] >= 0) or np.any(self._claimed[lo]):
             raise ValueError(f"{int(np.count_nonzero((self.region.local_of[lo] >= 0) | self._claimed[lo]))} consumers registered twice")
         self._claimed[lo] = True
+        if msg.n:
+            self._population_hi[env.sender] = int(msg.column("ids")["hi"][0])
         self._pending_cons.setdefault(env.sender, []).append(msg)  # one sender's chunks come in order
         return wire.Registered(True)
 
@@ -179,6 +182,9 @@ class Tracker(GridPeer):
     @on(wire.Resync)
     def on_resync(self, msg: wire.Resync, env: wire.Envelope):
         """A population we had lost tells us where its consumers really are."""
+        hi = self._population_hi.get(env.sender)
+        if hi is not None:  # and ours it believes elsewhere learn where they are at the next round
+            self.region.reannounce(hi)
         if msg.n:
             self.region.resync(msg.column("ids"), msg.column("demand_mw"), msg.column("gen_ids"))
             # the fleets missed our tree deltas while we were cut off: they get the truth too
@@ -239,7 +245,9 @@ class Tracker(GridPeer):
         for k, p in enumerate(self.plan.populations):  # its own consumers (and any no population owns)
             mine = (owner == k) | (owner == NO_OWNER)
             self.send(p.name, wire.Assign.pack(tick=tick, ids=out.ids[mine], gen_ids=out.gen_ids[mine]))
-        delta = wire.TreeDelta.pack(tick=tick, ids=out.ids, gen_ids=out.gen_ids)
+        released = np.full(len(out.released_ids), balance.NO_GENERATOR, dtype=np.int32)  # first: the round's word wins
+        delta = wire.TreeDelta.pack(tick=tick, ids=np.concatenate([out.released_ids, out.ids]),
+                                    gen_ids=np.concatenate([released, out.gen_ids]))
         sp = wire.Setpoints.pack(tick=tick, gen_ids=out.steer_gen_ids, setpoint_mw=out.setpoint_mw)
         for fleet in sorted(self.gen_status.expected_at(tick)):  # the fleets owning generators here, no others
             self.send(fleet, delta)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from scowl.analysis.fairness import fairness_figures, merge_consumer_tables
+from scowl.analysis.views import after_heal, view_figures
 from scowl.statelog import atomic_write, atomic_write_json, read_state_log, state_frame
 
 #: 2: storage's soc_start_mwh / soc_end_mwh renamed state_of_charge_start_mwh / state_of_charge_end_mwh
@@ -194,6 +195,9 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
         summary["partition"] = partition_figures(state, finals, partitions, meta["tick_seconds"])
     if meta.get("membership"):
         summary["membership"] = membership_figures(state, meta["membership"], tick_h)
+    views = view_figures(state)
+    if views:
+        summary["views"] = views
     return summary
 
 
@@ -318,6 +322,7 @@ def partition_figures(state: pd.DataFrame, finals: dict[str, dict], partitions: 
         out["reconverged_tick"] = int(calm.index.min()) if len(calm) else None
         out["reconverge_ticks"] = int(calm.index.min() - end) if len(calm) else None
         out["reconverge_s"] = float((calm.index.min() - end) * tick_seconds) if len(calm) else None
+        out.update(after_heal(state, int(end)))
     return out
 
 

@@ -72,6 +72,7 @@ class Region:
         self.rotate_after = ROTATE_AFTER  # ticks a starved consumer waits beyond a served one before they swap (0: never)
         self.prev_demand_mw = -1.0  # the region's demand at the end of the last round (-1: no round yet)
         self.limits: ZoneLimits | None = None  # [trackers] transfer_limits: the zones and interfaces (scowl.balance.limits)
+        self.announced = np.zeros(0, dtype=np.int64)  # consumers the next round tells their population about
 
     # ---------------------------------------------------------------- membership
 
@@ -156,6 +157,20 @@ class Region:
         self.trees.reassign(local, rows)
         self.resynced += int(local.size)
         return int(local.size)
+
+    def reannounce(self, population_hi: int) -> int:
+        """A population back from a partition resynced: every consumer of it we hold goes into
+        the next round's Assign and TreeDelta, so one it believes on another tracker (whose
+        word it missed while cut off) learns where it is. Returns how many."""
+        n = self.trees.n
+        held = np.flatnonzero((self.trees.assignment != ABSENT) & (self.cons_ids[:n]["hi"] == population_hi))
+        self.announced = np.union1d(self.announced, held)
+        return int(held.size)
+
+    def take_announced(self) -> np.ndarray:
+        """The consumers to announce this round (still ours), cleared."""
+        idx, self.announced = self.announced, np.zeros(0, dtype=np.int64)
+        return idx[self.trees.assignment[idx] != ABSENT] if idx.size else idx
 
     def update_demand(self, ids: np.ndarray, demand: np.ndarray) -> None:
         local = self.local_of[self.global_index(ids)]

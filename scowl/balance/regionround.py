@@ -33,6 +33,7 @@ from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
 from scowl.balance.supply import _apply_statuses, _dispatch_and_place, _merge, reach_mw, room_and_short
 from scowl.balance.trees import ABSENT, Trees
+from scowl.balance.views import view_figures
 from scowl.model import CONTINUOUS, STORAGE
 
 HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
@@ -75,6 +76,9 @@ class RoundOutput:
     figures: dict[str, float]
     room_mw: float = 0.0
     short_mw: float = 0.0
+    # served consumers handed to a peer last round and let go now: off our generators in the
+    # fleets' trees (the peer's own delta places them; a fleet applies our word only to ours)
+    released_ids: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def pick_served(trees: Trees, max_mw: float, exclude: np.ndarray) -> np.ndarray:
@@ -125,6 +129,13 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     return starved, served
 
 
+def _view(region: Region) -> dict[str, float]:
+    """The region's view of who is on which generator (scowl.balance.views)."""
+    a = region.trees.assignment
+    placed = np.flatnonzero(a >= 0)
+    return view_figures(region.cons_ids["lo"][placed], region.gen_ids[a[placed]])
+
+
 def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     """One round of a tracker over its region (see the module's docstring)."""
     trees = region.trees
@@ -136,8 +147,10 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     for rep in inp.reports:
         if len(rep.ids):
             region.update_demand(rep.ids, rep.demand_mw)
+    released = []
     for peer, idx in region.leaving.items():  # handed to a peer last round, served until now: the peer has them now
         if inp.heard is None or peer in inp.heard:  # (a peer we did not hear from may not have them: we keep them)
+            released.append(region.cons_ids[idx])
             region.release(idx)
     region.leaving = {}
     accepted = declined = 0
@@ -165,7 +178,9 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     # 5. what changed
     changed = res.moved
     gen = np.where(res.moved_to >= 0, region.gen_ids[np.maximum(res.moved_to, 0)] if len(region.gen_ids) else 0, NO_GENERATOR)
-    for idx in handed_in:  # accepted or kept starved: their new tracker is us
+    # accepted or kept starved: their new tracker is us; and those we hold that a population
+    # back from a partition believes elsewhere (region.reannounce): where they are
+    for idx in [*handed_in, region.take_announced()]:
         new = np.setdiff1d(idx, changed)
         changed = np.concatenate([changed, new])
         gen = np.concatenate([gen, region.generator_of(new)])
@@ -200,7 +215,9 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
         "room_mw": room, "short_mw": short, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
         "generators": len(region.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != ABSENT)),
         **(region.limits.figures if region.limits is not None else {}),
+        **_view(region),
     }
     return RoundOutput(ids=region.cons_ids[changed], gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
                        setpoint_mw=region.setpoint[steer].copy(), handovers=handovers, summary=after, result=res, figures=figures,
-                       room_mw=room, short_mw=short)
+                       room_mw=room, short_mw=short,
+                       released_ids=np.concatenate(released) if released else region.cons_ids[:0])

@@ -1,0 +1,36 @@
+"""Who is on which generator, as each actor sees it, in two numbers a tick: how many consumers
+it has on a generator, and a digest of those (consumer, generator) pairs. Trackers, populations
+and fleets each log theirs; summed over the actors of a role they are that role's view, and the
+views agree (up to a 2^-44 chance) exactly when the digests are equal. The gap between the
+placed counts is a lower bound on the consumers the views disagree on. Pure functions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+DIGEST_BITS = 44  # sums of a few dozen digests stay exact in the state log's float64
+_MASK = np.uint64((1 << DIGEST_BITS) - 1)
+_M1, _M2, _M3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0xBF58476D1CE4E5B9)
+
+
+def pair_hash(lo: np.ndarray, gen_ids: np.ndarray) -> np.ndarray:
+    """A 64-bit mix of each (global consumer index, generator id) pair (wrapping arithmetic)."""
+    x = np.asarray(lo).astype(np.uint64) * _M1
+    x ^= (np.asarray(gen_ids).astype(np.int64).astype(np.uint64) + np.uint64(0x632BE59BD9B4E019)) * _M2
+    x ^= x >> np.uint64(29)
+    x *= _M3
+    x ^= x >> np.uint64(32)
+    return x
+
+
+def view_figures(lo: np.ndarray, gen_ids: np.ndarray) -> dict[str, float]:
+    """`view_placed` (consumers listed) and `view_digest` (the sum of their pair hashes modulo
+    2^DIGEST_BITS) of consumers `lo` placed on generators `gen_ids` (the placed ones only)."""
+    with np.errstate(over="ignore"):
+        total = int(pair_hash(lo, gen_ids).sum(dtype=np.uint64) & _MASK) if len(lo) else 0
+    return {"view_placed": float(len(lo)), "view_digest": float(total)}
+
+
+def combine(digests) -> int:
+    """Several actors' digests as one view's (their sum modulo 2^DIGEST_BITS)."""
+    return int(sum(int(d) for d in digests)) & int(_MASK)

@@ -6,6 +6,8 @@ placed counts is a lower bound on the consumers the views disagree on. Pure func
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 DIGEST_BITS = 44  # sums of a few dozen digests stay exact in the state log's float64
@@ -31,6 +33,6 @@ def view_figures(lo: np.ndarray, gen_ids: np.ndarray) -> dict[str, float]:
     return {"view_placed": float(len(lo)), "view_digest": float(total)}
 
 
-def combine(digests) -> int:
+def combine(digests: Iterable[float]) -> int:
     """Several actors' digests as one view's (their sum modulo 2^DIGEST_BITS)."""
     return int(sum(int(d) for d in digests)) & int(_MASK)

@@ -62,14 +62,20 @@ class Bootstrap(Actor):
             return wire.Joined(False, f"join for {msg.name[:64]!r} sent by {env.sender[:64]!r}: a peer joins under its own name")
         again = self._joiners.get(msg.name) == (msg.role, msg.public_key)
         taken = {"bootstrap", "broker", "metronome", *self.plan.names()} | (set() if again else set(self._joiners))
-        reason = membership.join_refusal(self.plan.join_token, msg.token, msg.name, msg.role, taken)
+        enrolment = self.credentials.enrolment if self.credentials is not None else None
+        if enrolment is not None:
+            enrolment.refresh()  # an operator may have approved its key since (`scowl approve`)
+        approved = (enrolment is not None and enrolment.joined(msg.name) and enrolment.role(msg.name) == msg.role
+                    and msg.name not in taken)  # `scowl approve`: its key is enrolled, so the connection proves it
+        reason = membership.join_refusal(self.plan.join_token, self.plan.join_token if approved else msg.token, msg.name,
+                                         msg.role, taken)
         if reason:
             return wire.Joined(False, reason)
         if self.credentials is None and self.roster is not None and "roles" in self.guards:
             return wire.Joined(False, "this run has no identities (security off): the roles guard of every peer would "
                                       "refuse a joiner's messages; join a run with CURVE on")
         if self.credentials is not None and not again:  # CURVE on: the key it connected with is enrolled under its name
-            key = self.unenrolled_keys.get(msg.name, "")
+            key = self.unenrolled_keys.get(msg.name) or (self.roster.public_key(msg.name) if approved and self.roster else "")
             if msg.public_key != key:
                 return wire.Joined(False, f"public_key {msg.public_key[:40]!r} is not the CURVE key this connection "
                                           f"authenticated with ({key[:8]!r}...)")

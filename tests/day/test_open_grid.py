@@ -113,11 +113,18 @@ class RawPeer:
         sock.setsockopt(zmq.LINGER, 0)
         return sock
 
+    def link(self, service: str, address: str) -> zmq.Socket:
+        sock = self.socket(service)
+        sock.connect(address)
+        return sock
+
+    def done(self, sock: zmq.Socket) -> None:
+        sock.close()
+
     def ask(self, service: str, address: str, msg: wire.Message | bytes) -> tuple[wire.Message, float]:
         """Send one request on a fresh DEALER; (the reply, seconds it took)."""
-        sock = self.socket(service)
+        sock = self.link(service, address)
         try:
-            sock.connect(address)
             self.seq += 1
             frame = msg if isinstance(msg, bytes) else wire.encode_frame(msg, self.name, service, self.seq, ask=True)
             t0 = time.monotonic()
@@ -126,7 +133,7 @@ class RawPeer:
             elapsed = time.monotonic() - t0
             env, reply = wire.decode_frame(wire.decode_packet(sock.recv())[0], self.name)
         finally:
-            sock.close()
+            self.done(sock)
         assert env.reply_to == self.seq, "the refusal answers the request it refuses"
         return reply, elapsed
 
@@ -257,12 +264,28 @@ def secure_services(tmp_path_factory):
 
 
 class CurvePeer(RawPeer):
-    """A third party with its own CURVE key, pinning each service's key from join.json."""
+    """A third party with its own CURVE key, pinning each service's key from join.json. It
+    keeps one DEALER per service (a secure ROUTER refuses a second connection with the same
+    routing id while the first is still there: no handover), until `close`."""
 
     def __init__(self, ctx: zmq.Context, name: str, keys: dict[str, str], pair: tuple[bytes, bytes] | None = None) -> None:
         super().__init__(ctx, name)
         self.keys = keys
         self.public, self.secret = pair or zmq.curve_keypair()
+        self.links: dict[str, zmq.Socket] = {}
+
+    def link(self, service: str, address: str) -> zmq.Socket:
+        if service not in self.links:
+            self.links[service] = super().link(service, address)
+        return self.links[service]
+
+    def done(self, sock: zmq.Socket) -> None:
+        pass
+
+    def close(self) -> None:
+        for sock in self.links.values():
+            sock.close()
+        self.links.clear()
 
     def socket(self, service: str) -> zmq.Socket:
         sock = super().socket(service)
@@ -283,13 +306,14 @@ def test_wrong_joins_under_curve_are_refused_with_the_reason_within_a_second(sec
         ("no key over CURVE", "stranger", wire.Join("stranger", "generator", token, ""), "is not the CURVE key"),
         ("name of a planned peer", "fleet-0", wire.Join("fleet-0", "generator", token, mine[0].decode()), "duplicate name"),
     ]
+    peers = {name: CurvePeer(ctx, name, keys, mine) for name in ("stranger", "shopper", "fleet-0")}
     for what, sender, msg, reason in cases:
-        reply, elapsed = CurvePeer(ctx, sender, keys, mine).ask("bootstrap", plan.bootstrap, msg)
+        reply, elapsed = peers[sender].ask("bootstrap", plan.bootstrap, msg)
         assert reason in _refused(reply), (what, reply)
         assert elapsed < 1.0, f"{what}: refused after {elapsed:.2f} s"
     # admitted: enrolled with its key, and the ticket names that key
-    first, _ = CurvePeer(ctx, "stranger", keys, mine).ask("bootstrap", plan.bootstrap,
-                                                          wire.Join("stranger", "generator", token, mine[0].decode()))
+    stranger = peers["stranger"]
+    first, _ = stranger.ask("bootstrap", plan.bootstrap, wire.Join("stranger", "generator", token, mine[0].decode()))
     assert first.ok and first.ticket == membership.ticket(token, "stranger", "generator", mine[0].decode())
     enrolled = json.loads((Path(plan.keys_dir) / "enrolment.json").read_text())["stranger"]
     assert enrolled == {"role": "generator", "public": mine[0].decode(), "joined": True}
@@ -299,11 +323,12 @@ def test_wrong_joins_under_curve_are_refused_with_the_reason_within_a_second(sec
          "bad join ticket"),  # a ticket without its key
         ("metronome", wire.Ready("stranger", "generator", "cd" * 32), "bad join ticket"),
     ]:
-        reply, elapsed = CurvePeer(ctx, "stranger", keys, mine).ask(service, getattr(plan, service), msg)
+        reply, elapsed = stranger.ask(service, getattr(plan, service), msg)
         assert reason in _refused(reply) and elapsed < 1.0, (service, reply, elapsed)
-    ok, _ = CurvePeer(ctx, "stranger", keys, mine).ask("broker", plan.broker,
-                                                       wire.PeerRegister("stranger", "generator", "", ticket=first.ticket))
+    ok, _ = stranger.ask("broker", plan.broker, wire.PeerRegister("stranger", "generator", "", ticket=first.ticket))
     assert ok.ok, ok
+    for peer in peers.values():
+        peer.close()
     # another key cannot take the enrolled name over (the broker's handshake refuses a key it does not know)
     sock = CurvePeer(ctx, "stranger", keys).socket("broker")
     try:
@@ -312,3 +337,33 @@ def test_wrong_joins_under_curve_are_refused_with_the_reason_within_a_second(sec
         assert not sock.poll(1000), "an unenrolled key got an answer from the broker"
     finally:
         sock.close()
+
+
+def test_an_operator_approved_key_joins_without_the_token(secure_services):
+    plan, ctx, keys = secure_services
+    run_dir = Path(plan.out_dir)
+    pair = zmq.curve_keypair()
+
+    def approve(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "scowl", "approve", str(run_dir), *args], check=False,
+                              capture_output=True, text=True, timeout=60)
+
+    refused = approve("--name", "fleet-0", "--public-key", pair[0].decode())
+    assert refused.returncode == 2 and "already has that name" in refused.stderr
+    assert approve("--name", "partner", "--public-key", "not-a-key").returncode == 2
+    partner = CurvePeer(ctx, "partner", keys, pair)
+    # before approval an unknown key gets nothing past the bootstrap's open door but a refusal of its bad token
+    reply, _ = partner.ask("bootstrap", plan.bootstrap, wire.Join("partner", "generator", "", pair[0].decode()))
+    assert "bad join token" in _refused(reply)
+    done = approve("--name", "partner", "--public-key", pair[0].decode())
+    assert done.returncode == 0, done.stderr
+    # approved: the key alone admits it, no token (on the connection it opened before, and on a new one)
+    reply, elapsed = partner.ask("bootstrap", plan.bootstrap, wire.Join("partner", "generator", "", pair[0].decode()))
+    assert reply.ok and elapsed < 1.0, reply
+    assert reply.ticket == membership.ticket(plan.join_token, "partner", "generator", pair[0].decode())
+    partner.close()
+    again, _ = partner.ask("bootstrap", plan.bootstrap, wire.Join("partner", "generator", "", pair[0].decode()))
+    assert again == reply
+    ok, _ = partner.ask("broker", plan.broker, wire.PeerRegister("partner", "generator", "", ticket=reply.ticket))
+    assert ok.ok, ok
+    partner.close()

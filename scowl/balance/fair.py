@@ -25,32 +25,32 @@ ROTATE_AFTER = 3  # rounds (ticks): a starved consumer swaps in once it has star
 
 def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(incoming consumers, their generator, outgoing consumers) of one rotation; empty if none is due."""
-    q = trees._starved()  # most starved so far first
-    a = trees._assign[: trees.n]
+    q = trees.starved()  # most starved so far first
+    a = trees.assignment
     served = np.flatnonzero(a >= 0)
     if not q.size or not served.size:
         return _EMPTY_I, _EMPTY_G, _EMPTY_I
-    ts = trees.round - trees._since[q].astype(np.int64)
-    tv = trees._acc[served].astype(np.int64)
+    ts = trees.round - trees.starved_from[q].astype(np.int64)
+    tv = trees.starved_past[served].astype(np.int64)
     due = int(np.searchsorted(-ts, -(int(tv.min()) + after), side="right"))  # ts descending: a prefix
     if not due:
         return _EMPTY_I, _EMPTY_G, _EMPTY_I
     inc = q[:due]
     out_ok = tv <= int(ts[due - 1]) - after  # every incoming has starved `after` longer than these
     cand = served[out_ok]
-    d = trees._demand
+    d = trees.demand
     free = np.bincount(a[cand], weights=d[cand], minlength=trees.G)
     d_in = d[inc].astype(np.float64)
     order = np.argsort(-d_in, kind="stable")  # largest first
-    gen, _ = _plan(d_in[order], trees._load - free, cap)
+    gen, _ = _plan(d_in[order], trees.load - free, cap)
     ok = gen >= 0
     inc, gen = inc[order][ok], gen[ok]
     if not inc.size:
         return _EMPTY_I, _EMPTY_G, _EMPTY_I
-    need = trees._load + np.bincount(gen, weights=d[inc], minlength=trees.G) - cap
+    need = trees.load + np.bincount(gen, weights=d[inc], minlength=trees.G) - cap
     short = need > 0
     sel = cand[short[a[cand]]]
-    sel = sel[np.lexsort((sel, trees._acc[sel], a[sel]))]  # by generator, least starved first, ties by index
+    sel = sel[np.lexsort((sel, trees.starved_past[sel], a[sel]))]  # by generator, least starved first, ties by index
     g = a[sel]
     cs = np.cumsum(d[sel].astype(np.float64))
     counts = np.bincount(g, minlength=trees.G)
@@ -68,29 +68,29 @@ def rotate(trees: Trees, safety_threshold: float = 0.10, after: int = ROTATE_AFT
     inc, gen, out = _swap_plan(trees, cap, after)
     if not inc.size:
         return RebalanceResult(_EMPTY_I, _EMPTY_G, _EMPTY_G, _EMPTY_I, _EMPTY_I, 0, 0, trees.n_unplaced,
-                               float(trees._demand[trees._starved()].astype(np.float64).sum()), 0, trees._load.copy())
-    out_from = trees._assign[out].copy()
-    trees._reassign(out, np.full(out.size, STARVED, dtype=np.int32))
-    trees._reassign(inc, gen)
-    rest = trees._starved()  # what the swap could not use goes back, most starved first
-    g2, passes = _plan(trees._demand[rest].astype(np.float64), trees._load, cap)
+                               float(trees.demand[trees.starved()].astype(np.float64).sum()), 0, trees.load.copy())
+    out_from = trees.assignment[out].copy()
+    trees.move(out, np.full(out.size, STARVED, dtype=np.int32))
+    trees.move(inc, gen)
+    rest = trees.starved()  # what the swap could not use goes back, most starved first
+    g2, passes = _plan(trees.demand[rest].astype(np.float64), trees.load, cap)
     ok = g2 >= 0
-    trees._reassign(rest[ok], g2[ok])
-    trees._queue = rest[~ok]
-    viol = np.flatnonzero(trees._load > cap)  # float rounding between plans and loads
+    trees.move(rest[ok], g2[ok])
+    trees.requeue(rest[~ok])
+    viol = np.flatnonzero(trees.load > cap)  # float rounding between plans and loads
     guard, guard_from = _shed(trees, viol, cap) if viol.size else (_EMPTY_I, _EMPTY_G)
     touched = np.unique(np.concatenate([out, inc, rest[ok], guard]))
-    start = trees._assign[touched].copy()
+    start = trees.assignment[touched].copy()
     start[np.searchsorted(touched, guard)] = guard_from
     start[np.searchsorted(touched, inc)] = STARVED
     start[np.searchsorted(touched, rest[ok])] = STARVED
     start[np.searchsorted(touched, out)] = out_from  # served at the start (some placed again)
-    end = trees._assign[touched]
+    end = trees.assignment[touched]
     moved = start != end
     idx, frm, to = touched[moved], start[moved], end[moved]
-    starved = trees._starved()
+    starved = trees.starved()
     return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=idx[(frm >= 0) & (to == STARVED)],
                            restored=idx[(frm == STARVED) & (to >= 0)], shed=int(out.size), overloaded=0,
                            starved_count=trees.n_unplaced,
-                           starved_mw=float(trees._demand[starved].astype(np.float64).sum()), passes=passes,
-                           load=trees._load.copy())
+                           starved_mw=float(trees.demand[starved].astype(np.float64).sum()), passes=passes,
+                           load=trees.load.copy())

@@ -28,13 +28,13 @@ class RegionSummary:
 def region_summary(trees: Trees, safety_threshold: float = 0.10) -> RegionSummary:
     """Totals for dispatch, storage and spare-capacity adverts (O(G) plus the starved set)."""
     cap = trees.cap(safety_threshold)
-    starved = trees._starved()  # longest starved first
-    starved_mw = float(trees._demand[starved].astype(np.float64).sum())
-    capacity, load = float(cap.sum()), float(trees._load.sum())
+    starved = trees.starved()  # longest starved first
+    starved_mw = float(trees.demand[starved].astype(np.float64).sum())
+    capacity, load = float(cap.sum()), float(trees.load.sum())
     return RegionSummary(
         capacity_mw=capacity,
         load_mw=load,
-        headroom_mw=float(np.maximum(cap - trees._load, 0.0).sum()),
+        headroom_mw=float(np.maximum(cap - trees.load, 0.0).sum()),
         starved_mw=starved_mw,
         starved_count=int(starved.size),
         surplus_mw=capacity - load - starved_mw,
@@ -46,10 +46,10 @@ def pick_handover(trees: Trees, max_mw: float) -> np.ndarray:
     longest-starved first while they fit, then the smallest of the rest while they fit.
     Total demand <= max_mw. Returns consumer indices (ascending); nothing changes until
     `release_consumers` is called for those the peer accepted."""
-    starved = trees._starved()  # longest starved first
+    starved = trees.starved()  # longest starved first
     if not starved.size or max_mw <= 0:
         return _EMPTY_I
-    d = trees._demand[starved].astype(np.float64)
+    d = trees.demand[starved].astype(np.float64)
     first = np.cumsum(d) <= max_mw  # a prefix: demands are >= 0
     left = max_mw - float(d[first].sum())
     rest = np.flatnonzero(~first)
@@ -61,7 +61,7 @@ def pick_handover(trees: Trees, max_mw: float) -> np.ndarray:
 def release_consumers(trees: Trees, idx: ArrayLike) -> None:
     """Consumers handed over to a peer leave this region (assignment ABSENT)."""
     idx = np.unique(_as_index("release_consumers idx", idx, trees.n))
-    trees._reassign(idx, np.full(idx.size, ABSENT, dtype=np.int32))
+    trees.move(idx, np.full(idx.size, ABSENT, dtype=np.int32))
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,13 @@ def accept_consumers(trees: Trees, demand: ArrayLike, safety_threshold: float = 
     demand = np.asarray(demand, dtype=np.float32)
     demand = _as_power("accept_consumers demand", demand, demand.size, np.float32)
     cap = trees.cap(safety_threshold)
-    gen, _ = _plan(demand.astype(np.float64), trees._load, cap)
+    gen, _ = _plan(demand.astype(np.float64), trees.load, cap)
     ok = gen >= 0
     idx = trees.add_consumers(demand[ok], gen[ok])
-    viol = np.flatnonzero(trees._load > cap)
+    viol = np.flatnonzero(trees.load > cap)
     if viol.size:  # float rounding between the plan and the loads: decline what went there
-        keep = ~np.isin(trees._assign[idx], viol)
+        keep = ~np.isin(trees.assignment[idx], viol)
         release_consumers(trees, idx[~keep])
         ok[np.flatnonzero(ok)[~keep]] = False
         idx = idx[keep]
-    return AcceptResult(accepted=ok, index=idx, generator=trees._assign[idx].copy())
+    return AcceptResult(accepted=ok, index=idx, generator=trees.assignment[idx].copy())

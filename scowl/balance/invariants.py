@@ -21,25 +21,24 @@ def check_invariants(trees: Trees, safety_threshold: float = 0.10, *, rebalanced
     round), no generator is over (1 - threshold) x output, and no starved consumer would fit
     in any generator's headroom, so that starved demand equals the deficit to within the
     leftover headroom (under one consumer per generator). Returns the recomputed figures."""
-    n = trees.n
-    a, d = trees._assign[:n], trees._demand[:n].astype(np.float64)
+    a, d = trees.assignment, trees.demand.astype(np.float64)
     served = a >= 0
     exact = np.bincount(a[served], weights=d[served], minlength=trees.G).astype(np.float64)
     tol = rtol * max(1.0, float(d.sum()))
-    err = np.abs(exact - trees._load)
+    err = np.abs(exact - trees.load)
     if err.size and err.max() > tol:
         g = int(err.argmax())
-        raise InvariantError(f"generator {g}: maintained load {trees._load[g]!r} MW, recomputed {exact[g]!r} MW")
+        raise InvariantError(f"generator {g}: maintained load {trees.load[g]!r} MW, recomputed {exact[g]!r} MW")
     if np.count_nonzero(a == STARVED) != trees.n_unplaced:
         raise InvariantError(f"n_unplaced is {trees.n_unplaced}, recomputed {np.count_nonzero(a == STARVED)}")
     for g in (STARVED, *range(trees.G)):
-        got = np.sort(trees._members(np.array([g])))
+        got = np.sort(trees.members(np.array([g])))
         want = np.flatnonzero(a == g)
         if not np.array_equal(got, want):
             raise InvariantError(f"member index of generator {g}: {got.size} members listed, {want.size} assigned")
-    queue = trees._starved()
+    queue = trees.starved()
     want = np.flatnonzero(a == STARVED)
-    want = want[np.lexsort((want, trees._since[want]))]
+    want = want[np.lexsort((want, trees.starved_from[want]))]
     if not np.array_equal(queue, want):
         raise InvariantError(f"starved queue: {queue.size} listed, {want.size} starved, or not longest starved first")
     cap = trees.cap(safety_threshold)

@@ -24,7 +24,7 @@ def retire_generators(trees: Trees, gens: ArrayLike) -> NDArray[np.int64]:
         return np.zeros(0, dtype=np.int64)
     if idx.min() < 0 or idx.max() >= trees.G:
         raise ValueError(f"retire_generators: generator index outside [0, {trees.G})")
-    on_them: NDArray[np.int64] = trees._members(idx)
+    on_them: NDArray[np.int64] = trees.members(idx)
     on_them = on_them[np.isin(trees.assignment[on_them], idx)]
     trees.apply_generator_updates(idx, np.zeros(idx.size))
     return on_them

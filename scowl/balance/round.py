@@ -45,24 +45,24 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
     sheds from them without looking at its other members. Starved time counts in rounds, or
     in `clock` units when given (a tracker passes its tick: two passes in one tick count once)."""
     cap = trees.cap(safety_threshold)
-    over = np.flatnonzero(trees._load > cap)
+    over = np.flatnonzero(trees.load > cap)
     if clock is None:
         trees.round += 1
     else:
         trees.round = max(trees.round, int(clock))
-    risers = trees._take_risers()
+    risers = trees.take_risers()
     if not over.size and not trees.n_unplaced:
-        return RebalanceResult(_EMPTY_I, _EMPTY_G, _EMPTY_G, _EMPTY_I, _EMPTY_I, 0, 0, 0, 0.0, 0, trees._load.copy())
+        return RebalanceResult(_EMPTY_I, _EMPTY_G, _EMPTY_G, _EMPTY_I, _EMPTY_I, 0, 0, 0, 0.0, 0, trees.load.copy())
     shed, shed_from = _shed(trees, over, cap, risers) if over.size else (_EMPTY_I, _EMPTY_G)
-    unplaced = trees._starved()  # longest starved first, ties by index
-    d = trees._demand[unplaced].astype(np.float64)
-    gen, passes = _plan(d, trees._load, cap)
+    unplaced = trees.starved()  # longest starved first, ties by index
+    d = trees.demand[unplaced].astype(np.float64)
+    gen, passes = _plan(d, trees.load, cap)
     ok = gen >= 0
     placed = unplaced[ok]
-    trees._reassign(placed, gen[ok])
-    trees._queue = unplaced[~ok]
+    trees.move(placed, gen[ok])
+    trees.requeue(unplaced[~ok])
     # Guard against float rounding between the plan's sums and the loads' sums.
-    viol = np.flatnonzero(trees._load > cap)
+    viol = np.flatnonzero(trees.load > cap)
     guard = _shed(trees, viol, cap)[0] if viol.size else _EMPTY_I
     # Report against the start of the round: only the consumers shed or placed can differ.
     touched = np.sort(np.concatenate([shed, placed, guard]))
@@ -70,10 +70,10 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
         touched = touched[np.r_[True, touched[1:] != touched[:-1]]]
     start = np.full(touched.size, STARVED, dtype=np.int32)
     start[np.searchsorted(touched, shed)] = shed_from
-    end = trees._assign[touched]
+    end = trees.assignment[touched]
     moved = start != end
     idx, frm, to = touched[moved], start[moved], end[moved]
-    starved_mw = float(d[~ok].sum()) + float(trees._demand[guard].astype(np.float64).sum())
+    starved_mw = float(d[~ok].sum()) + float(trees.demand[guard].astype(np.float64).sum())
     return RebalanceResult(
         moved=idx,
         moved_from=frm,
@@ -85,5 +85,5 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
         starved_count=trees.n_unplaced,
         starved_mw=starved_mw,
         passes=passes,
-        load=trees._load.copy(),
+        load=trees.load.copy(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from scowl.balance.trees import _EMPTY_I, STARVED, Trees
+from scowl.balance.trees import _EMPTY_I, Trees
 
 
 def _shed(
@@ -26,18 +26,18 @@ def _shed(
     k = gens.size
     seg_of = np.full(trees.G + 2, -1, dtype=np.int64)
     seg_of[gens + 2] = np.arange(k)
-    excess = trees._load[gens] - cap[gens]
+    excess = trees.load[gens] - cap[gens]
     by_risers = np.zeros(k, dtype=bool)
     if risers.size:
-        rs = seg_of[trees._assign[risers] + 2]
+        rs = seg_of[trees.assignment[risers] + 2]
         risers, rs = risers[rs >= 0], rs[rs >= 0]
-        rd = trees._demand[risers].astype(np.float64)
+        rd = trees.demand[risers].astype(np.float64)
         by_risers = np.bincount(rs, weights=rd, minlength=k) >= excess
         use = by_risers[rs]
         risers, rs, rd = risers[use], rs[use], rd[use]
-    mem = trees._members(gens[~by_risers])
-    s = seg_of[trees._assign[mem] + 2]
-    d = trees._demand[mem].astype(np.float64)
+    mem = trees.members(gens[~by_risers])
+    s = seg_of[trees.assignment[mem] + 2]
+    d = trees.demand[mem].astype(np.float64)
     if by_risers.any():
         mem, s, d = np.concatenate([risers, mem]), np.concatenate([rs, s]), np.concatenate([rd, d])
     take = np.zeros(mem.size, dtype=bool)
@@ -64,10 +64,9 @@ def _shed(
                 take[part] = _shed_partial(mem[part], d[part], float(excess[j]))
     keep = ~take
     exact = np.bincount(s[keep], weights=d[keep], minlength=k)
-    dropped = trees._load[gens] - np.bincount(s[take], weights=d[take], minlength=k)
-    trees._load[gens] = np.where(by_risers, dropped, exact)
+    dropped = trees.load[gens] - np.bincount(s[take], weights=d[take], minlength=k)
     shed, shed_from = mem[take], gens[s[take]].astype(np.int32)
-    trees._reassign(shed, np.full(shed.size, STARVED, dtype=np.int32), loads=False)
+    trees.shed(shed, gens, np.where(by_risers, dropped, exact))
     return shed, shed_from
 
 

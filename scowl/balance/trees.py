@@ -139,6 +139,17 @@ class Trees:
     def assignment(self) -> np.ndarray:
         return self._ro(self._assign[: self.n])
 
+    @property
+    def starved_from(self) -> np.ndarray:
+        """Per consumer: the round its starved time counts from, while starved (round - this
+        is its whole starved time so far, past spells included)."""
+        return self._ro(self._since[: self.n])
+
+    @property
+    def starved_past(self) -> np.ndarray:
+        """Per consumer: rounds starved in its past spells (the current one not included)."""
+        return self._ro(self._acc[: self.n])
+
     def cap(self, safety_threshold: float) -> np.ndarray:
         """Per-generator ceiling on load: (1 - threshold) x output, MW."""
         if not 0.0 <= safety_threshold < 1.0:
@@ -262,7 +273,7 @@ class Trees:
         self._delta[self._ndelta : self._ndelta + new.size] = new
         self._ndelta += new.size
 
-    def _members(self, gens: np.ndarray) -> np.ndarray:
+    def members(self, gens: np.ndarray) -> np.ndarray:
         """Consumers currently assigned to any of `gens` (unique; may include STARVED)."""
         b = np.asarray(gens, dtype=np.int64) + 2
         starts = self._start[b]
@@ -279,6 +290,22 @@ class Trees:
             flag[b] = True
             parts.append(delta[flag[self._assign[delta] + 2]])
         return np.concatenate(parts) if parts else _EMPTY_I
+
+    def move(self, idx: np.ndarray, gen: np.ndarray) -> None:
+        """The policy moves consumers `idx` (unique) to `gen` (a generator, STARVED or ABSENT), loads
+        and starvation counters kept in step."""
+        self._reassign(idx, gen)
+
+    def shed(self, idx: np.ndarray, gens: np.ndarray, load: np.ndarray) -> None:
+        """The policy starves consumers `idx` (unique), shed by generators `gens`, whose load
+        it computed as `load` (MW, exactly: no incremental update, which would drift)."""
+        self._load[gens] = load
+        self._reassign(idx, np.full(idx.size, STARVED, dtype=np.int32), loads=False)
+
+    def requeue(self, unplaced: np.ndarray) -> None:
+        """After a round: the consumers still unplaced, in the order the round kept them (most
+        starved so far first)."""
+        self._queue = unplaced
 
     def _reassign(self, idx: np.ndarray, gen: np.ndarray, *, loads: bool = True) -> None:
         """Move consumers `idx` (unique) to `gen`, keeping loads and counters in step."""
@@ -311,7 +338,7 @@ class Trees:
         rounds: NDArray[np.int64] = np.where(now, self.round - self._since[idx], self._acc[idx]).astype(np.int64)
         return rounds
 
-    def _starved(self) -> np.ndarray:
+    def starved(self) -> np.ndarray:
         """The unplaced consumers, most starved so far first (ties by index): the queue with
         those unplaced since it was last read merged in, and those released dropped."""
         q = self._queue
@@ -331,7 +358,7 @@ class Trees:
         self._queue = q
         return q
 
-    def _take_risers(self) -> np.ndarray:
+    def take_risers(self) -> np.ndarray:
         """Consumers whose demand rose since the last call (unique, unsorted); clears them."""
         if not self._risers:
             return _EMPTY_I

@@ -106,5 +106,5 @@ def test_a_consumer_refused_twice_in_a_round_is_queued_once():
     ifs = limits.interfaces(table=table)
     trees = Trees([40.0, 40.0], demand=[4.0, 4.0, 3.0], assignment=[0, 0, 0])
     limits.enforce(trees, np.array([A, A]), np.array([J, J, J]), ifs, 0.10)
-    q = trees._starved()
+    q = trees.starved()
     assert q.size == np.unique(q).size == trees.n_unplaced

@@ -10,6 +10,7 @@ served, starved and choked (in a blacked-out tree) consumers and report the tick
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ import numpy as np
 
 from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
-from scowl.analysis.service import ServiceBooks
+from scowl.analysis.service import LatencyBook, ServiceBooks
 from scowl.balance import response, views
 from scowl.balance.sharding import consumer_zone_buckets, first_trackers
 from scowl.errors import ActorError
@@ -68,6 +69,7 @@ class Population(GridPeer):
         self._row_of: dict[int, int] = {wire.STARVED_ID: 0}
         self.mgr = np.zeros(self.n, dtype=np.uint8)  # index into plan.trackers
         self.books = ServiceBooks(self.n)  # served, starved, choked, starvation spells per consumer
+        self.latency = LatencyBook()  # demand report -> assignment, wall ms
         self.threshold = np.float32(scenario.trackers.report_threshold)
         self.assigns = Gather(plan.trackers, "assign")
         self.verdicts = Gather([f.name for f in plan.fleets], "verdict")
@@ -218,6 +220,7 @@ class Population(GridPeer):
         for t, tracker in enumerate(self.plan.trackers):
             sel = idx[by_tracker == t]
             self.send(tracker, wire.DemandReport.pack(tick=tick, ids=self.ids_at(sel), demand_mw=d[sel]))
+        self.latency.reported(tick, time.perf_counter())
 
     @on(wire.Assign)
     def on_assign(self, msg: wire.Assign, env: wire.Envelope):
@@ -231,6 +234,7 @@ class Population(GridPeer):
 
     def _follow(self, tick: int) -> None:
         self._followed = tick
+        self.latency.assigned(tick, time.perf_counter())
         self.missed(self.assigns.missing(tick))
         for sender, msg in self.assigns.take(tick):  # (tick, sender) order: deterministic
             if not msg.n:
@@ -361,7 +365,7 @@ class Population(GridPeer):
     def final_figures(self) -> dict[str, float]:
         classes = np.bincount(self.pop.kind, minlength=len(KIND_NAMES)).tolist() + [self.n - self.n_consumers]
         figures = {
-            "consumers": self.n, **self.books.final_figures(self.scenario.tick_seconds),
+            "consumers": self.n, **self.books.final_figures(self.scenario.tick_seconds), **self.latency.figures(),
             "unknown_ids": self.unknown_ids, "resyncs": self.resyncs,
             **{f"class_consumers:{name}": int(classes[k]) for k, name in enumerate(CLASS_NAMES)},
             **response.deferral_figures(self.dr, self.tick_now + 1),

@@ -44,6 +44,7 @@ class Tracker(GridPeer):
         self._round_done = -1
         self._missing_now = 0
         self.rounds = 0
+        self.round_wall = (0.0, 0.0)
         self.round_seconds: list[float] = []
         self._pending_gens: dict[str, wire.GeneratorsRegister] = {}
         self._gen_sender: dict[str, frozenset[int]] = {}  # fleet -> the generator ids it registered
@@ -240,6 +241,7 @@ class Tracker(GridPeer):
         out = balance.tracker_round(self.region, inp)
         round_s = time.perf_counter() - t0
         self.rounds += 1
+        self.round_wall = (self.round_wall[0] if self.rounds > 1 else t0, t0)  # first and last round's start
         self.round_seconds.append(round_s)
         owner = range_owner(out.ids["lo"], self._pop_ranges)
         for k, p in enumerate(self.plan.populations):  # its own consumers (and any no population owns)
@@ -265,4 +267,6 @@ class Tracker(GridPeer):
         region = self.region
         return {"rounds": self.rounds, "resynced": region.resynced, "round_s_total": float(r.sum()), "round_s_mean": float(r.mean()),
                 "round_s_p95": float(np.percentile(r, 95)), "moved_total": region.moved_total, "unknown_ids": region.unknown_ids,
-                "retired": self.retired, "rehomed": self.rehomed}
+                "retired": self.retired, "rehomed": self.rehomed,
+                # rounds achieved end to end, per wall second (one a tick; in lockstep, as fast as the day runs)
+                "rounds_per_wall_s": (self.rounds - 1) / (self.round_wall[1] - self.round_wall[0]) if self.rounds > 1 else 0.0}

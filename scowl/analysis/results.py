@@ -65,6 +65,18 @@ def starvation_beside_spare(state: pd.DataFrame, safety_threshold: float, *, wit
     return df[["reach_mw", "load_mw", "starved_mw", "spare_mw", "beside_spare"]]
 
 
+def _round_trip(finals: dict[str, dict]) -> dict:
+    """Rounds achieved per wall second (mean over trackers) and the report-to-assignment latency
+    (the worst population's p50 and p99), beside the compute-only rate; none if not reported."""
+    tr = [f["rounds_per_wall_s"] for f in finals.values() if f.get("role") == "tracker" and "rounds_per_wall_s" in f]
+    pops = [f for f in finals.values() if f.get("role") == "consumer" and "report_to_assign_ms_p50" in f]
+    out = {"rounds_per_wall_s": float(np.mean(tr))} if tr else {}
+    if pops:
+        out["report_to_assign_ms_p50"] = float(max(f["report_to_assign_ms_p50"] for f in pops))
+        out["report_to_assign_ms_p99"] = float(max(f["report_to_assign_ms_p99"] for f in pops))
+    return out
+
+
 def _beside_spare(state: pd.DataFrame, meta: dict, tick_h: float) -> dict:
     """The summary's figures of `starvation_beside_spare` (none for logs that predate it)."""
     if "safety_threshold" not in meta:
@@ -147,6 +159,7 @@ def summarize(state: pd.DataFrame, finals: dict[str, dict], meta: dict) -> dict:
             "peers_rebalanced": int(moved),
             "peers_rebalanced_per_s": float(moved / round_s.sum()) if round_s.sum() > 0 else 0.0,
             "peers_per_tracker": float(peers.get("consumers", 0) / max(1, peers.get("trackers", 1))),
+            **_round_trip(finals),
         },
         "energy_mwh": {
             "demanded": demanded,

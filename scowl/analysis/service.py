@@ -64,3 +64,30 @@ class ServiceBooks:
             "starved_spell_mean_s": float(ended.mean() * secs) if ended.size else 0.0,
             "starved_per_consumer_max_s": float(self.starved_ticks.max()) * secs if n else 0.0,
         }
+
+
+class LatencyBook:
+    """Report-to-assignment latency of one population: wall seconds from sending a tick's demand
+    reports to having that tick's assignments (every tracker's Assign in, or given up on). The
+    actor passes the clock readings; the book only keeps them."""
+
+    def __init__(self) -> None:
+        self.sent: dict[int, float] = {}
+        self.ms: list[float] = []
+
+    def reported(self, tick: int, now_s: float) -> None:
+        self.sent[tick] = now_s
+
+    def assigned(self, tick: int, now_s: float) -> None:
+        t = self.sent.pop(tick, None)
+        if t is not None:
+            self.ms.append((now_s - t) * 1e3)
+        for old in [k for k in self.sent if k < tick]:  # reports whose assignments never came
+            del self.sent[old]
+
+    def figures(self) -> dict[str, float]:
+        if not self.ms:
+            return {}
+        ms = np.asarray(self.ms)
+        return {"report_to_assign_ms_p50": float(np.percentile(ms, 50)), "report_to_assign_ms_p99": float(np.percentile(ms, 99)),
+                "report_to_assign_n": float(ms.size)}

@@ -24,6 +24,8 @@ def summary_table(s: dict) -> str:
         f"  rounds                     {_fmt(r['rounds'])}",
         f"  rate (Hz) mean / p5        {r['rate_hz_mean']:,.1f} / {r['rate_hz_p5']:,.1f}   (round {r['round_ms_mean']:.2f} ms mean, {r['round_ms_max']:.2f} ms max)",
         f"  peers rebalanced           {_fmt(r['peers_rebalanced'])}  ({r['peers_rebalanced_per_s']:,.0f} per second of round time)",
+        *([f"  rounds per wall second     {r['rounds_per_wall_s']:,.2f} per tracker; report -> assignment p50 / p99 "
+           f"{r['report_to_assign_ms_p50']:,.1f} / {r['report_to_assign_ms_p99']:,.1f} ms"] if "report_to_assign_ms_p99" in r else []),
         "energy (MWh)",
         f"  demanded / served          {e['demanded']:,.1f} / {e['served']:,.1f}",
         f"  generated / unserved       {e['generated']:,.1f} / {e['unserved']:,.1f}",

@@ -27,3 +27,11 @@ def test_latency_turns_into_starvation_or_blackouts_under_real_time(tmp_path):
              or slow["blackouts"]["generator_ticks"] > fast["blackouts"]["generator_ticks"])
     assert worse, (fast["starvation"], fast["blackouts"], slow["starvation"], slow["blackouts"])
     assert slow["energy_mwh"]["served"] < fast["energy_mwh"]["served"]
+
+
+def test_a_real_time_run_reports_rounds_per_wall_second_and_report_to_assignment_latency(tmp_path):
+    summary = run_scenario(realtime_config(tmp_path, 0.0), str(tmp_path / "rt"), show_progress=False)
+    r = summary["rebalance"]
+    assert r["rounds_per_wall_s"] > 0  # rounds achieved end to end, beside the compute-only rate
+    assert 0 < r["report_to_assign_ms_p50"] <= r["report_to_assign_ms_p99"]
+    assert r["rate_hz_mean"] > 0

@@ -17,8 +17,10 @@ import numpy as np
 from scowl import balance, wire
 from scowl.actors.peer import Gather, GridPeer
 from scowl.balance.owners import NO_OWNER, range_owner
+from scowl.errors import Refused
 from scowl.model.zones import consumer_zones
 from scowl.runtime import on
+from scowl.security.policy import generator_claim
 
 log = logging.getLogger("scowl.tracker")
 
@@ -72,10 +74,14 @@ class Tracker(GridPeer):
     def on_generators(self, msg: wire.GeneratorsRegister, env: wire.Envelope):
         ids = [int(g) for g in msg.column("gen_ids")]
         before = self._gen_sender.get(env.sender)
+        held = {g: fleet for fleet, gens in self._gen_sender.items() for g in gens}
+        why = generator_claim(env.sender, ids, held, before, started=self.tick_now >= 0,
+                              planned=env.sender in self._planned_fleets)
+        if why is not None and "roles" in self.guards:  # another fleet's generators, or new ones mid-day
+            raise Refused("not_owner", why)
         if before is not None:  # the fleet restarted: the same generators, from the same sender
-            if frozenset(ids) != before or len(ids) != len(before):
-                raise ValueError(f"{env.sender} registered again with other generators ({len(ids)} now, {len(before)} before): "
-                                 "a restarted fleet must join with the ids the bootstrap gave it")
+            if frozenset(ids) != before:
+                raise ValueError(f"{env.sender} registered again with other generators")
             self._resend_trees(env.sender, msg.column("gen_ids"))
             return wire.Registered(True, "rejoined")
         seen = set(self.region.gen_index) | {g for m in (*self._pending_gens.values(), *self._joining.values())

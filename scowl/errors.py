@@ -38,3 +38,13 @@ class RequestTimeout(ScowlError):
 class UsageError(ScowlError):
     """A command was given something it cannot use (a missing run directory, a malformed
     --set): the command line is wrong, not the run. `scowl` exits with status 2 for it."""
+
+
+class Refused(ScowlError):
+    """A handler refuses a message it may not act on for a policy reason (scowl.security.policy:
+    `not_owner`, ...): rejected and counted under that reason and the authenticated sender, like
+    the runtime's guards, not counted as a handler failure."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason, self.detail = reason, detail
+        super().__init__(f"{reason}: {detail}")

@@ -28,6 +28,7 @@ from scowl.runtime.clock import SimClock
 from scowl.runtime.stats import ActorStats
 from scowl.runtime.transport import Channel
 from scowl.security import GUARDS, Credentials, Roster, needs_keys
+from scowl.security.watch import ConnectionWatch
 from scowl.wire import chunks
 
 log = logging.getLogger("scowl.actor")
@@ -70,6 +71,8 @@ class ActorCore:
         self.unenrolled_keys: dict[str, str] = {}  # open server: name an unenrolled key goes by -> its Z85 key
         self.guards: frozenset[str] = GUARDS  # scowl.security.GUARDS; tests switch one off to show what it stops
         self._subs: list[Channel] = []
+        self._watches: list[tuple[ConnectionWatch, Channel]] = []  # CURVE servers' monitors (scowl.security.watch)
+        self._router_watch: ConnectionWatch | None = None
         self._pumps: dict[Channel, asyncio.Task[None]] = {}
         self._sub_types: dict[str, tuple[type[wire.Message], ...]] = {}  # publisher address -> types subscribed
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -2,7 +2,9 @@
 
 A handler may be plain or async; a returned Message is sent back as the reply. A handler
 that raises is contained per message: counted, reported to `on_failure` (and to the asker
-as a Failure reply), and the actor keeps serving.
+as a Failure reply), and the actor keeps serving. A handler that raises `Refused` rejects the
+message for a policy reason: counted per reason and sender with the guards' rejections, and
+the asker gets a typed Reject.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from scowl import wire
-from scowl.errors import ActorError
+from scowl.errors import ActorError, Refused
 from scowl.runtime.requests import Requests
 
 log = logging.getLogger("scowl.actor")
@@ -74,6 +76,9 @@ class Dispatch(Requests):
         handler = self._handlers.get(env.type, self.on_unhandled)
         try:
             result = handler(msg, env)
+        except Refused as exc:
+            self._refused(env, exc)
+            return None
         except Exception as exc:
             self._failed(env, msg, exc)
             return None
@@ -91,6 +96,9 @@ class Dispatch(Requests):
             result = await awaitable
         except asyncio.CancelledError:
             raise
+        except Refused as exc:
+            self._refused(env, exc)
+            return
         except Exception as exc:
             self._failed(env, msg, exc)
             return
@@ -104,6 +112,11 @@ class Dispatch(Requests):
         except ActorError as exc:
             self.stats.unroutable += 1
             log.warning("%s: cannot reply to %s: %s", self.name, env.sender, exc)
+
+    def _refused(self, env: wire.Envelope, exc: Refused) -> None:
+        self._reject(env.sender, exc.reason, exc.detail)
+        if env.ask:
+            self._answer(env, wire.Reject(exc.reason, exc.detail[:500], env.type))
 
     def _failed(self, env: wire.Envelope, msg: wire.Message, exc: Exception) -> None:
         self.stats.failed += 1

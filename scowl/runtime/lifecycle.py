@@ -33,6 +33,8 @@ class Lifecycle(Links):
                 sock.close(linger=0)
                 raise ActorError(f"{self.name}: cannot bind {self.address}: {exc}") from None
             self._router = Channel(sock, "router")
+            if self.credentials is not None and self._router_secure:
+                self._router_watch = self._watch(sock, drops=True)
             self._start_pump(self._router)
         await self.on_start()
         self.started.set()
@@ -58,6 +60,9 @@ class Lifecycle(Links):
             if not fut.done():
                 fut.set_exception(ActorError(f"{self.name} stopped before the reply came"))
         self._pending.clear()
+        for watch, monitor in self._watches:
+            watch.close()
+            monitor.close()
         for ch in [self._router, self._pub, *self._links.values(), *self._subs]:
             if ch is not None:
                 ch.close()

@@ -11,6 +11,7 @@ from scowl import wire
 from scowl.errors import ActorError, RequestTimeout
 from scowl.runtime.mailbox import Mailbox
 from scowl.runtime.transport import Channel, bind, is_tcp, make_socket
+from scowl.security.watch import ConnectionWatch
 
 
 class Links(Mailbox):
@@ -96,12 +97,34 @@ class Links(Mailbox):
         """Names this actor can send to (its links and the peers that connected to it)."""
         return sorted(set(self._links) | set(self._router_peers))
 
+    def _watch(self, sock: zmq.Socket[bytes], *, drops: bool) -> ConnectionWatch:
+        """Count what libzmq refuses at this CURVE server socket before a frame reaches us."""
+        authority = self.credentials.authority if self.credentials is not None else None
+        name = self.name
+        watch = ConnectionWatch(sock, self._reject, drops=drops, got_in_since=None if authority is None else
+                                lambda peer, since: authority.got_in_since(name, peer, since))
+        monitor = Channel(watch.monitor, "monitor")
+        self._watches.append((watch, monitor))
+
+        async def pump() -> None:
+            while True:
+                parts = monitor.recv_ready()
+                if parts is None:
+                    await monitor.wait_woken()
+                else:
+                    watch.on_event(parts)
+
+        self._spawn(pump())
+        return watch
+
     async def bind_pub(self, address: str) -> str:
         sock = make_socket(self._context(), zmq.PUB, tcp=is_tcp(address))
         if self.credentials is not None and self._secure(address):
             self.credentials.server(sock, self._context())
         bound = bind(sock, address)
         self._pub = Channel(sock, "pub")
+        if self.credentials is not None and self._secure(address):
+            self._watch(sock, drops=False)
         return bound
 
     async def subscribe(self, address: str, types: tuple[type[wire.Message], ...] = (), publisher: str = "") -> None:

@@ -64,7 +64,10 @@ class Mailbox(Dispatch):
         """One waiting message and, on a CURVE server ROUTER, its ZAP User-Id (the name the
         key is enrolled as); None when nothing waits."""
         if ch.kind == zmq.ROUTER and self._router_secure:
-            return ch.recv_ready_user()
+            got = ch.recv_ready_user()
+            if got is not None and self._router_watch is not None:
+                self._router_watch.delivered(ch.src_fd, got[1])
+            return got
         parts = ch.recv_ready()
         return None if parts is None else (parts, None)
 

@@ -36,7 +36,7 @@ HWM = 100_000
 LINGER_MS = 0
 # Plain ints on the hot path: ZeroMQ's constants are enums, and enum arithmetic (POLLIN & events)
 # cost more than the getsockopt it tested
-_EVENTS, _RCVMORE = int(zmq.EVENTS), int(zmq.RCVMORE)
+_EVENTS, _RCVMORE, _SRCFD = int(zmq.EVENTS), int(zmq.RCVMORE), int(zmq.SRCFD)
 _POLLIN, _POLLOUT = int(zmq.POLLIN), int(zmq.POLLOUT)
 _NOBLOCK, _SNDMORE = int(zmq.NOBLOCK), int(zmq.SNDMORE)
 # Bounded memory: ZeroMQ drops (disconnects) a peer whose message part is larger than this
@@ -85,7 +85,7 @@ def bind(sock: zmq.Socket[bytes], address: str) -> str:
 class Channel:
     """One socket bound into the running asyncio loop."""
 
-    __slots__ = ("sock", "kind", "name", "on_readable", "_loop", "_fd", "_waiters")
+    __slots__ = ("sock", "kind", "name", "on_readable", "src_fd", "_loop", "_fd", "_waiters")
 
     def __init__(self, sock: zmq.Socket[bytes], name: str) -> None:
         self.sock = sock
@@ -94,6 +94,7 @@ class Channel:
         self._loop = asyncio.get_running_loop()
         self._fd: int = sock.getsockopt(zmq.FD)  # type: ignore[assignment]  # FD is an int option
         self._waiters: list[asyncio.Future[None]] = []
+        self.src_fd = -1  # recv_ready_user: the connection (its file descriptor) the last message came on
         # called from the reader callback, before waiters wake: a receiver that takes what the
         # socket has right there saves the loop iteration a waiting task needs to wake
         # (only from the loop's reader callback, never from a send: a reply read during the
@@ -182,7 +183,8 @@ class Channel:
 
     def recv_ready_user(self) -> tuple[list[bytes], str | None] | None:
         """Like recv_ready, with the message's ZAP User-Id (the authenticated peer's name on
-        a CURVE server socket; None where no handshake authenticated it)."""
+        a CURVE server socket; None where no handshake authenticated it); `src_fd` is then the
+        connection it came on."""
         sync = self.sock
         if not sync.getsockopt(_EVENTS) & _POLLIN:  # type: ignore[operator]  # EVENTS is an int option
             return None
@@ -196,6 +198,7 @@ class Channel:
             user = got if isinstance(got, str) else None
         except zmq.ZMQError:
             user = None
+        self.src_fd = first.get(_SRCFD)
         parts = [first.bytes]
         while sync.getsockopt(_RCVMORE):
             parts.append(sync.recv())

@@ -42,6 +42,7 @@ class Attacker:
         self.seq = 10_000
         self.unsent = 0
         self._links: dict[tuple[str, str], zmq.Socket] = {}
+        self.unsettled: list[zmq.Socket] = []
         self.directory: dict[str, str] = {"bootstrap": plan.bootstrap, "broker": plan.broker, "metronome": plan.metronome}
 
     # ------------------------------------------------------------ sockets
@@ -103,26 +104,34 @@ class Attacker:
             self.directory.update(zip(d.names, d.addresses))
         return self.directory
 
-    def settle(self, timeout_s: float = 10.0) -> dict[str, bool]:
-        """A round trip on every link (a Ping asked, its Pong awaited): what was sent before
-        it has been delivered. Returns, per peer, whether it answered (an outsider: never)."""
-        answered = {}
-        deadline = time.monotonic() + timeout_s
-        for (peer, _routing_id), sock in list(self._links.items()):
+    def settle(self, timeout_s: float = 10.0) -> dict[tuple[str, str], bool]:
+        """A round trip on every link (a Ping asked, its Pong awaited, all at once): what was
+        sent on it before has been delivered. Returns, per link, whether it was answered (an
+        outsider: never). A reply may come back on another of our links to the same peer (the
+        peer routes to the name, not the socket): every link is listened to."""
+        probes: dict[int, tuple[str, str]] = {}
+        for (peer, routing_id), sock in list(self._links.items()):
             self.seq += 1
-            probe = self.seq
-            self._put(sock, wire.encode_packet([wire.encode_frame(wire.Ping(0), self.name, peer, probe, 0, 0, True)]))
-            answered[peer] = False
-            while not answered[peer] and sock.poll(int(1000 * max(0.0, deadline - time.monotonic()))):
+            probes[self.seq] = (peer, routing_id)
+            self._put(sock, wire.encode_packet([wire.encode_frame(wire.Ping(0), self.name, peer, self.seq, 0, 0, True)]))
+        answered = {link: False for link in probes.values()}
+        poller = zmq.Poller()
+        for sock in self._links.values():
+            poller.register(sock, zmq.POLLIN)
+        deadline = time.monotonic() + timeout_s
+        while not all(answered.values()) and time.monotonic() < deadline:
+            for sock, _ in poller.poll(int(1000 * max(0.0, deadline - time.monotonic()))):
                 for frame in wire.decode_packet(sock.recv()):
                     env, _ = wire.decode_frame(frame)
-                    answered[peer] = answered[peer] or env.reply_to == probe
+                    if env.reply_to in probes:
+                        answered[probes[env.reply_to]] = True
         return answered
 
     def close(self) -> None:
-        for sock in self._links.values():
+        for sock in [*self._links.values(), *self.unsettled]:
             sock.close(linger=0)
         self._links.clear()
+        self.unsettled.clear()
         if self._own_ctx:
             self.ctx.term()
 
@@ -243,7 +252,7 @@ def _foreign_reply(a: Attacker, t: int) -> None:  # answers to requests populati
     frames = [wire.encode_frame(wire.Pong(0), a.name, "population-0", a.seq + i, t, reply_to=s, ask=False)
               for i, s in enumerate(range(1, 3000))]
     a.seq += len(frames)
-    a.link("population-0").send(wire.encode_packet(frames))
+    a._put(a.link("population-0"), wire.encode_packet(frames))
 
 
 def _nan_draw(a: Attacker, t: int) -> None:  # population-0's own Draw of the next tick, with NaN in it
@@ -260,7 +269,42 @@ def _huge_frame(a: Attacker, t: int) -> None:
     a.send_raw("tracker-1", b"\x00" * HUGE_FRAME_BYTES)
 
 
-ATTACKS: tuple[Attack, ...] = (
+def fleet_generator_ids(plan: RunPlan, fleet: str, n: int = 3) -> list[int]:
+    """The ids the bootstrap gives a fleet's first `n` units, predicted as it draws them (the
+    nonce stream is keyed by the scenario's seed and the unit's name, both public)."""
+    from scowl.balance.sharding import generator_id
+    from scowl.model import build_generators
+    from scowl.streams import StreamRepo
+
+    scenario = plan.scenario()
+    units = build_generators(scenario, StreamRepo(scenario.seed)).name
+    shard = next(f for f in plan.fleets if f.name == fleet)
+    ids = []
+    for row in shard.rows[:n]:
+        name = units[row]
+        rng = StreamRepo(scenario.seed).generator(f"bootstrap/{name}", "nonce")
+        ids.append(generator_id(f"{plan.hosts.get(fleet, 'local')}/{name}", f"{int(rng.integers(0, 2**16)):04x}"))
+    return ids
+
+
+def _foreign_generators(a: Attacker, t: int) -> None:  # fleet-0's own generators, registered by someone else
+    ids = fleet_generator_ids(a.plan, "fleet-0")
+    for tracker in a.plan.trackers:
+        a.send(tracker, _generators(ids, 100.0), ask=True)
+
+
+def _plain_socket(a: Attacker, t: int) -> None:  # no CURVE at all: a plain socket, a Stop to tracker-0
+    sock = a.ctx.socket(zmq.DEALER)
+    sock.linger = 0
+    sock.routing_id = b"metronome"
+    sock.connect(a.directory["tracker-0"])
+    a.seq += 1
+    a._put(sock, wire.encode_packet([wire.encode_frame(wire.Stop("attack"), "metronome", "tracker-0", a.seq, t)]))
+    a.unsettled.append(sock)  # nothing will ever answer on it: left out of settle, closed with the rest
+
+
+ATTACKS: tuple[Attack, ...] = (  # the 400 MB frame first: cut, reconnected and counted well within the day
+    Attack("huge_frame", _huge_frame, "a 400 MB frame to tracker-1"),
     Attack("forged_sender", _forged_sender, "an Assign to population-0 claiming to come from tracker-0"),
     Attack("stop_metronome", _stop_metronome, "Stop to the metronome (used to end the run with no results)"),
     Attack("stop_tracker", _stop_tracker, "Stop to tracker-0 (used to kill it)"),
@@ -273,13 +317,16 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("fake_generator", _fake_generator, "a 10 GW generator registered with tracker-0 mid-run"),
     Attack("nan_generator", _nan_generator, "a generator with NaN nameplate registered with tracker-1"),
     Attack("foreign_reply", _foreign_reply, "Pong replies to sequence numbers 1..2999 of population-0"),
-    Attack("huge_frame", _huge_frame, "a 400 MB frame to tracker-1"),
+    Attack("foreign_generators", _foreign_generators, "fleet-0's generator ids registered with every tracker"),
+    Attack("plain_socket", _plain_socket, "a Stop 'from the metronome' on a plain socket (no CURVE) to tracker-0"),
 )
 #: what a real member may lie about: its own per-tick message, with a NaN in it
 NAN_DRAW = Attack("nan_draw", _nan_draw, "a Draw of the next tick with a NaN, to every fleet")
 #: the envelope and the routing id both say "metronome"
 STOP_AS_METRONOME = Attack("stop_as_metronome", _stop_as_metronome, "Stop to tracker-0 claiming to be the metronome")
 BY_NAME = {a.name: a for a in (*ATTACKS, NAN_DRAW, STOP_AS_METRONOME)}
+#: what a fleet that joined may lie about: another fleet's generators
+FLEET_LIES = (BY_NAME["foreign_generators"],)
 
 
 def attack_day(plan: RunPlan, identities: list[tuple[str, bool, tuple[Attack, ...]]], watcher_identity: str, *,
@@ -307,7 +354,7 @@ def attack_day(plan: RunPlan, identities: list[tuple[str, bool, tuple[Attack, ..
                 if name in plan.names():  # a member's own peers would answer its real self: just let the frames go
                     time.sleep(1.0)
                 else:
-                    att.settle(timeout_s=10.0 if enrolled else 2.0)
+                    att.settle(timeout_s=4.0 if enrolled else 2.0)  # within the day: replies may go to a twin link
             finally:
                 att.close()
 

@@ -201,11 +201,12 @@ class Enrolment:
         return e
 
 
-def enrol(keys_dir: str | Path, name: str, role: str, enrolment: Enrolment | None = None) -> Keypair:
-    """Make a keypair for `name`, write its key files and add it to the table."""
+def enrol(keys_dir: str | Path, name: str, role: str, enrolment: Enrolment | None = None, joined: bool = False) -> Keypair:
+    """Make a keypair for `name`, write its key files and add it to the table (`joined`: as
+    the bootstrap enrols a peer admitted to join the running day)."""
     pair = Keypair.generate()
     table = enrolment if enrolment is not None else Enrolment(keys_dir)
-    table.add(name, role, pair.public)
+    table.add(name, role, pair.public, joined=joined)
     write_keypair(keys_dir, name, pair)
     return pair
 

@@ -170,6 +170,25 @@ RULES: dict[str, Rule] = {
 }
 
 
+def generator_claim(sender: str, ids: list[int], held: dict[int, str], before: frozenset[int] | None, *,
+                    started: bool, planned: bool) -> str | None:
+    """Why `sender` may not register these generator ids at a tracker (None: it may). A
+    tracker's generators belong to the fleet that registered them first (fleets register before
+    tick 0, a joiner when it joins); afterwards a fleet registers only the same ids again (it
+    restarted), and a planned fleet registers nothing new once the day started. The tracker
+    rejects what this refuses as `not_owner`."""
+    foreign = sorted({g for g in ids if held.get(g, sender) != sender})
+    if foreign:
+        return f"generators {foreign[:5]} are {held[foreign[0]][:64]!r}'s, registered here by {sender[:64]!r}"
+    if before is not None and (frozenset(ids) != before or len(ids) != len(before)):
+        return (f"{sender[:64]!r} registered again with other generators ({len(ids)} now, {len(before)} before): "
+                "a restarted fleet joins with the ids the bootstrap gave it")
+    if before is None and started and planned and ids:
+        return (f"{sender[:64]!r} registers {len(ids)} generators after the day started: a planned fleet registers "
+                "before tick 0, and again only the same ids")
+    return None
+
+
 def authorize(type_name: str, msg, sender: str, roster: Roster) -> tuple[str, str] | None:
     """None when `sender` may send `msg`, else (reason, detail)."""
     rule = RULES.get(type_name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 
 import zmq
 import zmq.asyncio
@@ -41,11 +42,14 @@ class _Authenticator(AsyncioAuthenticator):
         except EnrolmentError as exc:  # a broken table refuses everyone rather than anyone
             log.error("enrolment table unreadable: %s", exc)
             name = None
+        actor = domain.removeprefix(OPEN_DOMAIN_PREFIX).removeprefix(ZAP_DOMAIN_PREFIX)
         if name is None and domain.startswith(OPEN_DOMAIN_PREFIX):
+            self.authority.let_in(actor, UNENROLLED + key.decode("ascii"))
             return True, b"OK"  # known as "key:...": the authorization table lets it say only what joining needs
         if name is None:
-            self.authority.refused[(domain.removeprefix(ZAP_DOMAIN_PREFIX), "key:" + key.decode("ascii")[:8])] += 1
+            self.authority.refused[(actor, "key:" + key.decode("ascii")[:8])] += 1
             return False, b"not enrolled"
+        self.authority.let_in(actor, name)
         return True, b"OK"
 
     def curve_user_id(self, client_public_key: bytes) -> str:
@@ -60,8 +64,16 @@ class Authority:
     def __init__(self, ctx: zmq.Context, enrolment: Enrolment) -> None:
         self.enrolment = enrolment
         self.refused: collections.Counter = collections.Counter()
+        self.handshakes: dict[tuple[str, str], collections.deque[float]] = {}  # (actor, peer) -> when it last got in
         self._auth = _Authenticator(ctx, self)
         self._auth.start()
+
+    def let_in(self, actor: str, peer: str) -> None:
+        self.handshakes.setdefault((actor, peer), collections.deque(maxlen=4)).append(time.monotonic())
+
+    def got_in_since(self, actor: str, peer: str, since: float) -> bool:
+        """Whether `peer` completed a handshake at `actor`'s servers after `since` (monotonic)."""
+        return any(t > since for t in self.handshakes.get((actor, peer), ()))
 
     def refused_by(self, actor: str) -> dict[str, int]:
         return {who: n for (domain, who), n in self.refused.items() if domain == actor}

@@ -1,6 +1,6 @@
 """A tracker's registration rules when fleets restart: the same fleet may register its own
 generators again (it restarted), nobody else may register them, and a restarted fleet may
-not come back with other generators. Handlers called directly on a real Tracker."""
+not come back with other generators (both refused as not_owner, scowl.security.policy.generator_claim). Handlers called directly on a real Tracker."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 
 from scowl import wire
 from scowl.actors.tracker import Tracker
+from scowl.errors import Refused
 from scowl.plan import make_plan
+from scowl.runtime import Actor, RemoteError, on
 
 
 def _tracker() -> Tracker:
@@ -37,12 +39,33 @@ def test_a_fleet_registering_its_own_generators_again_is_a_rejoin():
 def test_another_fleet_registering_known_generators_is_refused():
     tracker = _tracker()
     _register(tracker, "fleet-0", [11, 12])
-    with pytest.raises(ValueError, match=r"registered twice: \[12\] \(by fleet-1"):
-        _register(tracker, "fleet-1", [12, 13])
+    with pytest.raises(Refused, match=r"not_owner: generators \[12\] are 'fleet-0''s, registered here by 'fleet-1'"):
+        _register(tracker, "fleet-1", [12, 13])  # the runtime counts it as rejected:not_owner from fleet-1
 
 
 def test_a_restarted_fleet_with_other_generators_is_refused():
     tracker = _tracker()
     _register(tracker, "fleet-0", [11, 12])
-    with pytest.raises(ValueError, match="fleet-0 registered again with other generators .* ids the bootstrap gave it"):
+    with pytest.raises(Refused, match="not_owner: 'fleet-0' registered again with other generators .* ids the bootstrap gave it"):
         _register(tracker, "fleet-0", [11, 15])
+
+
+class _Strict(Actor):
+    @on(wire.Ping)
+    def on_ping(self, msg: wire.Ping, env: wire.Envelope):
+        raise Refused("not_owner", f"ping {msg.n} is not {env.sender}'s")
+
+
+async def test_a_handler_that_refuses_rejects_per_reason_and_sender_not_a_failure(zctx):
+    strict, asker = _Strict("strict", "inproc://strict-refuses"), Actor("asker", "inproc://asker-refused")
+    await strict.start(zctx)
+    await asker.start(zctx)
+    try:
+        await asker.connect("strict", "inproc://strict-refuses")
+        with pytest.raises(RemoteError, match="Reject:not_owner"):  # the asker hears why at once
+            await asker.request("strict", wire.Ping(7), timeout=5)
+    finally:
+        await asker.stop()
+        await strict.stop()
+    assert strict.stats.rejected[("asker", "not_owner")] == 1 and strict.stats.failed == 0
+    assert strict.rejection_figures() == {"rejected:not_owner": 1.0, "rejected_from:asker": 1.0}

@@ -72,3 +72,17 @@ def test_ordinary_messages_pass_the_value_checks():
     assert check(wire.ConsumerIds(2**63 + 5, 0, 10)) is None
     assert check(wire.GenStatus.pack(tick=1, gen_ids=[5], output_mw=[3.0], setpoint_mw=[-2.0], load_mw=[1.0], charge_mw=[0.5])) is None
     assert check(wire.FinalFigures("consumer", {"link_out_bytes:x": 3e12})) is None
+
+
+def test_a_fleet_registers_only_its_own_generators():
+    from scowl.security.policy import generator_claim
+
+    held = {1: "fleet-0", 2: "fleet-0", 7: "storage-0"}
+    claim = dict(started=True, planned=True)
+    assert generator_claim("fleet-0", [1, 2], held, frozenset({1, 2}), **claim) is None  # restarted: the same ids
+    assert generator_claim("fleet-1", [5], {}, None, started=False, planned=True) is None  # before tick 0
+    assert generator_claim("joiner", [5], held, None, started=True, planned=False) is None  # a joiner's own
+    assert "fleet-0" in generator_claim("storage-0", [1, 9], held, frozenset({7}), **claim)  # another fleet's
+    assert "fleet-0" in generator_claim("joiner", [2], held, None, started=True, planned=False)
+    assert "other generators" in generator_claim("storage-0", [7, 8], held, frozenset({7}), **claim)
+    assert "after the day started" in generator_claim("fleet-1", [5], held, None, **claim)  # new ones mid-day

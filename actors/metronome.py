@@ -265,7 +265,7 @@ class Metronome(OpenMembership):
                 try:
                     await asyncio.wait_for(self._tick_done.wait(), max(0.0, deadline - time.perf_counter()))
                 except TimeoutError:
-                    pass
+                    self._check_liveness()  # a late peer is probed; one whose connection closed is lost
                 await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
             self._stand_in_for_absent(tick)
             if self.journal is not None:

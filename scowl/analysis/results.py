@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from scowl.analysis.fairness import fairness_figures, merge_consumer_tables
-from scowl.analysis.views import after_heal, view_figures
+from scowl.analysis.views import after_heal, view_agreement, view_figures
 from scowl.statelog import atomic_write, atomic_write_json, read_state_log, state_frame
 
 #: 2: storage's soc_start_mwh / soc_end_mwh renamed state_of_charge_start_mwh / state_of_charge_end_mwh
@@ -322,15 +322,17 @@ def partition_figures(state: pd.DataFrame, finals: dict[str, dict], partitions: 
         regions = [c for c in gen.columns if c.startswith("blackouts_region:")]
         out["blackouts_by_region_during"] = {c.split(":", 1)[1]: int(during[c].sum()) for c in regions}
         out["blackout_generator_ticks_during"] = int(during["blacked_out"].sum())
-        # re-converged: trackers hear every peer, no consumer self-optimizing or still working
+        # re-converged: views agree, trackers hear every peer, no consumer self-optimizing or working
         # off deferred demand, no generator SOG, warning or blacked out
         per_tick = pd.DataFrame({
             "self_optimizing": pop.groupby("tick")["self_optimizing"].sum() + pop.groupby("tick")["backlog_mwh"].sum(),
             "sog": gen.groupby("tick")["sog"].sum() + gen.groupby("tick")["warned"].sum() + gen.groupby("tick")["blacked_out"].sum(),
             "missing": state[state["role"] == "tracker"].groupby("tick")["missing_peers"].sum(),
         }).fillna(0)
+        views = view_agreement(state)  # and trackers', populations' and fleets' views agree
+        per_tick["disagree"] = (~views["agree"].astype(bool)).astype(int).reindex(per_tick.index, fill_value=0) if len(views) else 0
         after = per_tick[per_tick.index >= end]
-        calm = after[(after["self_optimizing"] <= 1e-9) & (after["sog"] == 0) & (after["missing"] == 0)]
+        calm = after[(after["self_optimizing"] <= 1e-9) & (after["sog"] == 0) & (after["missing"] == 0) & (after["disagree"] == 0)]
         out["heal_tick"] = int(end)
         out["reconverged_tick"] = int(calm.index.min()) if len(calm) else None
         out["reconverge_ticks"] = int(calm.index.min() - end) if len(calm) else None

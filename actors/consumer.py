@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,9 +26,6 @@ from scowl.model import DemandModel, build_population, demand_shares
 from scowl.model.population import KIND_NAMES
 from scowl.runtime import on
 from scowl.streams import StreamRepo
-
-if TYPE_CHECKING:  # pyarrow only when the table is written, at the end of the run
-    import pyarrow as pa
 
 REGISTER_CHUNK = 100_000
 CLASS_NAMES = (*KIND_NAMES, "fixed load")  # customer classes: homes, commercial buildings, fixed-load blocks
@@ -370,31 +366,29 @@ class Population(GridPeer):
             **{f"class_consumers:{name}": int(classes[k]) for k, name in enumerate(CLASS_NAMES)},
             **response.deferral_figures(self.dr, self.tick_now + 1),
         }
-        if self.plan.out_dir:  # RUN/consumers-<population>.parquet, merged into RUN/consumers.parquet by the results
-            from scowl.analysis.fairness import write_tables  # pyarrow only at the end of the run
+        if self.plan.out_dir:  # RUN/consumers-<population>.part, merged into RUN/consumers.parquet by the results
+            from scowl.analysis.fairness import PART, write_part
 
-            Path(self.plan.out_dir).mkdir(parents=True, exist_ok=True)
-            write_tables(Path(self.plan.out_dir) / f"consumers-{self.name}.parquet", self.tables())
+            write_part(Path(self.plan.out_dir) / PART.format(self.name), self.who_starved(),
+                       {"customer_class": list(CLASS_NAMES), "region": list(self.plan.trackers)})
         return figures
 
-    def tables(self, chunk: int = 1 << 16) -> Iterator[pa.Table]:
+    def who_starved(self) -> Iterator[tuple[str, np.ndarray]]:
         """Every consumer of this population ever starved, choked or deferring, one row each, in
-        id order, as tables of at most `chunk` rows (call after the deferral books are closed:
-        expired energy is final then): no per-consumer temporary wider than a byte."""
-        from scowl.analysis.fairness import who_starved_table  # pyarrow only at the end of the run
+        id order, column by column (call after the deferral books are closed: expired energy is
+        final then): numpy only, and no per-consumer temporary wider than a byte."""
+        from scowl.analysis.fairness import who_starved_columns
 
         books = self.books
         ever = (books.starved_ticks > 0) | (books.choked_ticks > 0)
         if self.dr is not None:
             ever[: self.n_consumers] |= self.dr.deferred_by > 0
-        listed = np.flatnonzero(ever)
-        for a in range(0, max(listed.size, 1), chunk):
-            rows = listed[a:a + chunk]
-            mine = rows[rows < self.n_consumers]  # consumers first, then fixed-load blocks (no deferral, no class)
-            kwh = np.zeros((2, rows.size))
-            if self.dr is not None:
-                kwh[:, : mine.size] = self.dr.deferred_by[mine], self.dr.expired_by[mine]
-            kinds = np.concatenate([self.pop.kind[mine], np.full(rows.size - mine.size, len(KIND_NAMES), np.uint8)])
-            yield who_starved_table(self.ids_at(rows), kinds, CLASS_NAMES, self.mgr[rows], list(self.plan.trackers),
-                                    books.starved_ticks[rows], books.spells[rows], books.choked_ticks[rows],
-                                    kwh[0], kwh[1], float(self.scenario.tick_seconds))
+        rows = np.flatnonzero(ever)
+        del ever
+        mine = rows[rows < self.n_consumers]  # consumers first, then fixed-load blocks (no deferral, no class)
+        kwh = np.zeros((2, rows.size))
+        if self.dr is not None:
+            kwh[:, : mine.size] = self.dr.deferred_by[mine], self.dr.expired_by[mine]
+        kinds = np.concatenate([self.pop.kind[mine], np.full(rows.size - mine.size, len(KIND_NAMES), np.uint8)])
+        yield from who_starved_columns(self.ids_at(rows), kinds, self.mgr[rows], books.starved_ticks[rows], books.spells[rows],
+                                       books.choked_ticks[rows], kwh[0], kwh[1], float(self.scenario.tick_seconds))

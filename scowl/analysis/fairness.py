@@ -7,7 +7,9 @@ the table (at full scale in a stressed day every consumer of the state can be a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,11 +18,16 @@ import numpy as np
 
 from scowl.statelog import atomic_write
 
-if TYPE_CHECKING:  # pyarrow loads only where a table is written (a population's last act, the results)
+if TYPE_CHECKING:  # pyarrow loads only where the table is written (the results), never in a population
     import pyarrow as pa
 
 MERGE_BATCH_ROWS = 1 << 18
 CATEGORICAL = ("customer_class", "region")
+#: a population's part: one .npy file per column (numpy only: no pyarrow in a population),
+#: meta.json last (row count, category names); the merge reads it through memory maps
+COLUMNS = ("id_hi", "id_lo", "customer_class", "region", "starved_s", "starved_spells", "choked_s", "deferred_kwh",
+           "expired_kwh")
+PART = "consumers-{}.part"
 
 
 @dataclass
@@ -47,11 +54,56 @@ class StarvedTotals:
                 self.starved_s[name] = self.starved_s.get(name, 0.0) + float(secs[k])
 
 
-def _batches(path: Path, rows: int):
-    import pyarrow.parquet as pq
+def write_part(path: Path, columns: Iterable[tuple[str, np.ndarray]], categories: dict[str, list[str]]) -> None:
+    """A population's who-starved rows as directory `path` of one .npy per column (given one at
+    a time, so only one is in memory), codes of the CATEGORICAL columns into `categories`;
+    meta.json is written last and the directory renamed into place (a torn part is never read)."""
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    rows = 0
+    for name, values in columns:
+        np.save(tmp / f"{name}.npy", np.ascontiguousarray(values))
+        rows = len(values)
+    (tmp / "meta.json").write_text(json.dumps({"rows": rows, "categories": categories}))
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
 
-    with pq.ParquetFile(path) as f:
-        yield from f.iter_batches(batch_size=rows)
+
+def _meta(part: Path) -> dict:
+    meta: dict = json.loads((part / "meta.json").read_text())
+    return meta
+
+
+def _column(part: Path, name: str, rows: int) -> np.ndarray:
+    """One column of a part, memory-mapped (an empty one read whole: nothing to map)."""
+    column: np.ndarray = np.load(part / f"{name}.npy", mmap_mode="r" if rows else None)
+    return column
+
+
+def _lookup(own: list[str], names: list[str]) -> np.ndarray:
+    """Codes into `own` -> codes into `names` (a name not in `names` is not used by any row: 0)."""
+    return np.array([names.index(v) if v in names else 0 for v in own] or [0], dtype=np.int32)
+
+
+def _batches(part: Path, rows: int, categories: dict[str, list[str]]) -> Iterator[pa.RecordBatch]:
+    """A part as record batches of at most `rows` rows (one empty batch for an empty part), its
+    CATEGORICAL columns as dictionaries over `categories`."""
+    import pyarrow as pa
+
+    meta = _meta(part)
+    n = int(meta["rows"])
+    cols = {c: _column(part, c, n) for c in COLUMNS}
+    lut = {c: _lookup(meta["categories"][c], categories[c]) for c in CATEGORICAL}
+    for a in range(0, max(n, 1), rows):
+        arrays = []
+        for c in COLUMNS:
+            x = np.asarray(cols[c][a:a + rows])
+            if c in lut:
+                arrays.append(pa.DictionaryArray.from_arrays(pa.array(lut[c][x.astype(np.intp)]), pa.array(categories[c], pa.string())))
+            else:
+                arrays.append(pa.array(x))
+        yield pa.RecordBatch.from_arrays(arrays, names=list(COLUMNS))
 
 
 def _increasing(hi: np.ndarray, lo: np.ndarray) -> bool:
@@ -64,65 +116,46 @@ def _ordered_parts(parts: list[Path], rows: int) -> list[Path] | None:
     interleave (a population's ids share one id_hi: they never do), else None."""
     spans = []
     for p in parts:
-        first: tuple[int, int] | None = None
-        last: tuple[int, int] | None = None
-        for b in _batches(p, rows):
-            if not b.num_rows:
-                continue
-            hi, lo = b.column("id_hi").to_numpy(), b.column("id_lo").to_numpy()
-            if not _increasing(hi, lo) or (last is not None and not (int(hi[0]), int(lo[0])) > last):
+        n = int(_meta(p)["rows"])
+        if not n:
+            continue
+        hi_all, lo_all = _column(p, "id_hi", n), _column(p, "id_lo", n)
+        for a in range(0, n, rows):  # chunks overlapping by one row: the order holds across them
+            if not _increasing(np.asarray(hi_all[max(a - 1, 0):a + rows]), np.asarray(lo_all[max(a - 1, 0):a + rows])):
                 return None
-            first = (int(hi[0]), int(lo[0])) if first is None else first
-            last = (int(hi[-1]), int(lo[-1]))
-        if first is not None and last is not None:
-            spans.append((first, last, p))
+        spans.append(((int(hi_all[0]), int(lo_all[0])), (int(hi_all[-1]), int(lo_all[-1])), p))
     spans.sort(key=lambda s: s[0])
     if any(not b[0] > a[1] for a, b in zip(spans, spans[1:])):
         return None
-    empty = [p for p in parts if p not in {s[2] for s in spans}]
-    return [p for _, _, p in spans] + empty
+    return [p for _, _, p in spans] + [p for p in parts if p not in {s[2] for s in spans}]
 
 
 def _categories(parts: list[Path], rows: int) -> dict[str, list[str]]:
-    """Each categorical column's values over every part, sorted (parts may differ)."""
-    import pyarrow.parquet as pq
-
+    """Each categorical column's values present in any part, sorted (as pandas makes categories)."""
     seen: dict[str, set[str]] = {c: set() for c in CATEGORICAL}
     for p in parts:
-        with pq.ParquetFile(p) as f:
-            for b in f.iter_batches(batch_size=rows, columns=list(CATEGORICAL)):
-                for c in CATEGORICAL:
-                    col = b.column(c)
-                    seen[c].update(col.dictionary.to_pylist() if hasattr(col, "dictionary") else col.unique().to_pylist())
-    return {c: sorted(v for v in s if v is not None) for c, s in seen.items()}
-
-
-def _recoded(batch, categories: dict[str, list[str]]):
-    """The batch with its categorical columns as dictionaries over the merged categories."""
-    import pyarrow as pa
-
-    cols = []
-    for name in batch.schema.names:
-        col = batch.column(name)
-        if name in categories:
-            values = col.dictionary_decode() if hasattr(col, "dictionary") else col
-            codes = pa.compute.index_in(values, value_set=pa.array(categories[name], pa.string())).cast(pa.int32())
-            col = pa.DictionaryArray.from_arrays(codes, pa.array(categories[name], pa.string()))
-        cols.append(col)
-    return pa.RecordBatch.from_arrays(cols, names=batch.schema.names)
+        meta = _meta(p)
+        n = int(meta["rows"])
+        for c in CATEGORICAL:
+            names = meta["categories"][c]
+            codes = _column(p, c, n)
+            used = np.zeros(len(names), dtype=bool)
+            for a in range(0, n, rows):
+                used |= np.bincount(np.asarray(codes[a:a + rows], dtype=np.intp), minlength=len(names))[: len(names)] > 0
+            seen[c].update(v for v, u in zip(names, used) if u)
+    return {c: sorted(s) for c, s in seen.items()}
 
 
 def merge_consumer_tables(out: Path, rows: int = MERGE_BATCH_ROWS) -> StarvedTotals | None:
-    """RUN/consumers.parquet: the populations' per-consumer tables (RUN/consumers-*.parquet,
-    removed once merged) as one, sorted by id, streamed in batches of `rows`; the figures the
-    summary needs, summed on the way. None when no population wrote a table."""
-    parts = sorted(out.glob("consumers-*.parquet"))
+    """RUN/consumers.parquet: the populations' per-consumer parts (RUN/consumers-*.part, removed
+    once merged) as one table sorted by id, streamed in batches of `rows`; the figures the
+    summary needs, summed on the way. None when no population wrote a part."""
+    parts = sorted(p for p in out.glob(PART.format("*")) if (p / "meta.json").is_file())
     if not parts:
         return None
     ordered = _ordered_parts(parts, rows)
     if ordered is None:  # ids interleave (not what populations write): sort in memory
-        _sort_in_memory(parts)
-        parts = ordered = sorted(out.glob("consumers-*.parquet"))
+        parts = ordered = [_sort_in_memory(parts)]
     categories = _categories(ordered, rows)
     totals = StarvedTotals()
     class_names = categories["customer_class"]
@@ -133,52 +166,42 @@ def merge_consumer_tables(out: Path, rows: int = MERGE_BATCH_ROWS) -> StarvedTot
         writer = None
         try:
             for p in ordered:
-                for b in _batches(p, rows):
-                    b = _recoded(b, categories)
+                for b in _batches(p, rows, categories):
                     if writer is None:
                         writer = pq.ParquetWriter(tmp, b.schema)
+                    elif not b.num_rows:
+                        continue
                     writer.write_batch(b, row_group_size=rows)
                     classes = b.column("customer_class").indices.to_numpy(zero_copy_only=False).astype(np.intp)
                     totals.add(classes, class_names, b.column("starved_s").to_numpy(zero_copy_only=False).astype(np.float64))
-            if writer is None:  # every part empty: an empty table with the parts' columns
-                pq.write_table(pq.read_table(ordered[0]).slice(0, 0), tmp)
         finally:
             if writer is not None:
                 writer.close()
 
     atomic_write(out / "consumers.parquet", write)
     for p in parts:
-        p.unlink()
+        shutil.rmtree(p)
     return totals
 
 
-def _sort_in_memory(parts: list[Path]) -> None:
-    """Parts whose ids interleave: one sorted part (the whole table in memory)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive")
-    table = table.sort_by([("id_hi", "ascending"), ("id_lo", "ascending")])
-    merged = parts[0].with_name("consumers-merged.parquet")
-    pq.write_table(table, merged)
+def _sort_in_memory(parts: list[Path]) -> Path:
+    """Parts whose ids interleave: one sorted part (the whole table in memory), the others removed."""
+    metas = [_meta(p) for p in parts]
+    names = {c: sorted({v for m in metas for v in m["categories"][c]}) for c in CATEGORICAL}
+    cols: dict[str, np.ndarray] = {}
+    for c in COLUMNS:
+        pieces = []
+        for p, m in zip(parts, metas):
+            x = np.load(p / f"{c}.npy")
+            pieces.append(_lookup(m["categories"][c], names[c])[x.astype(np.intp)] if c in CATEGORICAL else x)
+        cols[c] = np.concatenate(pieces)
+    order = np.lexsort((cols["id_lo"], cols["id_hi"]))
+    merged = parts[0].with_name(PART.format("merged"))
+    write_part(merged, ((c, cols[c][order]) for c in COLUMNS), names)
     for p in parts:
         if p != merged:
-            p.unlink()
-
-
-def write_tables(path: Path, tables: Iterable[pa.Table]) -> None:
-    """One Parquet file from tables of one schema, a row group each (only one table in memory)."""
-    import pyarrow.parquet as pq
-
-    writer = None
-    try:
-        for t in tables:
-            if writer is None:
-                writer = pq.ParquetWriter(path, t.schema)
-            writer.write_table(t)
-    finally:
-        if writer is not None:
-            writer.close()
+            shutil.rmtree(p)
+    return merged
 
 
 def jain_index(x: np.ndarray, n: int | None = None) -> float:
@@ -212,24 +235,18 @@ def fairness_figures(totals: StarvedTotals, finals: dict[str, dict]) -> dict:
             "table_rows": totals.rows}
 
 
-def who_starved_table(ids: np.ndarray, kinds: np.ndarray, class_names: tuple[str, ...], regions: np.ndarray,
-                      region_names: list[str], starved_ticks: np.ndarray, spells: np.ndarray, choked_ticks: np.ndarray,
-                      deferred_kwh: np.ndarray, expired_kwh: np.ndarray, tick_seconds: float) -> pa.Table:
-    """One row per consumer ever starved, choked or deferring (the arrays hold those rows only),
-    as an Arrow table (pyarrow, not pandas: ~40 MB less in a population at the end of its run):
-    times in seconds as floats (tick counts are uint16 and would wrap if multiplied first)."""
-    import pyarrow as pa
-
-    def category(codes: np.ndarray, names) -> pa.DictionaryArray:
-        dtype = np.int8 if len(names) < 128 else np.int32
-        return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=dtype)), pa.array(list(names), pa.string()))
-
-    return pa.table({
-        "id_hi": np.ascontiguousarray(ids["hi"]), "id_lo": np.ascontiguousarray(ids["lo"]),
-        "customer_class": category(kinds, class_names),
-        "region": category(regions, region_names),
-        "starved_s": starved_ticks.astype(np.float64) * tick_seconds,
-        "starved_spells": spells.astype(np.int64),
-        "choked_s": choked_ticks.astype(np.float64) * tick_seconds,
-        "deferred_kwh": np.asarray(deferred_kwh, dtype=np.float64), "expired_kwh": np.asarray(expired_kwh, dtype=np.float64),
-    })
+def who_starved_columns(ids: np.ndarray, kinds: np.ndarray, regions: np.ndarray, starved_ticks: np.ndarray,
+                        spells: np.ndarray, choked_ticks: np.ndarray, deferred_kwh: np.ndarray, expired_kwh: np.ndarray,
+                        tick_seconds: float) -> Iterator[tuple[str, np.ndarray]]:
+    """The columns of the who-starved rows (the arrays hold those rows only), one at a time in
+    COLUMNS order: times in seconds as floats (tick counts are uint16 and would wrap if
+    multiplied first); class and region as codes (their names go in the part's meta)."""
+    yield "id_hi", ids["hi"]
+    yield "id_lo", ids["lo"]
+    yield "customer_class", np.asarray(kinds, dtype=np.uint8)
+    yield "region", np.asarray(regions, dtype=np.uint16)
+    yield "starved_s", starved_ticks.astype(np.float64) * tick_seconds
+    yield "starved_spells", spells.astype(np.int64)
+    yield "choked_s", choked_ticks.astype(np.float64) * tick_seconds
+    yield "deferred_kwh", np.asarray(deferred_kwh, dtype=np.float64)
+    yield "expired_kwh", np.asarray(expired_kwh, dtype=np.float64)

@@ -5,24 +5,27 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
-from scowl.analysis.fairness import fairness_figures, jain_index, merge_consumer_tables, who_starved_table
+from scowl.analysis.fairness import PART, fairness_figures, jain_index, merge_consumer_tables, who_starved_columns, write_part
 
 CLASSES = ("residential", "commercial", "fixed load")
 
 
 def _part(out, name, hi, lo, trackers, rng):
+    """A population's part as populations write it; returns the same rows as a frame."""
     n = lo.size
     ids = np.zeros(n, dtype=[("hi", "<u8"), ("lo", "<u8")])
     ids["hi"], ids["lo"] = hi, lo
     starved = rng.integers(0, 4, n).astype(np.uint16)
-    table = who_starved_table(ids, rng.integers(0, 3, n).astype(np.uint8), CLASSES, rng.integers(0, len(trackers), n).astype(np.uint8),
-                              trackers, starved, (starved > 0).astype(np.uint16), rng.integers(0, 2, n).astype(np.uint16),
-                              rng.random(n), rng.random(n) / 10, 300.0)
-    pq.write_table(table, out / f"consumers-{name}.parquet")
-    return table.to_pandas()
+    kinds, regions = rng.integers(0, 3, n).astype(np.uint8), rng.integers(0, len(trackers), n).astype(np.uint8)
+    cols = dict(who_starved_columns(ids, kinds, regions, starved, (starved > 0).astype(np.uint16),
+                                    rng.integers(0, 2, n).astype(np.uint16), rng.random(n), rng.random(n) / 10, 300.0))
+    write_part(out / PART.format(name), cols.items(), {"customer_class": list(CLASSES), "region": list(trackers)})
+    frame = pd.DataFrame(cols)
+    frame["customer_class"] = pd.Categorical.from_codes(kinds, list(CLASSES))
+    frame["region"] = pd.Categorical.from_codes(regions, list(trackers))
+    return frame
 
 
 def _reference(frames):
@@ -45,7 +48,7 @@ def test_the_streamed_merge_is_the_sorted_table(tmp_path, rows, interleaved):
     merged = pd.read_parquet(tmp_path / "consumers.parquet")
     expected = _reference(frames)
     pd.testing.assert_frame_equal(merged, expected)
-    assert not list(tmp_path.glob("consumers-*.parquet")), "the parts are removed once merged"
+    assert not list(tmp_path.glob("consumers-*.part*")), "the parts are removed once merged"
 
     finals = {"population-0": {"role": "consumer", **{f"class_consumers:{c}": 20 for c in CLASSES}},
               "population-1": {"role": "consumer", **{f"class_consumers:{c}": 10 for c in CLASSES}}}

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from scowl.actors.consumer import CLASS_NAMES, Population
-from scowl.analysis.service import ServiceBooks
+from scowl.analysis.service import LatencyBook, ServiceBooks
 
 
 def _table_matches_summary(out, summary):
@@ -62,6 +62,7 @@ def test_one_consumer_starved_all_day_does_not_wrap():
     pop.books.spells[0] = 1
     pop.mgr = np.zeros(n, dtype=np.uint8)
     pop.dr = None
+    pop.latency = LatencyBook()
     pop.unknown_ids = pop.resyncs = 0
     pop.tick_now = ticks - 1
     pop.ids_at = lambda pos: np.zeros(len(pos), dtype=[("hi", "<u8"), ("lo", "<u8")])

@@ -18,6 +18,7 @@ import numpy as np
 
 from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
+from scowl.actors.population_rows import GeneratorRows
 from scowl.analysis.service import LatencyBook, ServiceBooks
 from scowl.balance import response, views
 from scowl.balance.sharding import consumer_zone_buckets, first_trackers
@@ -57,12 +58,7 @@ class Population(GridPeer):
         self.hi = np.uint64(0)  # the high word of our consumers' ids, from the bootstrap
         self.demand = np.zeros(self.n, dtype=np.float32)  # MW, this tick
         self.reported = np.zeros(self.n, dtype=np.float32)  # MW, last value the tracker got
-        # the generator each consumer is on, as a row of gen_table (row 0: none, starved): a
-        # population meets a few hundred generators, so 2 bytes a consumer, and a tick's draws
-        # are one bincount over the rows
-        self.gen_row = np.zeros(self.n, dtype=np.uint16)
-        self.gen_table = np.array([wire.STARVED_ID], dtype=np.int32)
-        self._row_of: dict[int, int] = {wire.STARVED_ID: 0}
+        self.on = GeneratorRows(self.n)  # the generator each consumer is on (gen_row, gen_table)
         self.mgr = np.zeros(self.n, dtype=np.uint8)  # index into plan.trackers
         self.books = ServiceBooks(self.n)  # served, starved, choked, starvation spells per consumer
         self.latency = LatencyBook()  # demand report -> assignment, wall ms
@@ -85,32 +81,13 @@ class Population(GridPeer):
         self._tick_figures: dict[int, dict] = {}
 
     @property
-    def gen(self) -> np.ndarray:
-        """The generator id each consumer is on (STARVED_ID: none), as a new array."""
-        return self.gen_table[self.gen_row]
+    def gen_row(self) -> np.ndarray:
+        """Per consumer: the row of gen_table of the generator it is on (0: none)."""
+        return self.on.row
 
-    def rows_of(self, gen_ids: np.ndarray) -> np.ndarray:
-        """gen_table rows of these generator ids, adding the ids not seen before."""
-        uniq, inv = np.unique(np.asarray(gen_ids, dtype=np.int32), return_inverse=True)
-        rows = np.empty(len(uniq), dtype=np.int64)
-        for k, g in enumerate(uniq.tolist()):
-            r = self._row_of.get(g)
-            if r is None:
-                r = self._row_of[g] = len(self.gen_table)
-                self.gen_table = np.append(self.gen_table, np.int32(g))
-                if r > np.iinfo(self.gen_row.dtype).max:
-                    self.gen_row = self.gen_row.astype(np.int32)
-            rows[k] = r
-        return rows[inv].astype(self.gen_row.dtype)
-
-    def _marked(self, gen_ids) -> np.ndarray:
-        """A boolean per gen_table row: True for the rows of these generator ids."""
-        mark = np.zeros(len(self.gen_table), dtype=bool)
-        for g in np.asarray(gen_ids).tolist():
-            r = self._row_of.get(int(g))
-            if r:
-                mark[r] = True
-        return mark
+    @property
+    def gen_table(self) -> np.ndarray:
+        return self.on.table
 
     def global_at(self, pos) -> np.ndarray:
         """Global indices of the consumers at these positions (int64)."""
@@ -174,7 +151,7 @@ class Population(GridPeer):
                 if np.any(pos < 0):
                     raise ValueError(f"{tracker} answered for {int(np.count_nonzero(pos < 0))} consumers that are not {self.name}'s")
                 self.mgr[pos] = self.tracker_index[tracker]
-                self.gen_row[pos] = self.rows_of(truth.column("gen_ids"))
+                self.gen_row[pos] = self.on.rows_of(truth.column("gen_ids"))
                 self.reported[pos] = truth.column("demand_mw")
                 held += pos.size
         log.warning("%s: rejoined; the trackers hold %d of its %d consumers (%d on a generator)", self.name, held, self.n,
@@ -242,7 +219,7 @@ class Population(GridPeer):
             # a tracker that names a consumer holds it from now on: it placed it, starved it, or
             # took it over from a peer (handover). The releasing tracker says nothing more about
             # it (scowl.balance.tracker_round), so every Assign is the holder's word.
-            self.gen_row[pos] = self.rows_of(gen)
+            self.gen_row[pos] = self.on.rows_of(gen)
             self.mgr[pos] = self.tracker_index[sender]
         if self._resync_due:
             self._send_resyncs()
@@ -332,12 +309,12 @@ class Population(GridPeer):
         if self.dr is not None:  # the demand-response rule: scowl.balance.response.after_verdicts
             nc = self.n_consumers
             rows = self.gen_row[:nc]
-            warned = self._marked(low)[rows] if low.size else np.zeros(nc, dtype=bool)
-            unchoked = self._marked(ok)[rows] if ok.size else np.zeros(nc, dtype=bool)
+            warned = self.on.marked(low)[rows] if low.size else np.zeros(nc, dtype=bool)
+            unchoked = self.on.marked(ok)[rows] if ok.size else np.zeros(nc, dtype=bool)
             dr_events = response.after_verdicts(self.dr, self.choked[:nc], warned, unchoked, self_optimizing[:nc],
                                                 self.scenario.response.decrease_factor, self.scenario.response.increase_step)
         dr = self.dr
-        choked_rows = self._marked(choked_gens)
+        choked_rows = self.on.marked(choked_gens)
         f = self.books.tick_figures()
         for a in range(0, self.n, BLOCK):  # in blocks: the temporaries stay small
             b = min(self.n, a + BLOCK)

@@ -20,7 +20,7 @@ import zmq.asyncio
 from scowl import wire
 from scowl.actors.demo import Echo
 from scowl.bench._loop import loop_iterations
-from scowl.bench._raw import BATCH_ROWS, one_outstanding_paired, raw_figures, raw_router_process
+from scowl.bench._raw import BATCH_ROWS, cpu_s, one_outstanding_paired, raw_figures, raw_router_process
 from scowl.runtime import Actor, install_uvloop
 from scowl.security import Credentials, enrol_all
 
@@ -71,9 +71,14 @@ async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address:
     await sender.connect("echo", address)
     out = {}
     try:
+        echo_pid, raw_pid = pids if pids is not None else (None, None)
+
+        def cpu() -> float:  # both ends: this process, and the echo's when it is another
+            return cpu_s() + (cpu_s(echo_pid) if echo_pid is not None else 0.0)
+
         before = await sender.request("echo", wire.StatsRequest(), reply=wire.StatsReply)
         n = args.messages
-        t0 = time.perf_counter()
+        c0, t0 = cpu(), time.perf_counter()
         for i in range(n):
             sender.send("echo", wire.Ping(i))
             if i % 4096 == 0:
@@ -83,12 +88,11 @@ async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address:
         dt = time.perf_counter() - t0
         assert after.received - before.received == n, f"echo counted {after.received - before.received} of {n}"
         out["one_way_per_s"] = n / dt
-
-        echo_pid, raw_pid = pids if pids is not None else (None, None)
+        out["one_way_cpu_us"] = 1e6 * (cpu() - c0) / n
         out.update(await one_outstanding_paired(sender, ctx, raw_address, args.requests // 2, echo_pid=echo_pid, raw_pid=raw_pid))
 
         m = args.requests
-        t0 = time.perf_counter()
+        c0, t0 = cpu(), time.perf_counter()
         inflight: set = set()
         for i in range(m):
             inflight.add(sender.ask("echo", wire.Ping(i)))
@@ -96,6 +100,7 @@ async def _actor_figures(address: str, args, ctx, local_echo: bool, raw_address:
                 _, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
         await asyncio.gather(*inflight)
         out["request_reply_pipelined_per_s"] = m / (time.perf_counter() - t0)
+        out["request_reply_pipelined_cpu_us"] = 1e6 * (cpu() - c0) / m
 
         ids = np.zeros(BATCH_ROWS, dtype=wire.CONSUMER_ID_DTYPE)
         ids["lo"] = np.arange(BATCH_ROWS)
@@ -185,6 +190,8 @@ def render(figures: dict) -> str:
         ("actor one outstanding / raw asyncio (median of slices)", "one_outstanding_ratio_to_raw"),
         ("  the same, 25th percentile of slices", "one_outstanding_ratio_to_raw_p25"),
         ("  the same, 75th percentile of slices", "one_outstanding_ratio_to_raw_p75"),
+        ("CPU us per one-way message (both ends)", "one_way_cpu_us"),
+        ("CPU us per pipelined round trip (both ends)", "request_reply_pipelined_cpu_us"),
         ("CPU us per round trip, one outstanding, actor", "one_outstanding_cpu_us"),
         ("CPU us per round trip, one outstanding, raw asyncio", "raw_one_outstanding_cpu_us"),
         ("raw CPU / actor CPU per round trip (load-proof)", "one_outstanding_cpu_ratio_to_raw"),

@@ -45,6 +45,7 @@ class GeneratorFleet(GridPeer):
         self.blackout_ticks = np.zeros(self.n, dtype=np.int64)
         self.blackout_events = 0
         self.members = np.zeros(self.n, dtype=np.int64)  # consumers in each generator's tree
+        self.view_sum = 0  # the members' (consumer, generator) pair hashes, summed (scowl.balance.views)
         self.tree = np.full(plan.n_global, wire.STARVED_ID, dtype=np.int32)  # global consumer index -> gen id
         self.orders = Gather([], "setpoints")  # from the trackers that own our generators (setup)
         self.draws = Gather([p.name for p in plan.populations], "draw")
@@ -147,9 +148,9 @@ class GeneratorFleet(GridPeer):
         self.setpoint[upd] = ramp_limit(self.setpoint[upd], target[upd], ramp[upd], self.pmin[upd], self.nameplate[upd])
 
     def view(self) -> dict[str, float]:
-        """Our trees as we hold them: the members of our generators (scowl.balance.views)."""
-        lo = np.flatnonzero(np.isin(self.tree, self.gen_ids))
-        return views.view_figures(lo, self.tree[lo])
+        """Our trees as we hold them: the members of our generators (scowl.balance.views), kept
+        as the tree deltas come (not an O(consumers) pass a tick)."""
+        return views.figures_of(int(self.members.sum()), self.view_sum)
 
     def settle(self, tick: int, delivered: np.ndarray, figures: dict) -> None:
         """Hook: the tick's verdict is in (what each generator delivered, MW); add figures."""
@@ -177,6 +178,7 @@ class GeneratorFleet(GridPeer):
             rows = _rows(self.row_of, ids)
             mine = rows >= 0
             np.add.at(self.members, rows[mine], sign)
+            self.view_sum += sign * views.pair_sum(lo[mine], ids[mine])
 
     @on(wire.Setpoints)
     def on_setpoints(self, msg: wire.Setpoints, env: wire.Envelope):

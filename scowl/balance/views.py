@@ -36,3 +36,15 @@ def view_figures(lo: np.ndarray, gen_ids: np.ndarray) -> dict[str, float]:
 def combine(digests: Iterable[float]) -> int:
     """Several actors' digests as one view's (their sum modulo 2^DIGEST_BITS)."""
     return int(sum(int(d) for d in digests)) & int(_MASK)
+
+
+def pair_sum(lo: np.ndarray, gen_ids: np.ndarray) -> int:
+    """The sum of these pairs' hashes modulo 2^64: what an actor keeping its view incrementally
+    adds for pairs that join it and subtracts for pairs that leave it."""
+    with np.errstate(over="ignore"):
+        return int(pair_hash(lo, gen_ids).sum(dtype=np.uint64)) if len(lo) else 0
+
+
+def figures_of(placed: int, running_sum: int) -> dict[str, float]:
+    """`view_figures` from a count and a running pair sum (any integer; reduced here)."""
+    return {"view_placed": float(placed), "view_digest": float(running_sum & int(_MASK))}

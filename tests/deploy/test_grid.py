@@ -63,6 +63,9 @@ def test_the_command_prints_the_summary_and_the_hosts(healthy_run):
     lines = {line.split()[0]: line for line in text.splitlines() if line.startswith("  h")}
     assert set(lines) == {"h1", "h2", "h3"} and "capacity_low    0" in lines["h3"]
     assert "fault before tick" not in text and f"results in {out}/" in text
+    # CURVE on every link between the namespace hosts: every sender authenticated, nothing refused
+    assert summary["security"]["mode"] == "curve" and summary["security"]["rejected"] == 0
+    assert "security: CURVE keys on every link, senders authenticated" in text
 
 
 def test_the_day_ran_on_the_hosts_of_the_description(partition_run):

@@ -290,6 +290,8 @@ def test_the_plans_steps_run_the_day_on_namespace_hosts(tmp_path, leak_check):
     leaks.check(c.run_id)
     summary = json.loads((homes["h1"] / "scowl-run/summary.json").read_text())
     assert summary["ticks"] == 20 and summary["transport"] == "tcp" and summary["peers"]["consumer_populations"] == 2
+    # with each host holding only its own actors' secret keys, every link ran CURVE and nothing was refused
+    assert key_dirs and summary["security"]["mode"] == "curve" and summary["security"]["rejected"] == 0
     for h, actors in (("h2", ("fleet-0", "population-0")), ("h3", ("fleet-1", "population-1"))):
         logs = (homes[h] / "scowl-run/generator.log").read_text() + (homes[h] / "scowl-run/consumer.log").read_text()
         for actor in actors:

@@ -338,8 +338,8 @@ NAN_DRAW = Attack("nan_draw", _nan_draw, "a Draw of the next tick with a NaN, to
 #: the envelope and the routing id both say "metronome"
 STOP_AS_METRONOME = Attack("stop_as_metronome", _stop_as_metronome, "Stop to tracker-0 claiming to be the metronome")
 BY_NAME = {a.name: a for a in (*ATTACKS, NAN_DRAW, STOP_AS_METRONOME)}
-#: what a fleet that joined may lie about: another fleet's generators
-FLEET_LIES = (BY_NAME["foreign_generators"],)
+#: what a fleet that joined may lie about: another fleet's generators, another fleet's Verdict
+FLEET_LIES = (BY_NAME["foreign_generators"], BY_NAME["verdict"])
 
 
 def attack_day(plan: RunPlan, identities: list[tuple[str, bool, tuple[Attack, ...]]], watcher_identity: str, *,

@@ -4,7 +4,7 @@ Every attack that used to work is replayed mid-day, as an outsider (a CURVE key 
 enrolled, and a plain socket with no CURVE at all) and as an enrolled peer that lies
 ("mallory", enrolled while the day runs, as a peer joining at run time would be; population-0
 lying about its own Draw; "fleet-x", a fleet enrolled as joined, registering fleet-0's
-generators). A liar holding a planned peer's own key from another process would take that
+generators and sending fleet-0's Verdict). A liar holding a planned peer's own key from another process would take that
 peer's route as a restarted peer does (so a planned fleet's lies are shown on a real Tracker:
 tests/runtime/test_rejoin_registration.py). Each is
 rejected and counted, and the day's results equal the unattacked day's. Then each guard is
@@ -125,8 +125,9 @@ def test_every_attack_is_rejected_and_counted_and_the_day_is_unchanged(config, u
         assert finals[actor].get("rejected_from:mallory", 0) >= 1, f"{attack}: {actor} counted nothing from mallory"
     assert finals["population-0"]["rejected:reply_mismatch"] >= 2999  # every forged reply, one by one
     assert finals["fleet-0"]["rejected:invalid_value"] >= 1 and finals["fleet-0"]["rejected_from:population-0"] >= 1
-    # fleet-0's generators, registered by another fleet: refused by the tracker holding them
+    # fleet-0's generators, registered by another fleet: refused by the tracker holding them; its Verdict
     assert sum(finals[t].get("rejected_from:fleet-x", 0) for t in ("tracker-0", "tracker-1")) >= 1
+    assert finals["population-0"].get("rejected_from:fleet-x", 0) >= 1  # "fleet-0's" Verdict, from fleet-x: not_owner
     assert sec["rejected_by_reason"]["not_owner"] >= 1 and sec["rejected_by_sender"]["fleet-x"] >= 1
     for attack, (actor, reasons, senders) in ANONYMOUS.items():
         assert sum(finals[actor].get(f"rejected:{r}", 0) for r in reasons) >= 1, f"{attack}: {actor} counted no {reasons}"

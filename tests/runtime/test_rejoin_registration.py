@@ -69,3 +69,16 @@ async def test_a_handler_that_refuses_rejects_per_reason_and_sender_not_a_failur
         await strict.stop()
     assert strict.stats.rejected[("asker", "not_owner")] == 1 and strict.stats.failed == 0
     assert strict.rejection_figures() == {"rejected:not_owner": 1.0, "rejected_from:asker": 1.0}
+
+
+def test_a_planned_fleets_new_generators_mid_day_are_refused_and_without_the_roles_guard_taken():
+    from scowl.security import GUARDS
+
+    tracker = _tracker()
+    _register(tracker, "fleet-0", [11, 12])
+    tracker.tick_now = 0  # the day started (what on_tick sets)
+    with pytest.raises(Refused, match="not_owner: 'storage-0' registers 1 generators after the day started"):
+        _register(tracker, "storage-0", [99])
+    tracker.guards = GUARDS - {"roles"}  # the guard this rule belongs to, off: the fake generator is taken
+    assert _register(tracker, "storage-0", [99]) == wire.Registered(True)
+    assert "storage-0" in tracker._pending_gens  # in the next round's trees

@@ -4,7 +4,7 @@
     python3 scripts/summary_diff.py BEFORE/summary.json AFTER/summary.json
 
 Dropped before comparing: wall-clock and rate figures (wall_seconds, tick_wall_ms, round_ms_*,
-rate_hz_*, *_per_s), peak_memory_mb and the version/commit string. Everything else (energy,
+rate_hz_*, *_per_s, rounds_per_wall_s, report_to_assign_ms_*), peak_memory_mb and the version/commit string. Everything else (energy,
 starvation, blackouts, storage, partition figures, peer counts) must be equal; the differing
 paths are printed one per line and the exit status is 1 when any differ, 0 when none do.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 #: keys whose values are wall-clock, rate, memory or build facts (matched on whole key names)
 VOLATILE = re.compile(r"^(wall_seconds|tick_wall_ms|peak_memory_mb|version|commit|peers_rebalanced_per_s"
-                      r"|rate_hz_\w+|round_ms_\w+)$")
+                      r"|rate_hz_\w+|round_ms_\w+|rounds_per_wall_s|report_to_assign_ms_\w+)$")
 
 
 def flatten(value: Any, path: str = "") -> dict[str, Any]:

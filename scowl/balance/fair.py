@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from scowl.balance.place import _plan
+from scowl.balance.place import plan_placement
 from scowl.balance.round import RebalanceResult
-from scowl.balance.shed import _shed
-from scowl.balance.trees import _EMPTY_G, _EMPTY_I, STARVED, Trees
+from scowl.balance.shed import shed_overloaded
+from scowl.balance.trees import EMPTY_G, EMPTY_I, STARVED, Trees
 
 ROTATE_AFTER = 3  # rounds (ticks): a starved consumer swaps in once it has starved this much longer than one served
 
@@ -29,12 +29,12 @@ def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, n
     a = trees.assignment
     served = np.flatnonzero(a >= 0)
     if not q.size or not served.size:
-        return _EMPTY_I, _EMPTY_G, _EMPTY_I
+        return EMPTY_I, EMPTY_G, EMPTY_I
     ts = trees.round - trees.starved_from[q].astype(np.int64)
     tv = trees.starved_past[served].astype(np.int64)
     due = int(np.searchsorted(-ts, -(int(tv.min()) + after), side="right"))  # ts descending: a prefix
     if not due:
-        return _EMPTY_I, _EMPTY_G, _EMPTY_I
+        return EMPTY_I, EMPTY_G, EMPTY_I
     inc = q[:due]
     out_ok = tv <= int(ts[due - 1]) - after  # every incoming has starved `after` longer than these
     cand = served[out_ok]
@@ -42,11 +42,11 @@ def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, n
     free = np.bincount(a[cand], weights=d[cand], minlength=trees.G)
     d_in = d[inc].astype(np.float64)
     order = np.argsort(-d_in, kind="stable")  # largest first
-    gen, _ = _plan(d_in[order], trees.load - free, cap)
+    gen, _ = plan_placement(d_in[order], trees.load - free, cap)
     ok = gen >= 0
     inc, gen = inc[order][ok], gen[ok]
     if not inc.size:
-        return _EMPTY_I, _EMPTY_G, _EMPTY_I
+        return EMPTY_I, EMPTY_G, EMPTY_I
     need = trees.load + np.bincount(gen, weights=d[inc], minlength=trees.G) - cap
     short = need > 0
     sel = cand[short[a[cand]]]
@@ -67,18 +67,18 @@ def rotate(trees: Trees, safety_threshold: float = 0.10, after: int = ROTATE_AFT
     cap = trees.cap(safety_threshold)
     inc, gen, out = _swap_plan(trees, cap, after)
     if not inc.size:
-        return RebalanceResult(_EMPTY_I, _EMPTY_G, _EMPTY_G, _EMPTY_I, _EMPTY_I, 0, 0, trees.n_unplaced,
+        return RebalanceResult(EMPTY_I, EMPTY_G, EMPTY_G, EMPTY_I, EMPTY_I, 0, 0, trees.n_unplaced,
                                float(trees.demand[trees.starved()].astype(np.float64).sum()), 0, trees.load.copy())
     out_from = trees.assignment[out].copy()
     trees.move(out, np.full(out.size, STARVED, dtype=np.int32))
     trees.move(inc, gen)
     rest = trees.starved()  # what the swap could not use goes back, most starved first
-    g2, passes = _plan(trees.demand[rest].astype(np.float64), trees.load, cap)
+    g2, passes = plan_placement(trees.demand[rest].astype(np.float64), trees.load, cap)
     ok = g2 >= 0
     trees.move(rest[ok], g2[ok])
     trees.requeue(rest[~ok])
     viol = np.flatnonzero(trees.load > cap)  # float rounding between plans and loads
-    guard, guard_from = _shed(trees, viol, cap) if viol.size else (_EMPTY_I, _EMPTY_G)
+    guard, guard_from = shed_overloaded(trees, viol, cap) if viol.size else (EMPTY_I, EMPTY_G)
     touched = np.unique(np.concatenate([out, inc, rest[ok], guard]))
     start = trees.assignment[touched].copy()
     start[np.searchsorted(touched, guard)] = guard_from

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from scowl.balance.place import _plan
-from scowl.balance.trees import _EMPTY_I, ABSENT, Trees, _as_index, _as_power
+from scowl.balance.place import plan_placement
+from scowl.balance.trees import ABSENT, EMPTY_I, Trees, as_index, as_power
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def pick_handover(trees: Trees, max_mw: float) -> np.ndarray:
     `release_consumers` is called for those the peer accepted."""
     starved = trees.starved()  # longest starved first
     if not starved.size or max_mw <= 0:
-        return _EMPTY_I
+        return EMPTY_I
     d = trees.demand[starved].astype(np.float64)
     first = np.cumsum(d) <= max_mw  # a prefix: demands are >= 0
     left = max_mw - float(d[first].sum())
@@ -60,7 +60,7 @@ def pick_handover(trees: Trees, max_mw: float) -> np.ndarray:
 
 def release_consumers(trees: Trees, idx: ArrayLike) -> None:
     """Consumers handed over to a peer leave this region (assignment ABSENT)."""
-    idx = np.unique(_as_index("release_consumers idx", idx, trees.n))
+    idx = np.unique(as_index("release_consumers idx", idx, trees.n))
     trees.move(idx, np.full(idx.size, ABSENT, dtype=np.int32))
 
 
@@ -82,9 +82,9 @@ def accept_consumers(trees: Trees, demand: ArrayLike, safety_threshold: float = 
     """Take in a peer's consumers (demand MW, in the peer's priority order) where they fit
     under (1 - threshold) x output; the rest are declined (not added) and stay with the peer."""
     demand = np.asarray(demand, dtype=np.float32)
-    demand = _as_power("accept_consumers demand", demand, demand.size, np.float32)
+    demand = as_power("accept_consumers demand", demand, demand.size, np.float32)
     cap = trees.cap(safety_threshold)
-    gen, _ = _plan(demand.astype(np.float64), trees.load, cap)
+    gen, _ = plan_placement(demand.astype(np.float64), trees.load, cap)
     ok = gen >= 0
     idx = trees.add_consumers(demand[ok], gen[ok])
     viol = np.flatnonzero(trees.load > cap)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scowl.balance.place import _plan
+from scowl.balance.place import plan_placement
 from scowl.balance.round import RebalanceResult
 from scowl.balance.trees import STARVED, Trees
 from scowl.model import data
@@ -132,7 +132,7 @@ def enforce(trees: Trees, gen_zone: ArrayLike, cons_zone: ArrayLike, ifs: Interf
             mine = refused[(cz[refused] == z) & (trees.assignment[refused] == STARVED)]
             if not allowed.size or not mine.size:
                 continue
-            gen, _ = _plan(trees.demand[mine].astype(np.float64), trees.load[allowed], cap[allowed])
+            gen, _ = plan_placement(trees.demand[mine].astype(np.float64), trees.load[allowed], cap[allowed])
             ok = gen >= 0
             trees.reassign(mine[ok], allowed[gen[ok]].astype(np.int32))
     again = refuse_over_limits(gz, trees.assignment, cz, trees.demand, ifs)  # re-placements may fill another cut

@@ -57,7 +57,7 @@ def _smallest(pool: np.ndarray, d: np.ndarray, room_mw: float) -> tuple[np.ndarr
     return pool[np.argsort(dp, kind="stable")], extra_min
 
 
-def _plan(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, int]:
+def plan_placement(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, int]:
     """Choose a generator for each consumer of demand `d` (priority order), or -1.
 
     Pass 1 spreads towards equal utilisation: each generator's quota is what brings it to

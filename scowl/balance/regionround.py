@@ -31,7 +31,7 @@ import numpy as np
 from scowl.balance.handover import RegionSummary, pick_handover, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
-from scowl.balance.supply import _apply_statuses, _dispatch_and_place, _merge, reach_mw, room_and_short
+from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, reach_mw, room_and_short
 from scowl.balance.trees import ABSENT, Trees
 from scowl.balance.views import view_figures
 from scowl.model import CONTINUOUS, STORAGE
@@ -142,7 +142,7 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     region.warm = inp.tick == 0
     trees.round = max(trees.round, inp.tick)  # starved time counts in ticks
     # 1. generators
-    _apply_statuses(region, inp.statuses)
+    apply_statuses(region, inp.statuses)
     # 2. consumers: reports, then handovers from peers (sender order)
     for rep in inp.reports:
         if len(rep.ids):
@@ -165,9 +165,9 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     if region.prev_demand_mw >= 0:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance
-    res = _dispatch_and_place(region, inp.tick)
+    res = dispatch_and_place(region, inp.tick)
     if region.limits is not None:  # placements over a zone transfer limit taken back, tried elsewhere (scowl.balance.limits)
-        res = _merge(res, region.limits.apply(trees, region.gen_ids, region.cons_ids[: trees.n]["lo"], region.thr), trees)
+        res = merge_results(res, region.limits.apply(trees, region.gen_ids, region.cons_ids[: trees.n]["lo"], region.thr), trees)
     region.warm = False
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
     _, short = room_and_short(region)

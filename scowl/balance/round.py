@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scowl.balance.place import _plan
-from scowl.balance.shed import _shed
-from scowl.balance.trees import _EMPTY_G, _EMPTY_I, STARVED, Trees
+from scowl.balance.place import plan_placement
+from scowl.balance.shed import shed_overloaded
+from scowl.balance.trees import EMPTY_G, EMPTY_I, STARVED, Trees
 
 
 @dataclass(frozen=True)
@@ -52,18 +52,18 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
         trees.round = max(trees.round, int(clock))
     risers = trees.take_risers()
     if not over.size and not trees.n_unplaced:
-        return RebalanceResult(_EMPTY_I, _EMPTY_G, _EMPTY_G, _EMPTY_I, _EMPTY_I, 0, 0, 0, 0.0, 0, trees.load.copy())
-    shed, shed_from = _shed(trees, over, cap, risers) if over.size else (_EMPTY_I, _EMPTY_G)
+        return RebalanceResult(EMPTY_I, EMPTY_G, EMPTY_G, EMPTY_I, EMPTY_I, 0, 0, 0, 0.0, 0, trees.load.copy())
+    shed, shed_from = shed_overloaded(trees, over, cap, risers) if over.size else (EMPTY_I, EMPTY_G)
     unplaced = trees.starved()  # longest starved first, ties by index
     d = trees.demand[unplaced].astype(np.float64)
-    gen, passes = _plan(d, trees.load, cap)
+    gen, passes = plan_placement(d, trees.load, cap)
     ok = gen >= 0
     placed = unplaced[ok]
     trees.move(placed, gen[ok])
     trees.requeue(unplaced[~ok])
     # Guard against float rounding between the plan's sums and the loads' sums.
     viol = np.flatnonzero(trees.load > cap)
-    guard = _shed(trees, viol, cap)[0] if viol.size else _EMPTY_I
+    guard = shed_overloaded(trees, viol, cap)[0] if viol.size else EMPTY_I
     # Report against the start of the round: only the consumers shed or placed can differ.
     touched = np.sort(np.concatenate([shed, placed, guard]))
     if touched.size > 1:  # shed then placed again: listed twice

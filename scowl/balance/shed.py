@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from scowl.balance.trees import _EMPTY_I, Trees
+from scowl.balance.trees import EMPTY_I, Trees
 
 
-def _shed(
-    trees: Trees, gens: np.ndarray, cap: np.ndarray, risers: np.ndarray = _EMPTY_I
+def shed_overloaded(
+    trees: Trees, gens: np.ndarray, cap: np.ndarray, risers: np.ndarray = EMPTY_I
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unplace the fewest consumers that bring each of `gens` at or under `cap`, choosing
     among its `risers` (consumers whose demand rose since the last round) when they alone
@@ -70,11 +70,11 @@ def _shed(
     return shed, shed_from
 
 
-_SORT_LIMIT = 65_536  # members above which `_shed` sorts each generator's largest only
+_SORT_LIMIT = 65_536  # members above which `shed_overloaded` sorts each generator's largest only
 
 
 def _shed_sorted(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray, k: int) -> np.ndarray:
-    """`_shed`'s choice for many segments at once by one sort; returns the take mask."""
+    """`shed_overloaded`'s choice for many segments at once by one sort; returns the take mask."""
     order = np.lexsort((mem, -d, s))
     mem, s, d = mem[order], s[order], d[order]
     counts = np.bincount(s, minlength=k)
@@ -102,7 +102,7 @@ def _shed_sorted(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarr
 
 
 def _shed_partial(mem: np.ndarray, d: np.ndarray, excess: float) -> np.ndarray:
-    """`_shed`'s choice for one generator with many members: sort only the largest."""
+    """`shed_overloaded`'s choice for one generator with many members: sort only the largest."""
     m = mem.size
     kth = min(m, max(16, int(2 * excess / max(float(d.mean()), 1e-300)) + 1))
     while True:

@@ -18,7 +18,7 @@ from scowl.balance.trees import STARVED, Trees
 from scowl.model import CONTINUOUS, STORAGE
 
 
-def _apply_statuses(region: Region, statuses: Sequence[GenUpdate]) -> None:
+def apply_statuses(region: Region, statuses: Sequence[GenUpdate]) -> None:
     for st in statuses:
         if len(st.gen_ids):
             rows = region.gen_rows(st.gen_ids)
@@ -54,7 +54,7 @@ def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0) -> np.nda
                     np.where(stor, np.clip(region.setpoint, 0.0, region.available), region.available))
 
 
-def _dispatch_and_place(region: Region, tick: int | None = None) -> RebalanceResult:
+def dispatch_and_place(region: Region, tick: int | None = None) -> RebalanceResult:
     """Dispatch for the region's demand and rebalance; if consumers are left starved while
     dispatchable units or EV hubs could still give more (the aggregate fitted, the consumers
     did not: a tree holds whole consumers), dispatch again for that load plus the largest
@@ -71,13 +71,13 @@ def _dispatch_and_place(region: Region, tick: int | None = None) -> RebalanceRes
         return res
     res = _more_gas(region, res, base, output, tick)
     if res.starved_count and region.rotate_after:
-        res = _merge(res, rotate(trees, region.thr, region.rotate_after), trees)
+        res = merge_results(res, rotate(trees, region.thr, region.rotate_after), trees)
     return res
 
 
 def _more_gas(region: Region, res: RebalanceResult, base: np.ndarray, output: np.ndarray, tick: int | None,
               ) -> RebalanceResult:
-    """The second pass of `_dispatch_and_place`: more gas for whole consumers, placed again."""
+    """The second pass of `dispatch_and_place`: more gas for whole consumers, placed again."""
     trees = region.trees
     steer = np.isin(region.kind, (CONTINUOUS, STORAGE))
     ramp = region.pmax if region.warm else region.ramp
@@ -88,10 +88,10 @@ def _more_gas(region: Region, res: RebalanceResult, base: np.ndarray, output: np
     extra = float(starved.max()) * max(1, int(np.count_nonzero(output > 0))) if starved.size else 0.0
     output = _dispatch(region, base, extra)
     trees.apply_generator_updates(np.arange(len(output)), output)
-    return _merge(res, rebalance(trees, region.thr, clock=tick), trees)
+    return merge_results(res, rebalance(trees, region.thr, clock=tick), trees)
 
 
-def _merge(first: RebalanceResult, second: RebalanceResult, trees: Trees) -> RebalanceResult:
+def merge_results(first: RebalanceResult, second: RebalanceResult, trees: Trees) -> RebalanceResult:
     """Two rebalances of one round as one: what moved from the start of the first to now."""
     if not second.moved.size:
         touched = first.moved

@@ -32,11 +32,11 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 STARVED = -1
 ABSENT = -2
-_EMPTY_I = np.zeros(0, dtype=np.int64)
-_EMPTY_G = np.zeros(0, dtype=np.int32)
+EMPTY_I = np.zeros(0, dtype=np.int64)
+EMPTY_G = np.zeros(0, dtype=np.int32)
 
 
-def _as_index(name: str, idx: ArrayLike, n: int) -> NDArray[np.int64]:
+def as_index(name: str, idx: ArrayLike, n: int) -> NDArray[np.int64]:
     arr = np.asarray(idx)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
         raise ValueError(f"{name}: expected a 1-D integer array of indices, found dtype {arr.dtype} shape {arr.shape}")
@@ -47,7 +47,7 @@ def _as_index(name: str, idx: ArrayLike, n: int) -> NDArray[np.int64]:
     return out
 
 
-def _as_power(name: str, values: ArrayLike, size: int, dtype: DTypeLike) -> np.ndarray:
+def as_power(name: str, values: ArrayLike, size: int, dtype: DTypeLike) -> np.ndarray:
     arr: np.ndarray = np.asarray(values, dtype=dtype)
     if arr.shape != (size,):
         raise ValueError(f"{name}: expected {size} values (one per index), found shape {arr.shape}")
@@ -80,7 +80,7 @@ class Trees:
 
     def __init__(self, output: ArrayLike, demand: ArrayLike = (), assignment: ArrayLike | None = None) -> None:
         output = np.asarray(output, dtype=np.float64)
-        self._output = _as_power("Trees output", output, output.size, np.float64).copy()
+        self._output = as_power("Trees output", output, output.size, np.float64).copy()
         self._load = np.zeros(self._output.size, dtype=np.float64)
         self.round = 0
         self.n = 0
@@ -95,7 +95,7 @@ class Trees:
         self._pending: list[np.ndarray] = []
         demand = np.asarray(demand, dtype=np.float32)
         self._grow(demand.size)
-        self._demand[: demand.size] = _as_power("Trees demand", demand, demand.size, np.float32)
+        self._demand[: demand.size] = as_power("Trees demand", demand, demand.size, np.float32)
         self.n = demand.size
         if assignment is None:
             self._assign[: self.n] = STARVED
@@ -159,8 +159,8 @@ class Trees:
     # ---- updates -----------------------------------------------------------------------
     def apply_consumer_updates(self, idx: ArrayLike, new_demand: ArrayLike) -> None:
         """Consumers report changed demand (MW). Repeated indices: the last report wins."""
-        idx = _as_index("apply_consumer_updates idx", idx, self.n)
-        new = _as_power("apply_consumer_updates new_demand", new_demand, idx.size, np.float32)
+        idx = as_index("apply_consumer_updates idx", idx, self.n)
+        new = as_power("apply_consumer_updates new_demand", new_demand, idx.size, np.float32)
         idx, new = _last_wins(idx, new)
         gen = self._assign[idx]
         served = gen >= 0
@@ -175,15 +175,15 @@ class Trees:
 
     def apply_generator_updates(self, gen_idx: ArrayLike, new_output: ArrayLike) -> None:
         """Generators report their current output (MW). Repeated indices: the last report wins."""
-        gen_idx = _as_index("apply_generator_updates gen_idx", gen_idx, self.G)
-        new = _as_power("apply_generator_updates new_output", new_output, gen_idx.size, np.float64)
+        gen_idx = as_index("apply_generator_updates gen_idx", gen_idx, self.G)
+        new = as_power("apply_generator_updates new_output", new_output, gen_idx.size, np.float64)
         gen_idx, new = _last_wins(gen_idx, new)
         self._output[gen_idx] = new
 
     def add_consumers(self, demand: ArrayLike, assignment: ArrayLike | None = None) -> NDArray[np.int64]:
         """New joiners (demand MW); unplaced (starved since this round) unless assigned. Returns indices."""
         demand = np.asarray(demand, dtype=np.float32)
-        demand = _as_power("add_consumers demand", demand, demand.size, np.float32)
+        demand = as_power("add_consumers demand", demand, demand.size, np.float32)
         k = demand.size
         gen = np.full(k, STARVED, dtype=np.int32) if assignment is None else np.asarray(assignment, dtype=np.int32)
         if gen.shape != (k,) or (k and (gen.min() < STARVED or gen.max() >= self.G)):
@@ -206,7 +206,7 @@ class Trees:
     def add_generators(self, output: ArrayLike) -> NDArray[np.int64]:
         """New generators (output MW), empty trees. Returns their indices."""
         output = np.asarray(output, dtype=np.float64)
-        output = _as_power("add_generators output", output, output.size, np.float64)
+        output = as_power("add_generators output", output, output.size, np.float64)
         first = self.G
         self._output = np.concatenate([self._output, output])
         self._load = np.concatenate([self._load, np.zeros(output.size)])
@@ -217,7 +217,7 @@ class Trees:
         """Put consumers `idx` on generators `gen` (STARVED: unplaced, ABSENT: gone) as a fact
         learnt from outside the policy (a population's Resync), loads kept in step. Repeated
         indices: the last one wins."""
-        idx = _as_index("reassign idx", idx, self.n)
+        idx = as_index("reassign idx", idx, self.n)
         gen = np.asarray(gen, dtype=np.int32)
         if gen.shape != idx.shape or (gen.size and (gen.min() < ABSENT or gen.max() >= self.G)):
             raise ValueError(f"reassign gen: expected {idx.size} values in [-2, {self.G}), found shape {gen.shape}")
@@ -289,7 +289,7 @@ class Trees:
             flag = np.zeros(self.G + 2, dtype=bool)
             flag[b] = True
             parts.append(delta[flag[self._assign[delta] + 2]])
-        return np.concatenate(parts) if parts else _EMPTY_I
+        return np.concatenate(parts) if parts else EMPTY_I
 
     def move(self, idx: np.ndarray, gen: np.ndarray) -> None:
         """The policy moves consumers `idx` (unique) to `gen` (a generator, STARVED or ABSENT), loads
@@ -333,7 +333,7 @@ class Trees:
 
     def starved_so_far(self, idx: ArrayLike) -> NDArray[np.int64]:
         """Rounds each of these consumers has starved so far, the current spell included."""
-        idx = _as_index("starved_so_far idx", idx, self.n)
+        idx = as_index("starved_so_far idx", idx, self.n)
         now = self._assign[idx] == STARVED
         rounds: NDArray[np.int64] = np.where(now, self.round - self._since[idx], self._acc[idx]).astype(np.int64)
         return rounds
@@ -361,7 +361,7 @@ class Trees:
     def take_risers(self) -> np.ndarray:
         """Consumers whose demand rose since the last call (unique, unsorted); clears them."""
         if not self._risers:
-            return _EMPTY_I
+            return EMPTY_I
         r = np.concatenate(self._risers)
         self._risers = []
         self._rose[r] = False

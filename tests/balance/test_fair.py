@@ -7,7 +7,7 @@ import numpy as np
 from scowl.analysis.fairness import jain_index
 from scowl.balance import STARVED, Trees, check_invariants, rebalance
 from scowl.balance.fair import rotate
-from scowl.balance.place import _plan
+from scowl.balance.place import plan_placement
 
 
 def _day(output, demand, ticks: int, after: int | None, thr: float = 0.10) -> tuple[Trees, np.ndarray]:
@@ -65,6 +65,6 @@ def test_rotation_waits_for_the_bound():
 def test_first_fit_decreasing_leaves_a_small_consumer_not_the_large_one():
     # rooms of 1 MW on two generators; in priority order 0.5, 0.7, 0.5, 0.3 (2.0 MW, all in the prefix).
     # Laid in priority order the 0.7 straddles the boundary and is left; largest first, a 0.5 is.
-    gen, _ = _plan(np.array([0.5, 0.7, 0.5, 0.3]), np.zeros(2), np.ones(2))
+    gen, _ = plan_placement(np.array([0.5, 0.7, 0.5, 0.3]), np.zeros(2), np.ones(2))
     assert gen[1] >= 0
     assert np.count_nonzero(gen < 0) == 1

@@ -148,7 +148,7 @@ def test_shedding_matches_the_plain_rule_on_every_route(monkeypatch, sort_limit)
             if trees.load[g] > cap[g]:
                 expected += reference_shed(demand.astype(float), members, trees.load[g] - cap[g])
         over = np.flatnonzero(trees.load > cap)
-        shed, shed_from = shedding._shed(trees, over, cap)
+        shed, shed_from = shedding.shed_overloaded(trees, over, cap)
         assert sorted(shed.tolist()) == sorted(expected)
         assert (shed_from == gen[shed]).all() and (trees.load <= cap).all()
         check_invariants(trees, 0.10, rebalanced=False)

@@ -29,6 +29,32 @@ log = logging.getLogger("scowl.peer")
 EARLY_WINDOW_TICKS = 16
 
 
+#: a deadline check running later than this behind its time counts the lateness as the loop's,
+#: not the awaited peer's (timer jitter below it is the peer's)
+LAG_EXCUSE_S = 0.02
+
+
+class StageClock:
+    """The time a lockstep stage has waited for its peers, less the time this process could not
+    have heard them: each deadline check is due at a known time, and whatever it runs later than
+    that (beyond `LAG_EXCUSE_S`) the loop was busy or the process unscheduled, so it is excused.
+    Without this a loaded machine turns slow peers into lost ones and the day's books change."""
+
+    def __init__(self, armed: float) -> None:
+        self.armed = armed
+        self.due = armed
+        self.excused = 0.0
+
+    def elapsed(self, now: float) -> float:
+        late = now - self.due
+        if late > LAG_EXCUSE_S:
+            self.excused += late
+        return now - self.armed - self.excused
+
+    def next_check(self, due: float) -> None:
+        self.due = due
+
+
 class TooEarly(ValueError):
     """A per-tick message for a tick beyond the receiver's window."""
 
@@ -196,9 +222,14 @@ class GridPeer(Actor):
         are (so a partition costs one timeout, not one per tick), times `hops`: how many
         stages, each of which may wait out its own deadline, lie between arming and the
         awaited messages (so a stage never gives up on a peer that is only waiting for a cut
-        one). Real time: `fraction` of the tick's wall period (a late peer misses the tick)."""
+        one). Lockstep counts only time this process's event loop was free to hear the peer:
+        when a check runs late (the loop was busy with another actor's work, or the OS did not
+        schedule the process on a loaded machine), the lateness is excused, so a lockstep day
+        does not change with the machine's load (`StageClock`). Real time: `fraction` of the
+        tick's wall period (a late peer misses the tick)."""
         loop = asyncio.get_running_loop()
         armed = loop.time()
+        clock = StageClock(armed)
 
         def check() -> None:
             if tick != self.clock.tick or self._stopping:
@@ -206,16 +237,20 @@ class GridPeer(Actor):
             waiting = missing()
             if not waiting:
                 return
-            elapsed = loop.time() - armed
+            now = loop.time()
             if self.lockstep:
+                elapsed = clock.elapsed(now)
                 fresh = any(p not in self.unreachable for p in waiting)
                 limit = hops * (self.heartbeat_timeout if fresh else self.heartbeat_timeout / 10)
             else:
+                elapsed = now - armed
                 limit = self.tick_started + self.period * fraction - armed
             if elapsed >= limit:
                 self._expire(tick, stage, then)
             else:
-                self.call_later(min(limit - elapsed, self.heartbeat_timeout / 10) if self.lockstep else limit - elapsed, check)
+                delay = min(limit - elapsed, self.heartbeat_timeout / 10) if self.lockstep else limit - elapsed
+                clock.next_check(now + delay)
+                self.call_later(delay, check)
 
         self.call_later(0 if self.lockstep else max(0.0, self.tick_started + self.period * fraction - armed), check)
 

@@ -136,6 +136,9 @@ _ROLE_COLUMNS["storage"] = {**_ROLE_COLUMNS["generator"], **_ROLE_COLUMNS["stora
 _ANY_ROLE = {
     "rss_peak_mb": Column("rss_peak_mb", "float", "MB", "peak resident memory of the actor's process so far"),
     "absent": Column("absent", "bool", "", "true: a stand-in row for a tick the actor did not report (dead); its figures are empty"),
+    "view_placed": Column("view_placed", "int", "consumers", "consumers this actor holds placed on a generator (its view of who is on which generator)"),
+    "view_digest": Column("view_digest", "int", "", "sum of hash(consumer, generator) over this actor's placed consumers, modulo 2^DIGEST_BITS "
+                          "(scowl.balance.views): trackers', populations' and fleets' sums agree when their views do"),
 }
 
 _LONG = {

@@ -63,12 +63,14 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
     trees.requeue(unplaced[~ok])
     # Guard against float rounding between the plan's sums and the loads' sums.
     viol = np.flatnonzero(trees.load > cap)
-    guard = shed_overloaded(trees, viol, cap)[0] if viol.size else EMPTY_I
+    guard, guard_from = shed_overloaded(trees, viol, cap) if viol.size else (EMPTY_I, EMPTY_G)
     # Report against the start of the round: only the consumers shed or placed can differ.
     touched = np.sort(np.concatenate([shed, placed, guard]))
     if touched.size > 1:  # shed then placed again: listed twice
         touched = touched[np.r_[True, touched[1:] != touched[:-1]]]
     start = np.full(touched.size, STARVED, dtype=np.int32)
+    start[np.searchsorted(touched, guard)] = guard_from  # served at the start unless placed or shed this round
+    start[np.searchsorted(touched, placed)] = STARVED
     start[np.searchsorted(touched, shed)] = shed_from
     end = trees.assignment[touched]
     moved = start != end

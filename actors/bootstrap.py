@@ -1,4 +1,5 @@
-"""Bootstrap: issues generator ids and consumer ids; a repeated join gets the same answer.
+"""Bootstrap: issues generator ids and consumer ids; a repeated join gets the same answer, and
+a unit's id goes only to the fleet that asked for it first (another is refused: not_owner).
 
 Nonces and id prefixes are drawn from streams keyed by the requester (seed, name, purpose),
 not from one stream in arrival order: joins from different actors interleave differently
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from scowl import membership, wire
 from scowl.balance.sharding import generator_id
+from scowl.errors import Refused
 from scowl.runtime import Actor, on
 from scowl.security import EnrolmentError
 from scowl.streams import StreamRepo
@@ -23,12 +25,16 @@ class Bootstrap(Actor):
         self._joiners: dict[str, tuple[str, str]] = {}  # admitted at run time: name -> (role, public key)
         self._streams = StreamRepo(seed)
         self._generators: dict[tuple[str, str], wire.GeneratorId] = {}
+        self._issued_to: dict[tuple[str, str], str] = {}  # (unit name, address) -> the fleet it was issued to
         self._populations: dict[tuple[str, int, int], wire.ConsumerIds] = {}
         self._issued: set[int] = set()
 
     @on(wire.GeneratorJoin)
     def on_generator_join(self, msg: wire.GeneratorJoin, env: wire.Envelope):
         key = (msg.name, msg.address)
+        owner = self._issued_to.setdefault(key, env.sender)  # the fleet that asked first owns the unit's id
+        if owner != env.sender:  # (a restarted fleet asks again under its own name: the same answer)
+            raise Refused("not_owner", f"generator {msg.name[:64]!r} at {msg.address[:64]!r} is {owner!r}'s, asked for by {env.sender!r}")
         if key not in self._generators:
             rng = self._streams.generator(f"bootstrap/{msg.name}", "nonce")
             while True:  # redraw on a collision or on the reserved 'no generator' value

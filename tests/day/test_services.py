@@ -1,14 +1,16 @@
 """The bootstrap and the broker over real in-process sockets: ids a generator cannot choose,
-answered the same on a repeated join, and equal hash buckets whose routing table can be read."""
+answered the same on a repeated join and given to no other fleet, and equal hash buckets whose routing table can be read."""
 
 from __future__ import annotations
+
+import pytest
 
 from scowl import wire
 from scowl.actors.bootstrap import Bootstrap
 from scowl.balance.sharding import generator_id
 from scowl.broker.broker import Broker
 from scowl.plan import make_plan
-from scowl.runtime import Actor
+from scowl.runtime import Actor, RemoteError
 
 
 async def test_bootstrap_ids_are_hashes_of_address_and_server_nonce_and_repeat(zctx):
@@ -27,6 +29,16 @@ async def test_bootstrap_ids_are_hashes_of_address_and_server_nonce_and_repeat(z
         c = await client.request("bootstrap", wire.ConsumerJoin("population-0", 0, 1000))
         assert await client.request("bootstrap", wire.ConsumerJoin("population-0", 0, 1000)) == c
         assert c.hi >= 2**63 and (c.first, c.count) == (0, 1000)  # 128-bit ids: (hi, global index)
+        # another fleet asking for fleet-0's unit is refused, counted per reason and sender
+        other = Actor("fleet-1")
+        await other.start(zctx)
+        try:
+            await other.connect("bootstrap", "inproc://svc-boot")
+            with pytest.raises(RemoteError, match="Reject:not_owner"):
+                await other.request("bootstrap", wire.GeneratorJoin("gen-a", "h1/gen-a"))
+        finally:
+            await other.stop()
+        assert boot.rejection_figures() == {"rejected:not_owner": 1.0, "rejected_from:fleet-1": 1.0}
     finally:
         await client.stop()
         await boot.stop()

@@ -25,6 +25,7 @@ from scowl.balance.sharding import consumer_zone_buckets, first_trackers
 from scowl.errors import ActorError
 from scowl.model import DemandModel, build_population, demand_shares
 from scowl.model.population import KIND_NAMES
+from scowl.model.zones import ZONES, consumer_zones
 from scowl.runtime import on
 from scowl.streams import StreamRepo
 
@@ -347,7 +348,7 @@ class Population(GridPeer):
             from scowl.analysis.fairness import PART, write_part
 
             write_part(Path(self.plan.out_dir) / PART.format(self.name), self.who_starved(),
-                       {"customer_class": list(CLASS_NAMES), "region": list(self.plan.trackers)})
+                       {"customer_class": list(CLASS_NAMES), "region": list(self.plan.trackers), "zone": list(ZONES)})
         return figures
 
     def who_starved(self) -> Iterator[tuple[str, np.ndarray]]:
@@ -367,5 +368,6 @@ class Population(GridPeer):
         if self.dr is not None:
             kwh[:, : mine.size] = self.dr.deferred_by[mine], self.dr.expired_by[mine]
         kinds = np.concatenate([self.pop.kind[mine], np.full(rows.size - mine.size, len(KIND_NAMES), np.uint8)])
-        yield from who_starved_columns(self.ids_at(rows), kinds, self.mgr[rows], books.starved_ticks[rows], books.spells[rows],
+        zones = consumer_zones(self.global_at(rows), self.scenario.seed)  # a pure function of the index: a byte per row, none stored
+        yield from who_starved_columns(self.ids_at(rows), kinds, self.mgr[rows], zones, books.starved_ticks[rows], books.spells[rows],
                                        books.choked_ticks[rows], kwh[0], kwh[1], float(self.scenario.tick_seconds))

@@ -348,9 +348,26 @@ def column_docs(path) -> dict[str, tuple[str, str]]:
             for f in schema}
 
 
+#: RUN/consumers.parquet (scowl.analysis.fairness.COLUMNS, in order): (name, type, unit, description)
+CONSUMER_TABLE = (
+    ("id_hi", "uint64", "", "the consumer's 128-bit id, high 64 bits (its population's)"),
+    ("id_lo", "uint64", "", "the consumer's 128-bit id, low 64 bits (its global index)"),
+    ("customer_class", "category", "", "residential, commercial or fixed load (an industrial or transportation block)"),
+    ("region", "category", "", "the tracker that managed the consumer at the end of the day"),
+    ("zone", "category", "", "the consumer's NYISO load zone, A to K (scowl.model.zones.consumer_zones: fixed by its global index)"),
+    ("starved_s", "float64", "s", "time the consumer was starved (no generator) over the day"),
+    ("starved_spells", "int64", "spells", "separate spells of starvation"),
+    ("choked_s", "float64", "s", "time the consumer was choked (on a generator whose tree blacked out) over the day"),
+    ("deferred_kwh", "float64", "kWh", "energy the consumer deferred (demand response)"),
+    ("expired_kwh", "float64", "kWh", "deferred energy never made up (its deadline passed)"),
+)
+
+
 def dictionary_markdown() -> str:
     """The tables' data dictionary as Markdown (the generated part of docs/outputs.md)."""
-    out = []
+    out = ["### `consumers.parquet`", "", "one row per consumer ever starved, choked or deferring in the day (who starved), "
+           "sorted by id; its sums are the summary's `starvation` figures.", "", "| column | type | unit | description |",
+           "| --- | --- | --- | --- |", *(f"| `{n}` | {k} | {u} | {d} |" for n, k, u, d in CONSUMER_TABLE), ""]
     for name, cols in dictionary().items():
         out += [f"### `tables/{name}.parquet`", "", _TABLE_DOCS[name] + ".", "", "| column | type | unit | description |",
                 "| --- | --- | --- | --- |"]

@@ -25,3 +25,11 @@ def test_every_column_has_a_unit_kind_and_description():
         for c in cols:
             assert c.description and c.kind in {"time", "int", "float", "str", "bool"}, (table, c)
             assert c.name == c.name.lower() and " " not in c.name and ":" not in c.name, (table, c)
+
+
+def test_the_who_starved_table_is_documented_column_by_column():
+    from scowl.analysis.fairness import COLUMNS
+    from scowl.tidy import CONSUMER_TABLE
+
+    assert tuple(n for n, *_ in CONSUMER_TABLE) == COLUMNS
+    assert "### `consumers.parquet`" in DOC.read_text()

@@ -22,11 +22,11 @@ if TYPE_CHECKING:  # pyarrow loads only where the table is written (the results)
     import pyarrow as pa
 
 MERGE_BATCH_ROWS = 1 << 18
-CATEGORICAL = ("customer_class", "region")
+CATEGORICAL = ("customer_class", "region", "zone")
 #: a population's part: one .npy file per column (numpy only: no pyarrow in a population),
 #: meta.json last (row count, category names); the merge reads it through memory maps
-COLUMNS = ("id_hi", "id_lo", "customer_class", "region", "starved_s", "starved_spells", "choked_s", "deferred_kwh",
-           "expired_kwh")
+COLUMNS = ("id_hi", "id_lo", "customer_class", "region", "zone", "starved_s", "starved_spells", "choked_s",
+           "deferred_kwh", "expired_kwh")
 PART = "consumers-{}.part"
 
 
@@ -235,16 +235,18 @@ def fairness_figures(totals: StarvedTotals, finals: dict[str, dict]) -> dict:
             "table_rows": totals.rows}
 
 
-def who_starved_columns(ids: np.ndarray, kinds: np.ndarray, regions: np.ndarray, starved_ticks: np.ndarray,
+def who_starved_columns(ids: np.ndarray, kinds: np.ndarray, regions: np.ndarray, zones: np.ndarray, starved_ticks: np.ndarray,
                         spells: np.ndarray, choked_ticks: np.ndarray, deferred_kwh: np.ndarray, expired_kwh: np.ndarray,
                         tick_seconds: float) -> Iterator[tuple[str, np.ndarray]]:
     """The columns of the who-starved rows (the arrays hold those rows only), one at a time in
     COLUMNS order: times in seconds as floats (tick counts are uint16 and would wrap if
-    multiplied first); class and region as codes (their names go in the part's meta)."""
+    multiplied first); class, region and load zone as codes (their names go in the part's meta;
+    zones: 0 = A .. 10 = K, scowl.model.zones.ZONES)."""
     yield "id_hi", ids["hi"]
     yield "id_lo", ids["lo"]
     yield "customer_class", np.asarray(kinds, dtype=np.uint8)
     yield "region", np.asarray(regions, dtype=np.uint16)
+    yield "zone", np.asarray(zones, dtype=np.uint8)
     yield "starved_s", starved_ticks.astype(np.float64) * tick_seconds
     yield "starved_spells", spells.astype(np.int64)
     yield "choked_s", choked_ticks.astype(np.float64) * tick_seconds

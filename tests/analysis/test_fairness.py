@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from scowl.analysis.fairness import PART, fairness_figures, jain_index, merge_consumer_tables, who_starved_columns, write_part
+from scowl.model.zones import ZONES
 
 CLASSES = ("residential", "commercial", "fixed load")
 
@@ -19,18 +20,20 @@ def _part(out, name, hi, lo, trackers, rng):
     ids["hi"], ids["lo"] = hi, lo
     starved = rng.integers(0, 4, n).astype(np.uint16)
     kinds, regions = rng.integers(0, 3, n).astype(np.uint8), rng.integers(0, len(trackers), n).astype(np.uint8)
-    cols = dict(who_starved_columns(ids, kinds, regions, starved, (starved > 0).astype(np.uint16),
+    zones = rng.integers(0, len(ZONES), n).astype(np.uint8)
+    cols = dict(who_starved_columns(ids, kinds, regions, zones, starved, (starved > 0).astype(np.uint16),
                                     rng.integers(0, 2, n).astype(np.uint16), rng.random(n), rng.random(n) / 10, 300.0))
-    write_part(out / PART.format(name), cols.items(), {"customer_class": list(CLASSES), "region": list(trackers)})
+    write_part(out / PART.format(name), cols.items(), {"customer_class": list(CLASSES), "region": list(trackers), "zone": list(ZONES)})
     frame = pd.DataFrame(cols)
     frame["customer_class"] = pd.Categorical.from_codes(kinds, list(CLASSES))
     frame["region"] = pd.Categorical.from_codes(regions, list(trackers))
+    frame["zone"] = pd.Categorical.from_codes(zones, list(ZONES))
     return frame
 
 
 def _reference(frames):
     table = pd.concat(frames, ignore_index=True)
-    for col in ("customer_class", "region"):
+    for col in ("customer_class", "region", "zone"):
         table[col] = table[col].astype(str).astype("category")
     return table.sort_values(["id_hi", "id_lo"], kind="stable").reset_index(drop=True)
 

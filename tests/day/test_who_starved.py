@@ -11,6 +11,7 @@ import pytest
 
 from scowl.actors.consumer import CLASS_NAMES, Population
 from scowl.analysis.service import LatencyBook, ServiceBooks
+from scowl.model.zones import ZONES, consumer_zones
 
 
 def _table_matches_summary(out, summary):
@@ -29,6 +30,10 @@ def _table_matches_summary(out, summary):
     assert 0 < st["jain_index_starved_s"] <= 1
     assert set(table["customer_class"].astype(str)) <= set(CLASS_NAMES)
     assert table["id_lo"].is_unique
+    # the zone column is each consumer's load zone, a function of its global index (id_lo)
+    assert list(table["zone"].cat.categories) == sorted(set(table["zone"].astype(str)))
+    np.testing.assert_array_equal(table["zone"].astype(str).to_numpy(),
+                                  np.array(list(ZONES))[consumer_zones(table["id_lo"].to_numpy(), summary["seed"])])
     return table
 
 
@@ -54,7 +59,7 @@ def test_one_consumer_starved_all_day_does_not_wrap():
     n = 3
     pop.n, pop.n_consumers = n, 2
     pop.pop = SimpleNamespace(kind=np.array([0, 1], dtype=np.uint8))
-    pop.scenario = SimpleNamespace(tick_seconds=300)
+    pop.scenario = SimpleNamespace(tick_seconds=300, seed=42)
     pop.plan = SimpleNamespace(out_dir="", trackers=["tracker-0"])
     pop.books = ServiceBooks(n)
     pop.books.spell[0] = ticks  # still starved at the end: one spell, the whole day
@@ -66,6 +71,7 @@ def test_one_consumer_starved_all_day_does_not_wrap():
     pop.unknown_ids = pop.resyncs = 0
     pop.tick_now = ticks - 1
     pop.ids_at = lambda pos: np.zeros(len(pos), dtype=[("hi", "<u8"), ("lo", "<u8")])
+    pop.global_at = lambda pos: np.asarray(pos, dtype=np.int64)
     f = pop.final_figures()
     assert f["starved_per_consumer_max_s"] == ticks * 300 == 86_400
     assert f["starved_spell_max_s"] == 86_400
@@ -73,3 +79,4 @@ def test_one_consumer_starved_all_day_does_not_wrap():
     assert f["class_consumers:residential"] == 1 and f["class_consumers:fixed load"] == 1
     table = dict(pop.who_starved())
     assert table["starved_s"].tolist() == [86_400.0] and table["starved_spells"].tolist() == [1]
+    assert table["zone"].dtype == np.uint8 and table["zone"].tolist() == consumer_zones([0], 42).tolist()

@@ -91,6 +91,7 @@ class Trees:
         self._acc = np.zeros(0, dtype=np.int32)
         self._moved = np.zeros(0, dtype=bool)
         self._rose = np.zeros(0, dtype=bool)
+        self._fresh = np.zeros(0, dtype=bool)  # scratch: consumers just merged into the queue
         self._risers: list[np.ndarray] = []
         self._pending: list[np.ndarray] = []
         demand = np.asarray(demand, dtype=np.float32)
@@ -243,7 +244,7 @@ class Trees:
         if size <= self._demand.size:
             return
         cap = size if exact else max(size, 2 * self._demand.size, 1024)
-        for name in ("_demand", "_assign", "_since", "_acc", "_moved", "_rose"):
+        for name in ("_demand", "_assign", "_since", "_acc", "_moved", "_rose", "_fresh"):
             old = getattr(self, name)
             new = np.zeros(cap, dtype=old.dtype)
             new[: old.size] = old
@@ -347,6 +348,10 @@ class Trees:
             self._pending = []
             new = np.unique(new[self._assign[new] == STARVED])  # (unplaced, placed and unplaced again: once)
             new = new[np.lexsort((new, self._since[new]))]
+            if new.size and q.size:  # placed from outside the policy (a Resync) and unplaced again: once,
+                self._fresh[new] = True  # at its new place (its spell may count from another round)
+                q = q[~self._fresh[q]]
+                self._fresh[new] = False
             if new.size and q.size and (self._since[q[-1]], q[-1]) > (self._since[new[0]], new[0]):
                 pos = int(np.searchsorted(self._since[q], self._since[new[0]], side="left"))
                 tail = np.concatenate([q[pos:], new])

@@ -1,0 +1,33 @@
+"""The starved queue and the round's report when consumers change outside the policy or
+through its float-rounding guard (review findings, issue 18). Powers in MW."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scowl.balance import STARVED, Trees, check_invariants, rebalance
+
+
+def test_a_consumer_resynced_then_shed_is_queued_once_and_counted_once():
+    # Ceilings 9 MW: generators hold 8 MW each, the two 2 MW consumers 4 and 5 are starved.
+    t = Trees([10.0, 10.0], [4.0, 4.0, 4.0, 4.0, 2.0, 2.0], [0, 0, 1, 1, STARVED, STARVED])
+    assert t.starved().tolist() == [4, 5]
+    t.reassign(np.array([4]), np.array([0], dtype=np.int32))  # a population's Resync: 4 is on generator 0
+    rebalance(t, 0.1, clock=2)  # generator 0 (10 MW > 9) sheds 4 again before the queue is read
+    assert sorted(t.starved().tolist()) == [4, 5]
+    check_invariants(t, 0.1)
+    t.apply_generator_updates([0, 1], [20.0, 20.0])  # room for everyone
+    result = rebalance(t, 0.1, clock=3)
+    check_invariants(t, 0.1)
+    assert t.n_unplaced == 0 and result.starved_count == 0
+    assert t.load.sum() == 20.0  # 4 x 4 + 2 x 2, not 22 (4 placed twice)
+    assert result.restored.tolist() == [4, 5]
+
+
+def test_a_consumer_placed_outside_the_policy_leaves_the_queue():
+    t = Trees([10.0, 10.0], [4.0, 4.0, 4.0, 4.0, 2.0, 2.0], [0, 0, 1, 1, STARVED, STARVED])
+    t.starved()
+    t.reassign(np.array([5]), np.array([1], dtype=np.int32))  # Resync places 5; it stays placed
+    t.reassign(np.array([4, 5]), np.array([0, STARVED], dtype=np.int32))  # then 4 placed, 5 starved again
+    assert t.starved().tolist() == [5]
+    check_invariants(t, 0.1, rebalanced=False)

@@ -5,9 +5,10 @@ the zones' shares of the coincident peak), so no per-consumer byte is stored and
 Generators: a type's units are dealt to zones by data/type_zones.csv's weights (largest deficit
 first, so sizes mix across zones). Interfaces (data/zone_transfer_limits.csv): `interface_flows`
 says what must cross each cut when each zone's load is served by the generation available in it
-and the rest comes from wherever there is room; `over_limits` lists cuts above their limit. The
-trackers do not enforce the limits (they balance by hash or by zone, not by power flow): this is
-the documented hook where a zonal cap would go, and `scowl describe` reports the flows it implies.
+and the rest comes from wherever there is room; `over_limits` lists cuts above their limit:
+`scowl describe` reports these flows (an estimate from zonal totals). The trackers enforce the
+limits on their own placements when `[trackers] transfer_limits = true` (scowl.balance.limits,
+which counts the MW each placement moves from its generator's zone to its consumer's zone).
 """
 
 from __future__ import annotations

@@ -108,3 +108,26 @@ def test_a_consumer_refused_twice_in_a_round_is_queued_once():
     limits.enforce(trees, np.array([A, A]), np.array([J, J, J]), ifs, 0.10)
     q = trees.starved()
     assert q.size == np.unique(q).size == trees.n_unplaced
+
+
+def test_upstate_flow_into_long_island_crosses_a_long_island_cut():
+    """All AC into Long Island (K) comes through I or J: 3,000 MW from an A generator to K
+    consumers must show on the Long Island interfaces of data/zone_transfer_limits.csv and be
+    held to their limit, not cross only the upstate cuts."""
+    ifs = limits.interfaces()
+    names = list(ifs.names)
+    gen_zone = np.array([A])
+    assign = np.zeros(3, dtype=np.int64)
+    cons_zone = np.array([K, K, K])
+    d = np.array([1_000.0, 1_000.0, 1_000.0])
+    flows = dict(zip(names, limits.interface_flows(limits.zone_flows(gen_zone, assign, cons_zone, d), ifs)))
+    into_li = flows["I to Long Island"] + flows["J to Long Island"]
+    assert into_li == pytest.approx(3_000.0)
+    refused = limits.refuse_over_limits(gen_zone, assign, cons_zone, d, ifs)
+    left = assign.copy()
+    left[refused] = STARVED
+    after = dict(zip(names, limits.interface_flows(limits.zone_flows(gen_zone, left, cons_zone, d), ifs)))
+    assert after["I to Long Island"] + after["J to Long Island"] <= 1_293.0 + 320.0
+    # every zone but K lies on the upstate side of one Long Island cut: no zone reaches K around them
+    for z in range(10):
+        assert ifs.cross[[names.index("I to Long Island"), names.index("J to Long Island")], z, K].any(), "ABCDEFGHIJK"[z]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import scowl.balance.round as rnd
 from scowl.balance import STARVED, Trees, check_invariants, rebalance
 
 
@@ -31,3 +32,16 @@ def test_a_consumer_placed_outside_the_policy_leaves_the_queue():
     t.reassign(np.array([4, 5]), np.array([0, STARVED], dtype=np.int32))  # then 4 placed, 5 starved again
     assert t.starved().tolist() == [5]
     check_invariants(t, 0.1, rebalanced=False)
+
+
+def test_a_served_consumer_the_rounding_guard_sheds_is_reported_newly_starved(monkeypatch):
+    # The plan overfills generator 0 (standing in for float rounding between the plan's sums
+    # and the loads'): the guard sheds the largest member, consumer 0, served at the start.
+    monkeypatch.setattr(rnd, "plan_placement", lambda d, load, cap: (np.zeros(d.size, dtype=np.int32), 1))
+    t = Trees([10.0], [5.0, 5.0], [0, STARVED])
+    result = rnd.rebalance(t, 0.1)
+    assert t.assignment.tolist() == [STARVED, 0]
+    assert result.moved.tolist() == [0, 1]
+    assert result.moved_from.tolist() == [0, STARVED] and result.moved_to.tolist() == [STARVED, 0]
+    assert result.newly_starved.tolist() == [0] and result.restored.tolist() == [1]
+    assert result.starved_count == 1 and result.starved_mw == 5.0

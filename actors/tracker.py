@@ -16,6 +16,7 @@ import numpy as np
 
 from scowl import balance, wire
 from scowl.actors.peer import Gather, GridPeer
+from scowl.balance import limits
 from scowl.balance.owners import NO_OWNER, range_owner
 from scowl.errors import Refused
 from scowl.model.zones import consumer_zones
@@ -31,9 +32,10 @@ class Tracker(GridPeer):
     def __init__(self, name, plan, scenario, address) -> None:
         super().__init__(name, plan, scenario, address)
         self.region = balance.Region(plan.n_global, scenario.scenario.safety_threshold, wire.CONSUMER_ID_DTYPE)
-        if scenario.trackers.transfer_limits:  # each tracker holds 1 / trackers of every zone interface's limit, x the scale
-            self.region.limits = balance.ZoneLimits(consumer_zones(np.arange(plan.n_global), scenario.seed),
-                                                    scenario.scenario.scale / len(plan.trackers))
+        if scenario.trackers.transfer_limits:  # this tracker's share of every zone interface's limit (limits.limit_shares), x the scale
+            owner = limits.zone_owners(len(plan.trackers)) if scenario.trackers.assign == "zone" else None
+            share = limits.limit_shares(limits.interfaces().cross, owner, plan.trackers.index(name), len(plan.trackers))
+            self.region.limits = balance.ZoneLimits(consumer_zones(np.arange(plan.n_global), scenario.seed), scenario.scenario.scale * share)
         self.peer_trackers = [t for t in plan.trackers if t != name]
         self.peer_summary: dict[int, dict[str, wire.RegionSummary]] = {}  # tick -> peer -> summary
         self.gen_status = Gather([], "gen-status")  # the fleets that registered generators with us

@@ -8,8 +8,13 @@ an interface over its limit (`refuse_over_limits`: the largest crossing consumer
 index), tries those consumers again on generators that do not cross a full interface
 (`enforce`), and keeps the rest starved, counted as refused by the limit.
 
-Each tracker sees only its own placements, so each holds `share` of every limit (1 / number of
-trackers): the sum over trackers, which the state log records per tick, never exceeds the limit.
+Each tracker sees only its own placements, so each holds a share of every limit
+(`limit_shares`), and the shares of one limit sum to 1 over the trackers: the sum of their
+flows, which the state log records per tick, never exceeds the limit. By hash any tracker may
+hold any zone's generators: 1 / trackers each. By zone (`[trackers] assign = "zone"`) a tracker
+holds only its zones' generators, so only the trackers owning a zone on a cut's `from` side can
+put flow across it forwards: they split that limit evenly, the others hold 0 of it (their net
+flow across it is never positive). Static shares: a tracker cannot use a peer's unused share.
 Generators and consumers without a zone (EV hubs: NO_ZONE) never cross an interface.
 """
 
@@ -26,7 +31,8 @@ from scowl.balance.round import RebalanceResult
 from scowl.balance.trees import STARVED, Trees
 from scowl.model import data
 
-__all__ = ["NO_ZONE", "Interfaces", "ZoneLimits", "enforce", "interface_flows", "interfaces", "refuse_over_limits", "zone_flows"]
+__all__ = ["NO_ZONE", "Interfaces", "ZoneLimits", "enforce", "interface_flows", "interfaces", "limit_shares", "refuse_over_limits",
+           "zone_flows", "zone_owners"]
 
 NO_ZONE = 255
 N_ZONES = 11
@@ -46,12 +52,15 @@ class Interfaces:
         return self.names[i].lower().replace(" ", "_").replace("-", "_")
 
 
-def interfaces(share: float = 1.0, table: Iterable[tuple[str, str, str, float | str]] | None = None) -> Interfaces:
+def interfaces(share: float | ArrayLike = 1.0, table: Iterable[tuple[str, str, str, float | str]] | None = None) -> Interfaces:
     """The interfaces of data/zone_transfer_limits.csv (or `table`: rows of (name, from zones,
-    to zones, limit MW)), each limit x `share`."""
-    if not 0.0 < share <= 1.0:
-        raise ValueError(f"interfaces share: expected 0 < share <= 1, found {share}")
+    to zones, limit MW)), each limit x `share` (one number, or one per interface: `limit_shares`)."""
     rows = data.transfer_limits() if table is None else tuple(table)
+    shares = np.asarray(share, dtype=np.float64)
+    if shares.ndim == 0 and not 0.0 < float(shares) <= 1.0:
+        raise ValueError(f"interfaces share: expected 0 < share <= 1, found {float(shares)}")
+    if shares.ndim > 0 and (shares.shape != (len(rows),) or not ((shares >= 0.0) & (shares <= 1.0)).all()):
+        raise ValueError(f"interfaces share: expected one share in [0, 1] per interface ({len(rows)}), found {shares.tolist()}")
     zones = "ABCDEFGHIJK"
     cross = np.zeros((len(rows), N_ZONES, N_ZONES), dtype=bool)
     for i, (name, src, dst, _lim) in enumerate(rows):
@@ -59,7 +68,36 @@ def interfaces(share: float = 1.0, table: Iterable[tuple[str, str, str, float | 
         if bad or set(src) & set(dst):
             raise ValueError(f"interface {name!r}: expected disjoint sets of zones A-K, found from {src!r} to {dst!r}")
         cross[i][np.ix_([zones.index(z) for z in src], [zones.index(z) for z in dst])] = True
-    return Interfaces(tuple(r[0] for r in rows), cross, np.array([float(r[3]) * share for r in rows]))
+    return Interfaces(tuple(r[0] for r in rows), cross, np.array([float(r[3]) for r in rows]) * shares)
+
+
+def zone_owners(n_trackers: int) -> NDArray[np.int64]:
+    """Under `[trackers] assign = "zone"`: the tracker (bucket, the index in the plan's trackers)
+    of each zone A..K, as the broker locates generators (scowl.balance.sharding.zone_buckets)."""
+    from scowl.balance.sharding import zone_buckets
+    from scowl.model.zones import zone_shares
+
+    return zone_buckets(np.arange(N_ZONES), n_trackers, zone_shares())
+
+
+def limit_shares(cross: np.ndarray, zone_owner: ArrayLike | None, me: int, n_trackers: int) -> NDArray[np.float64]:
+    """Tracker `me`'s share of each interface's limit (`cross` as Interfaces.cross). By hash
+    (`zone_owner` None): 1 / n_trackers of each. By zone (`zone_owner`: the tracker of each zone,
+    `zone_owners`): the trackers owning a zone on the interface's `from` side split it evenly,
+    the others hold 0 (they hold no generator that can send flow across it). Each interface's
+    shares sum to 1 over the trackers."""
+    if not 0 <= me < n_trackers:
+        raise ValueError(f"limit_shares: expected 0 <= me < {n_trackers}, found {me}")
+    c = np.asarray(cross, dtype=bool)
+    if zone_owner is None:
+        return np.full(c.shape[0], 1.0 / n_trackers)
+    owner = np.asarray(zone_owner, dtype=np.int64)
+    out = np.zeros(c.shape[0])
+    for i in range(c.shape[0]):
+        senders = np.unique(owner[c[i].any(axis=1)])
+        if me in senders:
+            out[i] = 1.0 / senders.size
+    return out
 
 
 def zone_flows(gen_zone: ArrayLike, assignment: ArrayLike, cons_zone: ArrayLike, demand_mw: ArrayLike) -> NDArray[np.float64]:
@@ -148,7 +186,7 @@ class ZoneLimits:
     index) and of every generator (by id, NO_ZONE for those registered without one), and the
     figures of its last round for the state log."""
 
-    def __init__(self, consumer_zone: np.ndarray, share: float, table: Iterable[tuple[str, str, str, float | str]] | None = None) -> None:
+    def __init__(self, consumer_zone: np.ndarray, share: float | ArrayLike, table: Iterable[tuple[str, str, str, float | str]] | None = None) -> None:
         self.consumer_zone = np.asarray(consumer_zone, dtype=np.uint8)
         self.ifs = interfaces(share, table)
         self.zone_by_id: dict[int, int] = {}

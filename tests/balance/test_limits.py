@@ -131,3 +131,31 @@ def test_upstate_flow_into_long_island_crosses_a_long_island_cut():
     # every zone but K lies on the upstate side of one Long Island cut: no zone reaches K around them
     for z in range(10):
         assert ifs.cross[[names.index("I to Long Island"), names.index("J to Long Island")], z, K].any(), "ABCDEFGHIJK"[z]
+def test_limit_shares_by_hash_split_evenly_and_by_zone_go_to_the_trackers_that_can_send():
+    ifs = limits.interfaces()
+    names = list(ifs.names)
+    n = 4
+    hashed = [limits.limit_shares(ifs.cross, None, k, n) for k in range(n)]
+    for s in hashed:
+        np.testing.assert_allclose(s, 0.25)
+    # assign = "zone", 4 trackers: the buckets ABCD / EFGHI / J / K (scowl.balance.sharding.zone_buckets)
+    owner = limits.zone_owners(n)
+    assert "".join(str(b) for b in owner) == "00001111123"
+    by_zone = np.array([limits.limit_shares(ifs.cross, owner, k, n) for k in range(n)])
+    np.testing.assert_allclose(by_zone.sum(axis=0), 1.0)  # the trackers together hold each limit once, whole
+    ds = names.index("Dunwoodie-South")
+    assert by_zone[:, ds].tolist() == [0.5, 0.5, 0.0, 0.0]  # New York City may import the whole 4,400 MW (was 2 x 1/4)
+    assert by_zone[:, names.index("J to Long Island")].tolist() == [0.0, 0.0, 1.0, 0.0]  # only J's tracker sends from J
+    assert by_zone[:, names.index("I to Long Island")].tolist() == [0.5, 0.5, 0.0, 0.0]
+    # a tracker with no generator on a cut's `from` side can put no flow across it forwards: share 0
+    # costs it nothing (its net flow is never positive), the senders' shares sum to the limit
+    one_ifs = limits.interfaces(by_zone[1])  # the EFGHI tracker: 2,200 MW of Dunwoodie-South
+    assert limits.refuse_over_limits(np.array([F]), np.array([0, 0]), np.array([J, J]), np.array([2_000.0, 150.0]), one_ifs).size == 0
+    assert limits.refuse_over_limits(np.array([F]), np.array([0, 0]), np.array([J, J]), np.array([2_100.0, 150.0]), one_ifs).tolist() == [0]
+
+
+def test_shares_are_checked():
+    with pytest.raises(ValueError, match="share"):
+        limits.interfaces(np.array([0.5, 1.5, 0, 0, 0, 0]))
+    with pytest.raises(ValueError, match="share"):
+        limits.interfaces(np.array([0.5, 0.5]))

@@ -57,6 +57,17 @@ class Bootstrap(Actor):
             self._populations[key] = wire.ConsumerIds(hi, msg.first, msg.count)
         return self._populations[key]
 
+    @on(wire.Whois)
+    def on_whois(self, msg: wire.Whois, env: wire.Envelope):
+        """Whose is this key? Asked by a server on another host, whose copy of the enrolment
+        table lacks a peer enrolled here at run time (a join, or `scowl approve`). Only such
+        peers are named: the plan's are in every host's copy already."""
+        enrolment = self.credentials.enrolment if self.credentials is not None else None
+        name = enrolment.name_of(msg.public_key.encode("ascii", "replace")) if enrolment is not None else None
+        if enrolment is None or name is None or not enrolment.joined(name):
+            return wire.Enrolled(msg.public_key)
+        return wire.Enrolled(msg.public_key, name, enrolment.role(name) or "")
+
     @on(wire.Join)
     def on_join(self, msg: wire.Join, env: wire.Envelope):
         """A peer the plan does not name asks to join the running grid (docs/protocol.md, 5).

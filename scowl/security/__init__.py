@@ -11,6 +11,7 @@ switched off for a test that shows what it stops (RunPlan.guards_off, never in a
     replies  a reply must come from the peer the request went to ("reply_mismatch")
 """
 
+from scowl import wire
 from scowl.security.credentials import Credentials, needs_keys
 from scowl.security.keys import (
     Enrolment,
@@ -23,10 +24,11 @@ from scowl.security.keys import (
 )
 from scowl.security.policy import RULES, Roster, authorize
 from scowl.security.values import check as check_values
+from scowl.security.zap import Resolver
 
 GUARDS = frozenset({"sender", "values", "roles", "replies"})
 
-__all__ = ["GUARDS", "RULES", "Credentials", "Enrolment", "EnrolmentError", "Keypair", "Roster", "authorize",
+__all__ = ["GUARDS", "RULES", "Credentials", "Enrolment", "EnrolmentError", "Keypair", "Roster", "authorize", "ask_bootstrap",
            "check_values", "enrol", "enrol_all", "enrol_plan", "equip", "load_keypair", "needs_keys"]
 
 
@@ -44,3 +46,19 @@ def equip(actors, plan) -> None:
         if enrolment is not None:  # the bootstrap of a run that takes joiners lets unenrolled keys ask to join
             open_door = actor.role == "bootstrap" and bool(getattr(plan, "join_token", ""))
             actor.credentials = Credentials.load(plan.keys_dir, actor.name, enrolment, open_door)
+            if actor.role != "bootstrap" and getattr(plan, "join_token", "") and plan.bootstrap:
+                actor.credentials.resolver = ask_bootstrap(actor, plan.bootstrap)
+
+
+def ask_bootstrap(actor, address: str, timeout: float = 2.0) -> Resolver:
+    """A resolver for the ZAP authority of `actor`'s process: whose is a client key this host's
+    table lacks? Asked of the bootstrap as a request on `actor`'s link to it, which pins the
+    bootstrap's key; only its `enrolled` reply to this very request counts (the replies and
+    roles guards), so no other peer can enrol a key here."""
+
+    async def whois(key: str) -> tuple[str, str] | None:
+        await actor.connect("bootstrap", address, timeout=timeout)
+        reply = await actor.request("bootstrap", wire.Whois(key), timeout=timeout, reply=wire.Enrolled)
+        return (reply.name, reply.role) if reply.name and reply.public_key == key else None
+
+    return whois

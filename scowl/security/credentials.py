@@ -16,6 +16,7 @@ from scowl.security.zap import (
     OPEN_DOMAIN_PREFIX,
     ZAP_DOMAIN_PREFIX,
     Authority,
+    Resolver,
     authority_for,
 )
 
@@ -31,6 +32,7 @@ class Credentials:
         self.keypair = keypair
         self.enrolment = enrolment
         self.authority: Authority | None = None
+        self.resolver: Resolver | None = None  # asks the bootstrap about a joiner's key (scowl.security.equip)
 
     @classmethod
     def load(cls, keys_dir: str | Path, name: str, enrolment: Enrolment | None = None, open_door: bool = False) -> Credentials:
@@ -40,6 +42,8 @@ class Credentials:
     def server(self, sock: zmq.Socket, ctx: zmq.Context) -> None:
         """Make `sock` a CURVE server guarded by ZAP (before it binds)."""
         self.authority = authority_for(ctx, self.enrolment)
+        if self.authority.resolver is None:
+            self.authority.resolver = self.resolver
         sock.curve_server = True
         sock.curve_publickey = self.keypair.public
         sock.curve_secretkey = self.keypair.secret

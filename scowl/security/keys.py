@@ -9,6 +9,8 @@ Layout of a run's key directory (RUN/keys by default):
 The enrolment table is the one binding of names to keys: a peer is whoever holds the secret
 key of the public key enrolled under its name. It is written atomically (rename), so a process
 that re-reads it on an unknown key (a peer that joined at run time) never sees half a file.
+A deployment gives each host its own copy; a host other than the bootstrap's learns a joiner's
+entry by asking the bootstrap (`whois`, scowl.security.zap), in memory only (`learn`).
 """
 
 from __future__ import annotations
@@ -152,6 +154,23 @@ class Enrolment:
             if joined:
                 self._joined.add(name)
             self._save()
+
+    def learn(self, name: str, role: str, public_key: bytes | str) -> None:
+        """Take `name` (of `role`, enrolled by a join) as the holder of `public_key`, as the
+        bootstrap answered a `whois`: in this process's table only, never written to the file
+        (this host's copy is the deployment's; the bootstrap's host holds the run's table).
+        A name or key this table binds otherwise is refused ("duplicate name"/"duplicate key")."""
+        key = _check_key(public_key, f"public key of {name}")
+        if not name or len(name) > 64:
+            raise EnrolmentError(f"enrolment name {name!r}: 1 to 64 characters")
+        with self._lock:
+            if self._public.get(name, key) != key:
+                raise EnrolmentError(f"duplicate name: {name!r} is enrolled here with another key")
+            other = self._by_key.get(key)
+            if other is not None and other != name:
+                raise EnrolmentError(f"duplicate key: the key learnt for {name!r} is {other!r}'s here")
+            self._put(name, role, key)
+            self._joined.add(name)
 
     def _put(self, name: str, role: str, key: bytes) -> None:
         self._role[name] = role

@@ -167,6 +167,8 @@ RULES: dict[str, Rule] = {
     "join": Rule(ANY, _own_name("name"), open=True), "joined": Rule(("bootstrap",)),
     "leave": Rule(SUPPLY, _own_name("name"), member=True),
     "reject": Rule(ANY),  # the typed answer to a frame that could not be accepted
+    # a server on another host than the bootstrap asks whose a client key is (a joiner's)
+    "whois": Rule(ANY), "enrolled": Rule(("bootstrap",)),
 }
 
 

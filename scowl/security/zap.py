@@ -6,6 +6,13 @@ accepted only when it is enrolled; the connection's User-Id (each received messa
 property) is then the enrolled peer *name*, so the runtime takes a message's sender from the
 authenticated key and never from a field the sender wrote. Each server socket sets its ZAP
 domain to its actor's name, so refused handshakes are counted per actor.
+
+A key neither in memory nor in this host's copy of the table may be a peer that joined the
+running grid, enrolled on the bootstrap's host only (a multi-host deployment). The authority
+then asks its `resolver` (the bootstrap, over a link pinning the bootstrap's key: `whois` ->
+`enrolled`) and takes the answer into this process's table. Nothing the client itself says
+counts; an unknown answer is remembered for UNKNOWN_FOR_S, so a stranger's key cannot make
+every handshake a question to the bootstrap.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import zmq
 import zmq.asyncio
@@ -26,6 +34,10 @@ log = logging.getLogger("scowl.security")
 ZAP_DOMAIN_PREFIX = "scowl:"
 OPEN_DOMAIN_PREFIX = "scowl-open:"  # a server that lets unenrolled keys in (the bootstrap, for joiners)
 UNENROLLED = "key:"  # User-Id prefix of an unenrolled key let in at an open server: "key:" + its Z85
+UNKNOWN_FOR_S = 5.0  # a key the bootstrap said it does not know is refused without asking again for this long
+
+#: asks the bootstrap whose a Z85 public key is: (name, role) of a peer enrolled by a join, or None
+Resolver = Callable[[str], Awaitable[tuple[str, str] | None]]
 
 
 class _Authenticator(AsyncioAuthenticator):
@@ -43,6 +55,8 @@ class _Authenticator(AsyncioAuthenticator):
             log.error("enrolment table unreadable: %s", exc)
             name = None
         actor = domain.removeprefix(OPEN_DOMAIN_PREFIX).removeprefix(ZAP_DOMAIN_PREFIX)
+        if name is None and not domain.startswith(OPEN_DOMAIN_PREFIX):
+            name = await self.authority.resolve(key.decode("ascii"))
         if name is None and domain.startswith(OPEN_DOMAIN_PREFIX):
             self.authority.let_in(actor, UNENROLLED + key.decode("ascii"))
             return True, b"OK"  # known as "key:...": the authorization table lets it say only what joining needs
@@ -65,8 +79,37 @@ class Authority:
         self.enrolment = enrolment
         self.refused: collections.Counter = collections.Counter()
         self.handshakes: dict[tuple[str, str], collections.deque[float]] = {}  # (actor, peer) -> when it last got in
+        self.resolver: Resolver | None = None  # asks the bootstrap about a key this host's table lacks
+        self.learnt: dict[str, str] = {}  # name -> Z85 key, learnt from the bootstrap
+        self._unknown: dict[str, float] = {}  # Z85 key -> until when the bootstrap's "unknown" stands (monotonic)
         self._auth = _Authenticator(ctx, self)
         self._auth.start()
+
+    async def resolve(self, key: str) -> str | None:
+        """The name of a key this host's table lacks, as the bootstrap answers (None: unknown,
+        or no resolver). The answer is learnt into the table: role, key, joined."""
+        now = time.monotonic()
+        if self.resolver is None or self._unknown.get(key, 0.0) > now:
+            return None
+        try:
+            found = await self.resolver(key)
+        except Exception as exc:  # the bootstrap unreachable: refuse now, ask again next time
+            log.warning("whois %s... at the bootstrap failed: %s", key[:8], exc)
+            return None
+        if found is None:
+            if len(self._unknown) > 10_000:
+                self._unknown = {k: t for k, t in self._unknown.items() if t > now}
+            self._unknown[key] = now + UNKNOWN_FOR_S
+            return None
+        name, role = found
+        try:
+            self.enrolment.learn(name, role, key.encode("ascii"))
+        except EnrolmentError as exc:
+            log.error("the bootstrap's answer for key %s... does not fit this host's table: %s", key[:8], exc)
+            return None
+        self.learnt[name] = key
+        log.info("learnt %s (%s) from the bootstrap: enrolled by a join", name, role)
+        return name
 
     def let_in(self, actor: str, peer: str) -> None:
         self.handshakes.setdefault((actor, peer), collections.deque(maxlen=4)).append(time.monotonic())

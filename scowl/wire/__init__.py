@@ -2,7 +2,7 @@
 
     codec    envelope, packet and frame encode/decode, the message registry, the limits
     batch    columnar batches (many logical messages in one) and their column checks
-    control  runtime messages: Hello/Welcome, Sync*, Ping/Pong, Stats*, Stop, Failure
+    control  runtime messages: Hello/Welcome, Sync*, Ping/Pong, Stats*, Stop, Failure, Whois/Enrolled
     grid     the grid protocol of a day: registration, directory, ticks, dispatch, handovers
 
 To add a message type: declare a frozen `Message` (or `Batch`) subclass decorated with
@@ -33,6 +33,7 @@ from scowl.wire.codec import (
     message,
 )
 from scowl.wire.control import (
+    Enrolled,
     Failure,
     Hello,
     Ping,
@@ -45,6 +46,7 @@ from scowl.wire.control import (
     SyncProbe,
     ValuesBatch,
     Welcome,
+    Whois,
 )
 from scowl.wire.grid import (
     STARVED_ID,
@@ -97,6 +99,7 @@ __all__ = [
     "Directory",
     "DirectoryQuery",
     "Draw",
+    "Enrolled",
     "Envelope",
     "Failure",
     "FinalFigures",
@@ -142,6 +145,7 @@ __all__ = [
     "ValuesBatch",
     "Verdict",
     "Welcome",
+    "Whois",
     "decode_frame",
     "decode_packet",
     "encode_body",

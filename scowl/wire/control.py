@@ -91,3 +91,23 @@ class Reject(Message, frozen=True):
     reason: str
     detail: str
     type: str = ""
+
+
+@message("whois")
+class Whois(Message, frozen=True):
+    """A peer -> bootstrap: whose is this CURVE public key (Z85)? Asked by a server whose own
+    copy of the enrolment table does not know a client key (a peer that joined the running
+    grid, enrolled on the bootstrap's host only). Answered with `enrolled`."""
+
+    public_key: str
+
+
+@message("enrolled")
+class Enrolled(Message, frozen=True):
+    """Bootstrap -> asker: `public_key` is enrolled under `name` as `role` by a join (or an
+    operator's approval) of this run; `name` "" when it is not. Trusted only as the bootstrap's
+    reply to a `whois` on a link that pins the bootstrap's key."""
+
+    public_key: str
+    name: str = ""
+    role: str = ""

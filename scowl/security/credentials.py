@@ -44,6 +44,7 @@ class Credentials:
         self.authority = authority_for(ctx, self.enrolment)
         if self.authority.resolver is None:
             self.authority.resolver = self.resolver
+        self.authority.serves_bootstrap |= self.open_door
         sock.curve_server = True
         sock.curve_publickey = self.keypair.public
         sock.curve_secretkey = self.keypair.secret

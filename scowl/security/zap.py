@@ -80,6 +80,7 @@ class Authority:
         self.refused: collections.Counter = collections.Counter()
         self.handshakes: dict[tuple[str, str], collections.deque[float]] = {}  # (actor, peer) -> when it last got in
         self.resolver: Resolver | None = None  # asks the bootstrap about a key this host's table lacks
+        self.serves_bootstrap = False  # the bootstrap runs in this context: its table is the file, nothing to ask
         self.learnt: dict[str, str] = {}  # name -> Z85 key, learnt from the bootstrap
         self._unknown: dict[str, float] = {}  # Z85 key -> until when the bootstrap's "unknown" stands (monotonic)
         self._auth = _Authenticator(ctx, self)
@@ -89,13 +90,14 @@ class Authority:
         """The name of a key this host's table lacks, as the bootstrap answers (None: unknown,
         or no resolver). The answer is learnt into the table: role, key, joined."""
         now = time.monotonic()
-        if self.resolver is None or self._unknown.get(key, 0.0) > now:
+        # with the bootstrap in this context, asking it would wait for this very ZAP handler
+        if self.resolver is None or self.serves_bootstrap or self._unknown.get(key, 0.0) > now:
             return None
         try:
             found = await self.resolver(key)
-        except Exception as exc:  # the bootstrap unreachable: refuse now, ask again next time
+        except Exception as exc:  # the bootstrap unreachable: refuse, and do not stall every handshake on it
             log.warning("whois %s... at the bootstrap failed: %s", key[:8], exc)
-            return None
+            found = None
         if found is None:
             if len(self._unknown) > 10_000:
                 self._unknown = {k: t for k, t in self._unknown.items() if t > now}

@@ -13,6 +13,7 @@ import json
 import shutil
 from dataclasses import replace
 
+import pytest
 import zmq
 import zmq.asyncio
 
@@ -20,7 +21,7 @@ from scowl import wire
 from scowl.actors.bootstrap import Bootstrap
 from scowl.plan import make_plan
 from scowl.runtime import Actor
-from scowl.security import enrol_plan, equip
+from scowl.security import EnrolmentError, Keypair, enrol_all, enrol_plan, equip
 from scowl.security.attacks import Attacker
 from scowl.security.zap import stop_authority
 
@@ -81,3 +82,17 @@ async def test_a_tracker_on_another_host_accepts_a_joiner_its_own_table_lacks(tm
         stop_authority(host_b)
         host_b.destroy(linger=0)
         await boot.stop()
+
+
+def test_a_learnt_entry_stays_in_memory_and_never_rebinds_a_name_or_key(tmp_path):
+    table = enrol_all(tmp_path / "keys", {"fleet-0": "generator", "tracker-0": "tracker"})
+    joiner = Keypair.generate()
+    table.learn("windco", "generator", joiner.public)
+    assert table.name_of(joiner.public) == "windco" and table.joined("windco") and table.role("windco") == "generator"
+    assert "windco" not in json.loads((tmp_path / "keys" / "enrolment.json").read_text())  # the host's file is the deployment's
+    with pytest.raises(EnrolmentError, match="duplicate name"):
+        table.learn("fleet-0", "generator", Keypair.generate().public)  # a planned name, another key
+    with pytest.raises(EnrolmentError, match="duplicate key"):
+        table.learn("other", "generator", joiner.public)
+    table.refresh()
+    assert table.name_of(joiner.public) == "windco"  # a re-read of the file keeps what was learnt

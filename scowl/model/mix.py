@@ -181,7 +181,7 @@ def build_generators(scenario: Scenario, repo: StreamRepo) -> Generators:
     home_kw = data.unit_sizes()["distributed solar"] * 1000.0
     homes = np.where(code == TYPE_CODES["distributed solar"], np.round(cap * 1000.0 / home_kw), 0).astype(np.int64)
     ids = np.array([mmh3.hash(n, GENERATOR_ID_SEED) for n in names], dtype=np.int32)
-    zone = deal_zones([reg[c].name for c in code])
+    zone = deal_zones([reg[c].name for c in code], cap)
     return Generators(tuple(names), ids, code, kind, cap.astype(np.float64), min_mw, ramp, homes, zone, tuple(techs))
 
 

@@ -2,11 +2,11 @@
 
 Consumers: a consumer's zone is a pure function of its global index (a counter stream draw against
 the zones' shares of the coincident peak), so no per-consumer byte is stored and every shard agrees.
-Generators: a type's units are dealt to zones by data/type_zones.csv's weights (largest deficit
-first, so sizes mix across zones). Interfaces (data/zone_transfer_limits.csv): `interface_flows`
-says what must cross each cut when each zone's load is served by the generation available in it
-and the rest comes from wherever there is room; `over_limits` lists cuts above their limit:
-`scowl describe` reports these flows (an estimate from zonal totals). The trackers enforce the
+Generators: a type's units are dealt to zones by data/type_zones.csv's weights (MW shares), the
+largest unit first to the zone with the largest MW deficit, so each type's MW by zone tracks them.
+Interfaces (data/zone_transfer_limits.csv): `interface_flows` says what must cross each cut when
+each zone's load is served by the generation available in it and the rest comes from wherever
+there is room; `over_limits` lists cuts above their limit: `scowl describe` reports these flows (an estimate from zonal totals). The trackers enforce the
 limits on their own placements when `[trackers] transfer_limits = true` (scowl.balance.limits,
 which counts the MW each placement moves from its generator's zone to its consumer's zone).
 """
@@ -41,25 +41,30 @@ def consumer_zones(index: ArrayLike, seed: int) -> NDArray[np.uint8]:
     return np.searchsorted(np.cumsum(zone_shares())[:-1], u, side="right").astype(np.uint8)
 
 
-def deal_zones(type_names: Sequence[str]) -> NDArray[np.uint8]:
-    """Zone index of each generator given its type, in row order: each type's units go, one by
-    one, to the zone furthest below its share (data/type_zones.csv). No random draw."""
+def deal_zones(type_names: Sequence[str], mw: ArrayLike) -> NDArray[np.uint8]:
+    """Zone index of each generator given its type and MW, in row order: each type's units go,
+    largest first (ties by row), to the zone with the largest MW deficit against its weight
+    (data/type_zones.csv: the type's MW share by zone) x the type's total MW, so each type's
+    MW by zone tracks its weights; a zone of weight 0 gets none. No random draw."""
     weights = data.type_zones()
+    cap = np.asarray(mw, dtype=np.float64)
+    if cap.shape != (len(type_names),):
+        raise ValueError(f"deal_zones: expected one MW per generator ({len(type_names)}), found shape {cap.shape}")
     out = np.zeros(len(type_names), dtype=np.uint8)
-    given: dict[str, np.ndarray] = {}
-    seen: dict[str, int] = {}
-    for i, t in enumerate(type_names):
+    names = np.asarray(type_names, dtype=object)
+    for t in dict.fromkeys(type_names):
         if t not in weights:
             from scowl.model.types import UnknownType
 
             raise UnknownType(f"data/type_zones.csv has no row for generator type {t!r}")
-        w = np.asarray(weights[t])
-        k = seen.get(t, 0) + 1
-        g = given.setdefault(t, np.zeros(len(ZONES)))
-        z = int(np.argmax(w * k - g))
-        g[z] += 1
-        seen[t] = k
-        out[i] = z
+        w = np.asarray(weights[t], dtype=np.float64)
+        rows = np.flatnonzero(names == t)
+        rows = rows[np.argsort(-cap[rows], kind="stable")]
+        deficit = w / w.sum() * cap[rows].sum()
+        for i in rows.tolist():
+            z = int(np.argmax(np.where(w > 0, deficit, -np.inf)))
+            deficit[z] -= cap[i]
+            out[i] = z
     return out
 
 

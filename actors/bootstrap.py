@@ -1,5 +1,7 @@
-"""Bootstrap: issues generator ids and consumer ids; a repeated join gets the same answer, and
-a unit's id goes only to the fleet that asked for it first (another is refused: not_owner).
+"""Bootstrap: issues generator ids and consumer ids; a repeated join gets the same answer. A
+planned unit's id goes only to the fleet the plan gives it to, whoever asks first (the ids of
+every planned unit are drawn when the bootstrap starts, scowl.security.units); a joiner's own
+new unit goes to the fleet that asked for it first. Others are refused: not_owner.
 
 Nonces and id prefixes are drawn from streams keyed by the requester (seed, name, purpose),
 not from one stream in arrival order: joins from different actors interleave differently
@@ -9,17 +11,17 @@ id: the stream's key includes the server's seed."""
 from __future__ import annotations
 
 from scowl import membership, wire
-from scowl.balance.sharding import generator_id
 from scowl.errors import Refused
 from scowl.runtime import Actor, on
 from scowl.security import EnrolmentError
+from scowl.security.units import draw_id, planned_units, unit_claim
 from scowl.streams import StreamRepo
 
 
 class Bootstrap(Actor):
     role = "bootstrap"
 
-    def __init__(self, name: str, address: str, seed: int, plan=None, **kw) -> None:
+    def __init__(self, name: str, address: str, seed: int, plan=None, scenario=None, **kw) -> None:
         super().__init__(name, address, **kw)
         self.plan = plan  # the run plan: its names and join token (None: joins are refused)
         self._joiners: dict[str, tuple[str, str]] = {}  # admitted at run time: name -> (role, public key)
@@ -27,21 +29,25 @@ class Bootstrap(Actor):
         self._generators: dict[tuple[str, str], wire.GeneratorId] = {}
         self._issued_to: dict[tuple[str, str], str] = {}  # (unit name, address) -> the fleet it was issued to
         self._populations: dict[tuple[str, int, int], wire.ConsumerIds] = {}
-        self._issued: set[int] = set()
+        # every planned unit's id and owner, drawn now in plan order (what each tracker computes too)
+        self._units = planned_units(plan, scenario or plan.scenario(), seed) if plan is not None else {}
+        self._planned_fleets = {f.name for f in plan.fleets} if plan is not None else set()
+        self._issued: set[int] = {u.gen_id for u in self._units.values()}
 
     @on(wire.GeneratorJoin)
     def on_generator_join(self, msg: wire.GeneratorJoin, env: wire.Envelope):
+        why = unit_claim(env.sender, msg.name, msg.address, self._units, self._planned_fleets)
+        if why is not None:
+            raise Refused("not_owner", why)
+        unit = self._units.get(msg.name)
+        if unit is not None:
+            return wire.GeneratorId(unit.gen_id, unit.nonce)
         key = (msg.name, msg.address)
-        owner = self._issued_to.setdefault(key, env.sender)  # the fleet that asked first owns the unit's id
+        owner = self._issued_to.setdefault(key, env.sender)  # a joiner's new unit: the fleet that asked first owns it
         if owner != env.sender:  # (a restarted fleet asks again under its own name: the same answer)
             raise Refused("not_owner", f"generator {msg.name[:64]!r} at {msg.address[:64]!r} is {owner!r}'s, asked for by {env.sender!r}")
         if key not in self._generators:
-            rng = self._streams.generator(f"bootstrap/{msg.name}", "nonce")
-            while True:  # redraw on a collision or on the reserved 'no generator' value
-                nonce = f"{int(rng.integers(0, 2**16)):04x}"
-                gid = generator_id(msg.address, nonce)
-                if gid not in self._issued and gid != wire.STARVED_ID:
-                    break
+            gid, nonce = draw_id(self._streams, msg.name, msg.address, self._issued)
             self._issued.add(gid)
             self._generators[key] = wire.GeneratorId(gid, nonce)
         return self._generators[key]

@@ -22,6 +22,7 @@ from scowl.errors import Refused
 from scowl.model.zones import consumer_zones
 from scowl.runtime import on
 from scowl.security.policy import generator_claim
+from scowl.security.units import planned_units
 
 log = logging.getLogger("scowl.tracker")
 
@@ -57,6 +58,8 @@ class Tracker(GridPeer):
         self._claimed = np.zeros(plan.n_global, dtype=bool)  # consumers registered, not yet applied
         self._population_hi: dict[str, int] = {}  # each population's id prefix (ids["hi"]), from its registration
         self._planned_fleets = {f.name for f in plan.fleets}
+        # whose each planned generator id is: the ids the bootstrap draws for the plan's units (scowl.security.units)
+        self._plan_owner = {u.gen_id: u.fleet for u in planned_units(plan, scenario, scenario.seed).values()}
         self._joining: dict[str, wire.GeneratorsRegister] = {}  # joiners' generators, until their tick's `joined`
         self.retired = 0  # generators of fleets that left
         self.rehomed = 0  # consumers that were on them
@@ -78,8 +81,8 @@ class Tracker(GridPeer):
         before = self._gen_sender.get(env.sender)
         held = {g: fleet for fleet, gens in self._gen_sender.items() for g in gens}
         why = generator_claim(env.sender, ids, held, before, started=self.tick_now >= 0,
-                              planned=env.sender in self._planned_fleets)
-        if why is not None and "roles" in self.guards:  # another fleet's generators, or new ones mid-day
+                              planned=env.sender in self._planned_fleets, plan_owner=self._plan_owner)
+        if why is not None and "roles" in self.guards:  # another fleet's generators, or new or unplanned ones
             raise Refused("not_owner", why)
         if before is not None:  # the fleet restarted: the same generators, from the same sender
             if frozenset(ids) != before:

@@ -35,7 +35,7 @@ def _build(role: str, plan: RunPlan, scenario: Scenario, names: set[str] | None,
         return names is None or name in names
 
     if role == "bootstrap":
-        return [Bootstrap("bootstrap", plan.bootstrap, scenario.seed, plan=plan)]
+        return [Bootstrap("bootstrap", plan.bootstrap, scenario.seed, plan=plan, scenario=scenario)]
     if role == "broker":
         return [Broker("broker", plan.broker, plan)]
     if role == "metronome":

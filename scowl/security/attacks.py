@@ -285,19 +285,10 @@ def _huge_frame(a: Attacker, t: int) -> None:
 def fleet_generator_ids(plan: RunPlan, fleet: str, n: int = 3) -> list[int]:
     """The ids the bootstrap gives a fleet's first `n` units, predicted as it draws them (the
     nonce stream is keyed by the scenario's seed and the unit's name, both public)."""
-    from scowl.balance.sharding import generator_id
-    from scowl.model import build_generators
-    from scowl.streams import StreamRepo
+    from scowl.security.units import planned_units
 
     scenario = plan.scenario()
-    units = build_generators(scenario, StreamRepo(scenario.seed)).name
-    shard = next(f for f in plan.fleets if f.name == fleet)
-    ids = []
-    for row in shard.rows[:n]:
-        name = units[row]
-        rng = StreamRepo(scenario.seed).generator(f"bootstrap/{name}", "nonce")
-        ids.append(generator_id(f"{plan.hosts.get(fleet, 'local')}/{name}", f"{int(rng.integers(0, 2**16)):04x}"))
-    return ids
+    return [u.gen_id for u in planned_units(plan, scenario, scenario.seed).values() if u.fleet == fleet][:n]
 
 
 def _foreign_generators(a: Attacker, t: int) -> None:  # fleet-0's own generators, registered by someone else

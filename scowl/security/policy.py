@@ -18,7 +18,7 @@ say here who may send it (tests/security/test_policy.py checks every registered 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,18 +173,27 @@ RULES: dict[str, Rule] = {
 
 
 def generator_claim(sender: str, ids: list[int], held: dict[int, str], before: frozenset[int] | None, *,
-                    started: bool, planned: bool) -> str | None:
-    """Why `sender` may not register these generator ids at a tracker (None: it may). A
-    tracker's generators belong to the fleet that registered them first (fleets register before
-    tick 0, a joiner when it joins); afterwards a fleet registers only the same ids again (it
-    restarted), and a planned fleet registers nothing new once the day started. The tracker
-    rejects what this refuses as `not_owner`."""
+                    started: bool, planned: bool, plan_owner: Mapping[int, str] | None = None) -> str | None:
+    """Why `sender` may not register these generator ids at a tracker (None: it may). A planned
+    unit's id belongs to the fleet the plan gives it to (`plan_owner`: id -> fleet,
+    scowl.security.units), whoever registers first, and a planned fleet registers only its
+    own; a joiner's new ids belong to the fleet that registered them first (a joiner registers
+    when it joins); afterwards a fleet registers only the same ids again (it restarted), and a
+    planned fleet registers nothing new once the day started. The tracker rejects what this
+    refuses as `not_owner`."""
+    plan_owner = plan_owner or {}
+    theirs = sorted({g for g in ids if plan_owner.get(g, sender) != sender})
+    if theirs:
+        return f"generators {theirs[:5]} are planned for {plan_owner[theirs[0]][:64]!r}, registered here by {sender[:64]!r}"
     foreign = sorted({g for g in ids if held.get(g, sender) != sender})
     if foreign:
         return f"generators {foreign[:5]} are {held[foreign[0]][:64]!r}'s, registered here by {sender[:64]!r}"
     if before is not None and (frozenset(ids) != before or len(ids) != len(before)):
         return (f"{sender[:64]!r} registered again with other generators ({len(ids)} now, {len(before)} before): "
                 "a restarted fleet joins with the ids the bootstrap gave it")
+    unplanned = sorted({g for g in ids if g not in plan_owner}) if planned and plan_owner else []
+    if unplanned:
+        return f"{sender[:64]!r} registers generators the plan does not give it: {unplanned[:5]}"
     if before is None and started and planned and ids:
         return (f"{sender[:64]!r} registers {len(ids)} generators after the day started: a planned fleet registers "
                 "before tick 0, and again only the same ids")

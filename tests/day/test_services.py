@@ -106,3 +106,38 @@ async def test_broker_assigns_by_load_zone_when_the_scenario_says_so(zctx, tmp_p
     finally:
         await client.stop()
         await broker.stop()
+
+
+async def test_a_planned_units_id_goes_only_to_its_planned_fleet_even_when_another_asks_first(zctx):
+    """First come is not first served: the plan gives each unit to one fleet, and the bootstrap
+    binds its id to that fleet before anyone asks (scowl.security.units)."""
+    from scowl.security.attacks import fleet_generator_ids
+
+    plan = make_plan("configs/small.toml", run_id="svc-planned")
+    unit = plan.scenario()  # fleet-0's first unit, at the address fleet-0 asks for it with
+    from scowl.model import build_generators
+    from scowl.streams import StreamRepo
+
+    name = build_generators(unit, StreamRepo(unit.seed)).name[plan.fleets[0].rows[0]]
+    boot = Bootstrap("bootstrap", "inproc://svc-boot-planned", seed=unit.seed, plan=plan)
+    await boot.start(zctx)
+    liars, fleet = [Actor("storage-0"), Actor("fleet-x")], Actor("fleet-0")
+    try:
+        for peer in (*liars, fleet):
+            await peer.start(zctx)
+            await peer.connect("bootstrap", "inproc://svc-boot-planned")
+        for liar in liars:  # a planned storage fleet and a joiner, both before fleet-0
+            with pytest.raises(RemoteError, match="Reject:not_owner"):
+                await liar.request("bootstrap", wire.GeneratorJoin(name, f"local/{name}"))
+        with pytest.raises(RemoteError, match="Reject:not_owner"):  # a planned fleet asks for no unit beyond its rows
+            await fleet.request("bootstrap", wire.GeneratorJoin("fleet-0/unit-9", "local/fleet-0/unit-9"))
+        mine = await fleet.request("bootstrap", wire.GeneratorJoin(name, f"local/{name}"))
+        assert mine.gen_id == fleet_generator_ids(plan, "fleet-0", 1)[0] == generator_id(f"local/{name}", mine.nonce)
+        joiner = await liars[1].request("bootstrap", wire.GeneratorJoin("fleet-x/unit-0", "local/fleet-x/unit-0"))
+        assert joiner.gen_id not in fleet_generator_ids(plan, "fleet-0", 99)  # a joiner's own new unit still gets an id
+    finally:
+        for peer in (*liars, fleet):
+            await peer.stop()
+        await boot.stop()
+    assert boot.rejection_figures() == {"rejected:not_owner": 3.0, "rejected_from:storage-0": 1.0,
+                                        "rejected_from:fleet-x": 1.0, "rejected_from:fleet-0": 1.0}

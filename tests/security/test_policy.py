@@ -86,3 +86,10 @@ def test_a_fleet_registers_only_its_own_generators():
     assert "fleet-0" in generator_claim("joiner", [2], held, None, started=True, planned=False)
     assert "other generators" in generator_claim("storage-0", [7, 8], held, frozenset({7}), **claim)
     assert "after the day started" in generator_claim("fleet-1", [5], held, None, **claim)  # new ones mid-day
+    plan_owner = {1: "fleet-0", 2: "fleet-0", 7: "storage-0"}  # the plan's units (scowl.security.units)
+    first = dict(started=False, plan_owner=plan_owner)  # before tick 0, nobody has registered anything yet
+    assert generator_claim("fleet-0", [1, 2], {}, None, planned=True, **first) is None
+    assert "planned for 'fleet-0'" in generator_claim("storage-0", [1], {}, None, planned=True, **first)
+    assert "planned for 'fleet-0'" in generator_claim("joiner", [2, 5], {}, None, planned=False, **first)
+    assert "the plan does not give it: [9]" in generator_claim("fleet-0", [1, 9], {}, None, planned=True, **first)
+    assert generator_claim("joiner", [5], {}, None, planned=False, **first) is None  # a joiner's own new id

@@ -213,12 +213,15 @@ def test_a_full_disk_stops_the_run_and_keeps_what_was_flushed(config, tmp_path, 
     disk = tmp_path / "disk"
     if not _mount_tmpfs(disk, "8m"):
         pytest.skip("needs root to mount a small tmpfs")
+    proc = None
     try:
         out = disk / "run"
         proc = start_run(config, out, *(["--processes"] if mode == "processes" else []))
         at = wait_ticks(proc, out, FAULT_AT)
         t = time.monotonic()
-        with open(disk / "filler", "wb") as fh:  # the disk fills up mid-day
+        # the disk fills up mid-day; unbuffered, so closing the filler has nothing left to flush
+        # (a buffered close raised ENOSPC itself when the run wrote beside it on a loaded machine)
+        with open(disk / "filler", "wb", buffering=0) as fh:
             try:
                 while True:
                     fh.write(b"\0" * 65536)
@@ -231,6 +234,9 @@ def test_a_full_disk_stops_the_run_and_keeps_what_was_flushed(config, tmp_path, 
         assert "no space left on the device (disk full)" in o.stderr
         _common(o, at)
     finally:
+        if proc is not None and proc.poll() is None:  # a failed step must not leave the run (and its pipes) behind
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: the run and every node it started
+            proc.communicate(timeout=BOUND_S)
         subprocess.run(["umount", "-l", str(disk)], check=False)
 
 

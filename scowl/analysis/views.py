@@ -66,8 +66,8 @@ def after_heal(state: pd.DataFrame, heal_tick: int) -> dict:
         per = per[per.index >= heal_tick]
         covered = per["available_mw"] >= per["demand_mw"]
         out["blackout_generator_ticks_after_heal"] = int(per["blacked_out"].sum())
-        out["blackout_generator_ticks_after_heal_supply_covered"] = int(per.loc[covered, "blacked_out"].sum())
+        out["blackout_generator_ticks_after_heal_covered"] = int(per.loc[covered, "blacked_out"].sum())
         if "views_agree_from_tick" in out:  # once the views agree again, no blackout the supply did not force
             agreed = covered & (per.index >= out["views_agree_from_tick"])
-            out["blackout_generator_ticks_after_views_agree_supply_covered"] = int(per.loc[agreed, "blacked_out"].sum())
+            out["blackout_generator_ticks_agreed_covered"] = int(per.loc[agreed, "blacked_out"].sum())
     return out

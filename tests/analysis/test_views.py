@@ -34,8 +34,8 @@ def test_one_consumer_on_another_generator_is_a_disagreement_and_its_end_is_foun
     assert df["placed_gap"].tolist() == [0, 0, 1, 0, 0]  # the same count can hide a move: the digest tells
     heal = after_heal(state, 1)
     assert heal["views_agree_from_tick"] == 3 and heal["views_disagree_ticks_after_heal"] == 2
-    assert heal["blackout_generator_ticks_after_heal_supply_covered"] == 1
-    assert heal["blackout_generator_ticks_after_views_agree_supply_covered"] == 0
+    assert heal["blackout_generator_ticks_after_heal_covered"] == 1
+    assert heal["blackout_generator_ticks_agreed_covered"] == 0
 
 
 def test_logs_without_view_figures_give_nothing():

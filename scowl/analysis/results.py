@@ -18,6 +18,7 @@ SUMMARY_VERSION = 2
 #: Roles that supply the trees: generator fleets and EV hub (storage) fleets speak the same
 #: protocol, so generation, availability and blackouts count both.
 SUPPLY_ROLES = ("generator", "storage")
+POWER_TOL_MW = 1e-9  # a hub charges or discharges in a tick only above this (float noise of dispatch sums is ~1e-13)
 
 
 def rows_of(state: pd.DataFrame, role: str | tuple[str, ...]) -> pd.DataFrame:
@@ -263,7 +264,8 @@ def storage_figures(state: pd.DataFrame, stores: list[dict], tick_h: float) -> d
         "capacity_mwh": float(sum(f["storage_mwh"] for f in stores)),
         "state_of_charge_start_mwh": start, "state_of_charge_end_mwh": end, "charged_mwh": charged, "delivered_mwh": delivered,
         "driven_mwh": driven, "books_balance_mwh": start + charged - delivered - driven - end,
-        "ticks_charging": int((by_tick["charge_mw"] > 0).sum()), "ticks_discharging": int((by_tick["discharge_mw"] > 0).sum()),
+        "ticks_charging": int((by_tick["charge_mw"] > POWER_TOL_MW).sum()),
+        "ticks_discharging": int((by_tick["discharge_mw"] > POWER_TOL_MW).sum()),
         "peak_discharge_mw": float(by_tick["discharge_mw"].max()) if len(by_tick) else 0.0,
         "peak_charge_mw": float(by_tick["charge_mw"].max()) if len(by_tick) else 0.0,
         "blackout_events": int(sum(f["blackout_events"] for f in stores)),

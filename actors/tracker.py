@@ -237,6 +237,7 @@ class Tracker(GridPeer):
     def _round(self, tick: int) -> None:
         t0 = time.perf_counter()
         offers = self.peer_summary.pop(tick - 1, {})
+        unheard = [self._population_hi[p] for p in self.reports.missing(tick) if p in self._population_hi]
         for old in [t for t in self.peer_summary if t < tick - 1]:
             del self.peer_summary[old]
         inp = balance.RoundInput(
@@ -248,6 +249,7 @@ class Tracker(GridPeer):
             handovers=[balance.ConsumerBatch(h.column("ids"), h.column("demand_mw")) for h in self.handovers.take(tick - 1)] if tick > 0 else [],
             offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw) for n, s in offers.items()},
             peers=self.peer_trackers,
+            unheard=unheard,
         )
         out = balance.tracker_round(self.region, inp)
         round_s = time.perf_counter() - t0

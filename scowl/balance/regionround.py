@@ -58,6 +58,9 @@ class RoundInput:
     offers: Mapping[str, PeerOffer] = field(default_factory=dict)  # peer -> last tick's offer
     peers: Sequence[str] = ()  # every peer tracker (the handover of each, empty or not, goes out)
     heard: Sequence[str] | None = None  # peers whose handover of the previous tick came (None: all)
+    # id prefixes (ids["hi"]) of populations whose demand report did not come this tick: cut off,
+    # they follow no Assign, so their consumers are frozen where they are (counted at their last demand)
+    unheard: Sequence[int] = ()
 
 
 @dataclass(frozen=True)
@@ -165,9 +168,11 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     if region.prev_demand_mw >= 0:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance
+    trees.frozen = np.isin(region.cons_ids[: trees.n]["hi"], np.asarray(inp.unheard)) if len(inp.unheard) else None
     res = dispatch_and_place(region, inp.tick)
     if region.limits is not None:  # placements over a zone transfer limit taken back, tried elsewhere (scowl.balance.limits)
         res = merge_results(res, region.limits.apply(trees, region.gen_ids, region.cons_ids[: trees.n]["lo"], region.thr), trees)
+    trees.frozen = None
     region.warm = False
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
     _, short = room_and_short(region)

@@ -56,7 +56,13 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
     shed, shed_from = shed_overloaded(trees, over, cap, risers) if over.size else (EMPTY_I, EMPTY_G)
     unplaced = trees.starved()  # longest starved first, ties by index
     d = trees.demand[unplaced].astype(np.float64)
-    gen, passes = plan_placement(d, trees.load, cap)
+    if trees.frozen is None:
+        gen, passes = plan_placement(d, trees.load, cap)
+    else:  # frozen consumers stay unplaced
+        free = ~trees.frozen[unplaced]
+        part, passes = plan_placement(d[free], trees.load, cap)
+        gen = np.full(unplaced.size, STARVED, dtype=part.dtype)
+        gen[free] = part
     ok = gen >= 0
     placed = unplaced[ok]
     trees.move(placed, gen[ok])

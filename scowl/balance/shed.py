@@ -28,6 +28,8 @@ def shed_overloaded(
     seg_of[gens + 2] = np.arange(k)
     excess = trees.load[gens] - cap[gens]
     by_risers = np.zeros(k, dtype=bool)
+    if risers.size and trees.frozen is not None:
+        risers = risers[~trees.frozen[risers]]
     if risers.size:
         rs = seg_of[trees.assignment[risers] + 2]
         risers, rs = risers[rs >= 0], rs[rs >= 0]
@@ -41,8 +43,9 @@ def shed_overloaded(
     if by_risers.any():
         mem, s, d = np.concatenate([risers, mem]), np.concatenate([rs, s]), np.concatenate([rd, d])
     take = np.zeros(mem.size, dtype=bool)
-    counts = np.bincount(s, minlength=k)
-    ok = d >= excess[s]
+    free = np.ones(mem.size, dtype=bool) if trees.frozen is None else ~trees.frozen[mem]  # frozen: never shed
+    counts = np.bincount(s[free], minlength=k)
+    ok = (d >= excess[s]) & free
     one = np.bincount(s[ok], minlength=k) > 0  # some single member covers the excess
     if one.any():
         smallest = np.full(k, np.inf)
@@ -53,7 +56,7 @@ def shed_overloaded(
         take |= tie & (mem == first[s])
     several = np.flatnonzero(~one & (counts > 0))
     if several.size:
-        sel = np.flatnonzero((~one & (counts > 0))[s])
+        sel = np.flatnonzero((~one & (counts > 0))[s] & free)
         if sel.size <= _SORT_LIMIT:
             take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
         else:

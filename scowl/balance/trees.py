@@ -94,6 +94,9 @@ class Trees:
         self._fresh = np.zeros(0, dtype=bool)  # scratch: consumers just merged into the queue
         self._risers: list[np.ndarray] = []
         self._pending: list[np.ndarray] = []
+        # consumers the policy must not move this round (by index; None: none): a population the
+        # tracker did not hear from follows no Assign, so its consumers stay where they are
+        self.frozen: np.ndarray | None = None
         demand = np.asarray(demand, dtype=np.float32)
         self._grow(demand.size)
         self._demand[: demand.size] = as_power("Trees demand", demand, demand.size, np.float32)

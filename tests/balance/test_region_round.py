@@ -118,3 +118,23 @@ def test_resync_is_the_truth_and_updates_loads():
     _, demand, gen = r.where_are(_ids([0, 1]))
     assert gen.tolist() == [12, balance.NO_GENERATOR] and demand.tolist() == [2.0, 2.0]
     balance.check_invariants(r.trees, rebalanced=False)  # loads, index and queue in step
+
+
+def test_consumers_of_a_population_not_heard_from_stay_where_they_are():
+    # a population cut off follows no Assign: its consumers keep drawing where they are, so the
+    # round must shed others (who hear it) off an overloaded generator, not move them on paper
+    r = balance.Region(100, 0.1, wire.CONSUMER_ID_DTYPE)
+    r.add_generators([20, 21], [FIXED, FIXED], [0.0, 0.0], [20.0, 20.0], [0.0, 0.0])
+    cut = _ids([0])
+    cut["hi"] = 8
+    r.add_consumers(cut, np.array([5.0], dtype=np.float32))
+    r.add_consumers(_ids(range(1, 5)), np.full(4, 1.0, dtype=np.float32))
+    st = balance.GenUpdate(np.array([20, 21]), np.array([10.0, 0.0]), np.zeros(2), np.zeros(2))
+    balance.tracker_round(r, balance.RoundInput(1, statuses=[st]))
+    assert (r.trees.assignment[:5] == 0).all()  # all on generator 20 (9 MW of its 9 MW ceiling)
+    # generator 20 falls to 8 MW (ceiling 7.2), generator 21 comes up with room for 5 MW
+    st = balance.GenUpdate(np.array([20, 21]), np.array([8.0, 10.0]), np.zeros(2), np.zeros(2))
+    out = balance.tracker_round(r, balance.RoundInput(2, statuses=[st], unheard=[8]))
+    assert 0 not in out.ids["lo"].tolist() and r.trees.assignment[0] == 0  # the cut consumer did not move
+    assert r.trees.load[0] <= r.trees.cap(0.1)[0] + 1e-9  # others left generator 20 instead
+    assert out.summary.starved_count == 0 and r.trees.frozen is None

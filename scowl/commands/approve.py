@@ -1,4 +1,4 @@
-"""`scowl approve RUN --name NAME --public-key Z85 [--role generator]`: the operator approves
+"""`scowl approve RUN --name NAME --public-key=Z85 [--role generator]`: the operator approves
 a peer's own CURVE key to join a running grid without the join token (docs/protocol.md,
 section 5). The key is enrolled in RUN's table, marked joined; its holder then sends `join`
 with an empty token, and the bootstrap admits it by the key it authenticated with."""

@@ -19,29 +19,20 @@ import zmq
 
 from scowl import membership, wire
 from scowl.actors.peer import Gather
-from scowl.config import load_scenario, override
 from scowl.plan import make_plan
 from scowl.run import start_node, stop_nodes
 from scowl.security import enrol_plan
-from scowl.sweep import scenario_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "reference_generator.py"
 
 
-def _long_small(tmp_path: Path) -> Path:
-    """small.toml with 150 one-minute ticks: long enough for a peer to come and go mid-day."""
-    config = tmp_path / "small-long.toml"
-    config.write_text(scenario_toml(override(load_scenario(str(ROOT / "configs/small.toml")),
-                                             {"scenario.ticks": 150, "scenario.tick_seconds": 60})))
-    return config
 
-
-def test_the_reference_peer_joins_a_running_day_and_leaves_with_nobody_lost(tmp_path):
+def test_the_reference_peer_joins_a_running_day_and_leaves_with_nobody_lost(tmp_path, long_small):
     """Security on, every guard on: the peer makes its own CURVE key, the bootstrap enrols it
     by the join token, and every peer it talks to accepts it by that key."""
     run_dir = tmp_path / "run"
-    day = subprocess.Popen([sys.executable, "-m", "scowl", "run", str(_long_small(tmp_path)), "--out", str(run_dir),
+    day = subprocess.Popen([sys.executable, "-m", "scowl", "run", str(long_small), "--out", str(run_dir),
                             "--processes", "--transport", "tcp", "--quiet"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -13,28 +13,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scowl.config import load_scenario, override
 from scowl.plan import make_plan
 from scowl.run import start_node, stop_nodes
 from scowl.run.processes import process_names
 from scowl.security import enrol_plan
-from scowl.sweep import scenario_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "reference_generator.py"
 
 
-def _long_small(tmp_path: Path) -> Path:
-    """small.toml with 150 one-minute ticks: long enough for a peer to come and go mid-day."""
-    config = tmp_path / "small-long.toml"
-    config.write_text(scenario_toml(override(load_scenario(str(ROOT / "configs/small.toml")),
-                                             {"scenario.ticks": 150, "scenario.tick_seconds": 60})))
-    return config
 
-
-def test_peers_on_another_host_than_the_bootstrap_accept_a_joiner_their_keys_lack(tmp_path):
+def test_peers_on_another_host_than_the_bootstrap_accept_a_joiner_their_keys_lack(tmp_path, long_small):
     run_dir = tmp_path / "run"
-    plan = make_plan(str(_long_small(tmp_path)), transport="tcp", out_dir=str(run_dir))
+    plan = make_plan(str(long_small), transport="tcp", out_dir=str(run_dir))
     enrol_plan(plan)
     plan.save(run_dir / "plan.json")  # host a (the bootstrap's): RUN/keys, where the joiner gets enrolled
     host_b = run_dir / "host-b"

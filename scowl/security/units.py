@@ -35,22 +35,23 @@ def draw_id(streams: StreamRepo, name: str, address: str, issued: set[int]) -> t
             return gid, nonce
 
 
-def unit_names(plan, scenario, fleet) -> list[str]:
-    """The names a fleet asks the bootstrap with (actors/generator.py, actors/storage.py)."""
+def unit_names(fleet, generator_names) -> list[str]:
+    """The names a fleet asks the bootstrap with (actors/generator.py, actors/storage.py);
+    `generator_names`: the scenario's generators' names, by plan row."""
     if fleet.kind == "storage":
         return [f"{fleet.name}/hub-{int(h)}" for h in fleet.rows]
-    from scowl.model import build_generators
-
-    names = build_generators(scenario, StreamRepo(scenario.seed)).name
-    return [names[r] for r in fleet.rows]
+    return [generator_names[r] for r in fleet.rows]
 
 
 def planned_units(plan, scenario, seed: int) -> dict[str, PlannedUnit]:
     """Unit name -> its planned fleet, address and id, for every unit of the plan's fleets."""
+    from scowl.model import build_generators
+
+    generator_names = build_generators(scenario, StreamRepo(scenario.seed)).name  # once, not once per fleet
     streams, issued, out = StreamRepo(seed), set[int](), {}
     for fleet in plan.fleets:
         host = plan.hosts.get(fleet.name, "local")
-        for name in unit_names(plan, scenario, fleet):
+        for name in unit_names(fleet, generator_names):
             gid, nonce = draw_id(streams, name, f"{host}/{name}", issued)
             issued.add(gid)
             out[name] = PlannedUnit(fleet.name, f"{host}/{name}", gid, nonce)

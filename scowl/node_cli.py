@@ -59,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         "joins a running grid through the bootstrap instead (docs/protocol.md, examples/).",
         epilog=f"roles:\n{roles}\n\nexamples:\n{examples}",
     )
-    parser.add_argument("--role", required=True, choices=sorted(ROLES), help="which role this process plays")
+    parser.add_argument("--role", choices=sorted(ROLES),
+                        help="which role this process plays (grid roles: leave it out to run the actors --name lists, "
+                        "of any roles, in this one process; a process name of the plan's layout, e.g. node-0, "
+                        "stands for its actors)")
     parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, WARNING, ERROR)")
     grid = parser.add_argument_group("grid roles")
     grid.add_argument("--deployment", metavar="PLAN", help="the run plan (plan.json) written by `scowl run` or `scowl deploy`")
@@ -77,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Options that the chosen role would ignore are errors, not silently dropped."""
-    if args.role in GRID_ROLES:
+    if args.role is None and not (args.deployment and args.name):
+        parser.error("--role is required, unless --deployment PLAN and --name NAMES say which actors of the plan to run")
+    if args.role in GRID_ROLES or args.role is None:
         given = [opt for opt, value in (("--bind", args.bind), ("--connect", args.connect)) if value]
         if given:
             parser.error(f"{' and '.join(given)} are for the demo roles ({', '.join(DEMO_ROLES)}); "
@@ -99,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # the trace log takes INFO; the terminal only what was asked
         handler.setLevel(args.log_level.upper())
-    module_name, factory_name, _ = ROLES[args.role]
+    module_name, factory_name, _ = ROLES[args.role or "tracker"]  # no role: the plan's actors, as for any grid role
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         install_uvloop()
         return asyncio.run(_serve(node))
     except ScowlError as exc:
-        print(f"scowl-node --role {args.role}: error: {exc}", file=sys.stderr)
+        print(f"scowl-node {f'--role {args.role}' if args.role else f'--name {args.name}'}: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -71,6 +71,7 @@ class RunPlan:
     tick_deadline_s: float = 120.0  # lockstep: a peer silent this long on one tick is lost (the metronome goes on)
     keys_dir: str = ""  # CURVE keys and the enrolment table of the run's peers; "" = security off (or inproc)
     guards_off: list[str] = field(default_factory=list)  # TESTS ONLY: guards switched off (scowl.security.GUARDS)
+    layout: list[list[str]] = field(default_factory=list)  # one-host --processes runs: each scowl-node's actors ([] = one each)
 
     @property
     def security_mode(self) -> str:
@@ -107,6 +108,12 @@ class RunPlan:
 
     def names(self) -> list[str]:
         return [*self.trackers, *(f.name for f in self.fleets), *(p.name for p in self.populations)]
+
+    def processes(self) -> dict[str, list[str]]:
+        """Each `scowl-node` process of a one-host `--processes` run (name -> its actors), in
+        start order: the plan's layout (scowl.run.layout), or one process per actor."""
+        groups = self.layout or [[n] for n in ("bootstrap", "broker", "metronome", *self.names())]
+        return dict(zip(group_names(groups), groups, strict=True))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -254,6 +261,19 @@ def bind_address(plan: RunPlan, name: str) -> str:
     base = name[: -len("-pub")] if name.endswith("-pub") else name
     ip = plan.host_ips.get(plan.hosts.get(base, ""), "127.0.0.1")
     return f"tcp://{ip}:0"
+
+
+def group_names(groups: list[list[str]]) -> list[str]:
+    """The process name of each group of actors: its actor's name when alone, else node-<i>
+    (counted over the groups of several actors)."""
+    out, k = [], 0
+    for g in groups:
+        if len(g) == 1:
+            out.append(g[0])
+        else:
+            out.append(f"node-{k}")
+            k += 1
+    return out
 
 
 def role_of(plan: RunPlan, name: str) -> str:

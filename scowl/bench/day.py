@@ -1,9 +1,10 @@
 """A whole day, measured: wall time, CPU per role, peak memory per process and summed, and
 the day's headline figures (energy books, rebalance rate, starvation, blackouts).
 
-`scowl bench day [--scale S] [--tick-seconds T] [--processes]`: the default scenario (or
---config) at that scale, every role in one child process, or (--processes) one `scowl-node`
-process per actor as `scowl run --processes` starts them. Each process is sampled while it
+`scowl bench day [--scale S] [--tick-seconds T] [--processes [--layout SPEC]]`: the default
+scenario (or --config) at that scale, every role in one child process, or (--processes) in
+`scowl-node` processes as `scowl run --processes` starts them, grouped by the process layout
+(scowl.run.layout: by default one process per usable core; `--layout actor`: one per actor). Each process is sampled while it
 runs (its VmHWM, which starts afresh at exec) and reaped with wait4, so its CPU time is exact.
 `--books-against SUMMARY` compares the energy books with another run's summary.json (a pure
 performance change must keep demanded, served and unserved within 0.1 %)."""
@@ -35,7 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ticks", type=int, default=None, help="ticks to run (default: the scenario's 24 h)")
     parser.add_argument("--trackers", type=int, default=None, help="tracker count (default: the scenario's)")
     parser.add_argument("--populations", type=int, default=None, help="consumer population actors (default: the plan's choice)")
-    parser.add_argument("--processes", action="store_true", help="one scowl-node process per actor (as `scowl run --processes`)")
+    parser.add_argument("--processes", action="store_true", help="scowl-node processes (as `scowl run --processes`)")
+    parser.add_argument("--layout", default=None, metavar="SPEC",
+                        help="with --processes: which actors share a process (auto: one process per usable core, the "
+                        "default; N; actor: one per actor; role; or groups 'a,b;c,d'), as `scowl run --layout`")
     parser.add_argument("--transport", default="ipc", choices=("ipc", "tcp"), help="with --processes (default ipc)")
     parser.add_argument("--heartbeat-s", type=float, default=None,
                         help="lockstep deadline of a stage, s (default 600: at full scale, or on a busy machine, a stage "
@@ -150,29 +154,33 @@ def _kill(w: Watched) -> None:
 
 def _run_processes(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: list[Watched]) -> None:
     from scowl.errors import ScowlError
-    from scowl.plan import make_plan, role_of
+    from scowl.plan import make_plan
     from scowl.run import process_names, start_node
+    from scowl.run.layout import parse_layout
+    from scowl.run.processes import actors_in, process_role
     from scowl.security import enrol_plan
 
     plan = make_plan(str(cfg), transport=args.transport, populations=args.populations, out_dir=str(run_dir.resolve()))
+    plan.layout = parse_layout(args.layout, plan)
+    args.layout_groups = {name: actors_in(plan, name) for name in process_names(plan)}
     enrol_plan(plan)
     plan.save(run_dir / "plan.json")
     with Sampler(watched, args.sample_s):
         try:
             for name in process_names(plan):
                 # the metronome's progress bar on our stderr; every other node's stderr in the run directory
-                if name == "metronome":
+                if "metronome" in actors_in(plan, name):
                     proc = start_node(plan, run_dir / "plan.json", name)
                 else:
                     with open(run_dir / f"stderr-{name}.log", "w") as err:
                         proc = start_node(plan, run_dir / "plan.json", name, stderr=err)
-                watched.append(Watched(name, role_of(plan, name), proc))
-            metronome = next(w for w in watched if w.name == "metronome")
+                watched.append(Watched(name, process_role(plan, name), proc))
+            metronome = next(w for w in watched if "metronome" in actors_in(plan, w.name))
             metronome.reap(block=True)
             if metronome.returncode != 0:
-                raise ScowlError(f"the metronome exited with code {metronome.returncode}; see {run_dir}/trace-metronome.log")
+                raise ScowlError(f"the metronome exited with code {metronome.returncode}; see {run_dir}/trace-{metronome.name}.log")
             for w in watched:  # the services are not told the run is over (the peers are): stop them now
-                if w.role in ("bootstrap", "broker") and w.returncode is None:
+                if {"bootstrap", "broker"} & set(actors_in(plan, w.name)) and w.returncode is None:
                     os.killpg(w.proc.pid, signal.SIGTERM)
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and not all(w.reap(block=False) for w in watched):
@@ -268,7 +276,7 @@ def measure(args: argparse.Namespace) -> dict:
         if rss == 0.0:
             rss = w.maxrss_mb
         procs.append({"name": w.name, "role": w.role, "cpu_s": round(w.cpu_s or 0.0, 2), "rss_peak_mb": round(rss, 1),
-                      "returncode": w.returncode})
+                      "returncode": w.returncode, "actors": getattr(args, "layout_groups", {}).get(w.name, [w.name])})
     roles: dict[str, dict[str, Any]] = {}
     for p in procs:
         r = roles.setdefault(p["role"], {"processes": 0, "cpu_s": 0.0, "rss_peak_mb_sum": 0.0, "rss_peak_mb_max": 0.0})
@@ -285,6 +293,8 @@ def measure(args: argparse.Namespace) -> dict:
         "commit": git_commit(),
         "command": " ".join(["scowl bench day", *sys.argv[3:]]) if sys.argv[1:3] == ["bench", "day"] else "scowl bench day",
         "mode": "processes" if args.processes else "one process",
+        "layout": {"spec": (args.layout or "auto") if args.processes else "one process",
+                   "processes": getattr(args, "layout_groups", None) or {"run": ["every actor"]}},
         "scale": sc.scenario.scale,
         "tick_seconds": sc.tick_seconds,
         "ticks": summary["ticks"],
@@ -318,22 +328,35 @@ def measure(args: argparse.Namespace) -> dict:
     return figures
 
 
+def _layout_line(layout: dict) -> str:
+    return f"layout {layout['spec']}: {len(layout['processes'])} processes: " + " | ".join(
+        name if actors == [name] else f"{name} ({', '.join(actors)})" for name, actors in layout["processes"].items())
+
+
 def render(f: dict) -> str:
     m = f["machine"]
     lines = [(f"Scowl day benchmark: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}, Python {m['python']}; "
              f"load average {' '.join(f'{x:.2f}' for x in m['loadavg_before'])} before, "
              f"{' '.join(f'{x:.2f}' for x in m['loadavg_after'])} after; {f['commit']}"),
-             f"{f['command']}  ({f['mode']})", "",
+             f"{f['command']}  ({f['mode']})",
+             _layout_line(f.get("layout", {"spec": "?", "processes": {}})),
+             "",
              (f"day: scale {f['scale']:g}, {f['consumers']:,} consumers, {f['generators']} generators, {f['evs']:,} EVs, "
              f"{f['trackers']} trackers, {f['populations']} populations, {f['ticks']} ticks of {f['tick_seconds']} s"),
              f"wall: {f['wall_s']:,.1f} s ({f['ticks_wall_s']:,.1f} s of ticks; target <= {f['targets']['wall_s']:g} s at scale 1)",
              f"CPU: {f['cpu_s']:,.1f} s ({f['cpu_pct_of_wall']:.0f} % of wall)",
              (f"peak memory: {f['rss_sum_mb']:,.0f} MB summed over {len(f['processes'])} processes, largest "
-             f"{f['rss_max_mb']:,.0f} MB (target <= {f['targets']['rss_sum_mb']:,.0f} MB summed at scale 1)"), "",
-             f"{'role':<10} {'procs':>5} {'CPU s':>9} {'% wall':>7} {'RSS sum MB':>11} {'RSS max MB':>11}"]
-    for role, r in sorted(f["roles"].items(), key=lambda kv: -kv[1]["cpu_s"]):
-        lines.append(f"{role:<10} {r['processes']:>5} {r['cpu_s']:>9,.1f} {r['cpu_pct_of_wall']:>7.1f} "
-                     f"{r['rss_peak_mb_sum']:>11,.0f} {r['rss_peak_mb_max']:>11,.0f}")
+             f"{f['rss_max_mb']:,.0f} MB (target <= {f['targets']['rss_sum_mb']:,.0f} MB summed at scale 1)"), ""]
+    if any(len(p.get("actors", [])) > 1 for p in f["processes"]):  # roles share processes: a row per process
+        lines.append(f"{'process':<10} {'CPU s':>9} {'% wall':>7} {'RSS MB':>9}  actors")
+        for p in f["processes"]:
+            share = 100.0 * p["cpu_s"] / f["wall_s"] if f["wall_s"] else 0.0
+            lines.append(f"{p['name']:<10} {p['cpu_s']:>9,.1f} {share:>7.1f} {p['rss_peak_mb']:>9,.0f}  {', '.join(p['actors'])}")
+    else:
+        lines.append(f"{'role':<10} {'procs':>5} {'CPU s':>9} {'% wall':>7} {'RSS sum MB':>11} {'RSS max MB':>11}")
+        for role, r in sorted(f["roles"].items(), key=lambda kv: -kv[1]["cpu_s"]):
+            lines.append(f"{role:<10} {r['processes']:>5} {r['cpu_s']:>9,.1f} {r['cpu_pct_of_wall']:>7.1f} "
+                         f"{r['rss_peak_mb_sum']:>11,.0f} {r['rss_peak_mb_max']:>11,.0f}")
     e = f["energy_mwh"]
     lines += ["", (f"energy (MWh): demanded {e['demanded']:,.1f}, served {e['served']:,.1f}, unserved {e['unserved']:,.2f}, "
                   f"generated {e['generated']:,.1f}, storage charged {e['storage_charged']:,.1f}"),

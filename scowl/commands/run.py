@@ -17,11 +17,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a scenario's day (every role on this machine) and write its results",
                        description="Run a scenario's day with every role on this machine: all actors in this "
                        "process over inproc (default), or one scowl-node process per actor over ipc/tcp "
-                       "(--processes). Writes DIR/state.parquet (per tick and actor), DIR/trace-*.log, "
+                       "(--processes, grouped by --layout). Writes DIR/state.parquet (per tick and actor), DIR/trace-*.log, "
                        "DIR/finals.json and DIR/summary.json, and prints the summary.")
     add_scenario_arguments(p, optional=True)
     p.add_argument("--out", help="run directory (default: runs/<scenario>-<timestamp>)")
-    p.add_argument("--processes", action="store_true", help="one OS process per actor (real sockets between processes)")
+    p.add_argument("--processes", action="store_true",
+                   help="actors in scowl-node OS processes (real sockets between them), grouped by --layout")
+    p.add_argument("--layout", metavar="SPEC",
+                   help="with --processes, which actors share a process: auto (default: one process per usable core, "
+                   "actors dealt by expected CPU), N (N processes), actor (one per actor), role (one per role), or "
+                   "groups 'a,b;c,d' of actor names or patterns (scowl.run.layout)")
     p.add_argument("--transport", choices=["inproc", "ipc", "tcp"], help="default: inproc, or ipc with --processes")
     p.add_argument("--populations", type=positive_int, help="consumer population actors (default: one per 2M consumers, at most one per tracker)")
     p.add_argument("--seeds", type=positive_int, metavar="N",
@@ -51,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     try:  # the run stores the scenario (with its --set overrides) as OUT/scenario.toml itself
         summary = run_scenario(scenario, out, processes=args.processes, transport=args.transport,
                                populations=args.populations, show_progress=not args.quiet, force=args.force,
-                               insecure=args.insecure)
+                               insecure=args.insecure, layout=args.layout)
     except (RunFailed, RunInterrupted) as exc:
         print(f"scowl run: {'interrupted' if isinstance(exc, RunInterrupted) else 'error'}: {exc}", file=sys.stderr)
         return exc.exit_code

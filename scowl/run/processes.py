@@ -1,6 +1,7 @@
-"""Every actor of a run in its own `scowl-node` process over ipc or tcp: starting each (in its own
-process group, once it printed READY), watching them, forwarding SIGINT/SIGTERM, stopping them,
-and making a killed metronome's results from its journal."""
+"""A run's actors in `scowl-node` processes over ipc or tcp, as the plan's layout groups them
+(scowl.run.layout; one process per actor without one): starting each (in its own process
+group, once it printed READY), watching them, forwarding SIGINT/SIGTERM, stopping them, and
+making a killed metronome's results from its journal."""
 
 from __future__ import annotations
 
@@ -29,15 +30,33 @@ log = logging.getLogger("scowl.run")
 
 
 def process_names(plan: RunPlan) -> list[str]:
-    """Every actor of a plan in the order its `scowl-node` processes start: fixed services first."""
-    return ["bootstrap", "broker", "metronome", *plan.trackers, *(f.name for f in plan.fleets), *(p.name for p in plan.populations)]
+    """Every `scowl-node` process of a plan in start order (fixed services first): an actor's
+    name, or node-<i> for a process of several actors (plan.processes())."""
+    return list(plan.processes())
+
+
+def actors_in(plan: RunPlan, name: str) -> list[str]:
+    """The actors a process of the plan runs (an actor's name alone: that actor)."""
+    return plan.processes().get(name, [name])
+
+
+def process_role(plan: RunPlan, name: str) -> str:
+    """The role of a process: its actors' role, or their roles joined by '+' (start order)."""
+    roles: list[str] = []
+    for actor in actors_in(plan, name):
+        role = role_of(plan, actor)
+        if role not in roles:
+            roles.append(role)
+    return "+".join(roles)
 
 
 def node_command(plan: RunPlan, plan_path: Path, name: str) -> list[str]:
-    """The `scowl-node` command line of one actor of a plan (the same to start it late or again).
-    `-P`: the working directory is not put on sys.path, so a checkout folder there cannot
-    shadow the installed package."""
-    return [sys.executable, "-P", "-m", "scowl.node_cli", "--role", role_of(plan, name), "--deployment", str(plan_path),
+    """The `scowl-node` command line of one process of a plan, an actor's or a layout's group
+    (the same to start it late or again). `-P`: the working directory is not put on sys.path,
+    so a checkout folder there cannot shadow the installed package."""
+    actors = actors_in(plan, name)
+    role = ["--role", role_of(plan, name)] if len(actors) == 1 and actors[0] == name else []
+    return [sys.executable, "-P", "-m", "scowl.node_cli", *role, "--deployment", str(plan_path),
             "--name", name, "--log-level", "WARNING"]
 
 
@@ -114,7 +133,8 @@ METRONOME_WRITE_S = 30.0
 
 
 def run_processes(plan: RunPlan, out: Path) -> dict:
-    """One `scowl-node` per actor; the fixed services first, each waited for by its READY line.
+    """One `scowl-node` per process of the plan's layout; the fixed services first, each waited
+    for by its READY lines.
     Every child is watched: a death is said on the terminal (the metronome finds it too and
     goes on without it). SIGINT/SIGTERM stop every child (process groups), the metronome
     first, so it writes what it gathered. A killed metronome's journal is consolidated here."""
@@ -133,20 +153,23 @@ def run_processes(plan: RunPlan, out: Path) -> dict:
     try:
         for name in process_names(plan):
             procs[name] = start_node(plan, out / "plan.json", name)
-        metronome = procs["metronome"]
+        metronome_at = next(n for n in procs if "metronome" in actors_in(plan, n))
+        metronome = procs[metronome_at]
         while rc is None:
             try:
                 rc = metronome.wait(0.2)
             except subprocess.TimeoutExpired:
                 pass
             for name, proc in procs.items():
-                if name != "metronome" and proc.returncode is None and proc.poll() is not None and proc.returncode != 0:
-                    deaths.append({"peer": name, "role": role_of(plan, name) if name in plan.names() else name,
-                                   "how": _how(proc.returncode), "at_s": round(time.monotonic() - t0, 1)})
-                    say(f"{name} (pid {proc.pid}) died: {_how(proc.returncode)}")
+                if name != metronome_at and proc.returncode is None and proc.poll() is not None and proc.returncode != 0:
+                    for actor in actors_in(plan, name):
+                        deaths.append({"peer": actor, "role": role_of(plan, actor) if actor in plan.names() else actor,
+                                       "how": _how(proc.returncode), "at_s": round(time.monotonic() - t0, 1)})
+                    say(f"{name} (pid {proc.pid}{'' if actors_in(plan, name) == [name] else ': ' + ', '.join(actors_in(plan, name))}) "
+                        f"died: {_how(proc.returncode)}")
         # the metronome told every grid peer the run is over; the services are never told: stop them now
         # (a metronome that died told nobody: everyone is stopped at once, below)
-        stop_nodes([p for n, p in procs.items() if n in ("bootstrap", "broker") or rc != 0])
+        stop_nodes([p for n, p in procs.items() if {"bootstrap", "broker"} & set(actors_in(plan, n)) or rc != 0])
         deadline = time.monotonic() + PEERS_EXIT_S
         for name, proc in procs.items():
             try:
@@ -156,7 +179,7 @@ def run_processes(plan: RunPlan, out: Path) -> dict:
     except _Signalled as sig:
         signalled = sig.signum
         say(f"{signal.Signals(signalled).name} received: stopping every node (the metronome first, to write what it gathered)")
-        metronome_proc = procs.get("metronome")
+        metronome_proc = next((p for n, p in procs.items() if "metronome" in actors_in(plan, n)), None)
         if metronome_proc is not None and metronome_proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(metronome_proc.pid, signal.SIGTERM)
@@ -170,12 +193,13 @@ def run_processes(plan: RunPlan, out: Path) -> dict:
         finally:
             for signum, handler in installed.items():
                 signal.signal(signum, handler)
-    rc = procs["metronome"].returncode if "metronome" in procs else None
+    rc = next((p.returncode for n, p in procs.items() if "metronome" in actors_in(plan, n)), None)
     if signalled is not None:
         _consolidate_if_needed(plan, out, f"{signal.Signals(signalled).name} received", deaths)
         raise RunInterrupted(f"interrupted by {signal.Signals(signalled).name}; {where_results(out)}", signalled)
     if rc != 0:
-        reason = f"the metronome {_how(rc)}" + (f" (see {out}/trace-metronome.log)" if rc and rc > 0 else "")
+        at = next((n for n in procs if "metronome" in actors_in(plan, n)), "metronome")
+        reason = f"the metronome {_how(rc)}" + (f" (see {out}/trace-{at}.log)" if rc and rc > 0 else "")
         deaths.append({"peer": "metronome", "role": "metronome", "how": _how(rc), "at_s": round(time.monotonic() - t0, 1)})
         if not _consolidate_if_needed(plan, out, reason, deaths):
             summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else {}

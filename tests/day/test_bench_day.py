@@ -22,8 +22,9 @@ def _args(tmp_path, **kw) -> argparse.Namespace:
 
 
 def test_a_day_in_processes_is_measured_per_process_and_per_role(tmp_path):
-    args = _args(tmp_path, scale=0.005, ticks=4, processes=True)
+    args = _args(tmp_path, scale=0.005, ticks=4, processes=True, layout="actor")
     f = day.measure(args)
+    assert f["layout"]["spec"] == "actor" and all(v == [k] for k, v in f["layout"]["processes"].items())
     names = {p["name"] for p in f["processes"]}
     assert {"bootstrap", "broker", "metronome", "fleet-0", "population-0", "tracker-0"} <= names
     # every actor ran to the end of the run and was reaped by us (exact CPU); the services were
@@ -39,6 +40,22 @@ def test_a_day_in_processes_is_measured_per_process_and_per_role(tmp_path):
     assert f["ticks"] == 4 and f["consumers"] > 0
     text = day.render(f)
     assert "peak memory" in text and "tracker" in text
+
+
+def test_grouped_actors_are_measured_per_process_and_the_layout_is_reported(tmp_path):
+    f = day.measure(_args(tmp_path, scale=0.005, ticks=4, processes=True, layout="2"))
+    layout = f["layout"]["processes"]
+    assert f["layout"]["spec"] == "2" and list(layout) == ["node-0", "node-1"] == [p["name"] for p in f["processes"]]
+    assert layout["node-0"][:3] == ["bootstrap", "broker", "metronome"]
+    assert sorted(a for actors in layout.values() for a in actors) == sorted(
+        ["bootstrap", "broker", "metronome", "fleet-0", "storage-0", *(f"tracker-{i}" for i in range(f["trackers"])),
+         *(f"population-{i}" for i in range(f["populations"]))])
+    # the services' process ends with the metronome's (it is told nothing else): every process exits 0
+    assert [p["returncode"] for p in f["processes"]] == [0, 0]
+    assert all(p["cpu_s"] > 0 and p["rss_peak_mb"] > 10 for p in f["processes"])
+    text = day.render(f)
+    assert "layout 2: 2 processes: node-0 (bootstrap, broker, metronome" in text
+    assert all(f"{p['name']} " in text and ", ".join(p["actors"]) in text for p in f["processes"])
 
 
 def test_books_against_another_summary(tmp_path):

@@ -69,7 +69,8 @@ def test_same_config_and_seed_give_the_same_day(small_run, tmp_path):
 
 def test_one_process_per_actor_over_tcp_gives_the_same_day(small_run, tmp_path):
     _, first = small_run
-    multi = run_scenario("configs/small.toml", str(tmp_path / "tcp"), processes=True, transport="tcp", show_progress=False)
+    multi = run_scenario("configs/small.toml", str(tmp_path / "tcp"), processes=True, transport="tcp", show_progress=False,
+                         layout="actor")
     assert multi["transport"] == "tcp"
     assert strip_wall(multi) == strip_wall(first)  # WALL_FIELDS drops the transport: the figures of the day must match
     finals = json.loads((tmp_path / "tcp" / "finals.json").read_text())

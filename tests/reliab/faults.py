@@ -62,6 +62,9 @@ def ticks_on_disk(out: Path) -> int:
 
 
 def start_run(config: str, out: Path, *args: str) -> subprocess.Popen:
+    """`scowl run` in the background; with --processes one process per actor (the matrix kills one actor's)."""
+    if "--processes" in args and "--layout" not in args:
+        args = (*args, "--layout", "actor")
     return subprocess.Popen([sys.executable, "-m", "scowl", "run", config, "--out", str(out), "--quiet", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 

@@ -1,5 +1,6 @@
 """A generator fleet: the generators of one host (every fuel type), as arrays, each with its
-own 32-bit id on the wire and its own copy of its distribution tree.
+own 32-bit id on the wire and its own copy of its distribution tree (its members only:
+scowl.actors.fleet_members).
 
 Each tick: each generator's available output follows the day's supply model (continuous
 units: the tracker's ramp-limited setpoint); report it to the owning tracker; take the
@@ -15,6 +16,7 @@ import logging
 import numpy as np
 
 from scowl import wire
+from scowl.actors.fleet_members import FleetMembers
 from scowl.actors.peer import Gather, GridPeer
 from scowl.balance import response, views
 from scowl.model import CONTINUOUS, TYPE_NAMES, SupplyModel, build_generators, ramp_limit
@@ -46,7 +48,7 @@ class GeneratorFleet(GridPeer):
         self.blackout_events = 0
         self.members = np.zeros(self.n, dtype=np.int64)  # consumers in each generator's tree
         self.view_sum = 0  # the members' (consumer, generator) pair hashes, summed (scowl.balance.views)
-        self.tree = np.full(plan.n_global, wire.STARVED_ID, dtype=np.int32)  # global consumer index -> gen id
+        self.tree = FleetMembers(plan.n_global, self.n)  # our members' global consumer index -> row
         self.orders = Gather([], "setpoints")  # from the trackers that own our generators (setup)
         self.draws = Gather([p.name for p in plan.populations], "draw")
         self.tick_now = -1
@@ -160,25 +162,26 @@ class GeneratorFleet(GridPeer):
         if not msg.n:
             return
         lo = msg.column("ids")["lo"].astype(np.int64)
-        if lo.min() < 0 or lo.max() >= len(self.tree):
-            raise ValueError(f"tree delta names consumers outside [0, {len(self.tree)})")
+        if lo.min() < 0 or lo.max() >= self.tree.n_global:
+            raise ValueError(f"tree delta names consumers outside [0, {self.tree.n_global})")
         new = msg.column("gen_ids")
         last = len(lo) - 1 - np.unique(lo[::-1], return_index=True)[1]  # the last word per consumer
         lo, new = lo[last], new[last]
-        old = self.tree[lo]
+        old = self.tree.rows_of(lo)  # our row each was on (-1: none of ours)
         # a tracker takes consumers off its own generators only: one it handed to a peer may
         # already be on the peer's generator here (the two trackers' deltas race)
-        off = _rows(self.row_of, old)
-        owners = np.array(self.tracker_of + [""])[off]  # row -1 (not ours): "" -> applies
-        keep = (new != wire.STARVED_ID) | (off < 0) | (owners == env.sender)
+        owners = self.owners()
+        sender = owners.index(env.sender) if env.sender in owners else -2
+        owner_of_row = np.array([owners.index(t) for t in self.tracker_of] + [-1], dtype=np.int64)
+        keep = (new != wire.STARVED_ID) | (old < 0) | (owner_of_row[old] == sender)
         if not keep.all():
             lo, new, old = lo[keep], new[keep], old[keep]
-        self.tree[lo] = new
-        for ids, sign in ((old, -1), (new, 1)):
-            rows = _rows(self.row_of, ids)
-            mine = rows >= 0
-            np.add.at(self.members, rows[mine], sign)
-            self.view_sum += sign * views.pair_sum(lo[mine], ids[mine])
+        rows = _rows(self.row_of, new)
+        self.tree.update(lo, old, rows)
+        for r, sign in ((old, -1), (rows, 1)):
+            mine = r >= 0
+            self.members += sign * np.bincount(r[mine], minlength=self.n)
+            self.view_sum += sign * views.pair_sum(lo[mine], self.gen_ids[r[mine]])
 
     @on(wire.Setpoints)
     def on_setpoints(self, msg: wire.Setpoints, env: wire.Envelope):

@@ -247,7 +247,7 @@ class Tracker(GridPeer):
             reports=[balance.ConsumerBatch(r.column("ids"), r.column("demand_mw")) for r in self.reports.take(tick)],
             heard=[p for p in self.peer_trackers if p not in self.handovers.missing(tick - 1)] if tick > 0 else [],
             handovers=[balance.ConsumerBatch(h.column("ids"), h.column("demand_mw")) for h in self.handovers.take(tick - 1)] if tick > 0 else [],
-            offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw) for n, s in offers.items()},
+            offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw, s.storage_room_mw) for n, s in offers.items()},
             peers=self.peer_trackers,
             unheard=unheard,
         )
@@ -270,7 +270,7 @@ class Tracker(GridPeer):
         after = out.summary
         for peer in self.peer_trackers:  # the summary first: the peer's next round waits for our Handover, sent after it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count,
-                                                   out.room_mw, out.short_mw))
+                                                   out.room_mw, out.short_mw, out.storage_room_mw))
             ho = out.handovers[peer]
             self.send(peer, wire.Handover.pack(tick=tick, ids=ho.ids, demand_mw=ho.demand_mw))
         self.done(tick, {"round_s": round_s, **out.figures, "missing_peers": self._missing_now, "unreachable": len(self.unreachable)})

@@ -18,7 +18,9 @@ One round:
      generators, ramped up, cannot carry its load next tick, served consumers too (largest
      first): they stay on their generator this tick and leave it at the next round, when the
      peer places them on generators it has ramped for them. So a region without gas draws on a
-     region with gas, and its EV storage only covers what no generator in reach can.
+     region with gas, and its EV storage only covers what no generator in reach can; last,
+     what no peer's generators can take goes to a peer whose EV hubs can discharge it
+     (`storage_room_mw`), so hubs in one region serve every region as the last resort.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 from scowl.balance.handover import RegionSummary, pick_handover, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
-from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, reach_mw, room_and_short
+from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, reach_mw, room_and_short, storage_reach_mw, storage_room
 from scowl.balance.trees import ABSENT, Trees
 from scowl.balance.views import view_figures
 from scowl.model import CONTINUOUS, STORAGE
@@ -47,6 +49,7 @@ class PeerOffer:
     starved_mw: float
     room_mw: float = 0.0  # load it could take next tick at the threshold, ramping its dispatchable units
     short_mw: float = 0.0  # load its own generators cannot carry next tick
+    storage_room_mw: float = 0.0  # load it could take next tick on its EV hubs' discharge once its generators are full
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class RoundOutput:
     figures: dict[str, float]
     room_mw: float = 0.0
     short_mw: float = 0.0
+    storage_room_mw: float = 0.0
     # served consumers handed to a peer last round and let go now: off our generators in the
     # fleets' trees (the peer's own delta places them; a fleet applies our word only to ours)
     released_ids: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -106,30 +110,36 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     """Starved consumers go to peers that advertised room at the previous tick (largest offer
     first), released here at once and placed by the peer in its next round; then, if the
     region is short, served consumers up to what it is short, released at the next round.
+    Peers' generator room first; only then the room on peers' EV hubs (storage is the last
+    resort: served consumers go there only for what our own hubs cannot cover either).
     Every short tracker sees the same adverts, so a donor's room is split between them.
     Returns (starved handed, served handed) by peer."""
-    starved: dict[str, np.ndarray] = {}
-    served: dict[str, np.ndarray] = {}
-    donors = sorted(((s.room_mw, n) for n, s in offers.items() if s.room_mw > 0), reverse=True)
-    if not donors or (not res.starved_count and short_mw <= 0):
-        return starved, served
+    starved: dict[str, list[np.ndarray]] = {}
+    served: dict[str, list[np.ndarray]] = {}
+    gas = sorted(((s.room_mw, n) for n, s in offers.items() if s.room_mw > 0), reverse=True)
+    hubs = sorted(((s.storage_room_mw, n) for n, s in offers.items() if s.storage_room_mw > 0), reverse=True)
+    if not (gas or hubs) or (not res.starved_count and short_mw <= 0):
+        return {}, {}
     n_short = sum(1 for s in offers.values() if s.short_mw > 0 or s.starved_mw > 0) + 1
-    short_left = short_mw
+    # generators' room first; then the peers' EV hubs, for what neither they nor our own hubs can cover
+    short_left = [short_mw, -(1.0 - region.thr) * storage_reach_mw(region)]
     taken = np.zeros(0, dtype=np.int64)
-    for room, peer in donors:
-        budget = room * HANDOVER_MARGIN / n_short
-        idx = pick_handover(region.trees, budget)
-        if idx.size:
-            region.release(idx)
-            starved[peer] = idx
-            budget -= float(region.trees.demand[idx].astype(np.float64).sum())
-        if short_left > 0 and budget > 0:
-            idx = pick_served(region.trees, min(budget, short_left), taken)
+    for donors, last in ((gas, False), (hubs, True)):
+        for room, peer in donors:
+            budget = room * HANDOVER_MARGIN / n_short
+            idx = pick_handover(region.trees, budget)
             if idx.size:
-                served[peer] = idx
-                taken = np.concatenate([taken, idx])
-                short_left -= float(region.trees.demand[idx].astype(np.float64).sum())
-    return starved, served
+                region.release(idx)
+                starved.setdefault(peer, []).append(idx)
+                budget -= float(region.trees.demand[idx].astype(np.float64).sum())
+            short = short_left[0] + (short_left[1] if last else 0.0)
+            if short > 0 and budget > 0:
+                idx = pick_served(region.trees, min(budget, short), taken)
+                if idx.size:
+                    served.setdefault(peer, []).append(idx)
+                    taken = np.concatenate([taken, idx])
+                    short_left[0] -= float(region.trees.demand[idx].astype(np.float64).sum())
+    return ({p: np.concatenate(v) for p, v in starved.items()}, {p: np.concatenate(v) for p, v in served.items()})
 
 
 def _view(region: Region) -> dict[str, float]:
@@ -169,7 +179,9 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance
     trees.frozen = np.isin(region.cons_ids[: trees.n]["hi"], np.asarray(inp.unheard)) if len(inp.unheard) else None
-    res = dispatch_and_place(region, inp.tick)
+    # EV hubs charge on spare gas only while nobody starves or runs short here or at a peer
+    charge = not trees.n_unplaced and not any(o.starved_mw > 0 or o.short_mw > 0 for o in inp.offers.values())
+    res = dispatch_and_place(region, inp.tick, charge=charge)
     if region.limits is not None:  # placements over a zone transfer limit taken back, tried elsewhere (scowl.balance.limits)
         res = merge_results(res, region.limits.apply(trees, region.gen_ids, region.cons_ids[: trees.n]["lo"], region.thr), trees)
     trees.frozen = None
@@ -204,7 +216,7 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     room, short = room_and_short(region)
     leaving_mw = float(trees.demand[leaving].astype(np.float64).sum())
     spare = room - short + leaving_mw  # what leaves next round is no longer ours to carry
-    room, short = max(spare, 0.0), max(-spare, 0.0)
+    room, short, stor_room = max(spare, 0.0), max(-spare, 0.0), storage_room(region, spare)
     region.prev_demand_mw = after.load_mw + after.starved_mw - leaving_mw
     handovers = {}
     for peer in inp.peers:
@@ -217,12 +229,12 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
         "load_mw": after.load_mw, "headroom_mw": after.headroom_mw, "gas_setpoint_mw": float(region.setpoint[cont].sum()),
         "storage_setpoint_mw": float(region.setpoint[stor].sum()),
         "handed_out": handed.size, "handed_out_served": leaving.size, "handed_out_served_mw": leaving_mw,
-        "room_mw": room, "short_mw": short, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
+        "room_mw": room, "short_mw": short, "storage_room_mw": stor_room, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
         "generators": len(region.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != ABSENT)),
         **(region.limits.figures if region.limits is not None else {}),
         **_view(region),
     }
     return RoundOutput(ids=region.cons_ids[changed], gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
                        setpoint_mw=region.setpoint[steer].copy(), handovers=handovers, summary=after, result=res, figures=figures,
-                       room_mw=room, short_mw=short,
+                       room_mw=room, short_mw=short, storage_room_mw=stor_room,
                        released_ids=np.concatenate(released) if released else region.cons_ids[:0])

@@ -1,7 +1,7 @@
 """A region's supply in one round: generator statuses in, dispatchable (gas) setpoints within
 ramp limits and EV hub setpoints out, the placement run over them (twice when whole consumers
 did not fit the aggregate's room), and what the region could reach next tick (`reach_mw`) and
-advertise to peers (`room_and_short`). Pure: mutates only the `Region` it is given."""
+advertise to peers (`room_and_short`, and last its EV hubs' `storage_room`). Pure: mutates only the `Region` it is given."""
 
 from __future__ import annotations
 
@@ -28,10 +28,12 @@ def apply_statuses(region: Region, statuses: Sequence[GenUpdate]) -> None:
             region.setpoint[rows[steer]] = np.asarray(st.setpoint_mw)[steer]
 
 
-def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0) -> np.ndarray:
+def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0, charge: bool = False) -> np.ndarray:
     """Setpoints of the dispatchable units and EV hubs for the region's demand (plus `extra_mw`
     of load the placement could not fit in the aggregate's room), ramping from `base` (the
-    setpoints the fleets run at); returns each generator's output as the trees will count it."""
+    setpoints the fleets run at); returns each generator's output as the trees will count it.
+    With `charge` (nobody starved here or at a peer), the gas units are also asked for the
+    hubs' charge, as far as their ramp and availability let them, and the hubs charge on it."""
     thr = region.thr
     cont = region.kind == CONTINUOUS
     stor = region.kind == STORAGE
@@ -39,6 +41,8 @@ def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0) -> np.nda
     demand_mw = summary.load_mw + summary.starved_mw + extra_mw
     fixed_out = float(region.available[~cont & ~stor].sum())
     need = required_output(demand_mw, fixed_out, thr)
+    charge_mw = float(region.charge_cap[stor].sum()) if charge and not summary.starved_mw and not extra_mw else 0.0
+    gas_need = required_output(demand_mw + charge_mw, fixed_out, thr)
     if cont.any():
         ramp = region.pmax if region.warm else region.ramp  # the day's first round: units were running before it
         # a unit runs at most at what it has available (an outage or derate below its minimum
@@ -46,7 +50,7 @@ def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0) -> np.nda
         # spare gas and discharged EV hubs to cover it
         hi = np.minimum(region.pmax[cont], region.available[cont])
         region.setpoint[cont] = dispatch(np.minimum(base[cont], hi), np.minimum(region.pmin[cont], hi), hi,
-                                         ramp[cont], need)
+                                         ramp[cont], gas_need)
     if stor.any():  # EV hubs: discharge what gas could not cover, or charge on what is left over
         gas_out = float(np.minimum(region.setpoint[cont], region.available[cont]).sum())
         region.setpoint[stor] = storage_setpoints(need - gas_out, region.available[stor], region.charge_cap[stor], thr)
@@ -54,16 +58,17 @@ def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0) -> np.nda
                     np.where(stor, np.clip(region.setpoint, 0.0, region.available), region.available))
 
 
-def dispatch_and_place(region: Region, tick: int | None = None) -> RebalanceResult:
+def dispatch_and_place(region: Region, tick: int | None = None, charge: bool = False) -> RebalanceResult:
     """Dispatch for the region's demand and rebalance; if consumers are left starved while
     dispatchable units or EV hubs could still give more (the aggregate fitted, the consumers
     did not: a tree holds whole consumers), dispatch again for that load plus the largest
     starved consumer per generator, and place again; then, if consumers are still starved,
     rotate who starves (scowl.balance.fair). Starved time counts in ticks when `tick` is
-    given. Returns the round's changes against its start."""
+    given; EV hubs charge on gas the region can spare when `charge`. Returns the round's
+    changes against its start."""
     trees = region.trees
     base = region.setpoint.copy()
-    output = _dispatch(region, base)
+    output = _dispatch(region, base, charge=charge)
     if len(output):
         trees.apply_generator_updates(np.arange(len(output)), output)
     res = rebalance(trees, region.thr, clock=tick)
@@ -120,6 +125,19 @@ def reach_mw(region: Region) -> float:
     stor = region.kind == STORAGE
     gas = np.minimum(np.minimum(region.available[cont], region.pmax[cont]), region.setpoint[cont] + region.ramp[cont])
     return float(region.available[~cont & ~stor].sum()) + float(np.maximum(gas, 0.0).sum())
+
+
+def storage_reach_mw(region: Region) -> float:
+    """What the region's EV hubs could discharge next tick, MW (their available output)."""
+    return float(np.maximum(region.available[region.kind == STORAGE], 0.0).sum())
+
+
+def storage_room(region: Region, spare_mw: float) -> float:
+    """The load, MW, the region could take next tick at the safety threshold on its EV hubs'
+    discharge once its generators are full, given its generators' spare (`spare_mw`, room - short):
+    what peers hand over against only after every generator's room (storage is the last resort)."""
+    total = spare_mw + (1.0 - region.thr) * storage_reach_mw(region)
+    return max(total, 0.0) - max(spare_mw, 0.0)
 
 
 def room_and_short(region: Region) -> tuple[float, float]:

@@ -280,7 +280,9 @@ class RegionSummary(Message, frozen=True):
     """Tracker -> peer trackers, once per tick: spare capacity and shortfall of my region.
     `room_mw`: the load my region could take on next tick at the safety threshold, counting the
     output its dispatchable units can ramp into (what peers hand over against); `short_mw`: the
-    load my own generators cannot carry next tick even ramped up (I hand it to peers)."""
+    load my own generators cannot carry next tick even ramped up (I hand it to peers);
+    `storage_room_mw`: the load my EV hubs' discharge could take on once my generators are full
+    (peers hand over against it only after every generator's room: storage is the last resort)."""
 
     tick: int
     capacity_mw: float
@@ -290,6 +292,7 @@ class RegionSummary(Message, frozen=True):
     starved: int
     room_mw: float = 0.0
     short_mw: float = 0.0
+    storage_room_mw: float = 0.0
 
 
 @message("handover")

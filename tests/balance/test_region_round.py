@@ -138,3 +138,59 @@ def test_consumers_of_a_population_not_heard_from_stay_where_they_are():
     assert 0 not in out.ids["lo"].tolist() and r.trees.assignment[0] == 0  # the cut consumer did not move
     assert r.trees.load[0] <= r.trees.cap(0.1)[0] + 1e-9  # others left generator 20 instead
     assert out.summary.starved_count == 0 and r.trees.frozen is None
+def _short_region():
+    """60 x 2 MW on gas 60 MW + nuclear 30 MW: 16 starved after tick 2's round, and short next tick."""
+    r = _region()
+    r.add_consumers(_ids(range(60)), np.full(60, 2.0, dtype=np.float32))
+    balance.tracker_round(r, balance.RoundInput(1, statuses=[_status([0.0, 100.0, 30.0], [50.0, 50.0, 0.0])], peers=["t1", "t2"]))
+    return r
+
+
+def test_starved_load_goes_to_peers_generators_first_and_only_then_to_a_peers_ev_hubs():
+    """Storage is the last resort, but reachable from every region (review F2): a peer's hubs
+    take what no peer's generators can."""
+    hubs = balance.PeerOffer(0.0, 0.0, storage_room_mw=100.0)
+    out = balance.tracker_round(_short_region(), balance.RoundInput(
+        2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
+        offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=11.0), "t2": hubs}))
+    sent = dict(zip(out.ids["lo"].tolist(), out.gen_ids.tolist()))
+    # t1's generators: 9.9 MW -> 4 starved consumers; t2's hubs the other 12 starved, and 10 served
+    # ones the region cannot carry next tick (released at the next round)
+    assert out.handovers["t1"].ids.size == 4 and out.handovers["t2"].ids.size == 22
+    assert sum(sent.get(int(i)) == balance.NO_GENERATOR for i in out.handovers["t2"].ids["lo"]) == 12
+    assert out.figures["starved"] == 0  # none left starved here
+    # generators' room covers it all: the hubs get nothing
+    out = balance.tracker_round(_short_region(), balance.RoundInput(
+        2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
+        offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=100.0), "t2": hubs}))
+    assert out.handovers["t1"].ids.size == 26 and out.handovers["t2"].ids.size == 0
+
+
+def test_a_region_advertises_its_ev_hubs_room_apart_from_its_generators_room():
+    r = balance.Region(10, 0.1, wire.CONSUMER_ID_DTYPE)
+    r.add_generators([1, 2], [CONTINUOUS, STORAGE], [10.0, 0.0], [100.0, 50.0], [10.0, 50.0])
+    r.add_consumers(_ids(range(5)), np.full(5, 9.0, dtype=np.float32))  # 45 MW
+    st = balance.GenUpdate(np.array([1, 2]), np.array([100.0, 30.0]), np.array([50.0, 0.0]), np.array([0.0, 20.0]))
+    out = balance.tracker_round(r, balance.RoundInput(1, statuses=[st]))
+    # gas reaches 60 MW next tick: 0.9 x 60 - 45 = 9 MW of room; the hubs' 30 MW discharge: 27 MW more, last
+    assert out.setpoint_mw.tolist() == [50.0, 0.0]
+    assert out.room_mw == pytest.approx(9.0) and out.short_mw == 0.0
+    assert out.storage_room_mw == pytest.approx(27.0) and out.figures["storage_room_mw"] == out.storage_room_mw
+
+
+def test_ev_hubs_charge_on_spare_gas_only_while_nobody_starves_or_runs_short():
+    def round_with(offers):
+        r = balance.Region(10, 0.1, wire.CONSUMER_ID_DTYPE)
+        r.add_generators([1, 2], [CONTINUOUS, STORAGE], [10.0, 0.0], [100.0, 50.0], [10.0, 50.0])
+        r.add_consumers(_ids(range(5)), np.full(5, 9.0, dtype=np.float32))  # 45 MW: needs 50 MW
+        st = balance.GenUpdate(np.array([1, 2]), np.array([100.0, 30.0]), np.array([50.0, 0.0]), np.array([0.0, 6.0]))
+        first = balance.tracker_round(r, balance.RoundInput(1, statuses=[st], offers=offers))
+        assert first.setpoint_mw.tolist() == pytest.approx([50.0, 0.0])  # joiners unplaced at the start: no charge
+        return balance.tracker_round(r, balance.RoundInput(2, statuses=[st], offers=offers))
+    # 6 MW of charge is load too: gas asked for (45 + 6) / 0.9 = 56.7 MW (within its 10 MW ramp)
+    out = round_with({})
+    assert out.setpoint_mw.tolist() == pytest.approx([51.0 / 0.9, -6.0])
+    assert out.summary.starved_count == 0
+    # a peer starving: the gas is theirs to ask for, the hubs do not charge (before review F2 they never did)
+    out = round_with({"t1": balance.PeerOffer(0.0, starved_mw=3.0)})
+    assert out.setpoint_mw.tolist() == pytest.approx([50.0, 0.0])

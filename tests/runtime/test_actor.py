@@ -141,6 +141,38 @@ async def test_broadcast_reaches_every_subscriber_after_sync(zctx, address_facto
         await a.stop()
 
 
+async def test_a_publisher_does_not_spin_its_loop(zctx, address_factory):
+    """Nobody reads a PUB socket, yet libzmq queues commands for it as subscribers read (its
+    ZMQ_FD turns readable): unless they are processed the loop runs the socket's reader
+    callback without pause until the next publish (~170 k times in 20 publishes before)."""
+    pub = await started(Recorder("pub", address_factory("pub")), zctx)
+    pub_address = await pub.bind_pub(address_factory("pubsock").replace("server", "pub"))
+    subs = [await started(Recorder(f"s{i}"), zctx) for i in range(3)]
+    for s in subs:
+        await s.connect("pub", pub.bound_address)
+        await s.subscribe(pub_address, (wire.Pong,))
+        s.expect = 20
+    await pub.await_subscribers({s.name for s in subs}, timeout=10)
+    ch, loop, calls = pub._pub, asyncio.get_running_loop(), 0
+
+    def counted() -> None:
+        nonlocal calls
+        calls += 1
+        ch._readable()
+
+    loop.remove_reader(ch._fd)
+    loop.add_reader(ch._fd, counted)
+    for i in range(20):
+        pub.publish(wire.Pong(i))
+        await asyncio.sleep(0.01)
+    for s in subs:
+        await asyncio.wait_for(s.got.wait(), 5)
+    await asyncio.sleep(0.05)
+    assert calls < 50, f"the PUB socket's reader callback ran {calls} times for 20 publishes"
+    for a in [*subs, pub]:
+        await a.stop()
+
+
 async def test_no_route_and_timeouts_are_clear(zctx, address_factory):
     a = await started(Actor("a"), zctx)
     with pytest.raises(ActorError, match="no route to 'ghost'"):

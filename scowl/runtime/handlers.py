@@ -85,7 +85,7 @@ class Dispatch(Requests):
         if result is None:
             self.stats.handled += 1
             return None
-        if inspect.isawaitable(result):
+        if not isinstance(result, wire.Message) and inspect.isawaitable(result):
             return self._finish_async(env, msg, result)
         self.stats.handled += 1
         self._answer(env, result)

@@ -7,6 +7,7 @@ per-sender ordering holds on each channel. Past MAILBOX_MAX queued frames the pu
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import msgspec
 import zmq
@@ -14,7 +15,7 @@ import zmq
 from scowl import wire
 from scowl.errors import ProtocolError
 from scowl.runtime.handlers import Dispatch
-from scowl.runtime.transport import Channel
+from scowl.runtime.transport import DEALER, ROUTER, SUB, Channel
 from scowl.security import authorize, check_values
 from scowl.security.zap import UNENROLLED
 from scowl.wire import chunks
@@ -26,76 +27,95 @@ READ_NOW_MAX = 64  # packets taken in a socket's reader callback; the rest is le
 
 class Mailbox(Dispatch):
     async def _pump(self, ch: Channel) -> None:
-        """Move packets from one socket into the mailbox, awaiting only when the socket is
-        empty, and handle the mailbox inline unless another pump is already handling it.
-        The socket's reader callback takes packets too (_read_now): a reply resolves its
-        request as soon as the loop sees the socket readable, not an iteration later."""
+        """Move packets from one socket into the mailbox and handle the mailbox, unless
+        another pump or a drain task is already handling it. The socket's reader callback
+        does most of this (_read_now): the pump wakes only for what that left to do, and
+        sleeps only on a settled socket (see Channel)."""
         mailbox = self._mailbox
         ch.on_readable = lambda: self._read_now(ch)
         while True:
-            got = self._recv(ch)
+            if mailbox and not self._busy:
+                await self._drain()
+                continue
+            got = None if ch.settled else self._recv(ch)
             if got is None:
-                if mailbox and not self._busy:  # what the reader callback queued
-                    await self._drain()
-                    continue
-                await ch.wait_woken(checked=True)  # _recv just found it empty
+                await ch.wait_woken()
                 continue
             self._take(ch, *got)
-            if not mailbox:
-                continue
-            if not self._busy:
-                await self._drain()
-            elif len(mailbox) >= MAILBOX_MAX:
+            if self._busy and len(mailbox) >= MAILBOX_MAX:
                 self._room.clear()
                 await self._room.wait()
 
-    def _read_now(self, ch: Channel) -> None:
-        """The socket is readable: take up to READ_NOW_MAX packets now (replies resolve their
-        requests here; other frames queue for the pump, which wakes next)."""
+    def _read_now(self, ch: Channel) -> bool:
+        """The socket's reader callback: take what it has, at most READ_NOW_MAX packets, and
+        handle it right here while nothing else is being handled (replies resolve their
+        requests, requests are answered: no task wakes for either). True when the pump must
+        wake: messages left in the mailbox, or packets possibly left in the socket."""
+        mailbox = self._mailbox
+        budget = YIELD_EVERY  # messages handled here; the rest is the pump's (fairness)
         for _ in range(READ_NOW_MAX):
-            if len(self._mailbox) >= MAILBOX_MAX:
-                return
+            if len(mailbox) >= MAILBOX_MAX:
+                return True
             got = self._recv(ch)
-            if got is None:
-                return
+            if got is None:  # settled: nothing more (or a spurious zmq.Again: the pump looks again)
+                return (bool(mailbox) and not self._busy) or not ch.settled
             self._take(ch, *got)
+            if mailbox and budget > 0 and not self._busy and not self._stopping:
+                budget = self._handle_now(budget)
+        return True
 
-    def _recv(self, ch: Channel) -> tuple[list[bytes], str | None] | None:
+    def _handle_now(self, budget: int) -> int:
+        """Handle the mailbox in order, at most `budget` messages, while its handlers are
+        plain functions; an async handler's awaitable goes on in a drain task, which handles
+        the rest after it (the actor is busy until then). Returns the budget left."""
+        mailbox = self._mailbox
+        while mailbox and budget > 0:
+            env, msg = mailbox.popleft()
+            budget -= 1
+            result = self._handle(env, msg)
+            if result is not None:
+                self._busy = True
+                self._spawn(self._drain(result))
+                return 0
+        return budget
+
+    def _recv(self, ch: Channel) -> tuple[list[zmq.Frame], str | None] | None:
         """One waiting message and, on a CURVE server ROUTER, its ZAP User-Id (the name the
         key is enrolled as); None when nothing waits."""
-        if ch.kind == zmq.ROUTER and self._router_secure:
+        if ch.kind == ROUTER and self._router_secure:
             got = ch.recv_ready_user()
             if got is not None and self._router_watch is not None:
                 self._router_watch.delivered(ch.src_fd, got[1])
             return got
-        parts = ch.recv_ready()
+        parts = ch.recv_frames()
         return None if parts is None else (parts, None)
 
-    def _take(self, ch: Channel, parts: list[bytes], user: str | None = None) -> None:
+    def _take(self, ch: Channel, parts: list[zmq.Frame], user: str | None = None) -> None:
         """One received ZeroMQ message: who sent it, its byte counts, then its frames."""
-        kind = int(ch.kind)
+        kind = ch.kind
         rid: bytes | None
-        if kind == zmq.ROUTER and self._router_secure:  # whom the ZAP authority found the key enrolled as
-            rid, sender = parts[0], user or "?unauthenticated"
-        elif kind == zmq.ROUTER:  # inproc or insecure: the routing id the peer chose
-            rid = parts[0]
-            sender = parts[0].decode("utf-8", "replace")[:64]
-        elif kind == zmq.SUB:  # the publisher we subscribed to ("": not named)
+        if kind == ROUTER and self._router_secure:  # whom the ZAP authority found the key enrolled as
+            rid, sender = parts[0].bytes, user or "?unauthenticated"
+        elif kind == ROUTER:  # inproc or insecure: the routing id the peer chose
+            rid = parts[0].bytes
+            sender = rid.decode("utf-8", "replace")[:64]
+        elif kind == SUB:  # the publisher we subscribed to ("": not named)
             rid, sender = None, self._sub_peer.get(ch, "")
         else:  # our own link: the peer we connected to (its key pinned when secure)
             rid, sender = None, ch.name
-        expected_parts = 1 if kind == zmq.DEALER else 2
+        expected_parts = 1 if kind == DEALER else 2
         if len(parts) != expected_parts:
             self._refuse(sender, rid, kind, "malformed", f"{len(parts)} message parts, expected {expected_parts}", None)
             return
-        self.stats.bytes_received += len(parts[-1])
+        packet = parts[-1].buffer  # a view of what libzmq received: not copied
+        self.stats.bytes_received += len(packet)
         link = self.link_bytes.get(sender)
         if link is None:
             link = self.link_bytes[sender] = [0, 0, 0, 0]
-        link[3] += len(parts[-1])
-        self._accept_packet(parts[-1], sender, rid, kind)
+        link[3] += len(packet)
+        self._accept_packet(packet, sender, rid, kind)
 
-    def _accept_packet(self, packet: bytes, sender: str, rid: bytes | None, kind: int) -> None:
+    def _accept_packet(self, packet: bytes | memoryview, sender: str, rid: bytes | None, kind: int) -> None:
         """Validate every frame of a packet; replies resolve their futures now (a handler
         awaiting a reply must never wait behind itself), the rest go to the mailbox."""
         try:
@@ -180,13 +200,16 @@ class Mailbox(Dispatch):
                                   self.clock.tick, seq)
         self._enqueue(self._router, rid, reply)
 
-    async def _drain(self) -> None:
+    async def _drain(self, first: Awaitable[None] | None = None) -> None:
         """The mailbox: handle messages one at a time, in arrival order; async handlers are
-        awaited before the next message, and other pumps only queue meanwhile."""
+        awaited before the next message, and other pumps only queue meanwhile. `first`: an
+        async handler's awaitable that started in the reader callback (_handle_now)."""
         mailbox = self._mailbox
         self._busy = True
         n = 0
         try:
+            if first is not None:
+                await first
             while mailbox:
                 env, msg = mailbox.popleft()
                 result = self._handle(env, msg)

@@ -101,11 +101,14 @@ class Outbox(ActorCore):
             self._transmit(ch, rid, out)
 
     def _flush(self) -> None:
+        """What waits in the outbox leaves; then every channel sent to in this iteration is
+        poked (once, not once per send: see Channel.poke)."""
         self._flush_scheduled = False
         outbox, self._outbox = self._outbox, {}
         for (ch, rid), frames in outbox.items():
             if frames:
                 self._transmit(ch, rid, frames)
+            ch.poke()
 
     def _transmit(self, ch: Channel, rid: bytes | None, frames: list[bytes]) -> None:
         if ch.closed:
@@ -127,7 +130,7 @@ class Outbox(ActorCore):
             backlog.append((parts, len(frames)))
             return
         try:
-            if ch.try_send(parts):
+            if ch.try_send(parts, poke=False):  # poked by _flush, which every transmit is followed by
                 self.stats.sent += len(frames)
                 return
         except zmq.ZMQError as exc:

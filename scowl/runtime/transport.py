@@ -7,8 +7,10 @@ Awaiting every message costs 10x in throughput, and re-arming the reader per wai
 third of the request/reply rate (4.0k vs 6.0k round trips/s between two processes here).
 
 ZMQ_FD is edge-triggered and shared by both directions: it signals only that ZMQ_EVENTS
-may have changed, and a send can swallow the edge that announced an incoming message.
-So a waiter re-checks ZMQ_EVENTS after arming, and every send re-checks for waiting readers.
+may have changed, and any call on the socket (a send, a receive) can swallow the edge that
+announced an incoming message. So a reader sleeps only when the last call on its socket was
+a ZMQ_EVENTS read that found nothing (the channel is `settled`), and sends are followed by
+one such read before the loop sleeps when a reader waits.
 
 tcp sockets get heartbeats and bounded reconnects, tuned from what was measured on this
 kernel under partitions (../shared/reference/network-faults.md): without them a healed
@@ -36,9 +38,10 @@ HWM = 100_000
 LINGER_MS = 0
 # Plain ints on the hot path: ZeroMQ's constants are enums, and enum arithmetic (POLLIN & events)
 # cost more than the getsockopt it tested
-_EVENTS, _RCVMORE, _SRCFD = int(zmq.EVENTS), int(zmq.RCVMORE), int(zmq.SRCFD)
+_EVENTS, _SRCFD = int(zmq.EVENTS), int(zmq.SRCFD)
 _POLLIN, _POLLOUT = int(zmq.POLLIN), int(zmq.POLLOUT)
 _NOBLOCK, _SNDMORE = int(zmq.NOBLOCK), int(zmq.SNDMORE)
+ROUTER, DEALER, SUB = int(zmq.ROUTER), int(zmq.DEALER), int(zmq.SUB)
 # Bounded memory: ZeroMQ drops (disconnects) a peer whose message part is larger than this
 # before reading it whole; a packet never outgrows the frame limit (larger messages cross
 # chunked), and the routing-id part is tiny. Applies to tcp and ipc (inproc copies nothing).
@@ -83,74 +86,94 @@ def bind(sock: zmq.Socket[bytes], address: str) -> str:
 
 
 class Channel:
-    """One socket bound into the running asyncio loop."""
+    """One socket bound into the running asyncio loop.
 
-    __slots__ = ("sock", "kind", "name", "on_readable", "src_fd", "_loop", "_fd", "_waiters")
+    `settled`: the last call on the socket was a ZMQ_EVENTS read that found nothing to
+    receive, so a reader may sleep without reading ZMQ_EVENTS again (its edge is still to
+    come). Every other call on the socket (send, receive) may have taken the edge that
+    announced an incoming message, and unsettles it. Reading ZMQ_EVENTS costs a system call
+    (libzmq polls its mailbox), as much as a whole send + receive of a small message here:
+    the latency path reads it once per wake-up and once per send, where it read it four
+    times per message before."""
+
+    __slots__ = ("sock", "kind", "name", "on_readable", "src_fd", "settled", "_loop", "_fd", "_readers", "_writers")
 
     def __init__(self, sock: zmq.Socket[bytes], name: str) -> None:
         self.sock = sock
-        self.kind = sock.type
+        self.kind = int(sock.type)
         self.name = name
         self._loop = asyncio.get_running_loop()
         self._fd: int = sock.getsockopt(zmq.FD)  # type: ignore[assignment]  # FD is an int option
-        self._waiters: list[asyncio.Future[None]] = []
+        self._readers: list[asyncio.Future[None]] = []  # wait_woken
+        self._writers: list[asyncio.Future[None]] = []  # send on a full socket
         self.src_fd = -1  # recv_ready_user: the connection (its file descriptor) the last message came on
-        # called from the reader callback, before waiters wake: a receiver that takes what the
-        # socket has right there saves the loop iteration a waiting task needs to wake
-        # (only from the loop's reader callback, never from a send: a reply read during the
-        # send of its request would come before the request is registered as pending)
-        self.on_readable: Callable[[], None] | None = None
+        self.settled = False
+        # called from the reader callback: a receiver that takes what the socket has right
+        # there saves the loop iteration a waiting task needs to wake; it returns whether the
+        # readers (the pump) must wake after all (only from the loop's reader callback, never
+        # from a send: a reply read during the send of its request would come before the
+        # request is registered as pending)
+        self.on_readable: Callable[[], bool] | None = None
         self._loop.add_reader(self._fd, self._readable)
 
     def _readable(self) -> None:
-        if self.on_readable is not None and not self.sock.closed:
-            self.on_readable()
-        self._wake()
+        if self._writers:
+            self._wake(self._writers)
+        if self.on_readable is not None:
+            if self.sock.closed or not self.on_readable():
+                return
+        if self._readers:
+            self._wake(self._readers)
+        elif not self._writers and not self.sock.closed:
+            # nobody takes the edge (a PUB socket, a pump that is busy): read ZMQ_EVENTS, which
+            # clears it, or ZMQ_FD stays readable and the loop calls this again at once, forever
+            self.events()
 
-    def _wake(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for fut in waiters:
+    @staticmethod
+    def _wake(waiters: list[asyncio.Future[None]]) -> None:
+        woken = waiters[:]
+        waiters.clear()
+        for fut in woken:
             if not fut.done():
                 fut.set_result(None)
 
+    def events(self) -> int:
+        """ZMQ_EVENTS (POLLIN | POLLOUT), noting whether the socket is settled."""
+        ev: int = self.sock.getsockopt(_EVENTS)  # type: ignore[assignment]  # EVENTS is an int option
+        self.settled = not ev & _POLLIN
+        return ev
+
     def poke(self) -> None:
-        """After a send: wake waiters if the socket became ready meanwhile (lost edge)."""
-        if self._waiters and self.sock.getsockopt(_EVENTS):
-            self._wake()
+        """After sends, before the loop sleeps: a send may have taken the edge of an incoming
+        message; readers waiting are woken if one is there."""
+        if self._readers and not self.settled and self.events() & _POLLIN:
+            self._wake(self._readers)
 
-    async def _wait(self, event: int) -> None:
-        sock = self.sock
-        while not (sock.getsockopt(_EVENTS) & event):  # type: ignore[operator]  # EVENTS is an int option
-            fut = self._loop.create_future()
-            self._waiters.append(fut)
-            if sock.getsockopt(_EVENTS) & event:  # type: ignore[operator]  # it may have changed while arming
-                break
-            await fut
-
-    async def wait_woken(self, checked: bool = False) -> None:
-        """Until the socket is readable or its reader callback ran (which may have taken what
-        was readable itself: see on_readable); the caller checks again either way. `checked`:
-        the caller found the socket empty just now (recv_ready gave None, nothing ran since),
-        so ZMQ_EVENTS need not be read again: whatever arrives after that read raises the edge
-        the reader callback waits for."""
-        sock = self.sock
-        if not checked and sock.getsockopt(_EVENTS) & _POLLIN:  # type: ignore[operator]  # EVENTS is an int option
+    async def wait_woken(self) -> None:
+        """Until the socket may be readable, or its reader callback asked for the readers
+        (see on_readable); the caller checks again either way."""
+        if not self.settled and self.events() & _POLLIN:
             return
         fut = self._loop.create_future()
-        self._waiters.append(fut)
-        if not checked and sock.getsockopt(_EVENTS) & _POLLIN:  # type: ignore[operator]  # it may have changed while arming
-            return
+        self._readers.append(fut)
         await fut
 
     async def send(self, parts: list[bytes]) -> None:
         """Send a multipart message, awaiting only when the socket would block."""
         while not self.try_send(parts):
-            await self._wait(_POLLOUT)
+            while not self.events() & _POLLOUT:
+                if self._readers and not self.settled:
+                    self._wake(self._readers)  # the read took an edge: the readers read
+                fut = self._loop.create_future()
+                self._writers.append(fut)
+                await fut
 
-    def try_send(self, parts: list[bytes]) -> bool:
+    def try_send(self, parts: list[bytes], poke: bool = True) -> bool:
         """Send now or return False (would block). Multipart is atomic in ZeroMQ: once the
-        first part is accepted the rest are too."""
+        first part is accepted the rest are too. `poke=False`: the caller pokes the channel
+        before the loop sleeps (the outbox does, once per iteration)."""
         sync = self.sock
+        self.settled = False
         try:
             if len(parts) == 1:
                 sync.send(parts[0], _NOBLOCK)
@@ -161,37 +184,41 @@ class Channel:
                 sync.send(parts[-1])
         except zmq.Again:
             return False
-        if self._waiters:
+        if poke and self._readers:
             self.poke()
         return True
 
-    def recv_ready(self) -> list[bytes] | None:
-        """One multipart message if one is waiting, else None (never blocks).
-        Cheaper than recv_multipart for the one- and two-part messages Scowl uses; an empty
-        socket is seen in ZMQ_EVENTS, not by a raised zmq.Again (which cost more than the receive)."""
-        sync = self.sock
-        if not sync.getsockopt(_EVENTS) & _POLLIN:  # type: ignore[operator]  # EVENTS is an int option
+    def recv_frames(self) -> list[zmq.Frame] | None:
+        """One multipart message if one is waiting, else None (never blocks), its parts
+        not copied (zmq.Frame: `.buffer` is a view of the bytes libzmq received). An empty
+        socket is seen in ZMQ_EVENTS, not by a raised zmq.Again (which cost more than the
+        receive); a part's `more` replaces a ZMQ_RCVMORE read."""
+        if not self.events() & _POLLIN:
             return None
+        sync = self.sock
         try:
-            first = sync.recv(_NOBLOCK)
+            frame = sync.recv(_NOBLOCK, copy=False)
         except zmq.Again:
             return None
-        parts = [first]
-        while sync.getsockopt(_RCVMORE):
-            parts.append(sync.recv())
+        parts = [frame]
+        while frame.more:
+            frame = sync.recv(copy=False)
+            parts.append(frame)
         return parts
 
-    def recv_ready_user(self) -> tuple[list[bytes], str | None] | None:
-        """Like recv_ready, with the message's ZAP User-Id (the authenticated peer's name on
+    def recv_ready(self) -> list[bytes] | None:
+        """One multipart message if one is waiting, else None (never blocks), as bytes."""
+        frames = self.recv_frames()
+        return None if frames is None else [f.bytes for f in frames]
+
+    def recv_ready_user(self) -> tuple[list[zmq.Frame], str | None] | None:
+        """Like recv_frames, with the message's ZAP User-Id (the authenticated peer's name on
         a CURVE server socket; None where no handshake authenticated it); `src_fd` is then the
         connection it came on."""
-        sync = self.sock
-        if not sync.getsockopt(_EVENTS) & _POLLIN:  # type: ignore[operator]  # EVENTS is an int option
+        frames = self.recv_frames()
+        if frames is None:
             return None
-        try:
-            first = sync.recv(_NOBLOCK, copy=False)
-        except zmq.Again:
-            return None
+        first = frames[0]
         user: str | None
         try:
             got = first.get("User-Id")
@@ -199,10 +226,7 @@ class Channel:
         except zmq.ZMQError:
             user = None
         self.src_fd = first.get(_SRCFD)
-        parts = [first.bytes]
-        while sync.getsockopt(_RCVMORE):
-            parts.append(sync.recv())
-        return parts, user
+        return frames, user
 
     @property
     def closed(self) -> bool:
@@ -213,5 +237,6 @@ class Channel:
             return
         if not self._loop.is_closed():
             self._loop.remove_reader(self._fd)
-        self._wake()
+        self._wake(self._readers)
+        self._wake(self._writers)
         self.sock.close(linger=LINGER_MS)

@@ -85,7 +85,7 @@ def encode_packet(frames: list[bytes]) -> bytes:
     return _ENCODER.encode(frames)
 
 
-def decode_packet(data: bytes) -> list[bytes]:
+def decode_packet(data: bytes | bytearray | memoryview) -> list[bytes]:
     """Split an untrusted packet into frames; raises only ProtocolError."""
     if len(data) > MAX_FRAME_BYTES:
         raise ProtocolError("oversized", f"{len(data)} bytes > {MAX_FRAME_BYTES}")

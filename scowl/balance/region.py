@@ -16,6 +16,7 @@ from scowl.balance.fair import ROTATE_AFTER
 from scowl.balance.handover import accept_consumers, release_consumers
 from scowl.balance.limits import ZoneLimits
 from scowl.balance.trees import ABSENT, STARVED, Trees
+from scowl.balance.views import figures_of, pair_sum
 from scowl.model import CONTINUOUS
 
 NO_GENERATOR = -(2**31)  # a consumer's generator id when it has none (wire.STARVED_ID)
@@ -73,6 +74,8 @@ class Region:
         self.prev_demand_mw = -1.0  # the region's demand at the end of the last round (-1: no round yet)
         self.limits: ZoneLimits | None = None  # [trackers] transfer_limits: the zones and interfaces (scowl.balance.limits)
         self.announced = np.zeros(0, dtype=np.int64)  # consumers the next round tells their population about
+        self._view_placed = 0  # the view (scowl.balance.views) as of the last `view`: consumers placed,
+        self._view_sum = 0  # and the sum of their (consumer, generator) pair hashes modulo 2^64
 
     # ---------------------------------------------------------------- membership
 
@@ -143,6 +146,25 @@ class Region:
         rows = self.gen_rows(gen_ids)
         local = np.flatnonzero(np.isin(self.trees.assignment, rows))
         return self.cons_ids[local], self.gen_ids[self.trees.assignment[local]]
+
+    def view(self) -> dict[str, float]:
+        """The region's view of who is on which generator (`view_placed`, `view_digest`,
+        scowl.balance.views), kept up to date from the trees' reassignments since the last
+        call: O(changes), or a recount when the trees did not keep them (the first call, or
+        more changed than 1/8 of the consumers)."""
+        changes = self.trees.take_changes()
+        lo = self.cons_ids["lo"]
+        if changes is None:
+            a = self.trees.assignment
+            placed = np.flatnonzero(a >= 0)
+            self._view_placed, self._view_sum = int(placed.size), pair_sum(lo[placed], self.gen_ids[a[placed]])
+        else:
+            idx, old, new = changes
+            was, now = old >= 0, new >= 0
+            self._view_placed += int(np.count_nonzero(now)) - int(np.count_nonzero(was))
+            self._view_sum += pair_sum(lo[idx[now]], self.gen_ids[new[now]]) - pair_sum(lo[idx[was]], self.gen_ids[old[was]])
+            self._view_sum %= 1 << 64
+        return figures_of(self._view_placed, self._view_sum)
 
     def resync(self, ids: np.ndarray, demand_mw: np.ndarray, gen_ids: np.ndarray) -> int:
         """A population tells us where its consumers are: the truth, not a decision."""

@@ -35,7 +35,6 @@ from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
 from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, reach_mw, room_and_short, storage_reach_mw, storage_room
 from scowl.balance.trees import ABSENT, Trees
-from scowl.balance.views import view_figures
 from scowl.model import CONTINUOUS, STORAGE
 
 HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
@@ -142,13 +141,6 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     return ({p: np.concatenate(v) for p, v in starved.items()}, {p: np.concatenate(v) for p, v in served.items()})
 
 
-def _view(region: Region) -> dict[str, float]:
-    """The region's view of who is on which generator (scowl.balance.views)."""
-    a = region.trees.assignment
-    placed = np.flatnonzero(a >= 0)
-    return view_figures(region.cons_ids["lo"][placed], region.gen_ids[a[placed]])
-
-
 def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     """One round of a tracker over its region (see the module's docstring)."""
     trees = region.trees
@@ -198,6 +190,8 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     # accepted or kept starved: their new tracker is us; and those we hold that a population
     # back from a partition believes elsewhere (region.reannounce): where they are
     for idx in [*handed_in, region.take_announced()]:
+        if not idx.size:
+            continue
         new = np.setdiff1d(idx, changed)
         changed = np.concatenate([changed, new])
         gen = np.concatenate([gen, region.generator_of(new)])
@@ -232,7 +226,7 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
         "room_mw": room, "short_mw": short, "storage_room_mw": stor_room, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
         "generators": len(region.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != ABSENT)),
         **(region.limits.figures if region.limits is not None else {}),
-        **_view(region),
+        **region.view(),
     }
     return RoundOutput(ids=region.cons_ids[changed], gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
                        setpoint_mw=region.setpoint[steer].copy(), handovers=handovers, summary=after, result=res, figures=figures,

@@ -59,7 +59,7 @@ def as_power(name: str, values: ArrayLike, size: int, dtype: DTypeLike) -> np.nd
 
 def _last_wins(idx: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Drop repeated indices, keeping the last reported value; result sorted by index."""
-    if idx.size < 2:
+    if idx.size < 2 or bool((idx[1:] > idx[:-1]).all()):  # already sorted and unique (a population's report): as is
         return idx, values
     order = np.argsort(idx, kind="stable")
     idx, values = idx[order], values[order]
@@ -94,6 +94,10 @@ class Trees:
         self._fresh = np.zeros(0, dtype=bool)  # scratch: consumers just merged into the queue
         self._risers: list[np.ndarray] = []
         self._pending: list[np.ndarray] = []
+        # every reassignment since `take_changes` as (consumers, old, new); None: too many to
+        # be worth keeping (more than 1/8 of the consumers), or never read: a recount is due
+        self._changes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._nchanges = 0
         # consumers the policy must not move this round (by index; None: none): a population the
         # tracker did not hear from follows no Assign, so its consumers stay where they are
         self.frozen: np.ndarray | None = None
@@ -334,6 +338,24 @@ class Trees:
         self.n_unplaced += int(np.count_nonzero(became)) - int(np.count_nonzero((old == STARVED) & (gen != STARVED)))
         self._assign[idx] = gen
         self._note_changed(idx)
+        if self._changes is not None:
+            self._nchanges += idx.size
+            if self._nchanges > max(1024, self.n // 8):
+                self._changes = None
+            else:
+                self._changes.append((idx.astype(np.int64), old, np.array(gen, dtype=np.int32)))
+
+    def take_changes(self) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.int32]] | None:
+        """Every reassignment since the last call as (consumers, old generator, new generator),
+        in order (a consumer may appear more than once), or None when they were not kept (the
+        first call, or more changed than 1/8 of the consumers: recount instead). Clears them."""
+        changes, self._changes, self._nchanges = self._changes, [], 0
+        if changes is None:
+            return None
+        if not changes:
+            return EMPTY_I, EMPTY_G, EMPTY_G
+        return (np.concatenate([c[0] for c in changes]), np.concatenate([c[1] for c in changes]),
+                np.concatenate([c[2] for c in changes]))
 
     def starved_so_far(self, idx: ArrayLike) -> NDArray[np.int64]:
         """Rounds each of these consumers has starved so far, the current spell included."""

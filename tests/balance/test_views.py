@@ -55,3 +55,38 @@ def test_served_consumers_let_go_after_a_handover_are_named_for_the_fleets():
     assert served and out.released_ids.size == 0  # handed while served: kept this round
     out = balance.tracker_round(r, balance.RoundInput(2, statuses=[st], peers=["t1"]))
     assert set(out.released_ids["lo"].tolist()) == served  # let go now: the fleets hear it
+
+
+def _recount(r: balance.Region) -> dict[str, float]:
+    a = r.trees.assignment
+    placed = np.flatnonzero(a >= 0)
+    return view_figures(r.cons_ids["lo"][placed], r.gen_ids[a[placed]])
+
+
+def test_a_region_keeps_its_view_as_it_changes_equal_to_a_recount():
+    """Region.view keeps the digest from the trees' reassignments (O(changes)); whatever the
+    rounds do - shed, starve, rotate, hand over, take in, resync - it equals a recount."""
+    rng = np.random.default_rng(5)
+    r = balance.Region(2000, 0.1, wire.CONSUMER_ID_DTYPE)
+    r.add_generators([11, 12, 13], [CONTINUOUS, CONTINUOUS, CONTINUOUS], [0.0] * 3, [40.0, 30.0, 30.0], [5.0] * 3)
+    r.add_consumers(_ids(range(0, 1600, 2)), rng.uniform(0.05, 0.15, 800).astype(np.float32))
+    r.rotate_after = 1
+    seen_none = seen_kept = False
+    for tick in range(30):
+        out_mw = np.array([40.0, 30.0, 30.0]) * (0.6 + 0.4 * np.cos(tick / 4.0) ** 2)  # short at times
+        st = balance.GenUpdate(np.array([11, 12, 13]), out_mw, out_mw, np.zeros(3))
+        idx = rng.choice(800, 200, replace=False)
+        report = balance.ConsumerBatch(_ids(np.sort(idx) * 2), rng.uniform(0.05, 0.2, 200).astype(np.float32))
+        handover = [balance.ConsumerBatch(_ids([1601 + 2 * tick]), np.array([0.1], dtype=np.float32))] if tick % 3 == 1 else []
+        offers = {"peer": balance.PeerOffer(0.0, 0.0, room_mw=2.0)} if tick % 5 == 4 else {}
+        changes = r.trees._changes
+        seen_none |= changes is None
+        seen_kept |= changes is not None and tick > 0
+        out = balance.tracker_round(r, balance.RoundInput(tick, statuses=[st], reports=[report], handovers=handover,
+                                                          offers=offers, peers=["peer"]))
+        assert {k: out.figures[k] for k in ("view_placed", "view_digest")} == _recount(r), tick
+        if tick == 20:  # a population tells where its consumers are (some on another generator)
+            lo = np.arange(0, 40, 2)
+            gens = np.where(np.arange(20) % 2, 12, balance.NO_GENERATOR).astype(np.int32)
+            r.resync(_ids(lo), np.full(20, 0.1, dtype=np.float32), gens)
+    assert seen_none and seen_kept  # both the recount (round 0) and the kept changes were used

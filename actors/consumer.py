@@ -20,7 +20,7 @@ from scowl import wire
 from scowl.actors.peer import Gather, GridPeer
 from scowl.actors.population_rows import GeneratorRows
 from scowl.analysis.service import LatencyBook, ServiceBooks
-from scowl.balance import response, views
+from scowl.balance import response
 from scowl.balance.sharding import consumer_zone_buckets, first_trackers
 from scowl.errors import ActorError
 from scowl.model import DemandModel, build_population, demand_shares
@@ -93,8 +93,18 @@ class Population(GridPeer):
     def global_at(self, pos) -> np.ndarray:
         """Global indices of the consumers at these positions (int64)."""
         pos = np.asarray(pos, dtype=np.int64)
-        return np.where(pos < self.n_consumers, pos + self.shard.start,
-                        pos - self.n_consumers + self.plan.n_consumers + self.shard.fixed_start)
+        out = np.empty(pos.shape, dtype=np.int64)
+        self._global_into(pos, out)
+        return out
+
+    def _global_into(self, pos: np.ndarray, out: np.ndarray) -> None:
+        """Global indices of positions `pos` written into `out` (int64 or uint64): a consumer's
+        is start + pos, a fixed-load block's comes after every consumer's (no n-wide temporary
+        but the one mask)."""
+        np.add(pos, self.shard.start, out=out, casting="unsafe")
+        blocks = pos >= self.n_consumers
+        np.add(out, self.plan.n_consumers + self.shard.fixed_start - self.n_consumers - self.shard.start, out=out, where=blocks,
+               casting="unsafe")
 
     def ids_at(self, pos) -> np.ndarray:
         """The 128-bit ids of the consumers at these positions (a slice or an index array)."""
@@ -102,7 +112,7 @@ class Population(GridPeer):
             pos = np.arange(*pos.indices(self.n))
         out = np.empty(len(pos), dtype=wire.CONSUMER_ID_DTYPE)
         out["hi"] = self.hi
-        out["lo"] = self.global_at(pos)
+        self._global_into(np.asarray(pos, dtype=np.int64), out["lo"])
         return out
 
     def local_index(self, ids: np.ndarray) -> np.ndarray:
@@ -152,7 +162,7 @@ class Population(GridPeer):
                 if np.any(pos < 0):
                     raise ValueError(f"{tracker} answered for {int(np.count_nonzero(pos < 0))} consumers that are not {self.name}'s")
                 self.mgr[pos] = self.tracker_index[tracker]
-                self.gen_row[pos] = self.on.rows_of(truth.column("gen_ids"))
+                self.on.move(pos, truth.column("gen_ids"), self.global_at(pos))
                 self.reported[pos] = truth.column("demand_mw")
                 held += pos.size
         log.warning("%s: rejoined; the trackers hold %d of its %d consumers (%d on a generator)", self.name, held, self.n,
@@ -180,21 +190,38 @@ class Population(GridPeer):
         self.base_mw = float(np.sum(d, dtype=np.float64))
         if self.dr is not None:  # self-optimizing consumers consume what their allowance lets them
             np.divide(response.consume(self.dr, self.flex, kw, tick, self.tick_hours), np.float32(1000.0), out=d[:nc])
-        parts = []
-        for a in range(0, self.n, BLOCK):  # in blocks: the temporaries stay small
-            b = min(self.n, a + BLOCK)
-            db, rb = d[a:b], self.reported[a:b]
-            report = np.abs(db - rb) > self.threshold * rb
-            report |= (rb == 0) & (db > 0)
-            parts.append(a + np.flatnonzero(report))
-        idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        self.reported[idx] = d[idx]
+        idx = self._moved_past_threshold()
         self.reports_sent += idx.size
         by_tracker = self.mgr[idx]
+        # grouped by tracker, each group in position order (a stable radix sort of a byte per report)
+        idx = idx[np.argsort(by_tracker, kind="stable")]
+        counts = np.bincount(by_tracker, minlength=len(self.plan.trackers))
+        ends = np.cumsum(counts)
+        del by_tracker
         for t, tracker in enumerate(self.plan.trackers):
-            sel = idx[by_tracker == t]
+            sel = idx[ends[t] - counts[t]:ends[t]]
             self.send(tracker, wire.DemandReport.pack(tick=tick, ids=self.ids_at(sel), demand_mw=d[sel]))
         self.latency.reported(tick, time.perf_counter())
+
+    def _moved_past_threshold(self) -> np.ndarray:
+        """Positions of the consumers whose demand moved past the report threshold since they
+        last reported (|d - r| > threshold x r; a consumer that reported 0 reports any demand),
+        marked as reported. In blocks, into two reused buffers: no n-wide temporary."""
+        d, rep = self.demand, self.reported
+        diff = np.empty(min(self.n, BLOCK), dtype=np.float32)
+        bound = np.empty_like(diff)
+        mark = np.empty(diff.size, dtype=bool)
+        parts = []
+        for a in range(0, self.n, BLOCK):
+            b = min(self.n, a + BLOCK)
+            db, rb, m = d[a:b], rep[a:b], mark[: b - a]
+            np.subtract(db, rb, out=diff[: b - a])
+            np.abs(diff[: b - a], out=diff[: b - a])
+            np.multiply(rb, self.threshold, out=bound[: b - a])
+            np.greater(diff[: b - a], bound[: b - a], out=m)
+            np.copyto(rb, db, where=m)
+            parts.append(np.flatnonzero(m) + a)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     @on(wire.Assign)
     def on_assign(self, msg: wire.Assign, env: wire.Envelope):
@@ -220,7 +247,7 @@ class Population(GridPeer):
             # a tracker that names a consumer holds it from now on: it placed it, starved it, or
             # took it over from a peer (handover). The releasing tracker says nothing more about
             # it (scowl.balance.tracker_round), so every Assign is the holder's word.
-            self.gen_row[pos] = self.on.rows_of(gen)
+            self.on.move(pos, gen, msg.column("ids")["lo"][mine])
             self.mgr[pos] = self.tracker_index[sender]
         if self._resync_due:
             self._send_resyncs()
@@ -239,14 +266,11 @@ class Population(GridPeer):
         """What our consumers draw from each generator they are on (MW): the generators with a
         member, sorted by id. In blocks, over a table of the generator ids in use."""
         t = len(self.gen_table)
-        members = np.zeros(t, dtype=np.int64)
         draw = np.zeros(t, dtype=np.float64)
         for a in range(0, self.n, BLOCK):
-            rows = self.gen_row[a:a + BLOCK]
-            members += np.bincount(rows, minlength=t)
-            draw += np.bincount(rows, weights=self.demand[a:a + BLOCK], minlength=t)
-        members[0] = 0  # row 0: starved, on no generator
-        keep = np.flatnonzero(members)
+            draw += np.bincount(self.gen_row[a:a + BLOCK], weights=self.demand[a:a + BLOCK], minlength=t)
+        keep = np.flatnonzero(self.on.members)
+        keep = keep[keep != 0]  # row 0: starved, on no generator
         order = np.argsort(self.gen_table[keep], kind="stable")
         return self.gen_table[keep][order], draw[keep][order]
 
@@ -305,14 +329,16 @@ class Population(GridPeer):
         choked_gens = np.array(sorted({g for v in verdicts for g in v.choked}), dtype=np.int32)
         low = np.array(sorted({g for v in verdicts for g in v.capacity_low}), dtype=np.int32)
         ok = np.array(sorted({g for v in verdicts for g in v.unchoked}), dtype=np.int32)
-        self_optimizing = self.self_optimizing()
+        cut_off = any(t in self.tracker_index for t in self.unreachable)
+        self_optimizing = self.self_optimizing() if cut_off else None  # (None: no tracker lost, nobody is)
         dr_events = 0
         if self.dr is not None:  # the demand-response rule: scowl.balance.response.after_verdicts
             nc = self.n_consumers
             rows = self.gen_row[:nc]
             warned = self.on.marked(low)[rows] if low.size else np.zeros(nc, dtype=bool)
             unchoked = self.on.marked(ok)[rows] if ok.size else np.zeros(nc, dtype=bool)
-            dr_events = response.after_verdicts(self.dr, self.choked[:nc], warned, unchoked, self_optimizing[:nc],
+            alone = self_optimizing[:nc] if self_optimizing is not None else np.zeros(nc, dtype=bool)
+            dr_events = response.after_verdicts(self.dr, self.choked[:nc], warned, unchoked, alone,
                                                 self.scenario.response.decrease_factor, self.scenario.response.increase_step)
         dr = self.dr
         choked_rows = self.on.marked(choked_gens)
@@ -320,10 +346,10 @@ class Population(GridPeer):
         for a in range(0, self.n, BLOCK):  # in blocks: the temporaries stay small
             b = min(self.n, a + BLOCK)
             rows = self.gen_row[a:b]
-            choked = choked_rows[rows] if choked_gens.size else np.zeros(b - a, dtype=bool)
+            choked = choked_rows[rows] if choked_gens.size else None
             self.books.count(f, a, b, self.demand[a:b], rows != 0, choked)
         self.done(tick, {
-            "consumers": self.n, "demand_mw": self.base_mw, **f, "self_optimizing": int(self_optimizing.sum()), "dr_events": dr_events,
+            "consumers": self.n, "demand_mw": self.base_mw, **f, "self_optimizing": int(np.count_nonzero(self_optimizing)) if self_optimizing is not None else 0, "dr_events": dr_events,
             "allowance_mean": float(dr.allowance.mean()) if dr is not None and dr.allowance.size else 1.0,
             "backlog_mwh": dr.outstanding_kwh / 1e3 if dr is not None else 0.0,
             "deferred_mwh_cum": dr.deferred_kwh / 1e3 if dr is not None else 0.0,
@@ -333,8 +359,7 @@ class Population(GridPeer):
 
     def view(self) -> dict[str, float]:
         """Where our consumers are, as we followed the trackers (scowl.balance.views)."""
-        on = np.flatnonzero(self.gen_row != 0)
-        return views.view_figures(self.global_at(on), self.gen_table[self.gen_row[on]])
+        return self.on.view_figures()  # kept as the Assigns move them (GeneratorRows.move)
 
     def final_figures(self) -> dict[str, float]:
         classes = np.bincount(self.pop.kind, minlength=len(KIND_NAMES)).tolist() + [self.n - self.n_consumers]

@@ -49,3 +49,26 @@ def test_a_whole_day_starved_does_not_wrap():
 
 def test_an_empty_population_has_no_figures_to_divide():
     assert ServiceBooks(0).final_figures(300)["starved_spells"] == 0
+
+
+def test_a_block_without_starved_or_choked_counts_as_the_full_rule_does():
+    """`choked=None` (no choked generator this tick) takes a shortcut where everyone is served
+    and no spell ends: its figures and books equal the full rule's (an all-False choked array)."""
+    rng = np.random.default_rng(5)
+    n, block = 60_000, 20_000  # blocks past numpy's 8,192-element reduction buffer
+    short, full = ServiceBooks(n), ServiceBooks(n)
+    for tick in range(30):
+        demand = rng.random(n).astype(np.float32) * 3
+        served = np.ones(n, dtype=bool)
+        if tick % 3 == 1:  # some ticks starve a few consumers in a few blocks
+            served[rng.integers(0, n // 2, 40)] = False
+        fs, ff = short.tick_figures(), full.tick_figures()
+        for a in range(0, n, block):
+            b = min(n, a + block)
+            short.count(fs, a, b, demand[a:b], served[a:b], None)
+            full.count(ff, a, b, demand[a:b], served[a:b], np.zeros(b - a, dtype=bool))
+        assert fs == ff
+    for name in ("spell", "starved_ticks", "spells", "choked_ticks"):
+        np.testing.assert_array_equal(getattr(short, name), getattr(full, name))
+    assert short.final_figures(300) == full.final_figures(300)
+    assert short.final_figures(300)["starved_spells"] > 0

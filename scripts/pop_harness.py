@@ -1,0 +1,136 @@
+"""One consumer population driven through a day in-process, without sockets: the actor's own
+per-tick code (demand step and reports, following the trackers' Assign, draws, the books) on
+synthetic Assigns and empty Verdicts. Prints CPU per tick by phase, peak RSS and bytes per
+consumer, and a digest of everything the population sent and reported (a refactor keeps it).
+
+    .venv/bin/python scripts/pop_harness.py DAY.toml [--population 0] [--ticks 288] [--profile OUT]
+
+DAY.toml is a scenario (e.g. a run dir's day.toml at scale 1.0); the plan is made as `scowl
+run --processes` makes it (4 populations at the whole state)."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import resource
+import sys
+import time
+from types import SimpleNamespace
+
+import numpy as np
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("config")
+    ap.add_argument("--population", type=int, default=0)
+    ap.add_argument("--populations", type=int, default=None)
+    ap.add_argument("--ticks", type=int, default=None)
+    ap.add_argument("--moved", type=float, default=0.015, help="share of consumers a tracker moves per tick")
+    ap.add_argument("--starved", type=float, default=0.001, help="share of consumers starved per tick (they stay starved until moved again)")
+    ap.add_argument("--encode", action="store_true", help="encode every sent message into a frame, as the transport does")
+    ap.add_argument("--profile", default="")
+    args = ap.parse_args()
+
+    from scowl import wire
+    from scowl.actors.consumer import Population
+    from scowl.plan import make_plan
+
+    rss0 = rss_mb()
+    plan = make_plan(args.config, populations=args.populations)
+    scenario = __import__("scowl.config", fromlist=["load_scenario"]).load_scenario(args.config)
+    shard = plan.populations[args.population]
+    t0 = time.process_time()
+    pop = Population(shard.name, plan, scenario, None, shard)
+    build_s = time.process_time() - t0
+    pop.hi = np.uint64(7)
+    n = pop.n
+    k = len(plan.trackers)
+    digest = hashlib.sha256()
+    sent = {"frames": 0, "bytes": 0, "encode_s": 0.0, "digest_s": 0.0}
+
+    def send(peer, msg):
+        c = time.process_time()
+        if args.encode:
+            frame = wire.encode_frame(msg, pop.name, peer, 1, getattr(msg, "tick", 0))
+            sent["bytes"] += len(frame)
+            del frame
+        c1 = time.process_time()
+        sent["frames"] += 1
+        for name, _ in type(msg).COLUMNS:
+            digest.update(getattr(msg, name))
+        sent["encode_s"] += c1 - c
+        sent["digest_s"] += time.process_time() - c1
+
+    done: list[dict] = []
+    pop.send = send
+    pop.arm = lambda *a, **kw: None
+    pop.heard = lambda *a: None
+    pop.done = lambda tick, figures: done.append(figures)
+    pop.mgr[:] = (np.arange(n) * 7919 % 1009 % k).astype(np.uint8)
+    rng = np.random.default_rng(1)
+    gens_of = [np.arange(1000 + 200 * t, 1000 + 200 * t + 110, dtype=np.int32) for t in range(k)]
+    ticks = args.ticks or scenario.ticks
+    phases = dict.fromkeys(("step", "follow", "finish"), 0.0)
+    assign_build = 0.0
+    prof = cProfile.Profile() if args.profile else None
+    rss_ready = rss_mb()
+    for tick in range(ticks):
+        pop.tick_now = tick
+        c0 = time.process_time()
+        if prof:
+            prof.enable()
+        pop._step(tick)
+        if prof:
+            prof.disable()
+        c1 = time.process_time()
+        # the trackers' Assigns (not timed: the tracker's work): tick 0 places everyone, then a few move
+        sel_all = np.arange(n) if tick == 0 else np.sort(rng.choice(n, int(n * (args.moved + args.starved)), replace=False))
+        for t, tracker in enumerate(plan.trackers):
+            sel = sel_all[pop.mgr[sel_all] == t]
+            g = gens_of[t][rng.integers(0, len(gens_of[t]), sel.size)]
+            if tick:
+                g[rng.random(sel.size) < args.starved / (args.moved + args.starved)] = wire.STARVED_ID
+            pop.assigns.add(tick, tracker, (tracker, wire.Assign.pack(tick=tick, ids=pop.ids_at(sel), gen_ids=g)))
+        c2 = time.process_time()
+        assign_build += c2 - c1
+        if prof:
+            prof.enable()
+        pop._follow(tick)
+        c3 = time.process_time()
+        for f in sorted(pop.verdicts.expected_at(tick)):
+            pop.verdicts.add(tick, f, SimpleNamespace(choked=[], capacity_low=[], unchoked=[]))
+        pop._maybe_finish(tick)
+        if prof:
+            prof.disable()
+        c4 = time.process_time()
+        phases["step"] += c1 - c0 - sent["digest_s"]
+        sent["digest_s"] = 0.0
+        phases["follow"] += c3 - c2 - sent["digest_s"]
+        sent["digest_s"] = 0.0
+        phases["finish"] += c4 - c3
+    for f in done:
+        digest.update(repr(sorted(f.items())).encode())
+    total = sum(phases.values())
+    rss = rss_mb()
+    print(f"population {shard.name}: {n:,} consumers+blocks, {ticks} ticks, build {build_s:.2f} s CPU")
+    print(f"CPU per tick: {1e3 * total / ticks:.1f} ms  (" + ", ".join(f"{p} {1e3 * v / ticks:.1f}" for p, v in phases.items())
+          + f"); of which encoding frames {1e3 * sent['encode_s'] / ticks:.1f}; synthetic assigns {1e3 * assign_build / ticks:.1f} ms"
+          " and the harness's digest not counted")
+    print(f"reports per tick (after tick 0): {np.mean([f['reports'] for f in done[1:]]) / n:.3f} of consumers; frames {sent['frames']}"
+          + (f", {sent['bytes'] / ticks / 1e6:.1f} MB encoded per tick" if args.encode else ""))
+    print(f"peak RSS {rss:.0f} MB (interpreter+imports {rss0:.0f}, after build {rss_ready:.0f}): "
+          f"{(rss - rss0) * 2**20 / n:.1f} B per consumer above the imports, {rss * 2**20 / n:.1f} B all-in")
+    print(f"digest {digest.hexdigest()[:16]}")
+    if prof:
+        prof.dump_stats(args.profile)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

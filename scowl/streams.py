@@ -32,13 +32,18 @@ def stream_key(seed: int, owner: str, purpose: str) -> int:
     return (h ^ ((seed >> 32) * 0x9E3779B97F4A7C15)) & _M64
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser, in place on a uint64 array (a bijection with good avalanche)."""
-    x ^= x >> np.uint64(30)
+def _mix64(x: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+    """SplitMix64 finaliser, in place on a uint64 array (a bijection with good avalanche);
+    `scratch`, a uint64 array of x's shape, holds the shifts (else they are temporaries)."""
+    t = np.empty_like(x) if scratch is None else scratch
+    np.right_shift(x, np.uint64(30), out=t)
+    x ^= t
     x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
+    np.right_shift(x, np.uint64(27), out=t)
+    x ^= t
     x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
+    np.right_shift(x, np.uint64(31), out=t)
+    x ^= t
     return x
 
 
@@ -67,6 +72,23 @@ class CounterStream:
         u -= np.float32(0.5)
         u *= np.float32(2.0 * np.sqrt(3.0))
         return u
+
+    def centered_into(self, index: np.ndarray, counter: int, out: np.ndarray, bits: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+        """`centered(index, counter)` written into `out` (float32), with `bits` and `scratch`
+        (uint64, index's shape) as its working space: the same values, no temporaries."""
+        if index.dtype not in (np.uint32, np.uint64):  # (a signed index would multiply in float64)
+            index = index.astype(np.uint64)
+        with np.errstate(over="ignore"):
+            base = np.uint64(_mix_scalar(self.key ^ ((counter * 0xD1B54A32D192ED03) & _M64)))
+            np.multiply(index, np.uint64(0x9E3779B97F4A7C15), out=bits, casting="unsafe")
+            bits += base
+            _mix64(bits, scratch)
+        np.right_shift(bits, np.uint64(40), out=bits)
+        np.copyto(out, bits, casting="unsafe")  # < 2^24: exact in float32
+        out *= np.float32(2.0**-24)
+        out -= np.float32(0.5)
+        out *= np.float32(2.0 * np.sqrt(3.0))
+        return out
 
     def normal(self, index: np.ndarray, counter: int = 0) -> np.ndarray:
         """Standard normal float32 per index (Box-Muller on two counter draws)."""

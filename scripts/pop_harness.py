@@ -72,7 +72,24 @@ def main() -> None:
     pop.arm = lambda *a, **kw: None
     pop.heard = lambda *a: None
     pop.done = lambda tick, figures: done.append(figures)
-    pop.mgr[:] = (np.arange(n) * 7919 % 1009 % k).astype(np.uint8)
+    from scowl.balance.sharding import first_trackers
+
+    c0 = time.process_time()
+    if hasattr(pop, "first_buckets"):
+        bucket = pop.first_buckets(np.array([n // k] * (k - 1) + [n - (k - 1) * (n // k)]))
+    else:  # main before the setup's arrays moved into first_buckets: what setup() did
+        bucket = first_trackers(np.array([n // k] * (k - 1) + [n - (k - 1) * (n // k)]),
+                                np.r_[pop.pop.kind, np.full(pop.n - pop.n_consumers, 255, dtype=np.uint8)], None)
+        pop.global_at(np.arange(pop.n))
+    setup_s = time.process_time() - c0
+    rss_setup = rss_mb()
+    for b in range(k):
+        pos = np.flatnonzero(bucket == b)
+        for a in range(0, pos.size, 100_000):
+            wire.ConsumersRegister.pack(ids=pop.ids_at(pos[a:a + 100_000]), demand_mw=pop.reported[pos[a:a + 100_000]])
+    pop.mgr[:] = (np.arange(n) * 7919 % 1009 % k).astype(np.uint8)  # (a tracker's handovers mix them)
+    del bucket, pos
+    rss_at = {}
     rng = np.random.default_rng(1)
     gens_of = [np.arange(1000 + 200 * t, 1000 + 200 * t + 110, dtype=np.int32) for t in range(k)]
     ticks = args.ticks or scenario.ticks
@@ -109,6 +126,8 @@ def main() -> None:
         if prof:
             prof.disable()
         c4 = time.process_time()
+        if tick in (0, 1, ticks - 1):
+            rss_at[tick] = rss_mb()
         phases["step"] += c1 - c0 - sent["digest_s"]
         sent["digest_s"] = 0.0
         phases["follow"] += c3 - c2 - sent["digest_s"]
@@ -126,6 +145,8 @@ def main() -> None:
           + (f", {sent['bytes'] / ticks / 1e6:.1f} MB encoded per tick" if args.encode else ""))
     print(f"peak RSS {rss:.0f} MB (interpreter+imports {rss0:.0f}, after build {rss_ready:.0f}): "
           f"{(rss - rss0) * 2**20 / n:.1f} B per consumer above the imports, {rss * 2**20 / n:.1f} B all-in")
+    print(f"setup's arrays {setup_s:.2f} s CPU; peak RSS after setup {rss_setup:.0f} MB, "
+          + ", ".join(f"after tick {t} {v:.0f}" for t, v in rss_at.items()))
     print(f"digest {digest.hexdigest()[:16]}")
     if prof:
         prof.dump_stats(args.profile)

@@ -222,10 +222,31 @@ class DemandModel:
         self.state = np.zeros(len(population), dtype=np.float32)
         self.kw = np.zeros(len(population), dtype=np.float32)
         self.shares = demand_shares(scenario)
+        kind = population.kind
+        n_res = int(np.count_nonzero(kind == 0))
+        #: (start, stop) of each class's consumers when homes come first, then commercial buildings
+        self._runs: tuple[tuple[int, int], ...] | None = (
+            ((0, n_res), (n_res, len(kind))) if not np.any(kind[:n_res]) and np.all(kind[n_res:] == 1) else None)
 
     @property
     def nbytes(self) -> int:
         return self.state.nbytes + self.kw.nbytes
+
+    def _demand_into(self, out: np.ndarray, state: np.ndarray, a: int, b: int, a_k: np.ndarray, b_k: np.ndarray) -> None:
+        """out = b_k[kind] x state + a_k[kind] for consumers a..b: over each class's run of
+        consecutive consumers when the classes come in runs (a shard's homes, then its
+        commercial buildings), else by each consumer's class."""
+        if self._runs is None:
+            kind = self.population.kind[a:b]
+            np.take(b_k, kind, out=out)
+            out *= state
+            out += np.take(a_k, kind)
+            return
+        for k, (lo, hi) in enumerate(self._runs):
+            lo, hi = max(lo, a), min(hi, b)
+            if lo < hi:
+                np.multiply(state[lo - a:hi - a], b_k[k], out=out[lo - a:hi - a])
+                out[lo - a:hi - a] += a_k[k]
 
     def step(self, tick: int) -> np.ndarray:
         if tick != self.tick + 1:
@@ -233,24 +254,25 @@ class DemandModel:
         if not 0 <= tick <= self.scenario.ticks:
             raise ValueError(f"DemandModel.step({tick}): tick outside [0, {self.scenario.ticks}]")
         idx = self.population.index
-        for a in range(0, len(idx), BLOCK):  # in blocks: the draws' temporaries stay a few MB
-            b = min(len(idx), a + BLOCK)
-            if tick == self.start_tick:
-                self.state[a:b] = self._init.centered(idx[a:b], tick)
-            else:
-                eps = self._innov.centered(idx[a:b], tick)
-                eps *= self._k
-                self.state[a:b] *= self.phi
-                self.state[a:b] += eps
         shape = self._shape[tick]
-        a = shape.astype(np.float32)
-        b = (shape * self._sigma).astype(np.float32)
-        kind = self.population.kind
+        a_k = shape.astype(np.float32)  # per class: kw = base x max(0, a + b x state)
+        b_k = (shape * self._sigma).astype(np.float32)
         out = self.kw
-        np.take(b, kind, out=out)
-        out *= self.state
-        out += np.take(a, kind)
-        np.maximum(out, 0, out=out)
-        out *= self.population.base_kw
+        m = min(len(idx), BLOCK)
+        eps, bits, scratch = np.empty(m, np.float32), np.empty(m, np.uint64), np.empty(m, np.uint64)
+        for a in range(0, len(idx), BLOCK):  # in blocks, into reused buffers: no n-wide temporary
+            b = min(len(idx), a + BLOCK)
+            state, e = self.state[a:b], eps[: b - a]
+            if tick == self.start_tick:
+                self._init.centered_into(idx[a:b], tick, state, bits[: b - a], scratch[: b - a])
+            else:
+                self._innov.centered_into(idx[a:b], tick, e, bits[: b - a], scratch[: b - a])
+                e *= self._k
+                state *= self.phi
+                state += e
+            o = out[a:b]
+            self._demand_into(o, state, a, b, a_k, b_k)
+            np.maximum(o, 0, out=o)
+            o *= self.population.base_kw[a:b]
         self.tick = tick
         return out

@@ -80,3 +80,16 @@ def test_any_index_set_is_a_valid_shard():
     keep = np.isin(evs_whole.owner, pick)
     np.testing.assert_array_equal(evs_mine.owner, evs_whole.owner[keep])
     np.testing.assert_array_equal(evs_mine.stored_kwh, evs_whole.stored_kwh[keep])
+
+
+def test_demand_of_a_shuffled_index_set_is_each_consumers_own():
+    """A shard whose homes and commercial buildings do not come in runs (classes by each
+    consumer's kind) steps the same per-consumer demand as the whole (classes by runs)."""
+    sc = _small(**{"scenario.scale": 0.002})
+    whole = build_population(sc)
+    pick = np.random.default_rng(1).permutation(len(whole))[: len(whole) // 2]
+    mine = build_population(sc, indices=pick)
+    assert np.any(np.diff(mine.kind.astype(np.int8)) < 0)  # not homes-then-commercial
+    dm_whole, dm_mine = build_grid(sc).demand(whole), build_grid(sc).demand(mine)
+    for t in range(4):
+        np.testing.assert_array_equal(dm_mine.step(t), dm_whole.step(t)[pick])

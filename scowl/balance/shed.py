@@ -60,7 +60,8 @@ def shed_overloaded(
         if sel.size <= _SORT_LIMIT:
             take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
         else:
-            sel = sel[np.argsort(s[sel], kind="stable")]
+            key = s[sel].astype(np.int16) if k < np.iinfo(np.int16).max else s[sel]
+            sel = sel[np.argsort(key, kind="stable")]  # a radix sort on 16 bits
             bounds = np.asarray(np.searchsorted(s[sel], np.r_[several, k]))
             for j, lo, hi in zip(several, bounds[:-1], bounds[1:]):
                 part = sel[lo:hi]

@@ -171,10 +171,11 @@ class Trees:
         new = as_power("apply_consumer_updates new_demand", new_demand, idx.size, np.float32)
         idx, new = _last_wins(idx, new)
         gen = self._assign[idx]
+        was = self._demand[idx]
         served = gen >= 0
-        diff = new[served].astype(np.float64) - self._demand[idx[served]]
+        diff = new[served].astype(np.float64) - was[served]
         self._load += np.bincount(gen[served], weights=diff, minlength=self.G)
-        rose = idx[new > self._demand[idx]]
+        rose = idx[new > was]
         rose = rose[~self._rose[rose]]
         if rose.size:
             self._rose[rose] = True

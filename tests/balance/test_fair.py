@@ -68,3 +68,14 @@ def test_first_fit_decreasing_leaves_a_small_consumer_not_the_large_one():
     gen, _ = plan_placement(np.array([0.5, 0.7, 0.5, 0.3]), np.zeros(2), np.ones(2))
     assert gen[1] >= 0
     assert np.count_nonzero(gen < 0) == 1
+
+
+def test_the_rotation_orders_members_by_generator_then_past_starvation_then_index():
+    from scowl.balance.fair import _by_generator_then_past
+
+    rng = np.random.default_rng(3)
+    for gens, past in ((40, 30), (400, 5000)):  # a key of 16 bits (radix sort) and a wider one
+        g = rng.integers(0, gens, 5000)
+        p = rng.integers(0, past, 5000).astype(np.int32)
+        sel = np.arange(5000)  # given in index order, as the rotation's candidates are
+        assert np.array_equal(_by_generator_then_past(g, p), np.lexsort((sel, p, g)))

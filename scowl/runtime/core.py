@@ -84,6 +84,7 @@ class ActorCore:
         self._outbox: dict[tuple[Channel, bytes | None], list[bytes]] = {}
         self._chunks = chunks.Reassembler()  # messages arriving in pieces (scowl.wire.chunks), one per sender
         self._flush_scheduled = False
+        self._reading = False  # in a socket's reader callback (Mailbox._on_readable): it flushes on return
         self._busy = False
         self._mailbox: collections.deque[tuple[wire.Envelope, wire.Message]] = collections.deque()
         self._room = asyncio.Event()

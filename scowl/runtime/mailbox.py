@@ -32,7 +32,7 @@ class Mailbox(Dispatch):
         does most of this (_read_now): the pump wakes only for what that left to do, and
         sleeps only on a settled socket (see Channel)."""
         mailbox = self._mailbox
-        ch.on_readable = lambda: self._read_now(ch)
+        ch.on_readable = lambda: self._on_readable(ch)
         while True:
             if mailbox and not self._busy:
                 await self._drain()
@@ -46,8 +46,19 @@ class Mailbox(Dispatch):
                 self._room.clear()
                 await self._room.wait()
 
+    def _on_readable(self, ch: Channel) -> bool:
+        """The socket's reader callback (see _read_now); what its handlers sent leaves when it
+        returns, not a loop iteration later."""
+        self._reading = True
+        try:
+            return self._read_now(ch)
+        finally:
+            self._reading = False
+            if self._outbox and not self._flush_scheduled:
+                self._flush()
+
     def _read_now(self, ch: Channel) -> bool:
-        """The socket's reader callback: take what it has, at most READ_NOW_MAX packets, and
+        """Take what the socket has, at most READ_NOW_MAX packets, and
         handle it right here while nothing else is being handled (replies resolve their
         requests, requests are answered: no task wakes for either). True when the pump must
         wake: messages left in the mailbox, or packets possibly left in the socket."""

@@ -47,7 +47,7 @@ class Requests(Outbox):
         With `reply=T` the reply is checked to be a T (typed request/reply), else RemoteError."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[wire.Message] = loop.create_future()
-        seq = self.send(to, msg, ask=True)
+        seq = self.send(to, msg, ask=True, alone=True)
         self._pending[seq] = fut
         # a plain timer on the future: asyncio.timeout's context manager cost as much Python
         # per request as the rest of the request's own path

@@ -178,7 +178,7 @@ class Population(GridPeer):
         while self.model.tick < tick - 1:  # restarted mid-run: the demand streams again up to here
             self.model.step(self.model.tick + 1)
         self._step(tick)
-        self.arm(tick, "assign", 0.55, lambda: self.assigns.missing(tick), self._maybe_follow, hops=2)
+        self.arm(tick, "assign", 0.55, lambda: self.assigns.missing(tick), self._maybe_follow, hops=3)
         self._maybe_follow(tick)  # assignments for this tick may have come before the tick
 
     def _step(self, tick: int) -> None:
@@ -259,7 +259,7 @@ class Population(GridPeer):
             except ActorError as exc:  # a joiner that never said hello to us: no way to reach it
                 self.stats.unroutable += 1
                 log.error("%s: no draw to %s at tick %d: %s", self.name, fleet, tick, exc)
-        self.arm(tick, "verdict", 0.95, lambda: self.verdicts.missing(tick), self._maybe_finish, hops=4)
+        self.arm(tick, "verdict", 0.95, lambda: self.verdicts.missing(tick), self._maybe_finish, hops=5)
         self._maybe_finish(tick)
 
     def _draws(self) -> tuple[np.ndarray, np.ndarray]:

@@ -120,7 +120,7 @@ class GeneratorFleet(GridPeer):
     def on_tick(self, tick: int):
         self.tick_now = tick
         self.arm(tick, "verdict", 0.75, lambda: self.orders.missing(tick) + self.draws.missing(tick), self._maybe_verdict,
-                 hops=3)
+                 hops=4)
         self.available, charge = self.availability(tick)
         self.output = self.output_now()
         # what each unit could give this tick if asked: dispatchable units as far as their ramp

@@ -2,9 +2,13 @@
 bucket every round. The region (generators, consumers, trees) and the round are pure policy
 (scowl.balance.Region, scowl.balance.tracker_round); this actor only moves messages in and out.
 
-One round per tick, once every fleet's GenStatus, every population's DemandReport and (from
-tick 1) every peer tracker's Handover for the previous tick are in, applied in sender order;
-then Assign to populations, TreeDelta + Setpoints to fleets, RegionSummary + Handover to peers.
+One round per tick in two steps. First pass, once every fleet's GenStatus, every population's
+DemandReport and (from tick 1) every peer tracker's RegionSummary of the previous tick are in,
+applied in sender order: Handover to every peer (the starved it can take now, the served it
+takes next tick). Sub-round, once every peer's Handover of this tick is in (sender order): the
+starved handed to us are placed on our room; then Assign to populations, TreeDelta + Setpoints
+to fleets, RegionSummary to peers. So a consumer a region cannot serve is served by a peer with
+room in the same tick, not one tick later.
 """
 
 from __future__ import annotations
@@ -38,15 +42,24 @@ class Tracker(GridPeer):
             share = limits.limit_shares(limits.interfaces().cross, owner, plan.trackers.index(name), len(plan.trackers))
             self.region.limits = balance.ZoneLimits(consumer_zones(np.arange(plan.n_global), scenario.seed), scenario.scenario.scale * share)
         self.peer_trackers = [t for t in plan.trackers if t != name]
-        self.peer_summary: dict[int, dict[str, wire.RegionSummary]] = {}  # tick -> peer -> summary
+        self.summaries = Gather(self.peer_trackers, "region-summary")
         self.gen_status = Gather([], "gen-status")  # the fleets that registered generators with us
         self.reports = Gather([p.name for p in plan.populations], "demand-report")
         # each population's ranges of global indices: its Assign carries its own consumers only
         self._pop_ranges = [r for k, p in enumerate(plan.populations) for r in
                             ((p.start, p.stop, k), (plan.n_consumers + p.fixed_start, plan.n_consumers + p.fixed_stop, k))]
         self.handovers = Gather(self.peer_trackers, "handover")
+        self._later: list[balance.ConsumerBatch] = []  # served consumers peers handed us, ours at the next round
+        self._heard: list[str] = []  # peers whose handover of the last sub-round came
+        self._first: balance.FirstPass | None = None  # this tick's first pass, until its sub-round
+        self._first_s = 0.0
+        # consumers named in tree deltas sent to a fleet while it was unreachable (a partition
+        # loses them): when it is heard again it gets where each of them is now, as we see it
+        self._unsent: dict[str, list[np.ndarray]] = {}
+        self._resend: set[str] = set()
         self.tick_now = -1
         self._round_done = -1
+        self._finished = -1
         self._missing_now = 0
         self.rounds = 0
         self.round_wall = (0.0, 0.0)
@@ -189,7 +202,7 @@ class Tracker(GridPeer):
     def on_handover(self, msg: wire.Handover, env: wire.Envelope):
         self.heard(env.sender)
         self.handovers.add(msg.tick, env.sender, msg)
-        self._maybe_round(msg.tick + 1)
+        self._maybe_finish(msg.tick)
 
     @on(wire.Resync)
     def on_resync(self, msg: wire.Resync, env: wire.Envelope):
@@ -203,6 +216,7 @@ class Tracker(GridPeer):
             ids, _, gens = self.region.where_are(msg.column("ids"))
             delta = wire.TreeDelta.pack(tick=max(self.tick_now, 0), ids=ids, gen_ids=gens)
             for fleet in sorted(self.gen_status.expected_at(max(self.tick_now, 0))):
+                self._note_unsent(fleet, ids)
                 self.send(fleet, delta)
 
     @on(wire.Ping)
@@ -211,69 +225,124 @@ class Tracker(GridPeer):
 
     @on(wire.RegionSummary)
     def on_summary(self, msg: wire.RegionSummary, env: wire.Envelope):
-        self.peer_summary.setdefault(msg.tick, {})[env.sender] = msg
+        self.summaries.add(msg.tick, env.sender, (env.sender, msg))
+        self._maybe_round(msg.tick + 1)
 
     def on_tick(self, tick: int):
         if self._pending_gens or self._pending_cons:
             self._apply_registrations()
         self.tick_now = tick
-        self.arm(tick, "round", 0.35, lambda: self.gen_status.missing(tick) + self.reports.missing(tick) + (
-            self.handovers.missing(tick - 1) if tick > 0 and self.peer_trackers else []), self._maybe_round)
+        self.arm(tick, "round", 0.35, lambda: self._awaited(tick), self._maybe_round)
         self._maybe_round(tick)
+
+    def _awaited(self, tick: int) -> list[str]:
+        """Who the first pass of `tick` still waits for: statuses, reports, peers' summaries of the last tick."""
+        return self.gen_status.missing(tick) + self.reports.missing(tick) + (self.summaries.missing(tick - 1) if tick > 0 else [])
 
     def _maybe_round(self, tick: int) -> None:
         if tick != self.tick_now or self._round_done == tick:
             return
-        complete = self.gen_status.complete(tick) and self.reports.complete(tick) and (
-            tick == 0 or not self.peer_trackers or self.handovers.complete(tick - 1))
-        if not complete and not self.expired(tick, "round"):
+        if self._awaited(tick) and not self.expired(tick, "round"):
             return
         self._round_done = tick
-        missing = self.gen_status.missing(tick) + self.reports.missing(tick) + (self.handovers.missing(tick - 1) if tick > 0 else [])
+        missing = self._awaited(tick)
         self.missed(missing)
         self._missing_now = len(missing)
-        self._round(tick)
+        self._first_pass(tick)
+        self.arm(tick, "handover", 0.45, lambda: self.handovers.missing(tick), self._maybe_finish, hops=2)
+        self._maybe_finish(tick)
 
-    def _round(self, tick: int) -> None:
+    def _first_pass(self, tick: int) -> None:
         t0 = time.perf_counter()
-        offers = self.peer_summary.pop(tick - 1, {})
         unheard = [self._population_hi[p] for p in self.reports.missing(tick) if p in self._population_hi]
-        for old in [t for t in self.peer_summary if t < tick - 1]:
-            del self.peer_summary[old]
+        offers = dict(self.summaries.take(tick - 1)) if tick > 0 else {}  # (a late older one first: the newest wins)
         inp = balance.RoundInput(
             tick=tick,
             statuses=[balance.GenUpdate(st.column("gen_ids"), st.column("output_mw"), st.column("setpoint_mw"), st.column("charge_mw"))
                       for st in self.gen_status.take(tick)],
             reports=[balance.ConsumerBatch(r.column("ids"), r.column("demand_mw")) for r in self.reports.take(tick)],
-            heard=[p for p in self.peer_trackers if p not in self.handovers.missing(tick - 1)] if tick > 0 else [],
-            handovers=[balance.ConsumerBatch(h.column("ids"), h.column("demand_mw")) for h in self.handovers.take(tick - 1)] if tick > 0 else [],
+            heard=self._heard,
+            handovers=self._later,
             offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw, s.storage_room_mw) for n, s in offers.items()},
             peers=self.peer_trackers,
             unheard=unheard,
         )
-        out = balance.tracker_round(self.region, inp)
-        round_s = time.perf_counter() - t0
+        self._later = []
+        self._first = balance.first_pass(self.region, inp)
+        self._first_s = time.perf_counter() - t0
+        self.round_wall = (self.round_wall[0] if self.rounds else t0, t0)  # first and last round's start
+        for peer in self.peer_trackers:
+            ho = self._first.handovers[peer]
+            self.send(peer, wire.Handover.pack(tick=tick, ids=ho.ids, demand_mw=ho.demand_mw, later=self._first.later[peer]))
+
+    def _maybe_finish(self, tick: int) -> None:
+        if tick != self.tick_now or self._round_done != tick or self._finished == tick:
+            return
+        if self.handovers.missing(tick) and not self.expired(tick, "handover"):
+            return
+        self._finished = tick
+        missing = self.handovers.missing(tick)
+        self.missed(missing)
+        self._missing_now += len(missing)
+        self._finish(tick)
+
+    def _finish(self, tick: int) -> None:
+        t0 = time.perf_counter()
+        now: list[balance.ConsumerBatch] = []
+        self._heard = heard = [p for p in self.peer_trackers if p not in self.handovers.missing(tick)]
+        for h in self.handovers.take(tick):  # (late ones of earlier ticks first: placed now too)
+            ids, demand, k = h.column("ids"), h.column("demand_mw"), h.n - h.later
+            now.append(balance.ConsumerBatch(ids[:k], demand[:k]))
+            if h.later:
+                self._later.append(balance.ConsumerBatch(ids[k:], demand[k:]))
+        first, self._first = self._first, None
+        assert first is not None
+        out = balance.finish_round(self.region, first, now, heard)
+        round_s = self._first_s + time.perf_counter() - t0
         self.rounds += 1
-        self.round_wall = (self.round_wall[0] if self.rounds > 1 else t0, t0)  # first and last round's start
         self.round_seconds.append(round_s)
         owner = range_owner(out.ids["lo"], self._pop_ranges)
-        for k, p in enumerate(self.plan.populations):  # its own consumers (and any no population owns)
-            mine = (owner == k) | (owner == NO_OWNER)
+        for k, p in enumerate(self.plan.populations):  # its own consumers (and any no population owns); not those a peer took
+            mine = ((owner == k) | (owner == NO_OWNER)) & ~out.taken
             self.send(p.name, wire.Assign.pack(tick=tick, ids=out.ids[mine], gen_ids=out.gen_ids[mine]))
         released = np.full(len(out.released_ids), balance.NO_GENERATOR, dtype=np.int32)  # first: the round's word wins
         delta = wire.TreeDelta.pack(tick=tick, ids=np.concatenate([out.released_ids, out.ids]),
                                     gen_ids=np.concatenate([released, out.gen_ids]))
         sp = wire.Setpoints.pack(tick=tick, gen_ids=out.steer_gen_ids, setpoint_mw=out.setpoint_mw)
         for fleet in sorted(self.gen_status.expected_at(tick)):  # the fleets owning generators here, no others
+            self._note_unsent(fleet, delta.column("ids"))
+            if fleet in self._resend:
+                self._resend_truth(fleet, tick)
             self.send(fleet, delta)
             self.send(fleet, sp)
         after = out.summary
-        for peer in self.peer_trackers:  # the summary first: the peer's next round waits for our Handover, sent after it
+        for peer in self.peer_trackers:  # the peer's next first pass waits for it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count,
                                                    out.room_mw, out.short_mw, out.storage_room_mw))
-            ho = out.handovers[peer]
-            self.send(peer, wire.Handover.pack(tick=tick, ids=ho.ids, demand_mw=ho.demand_mw))
         self.done(tick, {"round_s": round_s, **out.figures, "missing_peers": self._missing_now, "unreachable": len(self.unreachable)})
+
+    def _note_unsent(self, fleet: str, ids: np.ndarray) -> None:
+        if fleet in self.unreachable and len(ids):
+            self._unsent.setdefault(fleet, []).append(np.array(ids))
+
+    def on_reachable(self, peer: str) -> None:
+        super().on_reachable(peer)
+        if peer in self._unsent:
+            self._resend.add(peer)
+
+    def _resend_truth(self, fleet: str, tick: int) -> None:
+        """`fleet` is back: where every consumer we named to it while it was cut off is now (on
+        one of our generators, or off them: a fleet applies our "off" only to consumers on our
+        generators). Without it a consumer that left our generators during the cut stays on
+        them in the fleet's trees for good. Sent before the round's own delta (its word wins)."""
+        self._resend.discard(fleet)
+        ids = np.concatenate(self._unsent.pop(fleet))
+        ids = ids[np.unique(ids["lo"], return_index=True)[1]]
+        held, _, gens = self.region.where_are(ids)
+        gone = ids[~np.isin(ids["lo"], held["lo"])]
+        self.send(fleet, wire.TreeDelta.pack(tick=tick, ids=np.concatenate([gone, held]),
+                                             gen_ids=np.concatenate([np.full(gone.size, balance.NO_GENERATOR, dtype=np.int32), gens])))
+        log.info("%s: %s is back; told it where %d consumers named while it was cut off are", self.name, fleet, ids.size)
 
     def final_figures(self) -> dict[str, float]:
         r = np.asarray(self.round_seconds) if self.round_seconds else np.zeros(1)

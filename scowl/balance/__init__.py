@@ -44,6 +44,7 @@ __all__ = [
     "STARVED",
     "AcceptResult",
     "ConsumerBatch",
+    "FirstPass",
     "GenUpdate",
     "InvariantError",
     "PeerOffer",
@@ -56,6 +57,8 @@ __all__ = [
     "ZoneLimits",
     "accept_consumers",
     "check_invariants",
+    "finish_round",
+    "first_pass",
     "pick_handover",
     "rebalance",
     "region_summary",
@@ -78,9 +81,12 @@ from scowl.balance.limits import ZoneLimits
 from scowl.balance.members import retire_fleet, retire_generators
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.regionround import (
+    FirstPass,
     PeerOffer,
     RoundInput,
     RoundOutput,
+    finish_round,
+    first_pass,
     tracker_round,
 )
 from scowl.balance.round import RebalanceResult, rebalance

@@ -33,7 +33,7 @@ import numpy as np
 from scowl.balance.handover import RegionSummary, pick_handover, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
-from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, reach_mw, room_and_short, storage_reach_mw, storage_room
+from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, place_handed_in, reach_mw, room_and_short, storage_reach_mw, storage_room
 from scowl.balance.trees import ABSENT, Trees
 from scowl.model import CONTINUOUS, STORAGE
 
@@ -56,7 +56,7 @@ class RoundInput:
     tick: int
     statuses: Sequence[GenUpdate] = ()
     reports: Sequence[ConsumerBatch] = ()
-    handovers: Sequence[ConsumerBatch] = ()  # peers' handovers of the previous tick, sender order
+    handovers: Sequence[ConsumerBatch] = ()  # served consumers peers handed us last tick (the `later` part), sender order
     offers: Mapping[str, PeerOffer] = field(default_factory=dict)  # peer -> last tick's offer
     peers: Sequence[str] = ()  # every peer tracker (the handover of each, empty or not, goes out)
     heard: Sequence[str] | None = None  # peers whose handover of the previous tick came (None: all)
@@ -85,6 +85,10 @@ class RoundOutput:
     # served consumers handed to a peer last round and let go now: off our generators in the
     # fleets' trees (the peer's own delta places them; a fleet applies our word only to ours)
     released_ids: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # over `ids`: starved consumers handed this tick to a peer that took them this tick (its
+    # Assign names them; the populations must not also read ours, which says starved)
+    taken: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    later: dict[str, int] = field(default_factory=dict)  # of handovers[peer], the last ones: served, taken next tick
 
 
 def pick_served(trees: Trees, max_mw: float, exclude: np.ndarray) -> np.ndarray:
@@ -141,8 +145,50 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     return ({p: np.concatenate(v) for p, v in starved.items()}, {p: np.concatenate(v) for p, v in served.items()})
 
 
-def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
-    """One round of a tracker over its region (see the module's docstring)."""
+@dataclass(frozen=True)
+class FirstPass:
+    """A tick's round before its sub-round: what `first_pass` did and what `finish_round` needs.
+    `handovers[peer]` goes to each peer now: the starved consumers first (released here; the
+    peer places them in this tick's sub-round), then the last `later[peer]` ones, served
+    consumers the peer takes over at its next tick's round (they stay here until then)."""
+
+    tick: int
+    base: np.ndarray  # setpoints the fleets run at (the ramp's origin for the sub-round)
+    res: RebalanceResult
+    handed_to: dict[str, np.ndarray]
+    served_to: dict[str, np.ndarray]
+    released: list[np.ndarray]
+    handed_in: list[np.ndarray]
+    accepted: int
+    declined: int
+    handovers: dict[str, ConsumerBatch]
+    later: dict[str, int]
+    unheard: Sequence[int] = ()
+
+
+def _frozen(region: Region, unheard: Sequence[int]) -> np.ndarray | None:
+    """Consumers of populations not heard this tick: neither shed nor placed (cut off, they follow no Assign)."""
+    return np.isin(region.cons_ids[: region.trees.n]["hi"], np.asarray(unheard)) if len(unheard) else None
+
+
+def _accept(region: Region, batches: Sequence[ConsumerBatch]) -> tuple[list[np.ndarray], int, int, float]:
+    """Peers' consumers, in sender order: placed where they fit, kept starved otherwise.
+    Returns (indices per batch, accepted, declined, MW)."""
+    accepted = declined = 0
+    handed_in = []
+    mw = 0.0
+    for ho in batches:
+        if len(ho.ids):
+            a, d, idx = region.accept_handover(ho.ids, ho.demand_mw)
+            accepted, declined = accepted + a, declined + d
+            handed_in.append(idx)
+            mw += float(np.asarray(ho.demand_mw, dtype=np.float64).sum())
+    return handed_in, accepted, declined, mw
+
+
+def first_pass(region: Region, inp: RoundInput) -> FirstPass:
+    """Steps 1-4 of a tracker's round (see the module's docstring): what it hands to each peer
+    is known after it, so peers can place this tick's starved in their sub-round."""
     trees = region.trees
     region.warm = inp.tick == 0
     trees.round = max(trees.round, inp.tick)  # starved time counts in ticks
@@ -158,19 +204,12 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
             released.append(region.cons_ids[idx])
             region.release(idx)
     region.leaving = {}
-    accepted = declined = 0
-    handed_in = []
-    handed_in_mw = 0.0
-    for ho in inp.handovers:
-        if len(ho.ids):
-            a, d, idx = region.accept_handover(ho.ids, ho.demand_mw)
-            accepted, declined = accepted + a, declined + d
-            handed_in.append(idx)
-            handed_in_mw += float(np.asarray(ho.demand_mw, dtype=np.float64).sum())
+    handed_in, accepted, declined, handed_in_mw = _accept(region, inp.handovers)
     if region.prev_demand_mw >= 0:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance
-    trees.frozen = np.isin(region.cons_ids[: trees.n]["hi"], np.asarray(inp.unheard)) if len(inp.unheard) else None
+    base = region.setpoint.copy()
+    trees.frozen = _frozen(region, inp.unheard)
     # EV hubs charge on spare gas only while nobody starves or runs short here or at a peer
     charge = not trees.n_unplaced and not any(o.starved_mw > 0 or o.short_mw > 0 for o in inp.offers.values())
     res = dispatch_and_place(region, inp.tick, charge=charge)
@@ -181,8 +220,44 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
     _, short = room_and_short(region)
     handed_to, served_to = _pick_handover(region, res, inp.offers, short)
-    handed = np.concatenate(list(handed_to.values())) if handed_to else np.zeros(0, dtype=np.int64)
     region.leaving = served_to
+    handovers, later = {}, {}
+    for peer in inp.peers:
+        now = handed_to.get(peer, np.zeros(0, dtype=np.int64))
+        nxt = served_to.get(peer, np.zeros(0, dtype=np.int64))
+        idx = np.concatenate([now, nxt])
+        handovers[peer] = ConsumerBatch(region.cons_ids[idx], trees.demand[idx])
+        later[peer] = int(nxt.size)
+    return FirstPass(tick=inp.tick, base=base, res=res, handed_to=handed_to, served_to=served_to, released=released,
+                     handed_in=handed_in, accepted=accepted, declined=declined, handovers=handovers, later=later,
+                     unheard=tuple(inp.unheard))
+
+
+def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (), heard_now: Sequence[str] = ()) -> RoundOutput:
+    """The sub-round and step 5: the starved consumers peers handed us this tick (`now`, sender
+    order) are placed on our room, the dispatchable units ramping for them from where the fleets
+    run (never below this tick's setpoints, so nobody placed loses their place); then what
+    changed. `heard_now`: the peers whose handover of this tick came; those we handed starved
+    consumers to name them in their own Assign (placed or starved), so ours leaves them out
+    (`RoundOutput.taken`). Costs O(the handed-in consumers + the region's starved), not a round."""
+    trees = region.trees
+    res = first.res
+    handed_in_now, acc_now, dec_now, now_mw = _accept(region, now)
+    if region.prev_demand_mw >= 0:
+        region.prev_demand_mw += now_mw  # taken over, not grown
+    if dec_now:
+        trees.frozen = _frozen(region, first.unheard)
+        more = place_handed_in(region, first.base, first.tick)
+        trees.frozen = None
+        if more is not None:
+            res = merge_results(res, more, trees)
+    if handed_in_now and region.limits is not None:
+        res = merge_results(res, region.limits.apply(trees, region.gen_ids, region.cons_ids[: trees.n]["lo"], region.thr), trees)
+    handed_in = [*first.handed_in, *handed_in_now]
+    accepted, declined = first.accepted + acc_now, first.declined + dec_now
+    handed_to, served_to = first.handed_to, first.served_to
+    handed = np.concatenate(list(handed_to.values())) if handed_to else np.zeros(0, dtype=np.int64)
+    taken = np.concatenate([handed_to[p] for p in heard_now if p in handed_to] or [np.zeros(0, dtype=np.int64)])
     leaving = np.concatenate(list(served_to.values())) if served_to else np.zeros(0, dtype=np.int64)
     # 5. what changed
     changed = res.moved
@@ -212,10 +287,6 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
     spare = room - short + leaving_mw  # what leaves next round is no longer ours to carry
     room, short, stor_room = max(spare, 0.0), max(-spare, 0.0), storage_room(region, spare)
     region.prev_demand_mw = after.load_mw + after.starved_mw - leaving_mw
-    handovers = {}
-    for peer in inp.peers:
-        idx = np.concatenate([handed_to.get(peer, np.zeros(0, dtype=np.int64)), served_to.get(peer, np.zeros(0, dtype=np.int64))])
-        handovers[peer] = ConsumerBatch(region.cons_ids[idx], trees.demand[idx])
     figures = {
         "moved": res.moved.size, "newly_starved": res.newly_starved.size,
         "restored": res.restored.size, "shed": res.shed, "overloaded": res.overloaded,
@@ -229,6 +300,13 @@ def tracker_round(region: Region, inp: RoundInput) -> RoundOutput:
         **region.view(),
     }
     return RoundOutput(ids=region.cons_ids[changed], gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
-                       setpoint_mw=region.setpoint[steer].copy(), handovers=handovers, summary=after, result=res, figures=figures,
+                       setpoint_mw=region.setpoint[steer].copy(), handovers=first.handovers, summary=after, result=res, figures=figures,
                        room_mw=room, short_mw=short, storage_room_mw=stor_room,
-                       released_ids=np.concatenate(released) if released else region.cons_ids[:0])
+                       released_ids=np.concatenate(first.released) if first.released else region.cons_ids[:0],
+                       taken=np.isin(changed, taken), later=first.later)
+
+
+def tracker_round(region: Region, inp: RoundInput, now: Sequence[ConsumerBatch] = (), heard_now: Sequence[str] = ()) -> RoundOutput:
+    """One round of a tracker over its region (see the module's docstring): `first_pass`, then
+    `finish_round` with the starved consumers peers handed us this tick (`now`)."""
+    return finish_round(region, first_pass(region, inp), now, heard_now)

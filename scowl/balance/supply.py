@@ -28,12 +28,14 @@ def apply_statuses(region: Region, statuses: Sequence[GenUpdate]) -> None:
             region.setpoint[rows[steer]] = np.asarray(st.setpoint_mw)[steer]
 
 
-def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0, charge: bool = False) -> np.ndarray:
+def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0, charge: bool = False,
+              floor: np.ndarray | None = None) -> np.ndarray:
     """Setpoints of the dispatchable units and EV hubs for the region's demand (plus `extra_mw`
     of load the placement could not fit in the aggregate's room), ramping from `base` (the
-    setpoints the fleets run at); returns each generator's output as the trees will count it.
-    With `charge` (nobody starved here or at a peer), the gas units are also asked for the
-    hubs' charge, as far as their ramp and availability let them, and the hubs charge on it."""
+    setpoints the fleets run at), none below `floor` if given; returns each generator's output
+    as the trees will count it. With `charge` (nobody starved here or at a peer), the gas units
+    are also asked for the hubs' charge, as far as their ramp and availability let them, and the
+    hubs charge on it."""
     thr = region.thr
     cont = region.kind == CONTINUOUS
     stor = region.kind == STORAGE
@@ -51,9 +53,13 @@ def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0, charge: b
         hi = np.minimum(region.pmax[cont], region.available[cont])
         region.setpoint[cont] = dispatch(np.minimum(base[cont], hi), np.minimum(region.pmin[cont], hi), hi,
                                          ramp[cont], gas_need)
+        if floor is not None:
+            region.setpoint[cont] = np.maximum(region.setpoint[cont], floor[cont])
     if stor.any():  # EV hubs: discharge what gas could not cover, or charge on what is left over
         gas_out = float(np.minimum(region.setpoint[cont], region.available[cont]).sum())
         region.setpoint[stor] = storage_setpoints(need - gas_out, region.available[stor], region.charge_cap[stor], thr)
+        if floor is not None:
+            region.setpoint[stor] = np.maximum(region.setpoint[stor], floor[stor])
     return np.where(cont, np.minimum(region.setpoint, region.available),
                     np.where(stor, np.clip(region.setpoint, 0.0, region.available), region.available))
 
@@ -80,8 +86,26 @@ def dispatch_and_place(region: Region, tick: int | None = None, charge: bool = F
     return res
 
 
+def place_handed_in(region: Region, base: np.ndarray, tick: int) -> RebalanceResult | None:
+    """The sub-round: consumers peers handed us this tick that did not fit are placed on the
+    room our dispatchable units (then EV hubs) can still ramp into from `base`, the setpoints
+    the fleets run at; no setpoint goes below what this tick's round set, so no generator's
+    output falls and nobody placed is shed. O(generators + the starved), not a whole round;
+    None when nothing is starved."""
+    trees = region.trees
+    if not trees.n_unplaced:
+        return None
+    floor = region.setpoint.copy()
+    output = _dispatch(region, base, floor=floor)
+    trees.apply_generator_updates(np.arange(len(output)), output)
+    res = rebalance(trees, region.thr, clock=tick)
+    if res.starved_count:
+        res = _more_gas(region, res, base, output, tick, floor)
+    return res
+
+
 def _more_gas(region: Region, res: RebalanceResult, base: np.ndarray, output: np.ndarray, tick: int | None,
-              ) -> RebalanceResult:
+              floor: np.ndarray | None = None) -> RebalanceResult:
     """The second pass of `dispatch_and_place`: more gas for whole consumers, placed again."""
     trees = region.trees
     steer = np.isin(region.kind, (CONTINUOUS, STORAGE))
@@ -91,7 +115,7 @@ def _more_gas(region: Region, res: RebalanceResult, base: np.ndarray, output: np
         return res
     starved = trees.demand[trees.assignment == STARVED].astype(np.float64)
     extra = float(starved.max()) * max(1, int(np.count_nonzero(output > 0))) if starved.size else 0.0
-    output = _dispatch(region, base, extra)
+    output = _dispatch(region, base, extra, floor=floor)
     trees.apply_generator_updates(np.arange(len(output)), output)
     return merge_results(res, rebalance(trees, region.thr, clock=tick), trees)
 

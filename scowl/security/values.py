@@ -29,7 +29,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("demand-report", "tick"): TICK, ("demand-report", "demand_mw"): MW,
     ("consumers-register", "demand_mw"): MW,
     ("resync", "demand_mw"): MW,
-    ("handover", "tick"): TICK, ("handover", "demand_mw"): MW,
+    ("handover", "tick"): TICK, ("handover", "demand_mw"): MW, ("handover", "later"): (0, 2**40),
     ("generators-register", "nameplate_mw"): MW, ("generators-register", "min_mw"): MW,
     ("generators-register", "ramp_mw"): MW,
     ("draw", "tick"): TICK, ("draw", "draw_mw"): MW,
@@ -45,6 +45,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
 #: Checks across fields of one message: (type, description, predicate on the message).
 RELATIONS: dict[str, list[tuple[str, object]]] = {
     "generators-register": [("min_mw <= nameplate_mw", lambda m: bool(np.all(m.column("min_mw") <= m.column("nameplate_mw"))))],
+    "handover": [("later <= n", lambda m: m.later <= m.n)],
 }
 
 

@@ -297,14 +297,18 @@ class RegionSummary(Message, frozen=True):
 
 @message("handover")
 class Handover(Batch, frozen=True):
-    """Tracker -> peer tracker, once per tick: starved consumers I hand you because you had
-    spare capacity (empty when none)."""
+    """Tracker -> peer tracker, once per tick after its first pass, before its Assign: consumers
+    I hand you because you had spare capacity (empty when none). The first `n - later` are
+    starved: place them in this tick's sub-round (your Assign names them, mine does not); the
+    last `later` are served and stay on my generators this tick: take them at your next tick's
+    round."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("demand_mw", "<f4"))
     tick: int
     n: int
     ids: bytes
     demand_mw: bytes
+    later: int = 0
 
 
 @message("final-query")

@@ -38,13 +38,13 @@ def _day(tmp_path, name: str) -> dict:
 
 def test_a_blocked_event_loop_loses_no_peer_and_changes_no_figure(tmp_path, monkeypatch):
     quiet = _day(tmp_path, "quiet")
-    real_round = balance.tracker_round
+    real_round = balance.first_pass
 
     def slow_round(region, inp):
         time.sleep(0.3)  # the whole process stalls, as on a loaded machine: six heartbeats
         return real_round(region, inp)
 
-    monkeypatch.setattr(balance, "tracker_round", slow_round)
+    monkeypatch.setattr(balance, "first_pass", slow_round)
     stalled = _day(tmp_path, "stalled")
     lost = [line for line in (tmp_path / "stalled" / "trace-run.log").read_text().splitlines() if ": lost " in line]
     assert lost == [], f"a stalled loop was taken for lost peers: {lost[:3]}"

@@ -21,10 +21,12 @@ SET_HELP = ("override one scenario key, e.g. --set scenario.scale=0.01 --set tra
             "(dotted TOML key; the value in TOML syntax; validated like the file; repeatable)")
 
 
-def add_scenario_arguments(p: argparse.ArgumentParser, *, optional: bool = False, help: str | None = None) -> None:
-    text = help or "scenario: a TOML file, or a packaged scenario's name (small, small-partition, ny2030, ...)"
+def add_scenario_arguments(p: argparse.ArgumentParser, *, optional: bool = False, help: str | None = None,
+                           default: str | None = None) -> None:
+    """`default`: the packaged scenario an optional CONFIG falls back to (None: ny2030)."""
+    text = help or "scenario: a TOML file, or a packaged scenario's name (small, small-partition, ny2030, newyork, ...)"
     if optional:
-        p.add_argument("config", nargs="?", default=None, help=text + " (default: ny2030)")
+        p.add_argument("config", nargs="?", default=default, help=text + f" (default: {default or 'ny2030'})")
     else:
         p.add_argument("config", help=text)
     add_set_argument(p)

@@ -12,17 +12,26 @@ from pathlib import Path
 from scowl.commands._scenario import add_scenario_arguments, scenario_of
 from scowl.commands._types import positive_int
 
+#: from this many consumers up `scowl run` starts its actors in scowl-node processes, one per usable
+#: core (--layout auto), unless --transport names inproc: one process uses one core of the machine
+PROCESSES_FROM = 1_000_000
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a scenario's day (every role on this machine) and write its results",
-                       description="Run a scenario's day with every role on this machine: all actors in this "
-                       "process over inproc (default), or one scowl-node process per actor over ipc/tcp "
-                       "(--processes, grouped by --layout). Writes DIR/state.parquet (per tick and actor), DIR/trace-*.log, "
+                       description="Run a scenario's day with every role on this machine (with no CONFIG: all of New York "
+                       "State): all actors in this process over inproc, or in scowl-node processes over ipc/tcp "
+                       "(--processes, grouped by --layout: one process per usable core by default; the default mode from "
+                       f"{PROCESSES_FROM:,} consumers up). Writes DIR/state.parquet (per tick and actor), DIR/trace-*.log, "
                        "DIR/finals.json and DIR/summary.json, and prints the summary.")
-    add_scenario_arguments(p, optional=True)
+    add_scenario_arguments(p, optional=True, default="newyork",
+                           help="scenario: a TOML file, or a packaged scenario's name (newyork: all of New York State, "
+                           "8.9 M consumers; ny2030: the same day at 5 %%; small, small-partition, ny2030-partition, ...)")
     p.add_argument("--out", help="run directory (default: runs/<scenario>-<timestamp>)")
     p.add_argument("--processes", action="store_true",
-                   help="actors in scowl-node OS processes (real sockets between them), grouped by --layout")
+                   help="actors in scowl-node OS processes (real sockets between them), grouped by --layout; the default "
+                   f"from {PROCESSES_FROM:,} consumers up on a machine with more than one usable core (--transport inproc: "
+                   "one process)")
     p.add_argument("--layout", metavar="SPEC",
                    help="with --processes, which actors share a process: auto (default: one process per usable core, "
                    "actors dealt by expected CPU), N (N processes), actor (one per actor), role (one per role), or "
@@ -42,12 +51,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def wants_processes(args: argparse.Namespace, scenario) -> bool:
+    """--processes, or (no --transport given either) a scenario large enough that one process on
+    one core would leave the machine's other cores idle."""
+    if args.processes or args.transport is not None:
+        return bool(args.processes)
+    from scowl.model.data import consumers_at
+
+    return sum(consumers_at(scenario.scenario.scale)) >= PROCESSES_FROM and len(os.sched_getaffinity(0)) > 1
+
+
 def run(args: argparse.Namespace) -> int:
     from scowl.progress import ENV
     from scowl.report.text import summary_table
     from scowl.run import RunFailed, RunInterrupted, run_scenario
 
     scenario = scenario_of(args)  # a bad file, name or --set fails here, before anything is written
+    if not args.processes and wants_processes(args, scenario):
+        from scowl.model.data import consumers_at
+
+        args.processes = True
+        print(f"scowl run: {sum(consumers_at(scenario.scenario.scale)):,} consumers: actors in scowl-node processes, "
+              f"one per usable core (--layout {args.layout or 'auto'}); --transport inproc runs them all in this process",
+              file=sys.stderr)
     out = args.out or f"runs/{scenario.scenario.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
     if args.seeds:
         return run_seeds(args, scenario, out)

@@ -16,16 +16,52 @@ __all__ = ["default_scenario_path", "load_scenario", "packaged_scenarios", "pars
 
 
 def load_scenario(path) -> Scenario:
-    """Read and validate a TOML scenario file."""
+    """Read and validate a TOML scenario file (with the scenario it `extends`, if it names one)."""
     p = Path(path)
+    return scenario_from_dict(_with_base(p, _read_toml(p), ()), source=str(p))
+
+
+def _read_toml(p: Path) -> dict:
     try:
         with open(p, "rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(str(p), "(file)", "an existing TOML file", "no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(p), "(syntax)", "valid TOML", str(exc)) from None
-    return scenario_from_dict(data, source=str(p))
+
+
+def _with_base(p: Path, data: dict, chain: tuple[Path, ...]) -> dict:
+    """A scenario's tables over those of the scenario it `extends` (a packaged name, or a path
+    relative to the file): table by table, the file's keys win; arrays of tables (partitions)
+    are replaced whole. So a variant states only what differs (configs/newyork.toml is ny2030
+    at scale 1.0) and never drifts from its base. The base's series paths stay relative to it."""
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str) or not base_name:
+        raise ConfigError(str(p), "extends", "a scenario file or a packaged scenario's name (a string)", base_name)
+    rel = p.parent / base_name
+    base_path = rel if rel.is_file() else packaged_scenarios().get(base_name.removesuffix(".toml"), rel)
+    if not base_path.is_file():
+        raise ConfigError(str(p), "extends", "an existing scenario file (relative to this one) or a packaged scenario "
+                          "name (" + ", ".join(packaged_scenarios()) + ")", base_name)
+    here = p.resolve()
+    if here in chain or base_path.resolve() in (*chain, here):
+        raise ConfigError(str(p), "extends", "a scenario that does not extend this one (no cycle)",
+                          " -> ".join(str(c) for c in (*chain, here, base_path.resolve())))
+    base = _with_base(base_path, _read_toml(base_path), (*chain, here))
+    series = base.get("series")
+    if isinstance(series, dict):  # the base's own relative series files, not ones beside this file
+        base["series"] = {k: (str((base_path.parent / v).resolve()) if k in ("load", "availability") and isinstance(v, str)
+                              and not Path(v).is_absolute() else v) for k, v in series.items()}
+    merged = dict(base)
+    for name, table in data.items():
+        if isinstance(table, dict) and isinstance(merged.get(name), dict):
+            merged[name] = {**merged[name], **table}
+        else:
+            merged[name] = table
+    return merged
 
 
 def default_scenario_path() -> Path:

@@ -7,7 +7,7 @@ import pytest
 from scowl.config import default_scenario_path, load_scenario, override, packaged_scenarios, scenario_from_dict
 from scowl.errors import ConfigError
 
-SHIPPED = ("ny2030", "ny2022", "small", "small-partition", "ny2030-partition")
+SHIPPED = ("ny2030", "ny2022", "small", "small-partition", "ny2030-partition", "newyork")
 
 
 def test_shipped_configs_all_load():
@@ -103,3 +103,36 @@ def test_override_revalidates():
         override(sc, {"scenario.scale": 2.0})
     with pytest.raises(AttributeError):
         sc.scenario.scale = 0.5  # frozen
+
+
+def test_newyork_is_ny2030_at_full_scale_and_states_only_that():
+    found = packaged_scenarios()
+    whole, part = load_scenario(found["newyork"]), load_scenario(found["ny2030"])
+    assert whole.scenario.scale == 1.0 and part.scenario.scale == 0.05
+    assert override(part, {"scenario.scale": 1.0, "scenario.name": "newyork"}).to_dict() == whole.to_dict()
+
+
+def test_extends_merges_table_by_table_and_keeps_the_base_series_relative_to_the_base(tmp_path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "load.csv").write_text("hour,total_mw\n0,1\n")
+    (tmp_path / "base" / "base.toml").write_text('[scenario]\nname = "b"\nseed = 7\nscale = 0.01\n[series]\nload = "load.csv"\n')
+    (tmp_path / "child.toml").write_text('extends = "base/base.toml"\n[scenario]\nname = "c"\nscale = 0.02\n')
+    sc = load_scenario(tmp_path / "child.toml")
+    assert (sc.scenario.name, sc.scenario.seed, sc.scenario.scale) == ("c", 7, 0.02)
+    assert sc.series.load == str((tmp_path / "base" / "load.csv").resolve())
+    packaged = tmp_path / "p.toml"
+    packaged.write_text('extends = "small"\n[trackers]\ncount = 3\n')
+    assert load_scenario(packaged).trackers.count == 3 and load_scenario(packaged).scenario.name == "small"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('extends = 3\n[scenario]\nname = "x"\n', "a string"),
+    ('extends = "no-such-scenario"\n[scenario]\nname = "x"\n', "packaged scenario name"),
+    ('extends = "loop.toml"\n[scenario]\nname = "x"\n', "no cycle"),
+])
+def test_a_bad_extends_names_the_file_and_the_key(tmp_path, text, expected):
+    f = tmp_path / "loop.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=expected) as err:
+        load_scenario(f)
+    assert str(f) in str(err.value) and "extends" in str(err.value)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from scowl import wire
+from scowl.actors.assign_inbox import AssignInbox
 from scowl.actors.peer import Gather, GridPeer
 from scowl.actors.population_rows import GeneratorRows
 from scowl.analysis.service import LatencyBook, ServiceBooks
@@ -64,7 +65,7 @@ class Population(GridPeer):
         self.books = ServiceBooks(self.n)  # served, starved, choked, starvation spells per consumer
         self.latency = LatencyBook()  # demand report -> assignment, wall ms
         self.threshold = np.float32(scenario.trackers.report_threshold)
-        self.assigns = Gather(plan.trackers, "assign")
+        self.assigns = AssignInbox(plan.trackers)  # (and, in real time, the trackers' continuous rounds')
         self.verdicts = Gather([f.name for f in plan.fleets], "verdict")
         self.tracker_index = {t: i for i, t in enumerate(plan.trackers)}
         self.flex = response.Flex.of(demand_shares(scenario), scenario.tick_seconds)
@@ -365,7 +366,7 @@ class Population(GridPeer):
         classes = np.bincount(self.pop.kind, minlength=len(KIND_NAMES)).tolist() + [self.n - self.n_consumers]
         figures = {
             "consumers": self.n, **self.books.final_figures(self.scenario.tick_seconds), **self.latency.figures(),
-            "unknown_ids": self.unknown_ids, "resyncs": self.resyncs,
+            "unknown_ids": self.unknown_ids, "resyncs": self.resyncs, "interim_assigns": self.assigns.interim_applied,
             **{f"class_consumers:{name}": int(classes[k]) for k, name in enumerate(CLASS_NAMES)},
             **response.deferral_figures(self.dr, self.tick_now + 1),
         }

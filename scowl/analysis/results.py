@@ -67,11 +67,15 @@ def starvation_beside_spare(state: pd.DataFrame, safety_threshold: float, *, wit
 
 
 def _round_trip(finals: dict[str, dict]) -> dict:
-    """Rounds achieved per wall second (mean over trackers) and the report-to-assignment latency
-    (the worst population's p50 and p99), beside the compute-only rate; none if not reported."""
+    """Rounds achieved per wall second (mean over trackers; under real time the continuous rounds
+    between ticks count too, and how many there were) and the report-to-assignment latency (the
+    worst population's p50 and p99), beside the compute-only rate; none if not reported."""
     tr = [f["rounds_per_wall_s"] for f in finals.values() if f.get("role") == "tracker" and "rounds_per_wall_s" in f]
     pops = [f for f in finals.values() if f.get("role") == "consumer" and "report_to_assign_ms_p50" in f]
     out = {"rounds_per_wall_s": float(np.mean(tr))} if tr else {}
+    continuous = sum(f.get("interim_rounds", 0) for f in finals.values() if f.get("role") == "tracker")
+    if continuous:  # (real time only: lockstep summaries keep their keys)
+        out["continuous_rounds"] = int(continuous)
     if pops:
         out["report_to_assign_ms_p50"] = float(max(f["report_to_assign_ms_p50"] for f in pops))
         out["report_to_assign_ms_p99"] = float(max(f["report_to_assign_ms_p99"] for f in pops))

@@ -46,6 +46,7 @@ __all__ = [
     "ConsumerBatch",
     "FirstPass",
     "GenUpdate",
+    "InterimOutput",
     "InvariantError",
     "PeerOffer",
     "RebalanceResult",
@@ -59,6 +60,7 @@ __all__ = [
     "check_invariants",
     "finish_round",
     "first_pass",
+    "interim_round",
     "pick_handover",
     "rebalance",
     "region_summary",
@@ -68,6 +70,7 @@ __all__ = [
     "tracker_round",
 ]
 
+from scowl.balance.continuous import InterimOutput, interim_round
 from scowl.balance.handover import (
     AcceptResult,
     RegionSummary,

@@ -26,6 +26,7 @@ def summary_table(s: dict) -> str:
         f"  peers rebalanced           {_fmt(r['peers_rebalanced'])}  ({r['peers_rebalanced_per_s']:,.0f} per second of round time)",
         *([f"  rounds per wall second     {r['rounds_per_wall_s']:,.2f} per tracker; report -> assignment p50 / p99 "
            f"{r['report_to_assign_ms_p50']:,.1f} / {r['report_to_assign_ms_p99']:,.1f} ms"] if "report_to_assign_ms_p99" in r else []),
+        *([f"  continuous rounds          {_fmt(r['continuous_rounds'])} between the tick rounds (real time)"] if "continuous_rounds" in r else []),
         "energy (MWh)",
         f"  demanded / served          {e['demanded']:,.1f} / {e['served']:,.1f}",
         f"  generated / unserved       {e['generated']:,.1f} / {e['unserved']:,.1f}",

@@ -33,7 +33,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("generators-register", "nameplate_mw"): MW, ("generators-register", "min_mw"): MW,
     ("generators-register", "ramp_mw"): MW,
     ("draw", "tick"): TICK, ("draw", "draw_mw"): MW,
-    ("setpoints", "tick"): TICK, ("assign", "tick"): TICK, ("tree-delta", "tick"): TICK,
+    ("setpoints", "tick"): TICK, ("assign", "tick"): TICK, ("assign", "seq"): (0, 2**40), ("tree-delta", "tick"): TICK,
     ("verdict", "tick"): TICK,
     ("region-summary", "tick"): TICK, ("region-summary", "capacity_mw"): MW,
     ("region-summary", "load_mw"): MW, ("region-summary", "starved_mw"): MW, ("region-summary", "starved"): (0, 2**40),

@@ -219,13 +219,17 @@ class DemandReport(Batch, frozen=True):
 @message("assign")
 class Assign(Batch, frozen=True):
     """Tracker -> population, once per tick: consumers whose generator changed (gen id, or
-    STARVED_ID when disconnected and starved). The sender is now each consumer's tracker."""
+    STARVED_ID when disconnected and starved). The sender is now each consumer's tracker.
+    `seq` 0: the tick's round (one per tick, awaited). Real-time pacing only, `seq` k > 0: the
+    k-th continuous round since the tracker's round of `tick`: followed, in arrival order,
+    with the assignments of the next tick the population follows, before them."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("gen_ids", "<i4"))
     tick: int
     n: int
     ids: bytes
     gen_ids: bytes
+    seq: int = 0
 
 
 @message("tree-delta")

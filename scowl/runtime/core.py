@@ -36,7 +36,7 @@ log = logging.getLogger("scowl.actor")
 #: a handler: called as handler(msg, env); may return a reply, an awaitable of one, or None
 Handler = Callable[[Any, wire.Envelope], Any]
 #: a queued send on a blocked socket: the parts and how many frames they carry
-Queued = tuple[list[bytes], int]
+Queued = tuple[list[bytes | memoryview], int]
 
 
 class ActorCore:

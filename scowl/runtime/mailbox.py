@@ -118,7 +118,7 @@ class Mailbox(Dispatch):
         if len(parts) != expected_parts:
             self._refuse(sender, rid, kind, "malformed", f"{len(parts)} message parts, expected {expected_parts}", None)
             return
-        packet = parts[-1].buffer  # a view of what libzmq received: not copied
+        packet = parts[-1].buffer.toreadonly()  # a view of what libzmq received: not copied
         self.stats.bytes_received += len(packet)
         link = self.link_bytes.get(sender)
         if link is None:
@@ -128,21 +128,26 @@ class Mailbox(Dispatch):
 
     def _accept_packet(self, packet: bytes | memoryview, sender: str, rid: bytes | None, kind: int) -> None:
         """Validate every frame of a packet; replies resolve their futures now (a handler
-        awaiting a reply must never wait behind itself), the rest go to the mailbox."""
+        awaiting a reply must never wait behind itself), the rest go to the mailbox.
+        A large packet is not copied: its large frames decode as views of it (wire.decode_frame),
+        its small ones are copied out, so a small message never keeps a large packet alive."""
+        views = len(packet) >= wire.VIEW_MIN_BYTES
         try:
-            frames = wire.decode_packet(packet)
+            frames = wire.decode_packet(packet, views=views)
         except ProtocolError as exc:
             self._refuse(sender or "?", rid, kind, exc.reason, exc.detail, None)
             return
         guards = self.guards
         for frame in frames:
+            if views and len(frame) < wire.VIEW_MIN_BYTES:
+                frame = bytes(frame)
             try:
                 env, msg = wire.decode_frame(frame, self.name)
                 if isinstance(msg, wire.Chunk):  # a piece of a message too large for one frame
                     whole = self._chunks.add(sender, msg)
                     if whole is None:
                         continue
-                    env, msg = wire.decode_frame(whole, self.name, max_bytes=chunks.MAX_MESSAGE_BYTES)
+                    env, msg = wire.decode_frame(memoryview(whole).toreadonly(), self.name, max_bytes=chunks.MAX_MESSAGE_BYTES)
                     if isinstance(msg, wire.Chunk):
                         raise ProtocolError("malformed", "a chunk inside a chunked message")
             except ProtocolError as exc:
@@ -188,7 +193,7 @@ class Mailbox(Dispatch):
             else:
                 self._mailbox.append((env, msg))
 
-    def _refuse(self, sender: str, rid: bytes | None, kind: int, reason: str, detail: str, frame: bytes | None,
+    def _refuse(self, sender: str, rid: bytes | None, kind: int, reason: str, detail: str, frame: bytes | memoryview | None,
                 reply_as: str = "") -> None:
         """Count a frame we could not accept and, when it came to our ROUTER, say why with a
         typed `reject`: as the reply to the request (reply_to = its seq, so the asker's request
@@ -235,7 +240,7 @@ class Mailbox(Dispatch):
             self._room.set()
 
 
-def _peek(frame: bytes | None) -> tuple[int, bool, str]:
+def _peek(frame: bytes | memoryview | None) -> tuple[int, bool, str]:
     """(seq, ask, type) of a frame that failed to decode, as far as they can be read; (0,
     False, "") when they cannot. Only ever called on frames already refused."""
     if frame is None or len(frame) > wire.MAX_FRAME_BYTES:

@@ -44,12 +44,19 @@ class Outbox(ActorCore):
         follows it in this iteration (the caller awaits right after, as `request` does: no
         flush to schedule, so no loop iteration spent on one)."""
         seq = self._next_seq()
-        frame = wire.encode_frame(msg, self.name, to, seq, self.clock.tick, reply_to, ask)
-        frames = [frame]
+        frame: bytes | memoryview
+        frames: list[bytes | memoryview]
+        if isinstance(msg, wire.Batch) and msg.nbytes >= _alone_bytes():
+            # a packet of its own: packed as it is encoded, in one buffer (see wire.encode_alone)
+            packet, frame = wire.encode_alone(msg, self.name, to, seq, self.clock.tick, reply_to, ask)
+            frames = [packet]
+        else:
+            frame = wire.encode_frame(msg, self.name, to, seq, self.clock.tick, reply_to, ask)
+            frames = [frame]
         if chunks.needs_chunks(frame):  # too large for one frame: it crosses in pieces, put together by the receiver
-            frames = [wire.encode_frame(piece, self.name, to, self._next_seq(), self.clock.tick)
+            frames = [wire.encode_alone(piece, self.name, to, self._next_seq(), self.clock.tick)[0]
                       for piece in chunks.split(frame, seq, self.name, to)]
-            del frame
+        del frame
         ch = self._links.get(to)
         rid: bytes | None
         if ch is not None:
@@ -84,7 +91,8 @@ class Outbox(ActorCore):
             self._asked_floor = next(iter(asked))
             del asked[self._asked_floor]
 
-    def _enqueue(self, ch: Channel, rid: bytes | None, frame: bytes, alone: bool = False) -> None:
+    def _enqueue(self, ch: Channel, rid: bytes | None, frame: bytes | memoryview, alone: bool = False) -> None:
+        """One frame for a link (a memoryview: a packet already, see send)."""
         key = (ch, rid)
         out = self._outbox.get(key)
         if out is None:
@@ -100,13 +108,13 @@ class Outbox(ActorCore):
                 asyncio.get_running_loop().call_soon(self._flush)
             self._transmit(ch, rid, [frame])
             return
-        if len(frame) >= _alone_bytes():  # a packet of its own, after what waits (order kept)
+        if type(frame) is memoryview or len(frame) >= _alone_bytes():  # a packet of its own, after what waits (order kept)
             if out:
                 self._outbox[key] = []
                 self._transmit(ch, rid, out)
             self._transmit(ch, rid, [frame])
             return
-        out.append(frame)
+        out.append(frame)  # bytes: a memoryview went alone above
         if len(out) >= PACKET_MAX_FRAMES:
             self._outbox[key] = []
             self._transmit(ch, rid, out)
@@ -121,10 +129,12 @@ class Outbox(ActorCore):
                 self._transmit(ch, rid, frames)
             ch.poke()
 
-    def _transmit(self, ch: Channel, rid: bytes | None, frames: list[bytes], poke: bool = False) -> None:
+    def _transmit(self, ch: Channel, rid: bytes | None, frames: list[bytes] | list[bytes | memoryview], poke: bool = False) -> None:
+        """Frames leave as one packet (one memoryview: a packet already, see send)."""
         if ch.closed:
             return
-        packet = wire.encode_packet(frames)
+        first = frames[0]
+        packet = first if len(frames) == 1 and type(first) is memoryview else wire.encode_packet(frames)  # type: ignore[arg-type]
         self.stats.bytes_sent += len(packet)
         peer = ch.name if rid is None else self._rid_name.get(rid) or rid.decode("utf-8", "replace")
         link = self.link_bytes.get(peer)
@@ -169,8 +179,8 @@ class Outbox(ActorCore):
                     if exc.errno != zmq.EHOSTUNREACH:
                         raise
                     self.stats.unroutable += n
-                    if len(parts) == 2:  # through the ROUTER: [routing id, packet]
-                        self._route_lost(parts[0])
+                    if len(parts) == 2 and isinstance(rid := parts[0], bytes):  # through the ROUTER: [routing id, packet]
+                        self._route_lost(rid)
                 backlog.popleft()
         finally:
             if not backlog or ch.closed:

@@ -46,6 +46,9 @@ ROUTER, DEALER, SUB = int(zmq.ROUTER), int(zmq.DEALER), int(zmq.SUB)
 # before reading it whole; a packet never outgrows the frame limit (larger messages cross
 # chunked), and the routing-id part is tiny. Applies to tcp and ipc (inproc copies nothing).
 MAX_MESSAGE_PART = 64 * 1024 * 1024 + 64 * 1024  # scowl.wire.MAX_FRAME_BYTES + room for the envelope
+# A message part at least this large is handed to libzmq without a copy (copy=False): below
+# it the copy is cheaper than pyzmq's bookkeeping of a zero-copy part
+ZERO_COPY_BYTES = 256 * 1024
 
 
 def is_tcp(address: str) -> bool:
@@ -158,7 +161,7 @@ class Channel:
         self._readers.append(fut)
         await fut
 
-    async def send(self, parts: list[bytes]) -> None:
+    async def send(self, parts: list[bytes | memoryview]) -> None:
         """Send a multipart message, awaiting only when the socket would block."""
         while not self.try_send(parts):
             while not self.events() & _POLLOUT:
@@ -168,20 +171,29 @@ class Channel:
                 self._writers.append(fut)
                 await fut
 
-    def try_send(self, parts: list[bytes], poke: bool = True) -> bool:
+    def try_send(self, parts: list[bytes | memoryview], poke: bool = True) -> bool:
         """Send now or return False (would block). Multipart is atomic in ZeroMQ: once the
         first part is accepted the rest are too. `poke=False`: the caller pokes the channel
-        before the loop sleeps (the outbox does, once per iteration)."""
+        before the loop sleeps (the outbox does, once per iteration). The last part, when
+        large, is not copied: libzmq sends from it (pyzmq holds it until libzmq is done), so
+        the caller must not change it."""
         sync = self.sock
         self.settled = False
+        last = parts[-1]
         try:
             if len(parts) == 1:
-                sync.send(parts[0], _NOBLOCK)
+                if len(last) < ZERO_COPY_BYTES:
+                    sync.send(last, _NOBLOCK)
+                else:
+                    sync.send(last, _NOBLOCK, copy=False)
             else:
                 sync.send(parts[0], _NOBLOCK | _SNDMORE)
                 for part in parts[1:-1]:
                     sync.send(part, _SNDMORE)
-                sync.send(parts[-1])
+                if len(last) < ZERO_COPY_BYTES:
+                    sync.send(last)
+                else:
+                    sync.send(last, copy=False)
         except zmq.Again:
             return False
         if poke and self._readers:

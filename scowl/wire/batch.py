@@ -41,14 +41,23 @@ class Batch(Message, frozen=True):
         n: int = self.n  # type: ignore[attr-defined]
         return n
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of its columns (what its frame carries, give or take the envelope)."""
+        return sum(len(getattr(self, name)) for name, _ in self.COLUMNS)
+
     def column(self, name: str) -> np.ndarray[Any, np.dtype[Any]]:
         """A read-only numpy view of one column (no copy)."""
         dtype = dict(self.COLUMNS)[name]
         return np.frombuffer(getattr(self, name), dtype=CONSUMER_ID_DTYPE if dtype == "id128" else np.dtype(dtype))
 
     @classmethod
-    def pack(cls, **columns: Any) -> Self:
-        """Build a batch from numpy arrays (one per declared column) plus any scalar fields."""
+    def pack(cls, copy: bool = True, **columns: Any) -> Self:
+        """Build a batch from numpy arrays (one per declared column) plus any scalar fields.
+        `copy=False`: the batch holds read-only views of the arrays (no copy; an array of
+        another dtype or layout is still converted): the caller must not change them while
+        the batch is in use (sending encodes it at once: a batch that is only sent can be
+        built from temporaries without a copy)."""
         fields: dict[str, Any] = {}
         n: int | None = None
         declared = dict(cls.COLUMNS)
@@ -59,7 +68,7 @@ class Batch(Message, frozen=True):
                 if n is not None and len(arr) != n:
                     raise ValueError(f"{cls.__name__}.pack: column {key} has {len(arr)} rows, expected {n}")
                 n = len(arr)
-                fields[key] = arr.tobytes()
+                fields[key] = arr.tobytes() if copy else arr.reshape(-1).view(np.uint8).data.toreadonly()
             else:
                 fields[key] = value
         return cls(n=n or 0, **fields)

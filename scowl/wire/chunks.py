@@ -54,12 +54,12 @@ def piece_bytes(sender: str, recipient: str) -> int:
     return room
 
 
-def needs_chunks(frame: bytes) -> bool:
+def needs_chunks(frame: bytes | memoryview) -> bool:
     """True when a frame, packed alone, would not fit the frame limit."""
     return len(frame) + 16 > codec.MAX_FRAME_BYTES
 
 
-def split(frame: bytes, whole: int, sender: str, recipient: str) -> list[Chunk]:
+def split(frame: bytes | memoryview, whole: int, sender: str, recipient: str) -> list[Chunk]:
     """The pieces of a frame too large for one, in order."""
     if len(frame) > MAX_MESSAGE_BYTES:
         raise ValueError(f"a message of {len(frame)} bytes is over MAX_MESSAGE_BYTES ({MAX_MESSAGE_BYTES})")

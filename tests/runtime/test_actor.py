@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -121,6 +122,47 @@ async def test_batches_count_logical_messages(zctx, address_factory):
     assert stats.logical == 500_000
     await client.stop()
     await echo.stop()
+
+
+class Keeper(Actor):
+    """Keeps the reports it handles."""
+
+    role = "keeper"
+
+    def __init__(self, name, address=None):
+        super().__init__(name, address)
+        self.reports: list[wire.DemandReport] = []
+
+    @on(wire.DemandReport)
+    def on_report(self, msg, env):
+        self.reports.append(msg)
+        return wire.Pong(len(msg)) if env.ask else None
+
+
+async def test_a_large_batch_crosses_without_copies_and_a_forged_one_is_counted(zctx, address_factory):
+    """A 200,000-row report leaves in one buffer (no frame copy, no copy into libzmq) and
+    arrives as views of what libzmq received; a forged large frame (its row count lies) is
+    rejected as invalid and counted, and the link goes on."""
+    keeper = await started(Keeper("tracker", address_factory("keeper")), zctx)
+    client = await started(Actor("population"), zctx)
+    await client.connect("tracker", keeper.bound_address)
+    try:
+        n = 200_000
+        ids = np.zeros(n, dtype=wire.CONSUMER_ID_DTYPE)
+        ids["lo"] = np.arange(n)
+        mw = np.random.default_rng(1).random(n, dtype=np.float32)
+        report = wire.DemandReport.pack(tick=1, ids=ids, demand_mw=mw, copy=False)
+        assert (await client.request("tracker", report)).n == n
+        (got,) = keeper.reports
+        assert got == report and type(got.ids) is memoryview and got.ids.readonly  # views, equal to what was sent
+        lying = wire.encode_packet([msgspec.msgpack.encode([1, "demand-report", "population", "tracker", 99, 0, 0, False,
+                                                            [1, n + 1, report.ids, report.demand_mw]])])
+        assert client._links["tracker"].try_send([lying])
+        assert (await client.request("tracker", wire.DemandReport.pack(tick=2, ids=ids[:5], demand_mw=mw[:5]))).n == 5
+        assert keeper.stats.rejected[("population", "invalid")] == 1 and len(keeper.reports) == 2
+    finally:
+        await client.stop()
+        await keeper.stop()
 
 
 async def test_broadcast_reaches_every_subscriber_after_sync(zctx, address_factory):

@@ -66,3 +66,48 @@ def test_packets_split_into_frames_and_reject_garbage():
 def test_registering_a_type_twice_fails_loudly():
     with pytest.raises(ValueError, match="registered twice"):
         wire.message("ping")(type("Other", (wire.Message,), {}))
+
+
+def _report(n):
+    ids = np.zeros(n, dtype=wire.CONSUMER_ID_DTYPE)
+    ids["hi"], ids["lo"] = 5, np.arange(n)
+    return wire.DemandReport.pack(tick=2, ids=ids, demand_mw=np.linspace(0, 1, n, dtype=np.float32))
+
+
+@pytest.mark.parametrize("msg", [wire.Ping(3, b""), wire.Ping(3, b"x" * 300), wire.Ping(3, b"x" * 70_000), _report(10_000)])
+def test_a_packet_of_one_frame_is_built_in_one_buffer_with_the_same_bytes(msg):
+    packet, inner = wire.encode_alone(msg, "a", "b", 7, tick=4, reply_to=2, ask=True)
+    assert bytes(packet) == wire.encode_packet([frame(msg, seq=7, tick=4, reply_to=2, ask=True)])
+    assert bytes(inner) == frame(msg, seq=7, tick=4, reply_to=2, ask=True) and inner.obj is packet.obj  # one buffer
+
+
+def test_a_large_frame_decodes_as_views_of_the_received_bytes():
+    msg = _report(20_000)  # 400 kB of columns
+    received = memoryview(wire.encode_packet([frame(msg)])).toreadonly()  # as the mailbox gets it from libzmq
+    (big,) = wire.decode_packet(received, views=True)
+    _, out = wire.decode_frame(big, "b")
+    assert out == msg and type(out) is wire.DemandReport
+    ids = out.column("ids")
+    assert np.shares_memory(ids, np.frombuffer(received, dtype=np.uint8)) and not ids.flags.writeable  # not copied
+    _, copied = wire.decode_frame(bytes(big), "b")  # bytes in: bytes out, as before
+    assert type(copied.ids) is bytes and copied == msg
+    assert type(wire.decode_frame(frame(_report(10)), "b")[1].ids) is bytes  # small frames: copied
+
+
+def test_a_large_frame_with_a_lying_row_count_is_invalid_as_views_too():
+    good = _report(20_000)
+    lying = msgspec.msgpack.encode([1, "demand-report", "a", "b", 1, 0, 0, False, [2, 20_001, good.ids, good.demand_mw]])
+    assert len(lying) >= wire.VIEW_MIN_BYTES
+    with pytest.raises(ProtocolError) as info:
+        wire.decode_frame(memoryview(lying).toreadonly(), "b")
+    assert info.value.reason == "invalid"
+
+
+def test_pack_without_a_copy_holds_read_only_views_and_encodes_the_same():
+    ids = np.zeros(1000, dtype=wire.CONSUMER_ID_DTYPE)
+    ids["lo"] = np.arange(1000)
+    mw = np.ones(1000, dtype=np.float32)
+    views = wire.DemandReport.pack(tick=1, ids=ids, demand_mw=mw, copy=False)
+    assert np.shares_memory(views.column("ids"), ids) and not views.column("demand_mw").flags.writeable
+    assert views == wire.DemandReport.pack(tick=1, ids=ids, demand_mw=mw)
+    assert frame(views) == frame(wire.DemandReport.pack(tick=1, ids=ids, demand_mw=mw))

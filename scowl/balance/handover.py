@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from scowl.balance.place import plan_placement
-from scowl.balance.trees import ABSENT, EMPTY_I, Trees, as_index, as_power
+from scowl.balance.trees import ABSENT, EMPTY_I, Trees, as_index, as_power, unique_ints
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def pick_handover(trees: Trees, max_mw: float) -> np.ndarray:
 
 def release_consumers(trees: Trees, idx: ArrayLike) -> None:
     """Consumers handed over to a peer leave this region (assignment ABSENT)."""
-    idx = np.unique(as_index("release_consumers idx", idx, trees.n))
+    idx = unique_ints(as_index("release_consumers idx", idx, trees.n))
     trees.move(idx, np.full(idx.size, ABSENT, dtype=np.int32))
 
 

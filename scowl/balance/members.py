@@ -13,13 +13,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scowl.balance.region import Region
-from scowl.balance.trees import Trees
+from scowl.balance.trees import Trees, unique_ints
 
 
 def retire_generators(trees: Trees, gens: ArrayLike) -> NDArray[np.int64]:
     """Set these generators' output to 0 for good; returns the consumers that were on them,
     the ones the next round must rehome."""
-    idx = np.unique(np.asarray(gens, dtype=np.int64))
+    idx = unique_ints(np.asarray(gens, dtype=np.int64))
     if idx.size == 0:
         return np.zeros(0, dtype=np.int64)
     if idx.min() < 0 or idx.max() >= trees.G:

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from scowl.balance.fair import ROTATE_AFTER
 from scowl.balance.handover import accept_consumers, release_consumers
 from scowl.balance.limits import ZoneLimits
-from scowl.balance.trees import ABSENT, STARVED, Trees
+from scowl.balance.trees import ABSENT, STARVED, Trees, unique_ints
 from scowl.balance.views import figures_of, pair_sum
 from scowl.model import CONTINUOUS
 
@@ -186,7 +186,7 @@ class Region:
         word it missed while cut off) learns where it is. Returns how many."""
         n = self.trees.n
         held = np.flatnonzero((self.trees.assignment != ABSENT) & (self.cons_ids[:n]["hi"] == population_hi))
-        self.announced = np.union1d(self.announced, held)
+        self.announced = unique_ints(np.concatenate([self.announced, held]))
         return int(held.size)
 
     def take_announced(self) -> np.ndarray:

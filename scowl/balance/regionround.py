@@ -34,7 +34,7 @@ from scowl.balance.handover import RegionSummary, pick_handover, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
 from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, place_handed_in, reach_mw, room_and_short, storage_reach_mw, storage_room
-from scowl.balance.trees import ABSENT, Trees
+from scowl.balance.trees import ABSENT, Trees, unique_ints
 from scowl.model import CONTINUOUS, STORAGE
 
 HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
@@ -267,7 +267,8 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
     for idx in [*handed_in, region.take_announced()]:
         if not idx.size:
             continue
-        new = np.setdiff1d(idx, changed)
+        new = unique_ints(idx)
+        new = new[~np.isin(new, changed)]  # np.setdiff1d, without numpy 2's slow np.unique
         changed = np.concatenate([changed, new])
         gen = np.concatenate([gen, region.generator_of(new)])
     if handed.size:

@@ -28,45 +28,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
+from numpy.typing import ArrayLike, NDArray
+
+from scowl.balance.arrays import _last_wins, as_index, as_power, unique_ints
 
 STARVED = -1
 ABSENT = -2
 EMPTY_I = np.zeros(0, dtype=np.int64)
 EMPTY_G = np.zeros(0, dtype=np.int32)
-
-
-def as_index(name: str, idx: ArrayLike, n: int) -> NDArray[np.int64]:
-    arr = np.asarray(idx)
-    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
-        raise ValueError(f"{name}: expected a 1-D integer array of indices, found dtype {arr.dtype} shape {arr.shape}")
-    out: NDArray[np.int64] = arr.astype(np.int64, copy=False)
-    if out.size and (out.min() < 0 or out.max() >= n):
-        bad = out[(out < 0) | (out >= n)][0]
-        raise ValueError(f"{name}: index {bad} out of range; expected 0 <= index < {n}")
-    return out
-
-
-def as_power(name: str, values: ArrayLike, size: int, dtype: DTypeLike) -> np.ndarray:
-    arr: np.ndarray = np.asarray(values, dtype=dtype)
-    if arr.shape != (size,):
-        raise ValueError(f"{name}: expected {size} values (one per index), found shape {arr.shape}")
-    if size and not (np.isfinite(arr).all() and arr.min() >= 0):
-        bad = arr[~(np.isfinite(arr) & (arr >= 0))][0]
-        raise ValueError(f"{name}: power must be finite and >= 0 MW, found {bad}")
-    return arr
-
-
-def _last_wins(idx: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop repeated indices, keeping the last reported value; result sorted by index."""
-    if idx.size < 2 or bool((idx[1:] > idx[:-1]).all()):  # already sorted and unique (a population's report): as is
-        return idx, values
-    order = np.argsort(idx, kind="stable")
-    idx, values = idx[order], values[order]
-    keep = np.empty(idx.size, dtype=bool)
-    keep[-1] = True
-    np.not_equal(idx[1:], idx[:-1], out=keep[:-1])
-    return idx[keep], values[keep]
+__all__ = ["ABSENT", "EMPTY_G", "EMPTY_I", "STARVED", "Trees", "as_index", "as_power", "unique_ints"]
 
 
 class Trees:
@@ -372,7 +342,7 @@ class Trees:
         if self._pending:
             new = np.concatenate(self._pending)
             self._pending = []
-            new = np.unique(new[self._assign[new] == STARVED])  # (unplaced, placed and unplaced again: once)
+            new = unique_ints(new[self._assign[new] == STARVED])  # (unplaced, placed and unplaced again: once)
             new = new[np.lexsort((new, self._since[new]))]
             if new.size and q.size:  # placed from outside the policy (a Resync) and unplaced again: once,
                 self._fresh[new] = True  # at its new place (its spell may count from another round)

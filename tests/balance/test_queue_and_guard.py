@@ -45,3 +45,12 @@ def test_a_served_consumer_the_rounding_guard_sheds_is_reported_newly_starved(mo
     assert result.moved_from.tolist() == [0, STARVED] and result.moved_to.tolist() == [STARVED, 0]
     assert result.newly_starved.tolist() == [0] and result.restored.tolist() == [1]
     assert result.starved_count == 1 and result.starved_mw == 5.0
+
+
+def test_unique_ints_is_np_unique_by_a_sort():
+    from scowl.balance.trees import unique_ints
+
+    rng = np.random.default_rng(9)
+    for a in (rng.integers(0, 50, 1000), rng.integers(-5, 5, 7).astype(np.int32), np.zeros(0, dtype=np.int64), np.array([4])):
+        u = unique_ints(a)
+        assert np.array_equal(u, np.unique(a)) and u.dtype == a.dtype

@@ -19,6 +19,7 @@ import numpy as np
 from scowl import wire
 from scowl.actors.assign_inbox import AssignInbox
 from scowl.actors.peer import Gather, GridPeer
+from scowl.actors.population_ids import IdSpace
 from scowl.actors.population_rows import GeneratorRows
 from scowl.analysis.service import LatencyBook, ServiceBooks
 from scowl.balance import response
@@ -57,7 +58,7 @@ class Population(GridPeer):
         # are contiguous, so a consumer's global index and 128-bit id are computed from its
         # position (global_at, ids_at) instead of being stored (24 bytes a consumer saved)
         self.fixed_mw = np.float32(plan.fixed_block_mw)
-        self.hi = np.uint64(0)  # the high word of our consumers' ids, from the bootstrap
+        self.space = IdSpace(shard.start, n_c, n_f, shard.fixed_start, plan.n_consumers)  # positions <-> global index, ids
         self.demand = np.zeros(self.n, dtype=np.float32)  # MW, this tick
         self.reported = np.zeros(self.n, dtype=np.float32)  # MW, last value the tracker got
         self.on = GeneratorRows(self.n)  # the generator each consumer is on (gen_row, gen_table)
@@ -91,46 +92,20 @@ class Population(GridPeer):
     def gen_table(self) -> np.ndarray:
         return self.on.table
 
-    def global_at(self, pos) -> np.ndarray:
-        """Global indices of the consumers at these positions (int64)."""
-        pos = np.asarray(pos, dtype=np.int64)
-        out = np.empty(pos.shape, dtype=np.int64)
-        self._global_into(pos, out)
-        return out
-
-    def _global_into(self, pos: np.ndarray, out: np.ndarray) -> None:
-        """Global indices of positions `pos` written into `out` (int64 or uint64): a consumer's
-        is start + pos, a fixed-load block's comes after every consumer's (no n-wide temporary
-        but the one mask)."""
-        np.add(pos, self.shard.start, out=out, casting="unsafe")
-        blocks = pos >= self.n_consumers
-        np.add(out, self.plan.n_consumers + self.shard.fixed_start - self.n_consumers - self.shard.start, out=out, where=blocks,
-               casting="unsafe")
+    def global_at(self, pos) -> np.ndarray:  # (scowl.actors.population_ids)
+        return self.space.global_at(pos)
 
     def ids_at(self, pos) -> np.ndarray:
-        """The 128-bit ids of the consumers at these positions (a slice or an index array)."""
-        if isinstance(pos, slice):
-            pos = np.arange(*pos.indices(self.n))
-        out = np.empty(len(pos), dtype=wire.CONSUMER_ID_DTYPE)
-        out["hi"] = self.hi
-        self._global_into(np.asarray(pos, dtype=np.int64), out["lo"])
-        return out
+        return self.space.ids_at(pos)
 
     def local_index(self, ids: np.ndarray) -> np.ndarray:
-        """Positions of these ids in this population, -1 for ids of other populations."""
-        lo = ids["lo"].astype(np.int64)
-        fixed = lo - self.plan.n_consumers
-        is_fixed = fixed >= 0
-        pos = np.where(is_fixed, fixed - self.shard.fixed_start + self.n_consumers, lo - self.shard.start)
-        ok = np.where(is_fixed, (fixed >= self.shard.fixed_start) & (fixed < self.shard.fixed_stop),
-                      (lo >= self.shard.start) & (lo < self.shard.stop)) & (ids["hi"] == self.hi)
-        return np.where(ok, pos, -1)
+        return self.space.local_index(ids)
 
     async def setup(self) -> None:
         first = int(self.global_at(0)) if self.n else 0
         joined = await self.request("bootstrap", wire.ConsumerJoin(self.name, first, self.n), timeout=60, reply=wire.ConsumerIds)
-        self.hi = np.uint64(joined.hi)
-        log.info("%s: consumer ids hi=%d lo=%d..%d", self.name, int(self.hi), first, int(self.global_at(self.n - 1)) if self.n else -1)
+        self.space.hi = np.uint64(joined.hi)
+        log.info("%s: consumer ids hi=%d lo=%d..%d", self.name, int(joined.hi), first, int(self.global_at(self.n - 1)) if self.n else -1)
         placement = await self.request("broker", wire.PlaceConsumers(self.name, self.n), timeout=600, reply=wire.Placement)
         directory = await self.lookup()
         for name, (role, address, pub) in sorted(directory.items()):
@@ -141,6 +116,8 @@ class Population(GridPeer):
         bucket = first_trackers(placement.counts, np.r_[self.pop.kind, np.full(self.n - self.n_consumers, 255, dtype=np.uint8)],
                                consumer_zone_buckets(self.global_at(np.arange(self.n)), self.scenario, len(placement.counts)))
         self.mgr[:] = np.array([self.tracker_index[t] for t in placement.trackers], dtype=np.uint8)[bucket]
+        if not self.rejoining:
+            self._first_demand()
         for b, tracker in enumerate(placement.trackers):  # (a population that rejoins asks every tracker instead)
             pos = np.flatnonzero(bucket == b) if not self.rejoining else np.zeros(0, dtype=np.int64)
             for a in range(0, pos.size, REGISTER_CHUNK):
@@ -178,11 +155,20 @@ class Population(GridPeer):
         self.tick_now = tick
         while self.model.tick < tick - 1:  # restarted mid-run: the demand streams again up to here
             self.model.step(self.model.tick + 1)
-        self._step(tick)
+        if self.model.tick < tick:  # (tick 0's was stepped before registering)
+            self._demand(tick)
+        self._report(tick)
         self.arm(tick, "assign", 0.55, lambda: self.assigns.missing(tick), self._maybe_follow, hops=3)
         self._maybe_follow(tick)  # assignments for this tick may have come before the tick
 
-    def _step(self, tick: int) -> None:
+    def _first_demand(self) -> None:
+        """Tick 0's demand, before the consumers register with it: tick 0's reports then carry
+        only what changed since registering (nothing), not every consumer a second time."""
+        self._demand(0)
+        self.reported[:] = self.demand
+
+    def _demand(self, tick: int) -> None:
+        """This tick's demand (MW) of every consumer and block, after demand response."""
         kw = self.model.step(tick)
         d = self.demand
         nc = self.n_consumers
@@ -191,6 +177,10 @@ class Population(GridPeer):
         self.base_mw = float(np.sum(d, dtype=np.float64))
         if self.dr is not None:  # self-optimizing consumers consume what their allowance lets them
             np.divide(response.consume(self.dr, self.flex, kw, tick, self.tick_hours), np.float32(1000.0), out=d[:nc])
+
+    def _report(self, tick: int) -> None:
+        """Tell each tracker the demand of its consumers that moved past the report threshold."""
+        d = self.demand
         idx = self._moved_past_threshold()
         self.reports_sent += idx.size
         by_tracker = self.mgr[idx]
@@ -239,17 +229,17 @@ class Population(GridPeer):
         self.latency.assigned(tick, time.perf_counter())
         self.missed(self.assigns.missing(tick))
         for sender, msg in self.assigns.take(tick):  # (tick, sender) order: deterministic
-            if not msg.n:
-                continue
-            pos = self.local_index(msg.column("ids"))
-            mine = pos >= 0
-            self.unknown_ids += int(np.count_nonzero(~mine))
-            pos, gen = pos[mine], msg.column("gen_ids")[mine]
-            # a tracker that names a consumer holds it from now on: it placed it, starved it, or
-            # took it over from a peer (handover). The releasing tracker says nothing more about
-            # it (scowl.balance.tracker_round), so every Assign is the holder's word.
-            self.on.move(pos, gen, msg.column("ids")["lo"][mine])
-            self.mgr[pos] = self.tracker_index[sender]
+            ids, gens = msg.column("ids"), msg.column("gen_ids")
+            for a in range(0, msg.n, BLOCK):  # in blocks (tick 0 names every consumer): the temporaries stay small
+                pos = self.local_index(ids[a:a + BLOCK])
+                mine = pos >= 0
+                self.unknown_ids += int(mine.size - np.count_nonzero(mine))
+                pos, gen = pos[mine], gens[a:a + BLOCK][mine]
+                # a tracker that names a consumer holds it from now on: it placed it, starved it, or
+                # took it over from a peer (handover). The releasing tracker says nothing more about
+                # it (scowl.balance.tracker_round), so every Assign is the holder's word.
+                self.on.move(pos, gen, ids["lo"][a:a + BLOCK][mine])
+                self.mgr[pos] = self.tracker_index[sender]
         if self._resync_due:
             self._send_resyncs()
         gens, draw = self._draws()

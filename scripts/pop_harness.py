@@ -48,7 +48,10 @@ def main() -> None:
     t0 = time.process_time()
     pop = Population(shard.name, plan, scenario, None, shard)
     build_s = time.process_time() - t0
-    pop.hi = np.uint64(7)
+    if hasattr(pop, "space"):
+        pop.space.hi = np.uint64(7)
+    else:
+        pop.hi = np.uint64(7)
     n = pop.n
     k = len(plan.trackers)
     digest = hashlib.sha256()
@@ -83,6 +86,8 @@ def main() -> None:
         pop.global_at(np.arange(pop.n))
     setup_s = time.process_time() - c0
     rss_setup = rss_mb()
+    if hasattr(pop, "_first_demand"):
+        pop._first_demand()
     for b in range(k):
         pos = np.flatnonzero(bucket == b)
         for a in range(0, pos.size, 100_000):
@@ -102,10 +107,17 @@ def main() -> None:
         c0 = time.process_time()
         if prof:
             prof.enable()
-        pop._step(tick)
+        if hasattr(pop, "_step"):  # (main before tick 0's demand went with the registrations)
+            pop._step(tick)
+        else:
+            if pop.model.tick < tick:
+                pop._demand(tick)
+            pop._report(tick)
         if prof:
             prof.disable()
         c1 = time.process_time()
+        if tick in (0, 1):
+            rss_at[f"{tick} demand+reports"] = rss_mb()
         # the trackers' Assigns (not timed: the tracker's work): tick 0 places everyone, then a few move
         sel_all = np.arange(n) if tick == 0 else np.sort(rng.choice(n, int(n * (args.moved + args.starved)), replace=False))
         for t, tracker in enumerate(plan.trackers):
@@ -114,10 +126,14 @@ def main() -> None:
             if tick:
                 g[rng.random(sel.size) < args.starved / (args.moved + args.starved)] = wire.STARVED_ID
             pop.assigns.add(tick, tracker, (tracker, wire.Assign.pack(tick=tick, ids=pop.ids_at(sel), gen_ids=g)))
+        if tick in (0, 1):
+            rss_at[f"{tick} reports"] = rss_mb()
         c2 = time.process_time()
         assign_build += c2 - c1
         if prof:
             prof.enable()
+        if tick in (0, 1):
+            rss_at[f"{tick} assigns"] = rss_mb()
         pop._follow(tick)
         c3 = time.process_time()
         for f in sorted(pop.verdicts.expected_at(tick)):
@@ -143,7 +159,7 @@ def main() -> None:
           " and the harness's digest not counted")
     print(f"reports per tick (after tick 0): {np.mean([f['reports'] for f in done[1:]]) / n:.3f} of consumers; frames {sent['frames']}"
           + (f", {sent['bytes'] / ticks / 1e6:.1f} MB encoded per tick" if args.encode else ""))
-    print(f"peak RSS {rss:.0f} MB (interpreter+imports {rss0:.0f}, after build {rss_ready:.0f}): "
+    print(f"peak RSS {rss:.0f} MB (interpreter+imports {rss0:.0f}, before tick 0 {rss_ready:.0f}): "
           f"{(rss - rss0) * 2**20 / n:.1f} B per consumer above the imports, {rss * 2**20 / n:.1f} B all-in")
     print(f"setup's arrays {setup_s:.2f} s CPU; peak RSS after setup {rss_setup:.0f} MB, "
           + ", ".join(f"after tick {t} {v:.0f}" for t, v in rss_at.items()))

@@ -47,8 +47,10 @@ def test_the_small_day_with_a_tiny_frame_limit_has_the_same_books(tmp_path, monk
 def test_five_million_consumers_between_one_population_and_one_tracker(tmp_path):
     base = load_scenario("configs/ny2030.toml")
     scale = 5_050_000 / sum(consumer_counts(override(base, {"scenario.scale": 1.0})))
+    # a tiny report threshold: at tick 1 (tick 0's demand came with the registrations) every
+    # consumer whose demand moved reports it, > 64 MiB in one batch
     day = override(base, {"scenario.scale": scale, "scenario.ticks": 2, "trackers.count": 1,
-                          "response.heartbeat_timeout_s": 600.0})
+                          "trackers.report_threshold": 1e-6, "response.heartbeat_timeout_s": 600.0})
     cfg = tmp_path / "five-million.toml"
     cfg.write_text(scenario_toml(day))
     summary = run_scenario(str(cfg), str(tmp_path / "run"), populations=1, show_progress=False)
@@ -61,8 +63,10 @@ def test_five_million_consumers_between_one_population_and_one_tracker(tmp_path)
     tr = state[state["role"] == "tracker"].set_index("tick")
     gen = state[state["role"] == "generator"].groupby("tick")["tree_members"].sum()
     n = pop["consumers"]
-    # tick 0: every consumer reported its demand in one batch larger than a frame, and was placed or starved
-    assert pop.loc[0, "reports"] == n.loc[0] >= 5_000_000
+    # tick 0: every consumer registered with its demand (nothing left to report) and was placed or
+    # starved by an Assign larger than a frame; tick 1: the consumers reported in one batch larger than a frame
+    assert pop.loc[0, "reports"] == 0 and n.loc[0] >= 5_000_000
+    assert pop.loc[1, "reports"] * 20 > codec.MAX_FRAME_BYTES and pop.loc[1, "reports"] > 0.95 * summary["peers"]["consumers"]
     assert (tr["consumers"] == n).all()
     assert (pop["served"] + pop["starved"] + pop["choked"] == n).all()
     # the fleet's own copy of the trees (from tree deltas larger than a frame) matches the assignments

@@ -169,9 +169,10 @@ class Population(GridPeer):
 
     def _demand(self, tick: int) -> None:
         """This tick's demand (MW) of every consumer and block, after demand response."""
-        kw = self.model.step(tick)
         d = self.demand
         nc = self.n_consumers
+        # kW straight into the demand array (then MW in place), unless demand response needs the kW
+        kw = self.model.step(tick, out=None if self.dr is not None else d[:nc])
         np.divide(kw, np.float32(1000.0), out=d[:nc])
         d[nc:] = self.fixed_mw
         self.base_mw = float(np.sum(d, dtype=np.float64))

@@ -220,7 +220,7 @@ class DemandModel:
         self.start_tick = start_tick
         self.tick = start_tick - 1
         self.state = np.zeros(len(population), dtype=np.float32)
-        self.kw = np.zeros(len(population), dtype=np.float32)
+        self.kw = np.zeros(len(population), dtype=np.float32)  # (calloc'd: resident only once written)
         self.shares = demand_shares(scenario)
         kind = population.kind
         n_res = int(np.count_nonzero(kind == 0))
@@ -248,7 +248,9 @@ class DemandModel:
                 np.multiply(state[lo - a:hi - a], b_k[k], out=out[lo - a:hi - a])
                 out[lo - a:hi - a] += a_k[k]
 
-    def step(self, tick: int) -> np.ndarray:
+    def step(self, tick: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Demand at `tick` (kW per consumer), into `out` (float32, one per consumer) when given,
+        else into the model's own array (untouched, so never resident, when a caller always gives one)."""
         if tick != self.tick + 1:
             raise ValueError(f"DemandModel.step({tick}): expected tick {self.tick + 1} (ticks go one at a time from {self.start_tick})")
         if not 0 <= tick <= self.scenario.ticks:
@@ -257,7 +259,7 @@ class DemandModel:
         shape = self._shape[tick]
         a_k = shape.astype(np.float32)  # per class: kw = base x max(0, a + b x state)
         b_k = (shape * self._sigma).astype(np.float32)
-        out = self.kw
+        out = self.kw if out is None else out
         m = min(len(idx), BLOCK)
         eps, bits, scratch = np.empty(m, np.float32), np.empty(m, np.uint64), np.empty(m, np.uint64)
         for a in range(0, len(idx), BLOCK):  # in blocks, into reused buffers: no n-wide temporary

@@ -74,8 +74,22 @@ def cpu_s(pid: int | None = None) -> float:
     /proc, in clock ticks: 10 ms steps, so read it over many round trips)."""
     if pid is None:
         return time.process_time()
+    return _stat_cpu(f"/proc/{pid}/stat")
+
+
+def py_cpu_s(pid: int | None = None) -> float:
+    """CPU time of the main (Python) thread only, of this process or of a child by pid: what
+    Scowl's code and the event loop cost, without libzmq's I/O threads (which do the same
+    work for the actors and for raw pyzmq)."""
+    if pid is None:
+        return time.thread_time()  # the bench runs on its main thread
+    return _stat_cpu(f"/proc/{pid}/task/{pid}/stat")
+
+
+def _stat_cpu(path: str) -> float:
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        with open(path) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -112,26 +126,31 @@ async def one_outstanding_paired(sender: Actor, ctx, raw_address: str | None, co
     def cpu(pid: int | None) -> float:
         return cpu_s() + (cpu_s(pid) if pid is not None else 0.0)
 
+    def py(pid: int | None) -> float:
+        return py_cpu_s() + (py_cpu_s(pid) if pid is not None else 0.0)
+
     try:
         for i in range(100):  # connected and warm, both
             await dealer.send(payload)
             await dealer.recv()
             await sender.request("echo", wire.Ping(i, b""))
         per = max(1, count // slices)
-        t_actor = t_raw = c_actor = c_raw = 0.0
+        t_actor = t_raw = c_actor = c_raw = p_actor = p_raw = 0.0
         ratios = []
         for _ in range(slices):
-            c0, t0 = cpu(echo_pid), time.perf_counter()
+            p0, c0, t0 = py(echo_pid), cpu(echo_pid), time.perf_counter()
             for i in range(per):
                 await sender.request("echo", wire.Ping(i, b""))
             t1 = time.perf_counter()
-            c1, c1r = cpu(echo_pid), cpu(raw_pid)
+            c1, c1r, p1, p1r = cpu(echo_pid), cpu(raw_pid), py(echo_pid), py(raw_pid)
             for _ in range(per):
                 await dealer.send(payload)
                 await dealer.recv()
             t2 = time.perf_counter()
             c_actor += c1 - c0
             c_raw += cpu(raw_pid) - c1r
+            p_actor += p1 - p0
+            p_raw += py(raw_pid) - p1r
             t_actor += t1 - t0
             t_raw += t2 - t1
             ratios.append((t2 - t1) / (t1 - t0))
@@ -144,7 +163,9 @@ async def one_outstanding_paired(sender: Actor, ctx, raw_address: str | None, co
                 "one_outstanding_ratio_to_raw": float(q2),
                 "one_outstanding_ratio_to_raw_p25": float(q1), "one_outstanding_ratio_to_raw_p75": float(q3),
                 "one_outstanding_cpu_us": 1e6 * c_actor / n, "raw_one_outstanding_cpu_us": 1e6 * c_raw / n,
-                "one_outstanding_cpu_ratio_to_raw": c_raw / c_actor if c_actor > 0 else float("nan")}
+                "one_outstanding_cpu_ratio_to_raw": c_raw / c_actor if c_actor > 0 else float("nan"),
+                "one_outstanding_py_cpu_us": 1e6 * p_actor / n, "raw_one_outstanding_py_cpu_us": 1e6 * p_raw / n,
+                "one_outstanding_py_cpu_ratio_to_raw": p_raw / p_actor if p_actor > 0 else float("nan")}
     finally:
         if echo_task is not None:
             echo_task.cancel()

@@ -195,6 +195,9 @@ def render(figures: dict) -> str:
         ("CPU us per round trip, one outstanding, actor", "one_outstanding_cpu_us"),
         ("CPU us per round trip, one outstanding, raw asyncio", "raw_one_outstanding_cpu_us"),
         ("raw CPU / actor CPU per round trip (load-proof)", "one_outstanding_cpu_ratio_to_raw"),
+        ("  Python threads only (no libzmq I/O), actor", "one_outstanding_py_cpu_us"),
+        ("  Python threads only, raw asyncio", "raw_one_outstanding_py_cpu_us"),
+        ("  Python threads only, raw / actor", "one_outstanding_py_cpu_ratio_to_raw"),
     ]
     transports = [t for t in ("inproc", "tcp", "tcp+curve") if t in figures]
     lines = [(f"Scowl messaging benchmark ({figures['cpu_count']} cores; inproc = one process, tcp = two processes; "

@@ -73,6 +73,7 @@ class Gather:
         self.now: Callable[[], int] | None = None  # a callable giving the current tick (GridPeer sets it); None: no window
         self._members: dict[str, tuple[int, int | None]] = {name: (0, None) for name in expected}  # [from, until)
         self._boxes: dict[int, dict[str, object]] = defaultdict(dict)
+        self._at: tuple[int, frozenset[str]] | None = None  # the last expected_at, until members change
 
     @property
     def expected(self) -> frozenset[str]:
@@ -80,17 +81,24 @@ class Gather:
         return frozenset(n for n, (_, until) in self._members.items() if until is None)
 
     def expected_at(self, tick: int) -> frozenset[str]:
-        return frozenset(n for n, (start, until) in self._members.items() if start <= tick and (until is None or tick < until))
+        """The senders expected at `tick` (asked several times a tick: kept until members change)."""
+        if self._at is not None and self._at[0] == tick:
+            return self._at[1]
+        names = frozenset(n for n, (start, until) in self._members.items() if start <= tick and (until is None or tick < until))
+        self._at = (tick, names)
+        return names
 
     def join(self, name: str, tick: int) -> None:
         """Expect `name` from `tick` on (again, if it had left)."""
         self._members[name] = (tick, None)
+        self._at = None
 
     def leave(self, name: str, tick: int) -> None:
         """Stop expecting `name` from `tick` on; what it sent for earlier ticks still counts."""
         if name in self._members:
             start, _ = self._members[name]
             self._members[name] = (start, max(start, tick))
+            self._at = None
 
     def add(self, tick: int, sender: str, msg: object) -> None:
         if sender not in self._members:

@@ -50,27 +50,36 @@ RELATIONS: dict[str, list[tuple[str, object]]] = {
 
 
 @cache
-def _plan(cls: type) -> tuple[tuple[str, str], ...]:
-    """(field, kind) of each field worth checking: 'f' float, 'i' int, 'lf' list of floats,
-    'li' list of ints, 'df' dict of floats, 'col' a float column of a batch."""
+def _plan(cls: type) -> tuple[tuple[str, str, float, float, bool], ...]:
+    """(field, kind, low, high, ranged) of each field worth checking, once per message type:
+    kind 'f' float, 'i' int, 'lf' list of floats, 'li' list of ints, 'df' dict of floats,
+    'col' a numeric column of a batch; ranged: the field has a row in RANGES (integers are
+    checked only then)."""
     columns = dict(getattr(cls, "COLUMNS", ()))
+    type_name = getattr(cls, "TYPE", "")
     out = []
     for f in msgspec.structs.fields(cls):
         t = f.type
         if f.name in columns:
             dtype = columns[f.name]
-            if dtype != "id128" and np.dtype(dtype).kind in "fiu":
-                out.append((f.name, "col"))
+            kind = "col" if dtype != "id128" and np.dtype(dtype).kind in "fiu" else ""
         elif t is float:
-            out.append((f.name, "f"))
+            kind = "f"
         elif t is int:
-            out.append((f.name, "i"))
+            kind = "i"
         elif t == list[float]:
-            out.append((f.name, "lf"))
+            kind = "lf"
         elif t == list[int]:
-            out.append((f.name, "li"))
+            kind = "li"
         elif t == dict[str, float]:
-            out.append((f.name, "df"))
+            kind = "df"
+        else:
+            kind = ""
+        ranged = (type_name, f.name) in RANGES
+        if not kind or (kind[-1] == "i" and not ranged):
+            continue  # ids, tokens, counts: integers are checked only where a range is listed
+        lo, hi = RANGES.get((type_name, f.name), (-MAX_ABS, MAX_ABS))
+        out.append((f.name, kind, lo, hi, ranged))
     return tuple(out)
 
 
@@ -82,10 +91,7 @@ def check(msg) -> str | None:
     """None when every number of `msg` is finite and in range, else what is wrong (for the log)."""
     type_name = msg.TYPE
     cls: type = type(msg)
-    for name, kind in _plan(cls):
-        lo, hi = RANGES.get((type_name, name), (-MAX_ABS, MAX_ABS))
-        if kind[-1] == "i" and (type_name, name) not in RANGES:
-            continue  # ids, tokens, counts: integers are checked only where a range is listed
+    for name, kind, lo, hi, ranged in _plan(cls):
         if kind in ("f", "i"):
             x = getattr(msg, name)
             if _bad_scalar(x, lo, hi):
@@ -97,9 +103,14 @@ def check(msg) -> str | None:
                 if not (np.all(np.isfinite(a)) and a.min() >= lo and a.max() <= hi):
                     return f"{type_name}.{name}: a value that is not a finite number in [{lo:g}, {hi:g}]"
         elif kind == "df":
-            for key, x in getattr(msg, name).items():
-                if _bad_scalar(x, lo, hi):
-                    return f"{type_name}.{name}[{key[:40]!r}] = {x!r} not a finite number in [{lo:g}, {hi:g}]"
+            figures = getattr(msg, name)
+            values = figures.values()
+            # the common case in one pass of C loops (a tick's report has dozens of figures);
+            # NaN fails min/max comparisons only sometimes, so finiteness is checked first
+            if values and not (all(map(math.isfinite, values)) and lo <= min(values) and max(values) <= hi):
+                for key, x in figures.items():
+                    if _bad_scalar(x, lo, hi):
+                        return f"{type_name}.{name}[{key[:40]!r}] = {x!r} not a finite number in [{lo:g}, {hi:g}]"
         else:  # a batch column
             a = msg.column(name)
             if a.size and a.dtype.kind == "f":
@@ -107,7 +118,7 @@ def check(msg) -> str | None:
                     return f"{type_name}.{name}: {int(np.count_nonzero(~np.isfinite(a)))} values not finite (NaN or infinite)"
                 if a.min() < lo or a.max() > hi:
                     return f"{type_name}.{name}: values outside [{lo:g}, {hi:g}] (min {a.min():g}, max {a.max():g})"
-            elif a.size and (type_name, name) in RANGES and (a.min() < lo or a.max() > hi):
+            elif a.size and ranged and (a.min() < lo or a.max() > hi):
                 return f"{type_name}.{name}: values outside [{lo:g}, {hi:g}]"
     for what, ok in RELATIONS.get(type_name, ()):
         if not ok(msg):  # type: ignore[operator]

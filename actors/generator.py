@@ -49,6 +49,7 @@ class GeneratorFleet(GridPeer):
         self.members = np.zeros(self.n, dtype=np.int64)  # consumers in each generator's tree
         self.view_sum = 0  # the members' (consumer, generator) pair hashes, summed (scowl.balance.views)
         self.tree = FleetMembers(plan.n_global, self.n)  # our members' global consumer index -> row
+        self._deltas: dict[int, list[tuple[str, np.ndarray, np.ndarray]]] = {}  # tick -> (sender, ids, gen ids) to apply
         self.orders = Gather([], "setpoints")  # from the trackers that own our generators (setup)
         self.draws = Gather([p.name for p in plan.populations], "draw")
         self.tick_now = -1
@@ -159,6 +160,10 @@ class GeneratorFleet(GridPeer):
 
     @on(wire.TreeDelta)
     def on_tree_delta(self, msg: wire.TreeDelta, env: wire.Envelope):
+        """Kept (compact) until the tick's verdict, then applied in sender order like the
+        populations' Assigns: two trackers may name one consumer in a tick (one placing it on
+        a generator of ours, one on another fleet's), and the last word must be the same one
+        the populations follow, whatever order the network delivered the deltas in."""
         if not msg.n:
             return
         lo = msg.column("ids")["lo"].astype(np.int64)
@@ -166,14 +171,27 @@ class GeneratorFleet(GridPeer):
             raise ValueError(f"tree delta names consumers outside [0, {self.tree.n_global})")
         new = msg.column("gen_ids")
         last = len(lo) - 1 - np.unique(lo[::-1], return_index=True)[1]  # the last word per consumer
-        lo, new = lo[last], new[last]
+        self._deltas.setdefault(msg.tick, []).append((env.sender, lo[last].astype(np.int32), new[last]))
+        if msg.tick <= self._finished:  # a resync's truth, after that tick's verdict: now
+            log.info("%s: tree delta of tick %d from %s (%d consumers) after that tick's verdict (now tick %d)",
+                     self.name, msg.tick, env.sender, msg.n, self.tick_now)
+            self._apply_deltas(msg.tick)
+
+    def _apply_deltas(self, tick: int) -> None:
+        """The tree deltas of this tick and earlier, in (tick, sender) order (a sender's own in
+        the order sent)."""
+        for t in sorted(t for t in self._deltas if t <= tick):
+            for sender, lo, new in sorted(self._deltas.pop(t), key=lambda d: d[0]):  # stable: a sender's in order
+                self._apply_delta(sender, lo.astype(np.int64), new)
+
+    def _apply_delta(self, sender: str, lo: np.ndarray, new: np.ndarray) -> None:
         old = self.tree.rows_of(lo)  # our row each was on (-1: none of ours)
         # a tracker takes consumers off its own generators only: one it handed to a peer may
-        # already be on the peer's generator here (the two trackers' deltas race)
+        # already be on the peer's generator here (the peer's word came first)
         owners = self.owners()
-        sender = owners.index(env.sender) if env.sender in owners else -2
+        me = owners.index(sender) if sender in owners else -2
         owner_of_row = np.array([owners.index(t) for t in self.tracker_of] + [-1], dtype=np.int64)
-        keep = (new != wire.STARVED_ID) | (old < 0) | (owner_of_row[old] == sender)
+        keep = (new != wire.STARVED_ID) | (old < 0) | (owner_of_row[old] == me)
         if not keep.all():
             lo, new, old = lo[keep], new[keep], old[keep]
         rows = _rows(self.row_of, new)
@@ -201,6 +219,7 @@ class GeneratorFleet(GridPeer):
         if not (self.orders.complete(tick) and self.draws.complete(tick)) and not self.expired(tick, "verdict"):
             return
         self._finished = tick
+        self._apply_deltas(tick)
         self.missed(self.orders.missing(tick) + self.draws.missing(tick))
         cont = self.kind == CONTINUOUS
         for sp in self.orders.take(tick):

@@ -126,13 +126,19 @@ async def _serve(node: Node) -> int:
     started = asyncio.ensure_future(asyncio.gather(*(a.started.wait() for a in node.actors)))
     either: set[asyncio.Future[Any]] = {serving, started}
     await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    watches = []
     if started.done() and not serving.done():
         for actor in node.actors:
             print(f"READY {actor.name} {actor.bound_address or '-'}", flush=True)
+        if len(node.actors) > 1:  # several actors (a layout's group): one that crashes ends the process
+            watches = [asyncio.ensure_future(_stop_on_crash(node, a)) for a in node.actors]
     else:
         started.cancel()
         await asyncio.gather(started, return_exceptions=True)
     await serving
+    for watch in watches:
+        watch.cancel()
+    await asyncio.gather(*watches, return_exceptions=True)
     crashed = [a for a in node.actors if a.crashed is not None]
     for actor in crashed:
         print(f"scowl-node: {actor.name} stopped on an error: {actor.crashed!r}", file=sys.stderr)
@@ -140,6 +146,18 @@ async def _serve(node: Node) -> int:
     if node.signalled:
         return 128 + node.signalled
     return 1 if crashed or failed else 0
+
+
+async def _stop_on_crash(node: Node, actor) -> None:
+    """An actor of a shared process stopped on an error: stop the process (exit 1), so that
+    whatever watches processes sees the death, as it would with the actor alone in one; its
+    co-hosted actors go with it (they are named where the process's death is reported)."""
+    await actor.stopped.wait()
+    if actor.crashed is not None:
+        others = ", ".join(a.name for a in node.actors if a is not actor)
+        print(f"scowl-node {node.name}: {actor.name} stopped on an error ({actor.crashed!r}); "
+              f"stopping this process ({others})", file=sys.stderr, flush=True)
+        node.stop()
 
 
 if __name__ == "__main__":

@@ -211,8 +211,10 @@ class Population(GridPeer):
             np.abs(diff[: b - a], out=diff[: b - a])
             np.multiply(rb, self.threshold, out=bound[: b - a])
             np.greater(diff[: b - a], bound[: b - a], out=m)
-            np.copyto(rb, db, where=m)
-            parts.append(np.flatnonzero(m) + a)
+            j = np.flatnonzero(m)
+            rb[j] = db[j]  # (a gather/scatter: a masked copy of a half-set random mask is 5x slower)
+            j += a
+            parts.append(j)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     @on(wire.Assign)

@@ -23,7 +23,7 @@ def as_power(name: str, values: ArrayLike, size: int, dtype: DTypeLike) -> np.nd
     arr: np.ndarray = np.asarray(values, dtype=dtype)
     if arr.shape != (size,):
         raise ValueError(f"{name}: expected {size} values (one per index), found shape {arr.shape}")
-    if size and not (np.isfinite(arr).all() and arr.min() >= 0):
+    if size and not (arr.min() >= 0 and arr.max() < np.inf):  # (a NaN fails both: min and max propagate it)
         bad = arr[~(np.isfinite(arr) & (arr >= 0))][0]
         raise ValueError(f"{name}: power must be finite and >= 0 MW, found {bad}")
     return arr

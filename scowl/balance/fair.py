@@ -27,19 +27,20 @@ def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, n
     """(incoming consumers, their generator, outgoing consumers) of one rotation; empty if none is due."""
     q = trees.starved()  # most starved so far first
     a = trees.assignment
-    served = np.flatnonzero(a >= 0)
-    if not q.size or not served.size:
+    served = a >= 0  # (masks over the region, not index lists: fewer passes over millions)
+    if not q.size or not served.any():
         return EMPTY_I, EMPTY_G, EMPTY_I
+    past = trees.starved_past
     ts = trees.round - trees.starved_from[q].astype(np.int64)
-    tv = trees.starved_past[served].astype(np.int64)
-    due = int(np.searchsorted(-ts, -(int(tv.min()) + after), side="right"))  # ts descending: a prefix
+    least = int(past.min(where=served, initial=np.iinfo(past.dtype).max))  # least starved served consumer
+    due = int(np.searchsorted(-ts, -(least + after), side="right"))  # ts descending: a prefix
     if not due:
         return EMPTY_I, EMPTY_G, EMPTY_I
     inc = q[:due]
-    out_ok = tv <= int(ts[due - 1]) - after  # every incoming has starved `after` longer than these
-    cand = served[out_ok]
+    cand = np.flatnonzero(served & (past <= int(ts[due - 1]) - after))  # every incoming has starved `after` longer
     d = trees.demand
-    free = np.bincount(a[cand], weights=d[cand], minlength=trees.G)
+    a_cand = a[cand]
+    free = np.bincount(a_cand, weights=d[cand], minlength=trees.G)
     d_in = d[inc].astype(np.float64)
     order = np.argsort(-d_in, kind="stable")  # largest first
     gen, _ = plan_placement(d_in[order], trees.load - free, cap)
@@ -48,15 +49,16 @@ def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, n
     if not inc.size:
         return EMPTY_I, EMPTY_G, EMPTY_I
     need = trees.load + np.bincount(gen, weights=d[inc], minlength=trees.G) - cap
-    short = need > 0
-    sel = cand[short[a[cand]]]
-    sel = sel[_by_generator_then_past(a[sel], trees.starved_past[sel])]  # least starved first, ties by index
-    g = a[sel]
-    cs = np.cumsum(d[sel].astype(np.float64))
+    on_short = (need > 0)[a_cand]
+    sel, g = cand[on_short], a_cand[on_short]
+    by = _by_generator_then_past(g, past[sel])  # least starved first, ties by index
+    sel, g = sel[by], g[by]
+    d_sel = d[sel]
+    cs = np.cumsum(d_sel.astype(np.float64))
     counts = np.bincount(g, minlength=trees.G)
     first = np.cumsum(counts) - counts
     base = np.where(first > 0, cs[np.maximum(first - 1, 0)], 0.0)
-    before = cs - d[sel] - base[g]  # demand given up on that generator before this member
+    before = cs - d_sel - base[g]  # demand given up on that generator before this member
     out = sel[before < need[g]]
     return inc, gen.astype(np.int32), out
 

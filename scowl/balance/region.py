@@ -199,10 +199,12 @@ class Region:
         known = local >= 0
         if not known.all():
             self.unknown_ids += int(np.count_nonzero(~known))
-        local, demand = local[known], demand[known]
+            local, demand = local[known], demand[known]
         present = self.trees.assignment[local] != ABSENT
-        if present.any():
-            self.trees.apply_consumer_updates(local[present], demand[present])
+        if not present.all():  # (the common case, all present: no copies)
+            local, demand = local[present], demand[present]
+        if local.size:
+            self.trees.apply_consumer_updates(local, demand)
 
     def accept_handover(self, ids: np.ndarray, demand: np.ndarray) -> tuple[int, int, np.ndarray]:
         """Consumers a peer handed us: placed where they fit, kept as starved otherwise."""

@@ -143,8 +143,10 @@ class Trees:
         gen = self._assign[idx]
         was = self._demand[idx]
         served = gen >= 0
-        diff = new[served].astype(np.float64) - was[served]
-        self._load += np.bincount(gen[served], weights=diff, minlength=self.G)
+        if served.all():  # (most reports: no masked copies)
+            self._load += np.bincount(gen, weights=new.astype(np.float64) - was, minlength=self.G)
+        else:
+            self._load += np.bincount(gen[served], weights=new[served].astype(np.float64) - was[served], minlength=self.G)
         rose = idx[new > was]
         rose = rose[~self._rose[rose]]
         if rose.size:

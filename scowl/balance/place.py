@@ -7,6 +7,7 @@ import numpy as np
 from scowl.balance.trees import STARVED
 
 MAX_PASSES = 64  # placement passes per round; in practice two to five are needed
+_BLOCK = 1 << 18  # consumers a fit pass lays per block
 
 
 def _fit_pass(d: np.ndarray, room: np.ndarray, gen_order: np.ndarray) -> np.ndarray:
@@ -20,11 +21,13 @@ def _fit_pass(d: np.ndarray, room: np.ndarray, gen_order: np.ndarray) -> np.ndar
     h = np.cumsum(room[gen_order])
     end = np.cumsum(d)
     n = int(np.searchsorted(end, h[-1], side="right"))  # beyond: ends past the last room
-    end = end[:n]
-    k = np.searchsorted(h, end - d[:n], side="right")
-    ok = end <= h[np.minimum(k, h.size - 1)]
-    ok &= k < h.size
-    out[:n][ok] = gen_order[k[ok]]
+    for a in range(0, n, _BLOCK):  # in blocks: a region's first round places millions, temporaries stay small
+        b = min(n, a + _BLOCK)
+        e = end[a:b]
+        k = np.searchsorted(h, e - d[a:b], side="right")
+        ok = e <= h[np.minimum(k, h.size - 1)]
+        ok &= k < h.size
+        out[a:b][ok] = gen_order[k[ok]]
     return out
 
 

@@ -276,8 +276,10 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
         gen = np.concatenate([gen, np.full(handed.size, NO_GENERATOR)])
     # one entry per consumer, the last word wins (a consumer starved and then handed over
     # in the same round appears twice)
-    last = len(changed) - 1 - np.unique(changed[::-1], return_index=True)[1]
-    changed, gen = changed[last], gen[last]
+    if changed is not res.moved or (changed.size > 1 and not (changed[1:] > changed[:-1]).all()):
+        last = len(changed) - 1 - np.unique(changed[::-1], return_index=True)[1]
+        changed, gen = changed[last], gen[last]
+    # (else the round's own moves alone, sorted and unique: as they are - a first round moves millions)
     region.moved_total += int(res.moved.size)
     cont = region.kind == CONTINUOUS
     stor = region.kind == STORAGE

@@ -69,6 +69,7 @@ def test_one_consumer_starved_all_day_does_not_wrap():
     pop.dr = None
     pop.latency = LatencyBook()
     pop.unknown_ids = pop.resyncs = 0
+    pop.assigns = SimpleNamespace(interim_applied=0)  # (real-time pacing: Assigns applied before their tick)
     pop.tick_now = ticks - 1
     pop.ids_at = lambda pos: np.zeros(len(pos), dtype=[("hi", "<u8"), ("lo", "<u8")])
     pop.global_at = lambda pos: np.asarray(pos, dtype=np.int64)

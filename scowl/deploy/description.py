@@ -7,6 +7,8 @@ driver; every error names the file and the key.
     target = "netns"                 # "netns" (namespaces on this machine) or "emulab" (ssh)
     bootstrap_port = 5555            # where the bootstrap role listens on its host
     command = "scowl-node --role {role} --deployment {plan} --name {names}"   # the default: the grid's roles
+    layout = "role"                  # one scowl-node per role per host (default); "host": one per host,
+                                     # all its actors in one process (command: scowl-node --deployment {plan} --name {names})
 
     [[hosts]]
     name = "h1"
@@ -34,6 +36,8 @@ PEER_LISTS = {"trackers": "tracker", "generators": "generator", "consumers": "co
 TARGETS = ("netns", "emulab")
 NETNS_SUBNET = ipaddress.ip_network("10.200.0.0/24")
 DEFAULT_COMMAND = "scowl-node --role {role} --deployment {plan} --name {names}"
+HOST_COMMAND = "scowl-node --deployment {plan} --name {names}"  # layout = "host": the actors of any roles
+LAYOUTS = ("role", "host")
 COMMAND_FIELDS = ("role", "host", "address", "scenario", "deployment", "run_dir", "count", "python", "plan", "names")
 _HOST_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 _SSH_NAME = re.compile(r"^[A-Za-z0-9_.@-]+$")
@@ -65,6 +69,7 @@ class Deployment:
     hosts: tuple[Host, ...]
     bootstrap_port: int = 5555
     command: str = DEFAULT_COMMAND
+    layout: str = "role"  # "role": one scowl-node per role per host; "host": one per host (all its actors)
 
     def host(self, name: str) -> Host:
         for h in self.hosts:
@@ -106,7 +111,7 @@ def parse_deployment(data: dict[str, Any], path: str = "<deployment>") -> Deploy
     _expect(isinstance(dep, dict), path, "deployment", "a table", dep)
     unknown = set(data) - {"deployment", "hosts"}
     _expect(not unknown, path, sorted(unknown)[0] if unknown else "", "only [deployment] and [[hosts]]", "unknown table")
-    _no_unknown(dep, {"name", "target", "bootstrap_port", "command"}, path, "deployment")
+    _no_unknown(dep, {"name", "target", "bootstrap_port", "command", "layout"}, path, "deployment")
     name = dep.get("name", Path(path).stem)
     _expect(isinstance(name, str) and name, path, "deployment.name", "a non-empty string", name)
     target = dep.get("target", "netns")
@@ -114,7 +119,9 @@ def parse_deployment(data: dict[str, Any], path: str = "<deployment>") -> Deploy
     port = dep.get("bootstrap_port", 5555)
     _expect(isinstance(port, int) and 1024 <= port <= 65535, path, "deployment.bootstrap_port",
             "an integer port in 1024..65535", port)
-    command = dep.get("command", DEFAULT_COMMAND)
+    layout = dep.get("layout", "role")
+    _expect(layout in LAYOUTS, path, "deployment.layout", f"one of {list(LAYOUTS)}", layout)
+    command = dep.get("command", HOST_COMMAND if layout == "host" else DEFAULT_COMMAND)
     _check_command(command, path, "deployment.command")
 
     raw_hosts = data.get("hosts")
@@ -126,7 +133,8 @@ def parse_deployment(data: dict[str, Any], path: str = "<deployment>") -> Deploy
     _expect(totals["bootstrap"] >= 1, path, "hosts[*].roles.bootstrap", "at least one host with bootstrap = 1", 0)
     _expect(totals["metronome"] == 1, path, "hosts[*].roles.metronome", "exactly one metronome in the deployment",
             totals["metronome"])
-    return Deployment(path=path, name=name, target=target, hosts=hosts, bootstrap_port=port, command=command)
+    return Deployment(path=path, name=name, target=target, hosts=hosts, bootstrap_port=port, command=command,
+                      layout=layout)
 
 
 def _parse_host(h: Any, i: int, target: str, path: str) -> Host:

@@ -47,6 +47,11 @@ class GridProcess:
     def key(self) -> str:
         return f"{self.host}/{self.role}"
 
+    @property
+    def phase(self) -> int:
+        """Its start phase (START_PHASES): 0 when it runs a fixed service, else 1."""
+        return 0 if any(n in START_PHASES[0] for n in self.names) else 1
+
 
 def fixed_ports(deployment: Deployment) -> dict[str, int]:
     return {k: deployment.bootstrap_port + off for k, off in PORT_OFFSETS.items()}
@@ -155,7 +160,11 @@ def _deal(deployment: Deployment, role: str, names: list[str]) -> dict[str, str]
 
 
 def grid_processes(deployment: Deployment, plan) -> list[GridProcess]:
-    """One `scowl-node` process per role per host, in start order (fixed services first)."""
+    """One `scowl-node` process per role per host, in start order (fixed services first); with
+    `layout = "host"` one per host, all its actors (role: their roles joined by '+'),
+    the hosts with a fixed service first."""
+    if deployment.layout == "host":
+        return _host_processes(deployment, plan)
     out = []
     for phase in START_PHASES:
         for role in phase:
@@ -168,6 +177,19 @@ def grid_processes(deployment: Deployment, plan) -> list[GridProcess]:
                 if names:
                     out.append(GridProcess(h.name, role, names))
     return out
+
+
+def _host_processes(deployment: Deployment, plan) -> list[GridProcess]:
+    out = []
+    for h in deployment.hosts:
+        names, roles = [], []
+        for role in GRID_ROLES:
+            mine = [n for n in ((role,) if role in START_PHASES[0] else _names_of(plan, role)) if plan.hosts.get(n) == h.name]
+            names += mine
+            roles += [role] if mine else []
+        if names:
+            out.append(GridProcess(h.name, "+".join(roles), tuple(names)))
+    return sorted(out, key=lambda p: p.phase)  # stable: description order within a phase
 
 
 def _names_of(plan, role: str) -> list[str]:

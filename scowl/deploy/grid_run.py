@@ -100,8 +100,8 @@ def run_grid(deployment: Deployment, *, scenario: str | Path, run_dir: str | Pat
             runner = ScheduleRunner(cluster.faults, schedule)
             runner.start()  # the scenario's latency is on the tracker links before any role starts
             started, logs = {}, {}
-            for phase in START_PHASES:
-                batch = [p for p in procs if p.role in phase]
+            for phase in range(len(START_PHASES)):
+                batch = [p for p in procs if p.phase == phase]
                 for p in batch:
                     argv = _command(deployment, p, plan, run_dir, scenario, log_level)
                     commands[p.key] = argv
@@ -115,11 +115,11 @@ def run_grid(deployment: Deployment, *, scenario: str | Path, run_dir: str | Pat
                     started[p.key] = cluster.spawn(p.host, argv, log=logs[p.key], env=env, cwd=run_dir)
                 _wait_ready(batch, started, logs, READY_TIMEOUT_S)
             result.timings["start_s"] = time.monotonic() - t_start
-            metro_key = next(p.key for p in procs if p.role == "metronome")
+            metro_key = next(p.key for p in procs if "metronome" in p.names)
             _follow_ticks(gate, runner, cluster, started, logs, metro_key, result, timeout_s)
             deadline = time.monotonic() + STOP_AFTER_METRONOME_S
             for p in procs:  # the peers got a Stop from the metronome; bootstrap and broker serve until TERM
-                if p.role in START_PHASES[1]:
+                if p.phase == 1:
                     try:
                         started[p.key].wait(max(0.1, deadline - time.monotonic()))
                     except subprocess.TimeoutExpired:

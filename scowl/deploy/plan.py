@@ -208,8 +208,8 @@ def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: s
 
     template = command or deployment.command
     procs = grid_processes(deployment, grid)
-    for phase in START_PHASES:
-        batch = [p for p in procs if p.role in phase]
+    for phase in range(len(START_PHASES)):
+        batch = [p for p in procs if p.phase == phase]
         for p in batch:
             h = deployment.host(p.host)
             argv = render_command(template, deployment, h, p.role, len(p.names), scenario=remote_scenario,
@@ -222,7 +222,7 @@ def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: s
             add(Step("start", h.name, f"cd $HOME || exit 1; {env} nohup setsid {shlex.join(argv)} "
                      f"> {REMOTE_RUN}/{p.role}.log 2>&1 < /dev/null & echo $! > {REMOTE_RUN}/{p.role}.pid"))
         for p in batch:  # readiness, not a sleep: each process prints READY once bound
-            if p.role in START_PHASES[0]:
+            if p.phase == 0:
                 add(Step("start", p.host, f"for i in $(seq {READY_WAIT_S * 10}); do grep -q '^READY ' "
                          f"{REMOTE_RUN}/{p.role}.log && break; sleep 0.1; done; grep -q '^READY ' {REMOTE_RUN}/{p.role}.log"))
 
@@ -232,7 +232,8 @@ def build_plan(deployment: Deployment, schedule: NetworkSchedule, *, scenario: s
             add(_fault_step("fault", deployment.host(name), cmds, tick))
 
     metro = deployment.hosts_with_role("metronome")[0]
-    add(Step("wait", metro.name, f"for i in $(seq {max_wait_s}); do kill -0 $(cat {REMOTE_RUN}/metronome.pid) "
+    metro_pid = f"{REMOTE_RUN}/{next(p.role for p in procs if 'metronome' in p.names)}.pid"
+    add(Step("wait", metro.name, f"for i in $(seq {max_wait_s}); do kill -0 $(cat {metro_pid}) "
              "2>/dev/null || break; sleep 1; done"))
     for h in hosts:
         add(Step("stop", h.name, f"for f in {REMOTE_RUN}/*.pid; do kill -TERM -- -$(cat $f) 2>/dev/null; done; "

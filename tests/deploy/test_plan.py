@@ -78,6 +78,30 @@ def test_roles_start_in_order_with_the_node_command(plan):
         ("h4", "population-2,population-3")]
 
 
+def test_a_host_layout_starts_one_scowl_node_per_host_with_all_its_actors(tmp_path):
+    desc = tmp_path / "emulab-4-hosts.toml"
+    desc.write_text(EMULAB4.read_text().replace('bootstrap_port = 5555', 'bootstrap_port = 5555\nlayout = "host"', 1))
+    plan = build_plan(load_deployment(desc), SCHEDULE, scenario="configs/small-partition.toml", tick_seconds=5)
+    starts = [(s.host, shlex.split(s.command.split("nohup setsid ", 1)[1])) for s in plan.steps
+              if s.phase == "start" and "nohup setsid " in s.command]
+    assert [h for h, _ in starts] == ["h1", "h2", "h3", "h4"]  # the services' host first
+    for _, argv in starts:
+        assert argv[:4] == ["scowl-node", "--deployment", "scowl-run/plan.json", "--name"] and "--role" not in argv
+    assert [argv[4] for _, argv in starts] == ["bootstrap,broker,metronome,storage-0", "tracker-0,tracker-1",
+                                               "fleet-0,fleet-1,population-0,population-1",
+                                               "fleet-2,fleet-3,population-2,population-3"]
+    waits = [s for s in plan.steps if s.phase == "start" and "grep -q '^READY '" in s.command]
+    assert [s.host for s in waits] == ["h1"] and "bootstrap+broker+metronome+storage.log" in waits[0].command
+    assert "scowl-run/bootstrap+broker+metronome+storage.pid" in next(s.command for s in plan.steps if s.phase == "wait")
+
+
+def test_a_layout_the_description_does_not_know_is_refused(tmp_path):
+    desc = tmp_path / "bad.toml"
+    desc.write_text(EMULAB4.read_text().replace('bootstrap_port = 5555', 'bootstrap_port = 5555\nlayout = "core"', 1))
+    with pytest.raises(ConfigError, match="deployment.layout"):
+        load_deployment(desc)
+
+
 def test_the_run_plan_goes_to_every_host_with_fixed_addresses(plan):
     written = [s for s in plan.steps if s.data]
     assert len(written) == 1 and written[0].host is None and written[0].phase == "install"

@@ -114,11 +114,16 @@ class Enrolment:
         return sorted(self._public)
 
     def role(self, name: str) -> str | None:
-        return self._role.get(name)
+        """The role `name` is enrolled with (None: not enrolled). A miss re-reads the file if it
+        changed: another actor's table in this process (a shared scowl-node) may have enrolled it."""
+        role = self._role.get(name)
+        if role is None and self.refresh():
+            role = self._role.get(name)
+        return role
 
     def joined(self, name: str) -> bool:
         """Enrolled by a `join` the bootstrap admitted (a member of the run's day, not only a key)."""
-        return name in self._joined
+        return name in self._joined or (self.refresh() and name in self._joined)
 
     def public_key(self, name: str) -> bytes:
         key = self._public.get(name)

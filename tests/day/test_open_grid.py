@@ -74,11 +74,12 @@ def test_the_reference_peer_joins_a_running_day_and_leaves_with_nobody_lost(tmp_
     mine = state[state["actor"] == "windco"]
     assert sorted(mine["tick"]) == list(range(counted, left))  # counted by the metronome exactly while a member
     assert (mine["delivered_mw"] > 0).any()
-    # nobody lost: every consumer is held by a tracker or in a handover between two, every tick
+    # nobody lost: every consumer is held by exactly one tracker at the end of every tick (a
+    # handover is placed by its taker in the same tick's sub-round, so none is in flight)
     plan = json.loads((run_dir / "plan.json").read_text())
     n_global = plan["n_consumers"] + plan["n_fixed_blocks"]
     trackers = state[state["role"] == "tracker"].groupby("tick")[["consumers", "handed_out"]].sum()
-    assert len(trackers) == 150 and ((trackers["consumers"] + trackers["handed_out"]) == n_global).all()
+    assert len(trackers) == 150 and (trackers["consumers"] == n_global).all() and trackers["handed_out"].sum() > 0
     pops = state[state["role"] == "consumer"]
     assert ((pops["assigned"] + pops["starved"]) == pops["consumers"]).all()
     finals = json.loads((run_dir / "finals.json").read_text())

@@ -41,6 +41,16 @@ def test_a_peer_enrolled_later_by_another_process_is_seen_on_a_miss(tmp_path):
     assert reader.name_of(late.public) == "joiner"
 
 
+def test_a_joined_peer_has_its_role_and_membership_on_a_miss_without_a_key_lookup_first(tmp_path):
+    """The roster asks role()/joined() by name: in a shared scowl-node the bootstrap's table
+    enrols a joiner and the broker's table (another object) must see it without a whois."""
+    keys = enrol_all(tmp_path, {"bootstrap": "bootstrap", "broker": "broker"}).keys_dir
+    brokers = Enrolment.load(keys)
+    Enrolment.load(keys).add("windco", "generator", Keypair.generate().public, joined=True)  # the bootstrap's
+    assert brokers.role("windco") == "generator" and brokers.joined("windco")
+    assert brokers.role("nobody") is None and not brokers.joined("nobody")
+
+
 async def test_zap_user_id_is_the_enrolled_name_and_unknown_keys_are_refused(tmp_path, zctx):
     table = enrol_all(tmp_path, {"server": "broker", "client": "consumer"})
     auth = authority_for(zctx, table)

@@ -32,20 +32,29 @@ def shed_overloaded(
         risers = risers[~trees.frozen[risers]]
     if risers.size:
         rs = seg_of[trees.assignment[risers] + 2]
-        risers, rs = risers[rs >= 0], rs[rs >= 0]
+        on = rs >= 0
+        if not on.all():  # (masked copies only when some risers are on generators under their ceiling)
+            risers, rs = risers[on], rs[on]
         rd = trees.demand[risers].astype(np.float64)
         by_risers = np.bincount(rs, weights=rd, minlength=k) >= excess
         use = by_risers[rs]
-        risers, rs, rd = risers[use], rs[use], rd[use]
+        if not use.all():
+            risers, rs, rd = risers[use], rs[use], rd[use]
     mem = trees.members(gens[~by_risers])
     s = seg_of[trees.assignment[mem] + 2]
     d = trees.demand[mem].astype(np.float64)
     if by_risers.any():
-        mem, s, d = np.concatenate([risers, mem]), np.concatenate([rs, s]), np.concatenate([rd, d])
+        if mem.size:
+            mem, s, d = np.concatenate([risers, mem]), np.concatenate([rs, s]), np.concatenate([rd, d])
+        else:
+            mem, s, d = risers, rs, rd
     take = np.zeros(mem.size, dtype=bool)
-    free = np.ones(mem.size, dtype=bool) if trees.frozen is None else ~trees.frozen[mem]  # frozen: never shed
-    counts = np.bincount(s[free], minlength=k)
-    ok = (d >= excess[s]) & free
+    if trees.frozen is None:
+        free, s_free, ok = None, s, d >= excess[s]
+    else:  # frozen: never shed
+        free = ~trees.frozen[mem]
+        s_free, ok = s[free], (d >= excess[s]) & free
+    counts = np.bincount(s_free, minlength=k)
     one = np.bincount(s[ok], minlength=k) > 0  # some single member covers the excess
     if one.any():
         smallest = np.full(k, np.inf)
@@ -56,7 +65,7 @@ def shed_overloaded(
         take |= tie & (mem == first[s])
     several = np.flatnonzero(~one & (counts > 0))
     if several.size:
-        sel = np.flatnonzero((~one & (counts > 0))[s] & free)
+        sel = np.flatnonzero((~one & (counts > 0))[s] if free is None else (~one & (counts > 0))[s] & free)
         if sel.size <= _SORT_LIMIT:
             take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
         else:
@@ -67,7 +76,8 @@ def shed_overloaded(
                 part = sel[lo:hi]
                 take[part] = _shed_partial(mem[part], d[part], float(excess[j]))
     keep = ~take
-    exact = np.bincount(s[keep], weights=d[keep], minlength=k)
+    # (every load drops by what it shed when all chose among risers: no recount)
+    exact = np.zeros(k) if by_risers.all() else np.bincount(s[keep], weights=d[keep], minlength=k)
     dropped = trees.load[gens] - np.bincount(s[take], weights=d[take], minlength=k)
     shed, shed_from = mem[take], gens[s[take]].astype(np.int32)
     trees.shed(shed, gens, np.where(by_risers, dropped, exact))

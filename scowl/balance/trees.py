@@ -257,6 +257,8 @@ class Trees:
     def members(self, gens: np.ndarray) -> np.ndarray:
         """Consumers currently assigned to any of `gens` (unique; may include STARVED)."""
         b = np.asarray(gens, dtype=np.int64) + 2
+        if not b.size:
+            return EMPTY_I
         starts = self._start[b]
         lens = self._start[b + 1] - starts
         total = int(lens.sum())

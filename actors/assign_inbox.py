@@ -1,9 +1,10 @@
 """A population's inbox of its trackers' Assigns: one per tracker per tick, gathered like any
 per-tick message (scowl.actors.peer.Gather), plus, under real-time pacing, the Assigns of the
-trackers' continuous rounds (`seq` > 0). Those are made after the tracker's round of their
-`tick` and before its next one, so they are followed, in arrival order, with the assignments
-of the next tick the population follows, before them: each tracker's word in the order it said
-it, and every consumer counted once a tick in the books."""
+trackers' continuous rounds (`seq` > 0). A continuous round's Assign was made after the
+tracker's round of its `tick` and before its next one, so it is followed right after that
+tick's assignments, in arrival order (and before any later tick's): each tracker's word in the
+order it said it, even when the population, running late, follows several ticks at once; and
+every consumer is counted once a tick in the books."""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ class AssignInbox(Gather):
         super().add(tick, sender, msg)
 
     def take(self, tick: int, older: bool = True) -> list:
-        """The continuous rounds' Assigns made before `tick`'s round (arrival order), then
-        `tick`'s (and late ones of earlier ticks), sender order."""
-        early = [m for t, m in self._interim if t < tick]
-        self._interim = [(t, m) for t, m in self._interim if t >= tick]
-        self.interim_applied += len(early)
-        return early + super().take(tick, older)
+        """`tick`'s Assigns (and late ones of earlier ticks), by (tick, sender), each tick's
+        followed by the continuous rounds' Assigns made after it (arrival order)."""
+        interim = [m for t, m in self._interim if t <= tick]
+        self._interim = [(t, m) for t, m in self._interim if t > tick]
+        self.interim_applied += len(interim)
+        # stable: a tick's own Assigns keep their sender order, continuous rounds' their arrival order
+        return sorted(super().take(tick, older) + interim, key=lambda a: (a[1].tick, a[1].seq > 0))

@@ -222,7 +222,7 @@ class Assign(Batch, frozen=True):
     STARVED_ID when disconnected and starved). The sender is now each consumer's tracker.
     `seq` 0: the tick's round (one per tick, awaited). Real-time pacing only, `seq` k > 0: the
     k-th continuous round since the tracker's round of `tick`: followed, in arrival order,
-    with the assignments of the next tick the population follows, before them."""
+    right after that tick's assignments (when the population follows `tick` or a later one)."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("gen_ids", "<i4"))
     tick: int

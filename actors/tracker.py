@@ -67,6 +67,7 @@ class Tracker(ContinuousRounds, GridPeer):
         self.tick_now = -1
         self._round_done = -1
         self._finished = -1
+        self._gone_trackers: set[str] = set()  # peer trackers the metronome declared dead (until they join again)
         self._missing_now = 0
         self.rounds = 0
         self.round_wall = (0.0, 0.0)
@@ -135,8 +136,17 @@ class Tracker(ContinuousRounds, GridPeer):
                 self._add_generators(reg)
                 self.gen_status.join(name, tick)
                 log.warning("%s: %s joined with %d generators from tick %d", self.name, name, reg.n, tick)
+        for name in sorted(joined):  # a peer tracker back (restarted): its handovers and summaries count again
+            if name in self._gone_trackers:
+                self._gone_trackers.discard(name)
+                self.handovers.join(name, tick)
+                self.summaries.join(name, tick)
         for name in left:
             self.reports.leave(name, tick)  # a dead population's reports never come
+            if name in self.peer_trackers:  # nor a dead peer tracker's handovers and summaries: no tick waits for them
+                self._gone_trackers.add(name)
+                self.handovers.leave(name, tick)
+                self.summaries.leave(name, tick)
             ids = self._gen_sender.get(name)
             if ids is None or name not in self.gen_status.expected:
                 continue
@@ -242,6 +252,10 @@ class Tracker(ContinuousRounds, GridPeer):
         self._maybe_round(msg.tick + 1)
 
     def on_tick(self, tick: int):
+        if self._first is not None and self._finished != self.tick_now:
+            # real time: the next tick came while this one's sub-round still waited for handovers;
+            # it ends now with what came, or the first pass's changes would never be sent (views diverge)
+            self._finish_now(self.tick_now)
         if self._pending_gens or self._pending_cons:
             self._apply_registrations()
         self.tick_now = tick
@@ -293,6 +307,9 @@ class Tracker(ContinuousRounds, GridPeer):
             return
         if self.handovers.missing(tick) and not self.expired(tick, "handover"):
             return
+        self._finish_now(tick)
+
+    def _finish_now(self, tick: int) -> None:
         self._finished = tick
         missing = self.handovers.missing(tick)
         self.missed(missing)

@@ -90,6 +90,10 @@ def test_sigkill_of_a_peer_mid_day(config, tmp_path, victim):
         assert told is not None and deaths[victim]["tick"] < told < TICKS, deaths[victim]
         assert told == deaths[victim]["tick"] + deaths[victim]["ticks_absent"], "absent exactly until the others were told"
         assert f"{victim} declared dead at tick {told}" in o.stderr
+        if victim == "tracker-0":  # once told, its peers wait for its handovers and summaries no more
+            state = read_state_log(out)
+            peers = state[(state["role"] == "tracker") & (state["actor"] != victim) & (state["tick"] > told)]
+            assert len(peers) and (peers["missing_peers"] == 0).all(), peers[["tick", "actor", "missing_peers"]]
         if victim in ("fleet-0", "storage-0"):  # ... and its consumers are no longer counted served on its generators
             state = read_state_log(out)
             served = state[state["role"] == "consumer"].groupby("tick")["served_mw"].sum()

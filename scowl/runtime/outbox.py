@@ -76,13 +76,31 @@ class Outbox(ActorCore):
                 loop = asyncio.get_running_loop()
                 release = max(loop.time() + delay, self._link_release.get(to, 0.0))
                 self._link_release[to] = release
-                for f in frames:
-                    loop.call_at(release, self._enqueue, ch, rid, f)
+                queue = self._delayed.setdefault(to, collections.deque())
+                if not queue:
+                    loop.call_at(release, self._release_link, to)
+                queue.extend((release, ch, rid, f) for f in frames)
                 return seq
         alone = alone and len(frames) == 1
         for f in frames:
             self._enqueue(ch, rid, f, alone)
         return seq
+
+    def _release_link(self, to: str) -> None:
+        """The delayed frames to `to` that are due leave, in the order they were sent. One
+        timer per link at a time: timers due at the same moment need not run in the order they
+        were set (asyncio's heap is not stable), which put a chunked message's pieces out of order."""
+        queue = self._delayed.get(to)
+        if not queue:
+            return
+        due = queue[0][0]
+        while queue and queue[0][0] <= due:
+            _, ch, rid, f = queue.popleft()
+            self._enqueue(ch, rid, f)
+        if queue:
+            asyncio.get_running_loop().call_at(queue[0][0], self._release_link, to)
+        else:
+            del self._delayed[to]
 
     def _remember_ask(self, seq: int, to: str) -> None:
         asked = self._asked

@@ -46,9 +46,14 @@ ROUTER, DEALER, SUB = int(zmq.ROUTER), int(zmq.DEALER), int(zmq.SUB)
 # before reading it whole; a packet never outgrows the frame limit (larger messages cross
 # chunked), and the routing-id part is tiny. Applies to tcp and ipc (inproc copies nothing).
 MAX_MESSAGE_PART = 64 * 1024 * 1024 + 64 * 1024  # scowl.wire.MAX_FRAME_BYTES + room for the envelope
-# A message part at least this large is handed to libzmq without a copy (copy=False): below
-# it the copy is cheaper than pyzmq's bookkeeping of a zero-copy part
-ZERO_COPY_BYTES = 256 * 1024
+# A part at least this large goes to libzmq without a copy (copy=False): a chunk piece, a
+# whole-state tree delta. Smaller parts are copied: pyzmq frees a zero-copy part only when its
+# garbage-collector thread gets the GIL after libzmq is done with it, and over a day that kept
+# more memory than the copy, which libzmq's I/O thread frees once written (scowl bench day
+# --scale 0.25 --processes, parts up to ~11 MB: summed peak RSS 1,533-1,538 MB copied against
+# 1,578-1,592 MB zero-copy from 256 KiB; one 95 MB chunked report: sender +381 MB copied,
+# +286 MB zero-copy). The threshold lies between the two measurements, not measured at 8.9 M.
+ZERO_COPY_BYTES = 32 * 1024 * 1024
 
 
 def is_tcp(address: str) -> bool:
@@ -174,9 +179,9 @@ class Channel:
     def try_send(self, parts: list[bytes | memoryview], poke: bool = True) -> bool:
         """Send now or return False (would block). Multipart is atomic in ZeroMQ: once the
         first part is accepted the rest are too. `poke=False`: the caller pokes the channel
-        before the loop sleeps (the outbox does, once per iteration). The last part, when
-        large, is not copied: libzmq sends from it (pyzmq holds it until libzmq is done), so
-        the caller must not change it."""
+        before the loop sleeps (the outbox does, once per iteration). A last part of
+        ZERO_COPY_BYTES or more is not copied: libzmq sends from it (pyzmq holds it until
+        libzmq is done), so the caller must not change it."""
         sync = self.sock
         self.settled = False
         last = parts[-1]

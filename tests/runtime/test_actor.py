@@ -140,9 +140,9 @@ class Keeper(Actor):
 
 
 async def test_a_large_batch_crosses_without_copies_and_a_forged_one_is_counted(zctx, address_factory):
-    """A 200,000-row report leaves in one buffer (no frame copy, no copy into libzmq) and
-    arrives as views of what libzmq received; a forged large frame (its row count lies) is
-    rejected as invalid and counted, and the link goes on."""
+    """A 200,000-row report leaves packed in one buffer (no body or frame copies) and arrives
+    as views of what libzmq received; a forged large frame (its row count lies) is rejected
+    as invalid and counted, and the link goes on."""
     keeper = await started(Keeper("tracker", address_factory("keeper")), zctx)
     client = await started(Actor("population"), zctx)
     await client.connect("tracker", keeper.bound_address)

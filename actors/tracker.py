@@ -224,6 +224,9 @@ class Tracker(ContinuousRounds, GridPeer):
     @on(wire.Handover)
     def on_handover(self, msg: wire.Handover, env: wire.Envelope):
         self.heard(env.sender)
+        why = balance.handover_problem(msg.column("ids"), self.region.n_global)
+        if why is not None:  # rejected and counted; the round goes on without it (its deadline)
+            raise Refused("invalid_value", f"handover of tick {msg.tick}: {why}")
         self.handovers.add(msg.tick, env.sender, msg)
         self._maybe_finish(msg.tick)
 

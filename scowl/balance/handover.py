@@ -94,3 +94,17 @@ def accept_consumers(trees: Trees, demand: ArrayLike, safety_threshold: float = 
         ok[np.flatnonzero(ok)[~keep]] = False
         idx = idx[keep]
     return AcceptResult(accepted=ok, index=idx, generator=trees.assignment[idx].copy())
+
+
+def handover_problem(ids: np.ndarray, n_global: int) -> str | None:
+    """Why a peer's Handover cannot be taken as it is (None: it can): a consumer index outside the
+    state, or a consumer named twice. A peer that follows the protocol never sends either; taken,
+    the first would fail the round and the second would put one consumer in two trees."""
+    lo = np.asarray(ids["lo"]).astype(np.int64)
+    if not lo.size:
+        return None
+    if lo.min() < 0 or lo.max() >= n_global:
+        return f"consumer index outside [0, {n_global})"
+    if unique_ints(lo).size != lo.size:
+        return "a consumer named twice"
+    return None

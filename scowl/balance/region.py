@@ -74,6 +74,7 @@ class Region:
         self.prev_demand_mw = -1.0  # the region's demand at the end of the last round (-1: no round yet)
         self.limits: ZoneLimits | None = None  # [trackers] transfer_limits: the zones and interfaces (scowl.balance.limits)
         self.announced = np.zeros(0, dtype=np.int64)  # consumers the next round tells their population about
+        self.handed_in_held = 0  # consumers peers handed us that we held already (not added twice)
         self._view_placed = 0  # the view (scowl.balance.views) as of the last `view`: consumers placed,
         self._view_sum = 0  # and the sum of their (consumer, generator) pair hashes modulo 2^64
 

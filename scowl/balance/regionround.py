@@ -178,11 +178,17 @@ def _accept(region: Region, batches: Sequence[ConsumerBatch]) -> tuple[list[np.n
     handed_in = []
     mw = 0.0
     for ho in batches:
-        if len(ho.ids):
-            a, d, idx = region.accept_handover(ho.ids, ho.demand_mw)
+        ids, demand = ho.ids, ho.demand_mw
+        if len(ids):  # a consumer we hold already (a stale or repeated handover) is not added twice
+            fresh = region.local_of[region.global_index(ids)] < 0
+            if not fresh.all():
+                region.handed_in_held += int((~fresh).sum())
+                ids, demand = ids[fresh], np.asarray(demand)[fresh]
+        if len(ids):
+            a, d, idx = region.accept_handover(ids, demand)
             accepted, declined = accepted + a, declined + d
             handed_in.append(idx)
-            mw += float(np.asarray(ho.demand_mw, dtype=np.float64).sum())
+            mw += float(np.asarray(demand, dtype=np.float64).sum())
     return handed_in, accepted, declined, mw
 
 

@@ -233,3 +233,22 @@ def test_without_the_peers_word_the_giver_still_names_its_handed_out_consumers()
     first = balance.first_pass(a, balance.RoundInput(1, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], offers=offer, peers=["b"]))
     out = balance.finish_round(a, first, [], [])  # b's handover never came: it may not have them
     assert first.handovers["b"].ids.size and not out.taken.any()
+
+
+def test_a_handover_naming_consumers_outside_the_state_or_twice_is_refused():
+    assert balance.handover_problem(_ids([1, 2, 99]), 100) is None
+    assert balance.handover_problem(_ids([]), 100) is None
+    assert "outside [0, 100)" in balance.handover_problem(_ids([1, 100]), 100)
+    assert "named twice" in balance.handover_problem(_ids([5, 1, 5]), 100)
+
+
+def test_a_consumer_handed_to_us_that_we_hold_already_is_not_added_twice():
+    r = _region()
+    r.add_consumers(_ids(range(20)), np.full(20, 2.0, dtype=np.float32))
+    st = [_status([10.0, 100.0, 30.0], [50.0, 50.0, 0.0])]
+    balance.tracker_round(r, balance.RoundInput(1, statuses=st))
+    n, load = r.trees.n, float(r.trees.load.sum())
+    again = balance.ConsumerBatch(_ids([3, 40]), np.array([2.0, 1.0], dtype=np.float32))  # 3 is ours already, 40 is new
+    balance.tracker_round(r, balance.RoundInput(2, statuses=st, handovers=[again]))
+    assert r.trees.n == n + 1 and r.handed_in_held == 1
+    assert float(r.trees.load.sum()) == pytest.approx(load + 1.0)

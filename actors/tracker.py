@@ -284,7 +284,7 @@ class Tracker(ContinuousRounds, GridPeer):
 
     def _first_pass(self, tick: int) -> None:
         t0 = time.perf_counter()
-        unheard = [self._population_hi[p] for p in self.reports.missing(tick) if p in self._population_hi]
+        self._unheard = unheard = [self._population_hi[p] for p in self.reports.missing(tick) if p in self._population_hi]
         offers = dict(self.summaries.take(tick - 1)) if tick > 0 else {}  # (a late older one first: the newest wins)
         inp = balance.RoundInput(
             tick=tick,

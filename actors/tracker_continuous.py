@@ -39,6 +39,7 @@ class ContinuousRounds:
     def _init_continuous(self) -> None:
         # real time: updates not yet applied by a round, and the continuous rounds run on them
         self.continuous = not self.lockstep
+        self._unheard: list[int] = []  # populations the last tick round did not hear: kept frozen here too
         self._fresh_status: list[balance.GenUpdate] = []
         self._fresh_reports: list[balance.ConsumerBatch] = []
         self._kicked = False
@@ -65,7 +66,7 @@ class ContinuousRounds:
         t0 = time.perf_counter()
         statuses, reports = self._fresh_status, self._fresh_reports
         self._fresh_status, self._fresh_reports = [], []
-        out = balance.interim_round(self.region, max(self.tick_now, 0), statuses, reports)
+        out = balance.interim_round(self.region, max(self.tick_now, 0), statuses, reports, self._unheard)
         self.interim_rounds += 1
         self.interim_seconds += time.perf_counter() - t0
         self.round_wall = (self.round_wall[0], t0)

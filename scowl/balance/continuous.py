@@ -41,9 +41,12 @@ def outputs(region: Region) -> np.ndarray:
                     np.where(stor, np.clip(region.setpoint, 0.0, region.available), region.available))
 
 
-def interim_round(region: Region, tick: int, statuses: Sequence[GenUpdate] = (), reports: Sequence[ConsumerBatch] = ()) -> InterimOutput:
+def interim_round(region: Region, tick: int, statuses: Sequence[GenUpdate] = (), reports: Sequence[ConsumerBatch] = (),
+                  unheard: Sequence[int] = ()) -> InterimOutput:
     """Apply the updates that came since the last round and rebalance on them (see the module's
-    docstring). Starved time counts in ticks (`tick`): a continuous round adds none."""
+    docstring). Starved time counts in ticks (`tick`): a continuous round adds none. `unheard`:
+    id prefixes of populations the last tick round did not hear; their consumers stay where they
+    are, as in a tick round."""
     for st in statuses:
         if len(st.gen_ids):
             rows = region.gen_rows(st.gen_ids)
@@ -55,7 +58,11 @@ def interim_round(region: Region, tick: int, statuses: Sequence[GenUpdate] = (),
     trees = region.trees
     if statuses and len(region.gen_ids):
         trees.apply_generator_updates(np.arange(len(region.gen_ids)), outputs(region))
-    res = rebalance(trees, region.thr, clock=tick)
+    trees.frozen = region.frozen(unheard)
+    try:
+        res = rebalance(trees, region.thr, clock=tick)
+    finally:
+        trees.frozen = None
     gen = np.where(res.moved_to >= 0, region.gen_ids[np.maximum(res.moved_to, 0)] if len(region.gen_ids) else 0, NO_GENERATOR)
     region.moved_total += int(res.moved.size)
     return InterimOutput(ids=region.cons_ids[res.moved], gen_ids=gen.astype(np.int32), moved=int(res.moved.size), starved=res.starved_count)

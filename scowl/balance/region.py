@@ -80,6 +80,12 @@ class Region:
 
     # ---------------------------------------------------------------- membership
 
+    def frozen(self, unheard: Sequence[int]) -> np.ndarray | None:
+        """Consumers of populations not heard this tick (their id prefixes `unheard`): neither shed
+        nor placed by a round (cut off, they follow no Assign: moving them on paper would leave their
+        real draw where it is). None when every population was heard."""
+        return np.isin(self.cons_ids[: self.trees.n]["hi"], np.asarray(unheard)) if len(unheard) else None
+
     def global_index(self, ids: np.ndarray) -> np.ndarray:
         lo = ids["lo"].astype(np.int64)
         if lo.size and (lo.min() < 0 or lo.max() >= self.n_global):

@@ -167,8 +167,7 @@ class FirstPass:
 
 
 def _frozen(region: Region, unheard: Sequence[int]) -> np.ndarray | None:
-    """Consumers of populations not heard this tick: neither shed nor placed (cut off, they follow no Assign)."""
-    return np.isin(region.cons_ids[: region.trees.n]["hi"], np.asarray(unheard)) if len(unheard) else None
+    return region.frozen(unheard)
 
 
 def _accept(region: Region, batches: Sequence[ConsumerBatch]) -> tuple[list[np.ndarray], int, int, float]:

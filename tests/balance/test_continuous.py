@@ -48,3 +48,13 @@ def test_a_demand_report_between_ticks_is_placed_where_there_is_room_and_nothing
     out = balance.interim_round(r, 1, reports=[balance.ConsumerBatch(_ids([3]), np.array([9.0], dtype=np.float32))])
     assert set(out.ids["lo"].tolist()) <= {3}
     balance.check_invariants(r.trees, rebalanced=False)
+
+
+def test_consumers_of_an_unheard_population_stay_put_when_wind_falls_between_ticks():
+    r = _region()
+    on_wind = np.flatnonzero(r.trees.assignment[:20] == 0)
+    assert on_wind.size
+    st = balance.GenUpdate(np.array([10]), np.array([4.0]), np.array([0.0]), np.zeros(1))
+    out = balance.interim_round(r, 1, statuses=[st], unheard=[7])  # prefix 7: every consumer here
+    assert out.ids.size == 0 and (r.trees.assignment[on_wind] == 0).all()  # cut off: not moved on paper
+    assert r.trees.frozen is None

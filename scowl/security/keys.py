@@ -57,6 +57,14 @@ def _check_key(key: bytes | str, what: str) -> bytes:
     return raw
 
 
+def _check_name_and_key(name: str, public_key: bytes | str) -> bytes:
+    """An enrolment's public key as bytes, once the key and the name (1 to 64 characters) are valid."""
+    key = _check_key(public_key, f"public key of {name}")
+    if not name or len(name) > 64:
+        raise EnrolmentError(f"enrolment name {name!r}: 1 to 64 characters")
+    return key
+
+
 def _write_private(path: Path, data: bytes) -> None:
     """Write a file only its owner can read (0600 from creation, never world-readable)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -145,17 +153,10 @@ class Enrolment:
         """Enrol `name` (of `role`) as the holder of `public_key`. Enrolling the same name with
         the same key again is a no-op; with another key it is refused ("duplicate name").
         `joined`: the bootstrap admitted it by the join token (the table says `"joined": true`)."""
-        key = _check_key(public_key, f"public key of {name}")
-        if not name or len(name) > 64:
-            raise EnrolmentError(f"enrolment name {name!r}: 1 to 64 characters")
+        key = _check_name_and_key(name, public_key)
         with self._lock:
             self.refresh()
-            if self._public.get(name, key) != key:
-                raise EnrolmentError(f"duplicate name: {name!r} is enrolled with another key")
-            other = self._by_key.get(key)
-            if other is not None and other != name:
-                raise EnrolmentError(f"duplicate key: the key offered for {name!r} is {other!r}'s")
-            self._put(name, role, key)
+            self._bind(name, role, key, "offered", "")
             if joined:
                 self._joined.add(name)
             self._save()
@@ -165,17 +166,19 @@ class Enrolment:
         bootstrap answered a `whois`: in this process's table only, never written to the file
         (this host's copy is the deployment's; the bootstrap's host holds the run's table).
         A name or key this table binds otherwise is refused ("duplicate name"/"duplicate key")."""
-        key = _check_key(public_key, f"public key of {name}")
-        if not name or len(name) > 64:
-            raise EnrolmentError(f"enrolment name {name!r}: 1 to 64 characters")
+        key = _check_name_and_key(name, public_key)
         with self._lock:
-            if self._public.get(name, key) != key:
-                raise EnrolmentError(f"duplicate name: {name!r} is enrolled here with another key")
-            other = self._by_key.get(key)
-            if other is not None and other != name:
-                raise EnrolmentError(f"duplicate key: the key learnt for {name!r} is {other!r}'s here")
-            self._put(name, role, key)
+            self._bind(name, role, key, "learnt", " here")
             self._joined.add(name)
+
+    def _bind(self, name: str, role: str, key: bytes, how: str, where: str) -> None:
+        """`name` holds `key` from now on, unless this table binds either to another ("duplicate name"/"duplicate key")."""
+        if self._public.get(name, key) != key:
+            raise EnrolmentError(f"duplicate name: {name!r} is enrolled{where} with another key")
+        other = self._by_key.get(key)
+        if other is not None and other != name:
+            raise EnrolmentError(f"duplicate key: the key {how} for {name!r} is {other!r}'s{where}")
+        self._put(name, role, key)
 
     def _put(self, name: str, role: str, key: bytes) -> None:
         self._role[name] = role

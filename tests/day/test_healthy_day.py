@@ -8,11 +8,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from summaries import strip_wall  # tests/fixtures/summaries.py
 
 from scowl.analysis.results import SUPPLY_ROLES, load_run
 from scowl.run import run_scenario
-
-WALL_FIELDS = {"wall_seconds", "peak_memory_mb", "tick_wall_ms", "late_tick_reports", "transport", "version"}
 
 
 def per_tick(state: pd.DataFrame, role: str | tuple[str, ...], cols: list[str]) -> pd.DataFrame:
@@ -54,11 +53,6 @@ def test_summary_answers_the_questions(small_run):
         assert (out / f).exists()
 
 
-def strip_wall(summary: dict) -> dict:
-    s = {k: v for k, v in summary.items() if k not in WALL_FIELDS}
-    s["rebalance"] = {k: v for k, v in s["rebalance"].items() if k in ("rounds", "peers_rebalanced", "peers_per_tracker")}
-    s["security"] = {k: v for k, v in s.get("security", {}).items() if k != "mode"}  # curve over tcp, none inproc
-    return s
 
 
 def test_same_config_and_seed_give_the_same_day(small_run, tmp_path):

@@ -6,16 +6,9 @@ from __future__ import annotations
 
 import json
 
+from summaries import strip_wall  # tests/fixtures/summaries.py
+
 from scowl.run import run_scenario
-
-WALL_FIELDS = {"wall_seconds", "peak_memory_mb", "tick_wall_ms", "late_tick_reports", "transport", "version"}
-
-
-def strip_wall(summary: dict) -> dict:
-    s = {k: v for k, v in summary.items() if k not in WALL_FIELDS}
-    s["rebalance"] = {k: v for k, v in s["rebalance"].items() if k in ("rounds", "peers_rebalanced", "peers_per_tracker")}
-    s["security"] = {k: v for k, v in s.get("security", {}).items() if k != "mode"}  # curve over ipc, none inproc
-    return s
 
 
 def test_actors_grouped_in_two_processes_give_the_same_day(small_run, tmp_path):

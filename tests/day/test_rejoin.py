@@ -3,7 +3,6 @@ manual steps, and a late start changes nothing in the lockstep day."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -15,23 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from summaries import strip_wall  # tests/fixtures/summaries.py
 
 from scowl.analysis.results import SUPPLY_ROLES, load_run
 from scowl.config import load_scenario, override
 from scowl.plan import make_plan
 from scowl.run import process_names, start_node, stop_nodes
 from scowl.sweep import scenario_toml
-
-
-def _healthy_day():
-    """tests/day/test_healthy_day.py (its strip_wall says which summary fields are wall time)."""
-    spec = importlib.util.spec_from_file_location("healthy_day", Path(__file__).with_name("test_healthy_day.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-strip_wall = _healthy_day().strip_wall
 
 LATE = "fleet-0"
 

@@ -317,12 +317,12 @@ class Tracker(ContinuousRounds, GridPeer):
         missing = self.handovers.missing(tick)
         self.missed(missing)
         self._missing_now += len(missing)
-        self._finish(tick)
+        self._finish(tick, missing)
 
-    def _finish(self, tick: int) -> None:
+    def _finish(self, tick: int, missing: list[str]) -> None:
         t0 = time.perf_counter()
         now: list[balance.ConsumerBatch] = []
-        self._heard = heard = [p for p in self.peer_trackers if p not in self.handovers.missing(tick)]
+        self._heard = heard = [p for p in self.peer_trackers if p not in missing]
         for h in self.handovers.take(tick):  # (late ones of earlier ticks first: placed now too)
             ids, demand, k = h.column("ids"), h.column("demand_mw"), h.n - h.later
             now.append(balance.ConsumerBatch(ids[:k], demand[:k]))

@@ -18,7 +18,7 @@ import numpy as np
 
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import rebalance
-from scowl.model import CONTINUOUS, STORAGE
+from scowl.balance.supply import apply_statuses, tree_outputs
 
 
 @dataclass(frozen=True)
@@ -32,32 +32,19 @@ class InterimOutput:
     starved: int
 
 
-def outputs(region: Region) -> np.ndarray:
-    """Each generator's output as the trees count it: dispatchable units and EV hubs at their
-    setpoints within what is available, the others at their available output."""
-    cont = region.kind == CONTINUOUS
-    stor = region.kind == STORAGE
-    return np.where(cont, np.minimum(region.setpoint, region.available),
-                    np.where(stor, np.clip(region.setpoint, 0.0, region.available), region.available))
-
-
 def interim_round(region: Region, tick: int, statuses: Sequence[GenUpdate] = (), reports: Sequence[ConsumerBatch] = (),
                   unheard: Sequence[int] = ()) -> InterimOutput:
     """Apply the updates that came since the last round and rebalance on them (see the module's
     docstring). Starved time counts in ticks (`tick`): a continuous round adds none. `unheard`:
     id prefixes of populations the last tick round did not hear; their consumers stay where they
     are, as in a tick round."""
-    for st in statuses:
-        if len(st.gen_ids):
-            rows = region.gen_rows(st.gen_ids)
-            region.available[rows] = st.output_mw
-            region.charge_cap[rows] = st.charge_mw
+    apply_statuses(region, statuses, setpoints=False)
     for rep in reports:
         if len(rep.ids):
             region.update_demand(rep.ids, rep.demand_mw)
     trees = region.trees
     if statuses and len(region.gen_ids):
-        trees.apply_generator_updates(np.arange(len(region.gen_ids)), outputs(region))
+        trees.apply_generator_updates(np.arange(len(region.gen_ids)), tree_outputs(region))
     trees.frozen = region.frozen(unheard)
     try:
         res = rebalance(trees, region.thr, clock=tick)

@@ -166,10 +166,6 @@ class FirstPass:
     unheard: Sequence[int] = ()
 
 
-def _frozen(region: Region, unheard: Sequence[int]) -> np.ndarray | None:
-    return region.frozen(unheard)
-
-
 def _accept(region: Region, batches: Sequence[ConsumerBatch]) -> tuple[list[np.ndarray], int, int, float]:
     """Peers' consumers, in sender order: placed where they fit, kept starved otherwise.
     Returns (indices per batch, accepted, declined, MW)."""
@@ -214,7 +210,7 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance
     base = region.setpoint.copy()
-    trees.frozen = _frozen(region, inp.unheard)
+    trees.frozen = region.frozen(inp.unheard)
     # EV hubs charge on spare gas only while nobody starves or runs short here or at a peer
     charge = not trees.n_unplaced and not any(o.starved_mw > 0 or o.short_mw > 0 for o in inp.offers.values())
     res = dispatch_and_place(region, inp.tick, charge=charge)
@@ -251,7 +247,7 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
     if region.prev_demand_mw >= 0:
         region.prev_demand_mw += now_mw  # taken over, not grown
     if dec_now:
-        trees.frozen = _frozen(region, first.unheard)
+        trees.frozen = region.frozen(first.unheard)
         more = place_handed_in(region, first.base, first.tick)
         trees.frozen = None
         if more is not None:

@@ -18,14 +18,26 @@ from scowl.balance.trees import STARVED, Trees
 from scowl.model import CONTINUOUS, STORAGE
 
 
-def apply_statuses(region: Region, statuses: Sequence[GenUpdate]) -> None:
+def apply_statuses(region: Region, statuses: Sequence[GenUpdate], setpoints: bool = True) -> None:
+    """Generators' available output and charge room as their fleets report; with `setpoints`,
+    the dispatchable units' and EV hubs' setpoints too (a continuous round keeps the tick's)."""
     for st in statuses:
         if len(st.gen_ids):
             rows = region.gen_rows(st.gen_ids)
             region.available[rows] = st.output_mw
             region.charge_cap[rows] = st.charge_mw
-            steer = np.isin(region.kind[rows], (CONTINUOUS, STORAGE))
-            region.setpoint[rows[steer]] = np.asarray(st.setpoint_mw)[steer]
+            if setpoints:
+                steer = np.isin(region.kind[rows], (CONTINUOUS, STORAGE))
+                region.setpoint[rows[steer]] = np.asarray(st.setpoint_mw)[steer]
+
+
+def tree_outputs(region: Region) -> np.ndarray:
+    """Each generator's output as the trees count it: dispatchable units and EV hubs at their
+    setpoints within what is available, the others at their available output."""
+    cont = region.kind == CONTINUOUS
+    stor = region.kind == STORAGE
+    return np.where(cont, np.minimum(region.setpoint, region.available),
+                    np.where(stor, np.clip(region.setpoint, 0.0, region.available), region.available))
 
 
 def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0, charge: bool = False,
@@ -60,8 +72,7 @@ def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0, charge: b
         region.setpoint[stor] = storage_setpoints(need - gas_out, region.available[stor], region.charge_cap[stor], thr)
         if floor is not None:
             region.setpoint[stor] = np.maximum(region.setpoint[stor], floor[stor])
-    return np.where(cont, np.minimum(region.setpoint, region.available),
-                    np.where(stor, np.clip(region.setpoint, 0.0, region.available), region.available))
+    return tree_outputs(region)
 
 
 def dispatch_and_place(region: Region, tick: int | None = None, charge: bool = False) -> RebalanceResult:

@@ -162,7 +162,7 @@ def _run_processes(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: 
 
     plan = make_plan(str(cfg), transport=args.transport, populations=args.populations, out_dir=str(run_dir.resolve()))
     plan.layout = parse_layout(args.layout, plan)
-    args.layout_groups = {name: actors_in(plan, name) for name in process_names(plan)}
+    args.layout_groups = plan.processes()
     enrol_plan(plan)
     plan.save(run_dir / "plan.json")
     with Sampler(watched, args.sample_s):

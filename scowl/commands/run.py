@@ -56,9 +56,16 @@ def wants_processes(args: argparse.Namespace, scenario) -> bool:
     one core would leave the machine's other cores idle."""
     if args.processes or args.transport is not None:
         return bool(args.processes)
+    from scowl.run.layout import usable_cores
+
+    return consumers_of(scenario) >= PROCESSES_FROM and usable_cores() > 1
+
+
+def consumers_of(scenario) -> int:
+    """Homes and commercial buildings at the scenario's scale."""
     from scowl.model.data import consumers_at
 
-    return sum(consumers_at(scenario.scenario.scale)) >= PROCESSES_FROM and len(os.sched_getaffinity(0)) > 1
+    return sum(consumers_at(scenario.scenario.scale))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,10 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     scenario = scenario_of(args)  # a bad file, name or --set fails here, before anything is written
     if not args.processes and wants_processes(args, scenario):
-        from scowl.model.data import consumers_at
-
         args.processes = True
-        print(f"scowl run: {sum(consumers_at(scenario.scenario.scale)):,} consumers: actors in scowl-node processes, "
+        print(f"scowl run: {consumers_of(scenario):,} consumers: actors in scowl-node processes, "
               f"one per usable core (--layout {args.layout or 'auto'}); --transport inproc runs them all in this process",
               file=sys.stderr)
     out = args.out or f"runs/{scenario.scenario.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"

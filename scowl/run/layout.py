@@ -22,7 +22,6 @@ from scowl.errors import ConfigError
 from scowl.plan import group_names
 
 SERVICES = ("bootstrap", "broker", "metronome")
-START_ORDER = ("bootstrap", "broker", "metronome", "tracker", "generator", "storage", "consumer")
 
 #: CPU seconds of each role's actors in a whole-state day (lead's `scowl bench day --scale 1.0
 #: --processes`, main 39fab67: 515 s in all), split evenly among a role's actors; only the
@@ -98,8 +97,9 @@ def parse_layout(spec: str | int | None, plan, cores: int | None = None, source:
     """The groups of actor names a layout spec gives for this plan (see the module's doc);
     ConfigError naming the field and what is wrong."""
     spec = "auto" if spec is None else str(spec).strip()
-    names = [name for name, _ in actors_of(plan)]
-    roles = dict(actors_of(plan))
+    pairs = actors_of(plan)
+    names = [name for name, _ in pairs]
+    roles = dict(pairs)
     if spec == "auto":
         return dealt(plan, cores or usable_cores())
     if spec.isdigit():

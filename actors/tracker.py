@@ -330,7 +330,7 @@ class Tracker(ContinuousRounds, GridPeer):
                 self._later.append(balance.ConsumerBatch(ids[k:], demand[k:]))
         first, self._first = self._first, None
         assert first is not None
-        out = balance.finish_round(self.region, first, now, heard)
+        out = balance.finish_round(self.region, first, now, heard, coming=self._later)
         round_s = self._first_s + time.perf_counter() - t0
         self.rounds += 1
         self._seq = 0

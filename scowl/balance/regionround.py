@@ -114,7 +114,9 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     first), released here at once and placed by the peer in its next round; then, if the
     region is short, served consumers up to what it is short, released at the next round.
     Peers' generator room first; only then the room on peers' EV hubs (storage is the last
-    resort: served consumers go there only for what our own hubs cannot cover either).
+    resort: served consumers go there only for what our own hubs cannot cover either). But when
+    the regions' shortfalls claim all the generator room advertised, the starved go to the EV
+    hubs first: that room will be full when they come.
     Every short tracker sees the same adverts, so a donor's room is split between them.
     Returns (starved handed, served handed) by peer."""
     starved: dict[str, list[np.ndarray]] = {}
@@ -124,20 +126,32 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     if not (gas or hubs) or (not res.starved_count and short_mw <= 0):
         return {}, {}
     n_short = sum(1 for s in offers.values() if s.short_mw > 0 or s.starved_mw > 0) + 1
+    budget = {(last, peer): room * HANDOVER_MARGIN / n_short for donors, last in ((gas, False), (hubs, True)) for room, peer in donors}
+
+    def hand_starved(last: bool, peer: str) -> None:
+        idx = pick_handover(region.trees, budget[last, peer])
+        if idx.size:
+            region.release(idx)
+            starved.setdefault(peer, []).append(idx)
+            budget[last, peer] -= float(region.trees.demand[idx].astype(np.float64).sum())
+
+    # When the regions' shortfalls (ours and the peers', served on EV hubs until their load moves
+    # to a peer's gas) claim all the generator room advertised, that room is spoken for: starved
+    # consumers handed against it would find it full and starve a tick at the peer. They go to
+    # the peers' EV hubs first then (no generator in reach can cover them), and the generator
+    # room is left to the served load that moves next tick.
+    if short_mw + sum(s.short_mw for s in offers.values()) >= sum(r for r, _ in gas):
+        for _, peer in hubs:
+            hand_starved(True, peer)
     # generators' room first; then the peers' EV hubs, for what neither they nor our own hubs can cover
     short_left = [short_mw, -(1.0 - region.thr) * storage_reach_mw(region)]
     taken = np.zeros(0, dtype=np.int64)
     for donors, last in ((gas, False), (hubs, True)):
-        for room, peer in donors:
-            budget = room * HANDOVER_MARGIN / n_short
-            idx = pick_handover(region.trees, budget)
-            if idx.size:
-                region.release(idx)
-                starved.setdefault(peer, []).append(idx)
-                budget -= float(region.trees.demand[idx].astype(np.float64).sum())
+        for _, peer in donors:
+            hand_starved(last, peer)
             short = short_left[0] + (short_left[1] if last else 0.0)
-            if short > 0 and budget > 0:
-                idx = pick_served(region.trees, min(budget, short), taken)
+            if short > 0 and budget[last, peer] > 0:
+                idx = pick_served(region.trees, min(budget[last, peer], short), taken)
                 if idx.size:
                     served.setdefault(peer, []).append(idx)
                     taken = np.concatenate([taken, idx])
@@ -234,13 +248,17 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
                      unheard=tuple(inp.unheard))
 
 
-def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (), heard_now: Sequence[str] = ()) -> RoundOutput:
+def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (), heard_now: Sequence[str] = (),
+                 coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:
     """The sub-round and step 5: the starved consumers peers handed us this tick (`now`, sender
     order) are placed on our room, the dispatchable units ramping for them from where the fleets
     run (never below this tick's setpoints, so nobody placed loses their place); then what
     changed. `heard_now`: the peers whose handover of this tick came; those we handed starved
     consumers to name them in their own Assign (placed or starved), so ours leaves them out
-    (`RoundOutput.taken`). Costs O(the handed-in consumers + the region's starved), not a round."""
+    (`RoundOutput.taken`). `coming`: the served consumers peers handed us this tick to take at our
+    next round (the `later` part): our advert leaves their demand out, or a peer would hand us
+    its starved against room they fill first. Costs O(the handed-in consumers + the region's
+    starved), not a round."""
     trees = region.trees
     res = first.res
     handed_in_now, acc_now, dec_now, now_mw = _accept(region, now)
@@ -288,7 +306,8 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
     after = region_summary(trees, region.thr)
     room, short = room_and_short(region)
     leaving_mw = float(trees.demand[leaving].astype(np.float64).sum())
-    spare = room - short + leaving_mw  # what leaves next round is no longer ours to carry
+    coming_mw = sum(float(np.asarray(b.demand_mw, dtype=np.float64).sum()) for b in coming)
+    spare = room - short + leaving_mw - coming_mw  # what leaves next round is no longer ours to carry; what comes is
     room, short, stor_room = max(spare, 0.0), max(-spare, 0.0), storage_room(region, spare)
     region.prev_demand_mw = after.load_mw + after.starved_mw - leaving_mw
     figures = {
@@ -310,7 +329,9 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
                        taken=np.isin(changed, taken), later=first.later)
 
 
-def tracker_round(region: Region, inp: RoundInput, now: Sequence[ConsumerBatch] = (), heard_now: Sequence[str] = ()) -> RoundOutput:
+def tracker_round(region: Region, inp: RoundInput, now: Sequence[ConsumerBatch] = (), heard_now: Sequence[str] = (),
+                  coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:
     """One round of a tracker over its region (see the module's docstring): `first_pass`, then
-    `finish_round` with the starved consumers peers handed us this tick (`now`)."""
-    return finish_round(region, first_pass(region, inp), now, heard_now)
+    `finish_round` with the starved consumers peers handed us this tick (`now`) and the served
+    ones they hand us for our next round (`coming`)."""
+    return finish_round(region, first_pass(region, inp), now, heard_now, coming)

@@ -152,20 +152,59 @@ def test_starved_load_goes_to_peers_generators_first_and_only_then_to_a_peers_ev
     """Storage is the last resort, but reachable from every region (review F2): a peer's hubs
     take what no peer's generators can."""
     hubs = balance.PeerOffer(0.0, 0.0, storage_room_mw=100.0)
+
+    def handed(room_mw):
+        out = balance.tracker_round(_short_region(), balance.RoundInput(
+            2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
+            offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=room_mw), "t2": hubs}))
+        assert out.figures["starved"] == 0  # none left starved here
+        # (starved handed now, served handed for the next round) by peer
+        return {p: (out.handovers[p].ids.size - out.later[p], out.later[p]) for p in ("t1", "t2")}
+    # t1's generators have more room than the region is short: 27 MW -> 13 starved consumers; t2's
+    # hubs the other 3 starved, and 10 served ones the region cannot carry next tick
+    assert handed(30.0) == {"t1": (13, 0), "t2": (3, 10)}
+    # generators' room covers it all: the hubs get nothing
+    assert handed(100.0) == {"t1": (16, 10), "t2": (0, 0)}
+
+
+def test_generator_room_a_shortfall_claims_is_left_to_it_and_the_starved_go_to_ev_hubs():
+    """When the regions' shortfalls claim all the generator room peers advertised, starved
+    consumers handed against it would find it full (served load moving there next tick) and
+    starve a tick more at the peer: they go to a peer's EV hubs now, and the generator room
+    takes served load for the next round (ny2030: starved ticks 44 -> 3)."""
+    hubs = balance.PeerOffer(0.0, 0.0, storage_room_mw=100.0)
     out = balance.tracker_round(_short_region(), balance.RoundInput(
         2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
         offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=11.0), "t2": hubs}))
     sent = dict(zip(out.ids["lo"].tolist(), out.gen_ids.tolist()))
-    # t1's generators: 9.9 MW -> 4 starved consumers; t2's hubs the other 12 starved, and 10 served
-    # ones the region cannot carry next tick (released at the next round)
-    assert out.handovers["t1"].ids.size == 4 and out.handovers["t2"].ids.size == 22
-    assert sum(sent.get(int(i)) == balance.NO_GENERATOR for i in out.handovers["t2"].ids["lo"]) == 12
-    assert out.figures["starved"] == 0  # none left starved here
-    # generators' room covers it all: the hubs get nothing
+    starved_to = {p: sum(sent.get(int(i)) == balance.NO_GENERATOR for i in out.handovers[p].ids["lo"]) for p in ("t1", "t2")}
+    assert starved_to == {"t1": 0, "t2": 16}  # every starved consumer to the hubs, now
+    assert out.later == {"t1": 4, "t2": 6}  # t1's 9.9 MW of generator room: 4 served, next round; the hubs 6 more
+    assert out.figures["starved"] == 0
+    # a peer short too: its shortfall counts against the generator room as well
     out = balance.tracker_round(_short_region(), balance.RoundInput(
         2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
-        offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=100.0), "t2": hubs}))
-    assert out.handovers["t1"].ids.size == 26 and out.handovers["t2"].ids.size == 0
+        offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=60.0), "t2": balance.PeerOffer(0.0, 0.0, short_mw=50.0, storage_room_mw=100.0)}))
+    assert out.handovers["t1"].ids.size == out.later["t1"] > 0 and out.handovers["t2"].ids.size - out.later["t2"] == 16
+
+
+def test_served_consumers_promised_to_a_region_leave_its_advertised_room():
+    """Served consumers a peer handed us this tick for our next round (`coming`) fill our room
+    then: the room we advertise leaves them out, or peers would hand us starved consumers against
+    it and those would find it full."""
+    def advert(coming):
+        r = balance.Region(10, 0.1, wire.CONSUMER_ID_DTYPE)
+        r.add_generators([1, 2], [CONTINUOUS, STORAGE], [10.0, 0.0], [100.0, 50.0], [10.0, 50.0])
+        r.add_consumers(_ids(range(5)), np.full(5, 9.0, dtype=np.float32))  # 45 MW
+        st = balance.GenUpdate(np.array([1, 2]), np.array([100.0, 30.0]), np.array([50.0, 0.0]), np.array([0.0, 20.0]))
+        out = balance.tracker_round(r, balance.RoundInput(1, statuses=[st]), coming=coming)
+        return out.room_mw, out.short_mw, out.storage_room_mw
+    # gas reaches 60 MW next tick: 0.9 x 60 - 45 = 9 MW of room; the hubs' 30 MW: 27 MW more
+    assert advert([]) == pytest.approx((9.0, 0.0, 27.0))
+    four = balance.ConsumerBatch(_ids([7, 8]), np.array([1.5, 2.5], dtype=np.float32))
+    assert advert([four]) == pytest.approx((5.0, 0.0, 27.0))
+    twelve = balance.ConsumerBatch(_ids([7, 8, 9]), np.array([4.0, 4.0, 4.0], dtype=np.float32))
+    assert advert([twelve]) == pytest.approx((0.0, 3.0, 24.0))  # short 3 MW: the hubs cover it, 24 MW left on them
 
 
 def test_a_region_advertises_its_ev_hubs_room_apart_from_its_generators_room():

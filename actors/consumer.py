@@ -9,6 +9,7 @@ served, starved and choked (in a blacked-out tree) consumers and report the tick
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from scowl import wire
 from scowl.actors.assign_inbox import AssignInbox
 from scowl.actors.peer import Gather, GridPeer
 from scowl.actors.population_ids import IdSpace
+from scowl.actors.population_reports import BLOCK, by_tracker, moved_past_threshold
 from scowl.actors.population_rows import GeneratorRows
 from scowl.analysis.service import LatencyBook, ServiceBooks
 from scowl.balance import response
@@ -33,10 +35,6 @@ from scowl.streams import StreamRepo
 
 REGISTER_CHUNK = 100_000
 CLASS_NAMES = (*KIND_NAMES, "fixed load")  # customer classes: homes, commercial buildings, fixed-load blocks
-#: per-tick work over every consumer goes in blocks of this many, so its temporaries stay a few
-#: MB whatever the population's size (a consumer's state is ~35 bytes; whole-array temporaries
-#: of a tick would be several times that)
-BLOCK = 1 << 18
 
 log = logging.getLogger("scowl.consumer")
 
@@ -158,6 +156,7 @@ class Population(GridPeer):
         if self.model.tick < tick:  # (tick 0's was stepped before registering)
             self._demand(tick)
         self._report(tick)
+        self._advance_later(tick + 1)
         self.arm(tick, "assign", 0.55, lambda: self.assigns.missing(tick), self._maybe_follow, hops=3)
         self._maybe_follow(tick)  # assignments for this tick may have come before the tick
 
@@ -166,6 +165,24 @@ class Population(GridPeer):
         only what changed since registering (nothing), not every consumer a second time."""
         self._demand(0)
         self.reported[:] = self.demand
+
+    def _advance_later(self, tick: int) -> None:
+        """While the trackers round: the next tick's demand state (scowl.model.DemandModel.advance),
+        a block per turn of the event loop, so it fills the time this process would wait and
+        delays a message that comes meanwhile by one block's work at most. What is not done when
+        the tick comes, its step does; the values are the same either way."""
+        if tick >= self.scenario.ticks or self.model.tick != tick - 1:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # (driven without a loop: the step does it all)
+            return
+
+        def block() -> None:
+            if self.model.tick == tick - 1 and not self.model.advance(tick, blocks=1):
+                loop.call_soon(block)
+
+        loop.call_soon(block)
 
     def _demand(self, tick: int) -> None:
         """This tick's demand (MW) of every consumer and block, after demand response."""
@@ -182,40 +199,11 @@ class Population(GridPeer):
     def _report(self, tick: int) -> None:
         """Tell each tracker the demand of its consumers that moved past the report threshold."""
         d = self.demand
-        idx = self._moved_past_threshold()
+        idx = moved_past_threshold(d, self.reported, self.threshold)
         self.reports_sent += idx.size
-        by_tracker = self.mgr[idx]
-        # grouped by tracker, each group in position order (a stable radix sort of a byte per report)
-        idx = idx[np.argsort(by_tracker, kind="stable")]
-        counts = np.bincount(by_tracker, minlength=len(self.plan.trackers))
-        ends = np.cumsum(counts)
-        del by_tracker
-        for t, tracker in enumerate(self.plan.trackers):
-            sel = idx[ends[t] - counts[t]:ends[t]]
+        for tracker, sel in zip(self.plan.trackers, by_tracker(idx, self.mgr, len(self.plan.trackers)), strict=True):
             self.send(tracker, wire.DemandReport.pack(tick=tick, ids=self.ids_at(sel), demand_mw=d[sel]))
         self.latency.reported(tick, time.perf_counter())
-
-    def _moved_past_threshold(self) -> np.ndarray:
-        """Positions of the consumers whose demand moved past the report threshold since they
-        last reported (|d - r| > threshold x r; a consumer that reported 0 reports any demand),
-        marked as reported. In blocks, into two reused buffers: no n-wide temporary."""
-        d, rep = self.demand, self.reported
-        diff = np.empty(min(self.n, BLOCK), dtype=np.float32)
-        bound = np.empty_like(diff)
-        mark = np.empty(diff.size, dtype=bool)
-        parts = []
-        for a in range(0, self.n, BLOCK):
-            b = min(self.n, a + BLOCK)
-            db, rb, m = d[a:b], rep[a:b], mark[: b - a]
-            np.subtract(db, rb, out=diff[: b - a])
-            np.abs(diff[: b - a], out=diff[: b - a])
-            np.multiply(rb, self.threshold, out=bound[: b - a])
-            np.greater(diff[: b - a], bound[: b - a], out=m)
-            j = np.flatnonzero(m)
-            rb[j] = db[j]  # (a gather/scatter: a masked copy of a half-set random mask is 5x slower)
-            j += a
-            parts.append(j)
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     @on(wire.Assign)
     def on_assign(self, msg: wire.Assign, env: wire.Envelope):

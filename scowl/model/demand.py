@@ -204,6 +204,11 @@ class DemandModel:
     `step(start_tick)`, then consecutive ticks; the state at start_tick is drawn from the AR(1)'s
     stationary distribution (so runs starting at different ticks differ, runs starting at the same
     tick are identical, under any sharding).
+
+    The AR(1) state depends on nothing but the seed and the tick, so the next tick's can be moved
+    ahead of time, a block at a time (`advance(tick + 1, blocks=1)`, e.g. while a population waits
+    for its trackers); `step` then moves what is left and only turns the state into demand. The
+    values are the same either way (every operation is per consumer).
     """
 
     def __init__(self, population: Population, scenario: Scenario, repo: StreamRepo | None = None, start_tick: int = 0) -> None:
@@ -219,6 +224,7 @@ class DemandModel:
         self._innov = repo.counter("demand_innovation")
         self.start_tick = start_tick
         self.tick = start_tick - 1
+        self._ahead = 0  # consumers [0, _ahead) whose state is at tick + 1 already (advance)
         self.state = np.zeros(len(population), dtype=np.float32)
         self.kw = np.zeros(len(population), dtype=np.float32)  # (calloc'd: resident only once written)
         self.shares = demand_shares(scenario)
@@ -251,19 +257,38 @@ class DemandModel:
     def step(self, tick: int, out: np.ndarray | None = None) -> np.ndarray:
         """Demand at `tick` (kW per consumer), into `out` (float32, one per consumer) when given,
         else into the model's own array (untouched, so never resident, when a caller always gives one)."""
-        if tick != self.tick + 1:
-            raise ValueError(f"DemandModel.step({tick}): expected tick {self.tick + 1} (ticks go one at a time from {self.start_tick})")
-        if not 0 <= tick <= self.scenario.ticks:
-            raise ValueError(f"DemandModel.step({tick}): tick outside [0, {self.scenario.ticks}]")
-        idx = self.population.index
+        self.advance(tick)
         shape = self._shape[tick]
         a_k = shape.astype(np.float32)  # per class: kw = base x max(0, a + b x state)
         b_k = (shape * self._sigma).astype(np.float32)
         out = self.kw if out is None else out
-        m = min(len(idx), BLOCK)
+        n = len(self.state)
+        for a in range(0, n, BLOCK):  # in blocks: no n-wide temporary
+            b = min(n, a + BLOCK)
+            o = out[a:b]
+            self._demand_into(o, self.state[a:b], a, b, a_k, b_k)
+            np.maximum(o, 0, out=o)
+            o *= self.population.base_kw[a:b]
+        self.tick = tick
+        self._ahead = 0
+        return out
+
+    def advance(self, tick: int, blocks: int | None = None) -> bool:
+        """Move the AR(1) state of the next `blocks` blocks of BLOCK consumers (None: of all that
+        are left) to `tick`, the tick after the last one stepped; True once every consumer's is there."""
+        if tick != self.tick + 1:
+            raise ValueError(f"DemandModel: tick {tick}: expected tick {self.tick + 1} (ticks go one at a time from {self.start_tick})")
+        if not 0 <= tick <= self.scenario.ticks:
+            raise ValueError(f"DemandModel: tick {tick} outside [0, {self.scenario.ticks}]")
+        idx = self.population.index
+        n = len(idx)
+        stop = n if blocks is None else min(n, self._ahead + blocks * BLOCK)
+        if self._ahead >= stop:
+            return self._ahead >= n
+        m = min(stop - self._ahead, BLOCK)
         eps, bits, scratch = np.empty(m, np.float32), np.empty(m, np.uint64), np.empty(m, np.uint64)
-        for a in range(0, len(idx), BLOCK):  # in blocks, into reused buffers: no n-wide temporary
-            b = min(len(idx), a + BLOCK)
+        for a in range(self._ahead, stop, BLOCK):  # in blocks, into reused buffers: no n-wide temporary
+            b = min(stop, a + BLOCK)
             state, e = self.state[a:b], eps[: b - a]
             if tick == self.start_tick:
                 self._init.centered_into(idx[a:b], tick, state, bits[: b - a], scratch[: b - a])
@@ -272,9 +297,5 @@ class DemandModel:
                 e *= self._k
                 state *= self.phi
                 state += e
-            o = out[a:b]
-            self._demand_into(o, state, a, b, a_k, b_k)
-            np.maximum(o, 0, out=o)
-            o *= self.population.base_kw[a:b]
-        self.tick = tick
-        return out
+        self._ahead = stop
+        return stop >= n

@@ -153,3 +153,22 @@ def test_own_load_series_by_class_from_parquet(tmp_path):
     e = expected_demand_mw(sc)
     assert e["residential"][144] == pytest.approx(1_000.0, rel=1e-6) and e["commercial"][0] == pytest.approx(900.0, rel=1e-6)
     assert e["total"][144] == pytest.approx(2_500.0 + 0.1 * (3_872.84 + 632.87), rel=1e-6)
+
+
+def test_the_state_moved_ahead_a_block_at_a_time_gives_the_same_demand(monkeypatch):
+    """DemandModel.advance in pieces (what a population does while its trackers round), then
+    step: the same kW, bit for bit, as step alone; a step past the advanced tick is refused."""
+    from scowl.model import demand
+
+    monkeypatch.setattr(demand, "BLOCK", 1000)  # several blocks in a small population
+    grid = build_grid(_ny(0.002))
+    whole, ahead = grid.demand(), grid.demand()
+    assert len(whole.state) > 3 * demand.BLOCK
+    for t in range(6):
+        if t:  # (tick 0's state is drawn, then moved a block per call)
+            done = [ahead.advance(t, blocks=1) for _ in range(2)]
+            assert done == [False, False]
+        np.testing.assert_array_equal(ahead.step(t).view(np.uint32), whole.step(t).view(np.uint32))
+    assert ahead.advance(6, blocks=10**6) is True
+    with pytest.raises(ValueError, match="expected tick 6"):
+        ahead.advance(7)

@@ -219,11 +219,13 @@ def open_run(run_dir) -> Run:
 
 
 def run(scenario="small", out=None, *, processes: bool = False, transport: str | None = None,
-        populations: int | None = None, seeds: int | Sequence[int] | None = None, progress: bool = False) -> Run | Runs:
+        populations: int | None = None, seeds: int | Sequence[int] | None = None, progress: bool = False,
+        layout: str | None = None, insecure: bool = False) -> Run | Runs:
     """Run a scenario's day (a Scenario, a packaged name or a TOML path) and return its Run.
-    `out`: the run directory (default runs/<name>-<timestamp>). `processes`: one OS process per
-    actor. `seeds`: a count N (the scenario's seed, seed+1, ...) or a list of seeds: the runs go
-    to OUT/seed-<s>/ and a Runs comes back, with `intervals()`."""
+    `out`: the run directory (default runs/<name>-<timestamp>). `processes`: the actors in
+    `scowl-node` processes, grouped by `layout` (scowl.run.layout; default "auto": one process
+    per usable core). `insecure`: no CURVE keys. `seeds`: a count N (the scenario's seed, seed+1,
+    ...) or a list of seeds: the runs go to OUT/seed-<s>/ and a Runs comes back, with `intervals()`."""
     from scowl.run import run_scenario
 
     sc, path = _scenario_of(scenario)
@@ -233,9 +235,9 @@ def run(scenario="small", out=None, *, processes: bool = False, transport: str |
         if not seed_list:
             raise UsageError(f"seeds {seeds!r}: expected a count >= 1 or a non-empty list of seeds")
         done = [run(sc.replace(seed=s), out_dir / f"seed-{s}", processes=processes, transport=transport,
-                    populations=populations, progress=progress) for s in seed_list]
+                    populations=populations, progress=progress, layout=layout, insecure=insecure) for s in seed_list]
         return Runs(tuple(done))  # type: ignore[arg-type]
     # run_scenario stores the scenario (OUT/scenario.toml) itself, and refuses a non-empty OUT
     summary = run_scenario(sc if path is None else path, str(out_dir), processes=processes, transport=transport,
-                           populations=populations, show_progress=progress)
+                           populations=populations, show_progress=progress, layout=layout, insecure=insecure)
     return Run(out_dir, summary)

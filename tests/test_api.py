@@ -187,3 +187,10 @@ def test_a_day_over_seeds_is_drawn_as_its_mean_with_a_95_percent_band(two_runs):
     runs_fig = Runs((a, scowl.open_run(a.dir))).plot_day()
     labels = [t.get_text() for t in runs_fig.axes[0].get_legend().get_texts()]
     assert "small (mean of 2 seeds): demand, 95 % interval over 2 seeds" in labels
+
+
+def test_a_layout_reaches_every_seed_s_run(tmp_path):
+    """`layout` (and `scowl run --seeds N --layout`) is passed to each seed's run, not dropped:
+    without --processes each run refuses it, as a single run does."""
+    with pytest.raises(scowl.UsageError, match="--layout"):
+        scowl.run("small", tmp_path / "seeds", seeds=2, layout="2")

@@ -109,7 +109,7 @@ def run_seeds(args: argparse.Namespace, scenario, out: str) -> int:
     if args.json:
         os.environ[ENV] = "json"
     runs = run_api(scenario, out, seeds=args.seeds, processes=args.processes, transport=args.transport,
-                   populations=args.populations, progress=not args.quiet)
+                   populations=args.populations, progress=not args.quiet, layout=args.layout, insecure=args.insecure)
     assert isinstance(runs, Runs)  # seeds=N gives the N runs
     result = write_seeds(out, runs)
     runs.plot_day().savefig(Path(out) / "day.png")  # every quantity's mean with its 95 % band

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from scowl import wire
 from scowl.errors import ActorError, Refused
+from scowl.runtime import timeline
 from scowl.runtime.requests import Requests
 
 log = logging.getLogger("scowl.actor")
@@ -69,6 +70,16 @@ class Dispatch(Requests):
 
     def _handle(self, env: wire.Envelope, msg: wire.Message) -> Awaitable[None] | None:
         """Dispatch one message; returns an awaitable only when the handler is async."""
+        line = timeline.TIMELINE
+        if line is None:
+            return self._dispatch(env, msg)
+        t0 = timeline.now()
+        try:
+            return self._dispatch(env, msg)
+        finally:
+            line.add(t0, self.name, env.type, env.tick)
+
+    def _dispatch(self, env: wire.Envelope, msg: wire.Message) -> Awaitable[None] | None:
         if isinstance(msg, wire.Batch):
             self.stats.logical += len(msg)
         else:

@@ -14,6 +14,7 @@ import zmq
 
 from scowl import wire
 from scowl.errors import ProtocolError
+from scowl.runtime import timeline
 from scowl.runtime.handlers import Dispatch
 from scowl.runtime.transport import DEALER, ROUTER, SUB, Channel
 from scowl.security import authorize, check_values
@@ -124,7 +125,13 @@ class Mailbox(Dispatch):
         if link is None:
             link = self.link_bytes[sender] = [0, 0, 0, 0]
         link[3] += len(packet)
+        line = timeline.TIMELINE
+        if line is None:
+            self._accept_packet(packet, sender, rid, kind)
+            return
+        t0 = timeline.now()
         self._accept_packet(packet, sender, rid, kind)
+        line.add(t0, self.name, "decode", len(packet))
 
     def _accept_packet(self, packet: bytes | memoryview, sender: str, rid: bytes | None, kind: int) -> None:
         """Validate every frame of a packet; replies resolve their futures now (a handler

@@ -17,6 +17,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
+from scowl.runtime import timeline
 from scowl.runtime.actor import Actor
 
 log = logging.getLogger("scowl.node")
@@ -138,6 +139,8 @@ class Node:
         self.stop()
 
     async def shutdown(self) -> None:
+        if timeline.TIMELINE is not None:
+            timeline.TIMELINE.snapshot()
         for actor in reversed(self.actors):
             try:
                 await asyncio.wait_for(actor.stop(), TERM_DEADLINE_S)

@@ -21,7 +21,7 @@ from scowl import wire
 from scowl.actors.assign_inbox import AssignInbox
 from scowl.actors.peer import Gather, GridPeer
 from scowl.actors.population_ids import IdSpace
-from scowl.actors.population_reports import BLOCK, by_tracker, moved_past_threshold
+from scowl.actors.population_reports import BLOCK, moved_past_threshold
 from scowl.actors.population_rows import GeneratorRows
 from scowl.analysis.service import LatencyBook, ServiceBooks
 from scowl.balance import response
@@ -198,11 +198,11 @@ class Population(GridPeer):
 
     def _report(self, tick: int) -> None:
         """Tell each tracker the demand of its consumers that moved past the report threshold."""
-        d = self.demand
-        idx = moved_past_threshold(d, self.reported, self.threshold)
-        self.reports_sent += idx.size
-        for tracker, sel in zip(self.plan.trackers, by_tracker(idx, self.mgr, len(self.plan.trackers)), strict=True):
-            self.send(tracker, wire.DemandReport.pack(tick=tick, ids=self.ids_at(sel), demand_mw=d[sel]))
+        moved = moved_past_threshold(self.demand, self.reported, self.threshold, self.mgr, len(self.plan.trackers))
+        for tracker, (pos, mw) in zip(self.plan.trackers, moved, strict=True):
+            self.reports_sent += pos.size
+            # (copy=False: the batch is encoded as it is sent, and its arrays are this report's own)
+            self.send(tracker, wire.DemandReport.pack(copy=False, tick=tick, ids=self.ids_at(pos), demand_mw=mw))
         self.latency.reported(tick, time.perf_counter())
 
     @on(wire.Assign)

@@ -28,8 +28,9 @@ class IdSpace:
         """Global indices of positions `pos` written into `out` (int64 or uint64): a consumer's
         is start + pos, a fixed-load block's comes after every consumer's (no temporary but a mask)."""
         np.add(pos, self.start, out=out, casting="unsafe")
-        np.add(out, self.n_global + self.fixed_start - self.n_consumers - self.start, out=out, where=pos >= self.n_consumers,
-               casting="unsafe")
+        if pos.size and pos.max() >= self.n_consumers:  # (most reports name no block: no mask then)
+            np.add(out, self.n_global + self.fixed_start - self.n_consumers - self.start, out=out, where=pos >= self.n_consumers,
+                   casting="unsafe")
 
     def ids_at(self, pos) -> np.ndarray:
         """The 128-bit ids of the consumers at these positions (a slice or an index array)."""

@@ -45,12 +45,12 @@ def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, n
     order = np.argsort(-d_in, kind="stable")  # largest first
     gen, _ = plan_placement(d_in[order], trees.load - free, cap)
     ok = gen >= 0
-    inc, gen = inc[order][ok], gen[ok]
+    inc, gen = inc[order].compress(ok), gen.compress(ok)
     if not inc.size:
         return EMPTY_I, EMPTY_G, EMPTY_I
     need = trees.load + np.bincount(gen, weights=d[inc], minlength=trees.G) - cap
     on_short = (need > 0)[a_cand]
-    sel, g = cand[on_short], a_cand[on_short]
+    sel, g = cand.compress(on_short), a_cand.compress(on_short)
     by = _by_generator_then_past(g, past[sel])  # least starved first, ties by index
     sel, g = sel[by], g[by]
     d_sel = d[sel]
@@ -59,7 +59,7 @@ def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, n
     first = np.cumsum(counts) - counts
     base = np.where(first > 0, cs[np.maximum(first - 1, 0)], 0.0)
     before = cs - d_sel - base[g]  # demand given up on that generator before this member
-    out = sel[before < need[g]]
+    out = sel.compress(before < need[g])
     return inc, gen.astype(np.int32), out
 
 
@@ -98,22 +98,23 @@ def rotate(trees: Trees, safety_threshold: float = 0.10, after: int = ROTATE_AFT
     rest = trees.starved()  # what the swap could not use goes back, most starved first
     g2, passes = plan_placement(trees.demand[rest].astype(np.float64), trees.load, cap)
     ok = g2 >= 0
-    trees.move(rest[ok], g2[ok])
-    trees.requeue(rest[~ok])
+    back = rest.compress(ok)
+    trees.move(back, g2.compress(ok))
+    trees.requeue(rest.compress(~ok))
     viol = np.flatnonzero(trees.load > cap)  # float rounding between plans and loads
     guard, guard_from = shed_overloaded(trees, viol, cap) if viol.size else (EMPTY_I, EMPTY_G)
-    touched = _mark(trees.n, out, inc, rest[ok], guard)
+    touched = _mark(trees.n, out, inc, back, guard)
     start = trees.assignment[touched].copy()
     start[np.searchsorted(touched, guard)] = guard_from
     start[np.searchsorted(touched, inc)] = STARVED
-    start[np.searchsorted(touched, rest[ok])] = STARVED
+    start[np.searchsorted(touched, back)] = STARVED
     start[np.searchsorted(touched, out)] = out_from  # served at the start (some placed again)
     end = trees.assignment[touched]
     moved = start != end
-    idx, frm, to = touched[moved], start[moved], end[moved]
+    idx, frm, to = touched.compress(moved), start.compress(moved), end.compress(moved)
     starved = trees.starved()
-    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=idx[(frm >= 0) & (to == STARVED)],
-                           restored=idx[(frm == STARVED) & (to >= 0)], shed=int(out.size), overloaded=0,
+    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=idx.compress((frm >= 0) & (to == STARVED)),
+                           restored=idx.compress((frm == STARVED) & (to >= 0)), shed=int(out.size), overloaded=0,
                            starved_count=trees.n_unplaced,
                            starved_mw=float(trees.demand[starved].astype(np.float64).sum()), passes=passes,
                            load=trees.load.copy())

@@ -64,9 +64,9 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
         gen = np.full(unplaced.size, STARVED, dtype=part.dtype)
         gen[free] = part
     ok = gen >= 0
-    placed = unplaced[ok]
-    trees.move(placed, gen[ok])
-    trees.requeue(unplaced[~ok])
+    placed = unplaced.compress(ok)
+    trees.move(placed, gen.compress(ok))
+    trees.requeue(unplaced.compress(~ok))
     # Guard against float rounding between the plan's sums and the loads' sums.
     viol = np.flatnonzero(trees.load > cap)
     guard, guard_from = shed_overloaded(trees, viol, cap) if viol.size else (EMPTY_I, EMPTY_G)
@@ -80,14 +80,14 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
     start[np.searchsorted(touched, shed)] = shed_from
     end = trees.assignment[touched]
     moved = start != end
-    idx, frm, to = touched[moved], start[moved], end[moved]
-    starved_mw = float(d[~ok].sum()) + float(trees.demand[guard].astype(np.float64).sum())
+    idx, frm, to = touched.compress(moved), start.compress(moved), end.compress(moved)
+    starved_mw = float(d.compress(~ok).sum()) + float(trees.demand[guard].astype(np.float64).sum())
     return RebalanceResult(
         moved=idx,
         moved_from=frm,
         moved_to=to,
-        newly_starved=idx[(frm >= 0) & (to == STARVED)],
-        restored=idx[(frm == STARVED) & (to >= 0)],
+        newly_starved=idx.compress((frm >= 0) & (to == STARVED)),
+        restored=idx.compress((frm == STARVED) & (to >= 0)),
         shed=int(shed.size),
         overloaded=int(over.size),
         starved_count=trees.n_unplaced,

@@ -146,9 +146,10 @@ class Trees:
         if served.all():  # (most reports: no masked copies)
             self._load += np.bincount(gen, weights=new.astype(np.float64) - was, minlength=self.G)
         else:
-            self._load += np.bincount(gen[served], weights=new[served].astype(np.float64) - was[served], minlength=self.G)
-        rose = idx[new > was]
-        rose = rose[~self._rose[rose]]
+            self._load += np.bincount(gen.compress(served), weights=new.compress(served).astype(np.float64) - was.compress(served),
+                                      minlength=self.G)
+        rose = idx.compress(new > was)
+        rose = rose.compress(~self._rose[rose])
         if rose.size:
             self._rose[rose] = True
             self._risers.append(rose)
@@ -246,7 +247,7 @@ class Trees:
 
     def _note_changed(self, idx: np.ndarray) -> None:
         """Log consumers whose assignment changed since the snapshot (idx unique)."""
-        new = idx[~self._moved[idx]]
+        new = idx.compress(~self._moved[idx])
         if self._ndelta + new.size > self._delta.size:
             self._rebuild_index()
             return
@@ -266,12 +267,12 @@ class Trees:
         if total:
             offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens)
             base = self._order[np.arange(total) + offsets]
-            parts.append(base[~self._moved[base]].astype(np.int64))
+            parts.append(base.compress(~self._moved[base]).astype(np.int64))
         if self._ndelta:
             delta = self._delta[: self._ndelta]
             flag = np.zeros(self.G + 2, dtype=bool)
             flag[b] = True
-            parts.append(delta[flag[self._assign[delta] + 2]])
+            parts.append(delta.compress(flag[self._assign[delta] + 2]))
         return np.concatenate(parts) if parts else EMPTY_I
 
     def move(self, idx: np.ndarray, gen: np.ndarray) -> None:
@@ -299,18 +300,20 @@ class Trees:
             w = self._demand[idx]
             m = old >= 0
             if m.any():
-                self._load -= np.bincount(old[m], weights=w[m], minlength=self.G)
+                self._load -= np.bincount(old.compress(m), weights=w.compress(m), minlength=self.G)
             m = gen >= 0
             if m.any():
-                self._load += np.bincount(gen[m], weights=w[m], minlength=self.G)
+                self._load += np.bincount(gen.compress(m), weights=w.compress(m), minlength=self.G)
         left = (old == STARVED) & (gen != STARVED)
         if left.any():  # a spell ends: its rounds join the past ones
-            self._acc[idx[left]] = self.round - self._since[idx[left]]
+            ended = idx.compress(left)
+            self._acc[ended] = self.round - self._since[ended]
         became = (gen == STARVED) & (old != STARVED)
         if became.any():  # a spell begins, carrying the past ones
-            self._since[idx[became]] = self.round - self._acc[idx[became]]
-            self._pending.append(idx[became])
-        self.n_unplaced += int(np.count_nonzero(became)) - int(np.count_nonzero((old == STARVED) & (gen != STARVED)))
+            began = idx.compress(became)
+            self._since[began] = self.round - self._acc[began]
+            self._pending.append(began)
+        self.n_unplaced += int(np.count_nonzero(became)) - int(np.count_nonzero(left))
         self._assign[idx] = gen
         self._note_changed(idx)
         if self._changes is not None:
@@ -346,11 +349,11 @@ class Trees:
         if self._pending:
             new = np.concatenate(self._pending)
             self._pending = []
-            new = unique_ints(new[self._assign[new] == STARVED])  # (unplaced, placed and unplaced again: once)
+            new = unique_ints(new.compress(self._assign[new] == STARVED))  # (unplaced, placed and unplaced again: once)
             new = new[np.lexsort((new, self._since[new]))]
             if new.size and q.size:  # placed from outside the policy (a Resync) and unplaced again: once,
                 self._fresh[new] = True  # at its new place (its spell may count from another round)
-                q = q[~self._fresh[q]]
+                q = q.compress(~self._fresh[q])
                 self._fresh[new] = False
             if new.size and q.size and (self._since[q[-1]], q[-1]) > (self._since[new[0]], new[0]):
                 pos = int(np.searchsorted(self._since[q], self._since[new[0]], side="left"))
@@ -359,7 +362,7 @@ class Trees:
                 q = q[:pos]
             q = np.concatenate([q, new]) if q.size else new
         if q.size != self.n_unplaced:  # some left the region (ABSENT) while starved
-            q = q[self._assign[q] == STARVED]
+            q = q.compress(self._assign[q] == STARVED)
         self._queue = q
         return q
 

@@ -51,3 +51,14 @@ def _last_wins(idx: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
     keep[-1] = True
     np.not_equal(idx[1:], idx[:-1], out=keep[:-1])
     return idx[keep], values[keep]
+
+
+def pick(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`a[mask]` (1-D, a boolean mask as long as `a`), fast on any mask: numpy 2.4's boolean
+    indexing costs ~5-14 ns per element on a mixed mask (a branch per element), `compress` ~1 ns
+    but more than indexing on a mask of almost all True (it lists the positions first)."""
+    n = np.count_nonzero(mask)
+    if n * 20 > mask.size * 19:  # (more than 95 % kept)
+        out: np.ndarray = a[mask]
+        return out
+    return np.compress(mask, a)

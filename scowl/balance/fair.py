@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scowl.balance.arrays import pick
 from scowl.balance.place import plan_placement
 from scowl.balance.round import RebalanceResult
 from scowl.balance.shed import shed_overloaded
@@ -45,12 +46,12 @@ def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, n
     order = np.argsort(-d_in, kind="stable")  # largest first
     gen, _ = plan_placement(d_in[order], trees.load - free, cap)
     ok = gen >= 0
-    inc, gen = inc[order].compress(ok), gen.compress(ok)
+    inc, gen = pick(inc[order], ok), pick(gen, ok)
     if not inc.size:
         return EMPTY_I, EMPTY_G, EMPTY_I
     need = trees.load + np.bincount(gen, weights=d[inc], minlength=trees.G) - cap
     on_short = (need > 0)[a_cand]
-    sel, g = cand.compress(on_short), a_cand.compress(on_short)
+    sel, g = pick(cand, on_short), pick(a_cand, on_short)
     by = _by_generator_then_past(g, past[sel])  # least starved first, ties by index
     sel, g = sel[by], g[by]
     d_sel = d[sel]
@@ -59,7 +60,7 @@ def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, n
     first = np.cumsum(counts) - counts
     base = np.where(first > 0, cs[np.maximum(first - 1, 0)], 0.0)
     before = cs - d_sel - base[g]  # demand given up on that generator before this member
-    out = sel.compress(before < need[g])
+    out = pick(sel, before < need[g])
     return inc, gen.astype(np.int32), out
 
 
@@ -98,9 +99,9 @@ def rotate(trees: Trees, safety_threshold: float = 0.10, after: int = ROTATE_AFT
     rest = trees.starved()  # what the swap could not use goes back, most starved first
     g2, passes = plan_placement(trees.demand[rest].astype(np.float64), trees.load, cap)
     ok = g2 >= 0
-    back = rest.compress(ok)
-    trees.move(back, g2.compress(ok))
-    trees.requeue(rest.compress(~ok))
+    back = pick(rest, ok)
+    trees.move(back, pick(g2, ok))
+    trees.requeue(pick(rest, ~ok))
     viol = np.flatnonzero(trees.load > cap)  # float rounding between plans and loads
     guard, guard_from = shed_overloaded(trees, viol, cap) if viol.size else (EMPTY_I, EMPTY_G)
     touched = _mark(trees.n, out, inc, back, guard)
@@ -111,10 +112,10 @@ def rotate(trees: Trees, safety_threshold: float = 0.10, after: int = ROTATE_AFT
     start[np.searchsorted(touched, out)] = out_from  # served at the start (some placed again)
     end = trees.assignment[touched]
     moved = start != end
-    idx, frm, to = touched.compress(moved), start.compress(moved), end.compress(moved)
+    idx, frm, to = pick(touched, moved), pick(start, moved), pick(end, moved)
     starved = trees.starved()
-    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=idx.compress((frm >= 0) & (to == STARVED)),
-                           restored=idx.compress((frm == STARVED) & (to >= 0)), shed=int(out.size), overloaded=0,
+    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=pick(idx, (frm >= 0) & (to == STARVED)),
+                           restored=pick(idx, (frm == STARVED) & (to >= 0)), shed=int(out.size), overloaded=0,
                            starved_count=trees.n_unplaced,
                            starved_mw=float(trees.demand[starved].astype(np.float64).sum()), passes=passes,
                            load=trees.load.copy())

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from scowl.balance.arrays import pick
 from scowl.balance.fair import ROTATE_AFTER
 from scowl.balance.handover import accept_consumers, release_consumers
 from scowl.balance.limits import ZoneLimits
@@ -87,10 +88,10 @@ class Region:
         return np.isin(self.cons_ids[: self.trees.n]["hi"], np.asarray(unheard)) if len(unheard) else None
 
     def global_index(self, ids: np.ndarray) -> np.ndarray:
-        lo = ids["lo"].astype(np.int64)
-        if lo.size and (lo.min() < 0 or lo.max() >= self.n_global):
+        lo = ids["lo"]
+        if lo.size and ((lo.dtype.kind != "u" and lo.min() < 0) or lo.max() >= self.n_global):  # (unsigned: no minimum to check)
             raise ValueError(f"consumer index outside [0, {self.n_global})")
-        return lo
+        return lo.astype(np.int64)
 
     def add_generators(self, gen_ids: Sequence[int] | NDArray[np.integer[Any]], kind: ArrayLike, pmin: ArrayLike, pmax: ArrayLike, ramp: ArrayLike) -> None:
         n = len(gen_ids)
@@ -203,15 +204,12 @@ class Region:
 
     def update_demand(self, ids: np.ndarray, demand: np.ndarray) -> None:
         local = self.local_of[self.global_index(ids)]
-        known = local >= 0
-        if not known.all():
+        if local.size and int(local.min()) < 0:
+            known = local >= 0
             self.unknown_ids += int(np.count_nonzero(~known))
-            local, demand = local[known], demand[known]
-        present = self.trees.assignment[local] != ABSENT
-        if not present.all():  # (the common case, all present: no copies)
-            local, demand = local[present], demand[present]
-        if local.size:
-            self.trees.apply_consumer_updates(local, demand)
+            local, demand = pick(local, known), pick(np.asarray(demand), known)
+        if local.size:  # (those handed to a peer are left out)
+            self.trees.apply_reports(local.astype(np.int64), demand)
 
     def accept_handover(self, ids: np.ndarray, demand: np.ndarray) -> tuple[int, int, np.ndarray]:
         """Consumers a peer handed us: placed where they fit, kept as starved otherwise."""

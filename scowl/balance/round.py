@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scowl.balance.arrays import pick
 from scowl.balance.place import plan_placement
 from scowl.balance.shed import shed_overloaded
 from scowl.balance.trees import EMPTY_G, EMPTY_I, STARVED, Trees
@@ -64,9 +65,9 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
         gen = np.full(unplaced.size, STARVED, dtype=part.dtype)
         gen[free] = part
     ok = gen >= 0
-    placed = unplaced.compress(ok)
-    trees.move(placed, gen.compress(ok))
-    trees.requeue(unplaced.compress(~ok))
+    placed = pick(unplaced, ok)
+    trees.move(placed, pick(gen, ok))
+    trees.requeue(pick(unplaced, ~ok))
     # Guard against float rounding between the plan's sums and the loads' sums.
     viol = np.flatnonzero(trees.load > cap)
     guard, guard_from = shed_overloaded(trees, viol, cap) if viol.size else (EMPTY_I, EMPTY_G)
@@ -80,14 +81,14 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
     start[np.searchsorted(touched, shed)] = shed_from
     end = trees.assignment[touched]
     moved = start != end
-    idx, frm, to = touched.compress(moved), start.compress(moved), end.compress(moved)
-    starved_mw = float(d.compress(~ok).sum()) + float(trees.demand[guard].astype(np.float64).sum())
+    idx, frm, to = pick(touched, moved), pick(start, moved), pick(end, moved)
+    starved_mw = float(pick(d, ~ok).sum()) + float(trees.demand[guard].astype(np.float64).sum())
     return RebalanceResult(
         moved=idx,
         moved_from=frm,
         moved_to=to,
-        newly_starved=idx.compress((frm >= 0) & (to == STARVED)),
-        restored=idx.compress((frm == STARVED) & (to >= 0)),
+        newly_starved=pick(idx, (frm >= 0) & (to == STARVED)),
+        restored=pick(idx, (frm == STARVED) & (to >= 0)),
         shed=int(shed.size),
         overloaded=int(over.size),
         starved_count=trees.n_unplaced,

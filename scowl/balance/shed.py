@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from scowl.balance.arrays import pick
 from scowl.balance.trees import EMPTY_I, Trees
 
 
@@ -29,17 +30,17 @@ def shed_overloaded(
     excess = trees.load[gens] - cap[gens]
     by_risers = np.zeros(k, dtype=bool)
     if risers.size and trees.frozen is not None:
-        risers = risers.compress(~trees.frozen[risers])
+        risers = pick(risers, ~trees.frozen[risers])
     if risers.size:
         rs = seg_of[trees.assignment[risers] + 2]
         on = rs >= 0
         if not on.all():  # (masked copies only when some risers are on generators under their ceiling)
-            risers, rs = risers.compress(on), rs.compress(on)
+            risers, rs = pick(risers, on), pick(rs, on)
         rd = trees.demand[risers].astype(np.float64)
         by_risers = np.bincount(rs, weights=rd, minlength=k) >= excess
         use = by_risers[rs]
         if not use.all():
-            risers, rs, rd = risers.compress(use), rs.compress(use), rd.compress(use)
+            risers, rs, rd = pick(risers, use), pick(rs, use), pick(rd, use)
     mem = trees.members(gens[~by_risers])
     s = seg_of[trees.assignment[mem] + 2]
     d = trees.demand[mem].astype(np.float64)
@@ -53,16 +54,16 @@ def shed_overloaded(
         free, s_free, ok = None, s, d >= excess[s]
     else:  # frozen: never shed
         free = ~trees.frozen[mem]
-        s_free, ok = s.compress(free), (d >= excess[s]) & free
+        s_free, ok = pick(s, free), (d >= excess[s]) & free
     counts = np.bincount(s_free, minlength=k)
-    s_ok = s.compress(ok)
+    s_ok = pick(s, ok)
     one = np.bincount(s_ok, minlength=k) > 0  # some single member covers the excess
     if one.any():
         smallest = np.full(k, np.inf)
-        np.minimum.at(smallest, s_ok, d.compress(ok))
+        np.minimum.at(smallest, s_ok, pick(d, ok))
         tie = ok & (d == smallest[s])
         first = np.full(k, np.iinfo(np.int64).max)
-        np.minimum.at(first, s.compress(tie), mem.compress(tie))
+        np.minimum.at(first, pick(s, tie), pick(mem, tie))
         take |= tie & (mem == first[s])
     several = np.flatnonzero(~one & (counts > 0))
     if several.size:
@@ -78,10 +79,10 @@ def shed_overloaded(
                 take[part] = _shed_partial(mem[part], d[part], float(excess[j]))
     keep = ~take
     # (every load drops by what it shed when all chose among risers: no recount)
-    exact = np.zeros(k) if by_risers.all() else np.bincount(s.compress(keep), weights=d.compress(keep), minlength=k)
-    s_take = s.compress(take)
-    dropped = trees.load[gens] - np.bincount(s_take, weights=d.compress(take), minlength=k)
-    shed, shed_from = mem.compress(take), gens[s_take].astype(np.int32)
+    exact = np.zeros(k) if by_risers.all() else np.bincount(pick(s, keep), weights=pick(d, keep), minlength=k)
+    s_take = pick(s, take)
+    dropped = trees.load[gens] - np.bincount(s_take, weights=pick(d, take), minlength=k)
+    shed, shed_from = pick(mem, take), gens[s_take].astype(np.int32)
     trees.shed(shed, gens, np.where(by_risers, dropped, exact))
     return shed, shed_from
 

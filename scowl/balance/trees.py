@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scowl.balance.arrays import _last_wins, as_index, as_power, unique_ints
+from scowl.balance.arrays import _last_wins, as_index, as_power, pick, unique_ints
 
 STARVED = -1
 ABSENT = -2
@@ -140,16 +140,33 @@ class Trees:
         idx = as_index("apply_consumer_updates idx", idx, self.n)
         new = as_power("apply_consumer_updates new_demand", new_demand, idx.size, np.float32)
         idx, new = _last_wins(idx, new)
+        self._apply_demand(idx, new, self._assign[idx])
+
+    def apply_reports(self, idx: NDArray[np.int64], new_demand: ArrayLike) -> None:
+        """`apply_consumer_updates` for indices the caller found itself (a Region's own lookup, so in
+        range, not re-checked); consumers handed to a peer (ABSENT) are left out."""
+        new = as_power("apply_reports new_demand", new_demand, idx.size, np.float32)
+        idx, new = _last_wins(idx, new)
         gen = self._assign[idx]
+        if gen.size and int(gen.min()) == ABSENT:
+            present = gen != ABSENT
+            idx, new, gen = pick(idx, present), pick(new, present), pick(gen, present)
+        self._apply_demand(idx, new, gen)
+
+    def _apply_demand(self, idx: np.ndarray, new: np.ndarray, gen: np.ndarray) -> None:
+        """New demand `new` of consumers `idx` (unique) on generators `gen` (their assignment)."""
         was = self._demand[idx]
-        served = gen >= 0
-        if served.all():  # (most reports: no masked copies)
+        lowest = int(gen.min()) if gen.size else 0
+        if lowest >= 0:  # (most reports: every one served)
             self._load += np.bincount(gen, weights=new.astype(np.float64) - was, minlength=self.G)
+        elif lowest == STARVED:  # the starved in bin 0, dropped (bincount sums each bin in input order: the same sums)
+            self._load += np.bincount(gen + 1, weights=new.astype(np.float64) - was, minlength=self.G + 1)[1:]
         else:
-            self._load += np.bincount(gen.compress(served), weights=new.compress(served).astype(np.float64) - was.compress(served),
+            served = gen >= 0
+            self._load += np.bincount(pick(gen, served), weights=pick(new, served).astype(np.float64) - pick(was, served),
                                       minlength=self.G)
-        rose = idx.compress(new > was)
-        rose = rose.compress(~self._rose[rose])
+        rose = pick(idx, new > was)
+        rose = pick(rose, ~self._rose[rose])
         if rose.size:
             self._rose[rose] = True
             self._risers.append(rose)
@@ -247,7 +264,7 @@ class Trees:
 
     def _note_changed(self, idx: np.ndarray) -> None:
         """Log consumers whose assignment changed since the snapshot (idx unique)."""
-        new = idx.compress(~self._moved[idx])
+        new = pick(idx, ~self._moved[idx])
         if self._ndelta + new.size > self._delta.size:
             self._rebuild_index()
             return
@@ -267,12 +284,12 @@ class Trees:
         if total:
             offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens)
             base = self._order[np.arange(total) + offsets]
-            parts.append(base.compress(~self._moved[base]).astype(np.int64))
+            parts.append(pick(base, ~self._moved[base]).astype(np.int64))
         if self._ndelta:
             delta = self._delta[: self._ndelta]
             flag = np.zeros(self.G + 2, dtype=bool)
             flag[b] = True
-            parts.append(delta.compress(flag[self._assign[delta] + 2]))
+            parts.append(pick(delta, flag[self._assign[delta] + 2]))
         return np.concatenate(parts) if parts else EMPTY_I
 
     def move(self, idx: np.ndarray, gen: np.ndarray) -> None:
@@ -300,17 +317,17 @@ class Trees:
             w = self._demand[idx]
             m = old >= 0
             if m.any():
-                self._load -= np.bincount(old.compress(m), weights=w.compress(m), minlength=self.G)
+                self._load -= np.bincount(pick(old, m), weights=pick(w, m), minlength=self.G)
             m = gen >= 0
             if m.any():
-                self._load += np.bincount(gen.compress(m), weights=w.compress(m), minlength=self.G)
+                self._load += np.bincount(pick(gen, m), weights=pick(w, m), minlength=self.G)
         left = (old == STARVED) & (gen != STARVED)
         if left.any():  # a spell ends: its rounds join the past ones
-            ended = idx.compress(left)
+            ended = pick(idx, left)
             self._acc[ended] = self.round - self._since[ended]
         became = (gen == STARVED) & (old != STARVED)
         if became.any():  # a spell begins, carrying the past ones
-            began = idx.compress(became)
+            began = pick(idx, became)
             self._since[began] = self.round - self._acc[began]
             self._pending.append(began)
         self.n_unplaced += int(np.count_nonzero(became)) - int(np.count_nonzero(left))
@@ -349,11 +366,11 @@ class Trees:
         if self._pending:
             new = np.concatenate(self._pending)
             self._pending = []
-            new = unique_ints(new.compress(self._assign[new] == STARVED))  # (unplaced, placed and unplaced again: once)
+            new = unique_ints(pick(new, self._assign[new] == STARVED))  # (unplaced, placed and unplaced again: once)
             new = new[np.lexsort((new, self._since[new]))]
             if new.size and q.size:  # placed from outside the policy (a Resync) and unplaced again: once,
                 self._fresh[new] = True  # at its new place (its spell may count from another round)
-                q = q.compress(~self._fresh[q])
+                q = pick(q, ~self._fresh[q])
                 self._fresh[new] = False
             if new.size and q.size and (self._since[q[-1]], q[-1]) > (self._since[new[0]], new[0]):
                 pos = int(np.searchsorted(self._since[q], self._since[new[0]], side="left"))
@@ -362,7 +379,7 @@ class Trees:
                 q = q[:pos]
             q = np.concatenate([q, new]) if q.size else new
         if q.size != self.n_unplaced:  # some left the region (ABSENT) while starved
-            q = q.compress(self._assign[q] == STARVED)
+            q = pick(q, self._assign[q] == STARVED)
         self._queue = q
         return q
 

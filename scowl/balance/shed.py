@@ -71,12 +71,7 @@ def shed_overloaded(
         if sel.size <= _SORT_LIMIT:
             take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
         else:
-            key = s[sel].astype(np.int16) if k < np.iinfo(np.int16).max else s[sel]
-            sel = sel[np.argsort(key, kind="stable")]  # a radix sort on 16 bits
-            bounds = np.asarray(np.searchsorted(s[sel], np.r_[several, k]))
-            for j, lo, hi in zip(several, bounds[:-1], bounds[1:]):
-                part = sel[lo:hi]
-                take[part] = _shed_partial(mem[part], d[part], float(excess[j]))
+            take[sel] = _shed_many(mem[sel], s[sel], d[sel], excess, several)
     keep = ~take
     # (every load drops by what it shed when all chose among risers: no recount)
     exact = np.zeros(k) if by_risers.all() else np.bincount(pick(s, keep), weights=pick(d, keep), minlength=k)
@@ -118,27 +113,54 @@ def _shed_sorted(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarr
     return out
 
 
-def _shed_partial(mem: np.ndarray, d: np.ndarray, excess: float) -> np.ndarray:
-    """`shed_overloaded`'s choice for one generator with many members: sort only the largest."""
-    m = mem.size
-    kth = min(m, max(16, int(2 * excess / max(float(d.mean()), 1e-300)) + 1))
-    while True:
-        cut = -np.partition(-d, kth - 1)[kth - 1] if kth < m else -np.inf
-        top = np.flatnonzero(d >= cut)  # every member tied at the cut, so ties resolve by index
-        if kth >= m or d[top].sum() >= excess:
-            break
-        kth = min(m, 4 * kth)
-    top = top[np.lexsort((mem[top], -d[top]))]
-    cs = np.cumsum(d[top])
-    n = min(int(np.searchsorted(cs, excess, side="left")) + 1, top.size)
-    rest = excess - (cs[n - 2] if n > 1 else 0.0)
-    take = np.zeros(m, dtype=bool)
-    take[top[: n - 1]] = True
-    ok = ~take & (d >= rest)
-    if ok.any():
-        v = d[ok].min()
-        tie = np.flatnonzero(ok & (d == v))
-        take[tie[np.argmin(mem[tie])]] = True
-    else:  # loads drifted above the members' sum: take the prefix's last as well
-        take[top[n - 1]] = True
+_BUCKET_SHIFT = np.uint64(49)  # a float64's sign, exponent and 3 mantissa bits: 8 buckets of demand per octave
+_BUCKETS = 1024  # at most, smallest demands in the last one
+
+
+def _shed_many(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray, segs: np.ndarray) -> np.ndarray:
+    """`shed_overloaded`'s choice for generators `segs` with many candidates (consumers `mem`,
+    demand `d` >= 0, generator's segment `s`), without a sort of them all nor a pass per generator:
+    a histogram of demand per generator finds the buckets of its largest candidates that cover
+    its excess, only those are sorted (by segment, demand descending, index), and each prefix is
+    summed on its own from its first member (the sums a per-generator sort would make). Returns
+    the take mask."""
+    k = excess.size
+    bits = ((d.view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)).astype(np.int64)  # monotone in d >= 0 (-0.0 as 0)
+    top_bucket = int(bits.max())
+    rank = np.minimum(top_bucket - bits, _BUCKETS - 1)  # 0: the largest demands
+    width = int(rank.max()) + 1
+    cell = s * width + rank
+    hist = np.bincount(cell, weights=d, minlength=k * width).reshape(k, width)
+    reach = np.cumsum(hist, axis=1) >= (excess * (1.0 + 1e-9))[:, None]  # (far above the sums' rounding)
+    cut = np.where(reach.any(axis=1), reach.argmax(axis=1), width - 1)  # a generator short of its excess: all
+    top = np.flatnonzero(rank <= cut[s])
+    top = top[np.lexsort((mem[top], -d[top], s[top]))]
+    counts = np.bincount(s[top], minlength=k)
+    starts = np.cumsum(counts) - counts
+    take = np.zeros(mem.size, dtype=bool)
+    rest = np.full(k, np.inf)
+    last = np.zeros(k, dtype=np.int64)
+    for j in segs.tolist():
+        part = top[starts[j] : starts[j] + counts[j]]
+        cs = np.cumsum(d[part])
+        n = min(int(np.searchsorted(cs, excess[j], side="left")) + 1, part.size)
+        rest[j] = excess[j] - (cs[n - 2] if n > 1 else 0.0)
+        take[part[: n - 1]] = True
+        last[j] = part[n - 1]
+    # then the smallest candidate (lowest index among equals) that covers what remains: in the
+    # bucket of what remains, or else in the nearest bucket above with a candidate not taken
+    rest_rank = np.clip(top_bucket - ((rest.view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)).astype(np.int64), 0, width - 1)
+    left = (np.bincount(cell, minlength=k * width) - np.bincount(cell[take], minlength=k * width)).reshape(k, width)
+    above = (left > 0) & (np.arange(width) < rest_rank[:, None])
+    near = np.where(above.any(axis=1), width - 1 - above[:, ::-1].argmax(axis=1), rest_rank)
+    cover = np.flatnonzero(~take & (d >= rest[s]) & (rank >= near[s]))
+    # (demand is float32 MW in the trees, so its float32 bits order it exactly; indices < 2^32)
+    key = (d[cover].astype(np.float32).view(np.uint32).astype(np.uint64) << np.uint64(32)) | mem[cover].astype(np.uint64)
+    best = np.full(k, np.iinfo(np.uint64).max, dtype=np.uint64)
+    np.minimum.at(best, s[cover], key)
+    found = best[segs] != np.iinfo(np.uint64).max
+    chosen = np.full(k, -1, dtype=np.int64)
+    chosen[segs[found]] = (best[segs[found]] & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    take[pick(cover, mem[cover] == chosen[s[cover]])] = True
+    take[last[segs[~found]]] = True  # loads drifted above the members' sum: the prefix's last as well
     return take

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scowl.balance.arrays import pick
+from scowl.balance.arrays import argsort_demand, pick
 from scowl.balance.place import plan_placement
 from scowl.balance.round import RebalanceResult
 from scowl.balance.shed import shed_overloaded
@@ -43,7 +43,7 @@ def _swap_plan(trees: Trees, cap: np.ndarray, after: int) -> tuple[np.ndarray, n
     a_cand = a[cand]
     free = np.bincount(a_cand, weights=d[cand], minlength=trees.G)
     d_in = d[inc].astype(np.float64)
-    order = np.argsort(-d_in, kind="stable")  # largest first
+    order = argsort_demand(d_in, descending=True)  # largest first
     gen, _ = plan_placement(d_in[order], trees.load - free, cap)
     ok = gen >= 0
     inc, gen = pick(inc[order], ok), pick(gen, ok)

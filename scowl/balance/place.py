@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scowl.balance.arrays import argsort_demand
 from scowl.balance.trees import STARVED
 
 MAX_PASSES = 64  # placement passes per round; in practice two to five are needed
@@ -57,7 +58,7 @@ def _smallest(pool: np.ndarray, d: np.ndarray, room_mw: float) -> tuple[np.ndarr
         pool, dp = pool[mask], dp[mask]
     else:
         extra_min = np.inf
-    return pool[np.argsort(dp, kind="stable")], extra_min
+    return pool[argsort_demand(dp)], extra_min
 
 
 def plan_placement(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, int]:
@@ -84,7 +85,7 @@ def plan_placement(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np
     k = int(np.searchsorted(np.cumsum(d), float(quota.sum()), side="right"))
     order = np.arange(d.size)
     if k > 1:
-        order[:k] = np.argsort(-d[:k], kind="stable")
+        order[:k] = argsort_demand(d[:k], descending=True)
     gen[order] = _fit_pass(d[order], quota, np.flatnonzero(quota > 0))
     placed = gen >= 0
     if placed.any():

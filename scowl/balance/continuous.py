@@ -52,4 +52,4 @@ def interim_round(region: Region, tick: int, statuses: Sequence[GenUpdate] = (),
         trees.frozen = None
     gen = np.where(res.moved_to >= 0, region.gen_ids[np.maximum(res.moved_to, 0)] if len(region.gen_ids) else 0, NO_GENERATOR)
     region.moved_total += int(res.moved.size)
-    return InterimOutput(ids=region.cons_ids[res.moved], gen_ids=gen.astype(np.int32), moved=int(res.moved.size), starved=res.starved_count)
+    return InterimOutput(ids=region.ids_of(res.moved), gen_ids=gen.astype(np.int32), moved=int(res.moved.size), starved=res.starved_count)

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scowl.balance.arrays import pick
+from scowl.balance.consumer_ids import ConsumerIds
 from scowl.balance.fair import ROTATE_AFTER
 from scowl.balance.handover import accept_consumers, release_consumers
 from scowl.balance.limits import ZoneLimits
@@ -62,7 +63,7 @@ class Region:
         self.available = np.zeros(0)
         self.charge_cap = np.zeros(0)  # EV hubs: the charge they could take this tick (MW)
         self.setpoint = np.zeros(0)
-        self.cons_ids = np.zeros(0, dtype=id_dtype)  # by Trees consumer index
+        self.ids = ConsumerIds(id_dtype, n_global)  # by Trees consumer index (5 B each: ids_of rebuilds them)
         self.local_of = np.full(n_global, -1, dtype=np.int32)  # global consumer index -> Trees index
         self.unknown_ids = 0
         self.moved_total = 0
@@ -85,7 +86,16 @@ class Region:
         """Consumers of populations not heard this tick (their id prefixes `unheard`): neither shed
         nor placed by a round (cut off, they follow no Assign: moving them on paper would leave their
         real draw where it is). None when every population was heard."""
-        return np.isin(self.cons_ids[: self.trees.n]["hi"], np.asarray(unheard)) if len(unheard) else None
+        return self.ids.with_prefix(self.trees.n, unheard) if len(unheard) else None
+
+    def ids_of(self, idx: np.ndarray | slice) -> np.ndarray:
+        """The 128-bit ids (the wire's dtype) of consumers at these Trees indices."""
+        return self.ids.ids_of(idx)
+
+    @property
+    def lo(self) -> np.ndarray:
+        """Every consumer's global index (uint32) by Trees index (only the first trees.n are held)."""
+        return self.ids.lo
 
     def global_index(self, ids: np.ndarray) -> np.ndarray:
         lo = ids["lo"]
@@ -111,26 +121,13 @@ class Region:
     def add_consumers(self, ids: np.ndarray, demand_mw: np.ndarray) -> np.ndarray:
         idx = self.trees.add_consumers(demand_mw)
         self.local_of[self.global_index(ids)] = idx
-        self._store_ids(idx, ids)
+        self.ids.store(idx, ids)
         return idx
 
     def reserve(self, k: int) -> None:
         """Room for `k` more consumers, exactly (see Trees.reserve)."""
         self.trees.reserve(k)
-        need = self.trees.n + k
-        if need > len(self.cons_ids):
-            bigger = np.zeros(need, dtype=self.cons_ids.dtype)
-            bigger[: len(self.cons_ids)] = self.cons_ids
-            self.cons_ids = bigger
-
-    def _store_ids(self, idx: np.ndarray, ids: np.ndarray) -> None:
-        """Store ids at consumer indices, growing the array (amortised doubling)."""
-        need = int(idx.max()) + 1 if idx.size else 0
-        if need > len(self.cons_ids):
-            bigger = np.zeros(max(need, 2 * len(self.cons_ids)), dtype=self.cons_ids.dtype)
-            bigger[: len(self.cons_ids)] = self.cons_ids
-            self.cons_ids = bigger
-        self.cons_ids[idx] = ids
+        self.ids.reserve(self.trees.n + k, exact=True)
 
     def gen_rows(self, gen_ids: np.ndarray) -> np.ndarray:
         return np.fromiter((self.gen_index[int(g)] for g in gen_ids), dtype=np.int64, count=len(gen_ids))
@@ -153,7 +150,7 @@ class Region:
         """(consumer ids, generator ids) of every consumer on these generators."""
         rows = self.gen_rows(gen_ids)
         local = np.flatnonzero(np.isin(self.trees.assignment, rows))
-        return self.cons_ids[local], self.gen_ids[self.trees.assignment[local]]
+        return self.ids_of(local), self.gen_ids[self.trees.assignment[local]]
 
     def view(self) -> dict[str, float]:
         """The region's view of who is on which generator (`view_placed`, `view_digest`,
@@ -161,7 +158,7 @@ class Region:
         call: O(changes), or a recount when the trees did not keep them (the first call, or
         more changed than 1/8 of the consumers)."""
         changes = self.trees.take_changes()
-        lo = self.cons_ids["lo"]
+        lo = self.ids.lo
         if changes is None:
             a = self.trees.assignment
             placed = np.flatnonzero(a >= 0)
@@ -193,7 +190,7 @@ class Region:
         the next round's Assign and TreeDelta, so one it believes on another tracker (whose
         word it missed while cut off) learns where it is. Returns how many."""
         n = self.trees.n
-        held = np.flatnonzero((self.trees.assignment != ABSENT) & (self.cons_ids[:n]["hi"] == population_hi))
+        held = np.flatnonzero((self.trees.assignment != ABSENT) & self.ids.with_prefix(n, [population_hi]))
         self.announced = unique_ints(np.concatenate([self.announced, held]))
         return int(held.size)
 
@@ -220,9 +217,9 @@ class Region:
         idx[res.accepted] = res.index
         idx[rest] = kept
         self.local_of[self.global_index(ids)] = idx
-        self._store_ids(idx, ids)
+        self.ids.store(idx, ids)
         return res.count, int(rest.size), idx
 
     def release(self, idx: np.ndarray) -> None:
         release_consumers(self.trees, idx)
-        self.local_of[self.global_index(self.cons_ids[idx])] = -1
+        self.local_of[self.ids.lo[idx]] = -1

@@ -216,7 +216,7 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     released = []
     for peer, idx in region.leaving.items():  # handed to a peer last round, served until now: the peer has them now
         if inp.heard is None or peer in inp.heard:  # (a peer we did not hear from may not have them: we keep them)
-            released.append(region.cons_ids[idx])
+            released.append(region.ids_of(idx))
             region.release(idx)
     region.leaving = {}
     handed_in, accepted, declined, handed_in_mw = _accept(region, inp.handovers)
@@ -229,7 +229,7 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     charge = not trees.n_unplaced and not any(o.starved_mw > 0 or o.short_mw > 0 for o in inp.offers.values())
     res = dispatch_and_place(region, inp.tick, charge=charge)
     if region.limits is not None:  # placements over a zone transfer limit taken back, tried elsewhere (scowl.balance.limits)
-        res = merge_results(res, region.limits.apply(trees, region.gen_ids, region.cons_ids[: trees.n]["lo"], region.thr), trees)
+        res = merge_results(res, region.limits.apply(trees, region.gen_ids, region.lo[: trees.n], region.thr), trees)
     trees.frozen = None
     region.warm = False
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
@@ -241,7 +241,7 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
         now = handed_to.get(peer, np.zeros(0, dtype=np.int64))
         nxt = served_to.get(peer, np.zeros(0, dtype=np.int64))
         idx = np.concatenate([now, nxt])
-        handovers[peer] = ConsumerBatch(region.cons_ids[idx], trees.demand[idx])
+        handovers[peer] = ConsumerBatch(region.ids_of(idx), trees.demand[idx])
         later[peer] = int(nxt.size)
     return FirstPass(tick=inp.tick, base=base, res=res, handed_to=handed_to, served_to=served_to, released=released,
                      handed_in=handed_in, accepted=accepted, declined=declined, handovers=handovers, later=later,
@@ -271,7 +271,7 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
         if more is not None:
             res = merge_results(res, more, trees)
     if handed_in_now and region.limits is not None:
-        res = merge_results(res, region.limits.apply(trees, region.gen_ids, region.cons_ids[: trees.n]["lo"], region.thr), trees)
+        res = merge_results(res, region.limits.apply(trees, region.gen_ids, region.lo[: trees.n], region.thr), trees)
     handed_in = [*first.handed_in, *handed_in_now]
     accepted, declined = first.accepted + acc_now, first.declined + dec_now
     handed_to, served_to = first.handed_to, first.served_to
@@ -322,10 +322,10 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
         **(region.limits.figures if region.limits is not None else {}),
         **region.view(),
     }
-    return RoundOutput(ids=region.cons_ids[changed], gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
+    return RoundOutput(ids=region.ids_of(changed), gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
                        setpoint_mw=region.setpoint[steer].copy(), handovers=first.handovers, summary=after, result=res, figures=figures,
                        room_mw=room, short_mw=short, storage_room_mw=stor_room,
-                       released_ids=np.concatenate(first.released) if first.released else region.cons_ids[:0],
+                       released_ids=np.concatenate(first.released) if first.released else region.ids_of(np.zeros(0, dtype=np.int64)),
                        taken=np.isin(changed, taken), later=first.later)
 
 

@@ -60,7 +60,7 @@ def test_served_consumers_let_go_after_a_handover_are_named_for_the_fleets():
 def _recount(r: balance.Region) -> dict[str, float]:
     a = r.trees.assignment
     placed = np.flatnonzero(a >= 0)
-    return view_figures(r.cons_ids["lo"][placed], r.gen_ids[a[placed]])
+    return view_figures(r.lo[placed], r.gen_ids[a[placed]])
 
 
 def test_a_region_keeps_its_view_as_it_changes_equal_to_a_recount():

@@ -1,0 +1,45 @@
+"""A region's consumer ids held as 5 bytes each give back the 128-bit ids they were given."""
+
+import numpy as np
+import pytest
+
+from scowl import wire
+from scowl.balance.consumer_ids import ConsumerIds
+
+
+def _ids(hi, lo):
+    out = np.zeros(len(lo), dtype=wire.CONSUMER_ID_DTYPE)
+    out["hi"], out["lo"] = hi, lo
+    return out
+
+
+def test_ids_come_back_as_stored_across_batches_and_mixed_prefixes():
+    rng = np.random.default_rng(5)
+    store = ConsumerIds(wire.CONSUMER_ID_DTYPE, 1000)
+    his = np.array([2**63 + 7, 12345, 2**40], dtype=np.uint64)
+    a = _ids(his[0], rng.permutation(1000)[:300])  # one population's registration
+    b = _ids(his[rng.integers(0, 3, 200)], rng.permutation(1000)[:200])  # a handover: every population's
+    store.store(np.arange(300), a)
+    store.store(np.arange(300, 500), b)
+    store.store(np.array([3, 1]), b[:2])  # stored again at other indices
+    want = np.concatenate([a, b])
+    want[[3, 1]] = b[:2]
+    assert (store.ids_of(np.arange(500)) == want).all()
+    assert (store.ids_of(slice(10, 20)) == want[10:20]).all()
+    assert (store.with_prefix(500, [int(his[2])]) == (want["hi"] == his[2])).all()
+    assert (store.with_prefix(500, [int(his[0]), int(his[1])]) == np.isin(want["hi"], his[:2])).all()
+    assert not store.with_prefix(500, [99]).any()  # a prefix never seen
+
+
+def test_codes_widen_past_256_prefixes():
+    store = ConsumerIds(wire.CONSUMER_ID_DTYPE, 10_000)
+    ids = _ids(np.arange(300, dtype=np.uint64) * 3 + 1, np.arange(300))
+    for k in range(300):
+        store.store(np.array([k]), ids[k : k + 1])
+    assert store.code.dtype == np.uint16
+    assert (store.ids_of(np.arange(300)) == ids).all()
+
+
+def test_more_global_indices_than_uint32_is_refused():
+    with pytest.raises(ValueError, match="uint32"):
+        ConsumerIds(wire.CONSUMER_ID_DTYPE, 2**32 + 1)

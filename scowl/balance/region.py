@@ -74,6 +74,7 @@ class Region:
         self.warm = False  # set for the round of tick 0 only (fleets follow that round's setpoints unramped too)
         self.rotate_after = ROTATE_AFTER  # ticks a starved consumer waits beyond a served one before they swap (0: never)
         self.prev_demand_mw = -1.0  # the region's demand at the end of the last round (-1: no round yet)
+        self.advert_spare_mw = float("-inf")  # room - short the last round advertised to peers (-inf: none yet)
         self.limits: ZoneLimits | None = None  # [trackers] transfer_limits: the zones and interfaces (scowl.balance.limits)
         self.announced = np.zeros(0, dtype=np.int64)  # consumers the next round tells their population about
         self.handed_in_held = 0  # consumers peers handed us that we held already (not added twice)

@@ -109,14 +109,17 @@ def pick_served(trees: Trees, max_mw: float, exclude: np.ndarray) -> np.ndarray:
 
 
 def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], short_mw: float,
-                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                   lost_mw: float = 0.0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Starved consumers go to peers that advertised room at the previous tick (largest offer
     first), released here at once and placed by the peer in its next round; then, if the
     region is short, served consumers up to what it is short, released at the next round.
     Peers' generator room first; only then the room on peers' EV hubs (storage is the last
     resort: served consumers go there only for what our own hubs cannot cover either). But when
     the regions' shortfalls claim all the generator room advertised, the starved go to the EV
-    hubs first: that room will be full when they come.
+    hubs first: that room will be full when they come. And a region whose own advertised spare
+    shrank by `lost_mw` since its last round (weather and demand it shares with its peers) counts
+    on that much less of each peer's generator room for its starved (served load, which moves
+    next tick, still counts on all of it).
     Every short tracker sees the same adverts, so a donor's room is split between them.
     Returns (starved handed, served handed) by peer."""
     starved: dict[str, list[np.ndarray]] = {}
@@ -129,7 +132,7 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     budget = {(last, peer): room * HANDOVER_MARGIN / n_short for donors, last in ((gas, False), (hubs, True)) for room, peer in donors}
 
     def hand_starved(last: bool, peer: str) -> None:
-        idx = pick_handover(region.trees, budget[last, peer])
+        idx = pick_handover(region.trees, budget[last, peer] - (0.0 if last else lost_mw))
         if idx.size:
             region.release(idx)
             starved.setdefault(peer, []).append(idx)
@@ -233,8 +236,9 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     trees.frozen = None
     region.warm = False
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
-    _, short = room_and_short(region)
-    handed_to, served_to = _pick_handover(region, res, inp.offers, short)
+    room, short = room_and_short(region)
+    lost = max(0.0, region.advert_spare_mw - (room - short))  # the room (less the shortfall) we advertised last tick and lost since
+    handed_to, served_to = _pick_handover(region, res, inp.offers, short, lost)
     region.leaving = served_to
     handovers, later = {}, {}
     for peer in inp.peers:
@@ -309,6 +313,7 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
     coming_mw = sum(float(np.asarray(b.demand_mw, dtype=np.float64).sum()) for b in coming)
     spare = room - short + leaving_mw - coming_mw  # what leaves next round is no longer ours to carry; what comes is
     room, short, stor_room = max(spare, 0.0), max(-spare, 0.0), storage_room(region, spare)
+    region.advert_spare_mw = spare
     region.prev_demand_mw = after.load_mw + after.starved_mw - leaving_mw
     figures = {
         "moved": res.moved.size, "newly_starved": res.newly_starved.size,

@@ -291,3 +291,25 @@ def test_a_consumer_handed_to_us_that_we_hold_already_is_not_added_twice():
     balance.tracker_round(r, balance.RoundInput(2, statuses=st, handovers=[again]))
     assert r.trees.n == n + 1 and r.handed_in_held == 1
     assert float(r.trees.load.sum()) == pytest.approx(load + 1.0)
+
+
+def test_a_region_that_lost_the_room_it_advertised_keeps_that_much_of_peers_generator_room_in_reserve():
+    """Adverts are a tick old, and what took our room since (weather, demand) takes the peers' too:
+    a region whose advertised spare (room - short) shrank by L MW hands starved consumers to a
+    peer's generators only beyond L of that peer's share, and the rest to the EV hubs, which do not
+    vanish (ny2030: the last 3 ticks of starvation, 1.77 MWh, -> 1 tick, 0.03 MWh)."""
+    hubs = balance.PeerOffer(0.0, 0.0, storage_room_mw=100.0)
+
+    def starved_to(advertised_spare_mw):
+        r = _short_region()
+        r.advert_spare_mw = advertised_spare_mw  # what its last round told the peers
+        out = balance.tracker_round(r, balance.RoundInput(
+            2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
+            offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=60.0), "t2": hubs}))
+        assert out.figures["starved"] == 0
+        return {p: out.handovers[p].ids.size - out.later[p] for p in ("t1", "t2")}
+    # the region is 20 MW short at tick 2; t1's share of its advert: 0.9 x 60 = 54 MW
+    assert starved_to(float("-inf")) == starved_to(-20.0) == {"t1": 16, "t2": 0}  # no advert / as short as it said
+    for advertised, lost in ((10.0, 30.0), (30.0, 50.0)):
+        got = starved_to(advertised)
+        assert got["t1"] + got["t2"] == 16 and got["t1"] * 2.0 <= 54.0 - lost and got["t2"] > 0

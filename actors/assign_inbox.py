@@ -4,11 +4,19 @@ trackers' continuous rounds (`seq` > 0). A continuous round's Assign was made af
 tracker's round of its `tick` and before its next one, so it is followed right after that
 tick's assignments, in arrival order (and before any later tick's): each tracker's word in the
 order it said it, even when the population, running late, follows several ticks at once; and
-every consumer is counted once a tick in the books."""
+every consumer is counted once a tick in the books.
+
+A tracker's Assign ends with the starved consumers it handed to a peer this tick (`handed`):
+the peer, if it took them, names them in its own Assign of the tick. So `words` gives each
+tick's handed parts first: any other tracker's word of the tick beats them, whatever the sender
+order, and a consumer nobody else named stays starved with the tracker that handed it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
 
 from scowl.actors.peer import Gather
 
@@ -36,3 +44,17 @@ class AssignInbox(Gather):
         self.interim_applied += len(interim)
         # stable: a tick's own Assigns keep their sender order, continuous rounds' their arrival order
         return sorted(super().take(tick, older) + interim, key=lambda a: (a[1].tick, a[1].seq > 0))
+
+    def words(self, tick: int) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """(sender, ids, gen_ids) to follow, in order: `take(tick)`, each tick's handed parts
+        first (see the module's docstring), then every Assign's own words in take's order."""
+        assigns = self.take(tick)
+        for t in sorted({a.tick for _, a in assigns}):
+            of_t = [(s, a) for s, a in assigns if a.tick == t]
+            for sender, a in of_t:
+                if a.handed:
+                    yield sender, a.column("ids")[a.n - a.handed:], a.column("gen_ids")[a.n - a.handed:]
+            for sender, a in of_t:
+                k = a.n - a.handed
+                ids, gens = a.column("ids"), a.column("gen_ids")
+                yield sender, (ids[:k] if a.handed else ids), (gens[:k] if a.handed else gens)

@@ -219,16 +219,15 @@ class Population(GridPeer):
         self._followed = tick
         self.latency.assigned(tick, time.perf_counter())
         self.missed(self.assigns.missing(tick))
-        for sender, msg in self.assigns.take(tick):  # (tick, sender) order: deterministic
-            ids, gens = msg.column("ids"), msg.column("gen_ids")
-            for a in range(0, msg.n, BLOCK):  # in blocks (tick 0 names every consumer): the temporaries stay small
+        for sender, ids, gens in self.assigns.words(tick):  # (tick, sender) order, handed words first: deterministic
+            for a in range(0, len(ids), BLOCK):  # in blocks (tick 0 names every consumer): the temporaries stay small
                 pos = self.local_index(ids[a:a + BLOCK])
                 mine = pos >= 0
                 self.unknown_ids += int(mine.size - np.count_nonzero(mine))
                 pos, gen = pos[mine], gens[a:a + BLOCK][mine]
                 # a tracker that names a consumer holds it from now on: it placed it, starved it, or
-                # took it over from a peer (handover). The releasing tracker says nothing more about
-                # it (scowl.balance.tracker_round), so every Assign is the holder's word.
+                # took it over from a peer (handover). A giver's word about a consumer it handed out
+                # comes first, so the taker's word (if it took it) is the last (actors/assign_inbox).
                 self.on.move(pos, gen, ids["lo"][a:a + BLOCK][mine])
                 self.mgr[pos] = self.tracker_index[sender]
         if self._resync_due:

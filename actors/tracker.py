@@ -56,7 +56,7 @@ class Tracker(ContinuousRounds, GridPeer):
                             ((p.start, p.stop, k), (plan.n_consumers + p.fixed_start, plan.n_consumers + p.fixed_stop, k))]
         self.handovers = Gather(self.peer_trackers, "handover")
         self._later: list[balance.ConsumerBatch] = []  # served consumers peers handed us, ours at the next round
-        self._heard: list[str] = []  # peers whose handover of the last sub-round came
+        self.late_handovers = 0  # consumers in peers' Handovers that came after our sub-round of their tick: not taken
         self._first: balance.FirstPass | None = None  # this tick's first pass, until its sub-round
         self._first_s = 0.0
         # consumers named in tree deltas sent to a fleet while it was unreachable (a partition
@@ -285,12 +285,14 @@ class Tracker(ContinuousRounds, GridPeer):
     def _first_pass(self, tick: int) -> None:
         t0 = time.perf_counter()
         self._unheard = unheard = [self._population_hi[p] for p in self.reports.missing(tick) if p in self._population_hi]
-        offers = dict(self.summaries.take(tick - 1)) if tick > 0 else {}  # (a late older one first: the newest wins)
+        summaries = self.summaries.take(tick - 1) if tick > 0 else []
+        offers = dict(summaries)  # (a late older one first: the newest wins)
         inp = balance.RoundInput(
             tick=tick,
             statuses=[gen_update(st) for st in self.gen_status.take(tick)],
             reports=[balance.ConsumerBatch(r.column("ids"), r.column("demand_mw")) for r in self.reports.take(tick)],
-            heard=self._heard,
+            answers={(n, s.tick): s.took for n, s in summaries},  # did each peer take our Handovers?
+            gone=sorted(self._gone_trackers),
             handovers=self._later,
             offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw, s.storage_room_mw) for n, s in offers.items()},
             peers=self.peer_trackers,
@@ -322,23 +324,28 @@ class Tracker(ContinuousRounds, GridPeer):
     def _finish(self, tick: int, missing: list[str]) -> None:
         t0 = time.perf_counter()
         now: list[balance.ConsumerBatch] = []
-        self._heard = heard = [p for p in self.peer_trackers if p not in missing]
-        for h in self.handovers.take(tick):  # (late ones of earlier ticks first: placed now too)
+        took = [p for p in self.peer_trackers if p not in missing]  # what our RegionSummary answers each peer
+        for h in self.handovers.take(tick):
+            if h.tick != tick:  # came after our sub-round of its tick: we said we did not take it, the giver keeps it
+                self.late_handovers += h.n
+                log.warning("%s: tick %d: a handover of tick %d came late: its %d consumers stay with the giver", self.name, tick, h.tick, h.n)
+                continue
             ids, demand, k = h.column("ids"), h.column("demand_mw"), h.n - h.later
             now.append(balance.ConsumerBatch(ids[:k], demand[:k]))
             if h.later:
                 self._later.append(balance.ConsumerBatch(ids[k:], demand[k:]))
         first, self._first = self._first, None
         assert first is not None
-        out = balance.finish_round(self.region, first, now, heard, coming=self._later)
+        out = balance.finish_round(self.region, first, now, coming=self._later)
         round_s = self._first_s + time.perf_counter() - t0
         self.rounds += 1
         self._seq = 0
         self.round_seconds.append(round_s)
         owner = range_owner(out.ids["lo"], self._pop_ranges)
-        for k, p in enumerate(self.plan.populations):  # its own consumers (and any no population owns); not those a peer took
-            mine = ((owner == k) | (owner == NO_OWNER)) & ~out.taken
-            self.send(p.name, wire.Assign.pack(tick=tick, ids=out.ids[mine], gen_ids=out.gen_ids[mine]))
+        tail = np.arange(out.ids.size) >= out.ids.size - out.handed  # the starved we handed out (a peer's word beats ours)
+        for k, p in enumerate(self.plan.populations):  # its own consumers (and any no population owns)
+            mine = (owner == k) | (owner == NO_OWNER)
+            self.send(p.name, wire.Assign.pack(tick=tick, ids=out.ids[mine], gen_ids=out.gen_ids[mine], handed=int(np.count_nonzero(mine & tail))))
         released = np.full(len(out.released_ids), balance.NO_GENERATOR, dtype=np.int32)  # first: the round's word wins
         delta = wire.TreeDelta.pack(tick=tick, ids=np.concatenate([out.released_ids, out.ids]),
                                     gen_ids=np.concatenate([released, out.gen_ids]))
@@ -352,7 +359,7 @@ class Tracker(ContinuousRounds, GridPeer):
         after = out.summary
         for peer in self.peer_trackers:  # the peer's next first pass waits for it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count,
-                                                   out.room_mw, out.short_mw, out.storage_room_mw))
+                                                   out.room_mw, out.short_mw, out.storage_room_mw, took=peer in took))
         self.done(tick, {"round_s": round_s, **out.figures, "missing_peers": self._missing_now, "unreachable": len(self.unreachable)})
         if self._fresh_status or self._fresh_reports:  # came while the sub-round waited: a continuous round next
             self._kick()
@@ -385,7 +392,7 @@ class Tracker(ContinuousRounds, GridPeer):
         region = self.region
         return {"rounds": self.rounds, "interim_rounds": self.interim_rounds, "interim_s_total": self.interim_seconds, "resynced": region.resynced, "round_s_total": float(r.sum()), "round_s_mean": float(r.mean()),
                 "round_s_p95": float(np.percentile(r, 95)), "moved_total": region.moved_total, "unknown_ids": region.unknown_ids,
-                "retired": self.retired, "rehomed": self.rehomed,
+                "retired": self.retired, "rehomed": self.rehomed, "late_handovers": self.late_handovers, **region.handed_out.figures(),
                 # rounds achieved end to end, per wall second: the tick rounds, and under real time the
                 # continuous rounds between them (lockstep: one a tick, as fast as the day runs)
                 "rounds_per_wall_s": (self.rounds + self.interim_rounds - 1) / (self.round_wall[1] - self.round_wall[0])

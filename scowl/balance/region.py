@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from scowl.balance.arrays import pick
 from scowl.balance.consumer_ids import ConsumerIds
 from scowl.balance.fair import ROTATE_AFTER
+from scowl.balance.handed import HandedOut
 from scowl.balance.handover import accept_consumers, release_consumers
 from scowl.balance.limits import ZoneLimits
 from scowl.balance.trees import ABSENT, STARVED, Trees, unique_ints
@@ -68,7 +69,7 @@ class Region:
         self.unknown_ids = 0
         self.moved_total = 0
         self.resynced = 0
-        self.leaving: dict[str, np.ndarray] = {}  # served consumers handed to peers last round: gone this round
+        self.handed_out = HandedOut()  # consumers handed to peers, until they answer (scowl.balance.handed)
         # warm start: the first round solves the trees as the grid ran before the day began,
         # dispatchable units at whatever level the region needs (not ramping from a cold guess)
         self.warm = False  # set for the round of tick 0 only (fleets follow that round's setpoints unramped too)

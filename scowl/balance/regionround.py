@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scowl.balance.handed import Handed
 from scowl.balance.handover import RegionSummary, pick_handover, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
@@ -59,7 +60,10 @@ class RoundInput:
     handovers: Sequence[ConsumerBatch] = ()  # served consumers peers handed us last tick (the `later` part), sender order
     offers: Mapping[str, PeerOffer] = field(default_factory=dict)  # peer -> last tick's offer
     peers: Sequence[str] = ()  # every peer tracker (the handover of each, empty or not, goes out)
-    heard: Sequence[str] | None = None  # peers whose handover of the previous tick came (None: all)
+    # (peer, tick) -> whether the peer took our Handover of that tick (its RegionSummary's `took`),
+    # as far as they came; None: every peer took every handover (scowl.balance.handed)
+    answers: Mapping[tuple[str, int], bool] | None = None
+    gone: Sequence[str] = ()  # peers that left the grid: they will not answer
     # id prefixes (ids["hi"]) of populations whose demand report did not come this tick: cut off,
     # they follow no Assign, so their consumers are frozen where they are (counted at their last demand)
     unheard: Sequence[int] = ()
@@ -85,9 +89,9 @@ class RoundOutput:
     # served consumers handed to a peer last round and let go now: off our generators in the
     # fleets' trees (the peer's own delta places them; a fleet applies our word only to ours)
     released_ids: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    # over `ids`: starved consumers handed this tick to a peer that took them this tick (its
-    # Assign names them; the populations must not also read ours, which says starved)
-    taken: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # the last `handed` of `ids`: starved consumers handed to a peer this tick (NO_GENERATOR here):
+    # the Assign marks them so, and a population lets any other tracker's word of the tick beat it
+    handed: int = 0
     later: dict[str, int] = field(default_factory=dict)  # of handovers[peer], the last ones: served, taken next tick
 
 
@@ -148,7 +152,7 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
             hand_starved(True, peer)
     # generators' room first; then the peers' EV hubs, for what neither they nor our own hubs can cover
     short_left = [short_mw, -(1.0 - region.thr) * storage_reach_mw(region)]
-    taken = np.zeros(0, dtype=np.int64)
+    taken = region.handed_out.served()  # (served ones handed before and not answered yet stay out)
     for donors, last in ((gas, False), (hubs, True)):
         for _, peer in donors:
             hand_starved(last, peer)
@@ -216,13 +220,15 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     for rep in inp.reports:
         if len(rep.ids):
             region.update_demand(rep.ids, rep.demand_mw)
+    # the peers' answers to our earlier handovers (scowl.balance.handed): served consumers a peer
+    # took leave our generators now; starved ones a peer did not take (or never answered for) come back
+    settled = region.handed_out.settle(inp.tick, inp.answers, inp.gone)
     released = []
-    for peer, idx in region.leaving.items():  # handed to a peer last round, served until now: the peer has them now
-        if inp.heard is None or peer in inp.heard:  # (a peer we did not hear from may not have them: we keep them)
-            released.append(region.ids_of(idx))
-            region.release(idx)
-    region.leaving = {}
-    handed_in, accepted, declined, handed_in_mw = _accept(region, inp.handovers)
+    for idx in settled.release:
+        released.append(region.ids_of(idx))
+        region.release(idx)
+    back = [ConsumerBatch(i, d) for i, d in zip(settled.back_ids, settled.back_demand)]
+    handed_in, accepted, declined, handed_in_mw = _accept(region, [*back, *inp.handovers])
     if region.prev_demand_mw >= 0:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance
@@ -239,7 +245,6 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     room, short = room_and_short(region)
     lost = max(0.0, region.advert_spare_mw - (room - short))  # the room (less the shortfall) we advertised last tick and lost since
     handed_to, served_to = _pick_handover(region, res, inp.offers, short, lost)
-    region.leaving = served_to
     handovers, later = {}, {}
     for peer in inp.peers:
         now = handed_to.get(peer, np.zeros(0, dtype=np.int64))
@@ -247,22 +252,23 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
         idx = np.concatenate([now, nxt])
         handovers[peer] = ConsumerBatch(region.ids_of(idx), trees.demand[idx])
         later[peer] = int(nxt.size)
+        region.handed_out.add(peer, Handed(inp.tick, region.ids_of(now), trees.demand[now], nxt))
     return FirstPass(tick=inp.tick, base=base, res=res, handed_to=handed_to, served_to=served_to, released=released,
                      handed_in=handed_in, accepted=accepted, declined=declined, handovers=handovers, later=later,
                      unheard=tuple(inp.unheard))
 
 
-def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (), heard_now: Sequence[str] = (),
-                 coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:
+def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (), coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:
     """The sub-round and step 5: the starved consumers peers handed us this tick (`now`, sender
-    order) are placed on our room, the dispatchable units ramping for them from where the fleets
-    run (never below this tick's setpoints, so nobody placed loses their place); then what
-    changed. `heard_now`: the peers whose handover of this tick came; those we handed starved
-    consumers to name them in their own Assign (placed or starved), so ours leaves them out
-    (`RoundOutput.taken`). `coming`: the served consumers peers handed us this tick to take at our
-    next round (the `later` part): our advert leaves their demand out, or a peer would hand us
-    its starved against room they fill first. Costs O(the handed-in consumers + the region's
-    starved), not a round."""
+    order: the handovers of this tick that came in time, the ones our RegionSummary says we took)
+    are placed on our room, the dispatchable units ramping for them from where the fleets run
+    (never below this tick's setpoints, so nobody placed loses their place); then what changed.
+    The starved we handed out go last (`RoundOutput.handed`): a taker that took them names them
+    in its own Assign, whose word beats ours; one that did not leaves ours (starved, with us),
+    and they come back to us at our next round (scowl.balance.handed). `coming`: the served
+    consumers peers handed us this tick to take at our next round (the `later` part): our advert
+    leaves their demand out, or a peer would hand us its starved against room they fill first.
+    Costs O(the handed-in consumers + the region's starved), not a round."""
     trees = region.trees
     res = first.res
     handed_in_now, acc_now, dec_now, now_mw = _accept(region, now)
@@ -280,7 +286,6 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
     accepted, declined = first.accepted + acc_now, first.declined + dec_now
     handed_to, served_to = first.handed_to, first.served_to
     handed = np.concatenate(list(handed_to.values())) if handed_to else np.zeros(0, dtype=np.int64)
-    taken = np.concatenate([handed_to[p] for p in heard_now if p in handed_to] or [np.zeros(0, dtype=np.int64)])
     leaving = np.concatenate(list(served_to.values())) if served_to else np.zeros(0, dtype=np.int64)
     # 5. what changed
     changed = res.moved
@@ -294,15 +299,15 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
         new = new[~np.isin(new, changed)]  # np.setdiff1d, without numpy 2's slow np.unique
         changed = np.concatenate([changed, new])
         gen = np.concatenate([gen, region.generator_of(new)])
-    if handed.size:
-        changed = np.concatenate([changed, handed])
-        gen = np.concatenate([gen, np.full(handed.size, NO_GENERATOR)])
-    # one entry per consumer, the last word wins (a consumer starved and then handed over
-    # in the same round appears twice)
+    # one entry per consumer, the last word wins
     if changed is not res.moved or (changed.size > 1 and not (changed[1:] > changed[:-1]).all()):
         last = len(changed) - 1 - np.unique(changed[::-1], return_index=True)[1]
         changed, gen = changed[last], gen[last]
     # (else the round's own moves alone, sorted and unique: as they are - a first round moves millions)
+    if handed.size:  # the handed out last, starved here (a consumer starved and then handed over is named once)
+        body = ~np.isin(changed, handed)
+        changed = np.concatenate([changed[body], handed])
+        gen = np.concatenate([gen[body], np.full(handed.size, NO_GENERATOR)])
     region.moved_total += int(res.moved.size)
     cont = region.kind == CONTINUOUS
     stor = region.kind == STORAGE
@@ -331,12 +336,11 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
                        setpoint_mw=region.setpoint[steer].copy(), handovers=first.handovers, summary=after, result=res, figures=figures,
                        room_mw=room, short_mw=short, storage_room_mw=stor_room,
                        released_ids=np.concatenate(first.released) if first.released else region.ids_of(np.zeros(0, dtype=np.int64)),
-                       taken=np.isin(changed, taken), later=first.later)
+                       handed=int(handed.size), later=first.later)
 
 
-def tracker_round(region: Region, inp: RoundInput, now: Sequence[ConsumerBatch] = (), heard_now: Sequence[str] = (),
-                  coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:
+def tracker_round(region: Region, inp: RoundInput, now: Sequence[ConsumerBatch] = (), coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:
     """One round of a tracker over its region (see the module's docstring): `first_pass`, then
     `finish_round` with the starved consumers peers handed us this tick (`now`) and the served
     ones they hand us for our next round (`coming`)."""
-    return finish_round(region, first_pass(region, inp), now, heard_now, coming)
+    return finish_round(region, first_pass(region, inp), now, coming)

@@ -33,7 +33,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("generators-register", "nameplate_mw"): MW, ("generators-register", "min_mw"): MW,
     ("generators-register", "ramp_mw"): MW,
     ("draw", "tick"): TICK, ("draw", "draw_mw"): MW,
-    ("setpoints", "tick"): TICK, ("assign", "tick"): TICK, ("assign", "seq"): (0, 2**40), ("tree-delta", "tick"): TICK,
+    ("setpoints", "tick"): TICK, ("assign", "tick"): TICK, ("assign", "seq"): (0, 2**40), ("assign", "handed"): (0, 2**40), ("tree-delta", "tick"): TICK,
     ("verdict", "tick"): TICK,
     ("region-summary", "tick"): TICK, ("region-summary", "capacity_mw"): MW,
     ("region-summary", "load_mw"): MW, ("region-summary", "starved_mw"): MW, ("region-summary", "starved"): (0, 2**40),
@@ -46,6 +46,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
 RELATIONS: dict[str, list[tuple[str, object]]] = {
     "generators-register": [("min_mw <= nameplate_mw", lambda m: bool(np.all(m.column("min_mw") <= m.column("nameplate_mw"))))],
     "handover": [("later <= n", lambda m: m.later <= m.n)],
+    "assign": [("handed <= n", lambda m: m.handed <= m.n)],
 }
 
 

@@ -222,7 +222,10 @@ class Assign(Batch, frozen=True):
     STARVED_ID when disconnected and starved). The sender is now each consumer's tracker.
     `seq` 0: the tick's round (one per tick, awaited). Real-time pacing only, `seq` k > 0: the
     k-th continuous round since the tracker's round of `tick`: followed, in arrival order,
-    right after that tick's assignments (when the population follows `tick` or a later one)."""
+    right after that tick's assignments (when the population follows `tick` or a later one).
+    The last `handed` entries (STARVED_ID) are starved consumers I handed to a peer tracker this
+    tick: any other tracker's word about one of them in its Assign of the same tick wins,
+    whatever the sender order (the peer took it); without one it stays starved, with me."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("gen_ids", "<i4"))
     tick: int
@@ -230,6 +233,7 @@ class Assign(Batch, frozen=True):
     ids: bytes
     gen_ids: bytes
     seq: int = 0
+    handed: int = 0
 
 
 @message("tree-delta")
@@ -286,7 +290,10 @@ class RegionSummary(Message, frozen=True):
     output its dispatchable units can ramp into (what peers hand over against); `short_mw`: the
     load my own generators cannot carry next tick even ramped up (I hand it to peers);
     `storage_room_mw`: the load my EV hubs' discharge could take on once my generators are full
-    (peers hand over against it only after every generator's room: storage is the last resort)."""
+    (peers hand over against it only after every generator's room: storage is the last resort).
+    `took`: whether I took your Handover of this tick (it came in time for my sub-round: I placed
+    its starved consumers or keep them starved, and take its served ones at my next round); when
+    False I never will (a late one is dropped): its consumers are yours."""
 
     tick: int
     capacity_mw: float
@@ -297,15 +304,18 @@ class RegionSummary(Message, frozen=True):
     room_mw: float = 0.0
     short_mw: float = 0.0
     storage_room_mw: float = 0.0
+    took: bool = False
 
 
 @message("handover")
 class Handover(Batch, frozen=True):
     """Tracker -> peer tracker, once per tick after its first pass, before its Assign: consumers
     I hand you because you had spare capacity (empty when none). The first `n - later` are
-    starved: place them in this tick's sub-round (your Assign names them, mine does not); the
-    last `later` are served and stay on my generators this tick: take them at your next tick's
-    round."""
+    starved: place them in this tick's sub-round (your Assign names them; mine names them as
+    `handed`, which yours beats); the last `later` are served and stay on my generators this
+    tick: take them at your next tick's round. Only if it came in time for your sub-round of
+    `tick`: your RegionSummary of `tick` says whether you took it (`took`), and until it does I
+    keep them as mine too."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("demand_mw", "<f4"))
     tick: int

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
+import pytest
+
+from scowl import wire
 from scowl.actors.assign_inbox import AssignInbox
 
 
@@ -29,3 +33,27 @@ def test_continuous_rounds_after_the_tick_followed_wait_for_the_next_one():
     inbox.add(3, "t0", _a("t0", 3, 1))  # made after tick 3's round, came after the population followed it
     inbox.add(4, "t0", _a("t0", 4))
     assert [m.name for _, m in inbox.take(4)] == ["t0@3.1", "t0@4.0"]
+
+
+def _ids(lo) -> np.ndarray:
+    ids = np.zeros(len(lo), dtype=wire.CONSUMER_ID_DTYPE)
+    ids["lo"] = lo
+    return ids
+
+
+@pytest.mark.parametrize("giver,taker", [("t0", "t1"), ("t1", "t0")])
+def test_a_consumer_handed_over_is_the_takers_whatever_the_sender_order(giver, taker):
+    """Review R1: the giver's Assign names the starved consumers it handed out last (`handed`); the
+    taker's Assign of the same tick names those it took. The taker's word is followed last, so it
+    wins in either sender order; one the taker did not take stays starved with the giver."""
+    inbox = AssignInbox(["t0", "t1"])
+    g = wire.Assign.pack(tick=5, ids=_ids([1, 2, 3, 4]), gen_ids=np.array([9, wire.STARVED_ID, wire.STARVED_ID, wire.STARVED_ID], dtype=np.int32),
+                         handed=3)  # 2, 3, 4 handed out; 2 and 3 taken (placed, kept starved), 4 not taken
+    t = wire.Assign.pack(tick=5, ids=_ids([2, 3, 7]), gen_ids=np.array([8, wire.STARVED_ID, 8], dtype=np.int32))
+    for sender, msg in ((giver, g), (taker, t)):
+        inbox.add(5, sender, (sender, msg))
+    final = {}
+    for sender, ids, gens in inbox.words(5):
+        for i, gen in zip(ids["lo"].tolist(), gens.tolist()):
+            final[i] = (sender, gen)
+    assert final == {1: (giver, 9), 2: (taker, 8), 3: (taker, wire.STARVED_ID), 4: (giver, wire.STARVED_ID), 7: (taker, 8)}

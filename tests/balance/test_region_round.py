@@ -240,7 +240,7 @@ def test_ev_hubs_charge_on_spare_gas_only_while_nobody_starves_or_runs_short():
 def test_starved_handed_to_a_peer_are_placed_on_its_ramped_gas_in_the_same_tick():
     """The sub-round: a region at its limit hands its starved to a peer that advertised room;
     the peer places them in the same tick, ramping its gas for them (never below the setpoints
-    its first pass set, so nobody it placed is shed), and the giver's Assign leaves them out."""
+    its first pass set, so nobody it placed is shed); the giver's Assign names them last, as handed."""
     a = _region()
     a.add_consumers(_ids(range(50)), np.full(50, 2.0, dtype=np.float32))  # 100 MW; gas can reach 70 + 30 nuclear
     b = _region()
@@ -254,24 +254,17 @@ def test_starved_handed_to_a_peer_are_placed_on_its_ramped_gas_in_the_same_tick(
     k = handed.ids.size - first_a.later["b"]
     assert k >= 5  # a's gas ramps to 70: 100 MW of output, 90 MW under the threshold; the rest is starved, handed to b
     assert gas_b < 60.0  # b's first pass: 72 MW needs ~80 MW of output, so its gas ramps down
-    out_b = balance.finish_round(b, first_b, [balance.ConsumerBatch(handed.ids[:k], handed.demand_mw[:k])], ["a"])
-    out_a = balance.finish_round(a, first_a, [], ["b"])
+    out_b = balance.finish_round(b, first_b, [balance.ConsumerBatch(handed.ids[:k], handed.demand_mw[:k])])
+    out_a = balance.finish_round(a, first_a, [])
     sent_b = dict(zip(out_b.ids["lo"].tolist(), out_b.gen_ids.tolist()))
     assert all(sent_b[int(i)] != balance.NO_GENERATOR for i in handed.ids["lo"][:k])  # placed this tick
     assert 60.0 < b.setpoint[1] <= 70.0  # ramped for them from where its fleet runs (60), within its 10 MW ramp
     assert out_b.summary.starved_count == 0 and out_b.result.shed == 0
-    taken = set(out_a.ids["lo"][out_a.taken].tolist())
-    assert taken == set(handed.ids["lo"][:k].tolist())  # in a's TreeDelta (off), not in a's Assign
+    tail = out_a.ids["lo"][out_a.ids.size - out_a.handed:]
+    assert out_a.handed == k and tail.tolist() == handed.ids["lo"][:k].tolist()  # last, as handed (b's word beats it)
+    assert (out_a.gen_ids[out_a.ids.size - k:] == balance.NO_GENERATOR).all()
+    assert not np.isin(out_a.ids["lo"][: out_a.ids.size - k], tail).any()  # named once
     balance.check_invariants(b.trees, rebalanced=False)
-
-
-def test_without_the_peers_word_the_giver_still_names_its_handed_out_consumers():
-    a = _region()
-    a.add_consumers(_ids(range(50)), np.full(50, 2.0, dtype=np.float32))
-    offer = {"b": balance.PeerOffer(headroom_mw=0.0, starved_mw=0.0, room_mw=30.0)}
-    first = balance.first_pass(a, balance.RoundInput(1, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], offers=offer, peers=["b"]))
-    out = balance.finish_round(a, first, [], [])  # b's handover never came: it may not have them
-    assert first.handovers["b"].ids.size and not out.taken.any()
 
 
 def test_a_handover_naming_consumers_outside_the_state_or_twice_is_refused():

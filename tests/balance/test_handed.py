@@ -1,0 +1,133 @@
+"""Who holds a handed-over consumer (scowl.balance.handed): the taker decides, the giver follows its
+answer (review R1). A tracker `a` short of supply hands starved (and served) consumers to `b`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scowl import balance, wire
+from scowl.balance.handed import ANSWER_TICKS
+from scowl.model import CONTINUOUS, FIXED, STOCHASTIC
+
+
+def _ids(lo) -> np.ndarray:
+    ids = np.zeros(len(lo), dtype=wire.CONSUMER_ID_DTYPE)
+    ids["hi"] = 7
+    ids["lo"] = np.asarray(lo, dtype=np.uint64)
+    return ids
+
+
+def _region() -> balance.Region:
+    r = balance.Region(100, 0.1, wire.CONSUMER_ID_DTYPE)
+    # wind 0..50 MW, gas 20..100 MW ramping 10 MW a tick, nuclear 30 MW
+    r.add_generators([10, 11, 12], [STOCHASTIC, CONTINUOUS, FIXED], [0.0, 20.0, 0.0], [50.0, 100.0, 30.0], [50.0, 10.0, 0.0])
+    return r
+
+
+def _status() -> balance.GenUpdate:  # no wind; gas at 60 MW
+    return balance.GenUpdate(np.array([10, 11, 12]), np.array([0.0, 100.0, 30.0]), np.array([60.0, 60.0, 0.0]), np.zeros(3))
+
+
+def _handed_over(n: int = 50, room_mw: float = 30.0):
+    """Tick 1: `a` (2n MW of load, 90 MW it can carry) hands its starved to `b`, which advertised room
+    (and, when `a` is short of its own reach next tick too, served consumers)."""
+    a = _region()
+    a.add_consumers(_ids(range(n)), np.full(n, 2.0, dtype=np.float32))
+    b = _region()
+    b.add_consumers(_ids(range(n, n + 36)), np.full(36, 2.0, dtype=np.float32))
+    offer = {"b": balance.PeerOffer(0.0, 0.0, room_mw=room_mw)}
+    fa = balance.first_pass(a, balance.RoundInput(1, statuses=[_status()], offers=offer, peers=["b"]))
+    fb = balance.first_pass(b, balance.RoundInput(1, statuses=[_status()], peers=["a"]))
+    ho = fa.handovers["b"]
+    k = ho.ids.size - fa.later["b"]
+    assert k >= 5
+    return a, b, fa, fb, ho, k
+
+
+def _held(region: balance.Region, ids: np.ndarray) -> set[int]:
+    return set(region.where_are(ids)[0]["lo"].tolist())
+
+
+def _words(*outs: tuple[str, balance.RoundOutput]) -> dict[int, tuple[str, int]]:
+    """What a population ends with after the trackers' Assigns of one tick: every handed part
+    first, then each Assign's own words (the order of actors/assign_inbox), sender order reversed
+    on purpose (the rule must not depend on it)."""
+    final: dict[int, tuple[str, int]] = {}
+    ordered = sorted(outs, reverse=True)
+    for part in ("handed", "own"):
+        for name, out in ordered:
+            k = out.ids.size - out.handed
+            sl = slice(k, None) if part == "handed" else slice(0, k)
+            for i, g in zip(out.ids["lo"][sl].tolist(), out.gen_ids[sl].tolist()):
+                final[int(i)] = (name, int(g))
+    return final
+
+
+def test_a_handover_that_came_late_to_the_taker_stays_with_the_giver_nobody_loses_it():
+    """R1, orphan shape: the taker did not get the Handover in time (it says so: took=False); the
+    giver named them as handed (starved, with it) and takes them back at its next round."""
+    a, b, fa, fb, ho, k = _handed_over()
+    starved = ho.ids[:k]
+    out_b = balance.finish_round(b, fb, [])  # a's Handover(1) missed b's sub-round
+    out_a = balance.finish_round(a, fa, [])
+    final = _words(("a", out_a), ("b", out_b))
+    assert all(final[int(i)] == ("a", balance.NO_GENERATOR) for i in starved["lo"])  # in a's Assign: starved, a's
+    assert _held(b, starved) == set()
+    first2 = balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={("b", 1): False}, peers=["b"]))
+    out_a2 = balance.finish_round(a, first2, [])
+    assert _held(a, starved) == set(starved["lo"].tolist())  # a holds every one again
+    assert out_a2.handed == 0 and set(starved["lo"].tolist()) <= set(out_a2.ids["lo"].tolist())  # and says where each is
+    assert a.handed_out.returned >= k and a.handed_out.pending == {}
+
+
+def test_a_handover_the_taker_took_is_the_takers_whatever_the_order_of_the_assigns():
+    """R1, double-held shape: the taker took them (its Assign names them, placed); the giver's
+    Assign names them too, as handed: the taker's word wins in either sender order, and the
+    giver, told took=True (even a tick late), never takes them back."""
+    a, b, fa, fb, ho, k = _handed_over()
+    starved = ho.ids[:k]
+    out_b = balance.finish_round(b, fb, [balance.ConsumerBatch(starved, ho.demand_mw[:k])])
+    out_a = balance.finish_round(a, fa, [])
+    for final in (_words(("a", out_a), ("b", out_b)), _words(("z", out_a), ("b", out_b))):
+        assert all(final[int(i)][0] == "b" and final[int(i)][1] != balance.NO_GENERATOR for i in starved["lo"])
+    assert _held(b, starved) == set(starved["lo"].tolist())
+    balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={}, peers=["b"]))  # b's answer is late
+    assert _held(a, starved) == set()
+    balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers={("b", 1): True}, peers=["b"]))
+    assert _held(a, starved) == set() and a.handed_out.confirmed >= k and "b" not in a.handed_out.pending
+
+
+def test_served_handed_over_leave_the_giver_only_when_the_taker_says_it_took_them():
+    a, b, fa, fb, ho, k = _handed_over(60, 100.0)
+    served = ho.ids[k:]
+    assert served.size  # a is short next tick too: it hands served consumers (they stay on its generators this tick)
+    balance.finish_round(a, fa, [])
+    assert _held(a, served) == set(served["lo"].tolist())
+    # refused (came late at b): a keeps them for good
+    a2 = balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={("b", 1): False}, peers=["b"]))
+    assert _held(a, served) == set(served["lo"].tolist()) and not a2.released
+    # taken: released at a's next round, the fleets told (released_ids)
+    a, b, fa, fb, ho, k = _handed_over(60, 100.0)
+    balance.finish_round(a, fa, [])
+    a2 = balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={("b", 1): True}, peers=["b"]))
+    assert _held(a, served) == set() and set(np.concatenate(a2.released)["lo"].tolist()) == set(served["lo"].tolist())
+
+
+def test_no_answer_in_time_or_a_taker_gone_gives_the_handed_back_to_the_giver():
+    for gone, tick in (((), 1 + ANSWER_TICKS), (("b",), 2)):
+        a, b, fa, fb, ho, k = _handed_over(60, 100.0)
+        assert ho.ids.size > k
+        balance.finish_round(a, fa, [])
+        for t in range(2, tick + 1):
+            balance.first_pass(a, balance.RoundInput(t, statuses=[_status()], answers={}, gone=gone, peers=["b"]))
+            if t < tick:
+                assert _held(a, ho.ids[:k]) == set()  # waiting for b's word
+        assert _held(a, ho.ids) == set(ho.ids["lo"].tolist())  # the starved back, the served never left
+        assert a.handed_out.pending == {}
+
+
+def test_a_pure_round_without_answers_takes_every_handover_as_taken():
+    a, b, fa, fb, ho, k = _handed_over()
+    balance.finish_round(a, fa, [])
+    balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], peers=["b"]))
+    assert _held(a, ho.ids) == set()

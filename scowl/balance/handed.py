@@ -40,7 +40,7 @@ class Handed:
 @dataclass(frozen=True)
 class Settled:
     """What the answers decide at a round: starved consumers that come back (ids, demand),
-    served consumers to release now (Trees indices), and the counts."""
+    served consumers to release now (Trees indices)."""
 
     back_ids: list[np.ndarray] = field(default_factory=list)
     back_demand: list[np.ndarray] = field(default_factory=list)
@@ -71,14 +71,15 @@ class HandedOut:
         None: every handover was taken (a pure round without peers' answers: every peer is
         assumed to follow). `gone`: peers that left the grid (they will not answer)."""
         out = Settled()
-        for key, took in (answers or {}).items():
-            if took and key in self._gave_up:
+        for key, yes in (answers or {}).items():
+            if yes and key in self._gave_up:  # it took them after all: held twice until one of us moves them
                 self.late_answers += 1
+                self._gave_up.discard(key)
         self._gave_up = {k for k in self._gave_up if k[1] > tick - 4 * ANSWER_TICKS}
         for peer in list(self.pending):
-            keep = []
+            keep: list[Handed] = []
             for h in self.pending[peer]:
-                took = True if answers is None else answers.get((peer, h.tick))
+                took: bool | None = True if answers is None else answers.get((peer, h.tick))
                 if took is None and peer not in gone and tick - h.tick < ANSWER_TICKS:
                     keep.append(h)  # no word yet: wait
                 elif took:

@@ -21,6 +21,8 @@ One round:
      region with gas, and its EV storage only covers what no generator in reach can; last,
      what no peer's generators can take goes to a peer whose EV hubs can discharge it
      (`storage_room_mw`), so hubs in one region serve every region as the last resort.
+     Whether a peer took what it was handed is its decision; until it says so in its next
+     summary, what was handed stays ours too (scowl.balance.handed).
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def pick_served(trees: Trees, max_mw: float, exclude: np.ndarray) -> np.ndarray:
 def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], short_mw: float,
                    lost_mw: float = 0.0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Starved consumers go to peers that advertised room at the previous tick (largest offer
-    first), released here at once and placed by the peer in its next round; then, if the
+    first), released here at once and placed by the peer in this tick's sub-round; then, if the
     region is short, served consumers up to what it is short, released at the next round.
     Peers' generator room first; only then the room on peers' EV hubs (storage is the last
     resort: served consumers go there only for what our own hubs cannot cover either). But when
@@ -216,19 +218,23 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     trees.round = max(trees.round, inp.tick)  # starved time counts in ticks
     # 1. generators
     apply_statuses(region, inp.statuses)
-    # 2. consumers: reports, then handovers from peers (sender order)
+    # 2. consumers: the peers' answers to our earlier handovers (scowl.balance.handed): starved ones
+    # a peer did not take (or never answered for) come back, before the reports (their population,
+    # told by our Assign they are ours, reports them to us); then reports; served consumers a peer
+    # took leave our generators (after the reports: theirs came to us, the taker's Assign is yet to
+    # come); then the served consumers peers handed us (sender order)
+    settled = region.handed_out.settle(inp.tick, inp.answers, inp.gone)
+    back = [ConsumerBatch(i, d) for i, d in zip(settled.back_ids, settled.back_demand)]
+    handed_back, accepted, declined, handed_in_mw = _accept(region, back)
     for rep in inp.reports:
         if len(rep.ids):
             region.update_demand(rep.ids, rep.demand_mw)
-    # the peers' answers to our earlier handovers (scowl.balance.handed): served consumers a peer
-    # took leave our generators now; starved ones a peer did not take (or never answered for) come back
-    settled = region.handed_out.settle(inp.tick, inp.answers, inp.gone)
     released = []
     for idx in settled.release:
         released.append(region.ids_of(idx))
         region.release(idx)
-    back = [ConsumerBatch(i, d) for i, d in zip(settled.back_ids, settled.back_demand)]
-    handed_in, accepted, declined, handed_in_mw = _accept(region, [*back, *inp.handovers])
+    handed_in, acc, dec, mw = _accept(region, inp.handovers)
+    handed_in, accepted, declined, handed_in_mw = [*handed_back, *handed_in], accepted + acc, declined + dec, handed_in_mw + mw
     if region.prev_demand_mw >= 0:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance

@@ -1,0 +1,65 @@
+"""A Handover lost on its way between two trackers (a one-way cut, a tracker dying after sending it,
+a late peer) orphans nobody and leaves nobody held twice (review R1): the small day, in-process,
+with one tracker's Handover that carries starved consumers dropped on one link."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from scowl import wire
+from scowl.actors.tracker import Tracker
+from scowl.api import load_scenario
+from scowl.run import run_scenario
+from scowl.sweep import scenario_toml
+
+LOST_TICK = 2  # on the small day tracker-1 hands 39 starved consumers to tracker-0 at tick 2
+
+
+@pytest.mark.parametrize("giver_drops", [True, False], ids=["giver-to-taker-lost", "taker-to-giver-lost"])
+def test_a_lost_handover_orphans_nobody_and_nobody_is_held_twice(tmp_path, monkeypatch, giver_drops):
+    """giver-to-taker-lost: tracker-1's Handover with starved consumers never reaches tracker-0,
+    which hears it missing and answers took=False; tracker-1 named them as handed (starved, its
+    own) and takes them back. (Before, tracker-1 left them out of every Assign as soon as it heard
+    tracker-0's Handover: 39 orphans, reported to a tracker that no longer held them.)
+    taker-to-giver-lost: tracker-0's Handover of the same tick never reaches tracker-1; tracker-0
+    took tracker-1's starved, its Assign names them and wins over tracker-1's handed word in any
+    sender order. (Before, tracker-1, not having heard tracker-0, named them starved after
+    tracker-0's placement: held twice.)"""
+    lossy = ("tracker-1", "tracker-0") if giver_drops else ("tracker-0", "tracker-1")
+    dropped: list[int] = []
+    real_send = Tracker.send
+
+    def send(self, to, msg, *args, **kwargs):
+        if isinstance(msg, wire.Handover) and msg.tick == LOST_TICK and (self.name, to) == lossy:
+            dropped.append(msg.n - msg.later)
+            return None
+        return real_send(self, to, msg, *args, **kwargs)
+
+    monkeypatch.setattr(Tracker, "send", send)
+    cfg = tmp_path / "small.toml"
+    # a short heartbeat: the lost handover costs its stage's deadline (2 x the timeout), not 4 s
+    cfg.write_text(scenario_toml(load_scenario("small").replace(response__heartbeat_timeout_s=0.5)))
+    run_scenario(str(cfg), str(tmp_path / "day"), show_progress=False)
+    finals = json.loads((tmp_path / "day" / "finals.json").read_text())
+    summary = json.loads((tmp_path / "day" / "summary.json").read_text())
+    state = pd.read_parquet(tmp_path / "day" / "state.parquet")
+    trackers = state[state["actor"].astype(str).str.startswith("tracker")]
+    held = trackers.groupby("tick")["consumers"].sum()
+    n_global = summary["peers"]["consumers"] + summary["peers"]["fixed_load_blocks"]
+
+    handed = trackers.set_index(["tick", "actor"])["handed_out"]
+    assert dropped and handed[(LOST_TICK, "tracker-1")] >= 5, "no handover with starved consumers to lose: the scenario changed"
+    assert {a: f["unknown_ids"] for a, f in finals.items() if "unknown_ids" in f} == {
+        "population-0": 0, "tracker-0": 0, "tracker-1": 0}  # nobody reports to a tracker that does not hold it
+    assert summary["views"]["ticks_views_disagree"] == 0  # trackers', populations' and fleets' views agree every tick
+    last = int(held.index.max())
+    assert held[last] == n_global  # every consumer held by exactly one tracker at the end
+    if giver_drops:
+        assert finals["tracker-0"]["late_handovers"] == 0  # (never came at all)
+        assert finals["tracker-1"]["handed_returned"] >= dropped[0] >= 5  # they came back to the giver
+        assert handed[(LOST_TICK, "tracker-1")] == dropped[0]
+    else:
+        assert finals["tracker-1"]["handed_confirmed"] > 0 and finals["tracker-1"]["handed_returned"] == 0

@@ -21,6 +21,13 @@ One round:
      region with gas, and its EV storage only covers what no generator in reach can; last,
      what no peer's generators can take goes to a peer whose EV hubs can discharge it
      (`storage_room_mw`), so hubs in one region serve every region as the last resort.
+     Adverts are a tick old, so a starved consumer handed against room that is gone by then
+     starves a tick at the peer. Three rules keep the room counted on real: a region's advert
+     leaves out the served load peers promised it for its next round (`finish_round`'s
+     `coming`); when the shortfalls claim all the generator room advertised, starved consumers
+     go to the EV hubs first; and a region that lost some of the spare it advertised counts on
+     that much less of each peer's generator room for its starved (the weather and demand
+     that took it are shared).
      Whether a peer took what it was handed is its decision; until it says so in its next
      summary, what was handed stays ours too (scowl.balance.handed).
 """

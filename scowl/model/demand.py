@@ -280,8 +280,8 @@ class DemandModel:
             raise ValueError(f"DemandModel: tick {tick}: expected tick {self.tick + 1} (ticks go one at a time from {self.start_tick})")
         if not 0 <= tick <= self.scenario.ticks:
             raise ValueError(f"DemandModel: tick {tick} outside [0, {self.scenario.ticks}]")
-        idx = self.population.index
-        n = len(idx)
+        pop = self.population
+        n = len(pop)
         stop = n if blocks is None else min(n, self._ahead + blocks * BLOCK)
         if self._ahead >= stop:
             return self._ahead >= n
@@ -291,9 +291,9 @@ class DemandModel:
             b = min(stop, a + BLOCK)
             state, e = self.state[a:b], eps[: b - a]
             if tick == self.start_tick:
-                self._init.centered_into(idx[a:b], tick, state, bits[: b - a], scratch[: b - a])
+                self._init.centered_into(pop.index_at(a, b), tick, state, bits[: b - a], scratch[: b - a])
             else:
-                self._innov.centered_into(idx[a:b], tick, e, bits[: b - a], scratch[: b - a])
+                self._innov.centered_into(pop.index_at(a, b), tick, e, bits[: b - a], scratch[: b - a])
                 e *= self._k
                 state *= self.phi
                 state += e

@@ -6,7 +6,9 @@ consumer's global index (scowl.streams.CounterStream), so a consumer's values do
 which shard holds it, nor on how the population was split (contiguous ranges or any index set).
 
 Per consumer (bytes): ids 16 (128-bit id as (n, 2) uint64, zero until the bootstrap service issues
-ids), index 4 (uint32), kind 1 (uint8), base_kw 4 (float32: its demand at the peak hour).
+ids: calloc'd, so no memory until written), kind 1 (uint8), base_kw 4 (float32: its demand at the
+peak hour); the global index is stored (4, uint32) only for a population picked by index, not for
+a range of consumers.
 """
 
 from __future__ import annotations
@@ -42,27 +44,43 @@ def mean_peak_kw() -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Population:
-    """A set of consumers (the whole state, or one shard of it)."""
+    """A set of consumers (the whole state, or one shard of it): the consumers [start, start +
+    len) when `picked` is None (a range: no per-consumer index stored), else those whose global
+    indices `picked` gives (uint32)."""
 
-    index: np.ndarray
     kind: np.ndarray
     base_kw: np.ndarray
     ids: np.ndarray
     n_total: int
+    start: int = 0
+    picked: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.index)
+        return len(self.kind)
+
+    @property
+    def index(self) -> np.ndarray:
+        """Every consumer's global index (uint32; of a range, made on each call: per-block work
+        takes `index_at`)."""
+        return self.picked if self.picked is not None else np.arange(self.start, self.start + len(self), dtype=np.uint32)
+
+    def index_at(self, a: int, b: int) -> np.ndarray:
+        """Global indices (uint32) of the consumers at positions a..b."""
+        return self.picked[a:b] if self.picked is not None else np.arange(self.start + a, self.start + min(b, len(self)), dtype=np.uint32)
 
     @property
     def nbytes(self) -> int:
-        return self.index.nbytes + self.kind.nbytes + self.base_kw.nbytes + self.ids.nbytes
+        return self.kind.nbytes + self.base_kw.nbytes + self.ids.nbytes + (self.picked.nbytes if self.picked is not None else 0)
 
     def counts(self) -> dict[str, int]:
         return {name: int(np.count_nonzero(self.kind == k)) for k, name in enumerate(KIND_NAMES)}
 
     def take(self, sel: slice | NDArray[np.integer[Any]] | NDArray[np.bool_]) -> Population:
         """The consumers at positions `sel` (a slice, index array or boolean mask) of this one."""
-        return Population(self.index[sel], self.kind[sel], self.base_kw[sel], self.ids[sel], self.n_total)
+        if self.picked is None and isinstance(sel, slice) and sel.step in (None, 1):
+            a = sel.indices(len(self))[0]
+            return Population(self.kind[sel], self.base_kw[sel], self.ids[sel], self.n_total, self.start + a)
+        return Population(self.kind[sel], self.base_kw[sel], self.ids[sel], self.n_total, picked=self.index[sel])
 
 
 def build_population(scenario: Scenario, repo: StreamRepo | None = None, *, start: int = 0, stop: int | None = None, indices: ArrayLike | None = None) -> Population:
@@ -71,32 +89,35 @@ def build_population(scenario: Scenario, repo: StreamRepo | None = None, *, star
     repo = repo or StreamRepo(scenario.seed)
     n_res, n_com = consumer_counts(scenario)
     n = n_res + n_com
+    picked = None
     if indices is None:
         stop = n if stop is None else stop
         if not 0 <= start <= stop <= n:
             raise ValueError(f"consumer range [{start}, {stop}) is outside [0, {n})")
-        index = np.arange(start, stop, dtype=np.uint32)
+        m = stop - start
     else:
-        index = np.asarray(indices, dtype=np.uint32)
-        if len(index) and int(index.max()) >= n:
-            raise ValueError(f"consumer index {int(index.max())} is outside [0, {n})")
-    kind = (index >= n_res).astype(np.uint8)
+        picked = np.asarray(indices, dtype=np.uint32)
+        if len(picked) and int(picked.max()) >= n:
+            raise ValueError(f"consumer index {int(picked.max())} is outside [0, {n})")
+        start, m = 0, len(picked)
+    pop = Population(np.empty(m, dtype=np.uint8), np.empty(m, dtype=np.float32), np.zeros((m, 2), dtype=np.uint64), n, start, picked)
     d = scenario.demand
     mean = np.array(mean_peak_kw(), dtype=np.float32)
     sigma = np.array([d.residential_spread, d.commercial_spread], dtype=np.float32)
     stream = repo.counter("base_kw")
-    base = np.empty(len(index), dtype=np.float32)
-    for a in range(0, len(index), BLOCK):  # in blocks: the draws' temporaries stay a few MB
-        b = min(len(index), a + BLOCK)
-        z = stream.normal(index[a:b])
+    kind, base = pop.kind, pop.base_kw
+    for a in range(0, m, BLOCK):  # in blocks: the draws' temporaries stay a few MB
+        b = min(m, a + BLOCK)
+        index = pop.index_at(a, b)
+        np.greater_equal(index, n_res, out=kind[a:b], casting="unsafe")
+        z = stream.normal(index)
         s = sigma[kind[a:b]]
         # lognormal with mean 1: exp(s z - s^2 / 2)
         z *= s
         z -= s * s / np.float32(2)
         np.exp(z, out=base[a:b])
         base[a:b] *= mean[kind[a:b]]
-    ids = np.zeros((len(index), 2), dtype=np.uint64)  # calloc'd: no memory until the ids are written
-    return Population(index, kind, base, ids, n)
+    return pop  # (ids: calloc'd, no memory until the ids are written)
 
 
 def split(population: Population, shards: int) -> list[Population]:

@@ -74,6 +74,9 @@ def argsort_demand(d: np.ndarray, descending: bool = False) -> NDArray[np.intp]:
     bits = d32.view(np.uint32) & np.uint32(0x7FFFFFFF)
     if descending:
         bits = ~bits
-    order = np.argsort((bits & np.uint32(0xFFFF)).astype(np.uint16), kind="stable")
-    out: NDArray[np.intp] = order[np.argsort((bits >> np.uint32(16)).astype(np.uint16)[order], kind="stable")]
+    low, high = (bits & np.uint32(0xFFFF)).astype(np.uint16), (bits >> np.uint32(16)).astype(np.uint16)
+    del bits, d32  # (2.28 M demands: the temporaries stay ~60 MB, not ~90)
+    order = np.argsort(low, kind="stable")
+    del low
+    out: NDArray[np.intp] = order[np.argsort(high[order], kind="stable")]
     return out

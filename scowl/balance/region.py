@@ -23,6 +23,7 @@ from scowl.balance.views import figures_of, pair_sum
 from scowl.model import CONTINUOUS
 
 NO_GENERATOR = -(2**31)  # a consumer's generator id when it has none (wire.STARVED_ID)
+_VIEW_BLOCK = 1 << 18  # consumers a recount of the view hashes at a time
 GAS_START_FRACTION = 0.5  # a dispatchable unit's setpoint before its first status: half its nameplate
 
 
@@ -161,10 +162,15 @@ class Region:
         more changed than 1/8 of the consumers)."""
         changes = self.trees.take_changes()
         lo = self.ids.lo
-        if changes is None:
+        if changes is None:  # (in blocks: a first round places millions, its hashes' temporaries stay small)
             a = self.trees.assignment
-            placed = np.flatnonzero(a >= 0)
-            self._view_placed, self._view_sum = int(placed.size), pair_sum(lo[placed], self.gen_ids[a[placed]])
+            self._view_placed, self._view_sum = 0, 0
+            for first in range(0, a.size, _VIEW_BLOCK):
+                part = a[first : first + _VIEW_BLOCK]
+                placed = np.flatnonzero(part >= 0)
+                self._view_placed += int(placed.size)
+                self._view_sum += pair_sum(lo[first + placed], self.gen_ids[part[placed]])
+            self._view_sum %= 1 << 64
         else:
             idx, old, new = changes
             was, now = old >= 0, new >= 0

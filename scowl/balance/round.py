@@ -65,12 +65,20 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
         gen = np.full(unplaced.size, STARVED, dtype=part.dtype)
         gen[free] = part
     ok = gen >= 0
-    placed = pick(unplaced, ok)
-    trees.move(placed, pick(gen, ok))
+    placed, placed_on = pick(unplaced, ok), pick(gen, ok)
+    starved_mw = float(pick(d, ~ok).sum())
+    del d, gen  # (a first round places millions: its peak holds only what it placed)
+    trees.move(placed, placed_on)
     trees.requeue(pick(unplaced, ~ok))
     # Guard against float rounding between the plan's sums and the loads' sums.
     viol = np.flatnonzero(trees.load > cap)
     guard, guard_from = shed_overloaded(trees, viol, cap) if viol.size else (EMPTY_I, EMPTY_G)
+    starved_mw += float(trees.demand[guard].astype(np.float64).sum())
+    if not shed.size and not guard.size and (placed.size < 2 or bool((placed[1:] > placed[:-1]).all())):
+        # only placements, in index order (a first round places millions): they are what moved
+        idx = placed.astype(np.int64, copy=False)
+        return RebalanceResult(idx, np.full(idx.size, STARVED, dtype=np.int32), placed_on, EMPTY_I, idx, 0, int(over.size),
+                               trees.n_unplaced, starved_mw, passes, trees.load.copy())
     # Report against the start of the round: only the consumers shed or placed can differ.
     touched = np.sort(np.concatenate([shed, placed, guard]))
     if touched.size > 1:  # shed then placed again: listed twice
@@ -82,7 +90,6 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
     end = trees.assignment[touched]
     moved = start != end
     idx, frm, to = pick(touched, moved), pick(start, moved), pick(end, moved)
-    starved_mw = float(pick(d, ~ok).sum()) + float(trees.demand[guard].astype(np.float64).sum())
     return RebalanceResult(
         moved=idx,
         moved_from=frm,

@@ -254,8 +254,9 @@ class Trees:
 
     def _rebuild_index(self) -> None:
         """Snapshot the assignment as consumer indices sorted by generator (CSR)."""
-        key = self._assign[: self.n] + 2
-        key = key.astype(np.int16 if self.G + 2 < np.iinfo(np.int16).max else np.int32)
+        key: np.ndarray = self._assign[: self.n].astype(np.int16 if self.G + 2 < np.iinfo(np.int16).max else np.int32)
+        np.add(key, 2, out=key)
+        self._order = EMPTY_G  # (the old snapshot freed before the new one is made)
         self._order = np.argsort(key, kind="stable").astype(np.int32)  # radix sort for int16
         self._start = np.zeros(self.G + 3, dtype=np.int64)
         np.cumsum(np.bincount(key, minlength=self.G + 2), out=self._start[1:])
@@ -264,10 +265,11 @@ class Trees:
 
     def _note_changed(self, idx: np.ndarray) -> None:
         """Log consumers whose assignment changed since the snapshot (idx unique)."""
-        new = pick(idx, ~self._moved[idx])
-        if self._ndelta + new.size > self._delta.size:
+        fresh = ~self._moved[idx]
+        if self._ndelta + int(np.count_nonzero(fresh)) > self._delta.size:
             self._rebuild_index()
             return
+        new = pick(idx, fresh)
         self._moved[new] = True
         self._delta[self._ndelta : self._ndelta + new.size] = new
         self._ndelta += new.size
@@ -323,7 +325,7 @@ class Trees:
                 self._load += np.bincount(pick(gen, m), weights=pick(w, m), minlength=self.G)
         left = (old == STARVED) & (gen != STARVED)
         if left.any():  # a spell ends: its rounds join the past ones
-            ended = pick(idx, left)
+            ended = idx if left.all() else pick(idx, left)  # (a first round: every one)
             self._acc[ended] = self.round - self._since[ended]
         became = (gen == STARVED) & (old != STARVED)
         if became.any():  # a spell begins, carrying the past ones

@@ -1,0 +1,26 @@
+"""The balance policy's array helpers give numpy's own answers, only faster."""
+
+import numpy as np
+import pytest
+
+from scowl.balance.arrays import argsort_demand, pick
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_argsort_demand_is_numpys_stable_argsort(descending):
+    rng = np.random.default_rng(4)
+    cases = [rng.lognormal(-7, 1, 300_000).astype(np.float32).astype(np.float64),  # the radix route
+             rng.integers(0, 4, 20_000).astype(np.float32),  # many ties and zeros, float32 as given
+             np.where(rng.random(10_000) < 0.3, -0.0, rng.random(10_000)).astype(np.float32).astype(np.float64),  # -0.0 is 0.0
+             rng.random(10_000) * 1.000001,  # not float32 values: np.argsort
+             rng.random(100)]  # small: np.argsort
+    for d in cases:
+        assert np.array_equal(argsort_demand(d, descending), np.argsort(-d if descending else d, kind="stable"))
+
+
+def test_pick_is_boolean_indexing_on_any_mask():
+    rng = np.random.default_rng(6)
+    a = rng.integers(0, 1000, 5000)
+    for share in (0.0, 0.01, 0.5, 0.96, 1.0):
+        mask = rng.random(a.size) < share
+        assert np.array_equal(pick(a, mask), a[mask])

@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from scowl.balance.arrays import pick
 from scowl.balance.consumer_ids import ConsumerIds
 from scowl.balance.fair import ROTATE_AFTER
+from scowl.balance.global_index import GlobalIndex
 from scowl.balance.handed import HandedOut
 from scowl.balance.handover import accept_consumers, release_consumers
 from scowl.balance.limits import ZoneLimits
@@ -66,7 +67,7 @@ class Region:
         self.charge_cap = np.zeros(0)  # EV hubs: the charge they could take this tick (MW)
         self.setpoint = np.zeros(0)
         self.ids = ConsumerIds(id_dtype, n_global)  # by Trees consumer index (5 B each: ids_of rebuilds them)
-        self.local_of = np.full(n_global, -1, dtype=np.int32)  # global consumer index -> Trees index
+        self.local_of = GlobalIndex(n_global)  # global consumer index -> Trees index (-1: not ours); ~5 B per ours
         self.unknown_ids = 0
         self.moved_total = 0
         self.resynced = 0
@@ -123,7 +124,7 @@ class Region:
 
     def add_consumers(self, ids: np.ndarray, demand_mw: np.ndarray) -> np.ndarray:
         idx = self.trees.add_consumers(demand_mw)
-        self.local_of[self.global_index(ids)] = idx
+        self.local_of.add(self.global_index(ids), idx)
         self.ids.store(idx, ids)
         return idx
 
@@ -214,7 +215,7 @@ class Region:
             self.unknown_ids += int(np.count_nonzero(~known))
             local, demand = pick(local, known), pick(np.asarray(demand), known)
         if local.size:  # (those handed to a peer are left out)
-            self.trees.apply_reports(local.astype(np.int64), demand)
+            self.trees.apply_reports(local.astype(np.int64, copy=False), demand)
 
     def accept_handover(self, ids: np.ndarray, demand: np.ndarray) -> tuple[int, int, np.ndarray]:
         """Consumers a peer handed us: placed where they fit, kept as starved otherwise."""
@@ -224,10 +225,10 @@ class Region:
         idx = np.empty(len(ids), dtype=np.int64)
         idx[res.accepted] = res.index
         idx[rest] = kept
-        self.local_of[self.global_index(ids)] = idx
+        self.local_of.add(self.global_index(ids), idx)
         self.ids.store(idx, ids)
         return res.count, int(rest.size), idx
 
     def release(self, idx: np.ndarray) -> None:
         release_consumers(self.trees, idx)
-        self.local_of[self.ids.lo[idx]] = -1
+        self.local_of.remove(self.ids.lo[idx].astype(np.int64))

@@ -133,6 +133,17 @@ class Region:
         self.trees.reserve(k)
         self.ids.reserve(self.trees.n + k, exact=True)
 
+    def state_bytes(self) -> int:
+        """Bytes of the arrays the region keeps between rounds (its trees', ids' and index's,
+        spare capacity included; not the Python objects around them)."""
+        def arrays(obj: object) -> int:
+            total = 0
+            for v in vars(obj).values():
+                for a in (v if isinstance(v, (list, tuple)) else [v]):
+                    total += a.nbytes if isinstance(a, np.ndarray) else 0
+            return total
+        return arrays(self) + arrays(self.trees) + arrays(self.ids) + self.local_of.nbytes()
+
     def gen_rows(self, gen_ids: np.ndarray) -> np.ndarray:
         return np.fromiter((self.gen_index[int(g)] for g in gen_ids), dtype=np.int64, count=len(gen_ids))
 

@@ -140,6 +140,7 @@ def measure(args: argparse.Namespace) -> dict:
         region.add_consumers(w.ids(slice(a, b)), w.reported[a:b])
     register_s = time.process_time() - t0
     rss_registered = _rss_mb()
+    state_registered = region.state_bytes()
     prof = cProfile.Profile() if args.profile else None
     seconds, moved, reports, starved_rounds, starved_max, rss_round0 = [], 0, 0, 0, 0, 0.0
     for tick in range(args.ticks):
@@ -172,6 +173,8 @@ def measure(args: argparse.Namespace) -> dict:
         # the region's own bytes: peak over the workload's inputs (the harness's, not a tracker's)
         "region_bytes_per_consumer": (_rss_mb() - rss_workload) * 2**20 / n,
         "registered_bytes_per_consumer": (rss_registered - rss_workload) * 2**20 / n,
+        # the arrays the region keeps between rounds (Region.state_bytes), exactly: after registration and at the end
+        "state_bytes_per_consumer_registered": state_registered / n, "state_bytes_per_consumer": region.state_bytes() / n,
     }
 
 
@@ -185,5 +188,6 @@ def render(f: dict) -> str:
         f"moved {f['moved']:,} in all; {f['starved_rounds']} rounds with starved consumers (max {f['starved_max']:,})",
         f"peak RSS MB: start {f['rss_start_mb']:.0f}, inputs drawn {f['rss_workload_mb']:.0f}, registered "
         f"{f['rss_registered_mb']:.0f}, after round 0 {f['rss_round0_mb']:.0f}, end {f['rss_peak_mb']:.0f}",
-        f"region B/consumer over the inputs: registered {f['registered_bytes_per_consumer']:.0f}, peak {f['region_bytes_per_consumer']:.0f}",
+        f"region B/consumer over the inputs: registered {f['registered_bytes_per_consumer']:.0f}, peak {f['region_bytes_per_consumer']:.0f}; "
+        f"its arrays between rounds {f['state_bytes_per_consumer']:.1f} (after registration {f['state_bytes_per_consumer_registered']:.1f})",
     ])

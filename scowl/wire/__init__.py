@@ -13,6 +13,7 @@ To add a message type: declare a frozen `Message` (or `Batch`) subclass decorate
 from scowl.wire.batch import (
     CONSUMER_ID_DTYPE,
     Batch,
+    CompactIds,
 )
 from scowl.wire.chunks import (
     Chunk,
@@ -92,6 +93,7 @@ __all__ = [
     "Assign",
     "BROADCAST",
     "Batch",
+    "CompactIds",
     "CONSUMER_ID_DTYPE",
     "Chunk",
     "ConsumerIds",

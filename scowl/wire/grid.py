@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from scowl.wire.batch import Batch
+from scowl.wire.batch import Batch, CompactIds
 from scowl.wire.codec import Message, message
 
 
@@ -205,15 +205,18 @@ class GenStatus(Batch, frozen=True):
 
 
 @message("demand-report")
-class DemandReport(Batch, frozen=True):
+class DemandReport(CompactIds, frozen=True):
     """Population -> tracker, once per tick: consumers whose demand moved past the report
-    threshold since they last reported (MW)."""
+    threshold since they last reported (MW). Compact form (what Scowl's populations send):
+    `ids` empty, `hi` every id's high word, `lo` their low words as n x uint32 LE."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("demand_mw", "<f4"))
     tick: int
     n: int
     ids: bytes
     demand_mw: bytes
+    hi: int = 0
+    lo: bytes = b""
 
 
 @message("assign")

@@ -111,3 +111,33 @@ def test_pack_without_a_copy_holds_read_only_views_and_encodes_the_same():
     assert np.shares_memory(views.column("ids"), ids) and not views.column("demand_mw").flags.writeable
     assert views == wire.DemandReport.pack(tick=1, ids=ids, demand_mw=mw)
     assert frame(views) == frame(wire.DemandReport.pack(tick=1, ids=ids, demand_mw=mw))
+
+
+@pytest.mark.parametrize("n", [0, 10, 20_000])
+def test_a_compact_demand_report_gives_the_same_ids_in_a_quarter_of_the_bytes(n):
+    full = _report(n)
+    compact = wire.DemandReport.pack_compact(hi=5, lo=np.arange(n), tick=2, demand_mw=full.column("demand_mw"), copy=False)
+    assert compact.compact == (n > 0) and compact.n == n
+    assert np.array_equal(compact.column("ids"), full.column("ids")) and not compact.column("ids").flags.writeable
+    assert len(compact.lo) == 4 * n and len(frame(compact)) <= len(frame(full)) - 11 * n
+    received = memoryview(wire.encode_packet([frame(compact)])).toreadonly()
+    (one,) = wire.decode_packet(received, views=True)
+    _, out = wire.decode_frame(one, "b")  # (views when large)
+    assert out == compact and np.array_equal(out.column("ids"), full.column("ids"))
+
+
+@pytest.mark.parametrize("body", [
+    [2, 2, b"", b"\0" * 8, 5, b"\0" * 4],  # lo: 4 bytes for 2 ids
+    [2, 1, b"\0" * 16, b"\0" * 4, 5, b"\0" * 4],  # both forms
+    [2, 1, b"", b"\0" * 4],  # neither form
+    [2, 1, b"", b"\0" * 4, -1, b"\0" * 4],  # hi not a uint64
+])
+def test_a_compact_report_that_does_not_add_up_is_invalid(body):
+    with pytest.raises(ProtocolError) as info:
+        wire.decode_frame(msgspec.msgpack.encode([1, "demand-report", "a", "b", 1, 0, 0, False, body]), "b")
+    assert info.value.reason == "invalid"
+
+
+def test_compact_ids_are_global_indices_below_2_to_the_32():
+    with pytest.raises(ValueError, match="outside"):
+        wire.DemandReport.pack_compact(hi=5, lo=[2**32], tick=1, demand_mw=[1.0])

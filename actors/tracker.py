@@ -227,7 +227,7 @@ class Tracker(ContinuousRounds, GridPeer):
         why = balance.handover_problem(msg.column("ids"), self.region.n_global)
         if why is not None:  # rejected and counted; the round goes on without it (its deadline)
             raise Refused("invalid_value", f"handover of tick {msg.tick}: {why}")
-        self.handovers.add(msg.tick, env.sender, msg)
+        self.handovers.add(msg.tick, env.sender, (env.sender, msg))
         self._maybe_finish(msg.tick)
 
     @on(wire.Resync)
@@ -291,7 +291,7 @@ class Tracker(ContinuousRounds, GridPeer):
             tick=tick,
             statuses=[gen_update(st) for st in self.gen_status.take(tick)],
             reports=[balance.ConsumerBatch(r.column("ids"), r.column("demand_mw")) for r in self.reports.take(tick)],
-            answers={(n, s.tick): s.took for n, s in summaries},  # did each peer take our Handovers?
+            answers={(n, t): True for n, s in summaries for t in s.took},  # which of our Handovers each peer took
             gone=sorted(self._gone_trackers),
             handovers=self._later,
             offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw, s.storage_room_mw) for n, s in offers.items()},
@@ -319,17 +319,18 @@ class Tracker(ContinuousRounds, GridPeer):
         missing = self.handovers.missing(tick)
         self.missed(missing)
         self._missing_now += len(missing)
-        self._finish(tick, missing)
+        self._finish(tick)
 
-    def _finish(self, tick: int, missing: list[str]) -> None:
+    def _finish(self, tick: int) -> None:
         t0 = time.perf_counter()
         now: list[balance.ConsumerBatch] = []
-        took = [p for p in self.peer_trackers if p not in missing]  # what our RegionSummary answers each peer
-        for h in self.handovers.take(tick):
-            if h.tick != tick:  # came after our sub-round of its tick: we said we did not take it, the giver keeps it
+        took: dict[str, list[int]] = {}  # the ticks of each peer's Handovers taken now: our RegionSummary says so
+        for sender, h in self.handovers.take(tick):  # (one too late for its own sub-round first: taken now)
+            if h.tick < tick - 1:  # too late: the giver no longer waits for our word, it keeps them
                 self.late_handovers += h.n
-                log.warning("%s: tick %d: a handover of tick %d came late: its %d consumers stay with the giver", self.name, tick, h.tick, h.n)
+                log.warning("%s: tick %d: a handover of tick %d came too late: its %d consumers stay with %s", self.name, tick, h.tick, h.n, sender)
                 continue
+            took.setdefault(sender, []).append(h.tick)
             ids, demand, k = h.column("ids"), h.column("demand_mw"), h.n - h.later
             now.append(balance.ConsumerBatch(ids[:k], demand[:k]))
             if h.later:
@@ -359,7 +360,7 @@ class Tracker(ContinuousRounds, GridPeer):
         after = out.summary
         for peer in self.peer_trackers:  # the peer's next first pass waits for it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count,
-                                                   out.room_mw, out.short_mw, out.storage_room_mw, took=peer in took))
+                                                   out.room_mw, out.short_mw, out.storage_room_mw, took=took.get(peer, [])))
         self.done(tick, {"round_s": round_s, **out.figures, "missing_peers": self._missing_now, "unreachable": len(self.unreachable)})
         if self._fresh_status or self._fresh_reports:  # came while the sub-round waited: a continuous round next
             self._kick()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
+from scowl.balance.regionround import report_demand
 from scowl.balance.round import rebalance
 from scowl.balance.supply import apply_statuses, tree_outputs
 
@@ -40,8 +41,7 @@ def interim_round(region: Region, tick: int, statuses: Sequence[GenUpdate] = (),
     are, as in a tick round."""
     apply_statuses(region, statuses, setpoints=False)
     for rep in reports:
-        if len(rep.ids):
-            region.update_demand(rep.ids, rep.demand_mw)
+        report_demand(region, rep)
     trees = region.trees
     if statuses and len(region.gen_ids):
         trees.apply_generator_updates(np.arange(len(region.gen_ids)), tree_outputs(region))

@@ -1,18 +1,21 @@
 """Consumers a region handed to a peer, until the peer says whether it took them.
 
 Who holds a handed consumer is decided by one side only, the taker: it takes a Handover of
-tick t (places its starved part in t's sub-round, takes its served part at its next round)
-only if it came in time for its sub-round of t, and its RegionSummary of t tells the giver
-which it did (`took`). The giver meanwhile keeps what it handed as pending:
+tick t (places its starved part in its sub-round, takes its served part at its next round) in
+its sub-round of t, or of t+1 when it came too late for t's, never later; the RegionSummary of
+that sub-round tells the giver (`took`: the ticks of its Handovers taken). The giver meanwhile
+keeps what it handed as pending:
   - the starved part, released from its trees at once (the taker may be placing them) but
     named in its Assign of t as handed (a word any other tracker's word of the same tick beats,
     scowl.actors.assign_inbox): if the taker says it did not take them, they come back here
     (placed where they fit, starved otherwise) and this region names them again;
   - the served part, kept on its generators (they draw there until the taker places them):
     released when the taker says it took them, simply kept when it says it did not.
-No answer by the round of t + ANSWER_TICKS (the taker died, a cut, a taker far behind), or a
-taker that left the grid: taken as "not taken" (the taker, not having answered in time, has not
-taken them either unless its answer is merely lost on the way: `late_answers` counts those).
+No "took" by the giver's round of t + ANSWER_TICKS (which has the taker's summary of t+1, its
+last chance to take them), or a taker that left the grid: not taken (the taker has not taken
+them either, unless its answer is merely late or lost on the way: `late_answers` counts those
+that come after all; such consumers are held twice until one of the two moves them).
+While they wait, their population reports them to the giver (`absorb`: kept with them).
 Pure bookkeeping: arrays in, arrays out.
 """
 
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-ANSWER_TICKS = 2  # the round of t + this gives up waiting for the answer to a Handover of t
+ANSWER_TICKS = 2  # the round of t + this gives up waiting for the answer to a Handover of t (the taker may take it at t or t+1)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,24 @@ class HandedOut:
         """Trees indices of the served consumers still pending (not to be handed again)."""
         parts = [h.served for hs in self.pending.values() for h in hs if h.served.size]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def absorb(self, ids: np.ndarray, demand: np.ndarray) -> np.ndarray | None:
+        """A demand report: the new demand of the starved still pending here (their population
+        follows our `handed` word until the taker's own, so it reports them to us), kept for
+        when they come back. Returns the mask of the report's other consumers (None: all of
+        them; free while nothing starved is pending)."""
+        held = [h for hs in self.pending.values() for h in hs if h.starved_ids.size]
+        if not held or not len(ids):
+            return None
+        lo = ids["lo"]
+        mine = np.zeros(len(ids), dtype=bool)
+        for h in held:
+            at = np.isin(lo, h.starved_ids["lo"])
+            if at.any():
+                pos = np.searchsorted(h.starved_ids["lo"], lo[at], sorter=(order := np.argsort(h.starved_ids["lo"])))
+                h.starved_demand[order[pos]] = demand[at]
+                mine |= at
+        return ~mine if mine.any() else None
 
     def settle(self, tick: int, answers: Mapping[tuple[str, int], bool] | None, gone: Collection[str] = ()) -> Settled:
         """Apply the peers' answers (peer, tick of the Handover) -> took, at the round of `tick`.

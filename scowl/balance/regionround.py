@@ -217,6 +217,14 @@ def _accept(region: Region, batches: Sequence[ConsumerBatch]) -> tuple[list[np.n
     return handed_in, accepted, declined, mw
 
 
+def report_demand(region: Region, rep: ConsumerBatch) -> None:
+    """A population's demand report: our consumers' demand, and that of the starved we handed out
+    and still wait for the taker's answer about (kept with them: scowl.balance.handed)."""
+    if len(rep.ids):
+        other = region.handed_out.absorb(rep.ids, rep.demand_mw)
+        region.update_demand(*((rep.ids, rep.demand_mw) if other is None else (rep.ids[other], rep.demand_mw[other])))
+
+
 def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     """Steps 1-4 of a tracker's round (see the module's docstring): what it hands to each peer
     is known after it, so peers can place this tick's starved in their sub-round."""
@@ -234,8 +242,7 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     back = [ConsumerBatch(i, d) for i, d in zip(settled.back_ids, settled.back_demand)]
     handed_back, accepted, declined, handed_in_mw = _accept(region, back)
     for rep in inp.reports:
-        if len(rep.ids):
-            region.update_demand(rep.ids, rep.demand_mw)
+        report_demand(region, rep)
     released = []
     for idx in settled.release:
         released.append(region.ids_of(idx))
@@ -272,8 +279,9 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
 
 
 def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (), coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:
-    """The sub-round and step 5: the starved consumers peers handed us this tick (`now`, sender
-    order: the handovers of this tick that came in time, the ones our RegionSummary says we took)
+    """The sub-round and step 5: the starved consumers peers handed us (`now`, sender order: the
+    handovers of this tick, and of the last one if they came too late for its sub-round: the
+    ones our RegionSummary says we took)
     are placed on our room, the dispatchable units ramping for them from where the fleets run
     (never below this tick's setpoints, so nobody placed loses their place); then what changed.
     The starved we handed out go last (`RoundOutput.handed`): a taker that took them names them

@@ -37,6 +37,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("verdict", "tick"): TICK,
     ("region-summary", "tick"): TICK, ("region-summary", "capacity_mw"): MW,
     ("region-summary", "load_mw"): MW, ("region-summary", "starved_mw"): MW, ("region-summary", "starved"): (0, 2**40),
+    ("region-summary", "took"): TICK,
     ("locate", "nameplate_mw"): MW,
     ("consumer-join", "first"): (0, 2**63), ("consumer-join", "count"): (0, 2**40),
     ("place-consumers", "count"): (0, 2**40),

@@ -294,9 +294,10 @@ class RegionSummary(Message, frozen=True):
     load my own generators cannot carry next tick even ramped up (I hand it to peers);
     `storage_room_mw`: the load my EV hubs' discharge could take on once my generators are full
     (peers hand over against it only after every generator's room: storage is the last resort).
-    `took`: whether I took your Handover of this tick (it came in time for my sub-round: I placed
-    its starved consumers or keep them starved, and take its served ones at my next round); when
-    False I never will (a late one is dropped): its consumers are yours."""
+    `took`: the ticks of your Handovers I took in this sub-round: this tick's, and one of the
+    previous tick that came too late for its own sub-round (I placed their starved consumers or
+    keep them starved, and take their served ones at my next round). A Handover of tick t not
+    named by my summary of t or t+1 I never take (an older one is dropped): its consumers are yours."""
 
     tick: int
     capacity_mw: float
@@ -307,7 +308,7 @@ class RegionSummary(Message, frozen=True):
     room_mw: float = 0.0
     short_mw: float = 0.0
     storage_room_mw: float = 0.0
-    took: bool = False
+    took: list[int] = []
 
 
 @message("handover")
@@ -316,9 +317,9 @@ class Handover(Batch, frozen=True):
     I hand you because you had spare capacity (empty when none). The first `n - later` are
     starved: place them in this tick's sub-round (your Assign names them; mine names them as
     `handed`, which yours beats); the last `later` are served and stay on my generators this
-    tick: take them at your next tick's round. Only if it came in time for your sub-round of
-    `tick`: your RegionSummary of `tick` says whether you took it (`took`), and until it does I
-    keep them as mine too."""
+    tick: take them at your next tick's round. Take it in your sub-round of `tick`, or of the
+    next tick if it came too late for that one, never later; your RegionSummary of that tick
+    says you took it (`took`), and until it does I keep them as mine too."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("demand_mw", "<f4"))
     tick: int

@@ -21,8 +21,8 @@ LOST_TICK = 2  # on the small day tracker-1 hands 39 starved consumers to tracke
 @pytest.mark.parametrize("giver_drops", [True, False], ids=["giver-to-taker-lost", "taker-to-giver-lost"])
 def test_a_lost_handover_orphans_nobody_and_nobody_is_held_twice(tmp_path, monkeypatch, giver_drops):
     """giver-to-taker-lost: tracker-1's Handover with starved consumers never reaches tracker-0,
-    which hears it missing and answers took=False; tracker-1 named them as handed (starved, its
-    own) and takes them back. (Before, tracker-1 left them out of every Assign as soon as it heard
+    whose summaries never name it in `took`; tracker-1 named them as handed (starved, its own),
+    keeps their reports, and takes them back two rounds later. (Before, tracker-1 left them out of every Assign as soon as it heard
     tracker-0's Handover: 39 orphans, reported to a tracker that no longer held them.)
     taker-to-giver-lost: tracker-0's Handover of the same tick never reaches tracker-1; tracker-0
     took tracker-1's starved, its Assign names them and wins over tracker-1's handed word in any

@@ -63,9 +63,10 @@ def _words(*outs: tuple[str, balance.RoundOutput]) -> dict[int, tuple[str, int]]
     return final
 
 
-def test_a_handover_that_came_late_to_the_taker_stays_with_the_giver_nobody_loses_it():
-    """R1, orphan shape: the taker did not get the Handover in time (it says so: took=False); the
-    giver named them as handed (starved, with it) and takes them back at its next round."""
+def test_a_handover_that_never_reached_the_taker_comes_back_to_the_giver_nobody_loses_it():
+    """R1, orphan shape: the taker never got the Handover (its summaries of ticks 1 and 2 do not
+    name it in `took`); the giver named them as handed (starved, with it), and takes them back
+    at its round of tick 1 + ANSWER_TICKS."""
     a, b, fa, fb, ho, k = _handed_over()
     starved = ho.ids[:k]
     out_b = balance.finish_round(b, fb, [])  # a's Handover(1) missed b's sub-round
@@ -73,8 +74,10 @@ def test_a_handover_that_came_late_to_the_taker_stays_with_the_giver_nobody_lose
     final = _words(("a", out_a), ("b", out_b))
     assert all(final[int(i)] == ("a", balance.NO_GENERATOR) for i in starved["lo"])  # in a's Assign: starved, a's
     assert _held(b, starved) == set()
-    first2 = balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={("b", 1): False}, peers=["b"]))
-    out_a2 = balance.finish_round(a, first2, [])
+    balance.finish_round(a, balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={}, peers=["b"])), [])
+    assert _held(a, starved) == set()  # b may still take it in its sub-round of tick 2
+    first3 = balance.first_pass(a, balance.RoundInput(1 + ANSWER_TICKS, statuses=[_status()], answers={}, peers=["b"]))
+    out_a2 = balance.finish_round(a, first3, [])
     assert _held(a, starved) == set(starved["lo"].tolist())  # a holds every one again
     assert out_a2.handed == 0 and set(starved["lo"].tolist()) <= set(out_a2.ids["lo"].tolist())  # and says where each is
     assert a.handed_out.returned >= k and a.handed_out.pending == {}
@@ -103,7 +106,7 @@ def test_served_handed_over_leave_the_giver_only_when_the_taker_says_it_took_the
     assert served.size  # a is short next tick too: it hands served consumers (they stay on its generators this tick)
     balance.finish_round(a, fa, [])
     assert _held(a, served) == set(served["lo"].tolist())
-    # refused (came late at b): a keeps them for good
+    # an explicit no (the pure API allows it; the tracker's answer is only ever "took"): a keeps them for good
     a2 = balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={("b", 1): False}, peers=["b"]))
     assert _held(a, served) == set(served["lo"].tolist()) and not a2.released
     # taken: released at a's next round, the fleets told (released_ids)
@@ -131,3 +134,32 @@ def test_a_pure_round_without_answers_takes_every_handover_as_taken():
     balance.finish_round(a, fa, [])
     balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], peers=["b"]))
     assert _held(a, ho.ids) == set()
+
+
+def test_reports_for_handed_consumers_awaiting_the_answer_are_kept_with_them_not_unknown():
+    """While the giver waits for the taker's answer its population, told by the giver's handed
+    word that they stay with it, reports them to the giver: their demand is kept for when they
+    come back, not counted as consumers nobody holds."""
+    a, b, fa, fb, ho, k = _handed_over()
+    balance.finish_round(a, fa, [])
+    one = ho.ids[:1]
+    report = balance.ConsumerBatch(one, np.array([0.5], dtype=np.float32))
+    balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], reports=[report], answers={}, peers=["b"]))
+    assert a.unknown_ids == 0 and _held(a, one) == set()  # still waiting
+    balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers={("b", 1): False}, peers=["b"]))
+    assert _held(a, one) == {int(one["lo"][0])} and a.where_are(one)[1][0] == np.float32(0.5)
+
+
+def test_a_handover_the_taker_got_a_tick_late_is_taken_then_and_confirmed():
+    """Real time: a's Handover of tick 1 reaches b after b's sub-round of 1; b takes it in its
+    sub-round of 2 and its summary of 2 says so (took [1]); a, which waited, does not take them back."""
+    a, b, fa, fb, ho, k = _handed_over()
+    starved = ho.ids[:k]
+    balance.finish_round(b, fb, [])
+    balance.finish_round(a, fa, [])
+    balance.finish_round(a, balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={}, peers=["b"])), [])
+    fb2 = balance.first_pass(b, balance.RoundInput(2, statuses=[_status()], peers=["a"]))
+    out_b2 = balance.finish_round(b, fb2, [balance.ConsumerBatch(starved, ho.demand_mw[:k])])
+    assert set(starved["lo"].tolist()) <= set(out_b2.ids["lo"].tolist()) and _held(b, starved) == set(starved["lo"].tolist())
+    balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers={("b", 1): True}, peers=["b"]))
+    assert _held(a, starved) == set() and a.handed_out.returned == 0 and a.handed_out.pending == {}

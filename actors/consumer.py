@@ -203,8 +203,9 @@ class Population(GridPeer):
             self.reports_sent += pos.size
             # (copy=False: the batch is encoded as it is sent, and its arrays are this report's own);
             # compact ids (one high word, uint32 global indices): 4 bytes an id to send and encrypt, not 16
-            self.send(tracker, wire.DemandReport.pack_compact(hi=int(self.space.hi), lo=self.global_at(pos), copy=False, tick=tick,
-                                                              demand_mw=mw))
+            lo = np.empty(pos.size, dtype=np.uint32)  # (written straight in the wire's dtype: no int64 temporary)
+            self.space.global_into(pos, lo)
+            self.send(tracker, wire.DemandReport.pack_compact(hi=int(self.space.hi), lo=lo, copy=False, tick=tick, demand_mw=mw))
         self.latency.reported(tick, time.perf_counter())
 
     @on(wire.Assign)

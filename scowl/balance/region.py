@@ -15,7 +15,6 @@ from numpy.typing import ArrayLike, NDArray
 from scowl.balance.arrays import pick
 from scowl.balance.consumer_ids import ConsumerIds
 from scowl.balance.fair import ROTATE_AFTER
-from scowl.balance.global_index import GlobalIndex
 from scowl.balance.handed import HandedOut
 from scowl.balance.handover import accept_consumers, release_consumers
 from scowl.balance.limits import ZoneLimits
@@ -67,7 +66,7 @@ class Region:
         self.charge_cap = np.zeros(0)  # EV hubs: the charge they could take this tick (MW)
         self.setpoint = np.zeros(0)
         self.ids = ConsumerIds(id_dtype, n_global)  # by Trees consumer index (5 B each: ids_of rebuilds them)
-        self.local_of = GlobalIndex(n_global)  # global consumer index -> Trees index (-1: not ours); ~5 B per ours
+        self.local_of = np.full(n_global, -1, dtype=np.int32)  # global consumer index -> Trees index
         self.unknown_ids = 0
         self.moved_total = 0
         self.resynced = 0
@@ -124,7 +123,7 @@ class Region:
 
     def add_consumers(self, ids: np.ndarray, demand_mw: np.ndarray) -> np.ndarray:
         idx = self.trees.add_consumers(demand_mw)
-        self.local_of.add(self.global_index(ids), idx)
+        self.local_of[self.global_index(ids)] = idx
         self.ids.store(idx, ids)
         return idx
 
@@ -134,7 +133,7 @@ class Region:
         self.ids.reserve(self.trees.n + k, exact=True)
 
     def state_bytes(self) -> int:
-        """Bytes of the arrays the region keeps between rounds (its trees', ids' and index's,
+        """Bytes of the arrays the region keeps between rounds (its own, its trees' and its ids',
         spare capacity included; not the Python objects around them)."""
         def arrays(obj: object) -> int:
             total = 0
@@ -142,7 +141,7 @@ class Region:
                 for a in (v if isinstance(v, (list, tuple)) else [v]):
                     total += a.nbytes if isinstance(a, np.ndarray) else 0
             return total
-        return arrays(self) + arrays(self.trees) + arrays(self.ids) + self.local_of.nbytes()
+        return arrays(self) + arrays(self.trees) + arrays(self.ids)
 
     def gen_rows(self, gen_ids: np.ndarray) -> np.ndarray:
         return np.fromiter((self.gen_index[int(g)] for g in gen_ids), dtype=np.int64, count=len(gen_ids))
@@ -226,7 +225,7 @@ class Region:
             self.unknown_ids += int(np.count_nonzero(~known))
             local, demand = pick(local, known), pick(np.asarray(demand), known)
         if local.size:  # (those handed to a peer are left out)
-            self.trees.apply_reports(local.astype(np.int64, copy=False), demand)
+            self.trees.apply_reports(local.astype(np.int64), demand)
 
     def accept_handover(self, ids: np.ndarray, demand: np.ndarray) -> tuple[int, int, np.ndarray]:
         """Consumers a peer handed us: placed where they fit, kept as starved otherwise."""
@@ -236,10 +235,10 @@ class Region:
         idx = np.empty(len(ids), dtype=np.int64)
         idx[res.accepted] = res.index
         idx[rest] = kept
-        self.local_of.add(self.global_index(ids), idx)
+        self.local_of[self.global_index(ids)] = idx
         self.ids.store(idx, ids)
         return res.count, int(rest.size), idx
 
     def release(self, idx: np.ndarray) -> None:
         release_consumers(self.trees, idx)
-        self.local_of.remove(self.ids.lo[idx].astype(np.int64))
+        self.local_of[self.ids.lo[idx]] = -1

@@ -111,13 +111,17 @@ class Population(GridPeer):
                 await self.connect(name, address)
             if role in ("generator", "storage"):
                 await self.subscribe(pub, (wire.Verdict,), publisher=name)
-        bucket = first_trackers(placement.counts, np.r_[self.pop.kind, np.full(self.n - self.n_consumers, 255, dtype=np.uint8)],
-                               consumer_zone_buckets(self.global_at(np.arange(self.n)), self.scenario, len(placement.counts)))
+        # (trackers by hash: no n-wide global index made for zones nobody asks for)
+        zones = consumer_zone_buckets(self.global_at(np.arange(self.n)), self.scenario, len(placement.counts)) \
+            if self.scenario.trackers.assign == "zone" else None
+        bucket = first_trackers(placement.counts, np.r_[self.pop.kind, np.full(self.n - self.n_consumers, 255, dtype=np.uint8)], zones)
+        del zones
         self.mgr[:] = np.array([self.tracker_index[t] for t in placement.trackers], dtype=np.uint8)[bucket]
+        del bucket  # (int64 a consumer: the registrations below take each tracker's from mgr, a byte a consumer)
         if not self.rejoining:
             self._first_demand()
-        for b, tracker in enumerate(placement.trackers):  # (a population that rejoins asks every tracker instead)
-            pos = np.flatnonzero(bucket == b) if not self.rejoining else np.zeros(0, dtype=np.int64)
+        for tracker in placement.trackers:  # (a population that rejoins asks every tracker instead)
+            pos = np.flatnonzero(self.mgr == self.tracker_index[tracker]) if not self.rejoining else np.zeros(0, dtype=np.int64)
             for a in range(0, pos.size, REGISTER_CHUNK):
                 await self.request(tracker, wire.ConsumersRegister.pack(ids=self.ids_at(pos[a:a + REGISTER_CHUNK]),
                                                                         demand_mw=self.reported[pos[a:a + REGISTER_CHUNK]]), timeout=120)

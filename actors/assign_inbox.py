@@ -9,7 +9,10 @@ every consumer is counted once a tick in the books.
 A tracker's Assign ends with the starved consumers it handed to a peer this tick (`handed`):
 the peer, if it took them, names them in its own Assign of the tick. So `words` gives each
 tick's handed parts first: any other tracker's word of the tick beats them, whatever the sender
-order, and a consumer nobody else named stays starved with the tracker that handed it."""
+order, and a consumer nobody else named stays starved with the tracker that handed it. A
+handed part that comes after its tick was followed (the giver's Assign was late) is dropped:
+the taker's word came before it; and if nobody took them, the giver takes them back and names
+them again (scowl.balance.handed)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ class AssignInbox(Gather):
         super().__init__(trackers, "assign")
         self._interim: list[tuple[int, Any]] = []  # (tick, (sender, Assign)) of continuous rounds, arrival order
         self.interim_applied = 0
+        self.followed = -1  # the last tick whose words were given
+        self.late_handed = 0  # consumers in handed parts dropped for coming after their tick was followed
 
     def add(self, tick: int, sender: str, msg: object) -> None:
         assign = msg[1] if isinstance(msg, tuple) else msg
@@ -49,10 +54,13 @@ class AssignInbox(Gather):
         """(sender, ids, gen_ids) to follow, in order: `take(tick)`, each tick's handed parts
         first (see the module's docstring), then every Assign's own words in take's order."""
         assigns = self.take(tick)
+        followed, self.followed = self.followed, max(self.followed, tick)
         for t in sorted({a.tick for _, a in assigns}):
             of_t = [(s, a) for s, a in assigns if a.tick == t]
             for sender, a in of_t:
-                if a.handed:
+                if a.handed and t <= followed:
+                    self.late_handed += a.handed
+                elif a.handed:
                     yield sender, a.column("ids")[a.n - a.handed:], a.column("gen_ids")[a.n - a.handed:]
             for sender, a in of_t:
                 k = a.n - a.handed

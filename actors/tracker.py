@@ -57,6 +57,7 @@ class Tracker(ContinuousRounds, GridPeer):
         self.handovers = Gather(self.peer_trackers, "handover")
         self._later: list[balance.ConsumerBatch] = []  # served consumers peers handed us, ours at the next round
         self.late_handovers = 0  # consumers in peers' Handovers that came after our sub-round of their tick: not taken
+        self._took: dict[str, list[int]] = {}  # the ticks of each peer's Handovers we took, the last ANSWER_WINDOW
         self._first: balance.FirstPass | None = None  # this tick's first pass, until its sub-round
         self._first_s = 0.0
         # consumers named in tree deltas sent to a fleet while it was unreachable (a partition
@@ -291,7 +292,7 @@ class Tracker(ContinuousRounds, GridPeer):
             tick=tick,
             statuses=[gen_update(st) for st in self.gen_status.take(tick)],
             reports=[balance.ConsumerBatch(r.column("ids"), r.column("demand_mw")) for r in self.reports.take(tick)],
-            answers={(n, t): True for n, s in summaries for t in s.took},  # which of our Handovers each peer took
+            answers=[balance.Answer(n, s.tick, s.took) for n, s in summaries],  # which of our Handovers each peer took
             gone=sorted(self._gone_trackers),
             handovers=self._later,
             offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw, s.storage_room_mw) for n, s in offers.items()},
@@ -324,7 +325,9 @@ class Tracker(ContinuousRounds, GridPeer):
     def _finish(self, tick: int) -> None:
         t0 = time.perf_counter()
         now: list[balance.ConsumerBatch] = []
-        took: dict[str, list[int]] = {}  # the ticks of each peer's Handovers taken now: our RegionSummary says so
+        took = self._took  # the ticks of each peer's Handovers we took: every RegionSummary repeats the recent ones
+        for peer in took:
+            took[peer] = [t for t in took[peer] if t >= tick - balance.ANSWER_WINDOW]
         for sender, h in self.handovers.take(tick):  # (one too late for its own sub-round first: taken now)
             if h.tick < tick - 1:  # too late: the giver no longer waits for our word, it keeps them
                 self.late_handovers += h.n

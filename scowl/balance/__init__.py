@@ -52,6 +52,8 @@ __all__ = [
     "RebalanceResult",
     "Region",
     "RegionSummary",
+    "ANSWER_WINDOW",
+    "Answer",
     "RoundInput",
     "RoundOutput",
     "Trees",
@@ -72,6 +74,7 @@ __all__ = [
 ]
 
 from scowl.balance.continuous import InterimOutput, interim_round
+from scowl.balance.handed import ANSWER_WINDOW, Answer
 from scowl.balance.handover import (
     AcceptResult,
     RegionSummary,

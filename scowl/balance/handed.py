@@ -2,31 +2,42 @@
 
 Who holds a handed consumer is decided by one side only, the taker: it takes a Handover of
 tick t (places its starved part in its sub-round, takes its served part at its next round) in
-its sub-round of t, or of t+1 when it came too late for t's, never later; the RegionSummary of
-that sub-round tells the giver (`took`: the ticks of its Handovers taken). The giver meanwhile
-keeps what it handed as pending:
+its sub-round of t, or of t+1 when it came too late for t's, never later. Every RegionSummary
+it sends the giver lists the ticks of the giver's Handovers it took within the last
+ANSWER_WINDOW ticks (`Answer.took`), so one lost summary costs a tick, not the answer. The
+giver meanwhile keeps what it handed as pending:
   - the starved part, released from its trees at once (the taker may be placing them) but
     named in its Assign of t as handed (a word any other tracker's word of the same tick beats,
-    scowl.actors.assign_inbox): if the taker says it did not take them, they come back here
-    (placed where they fit, starved otherwise) and this region names them again;
+    scowl.actors.assign_inbox): if the taker did not take them, they come back here (placed
+    where they fit, starved otherwise) and this region names them again;
   - the served part, kept on its generators (they draw there until the taker places them):
-    released when the taker says it took them, simply kept when it says it did not.
-No "took" by the giver's round of t + ANSWER_TICKS (which has the taker's summary of t+1, its
-last chance to take them), or a taker that left the grid: not taken (the taker has not taken
-them either, unless its answer is merely late or lost on the way: `late_answers` counts those
-that come after all; such consumers are held twice until one of the two moves them).
-While they wait, their population reports them to the giver (`absorb`: kept with them).
-Pure bookkeeping: arrays in, arrays out.
+    released when the taker took them, simply kept when it did not.
+The answer for a Handover of t: taken when a summary lists t; not taken when a summary of a
+tick in (t, t + ANSWER_WINDOW] does not (the taker's last chance was t+1), or when the taker
+left the grid. No summary of those ticks at all (ANSWER_WINDOW of them lost, a one-way cut that
+long): given up as not taken and counted (`unanswered`): if the taker did take them after all,
+they are held twice. Until the answer, their population reports them to the giver (`absorb`:
+kept with them). Pure bookkeeping: arrays in, arrays out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-ANSWER_TICKS = 2  # the round of t + this gives up waiting for the answer to a Handover of t (the taker may take it at t or t+1)
+ANSWER_WINDOW = 32  # ticks: a summary lists the giver's Handovers taken this long back (wire RegionSummary.took)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A peer's RegionSummary of `tick`, as far as our handovers go: the ticks of our Handovers
+    it took, within ANSWER_WINDOW ticks before `tick`."""
+
+    peer: str
+    tick: int
+    took: Sequence[int]
 
 
 @dataclass(frozen=True)
@@ -56,9 +67,8 @@ class HandedOut:
     def __init__(self) -> None:
         self.pending: dict[str, list[Handed]] = {}
         self.confirmed = 0  # handed consumers (starved and served) the taker said it took
-        self.returned = 0  # handed consumers that stayed or came back here (refused, no answer in time)
-        self.late_answers = 0  # answers "took" that came after this region had given up waiting
-        self._gave_up: set[tuple[str, int]] = set()  # (peer, tick) settled without an answer, recently
+        self.returned = 0  # handed consumers that stayed or came back here (not taken, the taker gone)
+        self.unanswered = 0  # of those, the ones whose answer never came (every summary of the window lost)
 
     def add(self, peer: str, handed: Handed) -> None:
         if handed.starved_ids.size or handed.served.size:
@@ -87,30 +97,28 @@ class HandedOut:
                 mine |= at
         return ~mine if mine.any() else None
 
-    def settle(self, tick: int, answers: Mapping[tuple[str, int], bool] | None, gone: Collection[str] = ()) -> Settled:
-        """Apply the peers' answers (peer, tick of the Handover) -> took, at the round of `tick`.
+    def settle(self, answers: Sequence[Answer] | None, gone: Collection[str] = ()) -> Settled:
+        """Apply the peers' answers that came since the last round (see the module's docstring).
         None: every handover was taken (a pure round without peers' answers: every peer is
         assumed to follow). `gone`: peers that left the grid (they will not answer)."""
         out = Settled()
-        for key, yes in (answers or {}).items():
-            if yes and key in self._gave_up:  # it took them after all: held twice until one of us moves them
-                self.late_answers += 1
-                self._gave_up.discard(key)
-        self._gave_up = {k for k in self._gave_up if k[1] > tick - 4 * ANSWER_TICKS}
         for peer in list(self.pending):
+            said = [a for a in answers or () if a.peer == peer]
             keep: list[Handed] = []
             for h in self.pending[peer]:
-                took: bool | None = True if answers is None else answers.get((peer, h.tick))
-                if took is None and peer not in gone and tick - h.tick < ANSWER_TICKS:
+                took = True if answers is None else _verdict(h.tick, said)
+                if took is None and peer in gone:
+                    took = False
+                if took is None:
                     keep.append(h)  # no word yet: wait
-                elif took:
+                elif took is True:
                     self.confirmed += h.starved_ids.size + h.served.size
                     if h.served.size:
                         out.release.append(h.served)
-                else:  # refused or never answered: ours again
-                    if took is None:
-                        self._gave_up.add((peer, h.tick))
+                else:  # not taken (or, "lost", never answered): ours again
                     self.returned += h.starved_ids.size + h.served.size
+                    if took == "lost":
+                        self.unanswered += h.starved_ids.size + h.served.size
                     if h.starved_ids.size:
                         out.back_ids.append(h.starved_ids)
                         out.back_demand.append(h.starved_demand)
@@ -121,5 +129,19 @@ class HandedOut:
         return out
 
     def figures(self) -> dict[str, float]:
-        return {"handed_confirmed": self.confirmed, "handed_returned": self.returned, "handed_late_answers": self.late_answers,
+        return {"handed_confirmed": self.confirmed, "handed_returned": self.returned, "handed_unanswered": self.unanswered,
                 "handed_pending": sum(h.starved_ids.size + h.served.size for hs in self.pending.values() for h in hs)}
+
+
+def _verdict(tick: int, said: Sequence[Answer]) -> bool | str | None:
+    """What a peer's summaries say about our Handover of `tick`: True taken, False not, "lost"
+    (only summaries past the window came: no way to know), None (nothing final yet)."""
+    verdict: bool | str | None = None
+    for a in said:
+        if tick in a.took:
+            return True
+        if tick < a.tick <= tick + ANSWER_WINDOW:
+            verdict = False
+        elif a.tick > tick + ANSWER_WINDOW and verdict is None:
+            verdict = "lost"
+    return verdict

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scowl.balance.handed import Handed
+from scowl.balance.handed import Answer, Handed
 from scowl.balance.handover import RegionSummary, pick_handover, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
@@ -69,9 +69,9 @@ class RoundInput:
     handovers: Sequence[ConsumerBatch] = ()  # served consumers peers handed us last tick (the `later` part), sender order
     offers: Mapping[str, PeerOffer] = field(default_factory=dict)  # peer -> last tick's offer
     peers: Sequence[str] = ()  # every peer tracker (the handover of each, empty or not, goes out)
-    # (peer, tick) -> whether the peer took our Handover of that tick (its RegionSummary's `took`),
-    # as far as they came; None: every peer took every handover (scowl.balance.handed)
-    answers: Mapping[tuple[str, int], bool] | None = None
+    # the peers' RegionSummaries that came since the last round, as far as our handovers go (which
+    # ticks of ours each took); None: every peer took every handover (scowl.balance.handed)
+    answers: Sequence[Answer] | None = None
     gone: Sequence[str] = ()  # peers that left the grid: they will not answer
     # id prefixes (ids["hi"]) of populations whose demand report did not come this tick: cut off,
     # they follow no Assign, so their consumers are frozen where they are (counted at their last demand)
@@ -238,7 +238,7 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     # told by our Assign they are ours, reports them to us); then reports; served consumers a peer
     # took leave our generators (after the reports: theirs came to us, the taker's Assign is yet to
     # come); then the served consumers peers handed us (sender order)
-    settled = region.handed_out.settle(inp.tick, inp.answers, inp.gone)
+    settled = region.handed_out.settle(inp.answers, inp.gone)
     back = [ConsumerBatch(i, d) for i, d in zip(settled.back_ids, settled.back_demand)]
     handed_back, accepted, declined, handed_in_mw = _accept(region, back)
     for rep in inp.reports:

@@ -48,6 +48,9 @@ RELATIONS: dict[str, list[tuple[str, object]]] = {
     "generators-register": [("min_mw <= nameplate_mw", lambda m: bool(np.all(m.column("min_mw") <= m.column("nameplate_mw"))))],
     "handover": [("later <= n", lambda m: m.later <= m.n)],
     "assign": [("handed <= n", lambda m: m.handed <= m.n)],
+    # took: ticks of the recipient's Handovers taken within the last 32 ticks (scowl.balance.handed.ANSWER_WINDOW)
+    "region-summary": [("took within [tick - 32, tick], no repeats", lambda m: len(set(m.took)) == len(m.took) <= 33
+                        and all(m.tick - 32 <= t <= m.tick for t in m.took))],
 }
 
 

@@ -294,10 +294,11 @@ class RegionSummary(Message, frozen=True):
     load my own generators cannot carry next tick even ramped up (I hand it to peers);
     `storage_room_mw`: the load my EV hubs' discharge could take on once my generators are full
     (peers hand over against it only after every generator's room: storage is the last resort).
-    `took`: the ticks of your Handovers I took in this sub-round: this tick's, and one of the
-    previous tick that came too late for its own sub-round (I placed their starved consumers or
-    keep them starved, and take their served ones at my next round). A Handover of tick t not
-    named by my summary of t or t+1 I never take (an older one is dropped): its consumers are yours."""
+    `took`: the ticks of your Handovers I took within the last 32 ticks (in my sub-round of their
+    tick, or of the next one when it came too late: I placed their starved consumers or keep them
+    starved, and take their served ones at my next round), repeated in every summary so that one
+    lost summary loses no answer. A Handover of tick t not listed by my summary of a tick after t
+    I never take (an older one is dropped): its consumers are yours."""
 
     tick: int
     capacity_mw: float
@@ -318,8 +319,8 @@ class Handover(Batch, frozen=True):
     starved: place them in this tick's sub-round (your Assign names them; mine names them as
     `handed`, which yours beats); the last `later` are served and stay on my generators this
     tick: take them at your next tick's round. Take it in your sub-round of `tick`, or of the
-    next tick if it came too late for that one, never later; your RegionSummary of that tick
-    says you took it (`took`), and until it does I keep them as mine too."""
+    next tick if it came too late for that one, never later; your RegionSummaries say you took
+    it (`took`), and until one does I keep them as mine too."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("demand_mw", "<f4"))
     tick: int

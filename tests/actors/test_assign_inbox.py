@@ -57,3 +57,18 @@ def test_a_consumer_handed_over_is_the_takers_whatever_the_sender_order(giver, t
         for i, gen in zip(ids["lo"].tolist(), gens.tolist()):
             final[i] = (sender, gen)
     assert final == {1: (giver, 9), 2: (taker, 8), 3: (taker, wire.STARVED_ID), 4: (giver, wire.STARVED_ID), 7: (taker, 8)}
+
+
+def test_a_handed_part_that_comes_after_its_tick_was_followed_is_dropped():
+    """Review3 R2: the giver's Assign of tick 5 misses the population's deadline, so tick 5 is
+    followed with the taker's word alone; its handed part, arriving with tick 6, must not undo it."""
+    inbox = AssignInbox(["t0", "t1"])
+    taker = wire.Assign.pack(tick=5, ids=_ids([2]), gen_ids=np.array([8], dtype=np.int32))
+    inbox.add(5, "t0", ("t0", taker))
+    assert [(s, i["lo"].tolist()) for s, i, _ in inbox.words(5)] == [("t0", [2])]
+    giver = wire.Assign.pack(tick=5, ids=_ids([1, 2]), gen_ids=np.array([9, wire.STARVED_ID], dtype=np.int32), handed=1)
+    inbox.add(5, "t1", ("t1", giver))
+    for s in ("t0", "t1"):
+        inbox.add(6, s, (s, wire.Assign.pack(tick=6, ids=_ids([]), gen_ids=np.zeros(0, dtype=np.int32))))
+    got = [(s, i["lo"].tolist()) for s, i, _ in inbox.words(6) if len(i)]
+    assert got == [("t1", [1])] and inbox.late_handed == 1  # its own word stands; the late handed word is dropped

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from scowl import balance, wire
-from scowl.balance.handed import ANSWER_TICKS
+from scowl.balance import ANSWER_WINDOW, Answer
 from scowl.model import CONTINUOUS, FIXED, STOCHASTIC
 
 
@@ -65,8 +65,8 @@ def _words(*outs: tuple[str, balance.RoundOutput]) -> dict[int, tuple[str, int]]
 
 def test_a_handover_that_never_reached_the_taker_comes_back_to_the_giver_nobody_loses_it():
     """R1, orphan shape: the taker never got the Handover (its summaries of ticks 1 and 2 do not
-    name it in `took`); the giver named them as handed (starved, with it), and takes them back
-    at its round of tick 1 + ANSWER_TICKS."""
+    list it in `took`); the giver named them as handed (starved, with it), and takes them back
+    once the summary of tick 2 (after the taker's last chance) says so."""
     a, b, fa, fb, ho, k = _handed_over()
     starved = ho.ids[:k]
     out_b = balance.finish_round(b, fb, [])  # a's Handover(1) missed b's sub-round
@@ -74,9 +74,9 @@ def test_a_handover_that_never_reached_the_taker_comes_back_to_the_giver_nobody_
     final = _words(("a", out_a), ("b", out_b))
     assert all(final[int(i)] == ("a", balance.NO_GENERATOR) for i in starved["lo"])  # in a's Assign: starved, a's
     assert _held(b, starved) == set()
-    balance.finish_round(a, balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={}, peers=["b"])), [])
+    balance.finish_round(a, balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers=[Answer("b", 1, [])], peers=["b"])), [])
     assert _held(a, starved) == set()  # b may still take it in its sub-round of tick 2
-    first3 = balance.first_pass(a, balance.RoundInput(1 + ANSWER_TICKS, statuses=[_status()], answers={}, peers=["b"]))
+    first3 = balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers=[Answer("b", 2, [])], peers=["b"]))
     out_a2 = balance.finish_round(a, first3, [])
     assert _held(a, starved) == set(starved["lo"].tolist())  # a holds every one again
     assert out_a2.handed == 0 and set(starved["lo"].tolist()) <= set(out_a2.ids["lo"].tolist())  # and says where each is
@@ -86,7 +86,8 @@ def test_a_handover_that_never_reached_the_taker_comes_back_to_the_giver_nobody_
 def test_a_handover_the_taker_took_is_the_takers_whatever_the_order_of_the_assigns():
     """R1, double-held shape: the taker took them (its Assign names them, placed); the giver's
     Assign names them too, as handed: the taker's word wins in either sender order, and the
-    giver, told took=True (even a tick late), never takes them back."""
+    giver never takes them back, even when the summary that said so first is lost (review3 R1:
+    the next one repeats it)."""
     a, b, fa, fb, ho, k = _handed_over()
     starved = ho.ids[:k]
     out_b = balance.finish_round(b, fb, [balance.ConsumerBatch(starved, ho.demand_mw[:k])])
@@ -94,9 +95,9 @@ def test_a_handover_the_taker_took_is_the_takers_whatever_the_order_of_the_assig
     for final in (_words(("a", out_a), ("b", out_b)), _words(("z", out_a), ("b", out_b))):
         assert all(final[int(i)][0] == "b" and final[int(i)][1] != balance.NO_GENERATOR for i in starved["lo"])
     assert _held(b, starved) == set(starved["lo"].tolist())
-    balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={}, peers=["b"]))  # b's answer is late
+    balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers=[], peers=["b"]))  # b's summary of 1 lost
     assert _held(a, starved) == set()
-    balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers={("b", 1): True}, peers=["b"]))
+    balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers=[Answer("b", 2, [1])], peers=["b"]))
     assert _held(a, starved) == set() and a.handed_out.confirmed >= k and "b" not in a.handed_out.pending
 
 
@@ -106,27 +107,31 @@ def test_served_handed_over_leave_the_giver_only_when_the_taker_says_it_took_the
     assert served.size  # a is short next tick too: it hands served consumers (they stay on its generators this tick)
     balance.finish_round(a, fa, [])
     assert _held(a, served) == set(served["lo"].tolist())
-    # an explicit no (the pure API allows it; the tracker's answer is only ever "took"): a keeps them for good
-    a2 = balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={("b", 1): False}, peers=["b"]))
-    assert _held(a, served) == set(served["lo"].tolist()) and not a2.released
+    # not taken (b's summary of 2 does not list tick 1): a keeps them for good
+    a2 = balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers=[Answer("b", 1, [])], peers=["b"]))
+    a3 = balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers=[Answer("b", 2, [])], peers=["b"]))
+    assert _held(a, served) == set(served["lo"].tolist()) and not a2.released and not a3.released and a.handed_out.pending == {}
     # taken: released at a's next round, the fleets told (released_ids)
     a, b, fa, fb, ho, k = _handed_over(60, 100.0)
     balance.finish_round(a, fa, [])
-    a2 = balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={("b", 1): True}, peers=["b"]))
+    a2 = balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers=[Answer("b", 1, [1])], peers=["b"]))
     assert _held(a, served) == set() and set(np.concatenate(a2.released)["lo"].tolist()) == set(served["lo"].tolist())
 
 
-def test_no_answer_in_time_or_a_taker_gone_gives_the_handed_back_to_the_giver():
-    for gone, tick in (((), 1 + ANSWER_TICKS), (("b",), 2)):
+def test_a_taker_gone_or_no_answer_within_the_window_gives_the_handed_back_to_the_giver():
+    """No summary at all: the giver waits (they may be placed at b). The taker left the grid, or
+    only a summary from after the window came (every one of the window lost): back to the giver."""
+    for gone, late in ((("b",), None), ((), 2 + ANSWER_WINDOW)):
         a, b, fa, fb, ho, k = _handed_over(60, 100.0)
         assert ho.ids.size > k
         balance.finish_round(a, fa, [])
-        for t in range(2, tick + 1):
-            balance.first_pass(a, balance.RoundInput(t, statuses=[_status()], answers={}, gone=gone, peers=["b"]))
-            if t < tick:
-                assert _held(a, ho.ids[:k]) == set()  # waiting for b's word
+        for t in range(2, 6):
+            balance.first_pass(a, balance.RoundInput(t, statuses=[_status()], answers=[], peers=["b"]))
+        assert _held(a, ho.ids[:k]) == set()  # waiting for b's word
+        said = [Answer("b", late, [])] if late else []
+        balance.first_pass(a, balance.RoundInput(6, statuses=[_status()], answers=said, gone=gone, peers=["b"]))
         assert _held(a, ho.ids) == set(ho.ids["lo"].tolist())  # the starved back, the served never left
-        assert a.handed_out.pending == {}
+        assert a.handed_out.pending == {} and a.handed_out.unanswered == (ho.ids.size if late else 0)
 
 
 def test_a_pure_round_without_answers_takes_every_handover_as_taken():
@@ -144,9 +149,9 @@ def test_reports_for_handed_consumers_awaiting_the_answer_are_kept_with_them_not
     balance.finish_round(a, fa, [])
     one = ho.ids[:1]
     report = balance.ConsumerBatch(one, np.array([0.5], dtype=np.float32))
-    balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], reports=[report], answers={}, peers=["b"]))
+    balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], reports=[report], answers=[Answer("b", 1, [])], peers=["b"]))
     assert a.unknown_ids == 0 and _held(a, one) == set()  # still waiting
-    balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers={("b", 1): False}, peers=["b"]))
+    balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers=[Answer("b", 2, [])], peers=["b"]))
     assert _held(a, one) == {int(one["lo"][0])} and a.where_are(one)[1][0] == np.float32(0.5)
 
 
@@ -157,9 +162,9 @@ def test_a_handover_the_taker_got_a_tick_late_is_taken_then_and_confirmed():
     starved = ho.ids[:k]
     balance.finish_round(b, fb, [])
     balance.finish_round(a, fa, [])
-    balance.finish_round(a, balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers={}, peers=["b"])), [])
+    balance.finish_round(a, balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers=[Answer("b", 1, [])], peers=["b"])), [])
     fb2 = balance.first_pass(b, balance.RoundInput(2, statuses=[_status()], peers=["a"]))
     out_b2 = balance.finish_round(b, fb2, [balance.ConsumerBatch(starved, ho.demand_mw[:k])])
     assert set(starved["lo"].tolist()) <= set(out_b2.ids["lo"].tolist()) and _held(b, starved) == set(starved["lo"].tolist())
-    balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers={("b", 1): True}, peers=["b"]))
+    balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers=[Answer("b", 2, [1])], peers=["b"]))
     assert _held(a, starved) == set() and a.handed_out.returned == 0 and a.handed_out.pending == {}

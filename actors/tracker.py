@@ -26,6 +26,7 @@ import numpy as np
 from scowl import balance, wire
 from scowl.actors.peer import Gather, GridPeer
 from scowl.actors.tracker_continuous import ContinuousRounds, gen_update
+from scowl.actors.tracker_handover import HandoverTaking
 from scowl.balance import limits
 from scowl.balance.owners import NO_OWNER, range_owner
 from scowl.errors import Refused
@@ -37,7 +38,7 @@ from scowl.security.units import planned_units
 log = logging.getLogger("scowl.tracker")
 
 
-class Tracker(ContinuousRounds, GridPeer):
+class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
     role = "tracker"
 
     def __init__(self, name, plan, scenario, address) -> None:
@@ -55,9 +56,7 @@ class Tracker(ContinuousRounds, GridPeer):
         self._pop_ranges = [r for k, p in enumerate(plan.populations) for r in
                             ((p.start, p.stop, k), (plan.n_consumers + p.fixed_start, plan.n_consumers + p.fixed_stop, k))]
         self.handovers = Gather(self.peer_trackers, "handover")
-        self._later: list[balance.ConsumerBatch] = []  # served consumers peers handed us, ours at the next round
-        self.late_handovers = 0  # consumers in peers' Handovers that came after our sub-round of their tick: not taken
-        self._took: dict[str, list[int]] = {}  # the ticks of each peer's Handovers we took, the last ANSWER_WINDOW
+        self._init_handovers()
         self._first: balance.FirstPass | None = None  # this tick's first pass, until its sub-round
         self._first_s = 0.0
         # consumers named in tree deltas sent to a fleet while it was unreachable (a partition
@@ -324,20 +323,7 @@ class Tracker(ContinuousRounds, GridPeer):
 
     def _finish(self, tick: int) -> None:
         t0 = time.perf_counter()
-        now: list[balance.ConsumerBatch] = []
-        took = self._took  # the ticks of each peer's Handovers we took: every RegionSummary repeats the recent ones
-        for peer in took:
-            took[peer] = [t for t in took[peer] if t >= tick - balance.ANSWER_WINDOW]
-        for sender, h in self.handovers.take(tick):  # (one too late for its own sub-round first: taken now)
-            if h.tick < tick - 1:  # too late: the giver no longer waits for our word, it keeps them
-                self.late_handovers += h.n
-                log.warning("%s: tick %d: a handover of tick %d came too late: its %d consumers stay with %s", self.name, tick, h.tick, h.n, sender)
-                continue
-            took.setdefault(sender, []).append(h.tick)
-            ids, demand, k = h.column("ids"), h.column("demand_mw"), h.n - h.later
-            now.append(balance.ConsumerBatch(ids[:k], demand[:k]))
-            if h.later:
-                self._later.append(balance.ConsumerBatch(ids[k:], demand[k:]))
+        now = self._take_handovers(tick)  # (actors/tracker_handover.py)
         first, self._first = self._first, None
         assert first is not None
         out = balance.finish_round(self.region, first, now, coming=self._later)
@@ -363,7 +349,7 @@ class Tracker(ContinuousRounds, GridPeer):
         after = out.summary
         for peer in self.peer_trackers:  # the peer's next first pass waits for it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count,
-                                                   out.room_mw, out.short_mw, out.storage_room_mw, took=took.get(peer, [])))
+                                                   out.room_mw, out.short_mw, out.storage_room_mw, took=self._took_of(peer)))
         self.done(tick, {"round_s": round_s, **out.figures, "missing_peers": self._missing_now, "unreachable": len(self.unreachable)})
         if self._fresh_status or self._fresh_reports:  # came while the sub-round waited: a continuous round next
             self._kick()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
-from scowl.balance.regionround import report_demand
+from scowl.balance.regionround import frozen, report_demand
 from scowl.balance.round import rebalance
 from scowl.balance.supply import apply_statuses, tree_outputs
 
@@ -45,7 +45,7 @@ def interim_round(region: Region, tick: int, statuses: Sequence[GenUpdate] = (),
     trees = region.trees
     if statuses and len(region.gen_ids):
         trees.apply_generator_updates(np.arange(len(region.gen_ids)), tree_outputs(region))
-    trees.frozen = region.frozen(unheard)
+    trees.frozen = frozen(region, unheard)
     try:
         res = rebalance(trees, region.thr, clock=tick)
     finally:

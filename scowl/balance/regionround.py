@@ -144,8 +144,12 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     n_short = sum(1 for s in offers.values() if s.short_mw > 0 or s.starved_mw > 0) + 1
     budget = {(last, peer): room * HANDOVER_MARGIN / n_short for donors, last in ((gas, False), (hubs, True)) for room, peer in donors}
 
+    pending = region.handed_out.served()  # handed to a peer that has not answered: not ours to hand again
+
     def hand_starved(last: bool, peer: str) -> None:
         idx = pick_handover(region.trees, budget[last, peer] - (0.0 if last else lost_mw))
+        if idx.size and pending.size:
+            idx = idx[~np.isin(idx, pending)]
         if idx.size:
             region.release(idx)
             starved.setdefault(peer, []).append(idx)
@@ -161,7 +165,7 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
             hand_starved(True, peer)
     # generators' room first; then the peers' EV hubs, for what neither they nor our own hubs can cover
     short_left = [short_mw, -(1.0 - region.thr) * storage_reach_mw(region)]
-    taken = region.handed_out.served()  # (served ones handed before and not answered yet stay out)
+    taken = pending  # (served ones handed before and not answered yet stay out)
     for donors, last in ((gas, False), (hubs, True)):
         for _, peer in donors:
             hand_starved(last, peer)
@@ -217,6 +221,18 @@ def _accept(region: Region, batches: Sequence[ConsumerBatch]) -> tuple[list[np.n
     return handed_in, accepted, declined, mw
 
 
+def frozen(region: Region, unheard: Sequence[int]) -> np.ndarray | None:
+    """The consumers a round must neither shed, move nor place: those of populations not heard
+    this tick (Region.frozen), and the served ones handed to a peer that has not answered yet (if
+    it took them they are its own: moved or handed on here, they would be held twice)."""
+    mask = region.frozen(unheard)
+    pending = region.handed_out.served()
+    if pending.size:
+        mask = np.zeros(region.trees.n, dtype=bool) if mask is None else mask.copy()
+        mask[pending] = True
+    return mask
+
+
 def report_demand(region: Region, rep: ConsumerBatch) -> None:
     """A population's demand report: our consumers' demand, and that of the starved we handed out
     and still wait for the taker's answer about (kept with them: scowl.balance.handed)."""
@@ -253,7 +269,7 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
     # 3. dispatch and rebalance
     base = region.setpoint.copy()
-    trees.frozen = region.frozen(inp.unheard)
+    trees.frozen = frozen(region, inp.unheard)
     # EV hubs charge on spare gas only while nobody starves or runs short here or at a peer
     charge = not trees.n_unplaced and not any(o.starved_mw > 0 or o.short_mw > 0 for o in inp.offers.values())
     res = dispatch_and_place(region, inp.tick, charge=charge)
@@ -296,7 +312,7 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
     if region.prev_demand_mw >= 0:
         region.prev_demand_mw += now_mw  # taken over, not grown
     if dec_now:
-        trees.frozen = region.frozen(first.unheard)
+        trees.frozen = frozen(region, first.unheard)
         more = place_handed_in(region, first.base, first.tick)
         trees.frozen = None
         if more is not None:

@@ -168,3 +168,24 @@ def test_a_handover_the_taker_got_a_tick_late_is_taken_then_and_confirmed():
     assert set(starved["lo"].tolist()) <= set(out_b2.ids["lo"].tolist()) and _held(b, starved) == set(starved["lo"].tolist())
     balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers=[Answer("b", 2, [1])], peers=["b"]))
     assert _held(a, starved) == set() and a.handed_out.returned == 0 and a.handed_out.pending == {}
+
+
+def test_served_consumers_pending_the_takers_answer_are_neither_shed_nor_handed_again():
+    """Review3 R5: while `a` waits for b's answer about served consumers it handed (b may take them
+    a tick late), a's next round must not shed them and hand them as starved to a third tracker x:
+    then b takes them too. (a's nuclear unit trips at tick 2; x advertises room.)"""
+    a, b, fa, fb, ho, k = _handed_over(60, 100.0)
+    served = ho.ids[k:]
+    assert served.size
+    balance.finish_round(a, fa, [])
+    trip = balance.GenUpdate(np.array([10, 11, 12]), np.array([0.0, 30.0, 0.0]), np.array([30.0, 30.0, 0.0]), np.zeros(3))
+    offers = {"b": balance.PeerOffer(0.0, 0.0, room_mw=0.0), "x": balance.PeerOffer(0.0, 0.0, room_mw=200.0)}
+    f2 = balance.first_pass(a, balance.RoundInput(2, statuses=[trip], answers=[Answer("b", 1, [])], offers=offers, peers=["b", "x"]))
+    assert f2.res.newly_starved.size  # a is short: it sheds and hands out others
+    out2 = balance.finish_round(a, f2, [])
+    to_x = f2.handovers["x"].ids["lo"].tolist()
+    assert not set(to_x) & set(served["lo"].tolist())
+    assert not set(out2.ids["lo"].tolist()) & set(served["lo"].tolist())  # not moved either
+    assert _held(a, served) == set(served["lo"].tolist())  # still on a's generators until b answers
+    balance.first_pass(a, balance.RoundInput(3, statuses=[trip], answers=[Answer("b", 2, [1])], peers=["b", "x"]))
+    assert _held(a, served) == set()

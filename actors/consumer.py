@@ -35,6 +35,9 @@ from scowl.streams import StreamRepo
 
 REGISTER_CHUNK = 100_000
 CLASS_NAMES = (*KIND_NAMES, "fixed load")  # customer classes: homes, commercial buildings, fixed-load blocks
+#: Assigns are followed in blocks of this many: a tick's are a few tens of thousands, tick 0's name
+#: every consumer while its frames are all held (the population's peak): ~1 MB temporaries a block
+FOLLOW_BLOCK = 1 << 16
 
 log = logging.getLogger("scowl.consumer")
 
@@ -227,15 +230,15 @@ class Population(GridPeer):
         self.latency.assigned(tick, time.perf_counter())
         self.missed(self.assigns.missing(tick))
         for sender, ids, gens in self.assigns.words(tick):  # (tick, sender) order, handed words first: deterministic
-            for a in range(0, len(ids), BLOCK):  # in blocks (tick 0 names every consumer): the temporaries stay small
-                pos = self.local_index(ids[a:a + BLOCK])
+            for a in range(0, len(ids), FOLLOW_BLOCK):  # in blocks (tick 0 names every consumer): the temporaries stay small
+                pos = self.local_index(ids[a:a + FOLLOW_BLOCK])
                 mine = pos >= 0
                 self.unknown_ids += int(mine.size - np.count_nonzero(mine))
-                pos, gen = pos[mine], gens[a:a + BLOCK][mine]
+                pos, gen = pos[mine], gens[a:a + FOLLOW_BLOCK][mine]
                 # a tracker that names a consumer holds it from now on: it placed it, starved it, or
                 # took it over from a peer (handover). A giver's word about a consumer it handed out
                 # comes first, so the taker's word (if it took it) is the last (actors/assign_inbox).
-                self.on.move(pos, gen, ids["lo"][a:a + BLOCK][mine])
+                self.on.move(pos, gen, ids["lo"][a:a + FOLLOW_BLOCK][mine])
                 self.mgr[pos] = self.tracker_index[sender]
         if self._resync_due:
             self._send_resyncs()

@@ -7,6 +7,7 @@ per-sender ordering holds on each channel. Past MAILBOX_MAX queued frames the pu
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 
 import msgspec
@@ -20,6 +21,8 @@ from scowl.runtime.transport import DEALER, ROUTER, SUB, Channel
 from scowl.security import authorize, check_values
 from scowl.security.zap import UNENROLLED
 from scowl.wire import chunks
+
+log = logging.getLogger("scowl.actor")
 
 MAILBOX_MAX = 50_000  # frames decoded but not yet handled; past this the pumps wait
 YIELD_EVERY = 256  # messages handled between yields to the event loop (fairness across actors)
@@ -53,6 +56,14 @@ class Mailbox(Dispatch):
         self._reading = True
         try:
             return self._read_now(ch)
+        except Exception as exc:  # the read itself (handlers' errors are caught in Dispatch._handle)
+            # escaping, it would reach the loop's handler and the rest of the socket would wait
+            # for the next edge: the actor stops on purpose instead, as when an internal task dies
+            if not self._stopping:
+                self.crashed = exc
+                log.error("%s: reading from %s failed, stopping the actor: %r", self.name, ch.name, exc)
+                self._spawn(self.stop())
+            return False
         finally:
             self._reading = False
             if self._outbox and not self._flush_scheduled:

@@ -235,3 +235,23 @@ async def test_stop_is_prompt_and_closes_every_socket(pair):
     for actor in (client, server):
         assert all(ch.closed for ch in [actor._router, *actor._links.values()] if ch is not None)
     assert pending.done()
+
+
+async def test_an_unexpected_error_while_reading_stops_the_actor_rather_than_limp_on(pair):
+    """Review R7: an exception out of the socket read itself (not a handler's: those are contained)
+    in the reader callback stopped the loop's callback and left the rest of the socket for the next
+    edge. Like a dead internal task, it now stops the actor on purpose and says why (`crashed`)."""
+    client, server = pair
+    real_recv = server._recv
+
+    def broken(ch):
+        server._recv = real_recv
+        raise RuntimeError("read failed on purpose")
+
+    server._recv = broken
+    client.send("server", wire.Ping(1))
+    for _ in range(300):  # (at most 3 s; it stops within a loop iteration or two)
+        if server.crashed is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert isinstance(server.crashed, RuntimeError) and "on purpose" in str(server.crashed)

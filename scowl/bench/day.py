@@ -156,12 +156,12 @@ def _run_processes(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: 
     from scowl.errors import ScowlError
     from scowl.plan import make_plan
     from scowl.run import process_names, start_node
+    from scowl.run.layout import parse_layout
     from scowl.run.processes import actors_in, process_role
-    from scowl.run.shares import plan_layout
     from scowl.security import enrol_plan
 
     plan = make_plan(str(cfg), transport=args.transport, populations=args.populations, out_dir=str(run_dir.resolve()))
-    plan.layout = plan_layout(args.layout, plan)
+    plan.layout = parse_layout(args.layout, plan)
     args.layout_groups = plan.processes()
     enrol_plan(plan)
     plan.save(run_dir / "plan.json")

@@ -21,12 +21,11 @@ from scowl.plan import make_plan
 from scowl.progress import Progress
 from scowl.run.failures import RunFailed, RunInterrupted
 from scowl.run.in_process import serve_in_process
-from scowl.run.layout import describe
+from scowl.run.layout import describe, parse_layout
 from scowl.run.loop import add_trace_log, remove_trace_log, run_coroutine
 from scowl.run.node import build_role_node
 from scowl.run.processes import START_TIMEOUT_S, node_command, process_names, run_processes, start_node, stop_nodes
 from scowl.run.rundir import RUN_MARKERS, data_hashes, prepare_run_dir, store_inputs
-from scowl.run.shares import plan_layout
 from scowl.security import enrol_plan
 
 __all__ = ["RUN_MARKERS", "START_TIMEOUT_S", "RunFailed", "RunInterrupted", "add_trace_log", "build_role_node",
@@ -66,7 +65,7 @@ def run_scenario(scenario_path, out_dir: str, *, processes: bool = False, transp
                      secure=False if insecure else None)
     plan.scenario_origin = origin
     if processes:
-        plan.layout = plan_layout(layout, plan)
+        plan.layout = parse_layout(layout, plan)
         if show_progress:
             print(f"processes: {describe(plan.layout)}", file=sys.stderr, flush=True)
     plan.guards_off = sorted(guards_off)

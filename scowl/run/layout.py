@@ -50,18 +50,14 @@ def actors_of(plan) -> list[tuple[str, str]]:
     return out
 
 
-def expected_cpu(plan, shares: dict[str, float] | None = None) -> dict[str, float]:
+def expected_cpu(plan) -> dict[str, float]:
     """Each actor's expected share of a day's CPU (ROLE_CPU_S split among a role's actors;
-    trackers by `shares`, their expected share of the consumers (scowl.run.shares), else
-    evenly; fleets and populations by their share of the role's generators / consumers)."""
+    fleets and populations by their share of the role's generators / consumers)."""
     roles = dict(actors_of(plan))
     count: dict[str, int] = {}
     for role in roles.values():
         count[role] = count.get(role, 0) + 1
     weight = {name: ROLE_CPU_S[role] / count[role] for name, role in roles.items()}
-    total_share = sum(shares.get(t, 0.0) for t in plan.trackers) if shares else 0.0
-    for t in plan.trackers if total_share > 0 else ():
-        weight[t] = ROLE_CPU_S["tracker"] * shares[t] / total_share  # type: ignore[index]
     for kind in ("generator", "storage"):
         fleets = [f for f in plan.fleets if f.kind == kind]
         total = sum(len(f.rows) for f in fleets)
@@ -73,33 +69,20 @@ def expected_cpu(plan, shares: dict[str, float] | None = None) -> dict[str, floa
     return weight
 
 
-#: the roles dealt together, in this order: each is the work of its own lockstep stages
-#: (trackers' rounds; populations' reports, follow and books; fleets' statuses and verdicts)
-DEAL_ORDER = (("tracker",), ("consumer",), ("generator", "storage"))
-
-
-def dealt(plan, processes: int, shares: dict[str, float] | None = None) -> list[list[str]]:
-    """`processes` groups, each lockstep stage's work spread evenly over them: the services as
-    one unit in the first group, then role by role (DEAL_ORDER), each role's actors heaviest
-    first to the group with the least of that role's expected CPU so far (ties: the least
-    expected CPU in all). A tick waits for its slowest process at every stage, so balancing
-    each stage matters, not only the day's total: dealt by totals, the two heaviest trackers
-    of the whole state shared one process and the other's waited ~20 s a day for their
-    handovers."""
-    weight = expected_cpu(plan, shares)
-    pairs = [(name, role) for name, role in actors_of(plan) if name not in SERVICES]
-    n = max(1, min(processes, 1 + len(pairs)))
+def dealt(plan, processes: int) -> list[list[str]]:
+    """`processes` groups balanced by expected CPU: the services as one unit first, then every
+    other actor, heaviest first, to the group with the least expected CPU so far."""
+    weight = expected_cpu(plan)
+    others = [name for name, _ in actors_of(plan) if name not in SERVICES]
+    n = max(1, min(processes, 1 + len(others)))
     groups: list[list[str]] = [[] for _ in range(n)]
     load = [0.0] * n
     groups[0] += SERVICES
     load[0] = sum(weight[s] for s in SERVICES)
-    for roles in DEAL_ORDER:
-        mine = [0.0] * n
-        for name in sorted((a for a, r in pairs if r in roles), key=lambda a: -weight[a]):  # stable: plan order among equals
-            i = min(range(n), key=lambda k: (mine[k], load[k], k))
-            groups[i].append(name)
-            mine[i] += weight[name]
-            load[i] += weight[name]
+    for name in sorted(others, key=lambda a: -weight[a]):  # stable: plan order among equals
+        i = min(range(n), key=lambda k: (load[k], k))
+        groups[i].append(name)
+        load[i] += weight[name]
     return _ordered([g for g in groups if g], plan)
 
 
@@ -110,21 +93,19 @@ def _ordered(groups: list[list[str]], plan) -> list[list[str]]:
     return sorted(inner, key=lambda g: rank[g[0]])
 
 
-def parse_layout(spec: str | int | None, plan, cores: int | None = None, source: str = "<command line>",
-                 shares: dict[str, float] | None = None) -> list[list[str]]:
+def parse_layout(spec: str | int | None, plan, cores: int | None = None, source: str = "<command line>") -> list[list[str]]:
     """The groups of actor names a layout spec gives for this plan (see the module's doc);
-    `shares`: each tracker's expected share of the consumers, for the dealt layouts
-    (scowl.run.shares). ConfigError naming the field and what is wrong."""
+    ConfigError naming the field and what is wrong."""
     spec = "auto" if spec is None else str(spec).strip()
     pairs = actors_of(plan)
     names = [name for name, _ in pairs]
     roles = dict(pairs)
     if spec == "auto":
-        return dealt(plan, cores or usable_cores(), shares)
+        return dealt(plan, cores or usable_cores())
     if spec.isdigit():
         if int(spec) < 1:
             raise ConfigError(source, "layout", "a process count >= 1", spec)
-        return dealt(plan, int(spec), shares)
+        return dealt(plan, int(spec))
     if spec == "actor":
         return [[n] for n in names]
     if spec == "role":

@@ -87,28 +87,3 @@ def test_more_processes_than_actors_is_one_process_per_peer_and_one_for_the_serv
     plan = whole_state_plan(trackers=1, populations=1)
     groups = dealt(plan, 16)
     assert groups == [list(SERVICES), ["tracker-0"], ["fleet-0"], ["storage-0"], ["population-0"]]
-
-
-def test_trackers_are_dealt_by_their_share_so_the_heaviest_shares_a_process_with_the_lightest():
-    """The whole state's shares (scowl.run.shares at newyork): dealt by totals the two heaviest
-    trackers shared a process; dealt stage by stage each process gets half the tracker work."""
-    plan = whole_state_plan()
-    shares = {"tracker-0": 0.253, "tracker-1": 0.261, "tracker-2": 0.192, "tracker-3": 0.294}
-    groups = parse_layout("2", plan, shares=shares)
-    trackers = [sorted(n for n in g if n.startswith("tracker-")) for g in groups]
-    assert sorted(trackers) == [["tracker-0", "tracker-1"], ["tracker-2", "tracker-3"]]
-    w = expected_cpu(plan, shares)
-    assert w["tracker-3"] > w["tracker-1"] > w["tracker-0"] > w["tracker-2"]
-    # the EV hubs (statuses at the tick's start, with the reports) go with the lighter trackers
-    assert any("storage-0" in g and "tracker-2" in g for g in groups)
-    for g in groups:
-        assert sum(n.startswith("population-") for n in g) == 2
-
-
-def test_the_shares_of_a_plan_are_the_broker_s_placement():
-    from scowl.plan import make_plan
-    from scowl.run.shares import tracker_shares
-
-    shares = tracker_shares(make_plan("configs/small.toml"))
-    assert list(shares) == ["tracker-0", "tracker-1"] and abs(sum(shares.values()) - 1) < 1e-9
-    assert all(0.3 < s < 0.7 for s in shares.values())

@@ -38,6 +38,14 @@ from scowl.security.units import planned_units
 log = logging.getLogger("scowl.tracker")
 
 
+
+def registered_twice(lo: np.ndarray, local_of: np.ndarray, claimed: np.ndarray) -> int:
+    """How many of a registration's global indices are held or claimed already, or named twice in it:
+    a repeat inside one message would give one consumer two entries in the trees (review3 R3)."""
+    before = int(np.count_nonzero((local_of[lo] >= 0) | claimed[lo]))
+    ordered = np.sort(lo)
+    return before + int(np.count_nonzero(ordered[1:] == ordered[:-1]))
+
 class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
     role = "tracker"
 
@@ -178,8 +186,9 @@ class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
         if self.tick_now >= 0:  # the run is under way: a population that restarted asks where its consumers are
             return self._where_are(msg.column("ids"))
         lo = self.region.global_index(msg.column("ids"))
-        if np.any(self.region.local_of[lo] >= 0) or np.any(self._claimed[lo]):
-            raise ValueError(f"{int(np.count_nonzero((self.region.local_of[lo] >= 0) | self._claimed[lo]))} consumers registered twice")
+        twice = registered_twice(lo, self.region.local_of, self._claimed)
+        if twice:
+            raise ValueError(f"{twice} consumers registered twice (by {env.sender}: held or claimed already, or twice in one message)")
         self._claimed[lo] = True
         if msg.n:
             self._population_hi[env.sender] = int(msg.column("ids")["hi"][0])

@@ -50,9 +50,11 @@ class AssignInbox(Gather):
         # stable: a tick's own Assigns keep their sender order, continuous rounds' their arrival order
         return sorted(super().take(tick, older) + interim, key=lambda a: (a[1].tick, a[1].seq > 0))
 
-    def words(self, tick: int) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-        """(sender, ids, gen_ids) to follow, in order: `take(tick)`, each tick's handed parts
-        first (see the module's docstring), then every Assign's own words in take's order."""
+    def words(self, tick: int) -> Iterator[tuple[str, np.ndarray, np.ndarray | int, np.ndarray]]:
+        """(sender, lo, hi, gen_ids) to follow, in order: `take(tick)`, each tick's handed parts
+        first (see the module's docstring), then every Assign's own words in take's order. `lo`
+        the ids' low words (global indices), `hi` their high word: one int for the compact form,
+        an array for the 16-byte one (no 16-byte id is rebuilt from a compact Assign)."""
         assigns = self.take(tick)
         followed, self.followed = self.followed, max(self.followed, tick)
         for t in sorted({a.tick for _, a in assigns}):
@@ -61,8 +63,19 @@ class AssignInbox(Gather):
                 if a.handed and t <= followed:
                     self.late_handed += a.handed
                 elif a.handed:
-                    yield sender, a.column("ids")[a.n - a.handed:], a.column("gen_ids")[a.n - a.handed:]
+                    lo, hi = _lo_hi(a)
+                    k = a.n - a.handed
+                    yield sender, lo[k:], (hi if isinstance(hi, int) else hi[k:]), a.column("gen_ids")[k:]
             for sender, a in of_t:
                 k = a.n - a.handed
-                ids, gens = a.column("ids"), a.column("gen_ids")
-                yield sender, (ids[:k] if a.handed else ids), (gens[:k] if a.handed else gens)
+                lo, hi = _lo_hi(a)
+                yield sender, lo[:k], (hi if isinstance(hi, int) else hi[:k]), a.column("gen_ids")[:k]
+
+
+def _lo_hi(a: Any) -> tuple[np.ndarray, np.ndarray | int]:
+    """An Assign's ids as (low words, high word(s)): the compact form's uint32 global indices and
+    its one high word as they came, or the 16-byte ids' two fields."""
+    if getattr(a, "compact", False):
+        return np.frombuffer(a.lo, dtype=np.uint32), int(a.hi)
+    ids = a.column("ids")
+    return ids["lo"], ids["hi"]

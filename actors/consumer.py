@@ -229,16 +229,16 @@ class Population(GridPeer):
         self._followed = tick
         self.latency.assigned(tick, time.perf_counter())
         self.missed(self.assigns.missing(tick))
-        for sender, ids, gens in self.assigns.words(tick):  # (tick, sender) order, handed words first: deterministic
-            for a in range(0, len(ids), FOLLOW_BLOCK):  # in blocks (tick 0 names every consumer): the temporaries stay small
-                pos = self.local_index(ids[a:a + FOLLOW_BLOCK])
+        for sender, lo, hi, gens in self.assigns.words(tick):  # (tick, sender) order, handed words first: deterministic
+            for a in range(0, len(lo), FOLLOW_BLOCK):  # in blocks (tick 0 names every consumer): the temporaries stay small
+                pos = self.space.positions(lo[a:a + FOLLOW_BLOCK], hi if isinstance(hi, int) else hi[a:a + FOLLOW_BLOCK])
                 mine = pos >= 0
                 self.unknown_ids += int(mine.size - np.count_nonzero(mine))
                 pos, gen = pos[mine], gens[a:a + FOLLOW_BLOCK][mine]
                 # a tracker that names a consumer holds it from now on: it placed it, starved it, or
                 # took it over from a peer (handover). A giver's word about a consumer it handed out
                 # comes first, so the taker's word (if it took it) is the last (actors/assign_inbox).
-                self.on.move(pos, gen, ids["lo"][a:a + FOLLOW_BLOCK][mine])
+                self.on.move(pos, gen, lo[a:a + FOLLOW_BLOCK][mine])
                 self.mgr[pos] = self.tracker_index[sender]
         if self._resync_due:
             self._send_resyncs()

@@ -43,11 +43,18 @@ class IdSpace:
 
     def local_index(self, ids: np.ndarray) -> np.ndarray:
         """Positions of these ids in this population, -1 for ids of other populations."""
-        lo = ids["lo"].astype(np.int64)
+        return self.positions(ids["lo"], ids["hi"])
+
+    def positions(self, lo: np.ndarray, hi: np.ndarray | int) -> np.ndarray:
+        """Positions of the ids with low words `lo` (global indices) and high word(s) `hi` (one
+        for all, or one each), -1 for ids of other populations."""
+        lo = np.asarray(lo).astype(np.int64)
         fixed = lo - self.n_global
         is_fixed = fixed >= 0
         fixed_stop = self.fixed_start + self.n - self.n_consumers
         pos = np.where(is_fixed, fixed - self.fixed_start + self.n_consumers, lo - self.start)
         ok = np.where(is_fixed, (fixed >= self.fixed_start) & (fixed < fixed_stop),
-                      (lo >= self.start) & (lo < self.start + self.n_consumers)) & (ids["hi"] == self.hi)
-        return np.where(ok, pos, -1)
+                      (lo >= self.start) & (lo < self.start + self.n_consumers))
+        if isinstance(hi, int):
+            return np.where(ok, pos, -1) if hi == int(self.hi) else np.full(lo.size, -1, dtype=np.int64)
+        return np.where(ok & (hi == self.hi), pos, -1)

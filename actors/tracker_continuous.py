@@ -77,7 +77,7 @@ class ContinuousRounds:
         for k, p in enumerate(self.plan.populations):
             mine = (owner == k) | (owner == NO_OWNER)
             if mine.any():
-                self.send(p.name, wire.Assign.pack(tick=self._finished, ids=out.ids[mine], gen_ids=out.gen_ids[mine], seq=self._seq))
+                self.send(p.name, wire.Assign.pack_ids(tick=self._finished, ids=out.ids[mine], gen_ids=out.gen_ids[mine], seq=self._seq))
         delta = wire.TreeDelta.pack(tick=max(self.tick_now, 0), ids=out.ids, gen_ids=out.gen_ids)
         for fleet in sorted(self.gen_status.expected_at(max(self.tick_now, 0))):
             self._note_unsent(fleet, out.ids)

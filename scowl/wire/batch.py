@@ -146,3 +146,13 @@ class CompactIds(Batch, frozen=True):
             if len(arr) != len(lo_arr):
                 raise ValueError(f"{cls.__name__}.pack_compact: column {key} has {len(arr)} rows, expected {len(lo_arr)}")
         return cls(n=len(lo_arr), ids=b"", hi=int(hi), lo=lo_bytes, **fields, **others)
+
+    @classmethod
+    def pack_ids(cls, ids: Any, copy: bool = True, **columns: Any) -> Self:
+        """`ids` (id128) in the compact form when every one has the same high word and a low
+        word below 2^32 (one population's consumers), else as they are (`pack`)."""
+        ids = np.asarray(ids, dtype=CONSUMER_ID_DTYPE)
+        hi, lo = ids["hi"], ids["lo"]
+        if ids.size and bool((hi == hi[0]).all()) and int(lo.max()) < 2**32:
+            return cls.pack_compact(hi=int(hi[0]), lo=lo.astype(LO_DTYPE), copy=copy, **columns)
+        return cls.pack(copy=copy, ids=ids, **columns)

@@ -220,7 +220,7 @@ class DemandReport(CompactIds, frozen=True):
 
 
 @message("assign")
-class Assign(Batch, frozen=True):
+class Assign(CompactIds, frozen=True):
     """Tracker -> population, once per tick: consumers whose generator changed (gen id, or
     STARVED_ID when disconnected and starved). The sender is now each consumer's tracker.
     `seq` 0: the tick's round (one per tick, awaited). Real-time pacing only, `seq` k > 0: the
@@ -228,7 +228,8 @@ class Assign(Batch, frozen=True):
     right after that tick's assignments (when the population follows `tick` or a later one).
     The last `handed` entries (STARVED_ID) are starved consumers I handed to a peer tracker this
     tick: any other tracker's word about one of them in its Assign of the same tick wins,
-    whatever the sender order (the peer took it); without one it stays starved, with me."""
+    whatever the sender order (the peer took it); without one it stays starved, with me. Compact
+    form (trackers send it when all ids share a high word): `ids` empty, `hi`, `lo` n x uint32 LE."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("gen_ids", "<i4"))
     tick: int
@@ -237,6 +238,8 @@ class Assign(Batch, frozen=True):
     gen_ids: bytes
     seq: int = 0
     handed: int = 0
+    hi: int = 0
+    lo: bytes = b""
 
 
 @message("tree-delta")

@@ -53,8 +53,8 @@ def test_a_consumer_handed_over_is_the_takers_whatever_the_sender_order(giver, t
     for sender, msg in ((giver, g), (taker, t)):
         inbox.add(5, sender, (sender, msg))
     final = {}
-    for sender, ids, gens in inbox.words(5):
-        for i, gen in zip(ids["lo"].tolist(), gens.tolist()):
+    for sender, lo, _, gens in inbox.words(5):
+        for i, gen in zip(lo.tolist(), gens.tolist()):
             final[i] = (sender, gen)
     assert final == {1: (giver, 9), 2: (taker, 8), 3: (taker, wire.STARVED_ID), 4: (giver, wire.STARVED_ID), 7: (taker, 8)}
 
@@ -65,10 +65,27 @@ def test_a_handed_part_that_comes_after_its_tick_was_followed_is_dropped():
     inbox = AssignInbox(["t0", "t1"])
     taker = wire.Assign.pack(tick=5, ids=_ids([2]), gen_ids=np.array([8], dtype=np.int32))
     inbox.add(5, "t0", ("t0", taker))
-    assert [(s, i["lo"].tolist()) for s, i, _ in inbox.words(5)] == [("t0", [2])]
+    assert [(s, lo.tolist()) for s, lo, _, _ in inbox.words(5)] == [("t0", [2])]
     giver = wire.Assign.pack(tick=5, ids=_ids([1, 2]), gen_ids=np.array([9, wire.STARVED_ID], dtype=np.int32), handed=1)
     inbox.add(5, "t1", ("t1", giver))
     for s in ("t0", "t1"):
         inbox.add(6, s, (s, wire.Assign.pack(tick=6, ids=_ids([]), gen_ids=np.zeros(0, dtype=np.int32))))
-    got = [(s, i["lo"].tolist()) for s, i, _ in inbox.words(6) if len(i)]
+    got = [(s, lo.tolist()) for s, lo, _, _ in inbox.words(6) if len(lo)]
     assert got == [("t1", [1])] and inbox.late_handed == 1  # its own word stands; the late handed word is dropped
+
+
+def test_a_compact_assign_gives_the_same_words_as_its_16_byte_form():
+    """Trackers send Assigns with compact ids (wire.CompactIds); the inbox gives their low words
+    and one high word, handed part first, as for the 16-byte form."""
+    ids = _ids([4, 5, 6])
+    ids["hi"] = 3
+    gens = np.array([9, wire.STARVED_ID, 8], dtype=np.int32)
+    got = {}
+    for form in ("compact", "full"):
+        pack = wire.Assign.pack_ids if form == "compact" else wire.Assign.pack
+        msg = pack(tick=5, ids=ids, gen_ids=gens, handed=1)
+        assert msg.compact == (form == "compact")
+        inbox = AssignInbox(["t0"])
+        inbox.add(5, "t0", ("t0", msg))
+        got[form] = [(s, lo.tolist(), np.broadcast_to(hi, lo.shape).tolist(), g.tolist()) for s, lo, hi, g in inbox.words(5)]
+    assert got["compact"] == got["full"] == [("t0", [6], [3], [8]), ("t0", [4, 5], [3, 3], [9, wire.STARVED_ID])]

@@ -50,3 +50,17 @@ def test_ids_of_consumers_and_blocks():
     assert mixed["lo"].tolist() == [149, 1_007, 1_011]
     np.testing.assert_array_equal(space.local_index(mixed), [49, 50, 54])
     assert space.ids_at(np.zeros(0, dtype=np.int64)).size == 0
+
+
+def test_positions_from_compact_ids_equal_those_from_16_byte_ids():
+    """An Assign's compact ids (one high word, uint32 global indices) map to the same positions as
+    their 16-byte form, with no 16-byte id built; another population's high word maps to none."""
+    space = IdSpace(start=100, n_consumers=50, n_blocks=5, fixed_start=7, n_global=1_000)
+    space.hi = np.uint64(9)
+    ids = space.ids_at(np.array([0, 49, 50, 54]))
+    lo = np.array(ids["lo"].tolist() + [99, 150, 1_006, 1_012], dtype=np.uint32)  # 4 of ours, 4 outside our range
+    full = np.zeros(lo.size, dtype=wire.CONSUMER_ID_DTYPE)
+    full["hi"], full["lo"] = 9, lo
+    np.testing.assert_array_equal(space.positions(lo, 9), [0, 49, 50, 54, -1, -1, -1, -1])
+    np.testing.assert_array_equal(space.positions(lo, 9), space.local_index(full))
+    np.testing.assert_array_equal(space.positions(lo, 8), np.full(lo.size, -1))

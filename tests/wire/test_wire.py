@@ -141,3 +141,34 @@ def test_a_compact_report_that_does_not_add_up_is_invalid(body):
 def test_compact_ids_are_global_indices_below_2_to_the_32():
     with pytest.raises(ValueError, match="outside"):
         wire.DemandReport.pack_compact(hi=5, lo=[2**32], tick=1, demand_mw=[1.0])
+
+
+def test_an_assign_crosses_compact_when_its_ids_share_a_high_word_and_as_16_bytes_when_not():
+    ids = np.zeros(4, dtype=wire.CONSUMER_ID_DTYPE)
+    ids["hi"], ids["lo"] = 7, [3, 1, 2**32 - 1, 0]
+    gens = np.array([1, 2, wire.STARVED_ID, 4], dtype=np.int32)
+    compact = wire.Assign.pack_ids(tick=3, ids=ids, gen_ids=gens, handed=1, seq=2)
+    assert compact.compact and len(compact.lo) == 16 and compact.ids == b""
+    _, out = wire.decode_frame(frame(compact), "b")
+    assert out == compact and np.array_equal(out.column("ids"), ids) and (out.handed, out.seq) == (1, 2)
+    mixed = ids.copy()
+    mixed["hi"][1] = 8  # two populations' high words (ids no population owns): the 16-byte form
+    wide = ids.copy()
+    wide["lo"][0] = 2**32  # not a global index below 2^32: the 16-byte form
+    for other in (mixed, wide):
+        full = wire.Assign.pack_ids(tick=3, ids=other, gen_ids=gens)
+        assert not full.compact and np.array_equal(full.column("ids"), other)
+    assert not wire.Assign.pack_ids(tick=3, ids=ids[:0], gen_ids=gens[:0]).compact
+
+
+@pytest.mark.parametrize("body", [
+    [2, 2, b"", b"\0" * 8, 0, 0, 5, b"\0" * 4],  # lo: 4 bytes for 2 ids
+    [2, 1, b"\0" * 16, b"\0" * 4, 0, 0, 5, b"\0" * 4],  # both forms
+    [2, 1, b"", b"\0" * 4],  # neither form
+    [2, 1, b"", b"\0" * 4, 0, 0, -1, b"\0" * 4],  # hi not a uint64
+    [2, 2, b"", b"\0" * 4, 0, 0, 5, b"\0" * 8],  # gen_ids: 4 bytes for 2 ids
+])
+def test_a_compact_assign_that_does_not_add_up_is_invalid(body):
+    with pytest.raises(ProtocolError) as info:
+        wire.decode_frame(msgspec.msgpack.encode([1, "assign", "a", "b", 1, 0, 0, False, body]), "b")
+    assert info.value.reason == "invalid"

@@ -167,7 +167,7 @@ def main(argv=None) -> int:
             rows = [r for r in procs[p] if r[1] > a and r[0] < b]
             print(f"  {p}: busy {1e3 * length(clip(union([(r[0], r[1]) for r in rows]), a, b)):.0f} ms")
             for t0, t1, actor, what, _ in rows:
-                if t1 - t0 >= 0.002:
+                if t1 - t0 >= WORK_S:
                     print(f"    {1e3 * (t0 - a):7.1f} {actor:<13} {what:<14} {1e3 * (t1 - t0):7.1f}")
     return 0
 

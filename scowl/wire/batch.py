@@ -134,7 +134,8 @@ class CompactIds(Batch, frozen=True):
         """The compact form: `hi` every id's high word, `lo` their low words (integers in
         [0, 2^32)), the other columns and scalars as `pack` takes them."""
         lo_arr = np.asarray(lo)
-        if lo_arr.size and (lo_arr.min() < 0 or lo_arr.max() >= 2**32):
+        fits = lo_arr.dtype.kind == "u" and lo_arr.itemsize <= LO_DTYPE.itemsize  # uint32 or narrower: no scan
+        if lo_arr.size and not fits and (lo_arr.min() < 0 or lo_arr.max() >= 2**32):
             raise ValueError(f"{cls.__name__}.pack_compact: low words outside [0, 2^32)")
         lo_arr, lo_bytes = _packed(lo_arr, LO_DTYPE, copy)
         others = {k: v for k, v in columns.items() if k not in dict(cls.COLUMNS)}

@@ -41,9 +41,10 @@ def moved_past_threshold(demand: np.ndarray, reported: np.ndarray, threshold: np
         of = tracker_of[j]
         order = np.argsort(of, kind="stable")
         j, v = j[order], v[order]
+        counts = np.bincount(of, minlength=trackers)  # one pass, not one per tracker
         e = 0
         for t in range(trackers):
-            c = int(np.count_nonzero(of == t))
+            c = int(counts[t])
             pos[t].append(j[e:e + c])
             mw[t].append(v[e:e + c])
             e += c

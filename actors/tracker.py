@@ -341,10 +341,10 @@ class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
         self._seq = 0
         self.round_seconds.append(round_s)
         owner = range_owner(out.ids["lo"], self._pop_ranges)
-        tail = np.arange(out.ids.size) >= out.ids.size - out.handed  # the starved we handed out (a peer's word beats ours)
+        tail = out.ids.size - out.handed  # from here on: the starved we handed out (a peer's word beats ours)
         for k, p in enumerate(self.plan.populations):  # its own consumers (and any no population owns)
             mine = (owner == k) | (owner == NO_OWNER)
-            self.send(p.name, wire.Assign.pack_ids(tick=tick, ids=out.ids[mine], gen_ids=out.gen_ids[mine], handed=int(np.count_nonzero(mine & tail))))
+            self.send(p.name, wire.Assign.pack_ids(tick=tick, ids=out.ids[mine], gen_ids=out.gen_ids[mine], handed=int(np.count_nonzero(mine[tail:]))))
         released = np.full(len(out.released_ids), balance.NO_GENERATOR, dtype=np.int32)  # first: the round's word wins
         delta = wire.TreeDelta.pack(tick=tick, ids=np.concatenate([out.released_ids, out.ids]),
                                     gen_ids=np.concatenate([released, out.gen_ids]))

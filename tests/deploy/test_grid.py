@@ -25,7 +25,9 @@ HOSTS3 = REPO / "deploy/hosts-3.toml"
 PARTITION = REPO / "deploy/hosts-3-partition.toml"
 REASON = unavailable_reason()
 RECONVERGE_S = 5.0  # measured: 1.7-1.9 s, a zmq reconnect (heartbeat gave up on the cut link; reconnect <= 1 s + connect timeout 1 s)
-RECONVERGE_TICKS = 10  # measured: 3-6; ticks go by fast while only peers already missed are awaited, so wall time binds
+RECONVERGE_TICKS = 10  # measured: 0-6; ticks go by fast while only peers already missed are awaited, so wall time binds
+# 0 ticks is a clean heal, not a fault: when the cut lasts less wall time than ZeroMQ's heartbeat
+# timeout, the tcp links survive it and the queued messages cross as soon as the rules go (CI, 2026-12-02)
 
 pytestmark = [pytest.mark.netns, pytest.mark.skipif(REASON is not None, reason=f"netns tests skipped: {REASON}")]
 
@@ -116,8 +118,8 @@ def test_the_trees_reconverge_after_healing(partition_run):
     (heal,) = reconvergence(partition_run.run_dir)
     print(f"\nre-converged {heal['ticks']} ticks, {heal['seconds']:.2f} s of wall time after healing at tick {heal['heal_tick']}")
     assert heal["heal_tick"] == 12
-    assert heal["ticks"] is not None and 1 <= heal["ticks"] <= RECONVERGE_TICKS
-    assert 0 < heal["seconds"] <= RECONVERGE_S, heal
+    assert heal["ticks"] is not None and 0 <= heal["ticks"] <= RECONVERGE_TICKS
+    assert heal["seconds"] is not None and 0 <= heal["seconds"] <= RECONVERGE_S, heal
     state, _, _ = load_run(partition_run.run_dir)
     settled = state[state["tick"] >= heal["reconverged_tick"]]
     assert settled[settled["role"] == "tracker"]["missing_peers"].sum() == 0

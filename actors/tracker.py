@@ -303,7 +303,7 @@ class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
             answers=[balance.Answer(n, s.tick, s.took) for n, s in summaries],  # which of our Handovers each peer took
             gone=sorted(self._gone_trackers),
             handovers=self._later,
-            offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw, s.storage_room_mw) for n, s in offers.items()},
+            offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw, s.storage_room_mw, s.firm_mw) for n, s in offers.items()},
             peers=self.peer_trackers,
             unheard=unheard,
         )
@@ -358,7 +358,7 @@ class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
         after = out.summary
         for peer in self.peer_trackers:  # the peer's next first pass waits for it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count,
-                                                   out.room_mw, out.short_mw, out.storage_room_mw, took=self._took_of(peer)))
+                                                   out.room_mw, out.short_mw, out.storage_room_mw, took=self._took_of(peer), firm_mw=out.firm_mw))
         self.done(tick, {"round_s": round_s, **out.figures, "missing_peers": self._missing_now, "unreachable": len(self.unreachable)})
         if self._fresh_status or self._fresh_reports:  # came while the sub-round waited: a continuous round next
             self._kick()

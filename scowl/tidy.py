@@ -74,6 +74,7 @@ _ROLE_COLUMNS: dict[str, dict[str, Column]] = {
         "room_mw": Column("room_mw", "float", "MW", "load the region could take next tick at the safety threshold, dispatchable units ramped (advertised to peers)"),
         "short_mw": Column("short_mw", "float", "MW", "load the region's own generators cannot carry next tick, ramped up (advertised to peers)"),
         "storage_room_mw": Column("storage_room_mw", "float", "MW", "load the region's EV hubs could discharge for next tick once its generators are full (advertised to peers, used last)"),
+        "firm_mw": Column("firm_mw", "float", "MW", "of room_mw, what the region's dispatchable units can ramp into (firm within a tick; peers hand their starved against it before EV hubs)"),
         "reach_mw": Column("reach_mw", "float", "MW", "what the region's generators can give next tick: available output, dispatchable units up their ramp"),
         "handed_in_accepted": Column("consumers_handed_in_accepted", "int", "consumers", "consumers from other regions taken in"),
         "handed_in_declined": Column("consumers_handed_in_declined", "int", "consumers", "consumers from other regions declined"),

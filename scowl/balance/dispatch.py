@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["dispatch", "required_output", "storage_setpoints"]
+__all__ = ["dispatch", "ramp_room", "required_output", "storage_setpoints"]
 
 
 def required_output(demand_mw: float, fixed_output_mw: float, safety_threshold: float = 0.10) -> float:
@@ -57,6 +57,15 @@ def dispatch(setpoint: ArrayLike, pmin: ArrayLike, pmax: ArrayLike, ramp: ArrayL
         x = x + np.sign(delta) * share * room
     out: NDArray[np.float64] = np.clip(x, lo, hi)
     return out
+
+
+def ramp_room(setpoint: ArrayLike, available: ArrayLike, pmax: ArrayLike, ramp: ArrayLike) -> float:
+    """What dispatchable units can add next tick, MW: each from its output now (its setpoint
+    within what it has available) up its ramp, within its available output and nameplate. This
+    is the firm part of a region's room: it does not rest on wind, sun or demand holding still."""
+    sp, av, hi, ramp = _arrays(setpoint=setpoint, available=available, pmax=pmax, ramp=ramp)
+    top = np.minimum(np.minimum(av, hi), sp + ramp)
+    return float(np.maximum(top - np.minimum(sp, av), 0.0).sum())
 
 
 def storage_setpoints(gap_mw: float, discharge_mw: ArrayLike, charge_mw: ArrayLike, safety_threshold: float = 0.10) -> NDArray[np.float64]:

@@ -22,12 +22,13 @@ One round:
      what no peer's generators can take goes to a peer whose EV hubs can discharge it
      (`storage_room_mw`), so hubs in one region serve every region as the last resort.
      Adverts are a tick old, so a starved consumer handed against room that is gone by then
-     starves a tick at the peer. Three rules keep the room counted on real: a region's advert
+     starves a tick at the peer. Four rules keep the room counted on real: a region's advert
      leaves out the served load peers promised it for its next round (`finish_round`'s
      `coming`); when the shortfalls claim all the generator room advertised, starved consumers
-     go to the EV hubs first; and a region that lost some of the spare it advertised counts on
-     that much less of each peer's generator room for its starved (the weather and demand
-     that took it are shared).
+     go to the EV hubs first; else they go to the firm room (`firm_mw`: dispatchable units'
+     ramp) before the hubs, and to the rest (stochastic output, which can fall within a tick)
+     after them; and a region that lost some of the spare it advertised counts on that much
+     less of each peer's generator room for its starved (the weather that took it is shared).
      Whether a peer took what it was handed is its decision; until it says so in its next
      summary, what was handed stays ours too (scowl.balance.handed).
 """
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scowl.balance.dispatch import ramp_room
 from scowl.balance.handed import Answer, Handed
 from scowl.balance.handover import RegionSummary, pick_handover, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
@@ -59,6 +61,7 @@ class PeerOffer:
     room_mw: float = 0.0  # load it could take next tick at the threshold, ramping its dispatchable units
     short_mw: float = 0.0  # load its own generators cannot carry next tick
     storage_room_mw: float = 0.0  # load it could take next tick on its EV hubs' discharge once its generators are full
+    firm_mw: float = 0.0  # of room_mw, what its dispatchable units' ramp gives (the rest can fall within a tick)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class RoundOutput:
     room_mw: float = 0.0
     short_mw: float = 0.0
     storage_room_mw: float = 0.0
+    firm_mw: float = 0.0
     # served consumers handed to a peer last round and let go now: off our generators in the
     # fleets' trees (the peer's own delta places them; a fleet applies our word only to ours)
     released_ids: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -129,7 +133,10 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     Peers' generator room first; only then the room on peers' EV hubs (storage is the last
     resort: served consumers go there only for what our own hubs cannot cover either). But when
     the regions' shortfalls claim all the generator room advertised, the starved go to the EV
-    hubs first: that room will be full when they come. And a region whose own advertised spare
+    hubs first: that room will be full when they come. Otherwise the starved go to the firm part
+    of the peers' generator room (their dispatchable units' ramp) first, then to the EV hubs, and
+    only then to the rest, which rests on stochastic output that can fall before they arrive (a
+    taker cannot return in the tick what it cannot place). And a region whose own advertised spare
     shrank by `lost_mw` since its last round (weather and demand it shares with its peers) counts
     on that much less of each peer's generator room for its starved (served load, which moves
     next tick, still counts on all of it).
@@ -163,6 +170,13 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     if short_mw + sum(s.short_mw for s in offers.values()) >= sum(r for r, _ in gas):
         for _, peer in hubs:
             hand_starved(True, peer)
+    for _, peer in gas:  # the starved: the firm room, then the hubs (the budget's rest stays for what follows)
+        full = budget[False, peer]
+        budget[False, peer] = firm = min(full, offers[peer].firm_mw * HANDOVER_MARGIN / n_short)
+        hand_starved(False, peer)
+        budget[False, peer] = full - (firm - budget[False, peer])
+    for _, peer in hubs:
+        hand_starved(True, peer)
     # generators' room first; then the peers' EV hubs, for what neither they nor our own hubs can cover
     short_left = [short_mw, -(1.0 - region.thr) * storage_reach_mw(region)]
     taken = pending  # (served ones handed before and not answered yet stay out)
@@ -355,6 +369,7 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
     coming_mw = sum(float(np.asarray(b.demand_mw, dtype=np.float64).sum()) for b in coming)
     spare = room - short + leaving_mw - coming_mw  # what leaves next round is no longer ours to carry; what comes is
     room, short, stor_room = max(spare, 0.0), max(-spare, 0.0), storage_room(region, spare)
+    firm = min(room, (1.0 - region.thr) * ramp_room(region.setpoint[cont], region.available[cont], region.pmax[cont], region.ramp[cont]))
     region.advert_spare_mw = spare
     region.prev_demand_mw = after.load_mw + after.starved_mw - leaving_mw
     figures = {
@@ -364,14 +379,14 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
         "load_mw": after.load_mw, "headroom_mw": after.headroom_mw, "gas_setpoint_mw": float(region.setpoint[cont].sum()),
         "storage_setpoint_mw": float(region.setpoint[stor].sum()),
         "handed_out": handed.size, "handed_out_served": leaving.size, "handed_out_served_mw": leaving_mw,
-        "room_mw": room, "short_mw": short, "storage_room_mw": stor_room, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
+        "room_mw": room, "short_mw": short, "storage_room_mw": stor_room, "firm_mw": firm, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
         "generators": len(region.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != ABSENT)),
         **(region.limits.figures if region.limits is not None else {}),
         **region.view(),
     }
     return RoundOutput(ids=region.ids_of(changed), gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
                        setpoint_mw=region.setpoint[steer].copy(), handovers=first.handovers, summary=after, result=res, figures=figures,
-                       room_mw=room, short_mw=short, storage_room_mw=stor_room,
+                       room_mw=room, short_mw=short, storage_room_mw=stor_room, firm_mw=firm,
                        released_ids=np.concatenate(first.released) if first.released else region.ids_of(np.zeros(0, dtype=np.int64)),
                        handed=int(handed.size), later=first.later)
 

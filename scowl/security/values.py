@@ -37,7 +37,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("verdict", "tick"): TICK,
     ("region-summary", "tick"): TICK, ("region-summary", "capacity_mw"): MW,
     ("region-summary", "load_mw"): MW, ("region-summary", "starved_mw"): MW, ("region-summary", "starved"): (0, 2**40),
-    ("region-summary", "took"): TICK,
+    ("region-summary", "took"): TICK, ("region-summary", "room_mw"): MW, ("region-summary", "firm_mw"): MW,
     ("locate", "nameplate_mw"): MW,
     ("consumer-join", "first"): (0, 2**63), ("consumer-join", "count"): (0, 2**40),
     ("place-consumers", "count"): (0, 2**40),
@@ -50,7 +50,8 @@ RELATIONS: dict[str, list[tuple[str, object]]] = {
     "assign": [("handed <= n", lambda m: m.handed <= m.n)],
     # took: ticks of the recipient's Handovers taken within the last 32 ticks (scowl.balance.handed.ANSWER_WINDOW)
     "region-summary": [("took within [tick - 32, tick], no repeats", lambda m: len(set(m.took)) == len(m.took) <= 33
-                        and all(m.tick - 32 <= t <= m.tick for t in m.took))],
+                        and all(m.tick - 32 <= t <= m.tick for t in m.took)),
+                       ("firm_mw <= room_mw", lambda m: m.firm_mw <= m.room_mw)],
 }
 
 

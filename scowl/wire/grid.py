@@ -291,17 +291,16 @@ class Verdict(Message, frozen=True):
 
 @message("region-summary")
 class RegionSummary(Message, frozen=True):
-    """Tracker -> peer trackers, once per tick: spare capacity and shortfall of my region.
-    `room_mw`: the load my region could take on next tick at the safety threshold, counting the
-    output its dispatchable units can ramp into (what peers hand over against); `short_mw`: the
-    load my own generators cannot carry next tick even ramped up (I hand it to peers);
-    `storage_room_mw`: the load my EV hubs' discharge could take on once my generators are full
-    (peers hand over against it only after every generator's room: storage is the last resort).
-    `took`: the ticks of your Handovers I took within the last 32 ticks (in my sub-round of their
-    tick, or of the next one when it came too late: I placed their starved consumers or keep them
-    starved, and take their served ones at my next round), repeated in every summary so that one
-    lost summary loses no answer. A Handover of tick t not listed by my summary of a tick after t
-    I never take (an older one is dropped): its consumers are yours."""
+    """Tracker -> peer trackers, once per tick: spare capacity and shortfall of my region. `room_mw`: the load my region
+    could take on next tick at the safety threshold, counting the output its dispatchable units can ramp into (what peers
+    hand over against); `short_mw`: the load my own generators cannot carry next tick even ramped up (I hand it to peers);
+    `storage_room_mw`: the load my EV hubs' discharge could take on once my generators are full (peers hand over against
+    it only after every generator's room: storage is the last resort). `firm_mw`: of `room_mw`, what my dispatchable units
+    can ramp into, firm within a tick (the rest rests on stochastic output, which can fall before your starved reach me):
+    hand your starved against it first, then against EV hub room, then the rest. `took`: the ticks of your Handovers I
+    took within the last 32 ticks (in my sub-round of their tick, or of the next one when it came too late: I placed their
+    starved consumers or keep them starved, and take their served ones at my next round), repeated in every summary so
+    one lost summary loses no answer. A Handover of tick t not listed by my summary of a tick after t I never take."""
 
     tick: int
     capacity_mw: float
@@ -313,6 +312,7 @@ class RegionSummary(Message, frozen=True):
     short_mw: float = 0.0
     storage_room_mw: float = 0.0
     took: list[int] = []
+    firm_mw: float = 0.0
 
 
 @message("handover")

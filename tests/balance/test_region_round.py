@@ -156,7 +156,7 @@ def test_starved_load_goes_to_peers_generators_first_and_only_then_to_a_peers_ev
     def handed(room_mw):
         out = balance.tracker_round(_short_region(), balance.RoundInput(
             2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
-            offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=room_mw), "t2": hubs}))
+            offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=room_mw, firm_mw=room_mw), "t2": hubs}))  # gas ramp room
         assert out.figures["starved"] == 0  # none left starved here
         # (starved handed now, served handed for the next round) by peer
         return {p: (out.handovers[p].ids.size - out.later[p], out.later[p]) for p in ("t1", "t2")}
@@ -165,6 +165,25 @@ def test_starved_load_goes_to_peers_generators_first_and_only_then_to_a_peers_ev
     assert handed(30.0) == {"t1": (13, 0), "t2": (3, 10)}
     # generators' room covers it all: the hubs get nothing
     assert handed(100.0) == {"t1": (16, 10), "t2": (0, 0)}
+
+
+def test_starved_go_to_a_peers_firm_room_then_to_ev_hubs_and_only_then_to_the_rest_of_its_room():
+    """A taker cannot return in the tick the handed starved it cannot place, so they go first where
+    the room will still be there: a peer's firm room (its gas can ramp into it), then EV hubs; the rest
+    of a peer's room rests on wind, sun and demand that can move within the tick (ny2030 tick 200: a
+    peer's room fell 5.4 -> 0 MW and 2 handed consumers starved beside 171 MW of hub room). Served
+    load, which moves next tick and comes back if not taken, still counts on all of the room."""
+    def handed(firm_mw, hub_mw=100.0):
+        out = balance.tracker_round(_short_region(), balance.RoundInput(
+            2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
+            offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=100.0, firm_mw=firm_mw),
+                    "t2": balance.PeerOffer(0.0, 0.0, storage_room_mw=hub_mw)}))
+        assert out.figures["starved"] == 0
+        return {p: (out.handovers[p].ids.size - out.later[p], out.later[p]) for p in ("t1", "t2")}
+    assert handed(100.0) == {"t1": (16, 10), "t2": (0, 0)}  # all firm: as gas room always was
+    assert handed(0.0) == {"t1": (0, 10), "t2": (16, 0)}  # none firm: the starved to the hubs, served to t1
+    assert handed(10.0) == {"t1": (4, 10), "t2": (12, 0)}  # 0.9 x 10 MW firm: 4 x 2 MW; the hubs the rest
+    assert handed(0.0, hub_mw=0.0) == {"t1": (16, 10), "t2": (0, 0)}  # no hubs: the rest of t1's room after all
 
 
 def test_generator_room_a_shortfall_claims_is_left_to_it_and_the_starved_go_to_ev_hubs():
@@ -298,7 +317,7 @@ def test_a_region_that_lost_the_room_it_advertised_keeps_that_much_of_peers_gene
         r.advert_spare_mw = advertised_spare_mw  # what its last round told the peers
         out = balance.tracker_round(r, balance.RoundInput(
             2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
-            offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=60.0), "t2": hubs}))
+            offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=60.0, firm_mw=60.0), "t2": hubs}))
         assert out.figures["starved"] == 0
         return {p: out.handovers[p].ids.size - out.later[p] for p in ("t1", "t2")}
     # the region is 20 MW short at tick 2; t1's share of its advert: 0.9 x 60 = 54 MW

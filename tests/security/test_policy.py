@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -66,6 +67,16 @@ def test_consumers_are_owned_by_their_population(roster):
 ])
 def test_non_finite_and_out_of_range_values_are_refused(msg):
     assert check(msg) is not None
+
+
+def test_a_region_summary_whose_firm_room_is_not_part_of_its_room_is_refused():
+    """`firm_mw` is the part of `room_mw` a region's gas can ramp into: peers hand it their starved
+    before EV hubs, so a forged one larger than the room (or negative) would draw them off the hubs."""
+    summary = wire.RegionSummary(1, 10.0, 5.0, 5.0, 0.0, 0, room_mw=4.0, firm_mw=3.0)
+    assert check(summary) is None
+    assert "firm_mw <= room_mw" in check(msgspec.structs.replace(summary, firm_mw=4.5))
+    assert check(msgspec.structs.replace(summary, firm_mw=-1.0)) is not None
+    assert check(msgspec.structs.replace(summary, room_mw=-1.0, firm_mw=-2.0)) is not None
 
 
 def test_ordinary_messages_pass_the_value_checks():

@@ -41,6 +41,20 @@ def unique_ints(a: ArrayLike) -> np.ndarray:
     return arr[keep]
 
 
+def isin_ints(a: np.ndarray, b: np.ndarray) -> NDArray[np.bool_]:
+    """`np.isin(a, b)` of integer arrays by a sort of `b` and a binary search of each of `a`: numpy
+    2.x's isin, past its table method's range, hashes `np.unique(b)` (~1 s per million values)
+    and sorts `a` whole."""
+    a, b = np.asarray(a), np.asarray(b)
+    if not a.size or not b.size:
+        return np.zeros(a.shape, dtype=bool)
+    s = unique_ints(b)
+    pos = np.searchsorted(s, a)
+    np.minimum(pos, s.size - 1, out=pos)
+    found: NDArray[np.bool_] = s[pos] == a
+    return found
+
+
 def _last_wins(idx: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Drop repeated indices, keeping the last reported value; result sorted by index."""
     if idx.size < 2 or bool((idx[1:] > idx[:-1]).all()):  # already sorted and unique (a population's report): as is

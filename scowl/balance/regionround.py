@@ -40,13 +40,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scowl.balance.arrays import isin_ints
 from scowl.balance.dispatch import ramp_room
 from scowl.balance.handed import Answer, Handed
 from scowl.balance.handover import RegionSummary, pick_handover, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
+from scowl.balance.served import LargestServed
 from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, place_handed_in, reach_mw, room_and_short, storage_reach_mw, storage_room
-from scowl.balance.trees import ABSENT, Trees, unique_ints
+from scowl.balance.trees import ABSENT, unique_ints
 from scowl.model import CONTINUOUS, STORAGE
 
 HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
@@ -108,23 +110,6 @@ class RoundOutput:
     later: dict[str, int] = field(default_factory=dict)  # of handovers[peer], the last ones: served, taken next tick
 
 
-def pick_served(trees: Trees, max_mw: float, exclude: np.ndarray) -> np.ndarray:
-    """Served consumers worth at most `max_mw`, largest first (ties by index), none of
-    `exclude`: the ones a short region hands to a peer before they starve."""
-    a = trees.assignment
-    cand = np.flatnonzero(a >= 0)
-    if exclude.size:
-        cand = cand[~np.isin(cand, exclude)]
-    if not cand.size or max_mw <= 0:
-        return np.zeros(0, dtype=np.int64)
-    d = trees.demand[cand].astype(np.float64)
-    kth = min(cand.size, max(64, int(4 * max_mw / max(float(d.mean()), 1e-12)) + 1))
-    top = np.argpartition(-d, kth - 1)[:kth] if kth < cand.size else np.arange(cand.size)
-    top = top[np.lexsort((cand[top], -d[top]))]
-    take = top[np.cumsum(d[top]) <= max_mw]
-    return np.sort(cand[take])
-
-
 def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], short_mw: float,
                    lost_mw: float = 0.0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Starved consumers go to peers that advertised room at the previous tick (largest offer
@@ -180,12 +165,13 @@ def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     # generators' room first; then the peers' EV hubs, for what neither they nor our own hubs can cover
     short_left = [short_mw, -(1.0 - region.thr) * storage_reach_mw(region)]
     taken = pending  # (served ones handed before and not answered yet stay out)
+    largest = LargestServed(region.trees)  # (one order for the round's picks: scowl.balance.served)
     for donors, last in ((gas, False), (hubs, True)):
         for _, peer in donors:
             hand_starved(last, peer)
             short = short_left[0] + (short_left[1] if last else 0.0)
             if short > 0 and budget[last, peer] > 0:
-                idx = pick_served(region.trees, min(budget[last, peer], short), taken)
+                idx = largest.pick(min(budget[last, peer], short), taken)
                 if idx.size:
                     served.setdefault(peer, []).append(idx)
                     taken = np.concatenate([taken, idx])
@@ -347,7 +333,7 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
         if not idx.size:
             continue
         new = unique_ints(idx)
-        new = new[~np.isin(new, changed)]  # np.setdiff1d, without numpy 2's slow np.unique
+        new = new[~isin_ints(new, changed)]  # np.setdiff1d, without numpy 2's slow np.unique
         changed = np.concatenate([changed, new])
         gen = np.concatenate([gen, region.generator_of(new)])
     # one entry per consumer, the last word wins
@@ -356,7 +342,7 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
         changed, gen = changed[last], gen[last]
     # (else the round's own moves alone, sorted and unique: as they are - a first round moves millions)
     if handed.size:  # the handed out last, starved here (a consumer starved and then handed over is named once)
-        body = ~np.isin(changed, handed)
+        body = ~isin_ints(changed, handed)
         changed = np.concatenate([changed[body], handed])
         gen = np.concatenate([gen[body], np.full(handed.size, NO_GENERATOR)])
     region.moved_total += int(res.moved.size)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from scowl.balance.arrays import argsort_demand, pick
+from scowl.balance.arrays import argsort_demand, isin_ints, pick
 
 
 @pytest.mark.parametrize("descending", [False, True])
@@ -24,3 +24,12 @@ def test_pick_is_boolean_indexing_on_any_mask():
     for share in (0.0, 0.01, 0.5, 0.96, 1.0):
         mask = rng.random(a.size) < share
         assert np.array_equal(pick(a, mask), a[mask])
+
+
+def test_isin_ints_is_np_isin():
+    rng = np.random.default_rng(8)
+    for na, nb, hi in ((0, 5, 10), (5, 0, 10), (1000, 30, 50), (2000, 50_000, 3_000_000), (50_000, 2000, 3_000_000), (300, 300, 400)):
+        a, b = rng.integers(0, hi, na), rng.integers(0, hi, nb)
+        assert np.array_equal(isin_ints(a, b), np.isin(a, b))
+    a = np.arange(10, dtype=np.int64)
+    assert np.array_equal(isin_ints(a, np.array([9, 0, 9], dtype=np.int32)), np.isin(a, [0, 9]))  # repeats, other dtype

@@ -1,0 +1,73 @@
+"""The largest served consumers of a region: what a short region hands to peers before they
+starve (scowl.balance.regionround), largest first, ties by index.
+
+A region that is short asks for served consumers worth at most some MW once per peer with
+room, several times a round. Each answer is a prefix of one order (demand descending, then
+index) over the served consumers less those already handed, and a prefix worth a few hundred MW
+is a few thousand consumers of millions. So the order is built once a round, and only as far as
+the picks need: every served consumer whose demand is at least a floor, sorted; a pick whose
+prefix runs past that head lowers the floor and builds it again (the whole region at worst).
+A head holds every served consumer at or above its floor, so its order is the whole order's
+first part, and a prefix that ends inside it is the answer over the whole region, exactly.
+
+Valid while no served consumer's demand or generator changes: a round's picks in a row, with
+starved consumers released between them. Pure: reads the `Trees`, changes nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scowl.balance.arrays import isin_ints
+from scowl.balance.trees import EMPTY_I, Trees
+
+_SAMPLE = 1 << 16  # demands looked at to guess a head's floor
+
+
+class LargestServed:
+    """Served consumers of `trees` by demand, largest first (ties by index), built as far as asked."""
+
+    def __init__(self, trees: Trees) -> None:
+        self.trees = trees
+        self._head = EMPTY_I  # every served consumer with demand >= the floor, largest first, ties by index
+        self._whole = False  # the head is every served consumer
+        self._want = 0  # the head's size asked for
+
+    def pick(self, max_mw: float, exclude: np.ndarray) -> np.ndarray:
+        """Served consumers worth at most `max_mw`, largest first (ties by index), none of
+        `exclude`: the longest prefix of that order whose demand sums (float64, in order) to at
+        most `max_mw`. Returns their indices, ascending."""
+        if max_mw <= 0 or not self.trees.n:
+            return EMPTY_I
+        want = max(64, self._want)
+        while True:
+            if want > self._want and not self._whole:
+                self._build(want, max_mw)
+            head = self._head
+            cand = head[~isin_ints(head, exclude)] if exclude.size and head.size else head
+            sums = np.cumsum(self.trees.demand[cand].astype(np.float64))
+            if self._whole or (sums.size and sums[-1] > max_mw):  # the prefix ends inside the head
+                return np.sort(cand[sums <= max_mw])
+            want = max(4 * self._want, 4 * head.size, 256)
+
+    def _build(self, want: int, max_mw: float) -> None:
+        """A head of at least ~`want` consumers, or as many as `max_mw` needs at the served ones' mean
+        demand, four times over (its floor guessed from a sample of the demands)."""
+        trees = self.trees
+        d, a = trees.demand, trees.assignment
+        step = max(1, d.size // _SAMPLE)
+        sample = d[::step][a[::step] >= 0]
+        if sample.size:
+            mean = float(sample.mean(dtype=np.float64))
+            want = max(want, int(4 * max_mw / max(mean, 1e-12)) + 1)
+        self._want = want
+        k = want // step + 1  # the head's share of the sample
+        if not sample.size or k >= sample.size:
+            sel = np.flatnonzero(a >= 0)
+            self._whole = True
+        else:
+            floor = np.partition(sample, sample.size - k)[sample.size - k]
+            sel = np.flatnonzero(d >= floor)
+            sel = sel[a[sel] >= 0]
+            self._whole = not floor > 0  # a floor of 0: every served consumer is in
+        self._head = sel[np.argsort(-d[sel], kind="stable")]  # (sel ascending: ties keep index order)
+

@@ -10,6 +10,7 @@ import logging
 import matplotlib
 import pandas as pd
 import pytest
+from shared_runs import CUT_HEARTBEAT_S  # tests/fixtures/shared_runs.py
 
 import scowl
 from scowl.tidy import TABLES, column_docs
@@ -32,7 +33,9 @@ def two_runs(tmp_path_factory):
     async def cell():
         loop = asyncio.get_running_loop()
         a = scowl.run(scowl.load_scenario("small", **SHORT), out / "a")
-        b = scowl.run(scowl.load_scenario("small-partition", ticks=26, seed=8), out / "b")
+        # the partitioned day with a short heartbeat: the same figures, a third of the wait (CUT_HEARTBEAT_S)
+        b = scowl.run(scowl.load_scenario("small-partition", ticks=26, seed=8, response__heartbeat_timeout_s=CUT_HEARTBEAT_S),
+                      out / "b")
         assert asyncio.get_running_loop() is loop  # the caller's loop was never replaced
         return a, b
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_runs import CUT_HEARTBEAT_S  # tests/fixtures/shared_runs.py
 
 from scowl import __version__
 from scowl.cli import main
@@ -160,6 +161,7 @@ def test_sweep_json_reads_its_children_by_their_json(tmp_path):
 def test_partition_sweep_json(tmp_path):
     done = _scowl("partition-sweep", "small-partition", "--set", "scenario.ticks=14",
                   "--set", "network.partitions=[{start_tick = 4, end_tick = 8, isolate = [\"role:tracker\"]}]",
+                  "--set", f"response.heartbeat_timeout_s={CUT_HEARTBEAT_S}",  # less waiting, the same figures
                   "--sizes", "9", "--out", str(tmp_path / "ps"), "--json")
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout)
@@ -175,6 +177,7 @@ def seeded(tmp_path_factory):
     healthy = _scowl("run", "small", "--set", "scenario.ticks=6", "--seeds", "3", "--out", str(root / "healthy"))
     cut = _scowl("run", "small-partition", "--set", "scenario.ticks=6", "--set",
                  'network.partitions=[{start_tick = 1, end_tick = 5, isolate = ["role:tracker"]}]',
+                 "--set", f"response.heartbeat_timeout_s={CUT_HEARTBEAT_S}",  # less waiting, the same figures
                  "--seeds", "3", "--out", str(root / "cut"), "--json")
     return root, healthy, cut
 

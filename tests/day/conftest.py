@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shared_runs import CUT_HEARTBEAT_S  # tests/fixtures/shared_runs.py
 
 from scowl.config import load_scenario, override
 from scowl.run import run_scenario
@@ -30,5 +31,9 @@ def small_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def partition_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("small-partition")
-    return out, run_scenario("configs/small-partition.toml", str(out), show_progress=False)
+    """small-partition.toml as shipped but for the heartbeat timeout (CUT_HEARTBEAT_S: the same figures, less waiting)."""
+    d = tmp_path_factory.mktemp("small-partition")
+    config, out = d / "small-partition.toml", d / "run"
+    config.write_text(scenario_toml(override(load_scenario(str(ROOT / "configs/small-partition.toml")),
+                                             {"response.heartbeat_timeout_s": CUT_HEARTBEAT_S})))
+    return out, run_scenario(str(config), str(out), show_progress=False)

@@ -11,6 +11,7 @@ import json
 import shlex
 
 import pytest
+from shared_runs import CUT_HEARTBEAT_S  # tests/fixtures/shared_runs.py
 
 from scowl.cli import build_parser, main
 from scowl.config import load_scenario, override
@@ -79,7 +80,8 @@ def test_a_config_without_a_partition_window_is_refused_by_name(tmp_path):
 @pytest.fixture(scope="module")
 def short_day(tmp_path_factory):
     cut = {"start_tick": WINDOW[0], "end_tick": WINDOW[1], "isolate": ["role:tracker"], "from": ["*"]}
-    sc = override(load_scenario("configs/small-partition.toml"), {"scenario.ticks": 8, "network.partitions": [cut]})
+    sc = override(load_scenario("configs/small-partition.toml"), {"scenario.ticks": 8, "network.partitions": [cut],
+                                                                  "response.heartbeat_timeout_s": CUT_HEARTBEAT_S})
     path = tmp_path_factory.mktemp("config") / "short-partition.toml"
     path.write_text(scenario_toml(sc))
     return str(path)

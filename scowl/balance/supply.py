@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from scowl.balance.arrays import pick
 from scowl.balance.dispatch import dispatch, required_output, storage_setpoints
 from scowl.balance.fair import rotate
 from scowl.balance.handover import region_summary
@@ -132,24 +133,39 @@ def _more_gas(region: Region, res: RebalanceResult, base: np.ndarray, output: np
 
 
 def merge_results(first: RebalanceResult, second: RebalanceResult, trees: Trees) -> RebalanceResult:
-    """Two rebalances of one round as one: what moved from the start of the first to now."""
-    if not second.moved.size:
-        touched = first.moved
-    else:  # both sorted: mark and collect (O(N) bytes, no sort of a million indices)
-        mark = np.zeros(trees.n, dtype=bool)
-        mark[first.moved] = True
-        mark[second.moved] = True
-        touched = np.flatnonzero(mark)
-    start = trees.assignment[touched].copy()
-    start[np.searchsorted(touched, second.moved)] = second.moved_from
-    start[np.searchsorted(touched, first.moved)] = first.moved_from  # the first pass saw the start
+    """Two rebalances of one round as one: what moved from the start of the first to now.
+    Both lists are sorted: the second's (a few, mostly) are merged into the first's (a first
+    round's millions) by a binary search, with no region-wide mark, sort or second copy of them;
+    a list kept whole is returned as it is, not copied (round 0's peak holds less)."""
+    f, s = first.moved, second.moved
+    if s.size:
+        pos = np.searchsorted(f, s)
+        known = pos < f.size
+        known[known] = f[pos[known]] == s[known]  # moved in both: the first saw the start
+        fresh = ~known
+        at = pos[fresh]
+        touched = np.insert(f, at, s[fresh])  # (at ascending with s: sorted, unique)
+        start = np.insert(first.moved_from.astype(np.int32, copy=False), at, second.moved_from[fresh])
+        del pos, known, fresh, at
+    else:
+        touched, start = f, first.moved_from.astype(np.int32, copy=False)
+    touched = touched.astype(np.int64, copy=False)
     end = trees.assignment[touched]
     moved = start != end
-    idx, frm, to = touched[moved], start[moved], end[moved]
-    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=idx[(frm >= 0) & (to == STARVED)],
-                           restored=idx[(frm == STARVED) & (to >= 0)], shed=first.shed + second.shed,
+    if moved.all():
+        idx, frm, to = touched, start, end
+    else:
+        idx, frm, to = pick(touched, moved), pick(start, moved), pick(end, moved)
+    del moved, touched, start, end
+    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=_subset(idx, (frm >= 0) & (to == STARVED)),
+                           restored=_subset(idx, (frm == STARVED) & (to >= 0)), shed=first.shed + second.shed,
                            overloaded=first.overloaded, starved_count=second.starved_count, starved_mw=second.starved_mw,
                            passes=first.passes + second.passes, load=second.load)
+
+
+def _subset(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`a[mask]`; `a` itself when the mask keeps every one (results are read, never written)."""
+    return a if mask.all() else pick(a, mask)
 
 
 def reach_mw(region: Region) -> float:

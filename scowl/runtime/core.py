@@ -55,12 +55,13 @@ class ActorCore:
         self._handlers: dict[str, Handler] = {t: getattr(self, m) for t, m in self._handler_names.items()}
         self._ctx: zmq.asyncio.Context | None = None
         self._router: Channel | None = None
+        self._local: Channel | None = None  # the ROUTER for actors of this process (scowl.runtime.local)
         self._pub: Channel | None = None
         self._links: dict[str, Channel] = {}
-        # Routes through our ROUTER, by peer name: the authenticated peer (ZAP User-Id) when the
-        # ROUTER is a CURVE server, else the routing id the peer chose (inproc, insecure).
-        self._router_peers: dict[str, bytes] = {}  # name -> routing id of its live connection
-        self._router_lost: dict[str, bytes] = {}  # connected and dropped (a cut link): sends count as unroutable
+        # Routes through our ROUTERs, by peer name: the authenticated peer (ZAP User-Id) when the
+        # ROUTER is a CURVE server, else the routing id the peer chose (inproc, insecure, local).
+        self._router_peers: dict[str, tuple[Channel, bytes]] = {}  # name -> (ROUTER, routing id) of its live connection
+        self._router_lost: dict[str, tuple[Channel, bytes]] = {}  # connected and dropped (a cut link): sends count as unroutable
         self._rid_name: dict[bytes, str] = {}
         self._router_secure = False
         self._sub_peer: dict[Channel, str] = {}  # SUB channel -> the publisher (its key pinned when secure)
@@ -109,22 +110,24 @@ class ActorCore:
         """CURVE on this socket: the actor has keys and the address crosses a wire (tcp, ipc)."""
         return self.credentials is not None and needs_keys(address)
 
-    def _learn_route(self, name: str, rid: bytes) -> None:
-        """`name` spoke on connection `rid` of our ROUTER: replies and sends to it go there.
+    def _learn_route(self, name: str, ch: Channel, rid: bytes) -> None:
+        """`name` spoke on connection `rid` of our ROUTER `ch`: replies and sends to it go there.
         A newer connection takes the route only when it carries the same name, and on a secure
         ROUTER the name is the authenticated key's (ZAP): a restarted peer gets its route back,
         nobody else can take it (what ROUTER_HANDOVER did for any client claiming the name)."""
-        if self._router_peers.get(name) != rid:
-            self._router_peers[name] = rid
+        route = (ch, rid)
+        if self._router_peers.get(name) != route:
+            self._router_peers[name] = route
             self._rid_name[rid] = name
             self._router_lost.pop(name, None)
 
-    def _route_lost(self, rid: bytes) -> None:
-        """The connection `rid` is gone: its peer is lost until it speaks again."""
+    def _route_lost(self, ch: Channel, rid: bytes) -> None:
+        """The connection `rid` of ROUTER `ch` is gone: its peer is lost until it speaks again."""
         name = self._rid_name.get(rid, rid.decode("utf-8", "replace"))
-        if self._router_peers.get(name) == rid:
+        route = (ch, rid)
+        if self._router_peers.get(name) == route:
             del self._router_peers[name]
-            self._router_lost[name] = rid
+            self._router_lost[name] = route
 
     def _next_seq(self) -> int:
         self._seq += 1

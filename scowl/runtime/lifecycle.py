@@ -12,6 +12,7 @@ import zmq
 import zmq.asyncio
 
 from scowl.errors import ActorError
+from scowl.runtime import local
 from scowl.runtime.links import Links
 from scowl.runtime.transport import Channel, bind, is_tcp, make_socket
 
@@ -36,8 +37,22 @@ class Lifecycle(Links):
             if self.credentials is not None and self._router_secure:
                 self._router_watch = self._watch(sock, drops=True)
             self._start_pump(self._router)
+            if local.wanted(self.bound_address):
+                self._bind_local(ctx)
         await self.on_start()
         self.started.set()
+
+    def _bind_local(self, ctx: zmq.asyncio.Context) -> None:
+        """A second ROUTER, on inproc only, for the actors of this process (scowl.runtime.local):
+        no keys (inproc runs no handshake). A routing id is the name the runtime gave the actor
+        that connected, as good as its key: a second connection under it takes the route (an
+        actor of this process restarted under the same name), as its key would on the CURVE ROUTER."""
+        sock = make_socket(ctx, zmq.ROUTER, identity=self.name, tcp=False, handover=True)
+        sock.bind(local.address_of(self.name))
+        self._local = Channel(sock, "local")
+        self._start_pump(self._local)
+        assert self.bound_address is not None  # (wanted)
+        local.offer(ctx, self.name, self.bound_address)
 
     async def stop(self) -> None:
         """Stop on purpose: `on_stop`, cancel tasks and timers, close every socket. Idempotent."""
@@ -63,7 +78,9 @@ class Lifecycle(Links):
         for watch, monitor in self._watches:
             watch.close()
             monitor.close()
-        for ch in [self._router, self._pub, *self._links.values(), *self._subs]:
+        if self._local is not None and self._ctx is not None:
+            local.withdraw(self._ctx, self.name)
+        for ch in [self._router, self._local, self._pub, *self._links.values(), *self._subs]:
             if ch is not None:
                 ch.close()
         self.stopped.set()

@@ -9,6 +9,7 @@ import zmq.asyncio
 
 from scowl import wire
 from scowl.errors import ActorError, RequestTimeout
+from scowl.runtime import local
 from scowl.runtime.mailbox import Mailbox
 from scowl.runtime.transport import Channel, bind, is_tcp, make_socket
 from scowl.security.watch import ConnectionWatch
@@ -25,10 +26,16 @@ class Links(Mailbox):
         Hello/Welcome round trip proved the link carries traffic both ways."""
         if peer in self._links:
             return
-        secure = self._secure(address)
-        sock = make_socket(self._context(), zmq.DEALER, identity=None if secure else self.name, tcp=is_tcp(address))
-        if self.credentials is not None and secure:  # only the holder of peer's enrolled key answers; our key names us
-            self.credentials.client(sock, peer)
+        ctx = self._context()
+        here = local.find(ctx, peer, address)
+        if here is not None:  # an actor of this process: its local ROUTER, our name as routing id (scowl.runtime.local)
+            sock = make_socket(ctx, zmq.DEALER, identity=self.name, tcp=False)
+            address = here
+        else:
+            secure = self._secure(address)
+            sock = make_socket(ctx, zmq.DEALER, identity=None if secure else self.name, tcp=is_tcp(address))
+            if self.credentials is not None and secure:  # only the holder of peer's enrolled key answers; our key names us
+                self.credentials.client(sock, peer)
         sock.connect(address)
         ch = Channel(sock, peer)
         self._links[peer] = ch

@@ -105,7 +105,7 @@ class Mailbox(Dispatch):
     def _recv(self, ch: Channel) -> tuple[list[zmq.Frame], str | None] | None:
         """One waiting message and, on a CURVE server ROUTER, its ZAP User-Id (the name the
         key is enrolled as); None when nothing waits."""
-        if ch.kind == ROUTER and self._router_secure:
+        if ch is self._router and self._router_secure:
             got = ch.recv_ready_user()
             if got is not None and self._router_watch is not None:
                 self._router_watch.delivered(ch.src_fd, got[1])
@@ -117,9 +117,9 @@ class Mailbox(Dispatch):
         """One received ZeroMQ message: who sent it, its byte counts, then its frames."""
         kind = ch.kind
         rid: bytes | None
-        if kind == ROUTER and self._router_secure:  # whom the ZAP authority found the key enrolled as
+        if kind == ROUTER and ch is self._router and self._router_secure:  # whom the ZAP authority found the key enrolled as
             rid, sender = parts[0].bytes, user or "?unauthenticated"
-        elif kind == ROUTER:  # inproc or insecure: the routing id the peer chose
+        elif kind == ROUTER:  # inproc (a local ROUTER too: the runtime sets the peer's name) or insecure: the routing id the peer chose
             rid = parts[0].bytes
             sender = rid.decode("utf-8", "replace")[:64]
         elif kind == SUB:  # the publisher we subscribed to ("": not named)
@@ -128,7 +128,7 @@ class Mailbox(Dispatch):
             rid, sender = None, ch.name
         expected_parts = 1 if kind == DEALER else 2
         if len(parts) != expected_parts:
-            self._refuse(sender, rid, kind, "malformed", f"{len(parts)} message parts, expected {expected_parts}", None)
+            self._refuse(sender, rid, ch, "malformed", f"{len(parts)} message parts, expected {expected_parts}", None)
             return
         packet = parts[-1].buffer.toreadonly()  # a view of what libzmq received: not copied
         self.stats.bytes_received += len(packet)
@@ -138,13 +138,13 @@ class Mailbox(Dispatch):
         link[3] += len(packet)
         line = timeline.TIMELINE
         if line is None:
-            self._accept_packet(packet, sender, rid, kind)
+            self._accept_packet(packet, sender, rid, ch)
             return
         t0 = timeline.now()
-        self._accept_packet(packet, sender, rid, kind)
+        self._accept_packet(packet, sender, rid, ch)
         line.add(t0, self.name, "decode", len(packet))
 
-    def _accept_packet(self, packet: bytes | memoryview, sender: str, rid: bytes | None, kind: int) -> None:
+    def _accept_packet(self, packet: bytes | memoryview, sender: str, rid: bytes | None, ch: Channel) -> None:
         """Validate every frame of a packet; replies resolve their futures now (a handler
         awaiting a reply must never wait behind itself), the rest go to the mailbox.
         A large packet is not copied: its large frames decode as views of it (wire.decode_frame),
@@ -153,7 +153,7 @@ class Mailbox(Dispatch):
         try:
             frames = wire.decode_packet(packet, views=views)
         except ProtocolError as exc:
-            self._refuse(sender or "?", rid, kind, exc.reason, exc.detail, None)
+            self._refuse(sender or "?", rid, ch, exc.reason, exc.detail, None)
             return
         guards = self.guards
         for frame in frames:
@@ -169,7 +169,7 @@ class Mailbox(Dispatch):
                     if isinstance(msg, wire.Chunk):
                         raise ProtocolError("malformed", "a chunk inside a chunked message")
             except ProtocolError as exc:
-                self._refuse(sender or "?", rid, kind, exc.reason, exc.detail, frame)
+                self._refuse(sender or "?", rid, ch, exc.reason, exc.detail, frame)
                 continue
             who = env.sender
             if sender.startswith(UNENROLLED) and self.roster is not None:
@@ -183,11 +183,11 @@ class Mailbox(Dispatch):
             if sender and who != sender:  # the envelope names someone else than the peer it came from
                 if "sender" in guards:
                     taken = " (a name the run already has: duplicate name)" if sender.startswith(UNENROLLED) else ""
-                    self._refuse(sender, rid, kind, "spoofed", f"envelope says {who[:64]!r}, the connection is {sender!r}{taken}", frame,
+                    self._refuse(sender, rid, ch, "spoofed", f"envelope says {who[:64]!r}, the connection is {sender!r}{taken}", frame,
                                  who if taken else "")
                     continue
             elif rid is not None:
-                self._learn_route(who, rid)
+                self._learn_route(who, ch, rid)
             if "values" in guards and (why := check_values(msg)) is not None:
                 self._reject(who, "invalid_value", why)
                 continue
@@ -211,7 +211,7 @@ class Mailbox(Dispatch):
             else:
                 self._mailbox.append((env, msg))
 
-    def _refuse(self, sender: str, rid: bytes | None, kind: int, reason: str, detail: str, frame: bytes | memoryview | None,
+    def _refuse(self, sender: str, rid: bytes | None, ch: Channel, reason: str, detail: str, frame: bytes | memoryview | None,
                 reply_as: str = "") -> None:
         """Count a frame we could not accept and, when it came to our ROUTER, say why with a
         typed `reject`: as the reply to the request (reply_to = its seq, so the asker's request
@@ -219,7 +219,7 @@ class Mailbox(Dispatch):
         sender and reason, with reply_to 0. Never in answer to a reject: two peers must not
         reject each other forever."""
         self._reject(sender, reason, detail)
-        if kind != zmq.ROUTER or rid is None or self._router is None:
+        if ch.kind != ROUTER or rid is None:
             return
         seq, ask, msg_type = _peek(frame)
         if msg_type == wire.Reject.TYPE or (sender.startswith(UNENROLLED) and msg_type != wire.Join.TYPE):
@@ -232,7 +232,7 @@ class Mailbox(Dispatch):
             seq = 0
         reply = wire.encode_frame(wire.Reject(reason, detail[:500], msg_type), self.name, reply_as or sender, self._next_seq(),
                                   self.clock.tick, seq)
-        self._enqueue(self._router, rid, reply)
+        self._enqueue(ch, rid, reply)
 
     async def _drain(self, first: Awaitable[None] | None = None) -> None:
         """The mailbox: handle messages one at a time, in arrival order; async handlers are

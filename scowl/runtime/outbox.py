@@ -58,12 +58,10 @@ class Outbox(ActorCore):
                       for piece in chunks.split(frame, seq, self.name, to)]
         del frame
         ch = self._links.get(to)
-        rid: bytes | None
-        if ch is not None:
-            rid = None
-        elif self._router is not None and (rid := self._router_peers.get(to) or self._router_lost.get(to)) is not None:
-            ch = self._router  # a lost peer is tried again: it may have reconnected (insecure: ROUTER_HANDOVER)
-        else:
+        rid: bytes | None = None
+        if ch is None and (route := self._router_peers.get(to) or self._router_lost.get(to)) is not None:
+            ch, rid = route  # a lost peer is tried again: it may have reconnected (insecure: ROUTER_HANDOVER)
+        if ch is None:
             raise ActorError(f"{self.name}: no route to {to!r} (connect to it, or wait for it to connect)")
         if ask:
             self._remember_ask(seq, to)
@@ -177,7 +175,7 @@ class Outbox(ActorCore):
                 raise
             self.stats.unroutable += len(frames)
             if rid is not None:  # only a ROUTER (ROUTER_MANDATORY) says a peer is unreachable
-                self._route_lost(rid)
+                self._route_lost(ch, rid)
             return
         self._backlog[ch] = collections.deque([(parts, len(frames))])
         self._backlog_drained.clear()
@@ -198,7 +196,7 @@ class Outbox(ActorCore):
                         raise
                     self.stats.unroutable += n
                     if len(parts) == 2 and isinstance(rid := parts[0], bytes):  # through the ROUTER: [routing id, packet]
-                        self._route_lost(rid)
+                        self._route_lost(ch, rid)
                 backlog.popleft()
         finally:
             if not backlog or ch.closed:

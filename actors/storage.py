@@ -24,12 +24,11 @@ from scowl.model import (
     build_evs,
     build_hubs,
     build_population,
-    hub_limits_mw,
     hub_output_mw,
     hub_setpoint_mw,
-    settle_hubs,
     timeline,
 )
+from scowl.model.hubtick import HubTick
 from scowl.streams import StreamRepo
 
 STORAGE_TYPE_CODE = np.uint8(255)  # not a fuel type of the mix
@@ -53,6 +52,7 @@ class StorageFleet(GeneratorFleet):
         self.ramp = self.nameplate.copy()  # a battery follows its setpoint within the tick
         self.tl = timeline(scenario)
         self.tick_hours = scenario.tick_seconds / 3600.0
+        self.hub_tick = HubTick(self.hubs, scenario.tick_seconds)  # the per-tick arithmetic in work buffers
         self.plugged = np.ones(len(evs), dtype=bool)
         self.charge_cap = np.zeros(n)
         self.books = {"charged_mwh": 0.0, "delivered_mwh": 0.0, "driven_mwh": 0.0,
@@ -63,9 +63,7 @@ class StorageFleet(GeneratorFleet):
 
     def availability(self, tick: int) -> tuple[np.ndarray, np.ndarray]:
         minute = float(self.tl.local_hour[tick]) * 60.0
-        self.driven_kwh = self.hubs.drive(minute, self.scenario.tick_seconds)
-        self.plugged = self.hubs.plugged(minute)
-        dis, chg = hub_limits_mw(self.hubs, self.plugged, self.tick_hours)
+        self.driven_kwh, self.plugged, dis, chg = self.hub_tick.start(minute, self.tick_hours)
         self.charge_cap = chg
         return dis, chg
 
@@ -76,7 +74,7 @@ class StorageFleet(GeneratorFleet):
         self.setpoint[upd] = hub_setpoint_mw(target[upd], self.charge_cap[upd], self.available[upd])
 
     def settle(self, tick: int, delivered: np.ndarray, figures: dict) -> None:
-        charged, given = settle_hubs(self.hubs, self.setpoint, delivered, self.charge_cap, self.plugged, self.tick_hours)
+        charged, given = self.hub_tick.settle(self.setpoint, delivered, self.charge_cap, self.tick_hours)
         self.books["charged_mwh"] += charged
         self.books["delivered_mwh"] += given
         self.books["driven_mwh"] += self.driven_kwh / 1000.0

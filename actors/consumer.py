@@ -21,7 +21,7 @@ from scowl import wire
 from scowl.actors.assign_inbox import AssignInbox
 from scowl.actors.peer import Gather, GridPeer
 from scowl.actors.population_ids import IdSpace
-from scowl.actors.population_reports import BLOCK, moved_past_threshold
+from scowl.actors.population_reports import BLOCK, Reports
 from scowl.actors.population_rows import GeneratorRows
 from scowl.analysis.service import LatencyBook, ServiceBooks
 from scowl.balance import response
@@ -67,6 +67,7 @@ class Population(GridPeer):
         self.books = ServiceBooks(self.n)  # served, starved, choked, starvation spells per consumer
         self.latency = LatencyBook()  # demand report -> assignment, wall ms
         self.threshold = np.float32(scenario.trackers.report_threshold)
+        self.reports = Reports(self.space, len(plan.trackers))  # which consumers report, each tick
         self.assigns = AssignInbox(plan.trackers)  # (and, in real time, the trackers' continuous rounds')
         self.verdicts = Gather([f.name for f in plan.fleets], "verdict")
         self.tracker_index = {t: i for i, t in enumerate(plan.trackers)}
@@ -205,14 +206,13 @@ class Population(GridPeer):
 
     def _report(self, tick: int) -> None:
         """Tell each tracker the demand of its consumers that moved past the report threshold."""
-        moved = moved_past_threshold(self.demand, self.reported, self.threshold, self.mgr, len(self.plan.trackers))
-        for tracker, (pos, mw) in zip(self.plan.trackers, moved, strict=True):
-            self.reports_sent += pos.size
-            # (copy=False: the batch is encoded as it is sent, and its arrays are this report's own);
-            # compact ids (one high word, uint32 global indices): 4 bytes an id to send and encrypt, not 16
-            lo = np.empty(pos.size, dtype=np.uint32)  # (written straight in the wire's dtype: no int64 temporary)
-            self.space.global_into(pos, lo)
+        moved = self.reports.moved_past_threshold(self.demand, self.reported, self.threshold, self.mgr)
+        for tracker, (lo, mw) in zip(self.plan.trackers, moved, strict=True):
+            self.reports_sent += lo.size
+            # compact ids (one high word, uint32 global indices): 4 bytes an id to send and encrypt, not 16;
+            # (copy=False: the report's arrays are its own; sending encodes them at once)
             self.send(tracker, wire.DemandReport.pack_compact(hi=int(self.space.hi), lo=lo, copy=False, tick=tick, demand_mw=mw))
+            del lo, mw  # (before the next tracker's are joined)
         self.latency.reported(tick, time.perf_counter())
 
     @on(wire.Assign)

@@ -1,52 +1,72 @@
 """A population's demand reports: which consumers moved past the report threshold since they
-last reported (marked as reported), grouped by tracker. numpy only, in blocks into reused
-buffers: no n-wide temporary."""
+last reported (marked as reported), grouped by tracker, as global indices (uint32) and demand.
+
+Every tick about half the consumers report (a whole-state population: ~1.1 M). What a tick's
+reports hold is kept small, because it adds to the process's peak unless it fits in what the
+allocator already holds (tick 0's Assigns set that): each block's reports are kept as 8 bytes a
+report (uint32 global index, float32 demand) and each tracker's are joined only when its turn to
+be sent comes (lists of int64 positions and every tracker's joined copies at once were ~24
+bytes a report, ~29 MB a tick). Buffers over every consumer kept from tick to tick would add to
+the process's resident memory for good, so none is kept but a block's scratch."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+
+from scowl.actors.population_ids import IdSpace
 
 #: consumers per block of the per-tick work over every consumer (its temporaries stay a few MB)
 BLOCK = 1 << 18
 
 
-def moved_past_threshold(demand: np.ndarray, reported: np.ndarray, threshold: np.float32, tracker_of: np.ndarray,
-                         trackers: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The consumers whose demand moved past the report threshold since they last reported
-    (|d - r| > threshold x r; a consumer that reported 0 reports any demand), by tracker
-    (`tracker_of`, a byte per position): for each tracker, their positions (ascending) and
-    demand; `reported` takes their demand. Grouped block by block (a stable radix sort of a
-    byte per report, in cache), then joined: no gather over the whole population."""
-    n = demand.size
-    diff = np.empty(min(n, BLOCK), dtype=np.float32)
-    bound = np.empty_like(diff)
-    mark = np.empty(diff.size, dtype=bool)
-    pos: list[list[np.ndarray]] = [[] for _ in range(trackers)]
-    mw: list[list[np.ndarray]] = [[] for _ in range(trackers)]
-    for a in range(0, n, BLOCK):
-        b = min(n, a + BLOCK)
-        db, rb, m = demand[a:b], reported[a:b], mark[: b - a]
-        np.subtract(db, rb, out=diff[: b - a])
-        np.abs(diff[: b - a], out=diff[: b - a])
-        np.multiply(rb, threshold, out=bound[: b - a])
-        np.greater(diff[: b - a], bound[: b - a], out=m)
-        j = np.flatnonzero(m)
-        v = db[j]  # (gathers by index: a masked copy or compress of a half-set random mask is slower)
-        rb[j] = v
-        j += a
-        if trackers == 1:
-            pos[0].append(j)
-            mw[0].append(v)
-            continue
-        of = tracker_of[j]
-        order = np.argsort(of, kind="stable")
-        j, v = j[order], v[order]
-        counts = np.bincount(of, minlength=trackers)  # one pass, not one per tracker
-        e = 0
-        for t in range(trackers):
-            c = int(counts[t])
-            pos[t].append(j[e:e + c])
-            mw[t].append(v[e:e + c])
-            e += c
-    return [(np.concatenate(p) if p else np.zeros(0, np.int64), np.concatenate(w) if w else np.zeros(0, np.float32))
-            for p, w in zip(pos, mw, strict=True)]
+class Reports:
+    """The report selection of a population (`space`: its positions and their global indices)
+    whose consumers have `trackers` trackers, with a block's scratch kept from tick to tick."""
+
+    def __init__(self, space: IdSpace, trackers: int) -> None:
+        m = min(space.n, BLOCK)
+        self.space, self.trackers = space, trackers
+        self._diff, self._bound, self._mark = np.empty(m, np.float32), np.empty(m, np.float32), np.empty(m, bool)
+
+    def moved_past_threshold(self, demand: np.ndarray, reported: np.ndarray, threshold: np.float32,
+                             tracker_of: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The consumers whose demand moved past the report threshold since they last reported
+        (|d - r| > threshold x r; a consumer that reported 0 reports any demand), by tracker
+        (`tracker_of`, a byte per position): for each tracker in turn, their global indices
+        (uint32, in position order) and demand (float32), arrays of their own. Every block is
+        selected and `reported` takes their demand before the first tracker's come. Grouped
+        block by block (a stable radix sort of a byte per report, in cache)."""
+        n, k_trackers = demand.size, self.trackers
+        diff, bound, mark = self._diff, self._bound, self._mark
+        lo: list[list[np.ndarray]] = [[] for _ in range(k_trackers)]
+        mw: list[list[np.ndarray]] = [[] for _ in range(k_trackers)]
+        for a in range(0, n, BLOCK):
+            b = min(n, a + BLOCK)
+            db, rb, m = demand[a:b], reported[a:b], mark[: b - a]
+            np.subtract(db, rb, out=diff[: b - a])
+            np.abs(diff[: b - a], out=diff[: b - a])
+            np.multiply(rb, threshold, out=bound[: b - a])
+            np.greater(diff[: b - a], bound[: b - a], out=m)
+            j = np.flatnonzero(m)
+            v = db[j]  # (gathers by index: a masked copy or compress of a half-set random mask is slower)
+            rb[j] = v
+            if k_trackers > 1:
+                of = tracker_of[a:b][j]
+                order = np.argsort(of, kind="stable")
+                j, v = j[order], v[order]
+                counts = np.bincount(of, minlength=k_trackers).tolist()  # one pass, not one per tracker
+            else:
+                counts = [j.size]
+            j += a
+            g = np.empty(j.size, np.uint32)  # (global indices in the wire's dtype: 4 bytes a report kept, not 8)
+            self.space.global_into(j, g)
+            e = 0
+            for t, c in enumerate(counts):
+                lo[t].append(g[e:e + c])
+                mw[t].append(v[e:e + c])
+                e += c
+        for t in range(k_trackers):
+            yield np.concatenate(lo[t]) if lo[t] else np.zeros(0, np.uint32), np.concatenate(mw[t]) if mw[t] else np.zeros(0, np.float32)
+            lo[t] = mw[t] = []  # (a block's arrays go once every tracker's part of them is joined)

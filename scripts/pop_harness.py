@@ -130,7 +130,7 @@ def main() -> None:
             g = gens_of[t][rng.integers(0, len(gens_of[t]), sel.size)]
             if tick:
                 g[rng.random(sel.size) < args.starved / (args.moved + args.starved)] = wire.STARVED_ID
-            pop.assigns.add(tick, tracker, (tracker, wire.Assign.pack(tick=tick, ids=pop.ids_at(sel), gen_ids=g)))
+            pop.assigns.add(tick, tracker, (tracker, wire.Assign.pack_ids(ids=pop.ids_at(sel), tick=tick, gen_ids=g)))
         if tick in (0, 1):
             rss_at[f"{tick} reports"] = rss_mb()
         c2 = time.process_time()

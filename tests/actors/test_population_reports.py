@@ -1,6 +1,7 @@
 """A population's demand reports (scowl.actors.population_reports): the consumers past the
 report threshold, by tracker in position order, and `reported` updated, equal a plain
-whole-array rule, across blocks; and the ids of a report (scowl.actors.population_ids)."""
+whole-array rule, across blocks and ticks (its scratch is reused); and the ids of a report
+(scowl.actors.population_ids)."""
 
 from __future__ import annotations
 
@@ -26,17 +27,27 @@ def test_reports_by_tracker_equal_the_whole_array_rule(monkeypatch, trackers):
     moved = np.abs(demand - reported) > threshold * reported
     expect_reported = np.where(moved, demand, reported)
 
-    got = population_reports.moved_past_threshold(demand, reported, threshold, tracker_of, trackers)
+    space = IdSpace(start=100, n_consumers=n - 20, n_blocks=20, fixed_start=3, n_global=50_000)
+    reports = population_reports.Reports(space, trackers)
+    got = list(reports.moved_past_threshold(demand, reported, threshold, tracker_of))
 
     assert len(got) == trackers
-    for t, (pos, mw) in enumerate(got):
+    for t, (lo, mw) in enumerate(got):
         want = np.flatnonzero(moved & (tracker_of == t))
-        np.testing.assert_array_equal(pos, want)
+        assert lo.dtype == np.uint32 and mw.dtype == np.float32
+        np.testing.assert_array_equal(lo, space.global_at(want))  # consumers, then the blocks after every consumer
         np.testing.assert_array_equal(mw.view(np.uint32), demand[want].view(np.uint32))
     np.testing.assert_array_equal(reported.view(np.uint32), expect_reported.view(np.uint32))
-    assert 0 < sum(pos.size for pos, _ in got) < n
-    again = population_reports.moved_past_threshold(demand, reported, threshold, tracker_of, trackers)
-    assert all(pos.size == 0 and mw.size == 0 for pos, mw in again)  # nothing moved since
+    assert 0 < sum(lo.size for lo, _ in got) < n and any(lo.max() >= 50_000 for lo, _ in got)
+    again = reports.moved_past_threshold(demand, reported, threshold, tracker_of)
+    assert all(lo.size == 0 and mw.size == 0 for lo, mw in again)  # nothing moved since
+    demand[::7] += np.float32(1.0)  # the next tick, with the same scratch
+    tracker_of[::5] = (tracker_of[::5] + 1) % trackers  # (some consumers changed trackers)
+    later = reports.moved_past_threshold(demand, reported, threshold, tracker_of)
+    for t, (lo, mw) in enumerate(later):
+        want = np.arange(0, n, 7)[tracker_of[::7] == t]
+        np.testing.assert_array_equal(lo, space.global_at(want))
+        np.testing.assert_array_equal(mw.view(np.uint32), demand[want].view(np.uint32))
 
 
 def test_ids_of_consumers_and_blocks():

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import sys
 from typing import Any
 
@@ -96,7 +97,25 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
             args.bind = "tcp://127.0.0.1:0"
 
 
+def one_malloc_arena() -> None:
+    """glibc: every thread allocates from the main arena (M_ARENA_MAX 1), unless the environment
+    says otherwise. Called before the node's threads start. Else ZeroMQ's I/O thread gets an arena
+    of its own that keeps the largest burst it ever received resident for the rest of the run, as
+    free memory no other thread can use: a whole-state population's tick-0 Assigns (every consumer,
+    8 bytes each) left 17.2 MB free there all day (malloc_info), 8 bytes a consumer; with one
+    arena, later ticks reuse it (population-0 alone, 30 ticks: peak RSS 147.2 -> 130.0 MB)."""
+    if sys.platform != "linux" or "MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-8, 1)  # M_ARENA_MAX (malloc.h); returns 0 where not glibc's
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    one_malloc_arena()
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)

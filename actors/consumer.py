@@ -357,6 +357,7 @@ class Population(GridPeer):
         figures = {
             "consumers": self.n, **self.books.final_figures(self.scenario.tick_seconds), **self.latency.figures(),
             "unknown_ids": self.unknown_ids, "resyncs": self.resyncs, "interim_assigns": self.assigns.interim_applied,
+            "late_handed": self.assigns.late_handed,  # consumers of handed parts dropped: they came after their tick was followed
             **{f"class_consumers:{name}": int(classes[k]) for k, name in enumerate(CLASS_NAMES)},
             **response.deferral_figures(self.dr, self.tick_now + 1),
         }

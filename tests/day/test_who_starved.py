@@ -69,7 +69,7 @@ def test_one_consumer_starved_all_day_does_not_wrap():
     pop.dr = None
     pop.latency = LatencyBook()
     pop.unknown_ids = pop.resyncs = 0
-    pop.assigns = SimpleNamespace(interim_applied=0)  # (real-time pacing: Assigns applied before their tick)
+    pop.assigns = SimpleNamespace(interim_applied=0, late_handed=2)  # (real time: Assigns applied before their tick; late handed parts)
     pop.tick_now = ticks - 1
     pop.ids_at = lambda pos: np.zeros(len(pos), dtype=[("hi", "<u8"), ("lo", "<u8")])
     pop.global_at = lambda pos: np.asarray(pos, dtype=np.int64)
@@ -78,6 +78,7 @@ def test_one_consumer_starved_all_day_does_not_wrap():
     assert f["starved_spell_max_s"] == 86_400
     assert f["starved_consumer_seconds"] == 86_400
     assert f["class_consumers:residential"] == 1 and f["class_consumers:fixed load"] == 1
+    assert f["late_handed"] == 2 and f["interim_assigns"] == 0
     table = dict(pop.who_starved())
     assert table["starved_s"].tolist() == [86_400.0] and table["starved_spells"].tolist() == [1]
     assert table["zone"].dtype == np.uint8 and table["zone"].tolist() == consumer_zones([0], 42).tolist()

@@ -346,14 +346,14 @@ class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
             mine = (owner == k) | (owner == NO_OWNER)
             self.send(p.name, wire.Assign.pack_ids(tick=tick, ids=out.ids[mine], gen_ids=out.gen_ids[mine], handed=int(np.count_nonzero(mine[tail:]))))
         released = np.full(len(out.released_ids), balance.NO_GENERATOR, dtype=np.int32)  # first: the round's word wins
-        delta = wire.TreeDelta.pack(tick=tick, ids=np.concatenate([out.released_ids, out.ids]),
-                                    gen_ids=np.concatenate([released, out.gen_ids]))
         sp = wire.Setpoints.pack(tick=tick, gen_ids=out.steer_gen_ids, setpoint_mw=out.setpoint_mw)
         for fleet in sorted(self.gen_status.expected_at(tick)):  # the fleets owning generators here, no others
-            self._note_unsent(fleet, delta.column("ids"))
+            self._note_unsent(fleet, out.released_ids)
+            self._note_unsent(fleet, out.ids)
             if fleet in self._resend:
                 self._resend_truth(fleet, tick)
-            self.send(fleet, delta)
+            for ids, gens in balance.blocks((out.released_ids, released), (out.ids, out.gen_ids)):  # (round 0 names everyone)
+                self.send(fleet, wire.TreeDelta.pack(tick=tick, ids=ids, gen_ids=gens))  # in order, as the fleet applies them
             self.send(fleet, sp)
         after = out.summary
         for peer in self.peer_trackers:  # the peer's next first pass waits for it

@@ -59,6 +59,7 @@ __all__ = [
     "Trees",
     "ZoneLimits",
     "accept_consumers",
+    "blocks",
     "check_invariants",
     "finish_round",
     "first_pass",
@@ -73,6 +74,7 @@ __all__ = [
     "tracker_round",
 ]
 
+from scowl.balance.arrays import blocks
 from scowl.balance.continuous import InterimOutput, interim_round
 from scowl.balance.handed import ANSWER_WINDOW, Answer
 from scowl.balance.handover import (

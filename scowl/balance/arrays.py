@@ -67,6 +67,19 @@ def _last_wins(idx: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
     return idx[keep], values[keep]
 
 
+BLOCK = 1 << 18  # entries of a block of what a round sends (`blocks`)
+
+
+def blocks(*parts: tuple[np.ndarray, np.ndarray], size: int = BLOCK) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pairs of parallel arrays (ids, generators), part after part, cut in slices of at most
+    `size` (views, no copies): what a round sends, message by message in this order, so no one
+    message holds millions (round 0 names every consumer). One empty block when all are empty."""
+    out = [(a[i : i + size], b[i : i + size]) for a, b in parts for i in range(0, len(a), size)]
+    if out or not parts:
+        return out
+    return [(parts[0][0][:0], parts[0][1][:0])]
+
+
 def pick(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """`a[mask]` (1-D, a boolean mask as long as `a`), fast on any mask: numpy 2.4's boolean
     indexing costs ~5-14 ns per element on a mixed mask (a branch per element), `compress` ~1 ns

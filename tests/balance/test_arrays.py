@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from scowl.balance.arrays import argsort_demand, isin_ints, pick
+from scowl.balance.arrays import argsort_demand, blocks, isin_ints, pick
 
 
 @pytest.mark.parametrize("descending", [False, True])
@@ -33,3 +33,14 @@ def test_isin_ints_is_np_isin():
         assert np.array_equal(isin_ints(a, b), np.isin(a, b))
     a = np.arange(10, dtype=np.int64)
     assert np.array_equal(isin_ints(a, np.array([9, 0, 9], dtype=np.int32)), np.isin(a, [0, 9]))  # repeats, other dtype
+
+
+def test_blocks_cut_parts_in_order_and_keep_one_empty_block():
+    a, b = np.arange(10), np.arange(10) * 2
+    c, d = np.arange(100, 103), np.arange(3)
+    got = blocks((a, b), (c, d), size=4)
+    assert [x.size for x, _ in got] == [4, 4, 2, 3]
+    assert np.array_equal(np.concatenate([x for x, _ in got]), np.r_[a, c])
+    assert np.array_equal(np.concatenate([y for _, y in got]), np.r_[b, d])
+    empty = blocks((a[:0], b[:0]), (c[:0], d[:0]))
+    assert len(empty) == 1 and empty[0][0].size == 0 and empty[0][0].dtype == a.dtype

@@ -352,8 +352,8 @@ class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
             self._note_unsent(fleet, out.ids)
             if fleet in self._resend:
                 self._resend_truth(fleet, tick)
-            for ids, gens in balance.blocks((out.released_ids, released), (out.ids, out.gen_ids)):  # (round 0 names everyone)
-                self.send(fleet, wire.TreeDelta.pack(tick=tick, ids=ids, gen_ids=gens))  # in order, as the fleet applies them
+            for ids, gens in balance.id_blocks((out.released_ids, released), (out.ids, out.gen_ids)):  # (round 0 names everyone)
+                self.send(fleet, wire.TreeDelta.pack_ids(tick=tick, ids=ids, gen_ids=gens))  # one population's: compact
             self.send(fleet, sp)
         after = out.summary
         for peer in self.peer_trackers:  # the peer's next first pass waits for it

@@ -60,6 +60,7 @@ __all__ = [
     "ZoneLimits",
     "accept_consumers",
     "blocks",
+    "id_blocks",
     "check_invariants",
     "finish_round",
     "first_pass",
@@ -75,6 +76,7 @@ __all__ = [
 ]
 
 from scowl.balance.arrays import blocks
+from scowl.balance.consumer_ids import id_blocks
 from scowl.balance.continuous import InterimOutput, interim_round
 from scowl.balance.handed import ANSWER_WINDOW, Answer
 from scowl.balance.handover import (

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from scowl.balance.arrays import unique_ints
+from scowl.balance.arrays import BLOCK, blocks, unique_ints
 
 
 class ConsumerIds:
@@ -77,3 +77,24 @@ class ConsumerIds:
             if code > np.iinfo(self.code.dtype).max:
                 self.code = self.code.astype(np.uint16 if code <= np.iinfo(np.uint16).max else np.uint32)
         return code
+
+
+def id_blocks(*parts: tuple[np.ndarray, np.ndarray], size: int = BLOCK) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`arrays.blocks` of (ids, generators) pairs whose blocks each hold one id prefix (`hi`, a
+    population's), so each crosses in the compact form (wire.CompactIds: 8 bytes an entry, not
+    20). Within a part the entries are grouped by prefix, stably (not moved when each prefix is in
+    one run already, as a round's consumers in index order mostly are); the parts stay in order.
+    A part names each consumer once (a round's released, its moved), so the order within it
+    changes nothing its receiver keeps."""
+    groups = []
+    for ids, gens in parts:
+        hi = ids["hi"]
+        runs = np.flatnonzero(hi[1:] != hi[:-1]) + 1
+        heads = hi[np.r_[0, runs]] if hi.size else hi
+        if unique_ints(heads).size < heads.size:  # a prefix in more than one run: grouped
+            order = np.argsort(hi, kind="stable")
+            ids, gens = ids[order], gens[order]
+            runs = np.flatnonzero(ids["hi"][1:] != ids["hi"][:-1]) + 1
+        bounds = [0, *runs.tolist(), len(ids)]
+        groups += [(ids[a:b], gens[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return blocks(*groups, size=size)

@@ -243,21 +243,22 @@ class Assign(CompactIds, frozen=True):
 
 
 @message("tree-delta")
-class TreeDelta(Batch, frozen=True):
-    """Tracker -> fleet: changes to generators' distribution trees (consumer -> gen id, or
-    STARVED_ID when it left), so each generator holds its own copy of its tree."""
+class TreeDelta(CompactIds, frozen=True):
+    """Tracker -> fleet: changes to generators' distribution trees (consumer -> gen id, or STARVED_ID when it left), so each
+    generator holds its own copy of its tree; several a tick, applied in the order sent. Compact form as an Assign's."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("gen_ids", "<i4"))
     tick: int
     n: int
     ids: bytes
     gen_ids: bytes
+    hi: int = 0
+    lo: bytes = b""
 
 
 @message("setpoints")
 class Setpoints(Batch, frozen=True):
-    """Tracker -> fleet, once per tick and after its TreeDelta: dispatch of continuous
-    generators (MW). Also the end-of-orders marker for the tick."""
+    """Tracker -> fleet, once per tick and after its TreeDelta: dispatch of continuous generators (MW). Also the end-of-orders marker for the tick."""
 
     COLUMNS: ClassVar = (("gen_ids", "<i4"), ("setpoint_mw", "<f8"))
     tick: int
@@ -279,8 +280,7 @@ class Draw(Batch, frozen=True):
 
 @message("verdict")
 class Verdict(Message, frozen=True):
-    """Fleet -> populations (PUB), once per tick: which generators blacked out (their whole
-    tree is choked this tick) and which warn `capacity_low` / unchoke (partitioned day)."""
+    """Fleet -> populations (PUB), once per tick: which generators blacked out (their whole tree is choked this tick) and which warn `capacity_low` / unchoke (partitioned day)."""
 
     tick: int
     fleet: str

@@ -43,3 +43,24 @@ def test_codes_widen_past_256_prefixes():
 def test_more_global_indices_than_uint32_is_refused():
     with pytest.raises(ValueError, match="uint32"):
         ConsumerIds(wire.CONSUMER_ID_DTYPE, 2**32 + 1)
+
+
+def test_id_blocks_hold_one_prefix_each_and_keep_parts_in_order():
+    from scowl.balance.consumer_ids import id_blocks
+
+    def ids(his, los):
+        out = np.zeros(len(his), dtype=wire.CONSUMER_ID_DTYPE)
+        out["hi"], out["lo"] = his, los
+        return out
+
+    released = ids([7, 7, 9], [1, 2, 3])
+    moved = ids([5, 9, 5, 5, 9], [10, 11, 12, 13, 14])  # prefix 5 in two runs: grouped, stably
+    gens = np.arange(5, dtype=np.int32)
+    got = id_blocks((released, np.full(3, -1, dtype=np.int32)), (moved, gens), size=2)
+    assert [b[0]["hi"].tolist() for b in got] == [[7, 7], [9], [5, 5], [5], [9, 9]]
+    assert [b[0]["lo"].tolist() for b in got][2:] == [[10, 12], [13], [11, 14]]
+    assert [b[1].tolist() for b in got][2:] == [[0, 2], [3], [1, 4]]
+    grouped = ids([3, 3, 4, 4], [1, 2, 3, 4])  # one run per prefix: cut, not moved
+    assert [b[0]["lo"].tolist() for b in id_blocks((grouped, np.zeros(4, dtype=np.int32)))] == [[1, 2], [3, 4]]
+    empty = id_blocks((released[:0], gens[:0]), (moved[:0], gens[:0]))
+    assert len(empty) == 1 and empty[0][0].size == 0

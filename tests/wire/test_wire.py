@@ -172,3 +172,18 @@ def test_a_compact_assign_that_does_not_add_up_is_invalid(body):
     with pytest.raises(ProtocolError) as info:
         wire.decode_frame(msgspec.msgpack.encode([1, "assign", "a", "b", 1, 0, 0, False, body]), "b")
     assert info.value.reason == "invalid"
+
+
+def test_a_tree_delta_crosses_compact_like_an_assign_and_a_malformed_one_is_invalid():
+    ids = np.zeros(3, dtype=wire.CONSUMER_ID_DTYPE)
+    ids["hi"], ids["lo"] = 9, [5, 0, 2**32 - 1]
+    gens = np.array([1, wire.STARVED_ID, 4], dtype=np.int32)
+    compact = wire.TreeDelta.pack_ids(tick=4, ids=ids, gen_ids=gens)
+    assert compact.compact and len(compact.lo) == 12 and compact.ids == b""
+    _, out = wire.decode_frame(frame(compact), "b")
+    assert out == compact and np.array_equal(out.column("ids"), ids) and np.array_equal(out.column("gen_ids"), gens)
+    ids["hi"][0] = 8  # two high words: the 16-byte form, as before
+    assert not wire.TreeDelta.pack_ids(tick=4, ids=ids, gen_ids=gens).compact
+    with pytest.raises(ProtocolError) as info:  # both forms
+        wire.decode_frame(msgspec.msgpack.encode([1, "tree-delta", "a", "b", 1, 0, 0, False, [4, 1, b"\0" * 16, b"\0" * 4, 5, b"\0" * 4]]), "b")
+    assert info.value.reason == "invalid"

@@ -61,12 +61,11 @@ def test_same_config_and_seed_give_the_same_day(small_run, tmp_path):
     assert strip_wall(again) == strip_wall(first)
 
 
-def test_one_process_per_actor_over_tcp_gives_the_same_day(small_run, tmp_path):
+def test_one_process_per_actor_over_tcp_gives_the_same_day(small_run, tcp_small_run):
     _, first = small_run
-    multi = run_scenario("configs/small.toml", str(tmp_path / "tcp"), processes=True, transport="tcp", show_progress=False,
-                         layout="actor")
+    out, multi = tcp_small_run  # run_scenario(small.toml, processes=True, transport="tcp", layout="actor")
     assert multi["transport"] == "tcp"
     assert strip_wall(multi) == strip_wall(first)  # WALL_FIELDS drops the transport: the figures of the day must match
-    finals = json.loads((tmp_path / "tcp" / "finals.json").read_text())
+    finals = json.loads((out / "finals.json").read_text())
     pids = {round(f["cpu_user_s"], 6) for f in finals.values()}
     assert len(pids) > 1, "every actor should have had its own process"

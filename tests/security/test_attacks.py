@@ -78,9 +78,12 @@ def attacked_day(config: str, out: Path, identities, *, insecure=False, guards_o
 
 
 @pytest.fixture(scope="module")
-def unattacked(config, tmp_path_factory):
-    out = tmp_path_factory.mktemp("unattacked")
-    summary = run_scenario(config, str(out), processes=True, transport="tcp", show_progress=False)
+def unattacked(tcp_small_run):
+    """The same day over tcp processes, unattacked: the session's shared one (tests/fixtures/shared_runs.py),
+    without the slower tracker links, which only make the attacked day last long enough (lockstep: the
+    same results whatever the latency or the process layout; tests/day/test_healthy_day.py and
+    test_layout_day.py show the layouts' days equal the in-process day)."""
+    _, summary = tcp_small_run
     assert summary["security"]["mode"] == "curve" and summary["security"]["rejected"] == 0
     return summary
 

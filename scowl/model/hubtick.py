@@ -43,6 +43,17 @@ class HubTick:
         """The tick's start: who is plugged in, the trips' energy, then what each hub could
         discharge and charge for the whole tick. Returns (kWh driven, plugged, discharge MW,
         charge MW); `plugged` is this object's buffer (valid until the next start)."""
+        got = self.prepare(minute_of_day, tick_hours)
+        self.commit()
+        return got
+
+    def commit(self) -> None:
+        """The state of charge `prepare` computed becomes the EVs' (the old one is scratch)."""
+        self.h.stored_kwh, self.a = self.a, self.h.stored_kwh
+
+    def prepare(self, minute_of_day: float, tick_hours: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """`start` without changing the EVs' state of charge until `commit` (so it can be
+        computed ahead, and dropped); between the two, `settle` must not run."""
         h, e = self.h, self.h.evs
         # EVFleet.plugged: away when depart <= m < arrive; with whole minutes, m's floor decides
         m = math.floor(minute_of_day % 1440)
@@ -56,19 +67,18 @@ class HubTick:
         np.multiply(self.use, self.away, out=self.w32)  # np.where(away, use, 0.0) (use > 0): masked ufuncs are ~10x slower
         np.subtract(s32, self.w32, out=s32)
         np.maximum(s32, 0.0, out=s32)
-        after, before = self.a, h.stored_kwh
+        after, before = self.a, h.stored_kwh  # (after: the next state of charge, until commit)
         np.copyto(after, s32)
         np.subtract(before, after, out=self.b)
         driven = float(self.b.sum())
-        h.stored_kwh, self.a = after, before
-        # scowl.model.hubs._ev_limits_kw and hub_limits_mw
+        # scowl.model.hubs._ev_limits_kw and hub_limits_mw, of the state after the trips
         th = tick_hours
-        np.subtract(h.stored_kwh, e.sleep_kwh, out=self.dis)
+        np.subtract(after, e.sleep_kwh, out=self.dis)
         np.maximum(self.dis, 0.0, out=self.dis)
         np.divide(self.dis, th, out=self.dis)
         np.minimum(self.dis, e.rate_kw, out=self.dis)
         np.multiply(self.dis, self.plugged, out=self.dis)  # np.where(plugged, dis, 0.0): dis >= 0, finite
-        np.subtract(e.capacity_kwh, h.stored_kwh, out=self.chg)
+        np.subtract(e.capacity_kwh, after, out=self.chg)
         np.maximum(self.chg, 0.0, out=self.chg)
         np.divide(self.chg, th, out=self.chg)
         np.minimum(self.chg, e.rate_kw, out=self.chg)

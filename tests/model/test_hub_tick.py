@@ -1,5 +1,6 @@
 """scowl.model.hubtick: the hubs' tick in work buffers gives the reference functions'
-(scowl.model.hubs, scowl.model.storage) numbers bit for bit, tick after tick."""
+(scowl.model.hubs, scowl.model.storage) numbers bit for bit, tick after tick, and a tick's
+start computed ahead changes nothing until it is committed."""
 
 from __future__ import annotations
 
@@ -30,10 +31,17 @@ def test_a_day_of_hub_ticks_matches_the_reference_bit_for_bit():
     tick = HubTick(work, dt_s)
     for k in range(288):
         minute = k * 5.0 + (0.5 if k % 7 == 0 else 0.0) + (1440.0 if k == 5 else 0.0)  # fractions, a day past
+        ref_before = ref.stored_kwh.copy()
         driven = ref.drive(minute, dt_s)
         plugged = ref.plugged(minute)
         dis, chg = hub_limits_mw(ref, plugged, th)
-        w_driven, w_plugged, w_dis, w_chg = tick.start(minute, th)
+        if k % 3 == 1:  # computed ahead for another minute, dropped: no trace; then prepared and committed
+            tick.prepare(minute + 400.0, th)
+            w_driven, w_plugged, w_dis, w_chg = tick.prepare(minute, th)
+            assert np.array_equal(work.stored_kwh, ref_before)
+            tick.commit()
+        else:
+            w_driven, w_plugged, w_dis, w_chg = tick.start(minute, th)
         assert w_driven == driven and np.array_equal(w_plugged, plugged)
         assert np.array_equal(w_dis, dis) and np.array_equal(w_chg, chg)
         assert np.array_equal(work.stored_kwh, ref.stored_kwh)

@@ -155,9 +155,8 @@ def _kill(w: Watched) -> None:
 def _run_processes(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: list[Watched]) -> None:
     from scowl.errors import ScowlError
     from scowl.plan import make_plan
-    from scowl.run import process_names, start_node
     from scowl.run.layout import parse_layout
-    from scowl.run.processes import actors_in, process_role
+    from scowl.run.processes import actors_in, process_role, start_nodes
     from scowl.security import enrol_plan
 
     plan = make_plan(str(cfg), transport=args.transport, populations=args.populations, out_dir=str(run_dir.resolve()))
@@ -167,14 +166,9 @@ def _run_processes(cfg: Path, run_dir: Path, args: argparse.Namespace, watched: 
     plan.save(run_dir / "plan.json")
     with Sampler(watched, args.sample_s):
         try:
-            for name in process_names(plan):
-                # the metronome's progress bar on our stderr; every other node's stderr in the run directory
-                if "metronome" in actors_in(plan, name):
-                    proc = start_node(plan, run_dir / "plan.json", name)
-                else:
-                    with open(run_dir / f"stderr-{name}.log", "w") as err:
-                        proc = start_node(plan, run_dir / "plan.json", name, stderr=err)
-                watched.append(Watched(name, process_role(plan, name), proc))
+            # the metronome's progress bar on our stderr; every other node's stderr in the run directory
+            start_nodes(plan, run_dir / "plan.json", lambda name, proc: watched.append(Watched(name, process_role(plan, name), proc)),
+                        lambda name: None if "metronome" in actors_in(plan, name) else open(run_dir / f"stderr-{name}.log", "w"))
             metronome = next(w for w in watched if "metronome" in actors_in(plan, w.name))
             metronome.reap(block=True)
             if metronome.returncode != 0:

@@ -1,6 +1,6 @@
 """A run's actors in `scowl-node` processes over ipc or tcp, as the plan's layout groups them
-(scowl.run.layout; one process per actor without one): starting each (in its own process
-group, once it printed READY), watching them, forwarding SIGINT/SIGTERM, stopping them, and
+(scowl.run.layout; one process per actor without one): starting them (each in its own process
+group; the fixed services one by one, then the peers at once, each until it printed READY), watching them, forwarding SIGINT/SIGTERM, stopping them, and
 making a killed metronome's results from its journal."""
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from scowl.analysis.meta import run_meta
 from scowl.errors import ScowlError
 from scowl.plan import RunPlan, role_of
 from scowl.run.failures import RunFailed, RunInterrupted, say
+from scowl.run.layout import SERVICES
 from scowl.run.rundir import where_results
 from scowl.security import enrol_plan
 from scowl.security.keys import ENROLMENT_FILE
@@ -77,11 +80,20 @@ START_TIMEOUT_S = 300.0
 def start_node(plan: RunPlan, plan_path: Path, name: str, stderr=None, timeout: float = START_TIMEOUT_S) -> subprocess.Popen:
     """Start one actor's `scowl-node` in its own session (its own process group, so it is
     stopped whole) and return once it printed READY; ScowlError after `timeout` seconds."""
+    return await_ready(spawn_node(plan, plan_path, name, stderr), plan_path, name, timeout)
+
+
+def spawn_node(plan: RunPlan, plan_path: Path, name: str, stderr=None) -> subprocess.Popen:
+    """Start one process of the plan in its own session, not waiting for it (await_ready)."""
     if plan.keys_dir and not (Path(plan.keys_dir) / ENROLMENT_FILE).exists():  # a plan made without run_scenario
         enrol_plan(plan)
-    proc = subprocess.Popen(node_command(plan, plan_path, name), stdout=subprocess.PIPE, stderr=stderr, text=True,
+    return subprocess.Popen(node_command(plan, plan_path, name), stdout=subprocess.PIPE, stderr=stderr, text=True,
                             start_new_session=True,
                             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+
+def await_ready(proc: subprocess.Popen, plan_path: Path, name: str, timeout: float = START_TIMEOUT_S) -> subprocess.Popen:
+    """`proc` once it printed READY; else it is killed and ScowlError says why."""
     assert proc.stdout is not None  # stdout=PIPE
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     line = proc.stdout.readline() if ready else ""
@@ -93,6 +105,33 @@ def start_node(plan: RunPlan, plan_path: Path, name: str, stderr=None, timeout: 
         why = f"exit code {rc}" if ready else f"no READY within {timeout:g} s"
         raise ScowlError(f"{name} did not start ({why}); see {Path(plan_path).parent}/trace-{name}.log")
     return proc
+
+
+def start_nodes(plan: RunPlan, plan_path: Path, spawned: Callable[[str, subprocess.Popen], None],
+                stderr_of: Callable[[str], Any] | None = None, timeout: float = START_TIMEOUT_S) -> None:
+    """Every process of the plan: one by one up to the last that holds a fixed service (a
+    peer's start connects to the broker and the metronome), then every other at once, each
+    waited for by its READY (a node's start is mostly Python's imports: ~1 s each, which 10
+    nodes one after the other spent in a row). `spawned(name, proc)` is told of each process
+    as it starts, so a caller that fails can stop them all; `stderr_of(name)`: an open file
+    for its stderr (closed here once the child has it)."""
+    names = process_names(plan)
+    last_service = max((i for i, n in enumerate(names) if set(actors_in(plan, n)) & set(SERVICES)), default=-1)
+    waiting: list[tuple[str, subprocess.Popen, float]] = []
+    for i, name in enumerate(names):
+        err = stderr_of(name) if stderr_of is not None else None
+        try:
+            proc = spawn_node(plan, plan_path, name, err)
+        finally:
+            if err is not None:
+                err.close()
+        spawned(name, proc)
+        if i <= last_service:
+            await_ready(proc, plan_path, name, timeout)
+        else:
+            waiting.append((name, proc, time.monotonic() + timeout))
+    for name, proc, deadline in waiting:
+        await_ready(proc, plan_path, name, max(0.0, deadline - time.monotonic()))
 
 
 def stop_nodes(procs, grace_s: float = 5.0) -> None:
@@ -151,8 +190,7 @@ def run_processes(plan: RunPlan, out: Path) -> dict:
     signalled = None
     rc = None
     try:
-        for name in process_names(plan):
-            procs[name] = start_node(plan, out / "plan.json", name)
+        start_nodes(plan, out / "plan.json", procs.__setitem__)
         metronome_at = next(n for n in procs if "metronome" in actors_in(plan, n))
         metronome = procs[metronome_at]
         while rc is None:

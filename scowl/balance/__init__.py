@@ -28,7 +28,8 @@ Modules, one concept each: `trees` (the state container and its lazy member inde
 consumers go), `round` (`rebalance`, one round, and its report), `handover` (region
 figures, handing starved consumers to peer trackers and accepting theirs), `region` (a
 tracker's generators and consumers with their ids), `supply` (a region's dispatch and the room
-it advertises), `regionround` (`tracker_round`, a tracker's whole round), `invariants`
+it advertises), `giving` (what a region hands its peers, against their `PeerOffer`s),
+`regionround` (`tracker_round`, a tracker's whole round), `invariants`
 (`check_invariants`). Everything public is re-exported here.
 
 Every function here is pure in the sense that matters for a simulation: no I/O, no clock,
@@ -78,6 +79,7 @@ __all__ = [
 from scowl.balance.arrays import blocks
 from scowl.balance.consumer_ids import id_blocks
 from scowl.balance.continuous import InterimOutput, interim_round
+from scowl.balance.giving import PeerOffer
 from scowl.balance.handed import ANSWER_WINDOW, Answer
 from scowl.balance.handover import (
     AcceptResult,
@@ -94,7 +96,6 @@ from scowl.balance.members import retire_fleet, retire_generators
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.regionround import (
     FirstPass,
-    PeerOffer,
     RoundInput,
     RoundOutput,
     finish_round,

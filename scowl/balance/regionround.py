@@ -42,28 +42,14 @@ import numpy as np
 
 from scowl.balance.arrays import isin_ints
 from scowl.balance.dispatch import ramp_room
+from scowl.balance.giving import PeerOffer, pick_handovers
 from scowl.balance.handed import Answer, Handed
-from scowl.balance.handover import RegionSummary, pick_handover, region_summary
+from scowl.balance.handover import RegionSummary, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
-from scowl.balance.served import LargestServed
-from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, place_handed_in, reach_mw, room_and_short, storage_reach_mw, storage_room
+from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, place_handed_in, reach_mw, room_and_short, storage_room
 from scowl.balance.trees import ABSENT, unique_ints
 from scowl.model import CONTINUOUS, STORAGE
-
-HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
-
-
-@dataclass(frozen=True)
-class PeerOffer:
-    """What a peer tracker advertised at the end of its previous round, MW."""
-
-    headroom_mw: float
-    starved_mw: float
-    room_mw: float = 0.0  # load it could take next tick at the threshold, ramping its dispatchable units
-    short_mw: float = 0.0  # load its own generators cannot carry next tick
-    storage_room_mw: float = 0.0  # load it could take next tick on its EV hubs' discharge once its generators are full
-    firm_mw: float = 0.0  # of room_mw, what its dispatchable units' ramp gives (the rest can fall within a tick)
 
 
 @dataclass(frozen=True)
@@ -108,75 +94,6 @@ class RoundOutput:
     # the Assign marks them so, and a population lets any other tracker's word of the tick beat it
     handed: int = 0
     later: dict[str, int] = field(default_factory=dict)  # of handovers[peer], the last ones: served, taken next tick
-
-
-def _pick_handover(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], short_mw: float,
-                   lost_mw: float = 0.0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Starved consumers go to peers that advertised room at the previous tick (largest offer
-    first), released here at once and placed by the peer in this tick's sub-round; then, if the
-    region is short, served consumers up to what it is short, released at the next round.
-    Peers' generator room first; only then the room on peers' EV hubs (storage is the last
-    resort: served consumers go there only for what our own hubs cannot cover either). But when
-    the regions' shortfalls claim all the generator room advertised, the starved go to the EV
-    hubs first: that room will be full when they come. Otherwise the starved go to the firm part
-    of the peers' generator room (their dispatchable units' ramp) first, then to the EV hubs, and
-    only then to the rest, which rests on stochastic output that can fall before they arrive (a
-    taker cannot return in the tick what it cannot place). And a region whose own advertised spare
-    shrank by `lost_mw` since its last round (weather and demand it shares with its peers) counts
-    on that much less of each peer's generator room for its starved (served load, which moves
-    next tick, still counts on all of it).
-    Every short tracker sees the same adverts, so a donor's room is split between them.
-    Returns (starved handed, served handed) by peer."""
-    starved: dict[str, list[np.ndarray]] = {}
-    served: dict[str, list[np.ndarray]] = {}
-    gas = sorted(((s.room_mw, n) for n, s in offers.items() if s.room_mw > 0), reverse=True)
-    hubs = sorted(((s.storage_room_mw, n) for n, s in offers.items() if s.storage_room_mw > 0), reverse=True)
-    if not (gas or hubs) or (not res.starved_count and short_mw <= 0):
-        return {}, {}
-    n_short = sum(1 for s in offers.values() if s.short_mw > 0 or s.starved_mw > 0) + 1
-    budget = {(last, peer): room * HANDOVER_MARGIN / n_short for donors, last in ((gas, False), (hubs, True)) for room, peer in donors}
-
-    pending = region.handed_out.served()  # handed to a peer that has not answered: not ours to hand again
-
-    def hand_starved(last: bool, peer: str) -> None:
-        idx = pick_handover(region.trees, budget[last, peer] - (0.0 if last else lost_mw))
-        if idx.size and pending.size:
-            idx = idx[~np.isin(idx, pending)]
-        if idx.size:
-            region.release(idx)
-            starved.setdefault(peer, []).append(idx)
-            budget[last, peer] -= float(region.trees.demand[idx].astype(np.float64).sum())
-
-    # When the regions' shortfalls (ours and the peers', served on EV hubs until their load moves
-    # to a peer's gas) claim all the generator room advertised, that room is spoken for: starved
-    # consumers handed against it would find it full and starve a tick at the peer. They go to
-    # the peers' EV hubs first then (no generator in reach can cover them), and the generator
-    # room is left to the served load that moves next tick.
-    if short_mw + sum(s.short_mw for s in offers.values()) >= sum(r for r, _ in gas):
-        for _, peer in hubs:
-            hand_starved(True, peer)
-    for _, peer in gas:  # the starved: the firm room, then the hubs (the budget's rest stays for what follows)
-        full = budget[False, peer]
-        budget[False, peer] = firm = min(full, offers[peer].firm_mw * HANDOVER_MARGIN / n_short)
-        hand_starved(False, peer)
-        budget[False, peer] = full - (firm - budget[False, peer])
-    for _, peer in hubs:
-        hand_starved(True, peer)
-    # generators' room first; then the peers' EV hubs, for what neither they nor our own hubs can cover
-    short_left = [short_mw, -(1.0 - region.thr) * storage_reach_mw(region)]
-    taken = pending  # (served ones handed before and not answered yet stay out)
-    largest = LargestServed(region.trees)  # (one order for the round's picks: scowl.balance.served)
-    for donors, last in ((gas, False), (hubs, True)):
-        for _, peer in donors:
-            hand_starved(last, peer)
-            short = short_left[0] + (short_left[1] if last else 0.0)
-            if short > 0 and budget[last, peer] > 0:
-                idx = largest.pick(min(budget[last, peer], short), taken)
-                if idx.size:
-                    served.setdefault(peer, []).append(idx)
-                    taken = np.concatenate([taken, idx])
-                    short_left[0] -= float(region.trees.demand[idx].astype(np.float64).sum())
-    return ({p: np.concatenate(v) for p, v in starved.items()}, {p: np.concatenate(v) for p, v in served.items()})
 
 
 @dataclass(frozen=True)
@@ -233,6 +150,17 @@ def frozen(region: Region, unheard: Sequence[int]) -> np.ndarray | None:
     return mask
 
 
+def on_hubs(region: Region, unheard: Sequence[int]) -> np.ndarray:
+    """The served consumers the region's EV hubs carry that a round may move (none `frozen`)."""
+    rows = np.flatnonzero(region.kind == STORAGE)
+    if not rows.size or not float(region.trees.load[rows].sum()) > 0:
+        return np.zeros(0, dtype=np.int64)
+    idx: np.ndarray = region.trees.members(rows)
+    idx = idx[region.trees.assignment[idx] >= 0]
+    mask = frozen(region, unheard)
+    return idx if mask is None else idx[~mask[idx]]
+
+
 def report_demand(region: Region, rep: ConsumerBatch) -> None:
     """A population's demand report: our consumers' demand, and that of the starved we handed out
     and still wait for the taker's answer about (kept with them: scowl.balance.handed)."""
@@ -280,7 +208,7 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
     room, short = room_and_short(region)
     lost = max(0.0, region.advert_spare_mw - (room - short))  # the room (less the shortfall) we advertised last tick and lost since
-    handed_to, served_to = _pick_handover(region, res, inp.offers, short, lost)
+    handed_to, served_to = pick_handovers(region, res, inp.offers, short, lost, on_hubs(region, inp.unheard))
     handovers, later = {}, {}
     for peer in inp.peers:
         now = handed_to.get(peer, np.zeros(0, dtype=np.int64))

@@ -15,7 +15,7 @@ from scowl.api import load_scenario
 from scowl.run import run_scenario
 from scowl.sweep import scenario_toml
 
-LOST_TICK = 2  # on the small day tracker-1 hands 39 starved consumers to tracker-0 at tick 2
+LOST_TICK = 8  # on the small day tracker-1 hands 31 starved consumers to tracker-0 at tick 8 (39 at tick 2 before a567d44+1)
 
 
 CASES = ["giver-to-taker-lost", "taker-to-giver-lost", "answer-lost", "giver-assign-late"]
@@ -23,11 +23,11 @@ CASES = ["giver-to-taker-lost", "taker-to-giver-lost", "answer-lost", "giver-ass
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_lost_handover_orphans_nobody_and_nobody_is_held_twice(tmp_path, monkeypatch, case):
-    """tracker-1 hands 39 starved consumers to tracker-0 at tick 2, and one message of it is lost or late.
+    """tracker-1 hands 31 starved consumers to tracker-0 at tick 8, and one message of it is lost or late.
     giver-to-taker-lost: tracker-1's Handover never reaches tracker-0, whose summaries never list it
     in `took`; tracker-1 named them as handed (starved, its own), keeps their reports, and takes them
     back. (Before, tracker-1 left them out of every Assign as soon as it heard tracker-0's Handover:
-    39 orphans, reported to a tracker that no longer held them.)
+    the handed orphans, reported to a tracker that no longer held them.)
     taker-to-giver-lost: tracker-0's Handover of the same tick never reaches tracker-1; tracker-0
     took tracker-1's starved, its Assign names them and wins over tracker-1's handed word in any
     sender order. (Before, tracker-1, not having heard tracker-0, named them starved after

@@ -186,6 +186,37 @@ def test_starved_go_to_a_peers_firm_room_then_to_ev_hubs_and_only_then_to_the_re
     assert handed(0.0, hub_mw=0.0) == {"t1": (16, 10), "t2": (0, 0)}  # no hubs: the rest of t1's room after all
 
 
+def _hub_region():
+    """20 x 2 MW on nuclear 30 MW (27 MW under the threshold) and an EV hub: 7 consumers on the hub."""
+    r = balance.Region(100, 0.1, wire.CONSUMER_ID_DTYPE)
+    r.add_generators([1, 2], [FIXED, STORAGE], [0.0, 0.0], [30.0, 50.0], [0.0, 50.0])
+    r.add_consumers(_ids(range(20)), np.full(20, 2.0, dtype=np.float32))
+    st = balance.GenUpdate(np.array([1, 2]), np.array([30.0, 50.0]), np.array([0.0, 0.0]), np.array([0.0, 0.0]))
+    balance.tracker_round(r, balance.RoundInput(1, statuses=[st], peers=["t1", "t2"]))
+    assert r.trees.load.tolist() == [26.0, 14.0]
+    return r, st
+
+
+def test_what_our_own_ev_hubs_carry_goes_to_a_peers_firm_room_now_and_to_the_rest_of_its_room_next_round():
+    """Our hubs are the last resort too: the consumers they carry go as starved to the firm room a
+    peer's gas can ramp into (placed in this tick's sub-round, so the hubs discharge nothing for them
+    even this tick), and those that stay on them as served load to the rest of the peers' generator
+    room, for the next round (ny2030: EV discharge beside generator spare 18 ticks / 3.94 MWh -> 3 / 1.18)."""
+    r, st = _hub_region()
+    on_hub = set(np.flatnonzero(r.trees.assignment[:20] == 1).tolist())
+    out = balance.tracker_round(r, balance.RoundInput(2, statuses=[st], peers=["t1", "t2"], offers={
+        "t1": balance.PeerOffer(0.0, 0.0, room_mw=30.0, firm_mw=10.0), "t2": balance.PeerOffer(0.0, 0.0, room_mw=40.0)}))
+    now = out.handovers["t1"].ids["lo"][: out.handovers["t1"].ids.size - out.later["t1"]].tolist()
+    assert len(now) == 4 and set(now) <= on_hub  # 0.9 x 10 MW firm: 4 x 2 MW, off the hub now
+    assert out.later["t1"] == 0 and out.handovers["t2"].ids.size == out.later["t2"] == 3  # t2: no firm room
+    assert set(out.handovers["t2"].ids["lo"].tolist()) == on_hub - set(now)  # the hub's last 3, next round
+    assert r.trees.load.tolist() == [26.0, 6.0] and out.figures["starved"] == 0
+    # no firm room anywhere: nothing leaves now, and the hub's 7 go to the generator room for the next round
+    r, st = _hub_region()
+    out = balance.tracker_round(r, balance.RoundInput(2, statuses=[st], peers=["t1"], offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=30.0)}))
+    assert out.handovers["t1"].ids.size == out.later["t1"] == 7 and set(out.handovers["t1"].ids["lo"].tolist()) == on_hub
+
+
 def test_generator_room_a_shortfall_claims_is_left_to_it_and_the_starved_go_to_ev_hubs():
     """When the regions' shortfalls claim all the generator room peers advertised, starved
     consumers handed against it would find it full (served load moving there next tick) and

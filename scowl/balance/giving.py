@@ -1,0 +1,137 @@
+"""What a region hands its peers at the end of its first pass (step 4 of scowl.balance.regionround):
+its starved consumers, placed by a peer in this tick's sub-round, and served ones a peer takes at its
+next round, against the room each peer advertised at the end of its last round (`PeerOffer`). Pure:
+mutates only the `Region` it is given (the starved it hands are released from its trees)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from scowl.balance.handover import pick_handover
+from scowl.balance.region import Region
+from scowl.balance.round import RebalanceResult
+from scowl.balance.served import LargestServed
+from scowl.balance.supply import storage_reach_mw
+from scowl.balance.trees import Trees
+
+HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
+
+
+@dataclass(frozen=True)
+class PeerOffer:
+    """What a peer tracker advertised at the end of its previous round, MW."""
+
+    headroom_mw: float
+    starved_mw: float
+    room_mw: float = 0.0  # load it could take next tick at the threshold, ramping its dispatchable units
+    short_mw: float = 0.0  # load its own generators cannot carry next tick
+    storage_room_mw: float = 0.0  # load it could take next tick on its EV hubs' discharge once its generators are full
+    firm_mw: float = 0.0  # of room_mw, what its dispatchable units' ramp gives (the rest can fall within a tick)
+
+
+def largest_within(trees: Trees, cand: np.ndarray, max_mw: float) -> np.ndarray:
+    """Of `cand` (consumer indices), the largest first while their sum stays within `max_mw` (ties by index), sorted."""
+    if not cand.size or max_mw <= 0:
+        return cand[:0]
+    d = trees.demand[cand].astype(np.float64)
+    order = np.lexsort((cand, -d))
+    return np.sort(cand[order[np.cumsum(d[order]) <= max_mw]])
+
+
+def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], short_mw: float,
+                   lost_mw: float = 0.0, on_hubs: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Starved consumers go to peers that advertised room at the previous tick (largest offer
+    first), released here at once and placed by the peer in this tick's sub-round; then, if the
+    region is short, served consumers up to what it is short, released at the next round.
+    Peers' generator room first; only then the room on peers' EV hubs (storage is the last
+    resort: served consumers go there only for what our own hubs cannot cover either). But when
+    the regions' shortfalls claim all the generator room advertised, the starved go to the EV
+    hubs first: that room will be full when they come. Otherwise the starved go to the firm part
+    of the peers' generator room (their dispatchable units' ramp) first, then to the EV hubs, and
+    only then to the rest, which rests on stochastic output that can fall before they arrive (a
+    taker cannot return in the tick what it cannot place). And a region whose own advertised spare
+    shrank by `lost_mw` since its last round (weather and demand it shares with its peers) counts
+    on that much less of each peer's generator room for its starved (served load, which moves
+    next tick, still counts on all of it).
+    Our own EV hubs are the last resort too: the served consumers they carry (`on_hubs`, none
+    frozen) go as starved to what is left of a peer's firm room after our starved (placed there
+    in this tick's sub-round: no hub discharges for them even this tick), and what stays on them
+    as served load to the rest of the peers' generator room, for the next round.
+    Every short tracker sees the same adverts, so a donor's room is split between them.
+    Returns (starved handed, served handed) by peer."""
+    starved: dict[str, list[np.ndarray]] = {}
+    served: dict[str, list[np.ndarray]] = {}
+    gas = sorted(((s.room_mw, n) for n, s in offers.items() if s.room_mw > 0), reverse=True)
+    hubs = sorted(((s.storage_room_mw, n) for n, s in offers.items() if s.storage_room_mw > 0), reverse=True)
+    hub_load = np.zeros(0, dtype=np.int64) if on_hubs is None else on_hubs
+    if not (gas or hubs) or (not res.starved_count and short_mw <= 0 and not hub_load.size):
+        return {}, {}
+    n_short = sum(1 for s in offers.values() if s.short_mw > 0 or s.starved_mw > 0) + 1
+    budget = {(last, peer): room * HANDOVER_MARGIN / n_short for donors, last in ((gas, False), (hubs, True)) for room, peer in donors}
+
+    pending = region.handed_out.served()  # handed to a peer that has not answered: not ours to hand again
+
+    def hand_starved(last: bool, peer: str) -> None:
+        idx = pick_handover(region.trees, budget[last, peer] - (0.0 if last else lost_mw))
+        if idx.size and pending.size:
+            idx = idx[~np.isin(idx, pending)]
+        if idx.size:
+            region.release(idx)
+            starved.setdefault(peer, []).append(idx)
+            budget[last, peer] -= float(region.trees.demand[idx].astype(np.float64).sum())
+
+    # When the regions' shortfalls (ours and the peers', served on EV hubs until their load moves
+    # to a peer's gas) claim all the generator room advertised, that room is spoken for: starved
+    # consumers handed against it would find it full and starve a tick at the peer. They go to
+    # the peers' EV hubs first then (no generator in reach can cover them), and the generator
+    # room is left to the served load that moves next tick.
+    claimed = short_mw + sum(s.short_mw for s in offers.values()) >= sum(r for r, _ in gas)
+    # our hubs' load moves now only while nobody starves or runs short but us (right after a heal, a
+    # peer's firm room went to the load coming back, and served consumers moved off the hubs starved)
+    calm = n_short == 1 and not res.starved_count and not claimed
+    if claimed:
+        for _, peer in hubs:
+            hand_starved(True, peer)
+    for _, peer in gas:  # the starved: the firm room, then the hubs (the budget's rest stays for what follows)
+        full = budget[False, peer]
+        budget[False, peer] = firm = min(full, offers[peer].firm_mw * HANDOVER_MARGIN / n_short)
+        hand_starved(False, peer)
+        if hub_load.size and calm:  # what our hubs carry, now, to the firm room left
+            idx = largest_within(region.trees, hub_load, budget[False, peer] - lost_mw)
+            if idx.size:
+                region.release(idx)
+                starved.setdefault(peer, []).append(idx)
+                moved = float(region.trees.demand[idx].astype(np.float64).sum())
+                budget[False, peer], short_mw = budget[False, peer] - moved, short_mw - moved  # (no longer ours to carry)
+                hub_load = hub_load[~np.isin(hub_load, idx)]
+        budget[False, peer] = full - (firm - budget[False, peer])
+    for _, peer in hubs:
+        hand_starved(True, peer)
+    # generators' room first; then the peers' EV hubs, for what neither they nor our own hubs can cover
+    short_left = [short_mw, -(1.0 - region.thr) * storage_reach_mw(region)]
+    taken = pending  # (served ones handed before and not answered yet stay out)
+    largest = LargestServed(region.trees)  # (one order for the round's picks, after the releases above: scowl.balance.served)
+
+    def give(peer: str, idx: np.ndarray, left: float) -> float:
+        nonlocal taken
+        if not idx.size:
+            return left
+        served.setdefault(peer, []).append(idx)
+        taken = np.concatenate([taken, idx])
+        mw = float(region.trees.demand[idx].astype(np.float64).sum())
+        short_left[0] -= mw
+        return left - mw
+
+    for donors, last in ((gas, False), (hubs, True)):
+        for _, peer in donors:
+            hand_starved(last, peer)
+            left = budget[last, peer]
+            if not last and hub_load.size and left > 0:  # what stays on our hubs first (served: the next round)
+                left = give(peer, largest_within(region.trees, hub_load[~np.isin(hub_load, taken)], left), left)
+            short = short_left[0] + (short_left[1] if last else 0.0)
+            if short > 0 and left > 0:  # then the largest, for what we are short
+                left = give(peer, largest.pick(min(left, short), taken), left)
+    return ({p: np.concatenate(v) for p, v in starved.items()}, {p: np.concatenate(v) for p, v in served.items()})

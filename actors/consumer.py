@@ -353,7 +353,9 @@ class Population(GridPeer):
         return self.on.view_figures()  # kept as the Assigns move them (GeneratorRows.move)
 
     def final_figures(self) -> dict[str, float]:
-        classes = np.bincount(self.pop.kind, minlength=len(KIND_NAMES)).tolist() + [self.n - self.n_consumers]
+        # (count_nonzero per class: bincount would cast every consumer's class byte to an int64 first, 17 MB at the end of a
+        # whole-state population's day, the day's peak)
+        classes = [*(int(np.count_nonzero(self.pop.kind == k)) for k in range(len(KIND_NAMES))), self.n - self.n_consumers]
         figures = {
             "consumers": self.n, **self.books.final_figures(self.scenario.tick_seconds), **self.latency.figures(),
             "unknown_ids": self.unknown_ids, "resyncs": self.resyncs, "interim_assigns": self.assigns.interim_applied,

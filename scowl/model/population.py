@@ -6,7 +6,7 @@ consumer's global index (scowl.streams.CounterStream), so a consumer's values do
 which shard holds it, nor on how the population was split (contiguous ranges or any index set).
 
 Per consumer (bytes): ids 16 (128-bit id as (n, 2) uint64, zero until the bootstrap service issues
-ids: calloc'd, so no memory until written), kind 1 (uint8), base_kw 4 (float32: its demand at the
+ids: calloc'd, so no memory until written), kind 1 (uint8; a range's homes stay unwritten zeros: no memory), base_kw 4 (float32: its demand at the
 peak hour); the global index is stored (4, uint32) only for a population picked by index, not for
 a range of consumers.
 """
@@ -100,7 +100,9 @@ def build_population(scenario: Scenario, repo: StreamRepo | None = None, *, star
         if len(picked) and int(picked.max()) >= n:
             raise ValueError(f"consumer index {int(picked.max())} is outside [0, {n})")
         start, m = 0, len(picked)
-    pop = Population(np.empty(m, dtype=np.uint8), np.empty(m, dtype=np.float32), np.zeros((m, 2), dtype=np.uint64), n, start, picked)
+    # (kind and ids calloc'd: a page never written takes no memory. Homes come first in the global
+    # order, so a range's homes are left as zeros: a class byte of resident memory saved per home)
+    pop = Population(np.zeros(m, dtype=np.uint8), np.empty(m, dtype=np.float32), np.zeros((m, 2), dtype=np.uint64), n, start, picked)
     d = scenario.demand
     mean = np.array(mean_peak_kw(), dtype=np.float32)
     sigma = np.array([d.residential_spread, d.commercial_spread], dtype=np.float32)
@@ -109,7 +111,8 @@ def build_population(scenario: Scenario, repo: StreamRepo | None = None, *, star
     for a in range(0, m, BLOCK):  # in blocks: the draws' temporaries stay a few MB
         b = min(m, a + BLOCK)
         index = pop.index_at(a, b)
-        np.greater_equal(index, n_res, out=kind[a:b], casting="unsafe")
+        if picked is not None or index[-1] >= n_res:  # (a range's block of homes only: zeros already)
+            np.greater_equal(index, n_res, out=kind[a:b], casting="unsafe")
         z = stream.normal(index)
         s = sigma[kind[a:b]]
         # lognormal with mean 1: exp(s z - s^2 / 2)
@@ -117,7 +120,7 @@ def build_population(scenario: Scenario, repo: StreamRepo | None = None, *, star
         z -= s * s / np.float32(2)
         np.exp(z, out=base[a:b])
         base[a:b] *= mean[kind[a:b]]
-    return pop  # (ids: calloc'd, no memory until the ids are written)
+    return pop
 
 
 def split(population: Population, shards: int) -> list[Population]:

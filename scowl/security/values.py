@@ -16,6 +16,8 @@ from functools import cache
 import msgspec
 import numpy as np
 
+from scowl.balance.handed import ANSWER_WINDOW
+
 MAX_ABS = 1e15
 MW = (0.0, 1e7)
 TICK = (0, 2**31)
@@ -48,9 +50,9 @@ RELATIONS: dict[str, list[tuple[str, object]]] = {
     "generators-register": [("min_mw <= nameplate_mw", lambda m: bool(np.all(m.column("min_mw") <= m.column("nameplate_mw"))))],
     "handover": [("later <= n", lambda m: m.later <= m.n)],
     "assign": [("handed <= n", lambda m: m.handed <= m.n)],
-    # took: ticks of the recipient's Handovers taken within the last 32 ticks (scowl.balance.handed.ANSWER_WINDOW)
-    "region-summary": [("took within [tick - 32, tick], no repeats", lambda m: len(set(m.took)) == len(m.took) <= 33
-                        and all(m.tick - 32 <= t <= m.tick for t in m.took)),
+    # took: ticks of the recipient's Handovers taken within the last ANSWER_WINDOW ticks (scowl.balance.handed)
+    "region-summary": [(f"took within [tick - {ANSWER_WINDOW}, tick], no repeats", lambda m: len(set(m.took)) == len(m.took) <= ANSWER_WINDOW + 1
+                        and all(m.tick - ANSWER_WINDOW <= t <= m.tick for t in m.took)),
                        ("firm_mw <= room_mw", lambda m: m.firm_mw <= m.room_mw)],
 }
 

@@ -79,6 +79,19 @@ def test_a_region_summary_whose_firm_room_is_not_part_of_its_room_is_refused():
     assert check(msgspec.structs.replace(summary, room_mw=-1.0, firm_mw=-2.0)) is not None
 
 
+def test_a_region_summary_answers_only_for_the_answer_window():
+    """`took` lists ticks within the last ANSWER_WINDOW ticks (the giver's rule), each once: the
+    check follows the window the trackers use, not a copy of its value."""
+    from scowl.balance.handed import ANSWER_WINDOW
+
+    def summary(took):
+        return wire.RegionSummary(100, 10.0, 5.0, 5.0, 0.0, 0, took=took)
+    assert check(summary([100 - ANSWER_WINDOW, 99, 100])) is None
+    assert "no repeats" in check(summary([100 - ANSWER_WINDOW - 1]))
+    assert "no repeats" in check(summary([99, 99]))
+    assert "no repeats" in check(summary([101]))
+
+
 def test_ordinary_messages_pass_the_value_checks():
     assert check(wire.ConsumerIds(2**63 + 5, 0, 10)) is None
     assert check(wire.GenStatus.pack(tick=1, gen_ids=[5], output_mw=[3.0], setpoint_mw=[-2.0], load_mw=[1.0], charge_mw=[0.5])) is None

@@ -69,10 +69,14 @@ class HandedOut:
         self.confirmed = 0  # handed consumers (starved and served) the taker said it took
         self.returned = 0  # handed consumers that stayed or came back here (not taken, the taker gone)
         self.unanswered = 0  # of those, the ones whose answer never came (every summary of the window lost)
+        # the pending starved by id, sorted once when the pending change, not per report and handover:
+        # (sorted lo, which of `held` each is, its place there, held)
+        self._index: tuple[np.ndarray, np.ndarray, np.ndarray, list[Handed]] | None = None
 
     def add(self, peer: str, handed: Handed) -> None:
         if handed.starved_ids.size or handed.served.size:
             self.pending.setdefault(peer, []).append(handed)
+            self._index = None
 
     def served(self) -> np.ndarray:
         """Trees indices of the served consumers still pending (not to be handed again)."""
@@ -84,18 +88,28 @@ class HandedOut:
         follows our `handed` word until the taker's own, so it reports them to us), kept for
         when they come back. Returns the mask of the report's other consumers (None: all of
         them; free while nothing starved is pending)."""
-        held = [h for hs in self.pending.values() for h in hs if h.starved_ids.size]
-        if not held or not len(ids):
+        if not len(ids) or not self.pending:
+            return None
+        if self._index is None:
+            held = [h for hs in self.pending.values() for h in hs if h.starved_ids.size]
+            keys = np.concatenate([h.starved_ids["lo"] for h in held]) if held else np.zeros(0, dtype=np.uint64)
+            order = np.argsort(keys, kind="stable")
+            owner = np.repeat(np.arange(len(held)), [h.starved_ids.size for h in held])[order]
+            place = np.concatenate([np.arange(h.starved_ids.size) for h in held])[order] if held else order
+            self._index = (keys[order], owner, place, held)
+        keys, owner, place, held = self._index
+        if not keys.size:
             return None
         lo = ids["lo"]
-        mine = np.zeros(len(ids), dtype=bool)
-        for h in held:
-            at = np.isin(lo, h.starved_ids["lo"])
-            if at.any():
-                pos = np.searchsorted(h.starved_ids["lo"], lo[at], sorter=(order := np.argsort(h.starved_ids["lo"])))
-                h.starved_demand[order[pos]] = demand[at]
-                mine |= at
-        return ~mine if mine.any() else None
+        at = np.minimum(np.searchsorted(keys, lo), keys.size - 1)
+        mine: np.ndarray = keys[at] == lo
+        if not mine.any():
+            return None
+        at, new = at[mine], np.asarray(demand)[mine]
+        for k in np.unique(owner[at]):
+            of = owner[at] == k
+            held[k].starved_demand[place[at[of]]] = new[of]
+        return ~mine
 
     def settle(self, answers: Sequence[Answer] | None, gone: Collection[str] = ()) -> Settled:
         """Apply the peers' answers that came since the last round (see the module's docstring).
@@ -126,6 +140,7 @@ class HandedOut:
                 self.pending[peer] = keep
             else:
                 del self.pending[peer]
+        self._index = None
         return out
 
     def figures(self) -> dict[str, float]:

@@ -7,6 +7,7 @@ import numpy as np
 
 from scowl import balance, wire
 from scowl.balance import ANSWER_WINDOW, Answer
+from scowl.balance.handed import Handed, HandedOut
 from scowl.model import CONTINUOUS, FIXED, STOCHASTIC
 
 
@@ -189,3 +190,21 @@ def test_served_consumers_pending_the_takers_answer_are_neither_shed_nor_handed_
     assert _held(a, served) == set(served["lo"].tolist())  # still on a's generators until b answers
     balance.first_pass(a, balance.RoundInput(3, statuses=[trip], answers=[Answer("b", 2, [1])], peers=["b", "x"]))
     assert _held(a, served) == set()
+
+
+def test_reports_of_pending_starved_are_kept_with_them_and_the_index_follows_the_pending():
+    """`absorb`: a report's consumers still pending (handed, not answered) keep their new demand with
+    the handover they are in, whichever; the rest of the report is returned; a handover added or
+    settled since is seen by the next report (the sorted index is rebuilt when the pending change)."""
+    out = HandedOut()
+    first = Handed(1, _ids([40, 10, 30]), np.array([1.0, 1.0, 1.0], dtype=np.float32), np.zeros(0, dtype=np.int64))
+    out.add("b", first)
+    out.add("c", Handed(1, _ids([20, 50]), np.array([2.0, 2.0], dtype=np.float32), np.zeros(0, dtype=np.int64)))
+    rest = out.absorb(_ids([5, 30, 50, 10, 99]), np.array([0.5, 3.0, 4.0, 5.0, 0.5], dtype=np.float32))
+    assert rest is not None and rest.tolist() == [True, False, False, False, True]
+    assert first.starved_demand.tolist() == [1.0, 5.0, 3.0] and out.pending["c"][0].starved_demand.tolist() == [2.0, 4.0]
+    assert out.absorb(_ids([1, 2]), np.array([1.0, 1.0], dtype=np.float32)) is None  # none of them pending
+    out.add("b", Handed(2, _ids([1]), np.array([1.0], dtype=np.float32), np.zeros(0, dtype=np.int64)))
+    assert out.absorb(_ids([1, 2]), np.array([6.0, 1.0], dtype=np.float32)).tolist() == [False, True]
+    out.settle([Answer("b", 2, [1, 2]), Answer("c", 2, [1])])  # all taken: nothing pending
+    assert out.absorb(_ids([1, 30]), np.array([7.0, 7.0], dtype=np.float32)) is None

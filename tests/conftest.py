@@ -43,8 +43,14 @@ def transport(request):
 
 
 @pytest.fixture
-def address_factory(transport, tmp_path_factory):
-    """Makes fresh bind addresses for the parametrized transport (random tcp ports, short ipc paths)."""
+def address_factory(transport, tmp_path_factory, monkeypatch):
+    """Makes fresh bind addresses for the parametrized transport (random tcp ports, short ipc paths).
+    Over ipc and tcp the actors of one test share a ZeroMQ context, so they would link over inproc
+    (scowl.runtime.local, tested in tests/runtime/test_local_links.py): these tests cross the wire."""
+    if transport != "inproc":
+        from scowl.runtime import local
+
+        monkeypatch.setattr(local, "ENABLED", False)
     counter = iter(range(1_000_000))
     ipc_dir = tempfile.mkdtemp(prefix="scowl-", dir="/tmp")
 

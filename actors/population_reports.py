@@ -19,6 +19,9 @@ from scowl.actors.population_ids import IdSpace
 
 #: consumers per block of the per-tick work over every consumer (its temporaries stay a few MB)
 BLOCK = 1 << 18
+#: consumers per block of the report selection: its temporaries (~18 bytes a consumer) come and go
+#: between the reports kept, so smaller blocks leave smaller holes in the heap
+REPORT_BLOCK = 1 << 16
 
 
 class Reports:
@@ -26,7 +29,7 @@ class Reports:
     whose consumers have `trackers` trackers, with a block's scratch kept from tick to tick."""
 
     def __init__(self, space: IdSpace, trackers: int) -> None:
-        m = min(space.n, BLOCK)
+        m = min(space.n, REPORT_BLOCK)
         self.space, self.trackers = space, trackers
         self._diff, self._bound, self._mark = np.empty(m, np.float32), np.empty(m, np.float32), np.empty(m, bool)
 
@@ -42,8 +45,8 @@ class Reports:
         diff, bound, mark = self._diff, self._bound, self._mark
         lo: list[list[np.ndarray]] = [[] for _ in range(k_trackers)]
         mw: list[list[np.ndarray]] = [[] for _ in range(k_trackers)]
-        for a in range(0, n, BLOCK):
-            b = min(n, a + BLOCK)
+        for a in range(0, n, REPORT_BLOCK):
+            b = min(n, a + REPORT_BLOCK)
             db, rb, m = demand[a:b], reported[a:b], mark[: b - a]
             np.subtract(db, rb, out=diff[: b - a])
             np.abs(diff[: b - a], out=diff[: b - a])
@@ -52,16 +55,16 @@ class Reports:
             j = np.flatnonzero(m)
             v = db[j]  # (gathers by index: a masked copy or compress of a half-set random mask is slower)
             rb[j] = v
-            if k_trackers > 1:
-                of = tracker_of[a:b][j]
-                order = np.argsort(of, kind="stable")
-                j, v = j[order], v[order]
-                counts = np.bincount(of, minlength=k_trackers).tolist()  # one pass, not one per tracker
-            else:
-                counts = [j.size]
             j += a
             g = np.empty(j.size, np.uint32)  # (global indices in the wire's dtype: 4 bytes a report kept, not 8)
             self.space.global_into(j, g)
+            if k_trackers > 1:
+                of = tracker_of[j]
+                order = np.argsort(of, kind="stable")
+                g, v = g[order], v[order]
+                counts = np.bincount(of, minlength=k_trackers).tolist()  # one pass, not one per tracker
+            else:
+                counts = [j.size]
             e = 0
             for t, c in enumerate(counts):
                 lo[t].append(g[e:e + c])

@@ -15,7 +15,7 @@ from scowl.actors.population_ids import IdSpace
 
 @pytest.mark.parametrize("trackers", [1, 3])
 def test_reports_by_tracker_equal_the_whole_array_rule(monkeypatch, trackers):
-    monkeypatch.setattr(population_reports, "BLOCK", 1000)  # many blocks, the last one short
+    monkeypatch.setattr(population_reports, "REPORT_BLOCK", 1000)  # many blocks, the last one short
     rng = np.random.default_rng(5)
     n = 10_500
     reported = rng.random(n, dtype=np.float32)

@@ -82,10 +82,16 @@ class Roster:
 
     def owns_consumers(self, name: str, ids: np.ndarray) -> bool:
         """Every consumer id is one of population `name`'s (its global index range in the plan)."""
+        return self.owns_indices(name, ids["lo"])
+
+    def owns_indices(self, name: str, lo: np.ndarray) -> bool:
+        """Every global index (the ids' low words) is one of population `name`'s consumers."""
         shard = self._shards.get(name)
         if shard is None:
-            return ids.size == 0
-        lo = ids["lo"].astype(np.int64)
+            return lo.size == 0
+        if not lo.size or (shard.start <= lo.min() and lo.max() < shard.stop):  # the common case: no n-wide temporaries
+            return True
+        lo = lo.astype(np.int64)
         n_c = self.plan.n_consumers
         mine = ((lo >= shard.start) & (lo < shard.stop)) | ((lo >= n_c + shard.fixed_start) & (lo < n_c + shard.fixed_stop))
         return bool(mine.all())
@@ -110,7 +116,8 @@ def _own_name(field: str) -> Owner:
 
 
 def _own_consumers(msg, sender, roster):
-    return None if roster.owns_consumers(sender, msg.column("ids")) else f"consumers of another population (sender {sender!r})"
+    lo = msg.lo_words() if hasattr(msg, "lo_words") else msg.column("ids")["lo"]  # (wire.CompactIds: no 16-byte ids built)
+    return None if roster.owns_indices(sender, lo) else f"consumers of another population (sender {sender!r})"
 
 
 def _own_consumers_unless_tracker(msg, sender, roster):

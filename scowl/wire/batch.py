@@ -114,6 +114,14 @@ class CompactIds(Batch, frozen=True):
     def compact(self) -> bool:
         return bool(self.lo)  # type: ignore[attr-defined]
 
+    def lo_words(self) -> np.ndarray[Any, np.dtype[Any]]:
+        """The ids' low words (global indices), read-only, no 16-byte id built: the compact
+        form's uint32 as received, else the 16-byte ids' `lo` field."""
+        if self.compact:
+            return np.frombuffer(self.lo, dtype=LO_DTYPE)  # type: ignore[attr-defined]
+        lo: np.ndarray[Any, np.dtype[Any]] = super().column("ids")["lo"]
+        return lo
+
     @property
     def nbytes(self) -> int:
         return super().nbytes + len(self.lo)  # type: ignore[attr-defined]

@@ -55,6 +55,21 @@ def test_consumers_are_owned_by_their_population(roster):
     assert authorize("resync", ok, "population-1", roster2)[0] == "not_owner"
 
 
+def test_a_compact_report_is_owned_by_its_population_without_16_byte_ids():
+    roster = Roster(make_plan("configs/small.toml", transport="inproc", populations=2))
+    p0, p1 = roster.plan.populations
+    n_c = roster.plan.n_consumers
+
+    def report(*lo):
+        return wire.DemandReport.pack_compact(hi=7, lo=np.array(lo, dtype=np.uint32), tick=1, demand_mw=np.ones(len(lo)))
+
+    assert authorize("demand-report", report(p0.start, p0.stop - 1), "population-0", roster) is None
+    assert authorize("demand-report", report(p0.start, n_c + p0.fixed_start), "population-0", roster) is None  # a fixed-load block
+    assert authorize("demand-report", report(p0.start, p1.start), "population-0", roster)[0] == "not_owner"
+    assert authorize("demand-report", report(p1.start), "population-0", roster)[0] == "not_owner"
+    assert authorize("demand-report", report(), "population-0", roster) is None
+
+
 @pytest.mark.parametrize("msg", [
     wire.GeneratorsRegister.pack(gen_ids=[5], nameplate_mw=[float("nan")], min_mw=[0.0], ramp_mw=[1.0], kind=[0], type_code=[0]),
     wire.GeneratorsRegister.pack(gen_ids=[5], nameplate_mw=[1.0], min_mw=[2.0], ramp_mw=[1.0], kind=[0], type_code=[0]),

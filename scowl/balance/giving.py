@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scowl.balance.arrays import isin_ints
 from scowl.balance.handover import pick_handover
 from scowl.balance.region import Region
 from scowl.balance.round import RebalanceResult
 from scowl.balance.served import LargestServed
 from scowl.balance.supply import storage_reach_mw
-from scowl.balance.trees import Trees
+from scowl.balance.trees import EMPTY_I, Trees
 
+_SAMPLE = 1 << 16  # demands looked at to guess a head's floor
 HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
 
 
@@ -32,17 +34,61 @@ class PeerOffer:
     firm_mw: float = 0.0  # of room_mw, what its dispatchable units' ramp gives (the rest can fall within a tick)
 
 
-def largest_within(trees: Trees, cand: np.ndarray, max_mw: float) -> np.ndarray:
-    """Of `cand` (consumer indices), the largest first while their sum stays within `max_mw` (ties by index), sorted."""
-    if not cand.size or max_mw <= 0:
-        return cand[:0]
-    d = trees.demand[cand].astype(np.float64)
-    order = np.lexsort((cand, -d))
-    return np.sort(cand[order[np.cumsum(d[order]) <= max_mw]])
+class HubLoad:
+    """The served consumers a region's EV hubs carry (generator rows `rows`; none of the `frozen`
+    mask), largest first (ties by index), sorted only as far as the picks ask, as
+    scowl.balance.served does for all of them: in the evening the hubs carry a million
+    consumers and a peer's room takes a few thousand. A head holds every such consumer at or
+    above a floor (guessed from a sample), so it is the whole order's first part; a pick that
+    runs past it lowers the floor (the whole at worst). Valid for one round's picks."""
+
+    def __init__(self, trees: Trees, rows: np.ndarray, frozen: np.ndarray | None = None) -> None:
+        self.trees, self._frozen = trees, frozen
+        self._hub = np.zeros(trees.G, dtype=bool)
+        self._hub[rows] = True
+        step = max(1, trees.n // _SAMPLE)
+        self._step, self._sample = step, trees.demand[self._ours(np.arange(0, trees.n, step))].astype(np.float64)
+        self._head, self._want, self._whole = EMPTY_I, 0, not self._sample.size and step == 1
+
+    def _ours(self, idx: np.ndarray) -> np.ndarray:
+        a = self.trees.assignment[idx]
+        ok = (a >= 0) & self._hub[np.maximum(a, 0)]
+        if self._frozen is not None:
+            ok &= ~self._frozen[idx]
+        picked: np.ndarray = idx[ok]
+        return picked
+
+    def pick(self, max_mw: float, exclude: np.ndarray) -> np.ndarray:
+        """The longest prefix of that order, none of `exclude`, whose demand sums to at most `max_mw`; ascending."""
+        if max_mw <= 0 or self._whole and not self._head.size:
+            return EMPTY_I
+        mean = float(self._sample.mean()) if self._sample.size else 1.0
+        want = max(64, self._want, int(4 * max_mw / max(mean, 1e-12)) + 1)
+        while True:
+            if want > self._want and not self._whole:
+                self._build(want)
+            head = self._head
+            c = head[~isin_ints(head, exclude)] if exclude.size and head.size else head
+            sums = np.cumsum(self.trees.demand[c].astype(np.float64))
+            if self._whole or (sums.size and sums[-1] > max_mw):
+                return np.sort(c[sums <= max_mw])
+            want = 4 * max(want, head.size)
+
+    def _build(self, want: int) -> None:
+        d, sample = self.trees.demand, self._sample
+        self._want = want
+        k = want // self._step + 1  # the head's share of the sample
+        if k >= sample.size:
+            sel, self._whole = self._ours(np.arange(self.trees.n)), True
+        else:
+            floor = np.partition(sample, sample.size - k)[sample.size - k]
+            sel = self._ours(np.flatnonzero(d >= floor))
+            self._whole = not floor > 0
+        self._head = sel[np.argsort(-d[sel], kind="stable")]  # (sel ascending: ties keep index order)
 
 
 def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], short_mw: float,
-                   lost_mw: float = 0.0, on_hubs: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                   lost_mw: float = 0.0, on_hubs: HubLoad | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Starved consumers go to peers that advertised room at the previous tick (largest offer
     first), released here at once and placed by the peer in this tick's sub-round; then, if the
     region is short, served consumers up to what it is short, released at the next round.
@@ -66,8 +112,7 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     served: dict[str, list[np.ndarray]] = {}
     gas = sorted(((s.room_mw, n) for n, s in offers.items() if s.room_mw > 0), reverse=True)
     hubs = sorted(((s.storage_room_mw, n) for n, s in offers.items() if s.storage_room_mw > 0), reverse=True)
-    hub_load = np.zeros(0, dtype=np.int64) if on_hubs is None else on_hubs
-    if not (gas or hubs) or (not res.starved_count and short_mw <= 0 and not hub_load.size):
+    if not (gas or hubs) or (not res.starved_count and short_mw <= 0 and on_hubs is None):
         return {}, {}
     n_short = sum(1 for s in offers.values() if s.short_mw > 0 or s.starved_mw > 0) + 1
     budget = {(last, peer): room * HANDOVER_MARGIN / n_short for donors, last in ((gas, False), (hubs, True)) for room, peer in donors}
@@ -88,6 +133,7 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     # consumers handed against it would find it full and starve a tick at the peer. They go to
     # the peers' EV hubs first then (no generator in reach can cover them), and the generator
     # room is left to the served load that moves next tick.
+    moved_now = EMPTY_I
     claimed = short_mw + sum(s.short_mw for s in offers.values()) >= sum(r for r, _ in gas)
     # our hubs' load moves now only while nobody starves or runs short but us (right after a heal, a
     # peer's firm room went to the load coming back, and served consumers moved off the hubs starved)
@@ -99,14 +145,14 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
         full = budget[False, peer]
         budget[False, peer] = firm = min(full, offers[peer].firm_mw * HANDOVER_MARGIN / n_short)
         hand_starved(False, peer)
-        if hub_load.size and calm:  # what our hubs carry, now, to the firm room left
-            idx = largest_within(region.trees, hub_load, budget[False, peer] - lost_mw)
+        if on_hubs is not None and calm:  # what our hubs carry, now, to the firm room left
+            idx = on_hubs.pick(budget[False, peer] - lost_mw, moved_now)
             if idx.size:
                 region.release(idx)
                 starved.setdefault(peer, []).append(idx)
                 moved = float(region.trees.demand[idx].astype(np.float64).sum())
                 budget[False, peer], short_mw = budget[False, peer] - moved, short_mw - moved  # (no longer ours to carry)
-                hub_load = hub_load[~np.isin(hub_load, idx)]
+                moved_now = np.concatenate([moved_now, idx])
         budget[False, peer] = full - (firm - budget[False, peer])
     for _, peer in hubs:
         hand_starved(True, peer)
@@ -129,8 +175,8 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
         for _, peer in donors:
             hand_starved(last, peer)
             left = budget[last, peer]
-            if not last and hub_load.size and left > 0:  # what stays on our hubs first (served: the next round)
-                left = give(peer, largest_within(region.trees, hub_load[~np.isin(hub_load, taken)], left), left)
+            if not last and on_hubs is not None and left > 0:  # what stays on our hubs first (served: the next round)
+                left = give(peer, on_hubs.pick(left, np.concatenate([taken, moved_now])), left)
             short = short_left[0] + (short_left[1] if last else 0.0)
             if short > 0 and left > 0:  # then the largest, for what we are short
                 left = give(peer, largest.pick(min(left, short), taken), left)

@@ -42,7 +42,7 @@ import numpy as np
 
 from scowl.balance.arrays import isin_ints
 from scowl.balance.dispatch import ramp_room
-from scowl.balance.giving import PeerOffer, pick_handovers
+from scowl.balance.giving import HubLoad, PeerOffer, pick_handovers
 from scowl.balance.handed import Answer, Handed
 from scowl.balance.handover import RegionSummary, region_summary
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
@@ -150,15 +150,12 @@ def frozen(region: Region, unheard: Sequence[int]) -> np.ndarray | None:
     return mask
 
 
-def on_hubs(region: Region, unheard: Sequence[int]) -> np.ndarray:
-    """The served consumers the region's EV hubs carry that a round may move (none `frozen`)."""
+def on_hubs(region: Region, unheard: Sequence[int]) -> HubLoad | None:
+    """The served consumers the region's EV hubs carry that a round may move (none `frozen`); None when they carry none."""
     rows = np.flatnonzero(region.kind == STORAGE)
     if not rows.size or not float(region.trees.load[rows].sum()) > 0:
-        return np.zeros(0, dtype=np.int64)
-    idx: np.ndarray = region.trees.members(rows)
-    idx = idx[region.trees.assignment[idx] >= 0]
-    mask = frozen(region, unheard)
-    return idx if mask is None else idx[~mask[idx]]
+        return None
+    return HubLoad(region.trees, rows, frozen(region, unheard))
 
 
 def report_demand(region: Region, rep: ConsumerBatch) -> None:

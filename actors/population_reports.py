@@ -39,12 +39,13 @@ class Reports:
         (|d - r| > threshold x r; a consumer that reported 0 reports any demand), by tracker
         (`tracker_of`, a byte per position): for each tracker in turn, their global indices
         (uint32, in position order) and demand (float32), arrays of their own. Every block is
-        selected and `reported` takes their demand before the first tracker's come. Grouped
-        block by block (a stable radix sort of a byte per report, in cache)."""
+        selected and `reported` takes their demand before the first tracker's come; a tracker's
+        demand is read from `demand` when its turn comes (do not change it meanwhile). Grouped
+        block by block (a stable radix sort of a byte per report, in cache); what is kept until
+        then is a uint32 position a report."""
         n, k_trackers = demand.size, self.trackers
         diff, bound, mark = self._diff, self._bound, self._mark
-        lo: list[list[np.ndarray]] = [[] for _ in range(k_trackers)]
-        mw: list[list[np.ndarray]] = [[] for _ in range(k_trackers)]
+        kept: list[list[np.ndarray]] = [[] for _ in range(k_trackers)]
         for a in range(0, n, REPORT_BLOCK):
             b = min(n, a + REPORT_BLOCK)
             db, rb, m = demand[a:b], reported[a:b], mark[: b - a]
@@ -53,23 +54,25 @@ class Reports:
             np.multiply(rb, threshold, out=bound[: b - a])
             np.greater(diff[: b - a], bound[: b - a], out=m)
             j = np.flatnonzero(m)
-            v = db[j]  # (gathers by index: a masked copy or compress of a half-set random mask is slower)
-            rb[j] = v
-            j += a
-            g = np.empty(j.size, np.uint32)  # (global indices in the wire's dtype: 4 bytes a report kept, not 8)
-            self.space.global_into(j, g)
+            rb[j] = db[j]  # (gathers by index: a masked copy or compress of a half-set random mask is slower)
             if k_trackers > 1:
-                of = tracker_of[j]
-                order = np.argsort(of, kind="stable")
-                g, v = g[order], v[order]
+                of = tracker_of[a:b][j]
+                j = j[np.argsort(of, kind="stable")]
                 counts = np.bincount(of, minlength=k_trackers).tolist()  # one pass, not one per tracker
             else:
                 counts = [j.size]
+            pos = np.add(j, a, out=np.empty(j.size, np.uint32), casting="unsafe")  # (positions < n < 2^32)
             e = 0
             for t, c in enumerate(counts):
-                lo[t].append(g[e:e + c])
-                mw[t].append(v[e:e + c])
+                kept[t].append(pos[e:e + c])
                 e += c
         for t in range(k_trackers):
-            yield np.concatenate(lo[t]) if lo[t] else np.zeros(0, np.uint32), np.concatenate(mw[t]) if mw[t] else np.zeros(0, np.float32)
-            lo[t] = mw[t] = []  # (a block's arrays go once every tracker's part of them is joined)
+            pos = np.concatenate(kept[t]) if kept[t] else np.zeros(0, np.uint32)
+            kept[t] = []  # (a block's positions go once every tracker's part of them is joined)
+            lo = np.empty(pos.size, np.uint32)
+            self.space.global_into(pos, lo)
+            mw = np.empty(pos.size, np.float32)
+            for k in range(0, pos.size, REPORT_BLOCK):  # (take casts its indices to int64: a block at a time)
+                np.take(demand, pos[k:k + REPORT_BLOCK], out=mw[k:k + REPORT_BLOCK])
+            del pos
+            yield lo, mw

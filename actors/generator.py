@@ -166,7 +166,7 @@ class GeneratorFleet(GridPeer):
         the populations follow, whatever order the network delivered the deltas in."""
         if not msg.n:
             return
-        lo = msg.column("ids")["lo"].astype(np.int64)
+        lo = msg.lo_words().astype(np.int64)  # (compact: no 16-byte ids built)
         if lo.min() < 0 or lo.max() >= self.tree.n_global:
             raise ValueError(f"tree delta names consumers outside [0, {self.tree.n_global})")
         new = msg.column("gen_ids")

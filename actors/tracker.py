@@ -226,7 +226,7 @@ class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
         self.heard(env.sender)
         self.reports.add(msg.tick, env.sender, msg)
         if self.continuous:
-            self._fresh_reports.append(balance.ConsumerBatch(msg.column("ids"), msg.column("demand_mw")))
+            self._fresh_reports.append(balance.ConsumerBatch(msg.lo_words(), msg.column("demand_mw")))
             return self._kick()
         self._maybe_round(msg.tick)
 
@@ -299,7 +299,7 @@ class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
         inp = balance.RoundInput(
             tick=tick,
             statuses=[gen_update(st) for st in self.gen_status.take(tick)],
-            reports=[balance.ConsumerBatch(r.column("ids"), r.column("demand_mw")) for r in self.reports.take(tick)],
+            reports=[balance.ConsumerBatch(r.lo_words(), r.column("demand_mw")) for r in self.reports.take(tick)],  # global indices: no 16-B ids
             answers=[balance.Answer(n, s.tick, s.took) for n, s in summaries],  # which of our Handovers each peer took
             gone=sorted(self._gone_trackers),
             handovers=self._later,

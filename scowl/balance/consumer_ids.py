@@ -12,6 +12,13 @@ import numpy as np
 from scowl.balance.arrays import BLOCK, blocks, unique_ints
 
 
+def lo_of(ids: np.ndarray) -> np.ndarray:
+    """The global indices of consumers given as 128-bit ids (the wire's dtype: their `lo` field) or
+    as the global indices themselves (integers: a compact report's low words, wire.CompactIds)."""
+    lo: np.ndarray = ids["lo"] if ids.dtype.names else ids
+    return lo
+
+
 class ConsumerIds:
     def __init__(self, id_dtype: np.dtype, n_global: int) -> None:
         if n_global > 2**32:

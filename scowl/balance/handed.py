@@ -100,7 +100,7 @@ class HandedOut:
         keys, owner, place, held = self._index
         if not keys.size:
             return None
-        lo = ids["lo"]
+        lo = ids["lo"] if ids.dtype.names else ids  # (a compact report: its global indices alone)
         at = np.minimum(np.searchsorted(keys, lo), keys.size - 1)
         mine: np.ndarray = keys[at] == lo
         if not mine.any():

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scowl.balance.arrays import pick
-from scowl.balance.consumer_ids import ConsumerIds
+from scowl.balance.consumer_ids import ConsumerIds, lo_of
 from scowl.balance.fair import ROTATE_AFTER
 from scowl.balance.handed import HandedOut
 from scowl.balance.handover import accept_consumers, release_consumers
@@ -41,7 +41,8 @@ class GenUpdate:
 @dataclass(frozen=True)
 class ConsumerBatch:
     """Consumers (128-bit ids, the wire's structured dtype with a `lo` global index) and
-    their demand, MW: a population's report, or a peer's handover."""
+    their demand, MW: a population's report, or a peer's handover. A report's ids may be the
+    global indices alone (a compact report's low words: its prefix plays no part in it)."""
 
     ids: np.ndarray
     demand_mw: np.ndarray
@@ -101,7 +102,7 @@ class Region:
         return self.ids.lo
 
     def global_index(self, ids: np.ndarray) -> np.ndarray:
-        lo = ids["lo"]
+        lo = lo_of(ids)
         if lo.size and ((lo.dtype.kind != "u" and lo.min() < 0) or lo.max() >= self.n_global):  # (unsigned: no minimum to check)
             raise ValueError(f"consumer index outside [0, {self.n_global})")
         return lo.astype(np.int64)

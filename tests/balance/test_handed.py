@@ -4,10 +4,12 @@ answer (review R1). A tracker `a` short of supply hands starved (and served) con
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from scowl import balance, wire
 from scowl.balance import ANSWER_WINDOW, Answer
 from scowl.balance.handed import Handed, HandedOut
+from scowl.balance.regionround import report_demand
 from scowl.model import CONTINUOUS, FIXED, STOCHASTIC
 
 
@@ -208,3 +210,25 @@ def test_reports_of_pending_starved_are_kept_with_them_and_the_index_follows_the
     assert out.absorb(_ids([1, 2]), np.array([6.0, 1.0], dtype=np.float32)).tolist() == [False, True]
     out.settle([Answer("b", 2, [1, 2]), Answer("c", 2, [1])])  # all taken: nothing pending
     assert out.absorb(_ids([1, 30]), np.array([7.0, 7.0], dtype=np.float32)) is None
+
+
+def test_a_report_as_global_indices_alone_acts_as_the_16_byte_ids():
+    """A compact demand report reaches the round as its low words (uint32 global indices, no
+    16-byte ids built): the same demand kept with the pending starved, the same loads, the
+    same count of consumers nobody holds; an index outside the state is refused as before."""
+    ends = []
+    for as_lo in (False, True):
+        a, b, fa, fb, ho, k = _handed_over()
+        balance.finish_round(a, fa, [])
+        ids = np.concatenate([ho.ids[:2], _ids([0, 1, 99])])  # two pending starved, two of a's own (or handed), one held by nobody
+        demand = np.array([0.5, 0.25, 3.0, 1.5, 2.0], dtype=np.float32)
+        report = balance.ConsumerBatch(ids["lo"].astype(np.uint32) if as_lo else ids, demand)
+        balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], reports=[report], answers=[Answer("b", 1, [])], peers=["b"]))
+        held = a.where_are(_ids(range(100)))
+        pending = [h.starved_demand.tolist() for hs in a.handed_out.pending.values() for h in hs]
+        ends.append((a.unknown_ids, held[0]["lo"].tolist(), held[1].tolist(), held[2].tolist(), pending, a.trees.load.tolist()))
+        bad = balance.ConsumerBatch(np.array([3, 100], dtype=np.uint32) if as_lo else _ids([3, 100]), np.ones(2, dtype=np.float32))
+        with pytest.raises(ValueError, match=r"outside \[0, 100\)"):
+            report_demand(a, bad)
+    assert ends[0][0] == 1 and ends[0][4] != []  # (the case covers an unknown consumer and pending starved)
+    assert ends[1] == ends[0]

@@ -59,6 +59,14 @@ def unpack_ids(data: bytes) -> list[tuple[int, int]]:
     return list(struct.iter_unpack("<QQ", data))
 
 
+def tree_delta_ids(ids: bytes, hi: int = 0, lo: bytes = b"") -> list[tuple[int, int]]:
+    """A tree-delta's consumer ids in either form: the 16-byte column, or the compact one (`ids`
+    empty, every id's high word `hi`, its low words `lo` as uint32 little-endian)."""
+    if ids or not lo:
+        return unpack_ids(ids)
+    return [(hi, low) for (low,) in struct.iter_unpack("<I", lo)]
+
+
 class Envelope:
     """One received frame: [v, type, sender, recipient, seq, tick, reply_to, ask, body]."""
 
@@ -305,8 +313,8 @@ def run(peer: Peer, farm: WindFarm, grid: dict, leave_after: int, deadline_s: fl
                           flush=True)
                 maybe_finish(tick)
             elif env.type == "tree-delta":  # the consumers joining (our gen id) or leaving our trees
-                _tick, _n, ids, gens = body
-                for cid, g in zip(unpack_ids(ids), unpack_column("i", gens)):
+                _tick, _n, ids, gens, *compact = body  # hi, lo: the optional compact form (protocol section 2)
+                for cid, g in zip(tree_delta_ids(ids, *compact), unpack_column("i", gens)):
                     if g in row_of:
                         tree[cid] = g
                     else:

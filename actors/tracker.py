@@ -363,7 +363,7 @@ class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
         if self._fresh_status or self._fresh_reports:  # came while the sub-round waited: a continuous round next
             self._kick()
 
-    def _note_unsent(self, fleet: str, ids: np.ndarray) -> None:
+    def _note_unsent(self, fleet: str, ids: np.ndarray | balance.NamedIds) -> None:
         if fleet in self.unreachable and len(ids):
             self._unsent.setdefault(fleet, []).append(np.array(ids))
 

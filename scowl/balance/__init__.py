@@ -62,6 +62,7 @@ __all__ = [
     "accept_consumers",
     "blocks",
     "id_blocks",
+    "NamedIds",
     "check_invariants",
     "finish_round",
     "first_pass",
@@ -77,7 +78,7 @@ __all__ = [
 ]
 
 from scowl.balance.arrays import blocks
-from scowl.balance.consumer_ids import id_blocks
+from scowl.balance.consumer_ids import NamedIds, id_blocks
 from scowl.balance.continuous import InterimOutput, interim_round
 from scowl.balance.giving import PeerOffer
 from scowl.balance.handed import ANSWER_WINDOW, Answer

@@ -6,6 +6,8 @@ widen). The ids themselves are rebuilt for what a round sends. Pure: no sockets.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, overload
 
 import numpy as np
 
@@ -17,6 +19,52 @@ def lo_of(ids: np.ndarray) -> np.ndarray:
     as the global indices themselves (integers: a compact report's low words, wire.CompactIds)."""
     lo: np.ndarray = ids["lo"] if ids.dtype.names else ids
     return lo
+
+
+@dataclass(frozen=True, eq=False)
+class NamedIds:
+    """Consumers a round names, as the region keeps their ids: the global index (uint32) and the
+    prefix's code (`his`: the prefixes by code), 5 bytes an entry, not 16. The 128-bit ids are
+    built only for what is packed, a message's worth at a time (`np.asarray(named)`); `named["lo"]`
+    and `named["hi"]` are the fields, `named[mask or slice]` a part."""
+
+    lo: np.ndarray
+    code: np.ndarray
+    his: np.ndarray  # uint64, by code
+    dtype: np.dtype
+
+    @property
+    def size(self) -> int:
+        return int(self.lo.size)
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, key: str) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, key: slice | np.ndarray) -> NamedIds: ...
+    def __getitem__(self, key: str | slice | np.ndarray) -> np.ndarray | NamedIds:
+        if isinstance(key, str):
+            return self.lo if key == "lo" else self.ids()[key]
+        return NamedIds(self.lo[key], self.code[key], self.his, self.dtype)
+
+    def ids(self) -> np.ndarray:
+        """The 128-bit ids (the wire's dtype)."""
+        out = np.empty(self.lo.size, dtype=self.dtype)
+        out["lo"] = self.lo
+        out["hi"] = self.his[self.code] if self.his.size else 0
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.ids()
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def prefix_rank(self) -> np.ndarray:
+        """Per entry, the rank of its prefix among `his` (ordered and equal as the prefixes are)."""
+        rank = np.searchsorted(np.sort(self.his), self.his).astype(self.code.dtype)
+        out: np.ndarray = rank[self.code]
+        return out
 
 
 class ConsumerIds:
@@ -57,6 +105,10 @@ class ConsumerIds:
         out["hi"] = np.asarray(self.his, dtype=np.uint64)[self.code[idx]] if self.his else 0
         return out
 
+    def named(self, idx: np.ndarray) -> NamedIds:
+        """The ids of consumers at these Trees indices, kept 5 bytes each (`ids_of` builds them)."""
+        return NamedIds(self.lo[idx], self.code[idx], np.asarray(self.his, dtype=np.uint64), self.dtype)
+
     def with_prefix(self, n: int, his: Sequence[int]) -> np.ndarray:
         """Mask over the first `n` consumers: those whose id prefix is one of `his`."""
         codes = [self._code_of[int(h)] for h in his if int(h) in self._code_of]
@@ -86,22 +138,23 @@ class ConsumerIds:
         return code
 
 
-def id_blocks(*parts: tuple[np.ndarray, np.ndarray], size: int = BLOCK) -> list[tuple[np.ndarray, np.ndarray]]:
+def id_blocks(*parts: tuple[np.ndarray | NamedIds, np.ndarray], size: int = BLOCK) -> list[tuple[Any, np.ndarray]]:
     """`arrays.blocks` of (ids, generators) pairs whose blocks each hold one id prefix (`hi`, a
     population's), so each crosses in the compact form (wire.CompactIds: 8 bytes an entry, not
     20). Within a part the entries are grouped by prefix, stably (not moved when each prefix is in
     one run already, as a round's consumers in index order mostly are); the parts stay in order.
     A part names each consumer once (a round's released, its moved), so the order within it
-    changes nothing its receiver keeps."""
-    groups = []
+    changes nothing its receiver keeps. A NamedIds part gives NamedIds blocks (16-byte ids built
+    as each is packed)."""
+    groups: list[Any] = []
     for ids, gens in parts:
-        hi = ids["hi"]
+        hi = ids.prefix_rank() if isinstance(ids, NamedIds) else ids["hi"]  # (a rank orders as the prefix)
         runs = np.flatnonzero(hi[1:] != hi[:-1]) + 1
         heads = hi[np.r_[0, runs]] if hi.size else hi
         if unique_ints(heads).size < heads.size:  # a prefix in more than one run: grouped
             order = np.argsort(hi, kind="stable")
-            ids, gens = ids[order], gens[order]
-            runs = np.flatnonzero(ids["hi"][1:] != ids["hi"][:-1]) + 1
+            ids, gens, hi = ids[order], gens[order], hi[order]
+            runs = np.flatnonzero(hi[1:] != hi[:-1]) + 1
         bounds = [0, *runs.tolist(), len(ids)]
         groups += [(ids[a:b], gens[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
     return blocks(*groups, size=size)

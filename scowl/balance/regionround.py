@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scowl.balance.arrays import isin_ints
+from scowl.balance.consumer_ids import NamedIds
 from scowl.balance.dispatch import ramp_room
 from scowl.balance.giving import HubLoad, PeerOffer, pick_handovers
 from scowl.balance.handed import Answer, Handed
@@ -75,7 +76,7 @@ class RoundOutput:
     every population (Assign) and fleet (TreeDelta); `steer_gen_ids` to `setpoint_mw` to the
     fleets; `handovers[peer]` to each peer after `summary`; `figures` for the state log."""
 
-    ids: np.ndarray
+    ids: NamedIds  # (5 bytes an entry: round 0 names every consumer)
     gen_ids: np.ndarray
     steer_gen_ids: np.ndarray
     setpoint_mw: np.ndarray
@@ -295,7 +296,7 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
         **(region.limits.figures if region.limits is not None else {}),
         **region.view(),
     }
-    return RoundOutput(ids=region.ids_of(changed), gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
+    return RoundOutput(ids=region.ids.named(changed), gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
                        setpoint_mw=region.setpoint[steer].copy(), handovers=first.handovers, summary=after, result=res, figures=figures,
                        room_mw=room, short_mw=short, storage_room_mw=stor_room, firm_mw=firm,
                        released_ids=np.concatenate(first.released) if first.released else region.ids_of(np.zeros(0, dtype=np.int64)),

@@ -64,3 +64,29 @@ def test_id_blocks_hold_one_prefix_each_and_keep_parts_in_order():
     assert [b[0]["lo"].tolist() for b in id_blocks((grouped, np.zeros(4, dtype=np.int32)))] == [[1, 2], [3, 4]]
     empty = id_blocks((released[:0], gens[:0]), (moved[:0], gens[:0]))
     assert len(empty) == 1 and empty[0][0].size == 0
+
+
+def test_named_ids_are_the_stored_ids_and_cut_in_the_same_blocks():
+    """A round's output names its consumers as the region keeps them (NamedIds: 5 bytes each); the
+    16-byte ids, the fields, the parts and id_blocks' blocks are those of ids_of's ids."""
+    from scowl.balance.consumer_ids import NamedIds, id_blocks
+
+    rng = np.random.default_rng(3)
+    store = ConsumerIds(wire.CONSUMER_ID_DTYPE, 1000)
+    his = np.array([2**63 + 7, 12345, 2**40], dtype=np.uint64)  # codes 0, 1, 2: not the prefixes' order
+    store.store(np.arange(400), _ids(his[rng.integers(0, 3, 400)], rng.permutation(1000)[:400]))
+    idx = rng.permutation(400)[:250]
+    named, want = store.named(idx), store.ids_of(idx)
+    assert isinstance(named, NamedIds) and named.size == len(named) == 250
+    assert (np.asarray(named) == want).all() and (np.asarray(named, dtype=wire.CONSUMER_ID_DTYPE) == want).all()
+    assert (named["lo"] == want["lo"]).all() and (named["hi"] == want["hi"]).all()
+    mask = rng.random(250) < 0.5
+    assert (np.asarray(named[mask]) == want[mask]).all() and (np.asarray(named[10:20]) == want[10:20]).all()
+    gens = rng.integers(0, 9, 250).astype(np.int32)
+    released = _ids(his[[1, 0]], [5, 6])
+    for size in (7, 1 << 18):
+        got = id_blocks((released, np.full(2, -1, dtype=np.int32)), (named, gens), size=size)
+        ref = id_blocks((released, np.full(2, -1, dtype=np.int32)), (want, gens), size=size)
+        assert len(got) == len(ref) > 3
+        for (a, g), (b, h) in zip(got, ref):
+            assert (np.asarray(a) == b).all() and (g == h).all()

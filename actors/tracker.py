@@ -335,7 +335,8 @@ class Tracker(ContinuousRounds, HandoverTaking, GridPeer):
         now = self._take_handovers(tick)  # (actors/tracker_handover.py)
         first, self._first = self._first, None
         assert first is not None
-        out = balance.finish_round(self.region, first, now, coming=self._later)
+        out = balance.finish_round(self.region, first, now, coming=self._later).sent()
+        del first  # (with out.sent(): round 0's result arrays are not held while its messages are packed)
         round_s = self._first_s + time.perf_counter() - t0
         self.rounds += 1
         self._seq = 0

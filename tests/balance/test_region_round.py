@@ -43,6 +43,10 @@ def test_round_places_everyone_it_can_and_dispatches_gas_within_its_ramp():
     cap = r.trees.cap(0.1)
     assert (r.trees.load <= cap + 1e-9).all()
     assert out.figures["starved"] == 0 and out.summary.starved_count == 0
+    sent = out.sent()  # what the actor packs: the same messages, without the result's per-consumer arrays
+    assert out.result.moved.size == out.figures["moved"] == 20 and sent.result.moved.size == sent.result.restored.size == 0
+    assert (np.asarray(sent.ids) == np.asarray(out.ids)).all() and sent.gen_ids is out.gen_ids and sent.figures == out.figures
+    assert sent.result.load is out.result.load and sent.setpoint_mw is out.setpoint_mw and sent.summary == out.summary
 
 
 def test_a_gas_unit_derated_below_its_minimum_is_not_counted_at_its_minimum():

@@ -119,8 +119,6 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
 
     pending = region.handed_out.served()  # handed to a peer that has not answered: not ours to hand again
 
-    gone = [0.0]  # MW of starved handed so far
-
     def hand_starved(last: bool, peer: str) -> None:
         idx = pick_handover(region.trees, budget[last, peer] - (0.0 if last else lost_mw))
         if idx.size and pending.size:
@@ -128,9 +126,7 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
         if idx.size:
             region.release(idx)
             starved.setdefault(peer, []).append(idx)
-            mw = float(region.trees.demand[idx].astype(np.float64).sum())
-            budget[last, peer] -= mw
-            gone[0] += mw  # (our short counted them: they leave now, no served load need go for them)
+            budget[last, peer] -= float(region.trees.demand[idx].astype(np.float64).sum())
 
     # When the regions' shortfalls (ours and the peers', served on EV hubs until their load moves
     # to a peer's gas) claim all the generator room advertised, that room is spoken for: starved
@@ -181,7 +177,7 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
             left = budget[last, peer]
             if not last and on_hubs is not None and left > 0:  # what stays on our hubs first (served: the next round)
                 left = give(peer, on_hubs.pick(left, np.concatenate([taken, moved_now])), left)
-            short = short_left[0] - gone[0] + (short_left[1] if last else 0.0)
+            short = short_left[0] + (short_left[1] if last else 0.0)
             if short > 0 and left > 0:  # then the largest, for what we are short
                 left = give(peer, largest.pick(min(left, short), taken), left)
     return ({p: np.concatenate(v) for p, v in starved.items()}, {p: np.concatenate(v) for p, v in served.items()})

@@ -31,14 +31,11 @@ def _status() -> balance.GenUpdate:  # no wind; gas at 60 MW
     return balance.GenUpdate(np.array([10, 11, 12]), np.array([0.0, 100.0, 30.0]), np.array([60.0, 60.0, 0.0]), np.zeros(3))
 
 
-def _handed_over(n: int = 50, room_mw: float = 30.0, grew_mw: float = 0.0):
+def _handed_over(n: int = 50, room_mw: float = 30.0):
     """Tick 1: `a` (2n MW of load, 90 MW it can carry) hands its starved to `b`, which advertised room
-    (and, when `a` is short of its own reach next tick beyond the starved it hands now - its demand
-    grew `grew_mw` over the last tick, and may grow as much again - served consumers too)."""
+    (and, when `a` is short of its own reach next tick too, served consumers)."""
     a = _region()
     a.add_consumers(_ids(range(n)), np.full(n, 2.0, dtype=np.float32))
-    if grew_mw:
-        a.prev_demand_mw = 2.0 * n - grew_mw
     b = _region()
     b.add_consumers(_ids(range(n, n + 36)), np.full(36, 2.0, dtype=np.float32))
     offer = {"b": balance.PeerOffer(0.0, 0.0, room_mw=room_mw)}
@@ -108,7 +105,7 @@ def test_a_handover_the_taker_took_is_the_takers_whatever_the_order_of_the_assig
 
 
 def test_served_handed_over_leave_the_giver_only_when_the_taker_says_it_took_them():
-    a, b, fa, fb, ho, k = _handed_over(60, 100.0, 20.0)
+    a, b, fa, fb, ho, k = _handed_over(60, 100.0)
     served = ho.ids[k:]
     assert served.size  # a is short next tick too: it hands served consumers (they stay on its generators this tick)
     balance.finish_round(a, fa, [])
@@ -118,7 +115,7 @@ def test_served_handed_over_leave_the_giver_only_when_the_taker_says_it_took_the
     a3 = balance.first_pass(a, balance.RoundInput(3, statuses=[_status()], answers=[Answer("b", 2, [])], peers=["b"]))
     assert _held(a, served) == set(served["lo"].tolist()) and not a2.released and not a3.released and a.handed_out.pending == {}
     # taken: released at a's next round, the fleets told (released_ids)
-    a, b, fa, fb, ho, k = _handed_over(60, 100.0, 20.0)
+    a, b, fa, fb, ho, k = _handed_over(60, 100.0)
     balance.finish_round(a, fa, [])
     a2 = balance.first_pass(a, balance.RoundInput(2, statuses=[_status()], answers=[Answer("b", 1, [1])], peers=["b"]))
     assert _held(a, served) == set() and set(np.concatenate(a2.released)["lo"].tolist()) == set(served["lo"].tolist())
@@ -128,7 +125,7 @@ def test_a_taker_gone_or_no_answer_within_the_window_gives_the_handed_back_to_th
     """No summary at all: the giver waits (they may be placed at b). The taker left the grid, or
     only a summary from after the window came (every one of the window lost): back to the giver."""
     for gone, late in ((("b",), None), ((), 2 + ANSWER_WINDOW)):
-        a, b, fa, fb, ho, k = _handed_over(60, 100.0, 20.0)
+        a, b, fa, fb, ho, k = _handed_over(60, 100.0)
         assert ho.ids.size > k
         balance.finish_round(a, fa, [])
         for t in range(2, 6):
@@ -180,7 +177,7 @@ def test_served_consumers_pending_the_takers_answer_are_neither_shed_nor_handed_
     """Review3 R5: while `a` waits for b's answer about served consumers it handed (b may take them
     a tick late), a's next round must not shed them and hand them as starved to a third tracker x:
     then b takes them too. (a's nuclear unit trips at tick 2; x advertises room.)"""
-    a, b, fa, fb, ho, k = _handed_over(60, 100.0, 20.0)
+    a, b, fa, fb, ho, k = _handed_over(60, 100.0)
     served = ho.ids[k:]
     assert served.size
     balance.finish_round(a, fa, [])

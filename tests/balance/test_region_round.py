@@ -144,15 +144,11 @@ def test_consumers_of_a_population_not_heard_from_stay_where_they_are():
     assert out.summary.starved_count == 0 and r.trees.frozen is None
 
 
-def _short_region(grew_mw: float = 0.0):
-    """60 x 2 MW on gas 60 MW + nuclear 30 MW: 16 starved after tick 2's round (32 MW), and short next
-    tick by 21 MW (its gas ramps 10 MW more): less than the starved it hands now, so no served load
-    goes. With `grew_mw` its demand grew that much over the last tick (and may again): 40 MW makes it
-    short by 29 MW beyond the starved, 14 served consumers."""
+def _short_region():
+    """60 x 2 MW on gas 60 MW + nuclear 30 MW: 16 starved after tick 2's round, and short next tick."""
     r = _region()
     r.add_consumers(_ids(range(60)), np.full(60, 2.0, dtype=np.float32))
     balance.tracker_round(r, balance.RoundInput(1, statuses=[_status([0.0, 100.0, 30.0], [50.0, 50.0, 0.0])], peers=["t1", "t2"]))
-    r.prev_demand_mw -= grew_mw
     return r
 
 
@@ -161,19 +157,18 @@ def test_starved_load_goes_to_peers_generators_first_and_only_then_to_a_peers_ev
     take what no peer's generators can."""
     hubs = balance.PeerOffer(0.0, 0.0, storage_room_mw=100.0)
 
-    def handed(room_mw, grew_mw=0.0):
-        out = balance.tracker_round(_short_region(grew_mw), balance.RoundInput(
+    def handed(room_mw):
+        out = balance.tracker_round(_short_region(), balance.RoundInput(
             2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
             offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=room_mw, firm_mw=room_mw), "t2": hubs}))  # gas ramp room
         assert out.figures["starved"] == 0  # none left starved here
         # (starved handed now, served handed for the next round) by peer
         return {p: (out.handovers[p].ids.size - out.later[p], out.later[p]) for p in ("t1", "t2")}
     # t1's generators have more room than the region is short: 27 MW -> 13 starved consumers; t2's
-    # hubs the other 3 starved (the region is short 21 MW next tick, less than the 32 MW it hands now)
-    assert handed(30.0) == {"t1": (13, 0), "t2": (3, 0)}
-    # generators' room covers it all: the hubs get nothing, starved or served (29 MW short beyond them)
-    assert handed(100.0) == {"t1": (16, 0), "t2": (0, 0)}
-    assert handed(100.0, grew_mw=40.0) == {"t1": (16, 14), "t2": (0, 0)}
+    # hubs the other 3 starved, and 10 served ones the region cannot carry next tick
+    assert handed(30.0) == {"t1": (13, 0), "t2": (3, 10)}
+    # generators' room covers it all: the hubs get nothing
+    assert handed(100.0) == {"t1": (16, 10), "t2": (0, 0)}
 
 
 def test_starved_go_to_a_peers_firm_room_then_to_ev_hubs_and_only_then_to_the_rest_of_its_room():
@@ -182,18 +177,17 @@ def test_starved_go_to_a_peers_firm_room_then_to_ev_hubs_and_only_then_to_the_re
     of a peer's room rests on wind, sun and demand that can move within the tick (ny2030 tick 200: a
     peer's room fell 5.4 -> 0 MW and 2 handed consumers starved beside 171 MW of hub room). Served
     load, which moves next tick and comes back if not taken, still counts on all of the room."""
-    def handed(firm_mw, hub_mw=100.0, grew_mw=0.0):
-        out = balance.tracker_round(_short_region(grew_mw), balance.RoundInput(
+    def handed(firm_mw, hub_mw=100.0):
+        out = balance.tracker_round(_short_region(), balance.RoundInput(
             2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
             offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=100.0, firm_mw=firm_mw),
                     "t2": balance.PeerOffer(0.0, 0.0, storage_room_mw=hub_mw)}))
         assert out.figures["starved"] == 0
         return {p: (out.handovers[p].ids.size - out.later[p], out.later[p]) for p in ("t1", "t2")}
-    assert handed(100.0) == {"t1": (16, 0), "t2": (0, 0)}  # all firm: as gas room always was
-    assert handed(0.0) == {"t1": (0, 0), "t2": (16, 0)}  # none firm: the starved to the hubs
-    assert handed(10.0) == {"t1": (4, 0), "t2": (12, 0)}  # 0.9 x 10 MW firm: 4 x 2 MW; the hubs the rest
-    assert handed(0.0, hub_mw=0.0) == {"t1": (16, 0), "t2": (0, 0)}  # no hubs: the rest of t1's room after all
-    assert handed(0.0, grew_mw=40.0) == {"t1": (0, 14), "t2": (16, 0)}  # none firm, short beyond the starved: served to t1
+    assert handed(100.0) == {"t1": (16, 10), "t2": (0, 0)}  # all firm: as gas room always was
+    assert handed(0.0) == {"t1": (0, 10), "t2": (16, 0)}  # none firm: the starved to the hubs, served to t1
+    assert handed(10.0) == {"t1": (4, 10), "t2": (12, 0)}  # 0.9 x 10 MW firm: 4 x 2 MW; the hubs the rest
+    assert handed(0.0, hub_mw=0.0) == {"t1": (16, 10), "t2": (0, 0)}  # no hubs: the rest of t1's room after all
 
 
 def _hub_region():
@@ -233,16 +227,16 @@ def test_generator_room_a_shortfall_claims_is_left_to_it_and_the_starved_go_to_e
     starve a tick more at the peer: they go to a peer's EV hubs now, and the generator room
     takes served load for the next round (ny2030: starved ticks 44 -> 3)."""
     hubs = balance.PeerOffer(0.0, 0.0, storage_room_mw=100.0)
-    out = balance.tracker_round(_short_region(40.0), balance.RoundInput(  # 29 MW short beyond its starved
+    out = balance.tracker_round(_short_region(), balance.RoundInput(
         2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
         offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=11.0), "t2": hubs}))
     sent = dict(zip(out.ids["lo"].tolist(), out.gen_ids.tolist()))
     starved_to = {p: sum(sent.get(int(i)) == balance.NO_GENERATOR for i in out.handovers[p].ids["lo"]) for p in ("t1", "t2")}
     assert starved_to == {"t1": 0, "t2": 16}  # every starved consumer to the hubs, now
-    assert out.later == {"t1": 4, "t2": 10}  # t1's 9.9 MW of generator room: 4 served, next round; the hubs 10 more
+    assert out.later == {"t1": 4, "t2": 6}  # t1's 9.9 MW of generator room: 4 served, next round; the hubs 6 more
     assert out.figures["starved"] == 0
     # a peer short too: its shortfall counts against the generator room as well
-    out = balance.tracker_round(_short_region(40.0), balance.RoundInput(
+    out = balance.tracker_round(_short_region(), balance.RoundInput(
         2, statuses=[_status([0.0, 100.0, 30.0], [60.0, 60.0, 0.0])], peers=["t1", "t2"],
         offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=60.0), "t2": balance.PeerOffer(0.0, 0.0, short_mw=50.0, storage_room_mw=100.0)}))
     assert out.handovers["t1"].ids.size == out.later["t1"] > 0 and out.handovers["t2"].ids.size - out.later["t2"] == 16

@@ -50,7 +50,6 @@ def test_served_consumers_let_go_after_a_handover_are_named_for_the_fleets():
     r.add_consumers(_ids(range(12)), np.full(12, 1.0, dtype=np.float32))
     st = balance.GenUpdate(np.array([5]), np.array([10.0]), np.array([10.0]), np.zeros(1))
     offer = {"t1": balance.PeerOffer(headroom_mw=0.0, starved_mw=0.0, room_mw=20.0)}
-    r.prev_demand_mw = 10.0  # demand grew 2 MW over the last tick: short next tick beyond the 3 MW starved it hands now
     out = balance.tracker_round(r, balance.RoundInput(1, statuses=[st], offers=offer, peers=["t1"]))
     served = set(out.handovers["t1"].ids["lo"].tolist()) - set(out.ids["lo"][out.gen_ids == balance.NO_GENERATOR].tolist())
     assert served and out.released_ids.size == 0  # handed while served: kept this round

@@ -40,6 +40,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("region-summary", "tick"): TICK, ("region-summary", "capacity_mw"): MW,
     ("region-summary", "load_mw"): MW, ("region-summary", "starved_mw"): MW, ("region-summary", "starved"): (0, 2**40),
     ("region-summary", "took"): TICK, ("region-summary", "room_mw"): MW, ("region-summary", "firm_mw"): MW,
+    ("region-summary", "short_mw"): MW, ("region-summary", "storage_room_mw"): MW,
     ("locate", "nameplate_mw"): MW,
     ("consumer-join", "first"): (0, 2**63), ("consumer-join", "count"): (0, 2**40),
     ("place-consumers", "count"): (0, 2**40),

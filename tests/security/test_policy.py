@@ -94,6 +94,17 @@ def test_a_region_summary_whose_firm_room_is_not_part_of_its_room_is_refused():
     assert check(msgspec.structs.replace(summary, room_mw=-1.0, firm_mw=-2.0)) is not None
 
 
+def test_a_region_summary_with_a_negative_shortfall_or_hub_room_is_refused():
+    """`short_mw` and `storage_room_mw` steer handovers as much as `room_mw` (how many regions are
+    short, whether shortfalls claim all generator room, the hubs' budgets): a tracker sends both as
+    max(..., 0), so a negative one is forged (review4 R3: -5 and -1e14 were accepted)."""
+    summary = wire.RegionSummary(1, 10.0, 5.0, 5.0, 0.0, 0, room_mw=0.0, short_mw=2.0, storage_room_mw=30.0)
+    assert check(summary) is None
+    for field in ("short_mw", "storage_room_mw"):
+        for bad in (-5.0, -1e14, 1e14):
+            assert check(msgspec.structs.replace(summary, **{field: bad})) is not None, (field, bad)
+
+
 def test_a_region_summary_answers_only_for_the_answer_window():
     """`took` lists ticks within the last ANSWER_WINDOW ticks (the giver's rule), each once: the
     check follows the window the trackers use, not a copy of its value."""

@@ -10,15 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scowl.balance.arrays import isin_ints
 from scowl.balance.handover import pick_handover
 from scowl.balance.region import Region
 from scowl.balance.round import RebalanceResult
 from scowl.balance.served import LargestServed
 from scowl.balance.supply import storage_reach_mw
-from scowl.balance.trees import EMPTY_I, Trees
+from scowl.balance.trees import Trees
 
-_SAMPLE = 1 << 16  # demands looked at to guess a head's floor
 HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
 
 
@@ -34,21 +32,17 @@ class PeerOffer:
     firm_mw: float = 0.0  # of room_mw, what its dispatchable units' ramp gives (the rest can fall within a tick)
 
 
-class HubLoad:
+class HubLoad(LargestServed):
     """The served consumers a region's EV hubs carry (generator rows `rows`; none of the `frozen`
-    mask), largest first (ties by index), sorted only as far as the picks ask, as
-    scowl.balance.served does for all of them: in the evening the hubs carry a million
-    consumers and a peer's room takes a few thousand. A head holds every such consumer at or
-    above a floor (guessed from a sample), so it is the whole order's first part; a pick that
-    runs past it lowers the floor (the whole at worst). Valid for one round's picks."""
+    mask), largest first (ties by index), sorted only as far as the picks ask: in the evening
+    the hubs carry a million consumers and a peer's room takes a few thousand. Valid for one
+    round's picks."""
 
     def __init__(self, trees: Trees, rows: np.ndarray, frozen: np.ndarray | None = None) -> None:
-        self.trees, self._frozen = trees, frozen
+        super().__init__(trees)
+        self._frozen = frozen
         self._hub = np.zeros(trees.G, dtype=bool)
         self._hub[rows] = True
-        step = max(1, trees.n // _SAMPLE)
-        self._step, self._sample = step, trees.demand[self._ours(np.arange(0, trees.n, step))].astype(np.float64)
-        self._head, self._want, self._whole = EMPTY_I, 0, not self._sample.size and step == 1
 
     def _ours(self, idx: np.ndarray) -> np.ndarray:
         a = self.trees.assignment[idx]
@@ -57,34 +51,6 @@ class HubLoad:
             ok &= ~self._frozen[idx]
         picked: np.ndarray = idx[ok]
         return picked
-
-    def pick(self, max_mw: float, exclude: np.ndarray) -> np.ndarray:
-        """The longest prefix of that order, none of `exclude`, whose demand sums to at most `max_mw`; ascending."""
-        if max_mw <= 0 or self._whole and not self._head.size:
-            return EMPTY_I
-        mean = float(self._sample.mean()) if self._sample.size else 1.0
-        want = max(64, self._want, int(4 * max_mw / max(mean, 1e-12)) + 1)
-        while True:
-            if want > self._want and not self._whole:
-                self._build(want)
-            head = self._head
-            c = head[~isin_ints(head, exclude)] if exclude.size and head.size else head
-            sums = np.cumsum(self.trees.demand[c].astype(np.float64))
-            if self._whole or (sums.size and sums[-1] > max_mw):
-                return np.sort(c[sums <= max_mw])
-            want = 4 * max(want, head.size)
-
-    def _build(self, want: int) -> None:
-        d, sample = self.trees.demand, self._sample
-        self._want = want
-        k = want // self._step + 1  # the head's share of the sample
-        if k >= sample.size:
-            sel, self._whole = self._ours(np.arange(self.trees.n)), True
-        else:
-            floor = np.partition(sample, sample.size - k)[sample.size - k]
-            sel = self._ours(np.flatnonzero(d >= floor))
-            self._whole = not floor > 0
-        self._head = sel[np.argsort(-d[sel], kind="stable")]  # (sel ascending: ties keep index order)
 
 
 def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], short_mw: float,

@@ -24,7 +24,8 @@ _SAMPLE = 1 << 16  # demands looked at to guess a head's floor
 
 
 class LargestServed:
-    """Served consumers of `trees` by demand, largest first (ties by index), built as far as asked."""
+    """Served consumers of `trees` by demand, largest first (ties by index), built as far as asked.
+    A subclass ranks a subset by overriding `_ours` (scowl.balance.giving.HubLoad: those on EV hubs)."""
 
     def __init__(self, trees: Trees) -> None:
         self.trees = trees
@@ -49,25 +50,28 @@ class LargestServed:
                 return np.sort(cand[sums <= max_mw])
             want = max(4 * self._want, 4 * head.size, 256)
 
+    def _ours(self, idx: np.ndarray) -> np.ndarray:
+        """The consumers of `idx` this order ranks (here: every served one)."""
+        picked: np.ndarray = idx[self.trees.assignment[idx] >= 0]
+        return picked
+
     def _build(self, want: int, max_mw: float) -> None:
-        """A head of at least ~`want` consumers, or as many as `max_mw` needs at the served ones' mean
+        """A head of at least ~`want` consumers, or as many as `max_mw` needs at the ranked ones' mean
         demand, four times over (its floor guessed from a sample of the demands)."""
         trees = self.trees
-        d, a = trees.demand, trees.assignment
+        d = trees.demand
         step = max(1, d.size // _SAMPLE)
-        sample = d[::step][a[::step] >= 0]
+        sample = d[self._ours(np.arange(0, d.size, step))]
         if sample.size:
             mean = float(sample.mean(dtype=np.float64))
             want = max(want, int(4 * max_mw / max(mean, 1e-12)) + 1)
         self._want = want
         k = want // step + 1  # the head's share of the sample
         if not sample.size or k >= sample.size:
-            sel = np.flatnonzero(a >= 0)
+            sel = self._ours(np.arange(d.size))
             self._whole = True
         else:
             floor = np.partition(sample, sample.size - k)[sample.size - k]
-            sel = np.flatnonzero(d >= floor)
-            sel = sel[a[sel] >= 0]
-            self._whole = not floor > 0  # a floor of 0: every served consumer is in
+            sel = self._ours(np.flatnonzero(d >= floor))
+            self._whole = not floor > 0  # a floor of 0: every ranked consumer is in
         self._head = sel[np.argsort(-d[sel], kind="stable")]  # (sel ascending: ties keep index order)
-

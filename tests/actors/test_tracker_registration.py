@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scowl.actors.tracker import registered_twice
+from scowl.actors.tracker_registry import registered_twice
 
 
 def test_a_fresh_registration_names_nobody_twice():

@@ -1,8 +1,12 @@
 """Array checks and set operations the balance policy shares: indices and powers checked as
 they come in (a clear error naming the input), repeated indices resolved (the last wins), and
-`np.unique` of integers by a sort."""
+`np.unique` of integers by a sort; tables whose memory is resident only where written."""
 
 from __future__ import annotations
+
+import ctypes
+import mmap
+import sys
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -107,3 +111,25 @@ def argsort_demand(d: np.ndarray, descending: bool = False) -> NDArray[np.intp]:
     del low
     out: NDArray[np.intp] = order[np.argsort(high[order], kind="stable")]
     return out
+
+
+_MADV_NOHUGEPAGE = 15  # linux/mman.h
+
+
+def zeros_as_used(n: int, dtype: DTypeLike) -> np.ndarray:
+    """`n` zeros whose memory becomes resident only where they are written: a large np.zeros is
+    fresh pages from the OS (calloc), and on Linux the array's pages are advised MADV_NOHUGEPAGE,
+    so a write makes one 4 KB page resident, not a 2 MB huge page (numpy advises huge pages for
+    large arrays; a kernel may use them anyway). A table indexed by a sparse key (a region's
+    consumers' global indices) then costs the pages its keys fall in; an array filled from the
+    front, its used part."""
+    a = np.zeros(n, dtype=dtype)
+    if sys.platform == "linux" and a.nbytes >= 1 << 22:
+        page = mmap.PAGESIZE
+        first = -(-a.ctypes.data // page) * page  # whole pages inside the array only
+        last = (a.ctypes.data + a.nbytes) // page * page
+        try:
+            ctypes.CDLL(None).madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), _MADV_NOHUGEPAGE)
+        except (OSError, AttributeError):  # (a hint: without it the table is only denser)
+            pass
+    return a

@@ -11,7 +11,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from scowl.balance.arrays import BLOCK, blocks, unique_ints
+from scowl.balance.arrays import BLOCK, blocks, unique_ints, zeros_as_used
 
 
 def lo_of(ids: np.ndarray) -> np.ndarray:
@@ -67,6 +67,33 @@ class NamedIds:
         return out
 
 
+class LocalIndex:
+    """Global consumer index -> a region's Trees index (-1: not held), as `table[global]`:
+    a table over every global index of the run whose memory is resident only in the pages where
+    the region holds consumers (`arrays.zeros_as_used`; a region's consumers cluster by global
+    index: tracker-3 of the whole state, 2.64 M of 8.99 M, lies in 30 % of its 4096-index blocks).
+    Stored as the index's bitwise complement, so the pages never written read -1."""
+
+    def __init__(self, n_global: int) -> None:
+        self._table = zeros_as_used(n_global, np.int32)
+
+    @property
+    def size(self) -> int:
+        return int(self._table.size)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        out: np.ndarray = np.invert(self._table[key])
+        return out
+
+    def __setitem__(self, key: Any, local: Any) -> None:
+        self._table[key] = np.invert(np.asarray(local, dtype=np.int32))
+
+    def resident_bytes(self, held: np.ndarray) -> int:
+        """Bytes of the table's pages that hold these global indices (the pages written)."""
+        per_page = 4096 // self._table.itemsize
+        return int(unique_ints(np.asarray(held) // per_page).size) * 4096
+
+
 class ConsumerIds:
     def __init__(self, id_dtype: np.dtype, n_global: int) -> None:
         if n_global > 2**32:
@@ -79,6 +106,10 @@ class ConsumerIds:
 
     def __len__(self) -> int:
         return len(self.lo)
+
+    def make_room(self, n_max: int) -> None:
+        """Room for up to `n_max` consumers allocated now, resident only as it fills (Trees.make_room)."""
+        self.reserve(n_max, exact=True)
 
     def reserve(self, need: int, exact: bool = False) -> None:
         """Room for `need` consumers (amortised doubling unless `exact`)."""

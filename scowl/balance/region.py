@@ -13,12 +13,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scowl.balance.arrays import pick
-from scowl.balance.consumer_ids import ConsumerIds, lo_of
+from scowl.balance.consumer_ids import ConsumerIds, LocalIndex, lo_of
 from scowl.balance.fair import ROTATE_AFTER
 from scowl.balance.handed import HandedOut
 from scowl.balance.handover import accept_consumers, release_consumers
 from scowl.balance.limits import ZoneLimits
-from scowl.balance.trees import ABSENT, STARVED, Trees, unique_ints
+from scowl.balance.trees import ABSENT, ARRAYS, STARVED, Trees, unique_ints
 from scowl.balance.views import figures_of, pair_sum
 from scowl.model import CONTINUOUS
 
@@ -57,6 +57,7 @@ class Region:
         self.thr = safety_threshold
         self.n_global = n_global
         self.trees = Trees(np.zeros(0))
+        self.trees.make_room(n_global)  # (a region holds at most every consumer: its arrays never copied to grow)
         self.gen_ids = np.zeros(0, dtype=np.int32)
         self.gen_index: dict[int, int] = {}
         self.kind = np.zeros(0, dtype=np.uint8)
@@ -67,7 +68,8 @@ class Region:
         self.charge_cap = np.zeros(0)  # EV hubs: the charge they could take this tick (MW)
         self.setpoint = np.zeros(0)
         self.ids = ConsumerIds(id_dtype, n_global)  # by Trees consumer index (5 B each: ids_of rebuilds them)
-        self.local_of = np.full(n_global, -1, dtype=np.int32)  # global consumer index -> Trees index
+        self.ids.make_room(n_global)
+        self.local_of = LocalIndex(n_global)  # global consumer index -> Trees index (-1: not held)
         self.unknown_ids = 0
         self.moved_total = 0
         self.resynced = 0
@@ -134,15 +136,21 @@ class Region:
         self.ids.reserve(self.trees.n + k, exact=True)
 
     def state_bytes(self) -> int:
-        """Bytes of the arrays the region keeps between rounds (its own, its trees' and its ids',
-        spare capacity included; not the Python objects around them)."""
+        """Bytes of the arrays the region keeps between rounds (its own, its trees' and its ids'; not
+        the Python objects around them), as resident: the per-consumer arrays up to the capacity the
+        consumers so far would have grown them to (`Trees.make_room`: the rest is never touched), the
+        global index's table by the pages holding the region's consumers (`LocalIndex`)."""
+        per_consumer = (*ARRAYS, "lo", "code")
+        cap = self.trees._cap
+
         def arrays(obj: object) -> int:
             total = 0
-            for v in vars(obj).values():
+            for k, v in vars(obj).items():
                 for a in (v if isinstance(v, (list, tuple)) else [v]):
-                    total += a.nbytes if isinstance(a, np.ndarray) else 0
+                    if isinstance(a, np.ndarray):
+                        total += min(a.size, cap) * a.itemsize if k in per_consumer else a.nbytes
             return total
-        return arrays(self) + arrays(self.trees) + arrays(self.ids)
+        return arrays(self) + arrays(self.trees) + arrays(self.ids) + self.local_of.resident_bytes(self.lo[: self.trees.n])
 
     def gen_rows(self, gen_ids: np.ndarray) -> np.ndarray:
         return np.fromiter((self.gen_index[int(g)] for g in gen_ids), dtype=np.int64, count=len(gen_ids))

@@ -1,25 +1,22 @@
 """The state container: a region's generators and consumers as arrays (`Trees`).
 
-Units: every power is MW. Consumer demand is float32 MW (a 1.3 kW household is 0.0013);
-generator output and load are float64 MW. Assignment is int32: a generator index,
-STARVED (-1) or ABSENT (-2: handed to a peer tracker, ignored everywhere).
+Units: every power is MW. Consumer demand is float32 MW (a 1.3 kW household is 0.0013); generator output and load
+are float64 MW. Assignment is int32: a generator index, STARVED (-1) or ABSENT (-2: handed to a peer tracker,
+ignored everywhere).
 
-Per-generator load is maintained incrementally (bincount over the changed consumers
-only). A generator's members are found through a lazy index: a CSR snapshot of the
-assignment sorted by generator, plus a log of consumers reassigned since the snapshot; the
-snapshot is rebuilt (an O(N) radix sort) when the log exceeds N/16.
+Per-generator load is maintained incrementally (bincount over the changed consumers only). A generator's members are
+found through a lazy index: a CSR snapshot of the assignment sorted by generator, plus a log of consumers reassigned
+since the snapshot; the snapshot is rebuilt (an O(N) radix sort) when the log exceeds N/16.
 
-Two more structures keep a round in a steady deficit from touching every consumer: the
-starved queue (the unplaced consumers, most starved so far first, ties by index), appended to
-as consumers become unplaced and trimmed as they are placed, never re-sorted; and the
-risers (consumers whose demand rose since the last round), from which an over-ceiling
-generator sheds first.
+Two more structures keep a round in a steady deficit from touching every consumer: the starved queue (the unplaced
+consumers, most starved so far first, ties by index), appended to as consumers become unplaced and trimmed as they
+are placed, never re-sorted; and the risers (consumers whose demand rose since the last round), from which an
+over-ceiling generator sheds first.
 
-Starved time so far counts in rounds (`round`, which a tracker sets to its tick): `_acc` holds
-the rounds a consumer starved in its past spells, and a starved consumer's `_since` is the
-round its starvation would have begun had it starved without a break (its spell's start less
-`_acc`), so `round - _since` is its whole starved time and ordering the queue by `_since`
-serves the most starved so far first. Starved consumers all age alike, so the order holds
+Starved time so far counts in rounds (`round`, which a tracker sets to its tick): `_acc` holds the rounds a consumer
+starved in its past spells, and a starved consumer's `_since` is the round its starvation would have begun had it
+starved without a break (its spell's start less `_acc`), so `round - _since` is its whole starved time and ordering
+the queue by `_since` serves the most starved so far first. Starved consumers all age alike, so the order holds
 between rounds and only newly unplaced ones are merged in.
 """
 
@@ -36,6 +33,7 @@ STARVED = -1
 ABSENT = -2
 EMPTY_I = np.zeros(0, dtype=np.int64)
 EMPTY_G = np.zeros(0, dtype=np.int32)
+ARRAYS = ("_demand", "_assign", "_since", "_acc", "_moved", "_rose", "_fresh")  # one entry per consumer each
 __all__ = ["ABSENT", "EMPTY_G", "EMPTY_I", "STARVED", "Trees", "as_index", "as_power", "unique_ints"]
 
 
@@ -55,6 +53,7 @@ class Trees:
         self.round = 0
         self.n = 0
         self.n_unplaced = 0
+        self._cap = 0  # consumers the arrays are sized for as they grow (the arrays may be longer: `make_room`)
         self._demand = np.zeros(0, dtype=np.float32)
         self._assign = np.zeros(0, dtype=np.int32)
         self._since = np.zeros(0, dtype=np.int32)
@@ -233,20 +232,27 @@ class Trees:
         return drift
 
     def reserve(self, k: int) -> None:
-        """Room for `k` more consumers, exactly: joiners announced together (a tracker's
-        registrations) then fit without the doubling's spare capacity and copies."""
+        """Room for `k` more consumers, exactly: joiners announced together (registrations)."""
         self._grow(self.n + k, exact=True)
 
     # ---- internals ---------------------------------------------------------------------
-    def _grow(self, size: int, exact: bool = False) -> None:
-        if size <= self._demand.size:
+    def make_room(self, n_max: int) -> None:
+        """Arrays for up to `n_max` consumers now, resident as they fill (np.zeros): growing copies none."""
+        self._grow(n_max, room=True)
+
+    def _grow(self, size: int, exact: bool = False, room: bool = False) -> None:
+        if size <= (self._demand.size if room else self._cap):
             return
-        cap = size if exact else max(size, 2 * self._demand.size, 1024)
-        for name in ("_demand", "_assign", "_since", "_acc", "_moved", "_rose", "_fresh"):
-            old = getattr(self, name)
-            new = np.zeros(cap, dtype=old.dtype)
-            new[: old.size] = old
-            setattr(self, name, new)
+        cap = size if exact or room else max(size, 2 * self._cap, 1024)
+        if size > self._demand.size:  # (else: room made up front; the log and index follow `_cap` as before)
+            for name in ARRAYS:
+                old = getattr(self, name)
+                new = np.zeros(cap, dtype=old.dtype)
+                new[: old.size] = old
+                setattr(self, name, new)
+        if room:
+            return
+        self._cap = cap
         self._delta = np.zeros(max(64, cap // 16), dtype=np.int64)
         self._ndelta = 0
         if hasattr(self, "_start"):
@@ -295,8 +301,7 @@ class Trees:
         return np.concatenate(parts) if parts else EMPTY_I
 
     def move(self, idx: np.ndarray, gen: np.ndarray) -> None:
-        """The policy moves consumers `idx` (unique) to `gen` (a generator, STARVED or ABSENT), loads
-        and starvation counters kept in step."""
+        """The policy moves consumers `idx` (unique) to `gen` (a generator, STARVED or ABSENT), loads and counters kept."""
         self._reassign(idx, gen)
 
     def shed(self, idx: np.ndarray, gens: np.ndarray, load: np.ndarray) -> None:

@@ -182,3 +182,19 @@ def test_steady_deficit_keeps_invariants_over_rounds_of_changing_demand(seed):
         assert (trees.load <= trees.cap(0.10) * (1 + 1e-12)).all()
         shed_from_unchanged = result.newly_starved[~np.isin(before[result.newly_starved], gens)]
         assert np.isin(shed_from_unchanged, rose).all()
+
+
+def test_room_made_up_front_is_the_same_trees_growing_without_copies():
+    from scowl.balance.trees import Trees
+
+    grown, roomy = Trees(np.array([5.0, 5.0])), Trees(np.array([5.0, 5.0]))
+    roomy.make_room(10_000)
+    demand_array = roomy._demand
+    for k in (3, 1500, 700, 4000):  # (doubling twice on the way)
+        for t in (grown, roomy):
+            t.add_consumers(np.full(k, 0.5, dtype=np.float32))
+            t.move(np.arange(t.n - k, t.n), np.zeros(k, dtype=np.int32))
+        assert roomy._demand is demand_array  # never copied to grow
+        assert (grown._cap, grown._delta.size, grown._ndelta) == (roomy._cap, roomy._delta.size, roomy._ndelta)
+        assert np.array_equal(grown.assignment, roomy.assignment) and np.array_equal(grown.load, roomy.load)
+        assert np.array_equal(np.sort(grown.members(np.array([0]))), np.sort(roomy.members(np.array([0]))))

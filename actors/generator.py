@@ -20,6 +20,7 @@ from scowl.actors.fleet_members import FleetMembers
 from scowl.actors.peer import Gather, GridPeer
 from scowl.balance import response, views
 from scowl.model import CONTINUOUS, TYPE_NAMES, SupplyModel, build_generators, ramp_limit
+from scowl.model.cutoff import gas_reach_mw, on_own_mw
 from scowl.plan import bind_address
 from scowl.runtime import on
 from scowl.streams import StreamRepo
@@ -150,6 +151,12 @@ class GeneratorFleet(GridPeer):
         ramp = self.nameplate if self.tick_now == 0 else self.ramp
         self.setpoint[upd] = ramp_limit(self.setpoint[upd], target[upd], ramp[upd], self.pmin[upd], self.nameplate[upd])
 
+    def reach_on_own(self) -> tuple[np.ndarray, np.ndarray]:
+        """(which units follow their load on their own, what each can give this tick without a
+        setpoint from its tracker, MW): gas units, within their ramp from their last setpoint
+        (wind, sun and fixed units give what they have in any case)."""
+        return self.kind == CONTINUOUS, gas_reach_mw(self.setpoint, self.ramp, self.nameplate, self.available)
+
     def view(self) -> dict[str, float]:
         """Our trees as we hold them: the members of our generators (scowl.balance.views), kept
         as the tree deltas come (not an O(consumers) pass a tick)."""
@@ -244,6 +251,9 @@ class GeneratorFleet(GridPeer):
         # self-optimizing generators: those whose tracker we lost warn their tree (capacity_low)
         # as load nears output, and unchoke it when the margin is back
         sog = np.isin(np.array(self.tracker_of), sorted(self.unreachable)) if self.n and self.unreachable else np.zeros(self.n, dtype=bool)
+        if sog.any():  # dispatchable units on their own follow their trees' load within reach (scowl.model.cutoff)
+            units, reach = self.reach_on_own()
+            self.setpoint, self.output = on_own_mw(self.setpoint, self.output, load, reach, sog & units)
         warn, unchoke, self.warned = response.sog_signals(load, self.output, self.warned, sog,
                                                           self.response.capacity_low_threshold, self.response.unchoke_threshold)
         self.capacity_low_sent += warn

@@ -94,6 +94,10 @@ class StorageFleet(GeneratorFleet):
     def follow_setpoints(self, upd: np.ndarray, target: np.ndarray) -> None:
         self.setpoint[upd] = hub_setpoint_mw(target[upd], self.charge_cap[upd], self.available[upd])
 
+    def reach_on_own(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every hub on its own gives up to its available discharge (scowl.model.cutoff)."""
+        return np.ones(self.n, dtype=bool), self.available
+
     def settle(self, tick: int, delivered: np.ndarray, figures: dict) -> None:
         charged, given = self.hub_tick.settle(self.setpoint, delivered, self.charge_cap, self.tick_hours)
         self.books["charged_mwh"] += charged

@@ -133,3 +133,27 @@ def zeros_as_used(n: int, dtype: DTypeLike) -> np.ndarray:
         except (OSError, AttributeError):  # (a hint: without it the table is only denser)
             pass
     return a
+
+
+def bucket_order(values: np.ndarray, low: int, high: int, block: int = 1 << 16) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+    """Positions of `values` (integers in [low, high]) sorted by value, ties by position (a stable
+    sort), as int32, and each value's first place in that order (`start[v - low]`, one more entry
+    at the end: CSR offsets). Built a block of values at a time: the same order as one stable argsort
+    of the whole, without its int64 positions (8 bytes a value) held beside the result."""
+    nb, n = high - low + 1, values.size
+    small = np.int16 if nb < np.iinfo(np.int16).max else np.int32  # (a radix sort)
+    counts = [np.bincount(values[a : a + block] - low, minlength=nb) for a in range(0, n, block)]
+    start = np.zeros(nb + 1, dtype=np.int64)
+    np.cumsum(np.sum(counts, axis=0) if counts else np.zeros(nb, dtype=np.int64), out=start[1:])
+    order = np.empty(n, dtype=np.int32)
+    at = start[:-1].copy()  # the next place of each value, over the blocks so far
+    for c, a in zip(counts, range(0, n, block)):
+        key: np.ndarray = values[a : a + block].astype(small)
+        np.subtract(key, low, out=key)
+        local = np.argsort(key, kind="stable")
+        place = np.repeat(at - (np.cumsum(c) - c), c)  # (the block's sorted values run value by value)
+        place += np.arange(local.size)
+        local += a
+        order[place] = local
+        at += c
+    return order, start

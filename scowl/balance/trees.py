@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scowl.balance.arrays import _last_wins, as_index, as_power, pick, unique_ints
+from scowl.balance.arrays import _last_wins, as_index, as_power, bucket_order, pick, unique_ints
 
 STARVED = -1
 ABSENT = -2
@@ -260,12 +260,8 @@ class Trees:
 
     def _rebuild_index(self) -> None:
         """Snapshot the assignment as consumer indices sorted by generator (CSR)."""
-        key: np.ndarray = self._assign[: self.n].astype(np.int16 if self.G + 2 < np.iinfo(np.int16).max else np.int32)
-        np.add(key, 2, out=key)
         self._order = EMPTY_G  # (the old snapshot freed before the new one is made)
-        self._order = np.argsort(key, kind="stable").astype(np.int32)  # radix sort for int16
-        self._start = np.zeros(self.G + 3, dtype=np.int64)
-        np.cumsum(np.bincount(key, minlength=self.G + 2), out=self._start[1:])
+        self._order, self._start = bucket_order(self._assign[: self.n], ABSENT, self.G - 1)
         self._moved[: self.n] = False
         self._ndelta = 0
 

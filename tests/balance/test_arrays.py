@@ -44,3 +44,15 @@ def test_blocks_cut_parts_in_order_and_keep_one_empty_block():
     assert np.array_equal(np.concatenate([y for _, y in got]), np.r_[b, d])
     empty = blocks((a[:0], b[:0]), (c[:0], d[:0]))
     assert len(empty) == 1 and empty[0][0].size == 0 and empty[0][0].dtype == a.dtype
+
+
+def test_bucket_order_is_one_stable_sort_of_the_whole_built_a_block_at_a_time():
+    from scowl.balance.arrays import bucket_order
+
+    rng = np.random.default_rng(7)
+    for n, block in ((0, 4), (1, 4), (9, 4), (1000, 64), (5000, 1 << 16)):
+        values = rng.integers(-2, 6, n).astype(np.int32)
+        order, start = bucket_order(values, -2, 5, block=block)
+        assert order.dtype == np.int32
+        assert np.array_equal(order, np.argsort(values, kind="stable"))
+        assert np.array_equal(start, np.r_[0, np.cumsum(np.bincount(values + 2, minlength=8))])

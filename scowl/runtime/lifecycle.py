@@ -80,6 +80,9 @@ class Lifecycle(Links):
             monitor.close()
         if self._local is not None and self._ctx is not None:
             local.withdraw(self._ctx, self.name)
+            # unbound now: a closed socket lets go of its inproc name only once libzmq's reaper
+            # thread gets to it, and an actor started again at once in this process binds it anew
+            self._local.sock.unbind(local.address_of(self.name))
         for ch in [self._router, self._local, self._pub, *self._links.values(), *self._subs]:
             if ch is not None:
                 ch.close()

@@ -26,11 +26,23 @@ class Links(Mailbox):
         Hello/Welcome round trip proved the link carries traffic both ways."""
         if peer in self._links:
             return
+        address = self._open_link(peer, address)
+        if handshake:
+            try:
+                await self.request(peer, wire.Hello(self.role, self.bound_address or ""), timeout=timeout)
+            except RequestTimeout:
+                raise ActorError(f"{self.name}: no answer from {peer} at {address} within {timeout} s "
+                                 "(is it running, and is the address right?)") from None
+
+    def _open_link(self, peer: str, address: str) -> str:
+        """Open the DEALER of a link to `peer` (not yet linked) and start its pump; returns the
+        address it connected to (the peer's local one when it is an actor of this process)."""
         ctx = self._context()
         here = local.find(ctx, peer, address)
         if here is not None:  # an actor of this process: its local ROUTER, our name as routing id (scowl.runtime.local)
             sock = make_socket(ctx, zmq.DEALER, identity=self.name, tcp=False)
             address = here
+            local.linked(ctx, peer, self)
         else:
             secure = self._secure(address)
             sock = make_socket(ctx, zmq.DEALER, identity=None if secure else self.name, tcp=is_tcp(address))
@@ -40,12 +52,29 @@ class Links(Mailbox):
         ch = Channel(sock, peer)
         self._links[peer] = ch
         self._start_pump(ch)
-        if handshake:
-            try:
-                await self.request(peer, wire.Hello(self.role, self.bound_address or ""), timeout=timeout)
-            except RequestTimeout:
-                raise ActorError(f"{self.name}: no answer from {peer} at {address} within {timeout} s "
-                                 "(is it running, and is the address right?)") from None
+        return address
+
+    def local_peer_offered(self, peer: str, bound: str) -> None:
+        """`peer`, an actor of this process we link to locally, offered its local endpoint again
+        (scowl.runtime.local.offer: it was stopped and started again here, its main ROUTER at
+        `bound`). libzmq's inproc never reconnects a DEALER to a ROUTER bound anew (ipc and tcp
+        do), so our link would stay dead: open it again now, before anything more is sent on
+        it; what was queued on the old link is dropped (as `relink` does)."""
+        old = self._links.get(peer)
+        if self._stopping or old is None or old.sock.closed:
+            return
+        del self._links[peer]
+        self._outbox = {k: v for k, v in self._outbox.items() if k[0] is not old}
+        self._drop_backlog(old)
+        # closed now, not in a task `stop` could cancel first: the pump is cancelled before the
+        # socket closes, so it wakes to its cancellation, never to a closed socket
+        task = self._pumps.pop(old, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        old.close()
+        self._open_link(peer, bound)
+        if self._mailbox and not self._busy:  # the cancelled pump may have been the one draining
+            self._spawn(self._drain())
 
     async def relink(self, peer: str, address: str) -> bool:
         """`peer` came back at a new address (it restarted): close our link to the old one

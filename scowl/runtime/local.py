@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from typing import Any
+from typing import Any, Protocol
 
 import zmq
 
@@ -40,6 +40,13 @@ ENABLED = os.environ.get("SCOWL_LOCAL_LINKS", "1") != "0"
 
 # context -> actor name -> (the address its main ROUTER bound, its local address)
 _OFFERED: weakref.WeakKeyDictionary[zmq.Context[Any], dict[str, tuple[str, str]]] = weakref.WeakKeyDictionary()
+# context -> actor name -> the actors of this context that opened a local link to it: told when it
+# offers its endpoint again (libzmq's inproc does not reconnect to a ROUTER bound anew)
+_LINKED: weakref.WeakKeyDictionary[zmq.Context[Any], dict[str, weakref.WeakSet[Linker]]] = weakref.WeakKeyDictionary()
+
+
+class Linker(Protocol):
+    def local_peer_offered(self, peer: str, bound: str) -> None: ...
 
 
 def wanted(address: str | None) -> bool:
@@ -53,8 +60,17 @@ def address_of(name: str) -> str:
 
 
 def offer(ctx: zmq.Context[Any], name: str, bound: str) -> None:
-    """`name`, whose main ROUTER bound `bound`, takes local links in this context."""
+    """`name`, whose main ROUTER bound `bound`, takes local links in this context. When it
+    offers again (stopped and started anew in this process), the actors linked to it before
+    open their link again (`Linker.local_peer_offered`)."""
     _OFFERED.setdefault(ctx, {})[name] = (bound, address_of(name))
+    for actor in list(_LINKED.get(ctx, {}).get(name, ())):
+        actor.local_peer_offered(name, bound)
+
+
+def linked(ctx: zmq.Context[Any], name: str, actor: Linker) -> None:
+    """`actor` opened a local link to `name` (held weakly: a stopped actor is forgotten)."""
+    _LINKED.setdefault(ctx, {}).setdefault(name, weakref.WeakSet()).add(actor)
 
 
 def withdraw(ctx: zmq.Context[Any], name: str) -> None:

@@ -125,3 +125,30 @@ async def test_a_peer_of_another_process_crosses_curve_and_cannot_claim_a_local_
 
         stop_authority(other)
         other.destroy(linger=0)
+
+
+async def test_a_local_peer_reaches_an_actor_restarted_in_its_process(zctx, tmp_path):
+    """libzmq's inproc never reconnects a DEALER to a ROUTER bound again at the same address
+    (ipc and tcp do): an actor stopped and started again in this process re-offers its local
+    endpoint, and the local peers linked to it open their link again (review4 R4)."""
+    address = f"ipc://{tmp_path}/tracker-0.ipc"
+    first = Actor("tracker-0", address)
+    pop = Actor("population-0")
+    await first.start(zctx)
+    await pop.start(zctx)
+    second = None
+    try:
+        await pop.connect("tracker-0", first.bound_address)
+        assert _endpoint(pop, "tracker-0") == local.address_of("tracker-0")
+        assert await pop.request("tracker-0", HELLO) == wire.Welcome("actor")
+        await first.stop()
+        second = Actor("tracker-0", address)
+        await second.start(zctx)
+        assert second.bound_address == first.bound_address
+        assert await pop.request("tracker-0", HELLO, timeout=5) == wire.Welcome("actor"), "the restarted actor is reached"
+        assert _endpoint(pop, "tracker-0") == local.address_of("tracker-0"), "still over the local link"
+        assert second.link_bytes["population-0"][2] == 1
+    finally:
+        await pop.stop()
+        if second is not None:
+            await second.stop()

@@ -25,7 +25,7 @@ def shed_overloaded(
     their remaining members; the others' drop by what they shed.
     Returns (shed consumer indices, their generator)."""
     k = gens.size
-    seg_of = np.full(trees.G + 2, -1, dtype=np.int64)
+    seg_of = np.full(trees.G + 2, -1, dtype=np.int32)  # (a candidate's segment: int32, 4 B a candidate)
     seg_of[gens + 2] = np.arange(k)
     excess = trees.load[gens] - cap[gens]
     by_risers = np.zeros(k, dtype=bool)
@@ -70,6 +70,8 @@ def shed_overloaded(
         sel = np.flatnonzero((~one & (counts > 0))[s] if free is None else (~one & (counts > 0))[s] & free)
         if sel.size <= _SORT_LIMIT:
             take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
+        elif sel.size == mem.size:  # (every candidate: no copies of them)
+            take = _shed_many(mem, s, d, excess, several)
         else:
             take[sel] = _shed_many(mem[sel], s[sel], d[sel], excess, several)
     keep = ~take
@@ -125,7 +127,7 @@ def _shed_many(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray
     summed on its own from its first member (the sums a per-generator sort would make). Returns
     the take mask."""
     k = excess.size
-    bits = ((d.view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)).astype(np.int64)  # monotone in d >= 0 (-0.0 as 0)
+    bits = ((d.view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)).astype(np.int32)  # monotone in d >= 0 (-0.0 as 0)
     top_bucket = int(bits.max())
     rank = np.minimum(top_bucket - bits, _BUCKETS - 1)  # 0: the largest demands
     width = int(rank.max()) + 1

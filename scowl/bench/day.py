@@ -271,6 +271,7 @@ def measure(args: argparse.Namespace) -> dict:
             rss = w.maxrss_mb
         procs.append({"name": w.name, "role": w.role, "cpu_s": round(w.cpu_s or 0.0, 2), "rss_peak_mb": round(rss, 1),
                       "returncode": w.returncode, "actors": getattr(args, "layout_groups", {}).get(w.name, [w.name])})
+    per_consumer(run_dir, procs)
     roles: dict[str, dict[str, Any]] = {}
     for p in procs:
         r = roles.setdefault(p["role"], {"processes": 0, "cpu_s": 0.0, "rss_peak_mb_sum": 0.0, "rss_peak_mb_max": 0.0})
@@ -322,6 +323,32 @@ def measure(args: argparse.Namespace) -> dict:
     return figures
 
 
+def per_consumer(run_dir: Path, procs: list[dict[str, Any]]) -> None:
+    """A process of trackers only or of populations only: the consumers its actors held when its
+    peak RSS was reached (`consumers_at_peak`: the state log's first tick at the process's highest
+    VmHWM; a tracker's region, a population's consumers) and the peak in bytes a consumer
+    (`rss_b_per_consumer`; issue 15's target: 64 B all-in)."""
+    from scowl.statelog import read_state_log
+
+    try:
+        state = read_state_log(run_dir)
+    except Exception:  # (no state log: no figure)
+        return
+    for p in procs:
+        rows = state[state["actor"].isin(p["actors"])]
+        roles = set(rows["role"])
+        if rows.empty or not (roles <= {"tracker"} or roles <= {"consumer"}):
+            continue
+        if "consumers" not in rows or rows["consumers"].isna().all():
+            continue
+        by_tick = rows.groupby("tick").agg(rss=("rss_peak_mb", "max"), held=("consumers", "sum"))
+        if by_tick.empty or not by_tick["held"].max() > 0:
+            continue
+        held = float(by_tick["held"].loc[by_tick["rss"].idxmax()])  # (idxmax: the first tick at the highest)
+        p["consumers_at_peak"] = int(held)
+        p["rss_b_per_consumer"] = round(p["rss_peak_mb"] * 2**20 / held, 1) if held else None
+
+
 def _layout_line(layout: dict) -> str:
     return f"layout {layout['spec']}: {len(layout['processes'])} processes: " + " | ".join(
         name if actors == [name] else f"{name} ({', '.join(actors)})" for name, actors in layout["processes"].items())
@@ -351,6 +378,10 @@ def render(f: dict) -> str:
         for role, r in sorted(f["roles"].items(), key=lambda kv: -kv[1]["cpu_s"]):
             lines.append(f"{role:<10} {r['processes']:>5} {r['cpu_s']:>9,.1f} {r['cpu_pct_of_wall']:>7.1f} "
                          f"{r['rss_peak_mb_sum']:>11,.0f} {r['rss_peak_mb_max']:>11,.0f}")
+    for p in f["processes"]:
+        if p.get("rss_b_per_consumer"):
+            lines.append(f"{p['name']}: peak {p['rss_peak_mb']:,.1f} MB holding {p['consumers_at_peak']:,} consumers = "
+                         f"{p['rss_b_per_consumer']:,.1f} B a consumer all-in (target <= 64)")
     e = f["energy_mwh"]
     lines += ["", (f"energy (MWh): demanded {e['demanded']:,.1f}, served {e['served']:,.1f}, unserved {e['unserved']:,.2f}, "
                   f"generated {e['generated']:,.1f}, storage charged {e['storage_charged']:,.1f}"),

@@ -38,8 +38,13 @@ def test_a_day_in_processes_is_measured_per_process_and_per_role(tmp_path):
     assert set(f["roles"]) >= {"tracker", "generator", "consumer", "metronome", "broker", "bootstrap"}
     assert f["roles"]["tracker"]["processes"] == f["trackers"]
     assert f["ticks"] == 4 and f["consumers"] > 0
+    # a tracker's or a population's process alone: its peak in bytes a consumer it held at that peak
+    held = {p["name"]: p for p in f["processes"] if "rss_b_per_consumer" in p}
+    assert set(held) == {f"tracker-{i}" for i in range(f["trackers"])} | {f"population-{i}" for i in range(f["populations"])}
+    for p in held.values():
+        assert p["consumers_at_peak"] > 0 and p["rss_b_per_consumer"] == pytest.approx(p["rss_peak_mb"] * 2**20 / p["consumers_at_peak"], abs=0.1)
     text = day.render(f)
-    assert "peak memory" in text and "tracker" in text
+    assert "peak memory" in text and "tracker" in text and "B a consumer all-in" in text
 
 
 def test_grouped_actors_are_measured_per_process_and_the_layout_is_reported(tmp_path):

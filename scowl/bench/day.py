@@ -324,10 +324,12 @@ def measure(args: argparse.Namespace) -> dict:
 
 
 def per_consumer(run_dir: Path, procs: list[dict[str, Any]]) -> None:
-    """A process of trackers only or of populations only: the consumers its actors held when its
-    peak RSS was reached (`consumers_at_peak`: the state log's first tick at the process's highest
-    VmHWM; a tracker's region, a population's consumers) and the peak in bytes a consumer
-    (`rss_b_per_consumer`; issue 15's target: 64 B all-in)."""
+    """A process of trackers only or of populations only: its peak RSS in bytes a consumer its
+    actors held when that peak was reached (issue 15's target: 64 B all-in). Its VmHWM only rises:
+    at each tick of the state log where it rose, the new peak over the consumers held then (a
+    tracker's region, a population's consumers); the figure is the largest of those
+    (`rss_b_per_consumer`, at `peak_tick` holding `consumers_at_peak`): a peak reached while the
+    region was small counts against that size, not the day's largest."""
     from scowl.statelog import read_state_log
 
     try:
@@ -337,16 +339,16 @@ def per_consumer(run_dir: Path, procs: list[dict[str, Any]]) -> None:
     for p in procs:
         rows = state[state["actor"].isin(p["actors"])]
         roles = set(rows["role"])
-        if rows.empty or not (roles <= {"tracker"} or roles <= {"consumer"}):
+        if rows.empty or not (roles <= {"tracker"} or roles <= {"consumer"}) or rows["consumers"].isna().all():
             continue
-        if "consumers" not in rows or rows["consumers"].isna().all():
+        by_tick = rows.groupby("tick").agg(rss=("rss_peak_mb", "max"), held=("consumers", "sum")).sort_index()
+        rose = by_tick[(by_tick["rss"] > by_tick["rss"].cummax().shift(fill_value=0.0)) & (by_tick["held"] > 0)]
+        if rose.empty:
             continue
-        by_tick = rows.groupby("tick").agg(rss=("rss_peak_mb", "max"), held=("consumers", "sum"))
-        if by_tick.empty or not by_tick["held"].max() > 0:
-            continue
-        held = float(by_tick["held"].loc[by_tick["rss"].idxmax()])  # (idxmax: the first tick at the highest)
-        p["consumers_at_peak"] = int(held)
-        p["rss_b_per_consumer"] = round(p["rss_peak_mb"] * 2**20 / held, 1) if held else None
+        ratio = rose["rss"] * 2**20 / rose["held"]
+        tick = ratio.idxmax()
+        p["peak_tick"], p["consumers_at_peak"] = int(tick), int(rose["held"].loc[tick])
+        p["rss_b_per_consumer"] = round(float(ratio.loc[tick]), 1)
 
 
 def _layout_line(layout: dict) -> str:
@@ -380,8 +382,8 @@ def render(f: dict) -> str:
                          f"{r['rss_peak_mb_sum']:>11,.0f} {r['rss_peak_mb_max']:>11,.0f}")
     for p in f["processes"]:
         if p.get("rss_b_per_consumer"):
-            lines.append(f"{p['name']}: peak {p['rss_peak_mb']:,.1f} MB holding {p['consumers_at_peak']:,} consumers = "
-                         f"{p['rss_b_per_consumer']:,.1f} B a consumer all-in (target <= 64)")
+            lines.append(f"{p['name']}: {p['rss_b_per_consumer']:,.1f} B a consumer all-in (target <= 64): its peak RSS at "
+                         f"tick {p['peak_tick']} over the {p['consumers_at_peak']:,} consumers it held then (peak {p['rss_peak_mb']:,.1f} MB)")
     e = f["energy_mwh"]
     lines += ["", (f"energy (MWh): demanded {e['demanded']:,.1f}, served {e['served']:,.1f}, unserved {e['unserved']:,.2f}, "
                   f"generated {e['generated']:,.1f}, storage charged {e['storage_charged']:,.1f}"),

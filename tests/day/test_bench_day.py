@@ -42,7 +42,8 @@ def test_a_day_in_processes_is_measured_per_process_and_per_role(tmp_path):
     held = {p["name"]: p for p in f["processes"] if "rss_b_per_consumer" in p}
     assert set(held) == {f"tracker-{i}" for i in range(f["trackers"])} | {f"population-{i}" for i in range(f["populations"])}
     for p in held.values():
-        assert p["consumers_at_peak"] > 0 and p["rss_b_per_consumer"] == pytest.approx(p["rss_peak_mb"] * 2**20 / p["consumers_at_peak"], abs=0.1)
+        assert p["consumers_at_peak"] > 0 and 0 <= p["peak_tick"] < f["ticks"]
+        assert 0 < p["rss_b_per_consumer"] <= (p["rss_peak_mb"] + 0.1) * 2**20 / p["consumers_at_peak"]  # (a peak at that tick; MB rounded)
     text = day.render(f)
     assert "peak memory" in text and "tracker" in text and "B a consumer all-in" in text
 

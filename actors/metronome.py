@@ -162,12 +162,16 @@ class Metronome(OpenMembership):
     def _check_liveness(self) -> None:
         """Lockstep, a tick taking long: a peer still awaited whose connection is gone is
         absent; the others are probed, so the next check knows."""
+        gone = []
         for name in sorted(self._counted() - self._done.get(self.current, set())):
             if self.has_route(name):
                 self.probe(name)
             else:
                 log.warning("%s: %s is gone at tick %d (its connection closed); not waiting for it", self.name, name, self.current)
                 self._lost(name, "its connection closed (the process died or was killed)")
+                gone.append(name)
+        if gone:  # the peers waiting for its messages this tick need not wait out their deadlines
+            self.publish(wire.Gone(self.current, gone))
         self._check_done()
 
     def _waiting_for(self) -> list[str]:

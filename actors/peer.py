@@ -157,7 +157,7 @@ class GridPeer(Actor):
                 gather.now = lambda: self.clock.tick
         await self.connect("broker", self.plan.broker)
         await self.connect("metronome", self.plan.metronome)
-        await self.subscribe(self.plan.metronome_pub, (wire.Tick,), publisher="metronome")
+        await self.subscribe(self.plan.metronome_pub, (wire.Tick, wire.Gone), publisher="metronome")
         self.boot = self._spawn(self._boot())
 
     async def _boot(self) -> None:
@@ -210,6 +210,16 @@ class GridPeer(Actor):
         if msg.joined or msg.left:
             self.on_members(msg.tick, dict(zip(msg.joined, msg.joined_roles)), list(msg.left))
         return self.on_tick(msg.tick)
+
+    @on(wire.Gone)
+    def _on_gone(self, msg: wire.Gone, env: wire.Envelope):
+        """The metronome found these peers' connections closed (their process died): missed now,
+        so this tick's stages wait for them a tenth of a heartbeat, not `hops` heartbeats (their
+        messages cannot come); heard again, they count as before (`heard`)."""
+        names = [n for n in msg.names if n != self.name]
+        if msg.tick == self.clock.tick and names:
+            log.info("%s: the metronome found %s gone at tick %d (connection closed)", self.name, ", ".join(names), msg.tick)
+            self.missed(names)
 
     def on_failure(self, env: wire.Envelope, msg: wire.Message, exc: BaseException) -> None:
         if isinstance(exc, TooEarly):  # refused, not a fault of ours: counted as a rejection

@@ -159,7 +159,7 @@ RULES: dict[str, Rule] = {
     "consumers-register": Rule(("consumer",), _own_consumers, member=True),
     "ready": Rule(GRID, _own_name("name"), member=True),
     # the day
-    "tick": Rule(("metronome",)), "final-query": Rule(("metronome",)),
+    "tick": Rule(("metronome",)), "gone": Rule(("metronome",)), "final-query": Rule(("metronome",)),
     "tick-done": Rule(GRID, _own_role, member=True), "final-figures": Rule(GRID + SERVICES, _own_role),
     "gen-status": Rule(SUPPLY, member=True),
     "demand-report": Rule(("consumer",), _own_consumers, member=True),

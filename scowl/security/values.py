@@ -24,7 +24,7 @@ TICK = (0, 2**31)
 
 #: (message type, field) -> (low, high). Fields not listed are only required to be finite.
 RANGES: dict[tuple[str, str], tuple[float, float]] = {
-    ("tick", "tick"): TICK, ("tick", "seconds"): (0.0, 1e10),
+    ("tick", "tick"): TICK, ("tick", "seconds"): (0.0, 1e10), ("gone", "tick"): TICK,
     ("tick-done", "tick"): TICK,
     ("gen-status", "tick"): TICK, ("gen-status", "output_mw"): MW, ("gen-status", "load_mw"): MW,
     ("gen-status", "charge_mw"): MW,

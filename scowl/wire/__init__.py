@@ -2,7 +2,7 @@
 
     codec    envelope, packet and frame encode/decode, the message registry, the limits
     batch    columnar batches (many logical messages in one) and their column checks
-    control  runtime messages: Hello/Welcome, Sync*, Ping/Pong, Stats*, Stop, Failure, Whois/Enrolled
+    control  runtime messages: Hello/Welcome, Sync*, Ping/Pong, Stats*, Stop, Failure, Whois/Enrolled, Gone
     grid     the grid protocol of a day: registration, directory, ticks, dispatch, handovers
 
 To add a message type: declare a frozen `Message` (or `Batch`) subclass decorated with
@@ -38,6 +38,7 @@ from scowl.wire.codec import (
 from scowl.wire.control import (
     Enrolled,
     Failure,
+    Gone,
     Hello,
     Ping,
     Pong,
@@ -112,6 +113,7 @@ __all__ = [
     "GeneratorId",
     "GeneratorJoin",
     "GeneratorsRegister",
+    "Gone",
     "Handover",
     "Hello",
     "Join",

@@ -111,3 +111,14 @@ class Enrolled(Message, frozen=True):
     public_key: str
     name: str = ""
     role: str = ""
+
+
+@message("gone")
+class Gone(Message, frozen=True):
+    """Metronome -> everyone (PUB), beside `tick`: the connections of these peers closed during
+    tick `tick` (their process died or was killed): wait for them no longer this tick, as for a
+    peer that missed its deadline. Not dead: a peer not back within the grace is named in a
+    later tick's `left`."""
+
+    tick: int
+    names: list[str]

@@ -80,6 +80,11 @@ def test_sigkill_of_a_peer_mid_day(config, tmp_path, victim):
     if victim not in ("broker", "bootstrap"):  # the metronome's own finding: when, and what it cost
         assert deaths[victim]["tick"] >= at - 1 and deaths[victim]["ticks_absent"] >= 1
         assert deaths[victim]["process"] == "killed by SIGKILL"
+        # the metronome tells the others at once (`gone`): they stop waiting for it this tick
+        for trace in sorted(out.glob("trace-*.log")):
+            peer = trace.name[len("trace-"):-len(".log")]
+            if peer not in (victim, "metronome", "broker", "bootstrap"):
+                assert f"{peer}: the metronome found {victim} gone at tick {deaths[victim]['tick']}" in trace.read_text(), peer
         absent = read_state_log(out).query("actor == @victim")
         assert absent["absent"].fillna(0).eq(1).sum() == deaths[victim]["ticks_absent"]
         cost = {"population-0": "demand_missing_mwh", "fleet-0": "delivery_unconfirmed_mwh",

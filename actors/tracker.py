@@ -57,7 +57,8 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
                             ((p.start, p.stop, k), (plan.n_consumers + p.fixed_start, plan.n_consumers + p.fixed_stop, k))]
         self.handovers = Gather(self.peer_trackers, "handover")
         self._init_handovers()
-        self._first: balance.FirstPass | None = None  # this tick's first pass, until its sub-round
+        self._first: balance.FirstPass | None = None  # this tick's first pass, until the round is sent
+        self._sub: balance.FirstPass | None = None  # after its sub-round, while it waits for peers' answers about our hub parts
         self._first_s = 0.0
         # consumers named in tree deltas sent to a fleet while it was unreachable (a partition
         # loses them): when it is heard again it gets where each of them is now, as we see it
@@ -148,6 +149,8 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
             # real time: the next tick came while this one's sub-round still waited for handovers;
             # it ends now with what came, or the first pass's changes would never be sent (views diverge)
             self._finish_now(self.tick_now)
+        if self._sub is not None:  # (and one still waiting for hub answers goes with what came)
+            self._wrap(self._sub.tick)
         if self._pending_gens or self._pending_cons:
             self._apply_registrations()
         self.tick_now = tick
@@ -186,15 +189,16 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
             offers={n: balance.PeerOffer(s.headroom_mw, s.starved_mw, s.room_mw, s.short_mw, s.storage_room_mw, s.firm_mw) for n, s in offers.items()},
             peers=self.peer_trackers,
             unheard=unheard,
+            hub_released=self._hub_late,
         )
-        self._later = []
+        self._later, self._hub_late = [], []
         self._fresh_status, self._fresh_reports = [], []  # (all of them are in this round)
         self._first = balance.first_pass(self.region, inp)
         self._first_s = time.perf_counter() - t0
         self.round_wall = (self.round_wall[0] if self.rounds else t0, t0)  # first and last round's start
         for peer in self.peer_trackers:
             ho = self._first.handovers[peer]
-            self.send(peer, wire.Handover.pack(tick=tick, ids=ho.ids, demand_mw=ho.demand_mw, later=self._first.later[peer]))
+            self.send(peer, wire.Handover.pack(tick=tick, ids=ho.ids, demand_mw=ho.demand_mw, later=self._first.later[peer], hub=self._first.hub[peer]))
 
     def _maybe_finish(self, tick: int) -> None:
         if tick != self.tick_now or self._round_done != tick or self._finished == tick:
@@ -211,11 +215,33 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         self._finish(tick)
 
     def _finish(self, tick: int) -> None:
+        """The sub-round; then, once the peers we offered hub parts to have answered, the round goes out."""
         t0 = time.perf_counter()
         now = self._take_handovers(tick)  # (actors/tracker_handover.py)
-        first, self._first = self._first, None
+        assert self._first is not None
+        self._sub, taken = balance.sub_round(self.region, self._first, now, [b for _, b in self._hub_in])
+        self._answer_hubs(tick, taken)
+        self._first_s += time.perf_counter() - t0
+        if self._hub_missing(self._sub):
+            self.arm(tick, "hub", 0.5, lambda: self._hub_missing(self._sub) if self._sub is not None else [], self._maybe_wrap, hops=2)
+        self._maybe_wrap(tick)
+
+    def _maybe_wrap(self, tick: int) -> None:
+        if self._sub is None or self._sub.tick != tick or (self._hub_missing(self._sub) and not self.expired(tick, "hub")):
+            return
+        self._wrap(tick)
+
+    def _wrap(self, tick: int) -> None:
+        t0 = time.perf_counter()
+        first, self._sub, self._first = self._sub, None, None
         assert first is not None
-        out = balance.finish_round(self.region, first, now, coming=self._later).sent()
+        self._wrapped = tick
+        missing = self._hub_missing(first)  # (not lost: one whose sub-round went without our Handover takes it late, never its hub part)
+        self._missing_now += len(missing)
+        answers = self._hub_answers.pop(tick, {})
+        self._hub_answers = {t: a for t, a in self._hub_answers.items() if t > tick}
+        self._hub_unanswered(first, missing)
+        out = balance.wrap_up(self.region, first, answers, coming=self._later).sent()
         del first  # (with out.sent(): round 0's result arrays are not held while its messages are packed)
         round_s = self._first_s + time.perf_counter() - t0
         self.rounds += 1
@@ -272,7 +298,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         region = self.region
         return {"rounds": self.rounds, "interim_rounds": self.interim_rounds, "interim_s_total": self.interim_seconds, "resynced": region.resynced, "round_s_total": float(r.sum()), "round_s_mean": float(r.mean()),
                 "round_s_p95": float(np.percentile(r, 95)), "moved_total": region.moved_total, "unknown_ids": region.unknown_ids,
-                "retired": self.retired, "rehomed": self.rehomed, "late_handovers": self.late_handovers, **region.handed_out.figures(),
+                "retired": self.retired, "rehomed": self.rehomed, "late_handovers": self.late_handovers, "hub_late": self.hub_late, **region.handed_out.figures(),
                 # rounds achieved end to end, per wall second: the tick rounds, and under real time the
                 # continuous rounds between them (lockstep: one a tick, as fast as the day runs)
                 "rounds_per_wall_s": (self.rounds + self.interim_rounds - 1) / (self.round_wall[1] - self.round_wall[0])

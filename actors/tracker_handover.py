@@ -3,14 +3,20 @@ Handovers its sub-round takes, and the answer its RegionSummaries give each give
 alone decides (scowl.balance.handed): a Handover of tick t is taken in the sub-round of t, or
 of t+1 when it came too late for t's, never later; every RegionSummary to the giver lists the
 ticks of its Handovers taken within the last ANSWER_WINDOW ticks, so one lost summary loses no
-answer."""
+answer. A Handover's hub part (consumers served on the giver's EV hubs) is placed in the sub-round
+of its own tick only, and answered at once (HubTaken): the giver waits for it before its Assign
+and releases what we placed; an answer that comes after the giver's deadline still counts, at
+the giver's next round."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from scowl import balance
+import numpy as np
+
+from scowl import balance, wire
+from scowl.runtime import on
 
 log = logging.getLogger("scowl.tracker")
 
@@ -19,9 +25,21 @@ class HandoverTaking:
     # provided by the Tracker
     name: str
     handovers: Any
+    region: Any
+    send: Any
+    heard: Any
+    _sub: Any
+    _maybe_wrap: Any
 
     def _init_handovers(self) -> None:
         self._later: list[balance.ConsumerBatch] = []  # served consumers peers handed us, ours at the next round
+        self._hub_in: list[tuple[str, balance.ConsumerBatch]] = []  # this tick's hub parts (sender, consumers), our sub-round places what fits
+        # tick -> peer -> mask over the hub part we offered it: what it placed (an answer may come before our own sub-round)
+        self._hub_answers: dict[int, dict[str, np.ndarray]] = {}
+        self._wrapped = -1  # the last tick whose round went out
+        self._hub_offers: dict[int, dict[str, np.ndarray]] = {}  # tick -> peer -> global indices offered, answers not in by our deadline
+        self._hub_late: list[np.ndarray] = []  # global indices of our hub consumers peers placed, said too late: released next round
+        self.hub_late = 0
         self.late_handovers = 0  # consumers in peers' Handovers that came after our sub-round of the tick after theirs: not taken
         self._took: dict[str, list[int]] = {}  # the ticks of each peer's Handovers we took, the last ANSWER_WINDOW
 
@@ -30,6 +48,7 @@ class HandoverTaking:
         one that came too late for its own tick's sub-round first); their served ones go to
         `_later`, ours at the next round."""
         now: list[balance.ConsumerBatch] = []
+        self._hub_in = []
         took = self._took
         for peer in took:
             took[peer] = [t for t in took[peer] if t >= tick - balance.ANSWER_WINDOW]
@@ -40,7 +59,10 @@ class HandoverTaking:
                 continue
             took.setdefault(sender, []).append(h.tick)
             ids, demand, k = h.column("ids"), h.column("demand_mw"), h.n - h.later
-            now.append(balance.ConsumerBatch(ids[:k], demand[:k]))
+            s = k - h.hub  # the starved part; the hub part only in our sub-round of its own tick (its giver waits no longer)
+            now.append(balance.ConsumerBatch(ids[:s], demand[:s]))
+            if h.hub and h.tick == tick:
+                self._hub_in.append((sender, balance.ConsumerBatch(ids[s:k], demand[s:k])))
             if h.later:
                 self._later.append(balance.ConsumerBatch(ids[k:], demand[k:]))
         return now
@@ -48,3 +70,35 @@ class HandoverTaking:
     def _took_of(self, peer: str) -> list[int]:
         """What our RegionSummary tells `peer`: the ticks of its Handovers we took, recently."""
         return self._took.get(peer, [])
+
+    def _answer_hubs(self, tick: int, taken: list[np.ndarray]) -> None:
+        """Each giver of a hub part this tick: which of it our sub-round placed (it waits for this)."""
+        for (sender, _), mask in zip(self._hub_in, taken):
+            self.send(sender, wire.HubTaken(tick, int(mask.size), np.packbits(mask).tobytes()))
+        self._hub_in = []
+
+    def _hub_missing(self, first: Any) -> list[str]:
+        """The peers we offered a hub part this tick whose answer is not in yet."""
+        said = self._hub_answers.get(first.tick, {})
+        return [p for p, n in first.hub.items() if n and p not in said]
+
+    @on(wire.HubTaken)
+    def on_hub_taken(self, msg: wire.HubTaken, env: wire.Envelope):
+        self.heard(env.sender)
+        mask = np.unpackbits(np.frombuffer(msg.taken, dtype=np.uint8), count=msg.n).astype(bool)
+        if msg.tick > self._wrapped:  # (before or after our own sub-round: it waits for it)
+            self._hub_answers.setdefault(msg.tick, {})[env.sender] = mask
+            self._maybe_wrap(msg.tick)
+            return
+        offered = self._hub_offers.get(msg.tick, {}).pop(env.sender, None)
+        if offered is not None and offered.size == msg.n and mask.any():  # after our deadline: they are the peer's now
+            self._hub_late.append(offered[mask])
+            self.hub_late += int(mask.sum())
+            log.warning("%s: %s placed %d of our hub consumers of tick %d after we had sent: released next round", self.name, env.sender, int(mask.sum()), msg.tick)
+
+    def _hub_unanswered(self, first: Any, missing: list[str]) -> None:
+        """Our deadline passed without these peers' answers: what we offered them stays on our hubs,
+        and is released at our next round if an answer still comes (a few ticks back at most)."""
+        self._hub_offers = {t: o for t, o in self._hub_offers.items() if t >= first.tick - 2}
+        if missing:
+            self._hub_offers[first.tick] = {p: self.region.lo[first.hub_to[p]].astype(np.int64) for p in missing}

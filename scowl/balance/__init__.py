@@ -65,6 +65,8 @@ __all__ = [
     "NamedIds",
     "check_invariants",
     "finish_round",
+    "sub_round",
+    "wrap_up",
     "first_pass",
     "interim_round",
     "handover_problem",
@@ -101,7 +103,9 @@ from scowl.balance.regionround import (
     RoundOutput,
     finish_round,
     first_pass,
+    sub_round,
     tracker_round,
+    wrap_up,
 )
 from scowl.balance.round import RebalanceResult, rebalance
 from scowl.balance.trees import ABSENT, STARVED, Trees

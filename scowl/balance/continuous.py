@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scowl.balance.intake import frozen, report_demand
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
-from scowl.balance.regionround import frozen, report_demand
 from scowl.balance.round import rebalance
 from scowl.balance.supply import apply_statuses, tree_outputs
 

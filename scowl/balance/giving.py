@@ -18,6 +18,7 @@ from scowl.balance.supply import storage_reach_mw
 from scowl.balance.trees import Trees
 
 HANDOVER_MARGIN = 0.9  # of a peer's advertised room, the share a tracker hands it (its advert is a tick old)
+HUB_OFFER = 2.0  # x a peer's advertised room: what our hubs carry we offer it now (a tick old; it places only what fits)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class HubLoad(LargestServed):
 
 
 def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, PeerOffer], short_mw: float,
-                   lost_mw: float = 0.0, on_hubs: HubLoad | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                   lost_mw: float = 0.0, on_hubs: HubLoad | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Starved consumers go to peers that advertised room at the previous tick (largest offer
     first), released here at once and placed by the peer in this tick's sub-round; then, if the
     region is short, served consumers up to what it is short, released at the next round.
@@ -69,22 +70,26 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     on that much less of each peer's generator room for its starved (served load, which moves
     next tick, still counts on all of it).
     Our own EV hubs are the last resort too: the served consumers they carry (`on_hubs`, none
-    frozen) go first, as served load, to the peers' generator room for the next round. Never as
-    starved into a peer's firm room this tick: the taker placed them in its sub-round, and when its
-    own load grew within the tick its own consumers found that room gone (the whole state at
-    1-minute ticks: 14,470 of them starved in 2 ticks beside spare).
+    frozen) are offered first to the peers' generator room THIS tick, as the hub part of the
+    Handover: they stay on our hubs, the taker places in its sub-round what fits the room it has
+    left after its own load and its growth (`sub_round`) and says which (`wrap_up` releases those
+    here before our Assign); one it does not place stays on our hub, served (never starved: as
+    starved handovers they were declined and starved beside spare, 14,470 consumers on the whole
+    state at 1-minute ticks).
     Every short tracker sees the same adverts, so a donor's room is split between them.
-    Returns (starved handed, served handed) by peer."""
+    Returns (starved handed, served handed, hub part offered) by peer."""
     starved: dict[str, list[np.ndarray]] = {}
     served: dict[str, list[np.ndarray]] = {}
+    hub_now: dict[str, list[np.ndarray]] = {}
     gas = sorted(((s.room_mw, n) for n, s in offers.items() if s.room_mw > 0), reverse=True)
     hubs = sorted(((s.storage_room_mw, n) for n, s in offers.items() if s.storage_room_mw > 0), reverse=True)
     if not (gas or hubs) or (not res.starved_count and short_mw <= 0 and on_hubs is None):
-        return {}, {}
+        return {}, {}, {}
     n_short = sum(1 for s in offers.values() if s.short_mw > 0 or s.starved_mw > 0) + 1
     budget = {(last, peer): room * HANDOVER_MARGIN / n_short for donors, last in ((gas, False), (hubs, True)) for room, peer in donors}
 
     pending = region.handed_out.served()  # handed to a peer that has not answered: not ours to hand again
+    gave: dict[str, float] = {}  # MW of starved handed to each peer
 
     def hand_starved(last: bool, peer: str) -> None:
         idx = pick_handover(region.trees, budget[last, peer] - (0.0 if last else lost_mw))
@@ -93,7 +98,9 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
         if idx.size:
             region.release(idx)
             starved.setdefault(peer, []).append(idx)
-            budget[last, peer] -= float(region.trees.demand[idx].astype(np.float64).sum())
+            mw = float(region.trees.demand[idx].astype(np.float64).sum())
+            budget[last, peer] -= mw
+            gave[peer] = gave.get(peer, 0.0) + mw
 
     # When the regions' shortfalls (ours and the peers', served on EV hubs until their load moves
     # to a peer's gas) claim all the generator room advertised, that room is spoken for: starved
@@ -116,11 +123,11 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
     taken = pending  # (served ones handed before and not answered yet stay out)
     largest = LargestServed(region.trees)  # (one order for the round's picks, after the releases above: scowl.balance.served)
 
-    def give(peer: str, idx: np.ndarray, left: float) -> float:
+    def give(peer: str, idx: np.ndarray, left: float, to: dict[str, list[np.ndarray]] = served) -> float:
         nonlocal taken
         if not idx.size:
             return left
-        served.setdefault(peer, []).append(idx)
+        to.setdefault(peer, []).append(idx)
         taken = np.concatenate([taken, idx])
         mw = float(region.trees.demand[idx].astype(np.float64).sum())
         short_left[0] -= mw
@@ -130,9 +137,16 @@ def pick_handovers(region: Region, res: RebalanceResult, offers: Mapping[str, Pe
         for _, peer in donors:
             hand_starved(last, peer)
             left = budget[last, peer]
-            if not last and on_hubs is not None and left > 0:  # what stays on our hubs first (served: the next round)
-                left = give(peer, on_hubs.pick(left, taken), left)
+            if not last and on_hubs is not None:  # what our hubs carry first: offered now (the hub part), up to all
+                # the room the peer advertised: it places only what fits its room after its own load and our starved
+                cap = HUB_OFFER * offers[peer].room_mw - gave.get(peer, 0.0)
+                if cap > 0:
+                    left = give(peer, on_hubs.pick(cap, taken), left, hub_now)
             short = short_left[0] + (short_left[1] if last else 0.0)
             if short > 0 and left > 0:  # then the largest, for what we are short
                 left = give(peer, largest.pick(min(left, short), taken), left)
-    return ({p: np.concatenate(v) for p, v in starved.items()}, {p: np.concatenate(v) for p, v in served.items()})
+    return _joined(starved), _joined(served), _joined(hub_now)
+
+
+def _joined(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
+    return {p: np.concatenate(v) for p, v in parts.items()}

@@ -43,9 +43,10 @@ import numpy as np
 from scowl.balance.arrays import isin_ints
 from scowl.balance.consumer_ids import NamedIds
 from scowl.balance.dispatch import ramp_room
-from scowl.balance.giving import HubLoad, PeerOffer, pick_handovers
+from scowl.balance.giving import HANDOVER_MARGIN, PeerOffer, pick_handovers
 from scowl.balance.handed import Answer, Handed
 from scowl.balance.handover import RegionSummary, region_summary
+from scowl.balance.intake import accept, frozen, on_hubs, report_demand
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
 from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, place_handed_in, reach_mw, room_and_short, storage_room
@@ -68,6 +69,9 @@ class RoundInput:
     # id prefixes (ids["hi"]) of populations whose demand report did not come this tick: cut off,
     # they follow no Assign, so their consumers are frozen where they are (counted at their last demand)
     unheard: Sequence[int] = ()
+    # global indices of our hub consumers a peer placed in its sub-round but said so only after we
+    # had sent our round (its answer came past our deadline): they are its own, released here now
+    hub_released: Sequence[np.ndarray] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class RoundOutput:
     # the Assign marks them so, and a population lets any other tracker's word of the tick beat it
     handed: int = 0
     later: dict[str, int] = field(default_factory=dict)  # of handovers[peer], the last ones: served, taken next tick
+    hub: dict[str, int] = field(default_factory=dict)  # of handovers[peer], the `hub[peer]` before the `later` ones: on our hubs, offered now
 
     def sent(self) -> RoundOutput:
         """This output as an actor sends it: the round's result without its per-consumer index
@@ -108,8 +113,11 @@ class RoundOutput:
 class FirstPass:
     """A tick's round before its sub-round: what `first_pass` did and what `finish_round` needs.
     `handovers[peer]` goes to each peer now: the starved consumers first (released here; the
-    peer places them in this tick's sub-round), then the last `later[peer]` ones, served
-    consumers the peer takes over at its next tick's round (they stay here until then)."""
+    peer places them in this tick's sub-round), then `hub[peer]` served consumers on our EV hubs
+    (the hub part, `hub_to`: the peer places what it can in its sub-round and says which; the rest
+    stay on our hubs), then the last `later[peer]` ones, served consumers the peer takes over at
+    its next tick's round (they stay here until then). `dropped`: consumers of peers' hub parts we
+    took in and could not place in our sub-round, released again (not ours: never named)."""
 
     tick: int
     base: np.ndarray  # setpoints the fleets run at (the ramp's origin for the sub-round)
@@ -123,55 +131,9 @@ class FirstPass:
     handovers: dict[str, ConsumerBatch]
     later: dict[str, int]
     unheard: Sequence[int] = ()
-
-
-def _accept(region: Region, batches: Sequence[ConsumerBatch]) -> tuple[list[np.ndarray], int, int, float]:
-    """Peers' consumers, in sender order: placed where they fit, kept starved otherwise.
-    Returns (indices per batch, accepted, declined, MW)."""
-    accepted = declined = 0
-    handed_in = []
-    mw = 0.0
-    for ho in batches:
-        ids, demand = ho.ids, ho.demand_mw
-        if len(ids):  # a consumer we hold already (a stale or repeated handover) is not added twice
-            fresh = region.local_of[region.global_index(ids)] < 0
-            if not fresh.all():
-                region.handed_in_held += int((~fresh).sum())
-                ids, demand = ids[fresh], np.asarray(demand)[fresh]
-        if len(ids):
-            a, d, idx = region.accept_handover(ids, demand)
-            accepted, declined = accepted + a, declined + d
-            handed_in.append(idx)
-            mw += float(np.asarray(demand, dtype=np.float64).sum())
-    return handed_in, accepted, declined, mw
-
-
-def frozen(region: Region, unheard: Sequence[int]) -> np.ndarray | None:
-    """The consumers a round must neither shed, move nor place: those of populations not heard
-    this tick (Region.frozen), and the served ones handed to a peer that has not answered yet (if
-    it took them they are its own: moved or handed on here, they would be held twice)."""
-    mask = region.frozen(unheard)
-    pending = region.handed_out.served()
-    if pending.size:
-        mask = np.zeros(region.trees.n, dtype=bool) if mask is None else mask.copy()
-        mask[pending] = True
-    return mask
-
-
-def on_hubs(region: Region, unheard: Sequence[int]) -> HubLoad | None:
-    """The served consumers the region's EV hubs carry that a round may move (none `frozen`); None when they carry none."""
-    rows = np.flatnonzero(region.kind == STORAGE)
-    if not rows.size or not float(region.trees.load[rows].sum()) > 0:
-        return None
-    return HubLoad(region.trees, rows, frozen(region, unheard))
-
-
-def report_demand(region: Region, rep: ConsumerBatch) -> None:
-    """A population's demand report: our consumers' demand, and that of the starved we handed out
-    and still wait for the taker's answer about (kept with them: scowl.balance.handed)."""
-    if len(rep.ids):
-        other = region.handed_out.absorb(rep.ids, rep.demand_mw)
-        region.update_demand(*((rep.ids, rep.demand_mw) if other is None else (rep.ids[other], rep.demand_mw[other])))
+    hub_to: dict[str, np.ndarray] = field(default_factory=dict)
+    hub: dict[str, int] = field(default_factory=dict)
+    dropped: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def first_pass(region: Region, inp: RoundInput) -> FirstPass:
@@ -189,14 +151,20 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     # come); then the served consumers peers handed us (sender order)
     settled = region.handed_out.settle(inp.answers, inp.gone)
     back = [ConsumerBatch(i, d) for i, d in zip(settled.back_ids, settled.back_demand)]
-    handed_back, accepted, declined, handed_in_mw = _accept(region, back)
+    handed_back, accepted, declined, handed_in_mw = accept(region, back)
     for rep in inp.reports:
         report_demand(region, rep)
     released = []
     for idx in settled.release:
         released.append(region.ids_of(idx))
         region.release(idx)
-    handed_in, acc, dec, mw = _accept(region, inp.handovers)
+    for lo in inp.hub_released:  # (a peer's late answer: they left our hubs for its generators)
+        idx = region.local_of[np.asarray(lo, dtype=np.int64)]
+        idx = idx[idx >= 0]
+        if idx.size:
+            released.append(region.ids_of(idx))
+            region.release(idx)
+    handed_in, acc, dec, mw = accept(region, inp.handovers)
     handed_in, accepted, declined, handed_in_mw = [*handed_back, *handed_in], accepted + acc, declined + dec, handed_in_mw + mw
     if region.prev_demand_mw >= 0:
         region.prev_demand_mw += handed_in_mw  # taken over, not grown
@@ -213,52 +181,134 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     # 4. hand starved consumers to peers with spare capacity (what they advertised last tick)
     room, short = room_and_short(region)
     lost = max(0.0, region.advert_spare_mw - (room - short))  # the room (less the shortfall) we advertised last tick and lost since
-    handed_to, served_to = pick_handovers(region, res, inp.offers, short, lost, on_hubs(region, inp.unheard))
-    handovers, later = {}, {}
+    handed_to, served_to, hub_to = pick_handovers(region, res, inp.offers, short, lost, on_hubs(region, inp.unheard))
+    handovers, later, hub = {}, {}, {}
+    none = np.zeros(0, dtype=np.int64)
     for peer in inp.peers:
-        now = handed_to.get(peer, np.zeros(0, dtype=np.int64))
-        nxt = served_to.get(peer, np.zeros(0, dtype=np.int64))
-        idx = np.concatenate([now, nxt])
+        now, offered, nxt = handed_to.get(peer, none), hub_to.get(peer, none), served_to.get(peer, none)
+        idx = np.concatenate([now, offered, nxt])
         handovers[peer] = ConsumerBatch(region.ids_of(idx), trees.demand[idx])
-        later[peer] = int(nxt.size)
+        later[peer], hub[peer] = int(nxt.size), int(offered.size)
         region.handed_out.add(peer, Handed(inp.tick, region.ids_of(now), trees.demand[now], nxt))
     return FirstPass(tick=inp.tick, base=base, res=res, handed_to=handed_to, served_to=served_to, released=released,
                      handed_in=handed_in, accepted=accepted, declined=declined, handovers=handovers, later=later,
-                     unheard=tuple(inp.unheard))
+                     unheard=tuple(inp.unheard), hub_to=hub_to, hub=hub)
 
 
 def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (), coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:
-    """The sub-round and step 5: the starved consumers peers handed us (`now`, sender order: the
-    handovers of this tick, and of the last one if they came too late for its sub-round: the
-    ones our RegionSummary says we took)
-    are placed on our room, the dispatchable units ramping for them from where the fleets run
-    (never below this tick's setpoints, so nobody placed loses their place); then what changed.
-    The starved we handed out go last (`RoundOutput.handed`): a taker that took them names them
-    in its own Assign, whose word beats ours; one that did not leaves ours (starved, with us),
-    and they come back to us at our next round (scowl.balance.handed). `coming`: the served
-    consumers peers handed us this tick to take at our next round (the `later` part): our advert
-    leaves their demand out, or a peer would hand us its starved against room they fill first.
+    """The sub-round and step 5 without peers' hub parts: `wrap_up(sub_round(...))`."""
+    return wrap_up(region, sub_round(region, first, now)[0], None, coming)
+
+
+def _sub_frozen(region: Region, first: FirstPass) -> np.ndarray | None:
+    """What the sub-round must not move: `frozen`, and our hub consumers offered to peers now."""
+    mask = frozen(region, first.unheard)
+    offered = [v for v in first.hub_to.values() if v.size]
+    if offered:
+        mask = np.zeros(region.trees.n, dtype=bool) if mask is None else mask.copy()
+        mask[np.concatenate(offered)] = True
+    return mask
+
+
+def sub_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (),
+              hub_in: Sequence[ConsumerBatch] = ()) -> tuple[FirstPass, list[np.ndarray]]:
+    """The sub-round: the starved consumers peers handed us (`now`, sender order: the handovers
+    of this tick, and of the last one if they came too late for its sub-round: the ones our
+    RegionSummary says we took) are placed on our room, the dispatchable units ramping for them
+    from where the fleets run (never below this tick's setpoints, so nobody placed loses their
+    place). Then the hub parts of this tick's handovers (`hub_in`, sender order: served on the
+    giver's EV hubs): after our own load and its growth (`room_and_short`'s room, x the margin),
+    a prefix of each that fits is taken in and placed the same way; one left unplaced is released
+    again (`dropped`): it stays on the giver's hub, served. Returns the first pass with the
+    sub-round's changes, and per hub part a mask of what we placed (the giver releases those).
     Costs O(the handed-in consumers + the region's starved), not a round."""
     trees = region.trees
     res = first.res
-    handed_in_now, acc_now, dec_now, now_mw = _accept(region, now)
+    handed_in_now, acc_now, dec_now, now_mw = accept(region, now)
     if region.prev_demand_mw >= 0:
         region.prev_demand_mw += now_mw  # taken over, not grown
-    if dec_now:
-        trees.frozen = frozen(region, first.unheard)
+    res = _place(region, first, res, dec_now > 0, bool(handed_in_now))
+    dec_starved = dec_now
+    taken: list[np.ndarray] = [np.zeros(len(b.ids), dtype=bool) for b in hub_in]
+    dropped = np.zeros(0, dtype=np.int64)
+    budget = room_and_short(region)[0] * HANDOVER_MARGIN if hub_in else 0.0
+    parts = []
+    for k, b in enumerate(hub_in):
+        demand = np.asarray(b.demand_mw, dtype=np.float64)
+        fresh = region.local_of[region.global_index(b.ids)] < 0 if len(b.ids) else np.zeros(0, dtype=bool)
+        fits = fresh & (np.cumsum(np.where(fresh, demand, 0.0)) <= budget)
+        pos = np.flatnonzero(fits)
+        if pos.size:
+            _, d, idx = region.accept_handover(b.ids[pos], np.asarray(b.demand_mw)[pos])
+            parts.append((k, pos, idx))
+            budget -= float(demand[pos].sum())
+            dec_now += d
+    if parts:
+        res = _place(region, first, res, dec_now > 0, True)
+        for k, pos, idx in parts:
+            placed = trees.assignment[idx] >= 0
+            taken[k][pos[placed]] = True
+            handed_in_now.append(idx[placed])
+            acc_now += int(placed.sum())
+            dropped = np.concatenate([dropped, idx[~placed]])
+            if region.prev_demand_mw >= 0:
+                region.prev_demand_mw += float(trees.demand[idx[placed]].astype(np.float64).sum())
+        if dropped.size:
+            region.release(dropped)
+    declined = first.declined + dec_starved + sum(int(np.count_nonzero(~t)) for t in taken)  # (hub parts: not placed)
+    out = replace(first, res=res, handed_in=[*first.handed_in, *handed_in_now], accepted=first.accepted + acc_now,
+                  declined=declined, dropped=dropped)
+    return out, taken
+
+
+def _place(region: Region, first: FirstPass, res: RebalanceResult, starved: bool, limits: bool) -> RebalanceResult:
+    """Place the starved on the room our units can still ramp into (scowl.balance.supply.place_handed_in),
+    then take back placements over a zone transfer limit."""
+    trees = region.trees
+    if starved:
+        trees.frozen = _sub_frozen(region, first)
         more = place_handed_in(region, first.base, first.tick)
         trees.frozen = None
         if more is not None:
             res = merge_results(res, more, trees)
-    if handed_in_now and region.limits is not None:
+    if limits and region.limits is not None:
         res = merge_results(res, region.limits.apply(trees, region.gen_ids, region.lo[: trees.n], region.thr), trees)
-    handed_in = [*first.handed_in, *handed_in_now]
-    accepted, declined = first.accepted + acc_now, first.declined + dec_now
+    return res
+
+
+def wrap_up(region: Region, first: FirstPass, hub_taken: Mapping[str, np.ndarray] | None = None,
+            coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:
+    """Step 5, what changed, after the sub-round (`sub_round`). The starved we handed out go last
+    (`RoundOutput.handed`): a taker that took them names them in its own Assign, whose word beats
+    ours; one that did not leaves ours (starved, with us), and they come back to us at our next
+    round (scowl.balance.handed). So do the consumers of our hub parts a peer placed
+    (`hub_taken[peer]`: a mask over `first.hub_to[peer]`): released here now, their hub's load
+    falls by them. `coming`: the served consumers peers handed us this tick to take at our next
+    round (the `later` part): our advert leaves their demand out, or a peer would hand us its
+    starved against room they fill first."""
+    trees = region.trees
+    res = first.res
+    handed_in, accepted, declined = first.handed_in, first.accepted, first.declined
     handed_to, served_to = first.handed_to, first.served_to
-    handed = np.concatenate(list(handed_to.values())) if handed_to else np.zeros(0, dtype=np.int64)
+    gone = []
+    for peer, mask in (hub_taken or {}).items():
+        offered = first.hub_to.get(peer)
+        if offered is not None and mask.shape == offered.shape and mask.any():
+            idx = offered[mask]
+            idx = idx[region.local_of[region.lo[idx]] == idx]  # (still ours)
+            region.release(idx)
+            gone.append(idx)
+    hub_moved = int(sum(g.size for g in gone))
+    hub_moved_mw = sum(float(trees.demand[g].astype(np.float64).sum()) for g in gone)
+    parts = [*handed_to.values(), *gone]
+    handed = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     leaving = np.concatenate(list(served_to.values())) if served_to else np.zeros(0, dtype=np.int64)
     # 5. what changed
     changed = res.moved
+    if first.dropped.size:  # peers' hub consumers we let go: never ours, never named
+        keep = ~isin_ints(changed, np.sort(first.dropped))
+        res = replace(res, moved=changed[keep], moved_from=res.moved_from[keep], moved_to=res.moved_to[keep])
+        changed = res.moved
     gen = np.where(res.moved_to >= 0, region.gen_ids[np.maximum(res.moved_to, 0)] if len(region.gen_ids) else 0, NO_GENERATOR)
     # accepted or kept starved: their new tracker is us; and those we hold that a population
     # back from a partition believes elsewhere (region.reannounce): where they are
@@ -298,6 +348,7 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
         "load_mw": after.load_mw, "headroom_mw": after.headroom_mw, "gas_setpoint_mw": float(region.setpoint[cont].sum()),
         "storage_setpoint_mw": float(region.setpoint[stor].sum()),
         "handed_out": handed.size, "handed_out_served": leaving.size, "handed_out_served_mw": leaving_mw,
+        "hub_offered": sum(first.hub.values()), "hub_moved": hub_moved, "hub_moved_mw": hub_moved_mw,
         "room_mw": room, "short_mw": short, "storage_room_mw": stor_room, "firm_mw": firm, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
         "generators": len(region.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != ABSENT)),
         **(region.limits.figures if region.limits is not None else {}),
@@ -307,7 +358,7 @@ def finish_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] 
                        setpoint_mw=region.setpoint[steer].copy(), handovers=first.handovers, summary=after, result=res, figures=figures,
                        room_mw=room, short_mw=short, storage_room_mw=stor_room, firm_mw=firm,
                        released_ids=np.concatenate(first.released) if first.released else region.ids_of(np.zeros(0, dtype=np.int64)),
-                       handed=int(handed.size), later=first.later)
+                       handed=int(handed.size), later=first.later, hub=first.hub)
 
 
 def tracker_round(region: Region, inp: RoundInput, now: Sequence[ConsumerBatch] = (), coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:

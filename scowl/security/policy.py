@@ -169,6 +169,7 @@ RULES: dict[str, Rule] = {
     "assign": Rule(("tracker",), member=True), "tree-delta": Rule(("tracker",), member=True),
     "setpoints": Rule(("tracker",), member=True),
     "region-summary": Rule(("tracker",), member=True), "handover": Rule(("tracker",), member=True),
+    "hub-taken": Rule(("tracker",), member=True),
     "verdict": Rule(SUPPLY, _own_name("fleet"), member=True),
     # open membership (docs/protocol.md section 5): a join comes from a key not yet enrolled
     "join": Rule(ANY, _own_name("name"), open=True), "joined": Rule(("bootstrap",)),

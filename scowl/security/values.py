@@ -31,7 +31,8 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("demand-report", "tick"): TICK, ("demand-report", "demand_mw"): MW,
     ("consumers-register", "demand_mw"): MW,
     ("resync", "demand_mw"): MW,
-    ("handover", "tick"): TICK, ("handover", "demand_mw"): MW, ("handover", "later"): (0, 2**40),
+    ("handover", "tick"): TICK, ("handover", "demand_mw"): MW, ("handover", "later"): (0, 2**40), ("handover", "hub"): (0, 2**40),
+    ("hub-taken", "tick"): TICK, ("hub-taken", "n"): (0, 2**40),
     ("generators-register", "nameplate_mw"): MW, ("generators-register", "min_mw"): MW,
     ("generators-register", "ramp_mw"): MW,
     ("draw", "tick"): TICK, ("draw", "draw_mw"): MW,
@@ -49,7 +50,8 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
 #: Checks across fields of one message: (type, description, predicate on the message).
 RELATIONS: dict[str, list[tuple[str, object]]] = {
     "generators-register": [("min_mw <= nameplate_mw", lambda m: bool(np.all(m.column("min_mw") <= m.column("nameplate_mw"))))],
-    "handover": [("later <= n", lambda m: m.later <= m.n)],
+    "handover": [("hub + later <= n", lambda m: m.hub + m.later <= m.n)],
+    "hub-taken": [("taken holds n bits", lambda m: len(m.taken) == (m.n + 7) // 8)],
     "assign": [("handed <= n", lambda m: m.handed <= m.n)],
     # took: ticks of the recipient's Handovers taken within the last ANSWER_WINDOW ticks (scowl.balance.handed)
     "region-summary": [(f"took within [tick - {ANSWER_WINDOW}, tick], no repeats", lambda m: len(set(m.took)) == len(m.took) <= ANSWER_WINDOW + 1

@@ -68,7 +68,6 @@ from scowl.wire.grid import (
     GeneratorJoin,
     GeneratorsRegister,
     GenStatus,
-    Handover,
     Join,
     Joined,
     Leave,
@@ -78,7 +77,6 @@ from scowl.wire.grid import (
     PlaceConsumers,
     Placement,
     Ready,
-    RegionSummary,
     Registered,
     Resync,
     RoutingQuery,
@@ -89,6 +87,7 @@ from scowl.wire.grid import (
     TreeDelta,
     Verdict,
 )
+from scowl.wire.peering import Handover, HubTaken, RegionSummary
 
 __all__ = [
     "Assign",
@@ -115,6 +114,7 @@ __all__ = [
     "GeneratorsRegister",
     "Gone",
     "Handover",
+    "HubTaken",
     "Hello",
     "Join",
     "Joined",

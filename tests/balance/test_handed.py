@@ -9,7 +9,7 @@ import pytest
 from scowl import balance, wire
 from scowl.balance import ANSWER_WINDOW, Answer
 from scowl.balance.handed import Handed, HandedOut
-from scowl.balance.regionround import report_demand
+from scowl.balance.intake import report_demand
 from scowl.model import CONTINUOUS, FIXED, STOCHASTIC
 
 

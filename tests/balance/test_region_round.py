@@ -201,23 +201,25 @@ def _hub_region():
     return r, st
 
 
-def test_what_our_own_ev_hubs_carry_goes_to_peers_generator_room_next_round_never_starved_into_firm_room_now():
-    """Our hubs are the last resort too: the consumers they carry go as served load to the peers'
-    generator room, for the next round, where the taker places them after its own. Not as starved
-    into a peer's firm room now: a taker whose own load grew within the tick then starved its own
-    (whole state, 1-minute ticks: 14,470 consumers in 2 ticks beside spare)."""
+def test_what_our_own_ev_hubs_carry_is_offered_to_peers_generators_now_and_stays_on_the_hubs_until_taken():
+    """Our hubs are the last resort too: the consumers they carry go in the hub part of the
+    handovers, up to twice each peer's advertised room (its advert is a tick old; it places only
+    what fits: scowl.balance.regionround.sub_round), never as starved and never for the next round
+    only. Without a peer's answer they stay on the hub, served (not starved as handed consumers a
+    taker declined were: 14,470 on the whole state at 1-minute ticks)."""
     r, st = _hub_region()
     on_hub = set(np.flatnonzero(r.trees.assignment[:20] == 1).tolist())
     out = balance.tracker_round(r, balance.RoundInput(2, statuses=[st], peers=["t1", "t2"], offers={
         "t1": balance.PeerOffer(0.0, 0.0, room_mw=30.0, firm_mw=10.0), "t2": balance.PeerOffer(0.0, 0.0, room_mw=40.0)}))
     handed = {p: h for p, h in out.handovers.items() if h.ids.size}
-    assert all(out.later[p] == h.ids.size for p, h in handed.items())  # nothing leaves now: all served, next round
+    assert all(out.hub[p] == h.ids.size and out.later[p] == 0 for p, h in handed.items())  # all of it the hub part
     assert set(np.concatenate([h.ids["lo"] for h in handed.values()]).tolist()) == on_hub  # the hub's 7
-    assert r.trees.load.tolist() == [26.0, 14.0] and out.figures["starved"] == 0
-    # no firm room anywhere: the same
+    assert r.trees.load.tolist() == [26.0, 14.0] and out.figures["starved"] == 0 and out.handed == 0
+    assert out.figures["hub_offered"] == 7 and out.figures["hub_moved"] == 0
+    # a peer with 3 MW of room is offered 6 MW: 3 of the hub's 2 MW consumers
     r, st = _hub_region()
-    out = balance.tracker_round(r, balance.RoundInput(2, statuses=[st], peers=["t1"], offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=30.0)}))
-    assert out.handovers["t1"].ids.size == out.later["t1"] == 7 and set(out.handovers["t1"].ids["lo"].tolist()) == on_hub
+    out = balance.tracker_round(r, balance.RoundInput(2, statuses=[st], peers=["t1"], offers={"t1": balance.PeerOffer(0.0, 0.0, room_mw=3.0)}))
+    assert out.handovers["t1"].ids.size == out.hub["t1"] == 3 and set(out.handovers["t1"].ids["lo"].tolist()) <= on_hub
 
 
 def test_generator_room_a_shortfall_claims_is_left_to_it_and_the_starved_go_to_ev_hubs():

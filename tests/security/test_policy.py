@@ -94,6 +94,19 @@ def test_a_region_summary_whose_firm_room_is_not_part_of_its_room_is_refused():
     assert check(msgspec.structs.replace(summary, room_mw=-1.0, firm_mw=-2.0)) is not None
 
 
+def test_a_handovers_hub_part_and_a_hub_answer_must_fit_their_consumers():
+    """A Handover's hub and later parts are counts of its consumers; a HubTaken's bitmap holds one
+    bit per consumer of the hub part it answers (the giver releases the ones set)."""
+    ids = np.zeros(3, dtype=wire.CONSUMER_ID_DTYPE)
+    ho = wire.Handover.pack(tick=1, ids=ids, demand_mw=np.ones(3, dtype=np.float32), later=1, hub=2)
+    assert check(ho) is None
+    assert "hub + later <= n" in check(msgspec.structs.replace(ho, hub=3))
+    answer = wire.HubTaken(1, 9, bytes(2))
+    assert check(answer) is None
+    assert "taken holds n bits" in check(msgspec.structs.replace(answer, taken=bytes(1)))
+    assert check(msgspec.structs.replace(answer, n=-1, taken=b"")) is not None
+
+
 def test_a_region_summary_with_a_negative_shortfall_or_hub_room_is_refused():
     """`short_mw` and `storage_room_mw` steer handovers as much as `room_mw` (how many regions are
     short, whether shortfalls claim all generator room, the hubs' budgets): a tracker sends both as

@@ -254,9 +254,8 @@ class GeneratorFleet(GridPeer):
         if sog.any():  # dispatchable units on their own follow their trees' load within reach (scowl.model.cutoff)
             units, reach = self.reach_on_own()
             self.setpoint, self.output = on_own_mw(self.setpoint, self.output, load, reach, sog & units)
-        # a tree with nobody in it has nobody to warn (its load 0 over an output of 0 read as a warning)
-        warn, unchoke, self.warned = response.sog_signals(load, self.output, self.warned, sog & (self.members > 0),
-                                                          self.response.capacity_low_threshold, self.response.unchoke_threshold)
+        warn, unchoke, self.warned = response.sog_signals(load, self.output, self.warned, sog, self.response.capacity_low_threshold,
+                                                          self.response.unchoke_threshold, members=self.members)
         self.capacity_low_sent += warn
         blacked = load > self.output * (1 + BLACKOUT_TOLERANCE) + BLACKOUT_TOLERANCE
         new_events = blacked & ~self.blacked

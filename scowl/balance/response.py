@@ -180,10 +180,14 @@ def ticks_to_relief(load_ratio: float, flexible_share: float, decrease: float, t
 
 
 def sog_signals(load: np.ndarray, output: np.ndarray, warned: np.ndarray, sog: np.ndarray,
-                low: float, unchoke: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                low: float, unchoke: float, members: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Self-optimizing generators (lost their tracker): warn `capacity_low` while the tree
     draws more than `low` x output; unchoke a warned tree once it is under `unchoke` x output
-    (or the tracker is back). Returns (warn, unchoke, warned after this tick)."""
+    (or the tracker is back). With `members` (consumers in each tree), a unit with nobody in
+    its tree warns nobody (its load 0 over an output of 0 is no warning). Returns (warn,
+    unchoke, warned after this tick)."""
+    if members is not None:
+        sog = sog & (np.asarray(members) > 0)
     ratio = np.divide(load, output, out=np.full(len(load), np.inf), where=output > 0)
     warn = sog & (ratio > low)
     unchoked = warned & ~warn & (~sog | (ratio < unchoke))

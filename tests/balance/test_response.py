@@ -53,3 +53,14 @@ def test_the_rule_updates_a_view_of_the_populations_choked_array():
     choked = np.zeros(4, bool)  # consumers first, fixed-load blocks after: the rule sees the consumers only
     response.after_verdicts(state, choked[:2], np.array([False, True]), np.zeros(2, bool), np.ones(2, bool), DECREASE, INCREASE)
     assert choked.tolist() == [False, True, False, False]
+
+
+def test_a_self_optimizing_unit_with_nobody_in_its_tree_warns_nobody():
+    # units: empty tree with no output (a charging EV hub), a tree whose every consumer defers
+    # (load 0) on a unit with no output, and a tree drawing 95 % of its unit's output
+    load, output = np.array([0.0, 0.0, 0.95]), np.array([0.0, 0.0, 1.0])
+    sog, warned = np.ones(3, bool), np.zeros(3, bool)
+    warn, _, _ = response.sog_signals(load, output, warned, sog, 0.9, 0.8)
+    assert warn.tolist() == [True, True, True], "load 0 over output 0 reads as a warning"
+    warn, _, now = response.sog_signals(load, output, warned, sog, 0.9, 0.8, members=np.array([0, 12, 40]))
+    assert warn.tolist() == [False, True, True] and now.tolist() == [False, True, True]

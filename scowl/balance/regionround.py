@@ -30,7 +30,10 @@ One round:
      after them; and a region that lost some of the spare it advertised counts on that much
      less of each peer's generator room for its starved (the weather that took it is shared).
      Whether a peer took what it was handed is its decision; until it says so in its next
-     summary, what was handed stays ours too (scowl.balance.handed).
+     summary, what was handed stays ours too (scowl.balance.handed). The served consumers our
+     own EV hubs carry go first, in the hub part: the peer places what fits in its sub-round
+     (`sub_round`) and answers at once, and we release those before our Assign (`wrap_up`);
+     the rest stay on our hubs, served.
 """
 
 from __future__ import annotations

@@ -4,31 +4,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from scowl.balance.arrays import argsort_demand
+from scowl.balance.arrays import argsort_demand, bin_sums
 from scowl.balance.trees import STARVED
 
 MAX_PASSES = 64  # placement passes per round; in practice two to five are needed
 _BLOCK = 1 << 18  # consumers a fit pass lays per block
 
 
-def _fit_pass(d: np.ndarray, room: np.ndarray, gen_order: np.ndarray) -> np.ndarray:
-    """Lay consumers (demand `d`, in order) end to end over generators' `room` (in
-    `gen_order`); a consumer is placed where it lies entirely inside one generator's room.
-    Returns the generator per consumer, -1 where it straddles a boundary or runs past the end.
-    Only the prefix that ends within the total room is searched."""
-    out = np.full(d.size, STARVED, dtype=np.int32)
-    if not gen_order.size or not d.size:
+def _fit_pass(d: np.ndarray, room: np.ndarray, gen_order: np.ndarray, order: np.ndarray | None = None,
+              out: np.ndarray | None = None) -> np.ndarray:
+    """Lay consumers (demand `d`, in order; or `d[order]`, then each one's generator is written to
+    `out` at its index in `d`) end to end over generators' `room` (in `gen_order`); a consumer is
+    placed where it lies entirely inside one generator's room. Returns the generator per consumer,
+    -1 where it straddles a boundary or runs past the end. Only the prefix that ends within the
+    total room is searched, in blocks: the running sums are np.cumsum's of the whole (sequential),
+    one block at a time, so a first round placing millions holds no array as long as the region."""
+    size = d.size if order is None else order.size
+    if out is None:
+        out = np.full(size, STARVED, dtype=np.int32)
+    if not gen_order.size or not size:
         return out
     h = np.cumsum(room[gen_order])
-    end = np.cumsum(d)
-    n = int(np.searchsorted(end, h[-1], side="right"))  # beyond: ends past the last room
-    for a in range(0, n, _BLOCK):  # in blocks: a region's first round places millions, temporaries stay small
-        b = min(n, a + _BLOCK)
-        e = end[a:b]
-        k = np.searchsorted(h, e - d[a:b], side="right")
+    carry = np.zeros(1)
+    for a in range(0, size, _BLOCK):
+        part = d[a : a + _BLOCK] if order is None else d[order[a : a + _BLOCK]]
+        e = np.cumsum(np.concatenate([carry, part]))[1:]
+        carry = e[-1:]
+        n = int(np.searchsorted(e, h[-1], side="right"))  # beyond: ends past the last room
+        e, part = e[:n], part[:n]
+        k = np.searchsorted(h, e - part, side="right")
         ok = e <= h[np.minimum(k, h.size - 1)]
         ok &= k < h.size
-        out[a:b][ok] = gen_order[k[ok]]
+        placed = np.flatnonzero(ok) + a
+        out[placed if order is None else order[placed]] = gen_order[k[ok]]
+        if n < _BLOCK:
+            break
     return out
 
 
@@ -83,13 +93,15 @@ def plan_placement(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np
     # first fit decreasing within the priority prefix that fits the aggregate quota: the
     # same consumers are in, but the large ones are laid first, not left for the gaps
     k = int(np.searchsorted(np.cumsum(d), float(quota.sum()), side="right"))
-    order = np.arange(d.size)
-    if k > 1:
-        order[:k] = argsort_demand(d[:k], descending=True)
-    gen[order] = _fit_pass(d[order], quota, np.flatnonzero(quota > 0))
+    head = argsort_demand(d[:k], descending=True) if k > 1 else np.arange(min(k, d.size))
+    order = np.empty(d.size, dtype=np.intp)  # (made after the sort: not held through it)
+    order[: head.size] = head
+    del head
+    order[k:] = np.arange(k, d.size)
+    _fit_pass(d, quota, np.flatnonzero(quota > 0), order=order, out=gen)  # (gen: STARVED unless placed)
     placed = gen >= 0
     if placed.any():
-        load += np.bincount(gen[placed], weights=d[placed], minlength=load.size)
+        load += bin_sums(gen, d, load.size, where=placed)  # (np.bincount's sums, without copies of the region's length)
     if placed.all():
         return gen, 1
     # Pass 2: one per generator, in priority order.

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scowl.balance.arrays import _last_wins, as_index, as_power, bucket_order, pick, unique_ints
+from scowl.balance.arrays import _last_wins, as_index, as_power, bin_sums, bucket_order, pick, unique_ints
 
 STARVED = -1
 ABSENT = -2
@@ -320,10 +320,10 @@ class Trees:
             w = self._demand[idx]
             m = old >= 0
             if m.any():
-                self._load -= np.bincount(pick(old, m), weights=pick(w, m), minlength=self.G)
+                self._load -= bin_sums(pick(old, m), pick(w, m), self.G)
             m = gen >= 0
             if m.any():
-                self._load += np.bincount(pick(gen, m), weights=pick(w, m), minlength=self.G)
+                self._load += bin_sums(pick(gen, m), pick(w, m), self.G)
         left = (old == STARVED) & (gen != STARVED)
         if left.any():  # a spell ends: its rounds join the past ones
             ended = idx if left.all() else pick(idx, left)  # (a first round: every one)

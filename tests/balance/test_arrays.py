@@ -56,3 +56,16 @@ def test_bucket_order_is_one_stable_sort_of_the_whole_built_a_block_at_a_time():
         assert order.dtype == np.int32
         assert np.array_equal(order, np.argsort(values, kind="stable"))
         assert np.array_equal(start, np.r_[0, np.cumsum(np.bincount(values + 2, minlength=8))])
+
+
+def test_bin_sums_are_bincounts_to_the_bit_built_a_block_at_a_time():
+    from scowl.balance.arrays import bin_sums
+
+    rng = np.random.default_rng(3)
+    bins = rng.integers(0, 40, 300_000).astype(np.int32)
+    weights = (rng.random(300_000) * 0.003).astype(np.float32)
+    where = rng.random(300_000) < 0.7
+    assert np.array_equal(bin_sums(bins, weights, 41, block=1000), np.bincount(bins, weights=weights, minlength=41))
+    assert np.array_equal(bin_sums(bins, weights, 41, where=where, block=1000),
+                          np.bincount(bins[where], weights=weights[where], minlength=41))
+    assert np.array_equal(bin_sums(bins[:10], weights[:10], 41), np.bincount(bins[:10], weights=weights[:10], minlength=41))

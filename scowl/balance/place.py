@@ -93,8 +93,8 @@ def plan_placement(d: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[np
     # first fit decreasing within the priority prefix that fits the aggregate quota: the
     # same consumers are in, but the large ones are laid first, not left for the gaps
     k = int(np.searchsorted(np.cumsum(d), float(quota.sum()), side="right"))
-    head = argsort_demand(d[:k], descending=True) if k > 1 else np.arange(min(k, d.size))
-    order = np.empty(d.size, dtype=np.intp)  # (made after the sort: not held through it)
+    head = argsort_demand(d[:k], descending=True, int32=True) if k > 1 else np.arange(min(k, d.size))
+    order = np.empty(d.size, dtype=np.int32 if d.size < 2**31 else np.intp)  # (made after the sort: not held through it)
     order[: head.size] = head
     del head
     order[k:] = np.arange(k, d.size)

@@ -16,6 +16,7 @@ def test_argsort_demand_is_numpys_stable_argsort(descending):
              rng.random(100)]  # small: np.argsort
     for d in cases:
         assert np.array_equal(argsort_demand(d, descending), np.argsort(-d if descending else d, kind="stable"))
+        assert np.array_equal(argsort_demand(d, descending, int32=True), np.argsort(-d if descending else d, kind="stable"))
 
 
 def test_pick_is_boolean_indexing_on_any_mask():

@@ -63,6 +63,22 @@ def bin_sums(bins: np.ndarray, weights: np.ndarray, n: int, where: np.ndarray | 
     return out
 
 
+def in_queue_order(idx: np.ndarray, assign: np.ndarray, key: np.ndarray, value: int, block: int = 1 << 18) -> bool:
+    """Whether `assign[idx]` is `value` for every one and `idx` is strictly increasing, and `key[idx]`
+    non-decreasing (sorted by key, then index: a registration's joiners), checked a block at a time:
+    indexing by int32 gathers through an intp copy, not one as long as a first round's millions."""
+    prev_i, prev_k = -1, np.iinfo(np.int64).min
+    for a in range(0, idx.size, block):
+        i = idx[a : a + block].astype(np.intp)
+        k = key[i]
+        if int(i[0]) <= prev_i or int(k[0]) < prev_k or not bool((assign[i] == value).all()):
+            return False
+        if i.size > 1 and not (bool((i[1:] > i[:-1]).all()) and bool((k[1:] >= k[:-1]).all())):
+            return False
+        prev_i, prev_k = int(i[-1]), int(k[-1])
+    return True
+
+
 def isin_ints(a: np.ndarray, b: np.ndarray) -> NDArray[np.bool_]:
     """`np.isin(a, b)` of integer arrays by a sort of `b` and a binary search of each of `a`: numpy
     2.x's isin, past its table method's range, hashes `np.unique(b)` (~1 s per million values)

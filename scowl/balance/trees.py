@@ -13,11 +13,13 @@ consumers, most starved so far first, ties by index), appended to as consumers b
 are placed, never re-sorted; and the risers (consumers whose demand rose since the last round), from which an
 over-ceiling generator sheds first.
 
-Starved time so far counts in rounds (`round`, which a tracker sets to its tick): `_acc` holds the rounds a consumer
-starved in its past spells, and a starved consumer's `_since` is the round its starvation would have begun had it
-starved without a break (its spell's start less `_acc`), so `round - _since` is its whole starved time and ordering
-the queue by `_since` serves the most starved so far first. Starved consumers all age alike, so the order holds
-between rounds and only newly unplaced ones are merged in.
+Starved time so far counts in rounds (`round`, which a tracker sets to its tick), in one int32 a consumer, `_spell`:
+a starved consumer's is the round its starvation would have begun had it starved without a break (its spell's start
+less its past spells' rounds), so `round - _spell` is its whole starved time and ordering the queue by `_spell` serves
+the most starved so far first; any other consumer's is the rounds it starved in its past spells (a spell's start
+or end turns one into the other: `round - _spell`). Starved consumers all age alike, so the order holds between
+rounds and only newly unplaced ones are merged in. Three flags a consumer share a byte, `_flags`: `_MOVED` (in the
+change log since the snapshot), `_ROSE` (a riser since the last round), `_FRESH` (scratch of the queue's merge).
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scowl.balance.arrays import _last_wins, as_index, as_power, bin_sums, bucket_order, pick, unique_ints
+from scowl.balance.arrays import _last_wins, as_index, as_power, bin_sums, bucket_order, in_queue_order, pick, unique_ints
 
 STARVED = -1
 ABSENT = -2
 EMPTY_I = np.zeros(0, dtype=np.int64)
 EMPTY_G = np.zeros(0, dtype=np.int32)
-ARRAYS = ("_demand", "_assign", "_since", "_acc", "_moved", "_rose", "_fresh")  # one entry per consumer each
+ARRAYS = ("_demand", "_assign", "_spell", "_flags")  # one entry per consumer each (4 + 4 + 4 + 1 bytes)
+_MOVED, _ROSE, _FRESH = np.uint8(1), np.uint8(2), np.uint8(4)  # bits of `_flags`
 __all__ = ["ABSENT", "EMPTY_G", "EMPTY_I", "STARVED", "Trees", "as_index", "as_power", "unique_ints"]
 
 
@@ -56,11 +59,8 @@ class Trees:
         self._cap = 0  # consumers the arrays are sized for as they grow (the arrays may be longer: `make_room`)
         self._demand = np.zeros(0, dtype=np.float32)
         self._assign = np.zeros(0, dtype=np.int32)
-        self._since = np.zeros(0, dtype=np.int32)
-        self._acc = np.zeros(0, dtype=np.int32)
-        self._moved = np.zeros(0, dtype=bool)
-        self._rose = np.zeros(0, dtype=bool)
-        self._fresh = np.zeros(0, dtype=bool)  # scratch: consumers just merged into the queue
+        self._spell = np.zeros(0, dtype=np.int32)
+        self._flags = np.zeros(0, dtype=np.uint8)
         self._risers: list[np.ndarray] = []
         self._pending: list[np.ndarray] = []
         # every reassignment since `take_changes` as (consumers, old, new); None: too many to
@@ -87,7 +87,7 @@ class Trees:
         self.resync_loads()
         self._rebuild_index()
         starved = np.flatnonzero(self._assign[: self.n] == STARVED)
-        self._queue = starved[np.lexsort((starved, self._since[starved]))]
+        self._queue = starved[np.lexsort((starved, self._spell[starved]))].astype(np.int32)  # (int32: fewer than 2^31)
 
     # ---- read-only views -------------------------------------------------------------
     @property
@@ -119,13 +119,13 @@ class Trees:
     @property
     def starved_from(self) -> np.ndarray:
         """Per consumer: the round its starved time counts from, while starved (round - this
-        is its whole starved time so far, past spells included)."""
-        return self._ro(self._since[: self.n])
+        is its whole starved time so far, past spells included); for others, `starved_past`."""
+        return self._ro(self._spell[: self.n])
 
     @property
     def starved_past(self) -> np.ndarray:
-        """Per consumer: rounds starved in its past spells (the current one not included)."""
-        return self._ro(self._acc[: self.n])
+        """Per consumer not starved: rounds starved in its past spells; for a starved one, `starved_from`."""
+        return self._ro(self._spell[: self.n])
 
     def cap(self, safety_threshold: float) -> np.ndarray:
         """Per-generator ceiling on load: (1 - threshold) x output, MW."""
@@ -165,9 +165,9 @@ class Trees:
             self._load += np.bincount(pick(gen, served), weights=pick(new, served).astype(np.float64) - pick(was, served),
                                       minlength=self.G)
         rose = pick(idx, new > was)
-        rose = pick(rose, ~self._rose[rose])
+        rose = pick(rose, (self._flags[rose] & _ROSE) == 0)
         if rose.size:
-            self._rose[rose] = True
+            self._flags[rose] |= _ROSE
             self._risers.append(rose)
         self._demand[idx] = new
 
@@ -191,12 +191,11 @@ class Trees:
         self.n += k
         self._demand[idx] = demand
         self._assign[idx] = STARVED
-        self._since[idx] = self.round
-        self._acc[idx] = 0
+        self._spell[idx] = self.round
         self.n_unplaced += k
         self._note_changed(idx)
         placed = gen >= 0
-        self._pending.append(idx[~placed])
+        self._pending.append(idx[~placed].astype(np.int32))
         if placed.any():
             self._reassign(idx[placed], gen[placed])
         return idx
@@ -262,17 +261,17 @@ class Trees:
         """Snapshot the assignment as consumer indices sorted by generator (CSR)."""
         self._order = EMPTY_G  # (the old snapshot freed before the new one is made)
         self._order, self._start = bucket_order(self._assign[: self.n], ABSENT, self.G - 1)
-        self._moved[: self.n] = False
+        self._flags[: self.n] &= ~_MOVED
         self._ndelta = 0
 
     def _note_changed(self, idx: np.ndarray) -> None:
         """Log consumers whose assignment changed since the snapshot (idx unique)."""
-        fresh = ~self._moved[idx]
+        fresh = (self._flags[idx] & _MOVED) == 0
         if self._ndelta + int(np.count_nonzero(fresh)) > self._delta.size:
             self._rebuild_index()
             return
         new = pick(idx, fresh)
-        self._moved[new] = True
+        self._flags[new] |= _MOVED
         self._delta[self._ndelta : self._ndelta + new.size] = new
         self._ndelta += new.size
 
@@ -288,7 +287,7 @@ class Trees:
         if total:
             offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens)
             base = self._order[np.arange(total) + offsets]
-            parts.append(pick(base, ~self._moved[base]).astype(np.int64))
+            parts.append(pick(base, (self._flags[base] & _MOVED) == 0).astype(np.int64))
         if self._ndelta:
             delta = self._delta[: self._ndelta]
             flag = np.zeros(self.G + 2, dtype=bool)
@@ -309,7 +308,7 @@ class Trees:
     def requeue(self, unplaced: np.ndarray) -> None:
         """After a round: the consumers still unplaced, in the order the round kept them (most
         starved so far first)."""
-        self._queue = unplaced
+        self._queue = unplaced.astype(np.int32, copy=False)
 
     def _reassign(self, idx: np.ndarray, gen: np.ndarray, *, loads: bool = True) -> None:
         """Move consumers `idx` (unique) to `gen`, keeping loads and counters in step."""
@@ -327,12 +326,12 @@ class Trees:
         left = (old == STARVED) & (gen != STARVED)
         if left.any():  # a spell ends: its rounds join the past ones
             ended = idx if left.all() else pick(idx, left)  # (a first round: every one)
-            self._acc[ended] = self.round - self._since[ended]
+            self._spell[ended] = self.round - self._spell[ended]
         became = (gen == STARVED) & (old != STARVED)
         if became.any():  # a spell begins, carrying the past ones
             began = pick(idx, became)
-            self._since[began] = self.round - self._acc[began]
-            self._pending.append(began)
+            self._spell[began] = self.round - self._spell[began]
+            self._pending.append(began.astype(np.int32))
         self.n_unplaced += int(np.count_nonzero(became)) - int(np.count_nonzero(left))
         self._assign[idx] = gen
         self._note_changed(idx)
@@ -359,7 +358,7 @@ class Trees:
         """Rounds each of these consumers has starved so far, the current spell included."""
         idx = as_index("starved_so_far idx", idx, self.n)
         now = self._assign[idx] == STARVED
-        rounds: NDArray[np.int64] = np.where(now, self.round - self._since[idx], self._acc[idx]).astype(np.int64)
+        rounds: NDArray[np.int64] = np.where(now, self.round - self._spell[idx], self._spell[idx]).astype(np.int64)
         return rounds
 
     def starved(self) -> np.ndarray:
@@ -367,18 +366,21 @@ class Trees:
         those unplaced since it was last read merged in, and those released dropped."""
         q = self._queue
         if self._pending:
-            new = np.concatenate(self._pending)
+            new = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
             self._pending = []
-            new = unique_ints(pick(new, self._assign[new] == STARVED))  # (unplaced, placed and unplaced again: once)
-            new = new[np.lexsort((new, self._since[new]))]
+            if not in_queue_order(new, self._assign, self._spell, STARVED):  # (a registration's joiners are)
+                new = unique_ints(pick(new, self._assign[new] == STARVED))  # (unplaced, placed and unplaced again: once)
+                new = new[np.lexsort((new, self._spell[new]))]
             if new.size and q.size:  # placed from outside the policy (a Resync) and unplaced again: once,
-                self._fresh[new] = True  # at its new place (its spell may count from another round)
-                q = pick(q, ~self._fresh[q])
-                self._fresh[new] = False
-            if new.size and q.size and (self._since[q[-1]], q[-1]) > (self._since[new[0]], new[0]):
-                pos = int(np.searchsorted(self._since[q], self._since[new[0]], side="left"))
+                self._flags[new] |= _FRESH  # at its new place (its spell may count from another round)
+                q = pick(q, (self._flags[q] & _FRESH) == 0)
+                self._flags[new] &= ~_FRESH
+            if q.size + new.size != self.n_unplaced:  # some queued were placed from outside or left: their `_spell`
+                q = pick(q, self._assign[q] == STARVED)  # is no start, out of the merge
+            if new.size and q.size and (self._spell[q[-1]], q[-1]) > (self._spell[new[0]], new[0]):
+                pos = int(np.searchsorted(self._spell[q], self._spell[new[0]], side="left"))
                 tail = np.concatenate([q[pos:], new])
-                new = tail[np.lexsort((tail, self._since[tail]))]
+                new = tail[np.lexsort((tail, self._spell[tail]))]
                 q = q[:pos]
             q = np.concatenate([q, new]) if q.size else new
         if q.size != self.n_unplaced:  # some left the region (ABSENT) while starved
@@ -392,5 +394,5 @@ class Trees:
             return EMPTY_I
         r = np.concatenate(self._risers)
         self._risers = []
-        self._rose[r] = False
+        self._flags[r] &= ~_ROSE
         return r

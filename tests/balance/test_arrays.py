@@ -70,3 +70,31 @@ def test_bin_sums_are_bincounts_to_the_bit_built_a_block_at_a_time():
     assert np.array_equal(bin_sums(bins, weights, 41, where=where, block=1000),
                           np.bincount(bins[where], weights=weights[where], minlength=41))
     assert np.array_equal(bin_sums(bins[:10], weights[:10], 41), np.bincount(bins[:10], weights=weights[:10], minlength=41))
+
+
+def test_in_queue_order_says_when_the_queue_merges_sort_would_change_nothing_a_block_at_a_time():
+    from scowl.balance.arrays import in_queue_order, unique_ints
+
+    rng = np.random.default_rng(5)
+    seen = set()
+    for n, block in ((0, 4), (1, 4), (10, 4), (1000, 64)):
+        assign = rng.integers(-1, 1, 2 * n + 1).astype(np.int32)
+        key = np.sort(rng.integers(0, 3, 2 * n + 1)).astype(np.int32)
+        for _ in range(30):
+            idx = np.sort(rng.choice(2 * n + 1, n, replace=False)).astype(np.int32)
+            if rng.random() < 0.5:  # as a registration's joiners come: all at -1, by index (and so by key)
+                idx = idx[assign[idx] == -1]
+            elif idx.size > 1 and rng.random() < 0.5:  # one out of order (maybe across a block's end)
+                i = int(rng.integers(1, idx.size))
+                idx[i - 1], idx[i] = idx[i], idx[i - 1]
+            got = in_queue_order(idx, assign, key, -1, block=block)
+            want = bool((assign[idx] == -1).all()) and bool((np.diff(idx.astype(np.int64)) > 0).all())
+            assert got == want
+            if got:  # the merge's own sort gives them back as they are
+                u = unique_ints(idx[assign[idx] == -1])
+                assert np.array_equal(u[np.lexsort((u, key[u]))], idx)
+            seen.add(got)
+    assert seen == {True, False}
+    minus = np.full(6, -1, dtype=np.int32)
+    assert not in_queue_order(np.array([0, 1, 2, 3], dtype=np.int32), minus, np.array([0, 0, 1, 0, 0, 0], dtype=np.int32), -1, block=2)
+    assert not in_queue_order(np.array([0, 1, 2, 3], dtype=np.int32), minus, np.array([0, 0, 0, 0, 0, 0]) - np.arange(6), -1, block=3)

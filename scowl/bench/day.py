@@ -294,6 +294,7 @@ def measure(args: argparse.Namespace) -> dict:
         "tick_seconds": sc.tick_seconds,
         "ticks": summary["ticks"],
         "consumers": summary["peers"]["consumers"],
+        "fixed_load_blocks": summary["peers"].get("fixed_load_blocks", 0),  # (held as consumers are: actors' `consumers` count them)
         "generators": summary["peers"]["generators"],
         "trackers": summary["peers"]["trackers"],
         "populations": summary["peers"]["consumer_populations"],
@@ -325,11 +326,11 @@ def measure(args: argparse.Namespace) -> dict:
 
 def per_consumer(run_dir: Path, procs: list[dict[str, Any]]) -> None:
     """A process of trackers only or of populations only: its peak RSS in bytes a consumer its
-    actors held when that peak was reached (issue 15's target: 64 B all-in). Its VmHWM only rises:
-    at each tick of the state log where it rose, the new peak over the consumers held then (a
-    tracker's region, a population's consumers); the figure is the largest of those
-    (`rss_b_per_consumer`, at `peak_tick` holding `consumers_at_peak`): a peak reached while the
-    region was small counts against that size, not the day's largest."""
+    actors held when that peak was reached (issue 15's target: 64 B all-in). At each tick of the
+    state log where its VmHWM rose, the new peak over the consumers held then (a tracker's region,
+    a population's consumers: both count fixed-load blocks, held as consumers are); the figure is
+    the largest of those (`rss_b_per_consumer`, at `peak_tick` holding `consumers_at_peak`): a peak
+    reached while the region was small counts against that size, not the day's largest."""
     from scowl.statelog import read_state_log
 
     try:
@@ -364,7 +365,7 @@ def render(f: dict) -> str:
              f"{f['command']}  ({f['mode']})",
              _layout_line(f.get("layout", {"spec": "?", "processes": {}})),
              "",
-             (f"day: scale {f['scale']:g}, {f['consumers']:,} consumers, {f['generators']} generators, {f['evs']:,} EVs, "
+             (f"day: scale {f['scale']:g}, {f['consumers']:,} consumers (+ {f.get('fixed_load_blocks', 0):,} fixed-load blocks), {f['generators']} generators, {f['evs']:,} EVs, "
              f"{f['trackers']} trackers, {f['populations']} populations, {f['ticks']} ticks of {f['tick_seconds']} s"),
              f"wall: {f['wall_s']:,.1f} s ({f['ticks_wall_s']:,.1f} s of ticks; target <= {f['targets']['wall_s']:g} s at scale 1)",
              f"CPU: {f['cpu_s']:,.1f} s ({f['cpu_pct_of_wall']:.0f} % of wall)",
@@ -383,7 +384,7 @@ def render(f: dict) -> str:
     for p in f["processes"]:
         if p.get("rss_b_per_consumer"):
             lines.append(f"{p['name']}: {p['rss_b_per_consumer']:,.1f} B a consumer all-in (target <= 64): its peak RSS at "
-                         f"tick {p['peak_tick']} over the {p['consumers_at_peak']:,} consumers it held then (peak {p['rss_peak_mb']:,.1f} MB)")
+                         f"tick {p['peak_tick']} over the {p['consumers_at_peak']:,} consumers and fixed-load blocks it held then (peak {p['rss_peak_mb']:,.1f} MB)")
     e = f["energy_mwh"]
     lines += ["", (f"energy (MWh): demanded {e['demanded']:,.1f}, served {e['served']:,.1f}, unserved {e['unserved']:,.2f}, "
                   f"generated {e['generated']:,.1f}, storage charged {e['storage_charged']:,.1f}"),

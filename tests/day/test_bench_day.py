@@ -44,8 +44,14 @@ def test_a_day_in_processes_is_measured_per_process_and_per_role(tmp_path):
     for p in held.values():
         assert p["consumers_at_peak"] > 0 and 0 <= p["peak_tick"] < f["ticks"]
         assert 0 < p["rss_b_per_consumer"] <= (p["rss_peak_mb"] + 0.1) * 2**20 / p["consumers_at_peak"]  # (a peak at that tick; MB rounded)
+    # what the actors hold (and the figure divides by): every consumer and every fixed-load block, each held
+    # as a consumer is (at scale 0.005: 44,491 consumers + 3,071 blocks; the populations hold all of them)
+    assert f["fixed_load_blocks"] > 0
+    assert sum(held[f"population-{i}"]["consumers_at_peak"] for i in range(f["populations"])) == f["consumers"] + f["fixed_load_blocks"]
     text = day.render(f)
     assert "peak memory" in text and "tracker" in text and "B a consumer all-in" in text
+    assert f"{f['consumers']:,} consumers (+ {f['fixed_load_blocks']:,} fixed-load blocks)" in text
+    assert "consumers and fixed-load blocks it held then" in text
 
 
 def test_grouped_actors_are_measured_per_process_and_the_layout_is_reported(tmp_path):

@@ -141,6 +141,8 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
 
     @on(wire.RegionSummary)
     def on_summary(self, msg: wire.RegionSummary, env: wire.Envelope):
+        for tick, n, taken in msg.hub_took:  # (its answers about our hub parts again: one lost on its way counts now)
+            self._hub_answer(env.sender, tick, n, taken)
         self.summaries.add(msg.tick, env.sender, (env.sender, msg))
         self._maybe_round(msg.tick + 1)
 
@@ -265,7 +267,8 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         after = out.summary
         for peer in self.peer_trackers:  # the peer's next first pass waits for it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count,
-                                                   out.room_mw, out.short_mw, out.storage_room_mw, took=self._took_of(peer), firm_mw=out.firm_mw))
+                                                   out.room_mw, out.short_mw, out.storage_room_mw, took=self._took_of(peer), firm_mw=out.firm_mw,
+                                                   hub_took=self._hub_took_of(peer, tick)))
         self.done(tick, {"round_s": round_s, **out.figures, "missing_peers": self._missing_now, "unreachable": len(self.unreachable)})
         if self._fresh_status or self._fresh_reports:  # came while the sub-round waited: a continuous round next
             self._kick()

@@ -6,7 +6,8 @@ ticks of its Handovers taken within the last ANSWER_WINDOW ticks, so one lost su
 answer. A Handover's hub part (consumers served on the giver's EV hubs) is placed in the sub-round
 of its own tick only, and answered at once (HubTaken): the giver waits for it before its Assign
 and releases what we placed; an answer that comes after the giver's deadline still counts, at
-the giver's next round."""
+the giver's next round. Our RegionSummaries repeat those answers (`hub_took`, the last
+HUB_ANSWER_WINDOW ticks), so a lost HubTaken leaves nobody held by both of us."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class HandoverTaking:
         self.hub_late = 0
         self.late_handovers = 0  # consumers in peers' Handovers that came after our sub-round of the tick after theirs: not taken
         self._took: dict[str, list[int]] = {}  # the ticks of each peer's Handovers we took, the last ANSWER_WINDOW
+        self._hub_said: dict[str, list[tuple[int, int, bytes]]] = {}  # peer -> our answers placing any of its hub parts, recent
 
     def _take_handovers(self, tick: int) -> list[balance.ConsumerBatch]:
         """The starved consumers peers handed us that the sub-round of `tick` takes (sender order;
@@ -71,10 +73,20 @@ class HandoverTaking:
         """What our RegionSummary tells `peer`: the ticks of its Handovers we took, recently."""
         return self._took.get(peer, [])
 
+    def _hub_took_of(self, peer: str, tick: int) -> list[tuple[int, int, bytes]]:
+        """What our RegionSummary of `tick` repeats to `peer`: our answers of the last HUB_ANSWER_WINDOW
+        ticks that placed any of its hub parts (one lost on its way must not leave them held by both of us)."""
+        said = [a for a in self._hub_said.get(peer, []) if a[0] >= tick - balance.HUB_ANSWER_WINDOW]
+        self._hub_said[peer] = said
+        return said
+
     def _answer_hubs(self, tick: int, taken: list[np.ndarray]) -> None:
         """Each giver of a hub part this tick: which of it our sub-round placed (it waits for this)."""
         for (sender, _), mask in zip(self._hub_in, taken):
-            self.send(sender, wire.HubTaken(tick, int(mask.size), np.packbits(mask).tobytes()))
+            answer = wire.HubTaken(tick, int(mask.size), np.packbits(mask).tobytes())
+            if mask.any():  # (an answer placing none needs no repeat: without one the giver keeps them)
+                self._hub_said.setdefault(sender, []).append((answer.tick, answer.n, answer.taken))
+            self.send(sender, answer)
         self._hub_in = []
 
     def _hub_missing(self, first: Any) -> list[str]:
@@ -85,20 +97,25 @@ class HandoverTaking:
     @on(wire.HubTaken)
     def on_hub_taken(self, msg: wire.HubTaken, env: wire.Envelope):
         self.heard(env.sender)
-        mask = np.unpackbits(np.frombuffer(msg.taken, dtype=np.uint8), count=msg.n).astype(bool)
-        if msg.tick > self._wrapped:  # (before or after our own sub-round: it waits for it)
-            self._hub_answers.setdefault(msg.tick, {})[env.sender] = mask
-            self._maybe_wrap(msg.tick)
+        self._hub_answer(env.sender, msg.tick, msg.n, msg.taken)
+
+    def _hub_answer(self, peer: str, tick: int, n: int, taken: bytes) -> None:
+        """`peer`'s answer about our hub part of `tick` (a HubTaken, or repeated in its RegionSummary:
+        the same answer again changes nothing)."""
+        mask = np.unpackbits(np.frombuffer(taken, dtype=np.uint8), count=n).astype(bool)
+        if tick > self._wrapped:  # (before or after our own sub-round: it waits for it)
+            self._hub_answers.setdefault(tick, {})[peer] = mask
+            self._maybe_wrap(tick)
             return
-        offered = self._hub_offers.get(msg.tick, {}).pop(env.sender, None)
-        if offered is not None and offered.size == msg.n and mask.any():  # after our deadline: they are the peer's now
+        offered = self._hub_offers.get(tick, {}).pop(peer, None)
+        if offered is not None and offered.size == n and mask.any():  # after our deadline: they are the peer's now
             self._hub_late.append(offered[mask])
             self.hub_late += int(mask.sum())
-            log.warning("%s: %s placed %d of our hub consumers of tick %d after we had sent: released next round", self.name, env.sender, int(mask.sum()), msg.tick)
+            log.warning("%s: %s placed %d of our hub consumers of tick %d after we had sent: released next round", self.name, peer, int(mask.sum()), tick)
 
     def _hub_unanswered(self, first: Any, missing: list[str]) -> None:
         """Our deadline passed without these peers' answers: what we offered them stays on our hubs,
-        and is released at our next round if an answer still comes (a few ticks back at most)."""
-        self._hub_offers = {t: o for t, o in self._hub_offers.items() if t >= first.tick - 2}
+        and is released at our next round if an answer still comes (HUB_ANSWER_WINDOW ticks back at most)."""
+        self._hub_offers = {t: o for t, o in self._hub_offers.items() if t >= first.tick - balance.HUB_ANSWER_WINDOW}
         if missing:
             self._hub_offers[first.tick] = {p: self.region.lo[first.hub_to[p]].astype(np.int64) for p in missing}

@@ -54,6 +54,7 @@ __all__ = [
     "Region",
     "RegionSummary",
     "ANSWER_WINDOW",
+    "HUB_ANSWER_WINDOW",
     "Answer",
     "RoundInput",
     "RoundOutput",
@@ -83,7 +84,7 @@ from scowl.balance.arrays import blocks
 from scowl.balance.consumer_ids import NamedIds, id_blocks
 from scowl.balance.continuous import InterimOutput, interim_round
 from scowl.balance.giving import PeerOffer
-from scowl.balance.handed import ANSWER_WINDOW, Answer
+from scowl.balance.handed import ANSWER_WINDOW, HUB_ANSWER_WINDOW, Answer
 from scowl.balance.handover import (
     AcceptResult,
     RegionSummary,

@@ -16,7 +16,7 @@ from functools import cache
 import msgspec
 import numpy as np
 
-from scowl.balance.handed import ANSWER_WINDOW
+from scowl.balance.handed import ANSWER_WINDOW, HUB_ANSWER_WINDOW
 
 MAX_ABS = 1e15
 MW = (0.0, 1e7)
@@ -56,7 +56,11 @@ RELATIONS: dict[str, list[tuple[str, object]]] = {
     # took: ticks of the recipient's Handovers taken within the last ANSWER_WINDOW ticks (scowl.balance.handed)
     "region-summary": [(f"took within [tick - {ANSWER_WINDOW}, tick], no repeats", lambda m: len(set(m.took)) == len(m.took) <= ANSWER_WINDOW + 1
                         and all(m.tick - ANSWER_WINDOW <= t <= m.tick for t in m.took)),
-                       ("firm_mw <= room_mw", lambda m: m.firm_mw <= m.room_mw)],
+                       ("firm_mw <= room_mw", lambda m: m.firm_mw <= m.room_mw),
+                       # hub_took: (tick, n, bitmap of n bits) answers to the recipient's hub parts, recent, one a tick
+                       (f"hub_took: ticks within [tick - {HUB_ANSWER_WINDOW}, tick], no repeats, n >= 0, bitmaps of n bits",
+                        lambda m: len({t for t, _, _ in m.hub_took}) == len(m.hub_took) <= HUB_ANSWER_WINDOW + 1
+                        and all(m.tick - HUB_ANSWER_WINDOW <= t <= m.tick and 0 <= n < 2**40 and len(b) == (n + 7) // 8 for t, n, b in m.hub_took))],
 }
 
 

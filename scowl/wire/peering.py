@@ -22,7 +22,9 @@ class RegionSummary(Message, frozen=True):
     hand your starved against it first, then against EV hub room, then the rest. `took`: the ticks of your Handovers I
     took within the last 32 ticks (in my sub-round of their tick, or of the next one when it came too late: I placed their
     starved consumers or keep them starved, and take their served ones at my next round), repeated in every summary so
-    one lost summary loses no answer. A Handover of tick t not listed by my summary of a tick after t I never take."""
+    one lost summary loses no answer. A Handover of tick t not listed by my summary of a tick after t I never take.
+    `hub_took`: my `HubTaken` answers to you of the last 4 ticks that placed any of your hub part, as (tick, n, taken),
+    repeated in every summary: an answer lost on its way still releases them at your end (held by one tracker)."""
 
     tick: int
     capacity_mw: float
@@ -35,6 +37,7 @@ class RegionSummary(Message, frozen=True):
     storage_room_mw: float = 0.0
     took: list[int] = []
     firm_mw: float = 0.0
+    hub_took: list[tuple[int, int, bytes]] = []
 
 
 @message("handover")

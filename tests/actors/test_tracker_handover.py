@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -88,3 +89,33 @@ def test_a_lost_handover_orphans_nobody_and_nobody_is_held_twice(tmp_path, monke
         assert back >= dropped[0] == handed[(LOST_TICK, "tracker-1")]  # they came back to the giver
     else:
         assert finals["tracker-1"]["handed_confirmed"] > 0 and back == 0
+
+
+def test_a_lost_hub_answer_leaves_nobody_held_twice(tmp_path, monkeypatch):
+    """Every HubTaken tracker-0 sends tracker-1 is lost (on the small day tracker-1 offers tracker-0
+    the consumers on its EV hubs at tick 1, and tracker-0 places some: its Assign names them).
+    tracker-0's next RegionSummary repeats the answer (`hub_took`), so tracker-1 releases them
+    before its own Assign. (Before: tracker-1 waited out its deadline and kept them on its hub
+    while tracker-0 held them too, for the rest of the day.)"""
+    lost: list[wire.HubTaken] = []
+    real_send = Tracker.send
+
+    def send(self, to, msg, *args, **kwargs):
+        if isinstance(msg, wire.HubTaken) and (self.name, to) == ("tracker-0", "tracker-1"):
+            lost.append(msg)
+            return None
+        return real_send(self, to, msg, *args, **kwargs)
+
+    monkeypatch.setattr(Tracker, "send", send)
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(scenario_toml(load_scenario("small").replace(scenario__ticks=6, response__heartbeat_timeout_s=0.5)))
+    run_scenario(str(cfg), str(tmp_path / "day"), show_progress=False)
+    summary = json.loads((tmp_path / "day" / "summary.json").read_text())
+    state = pd.read_parquet(tmp_path / "day" / "state.parquet")
+    trackers = state[state["actor"].astype(str).str.startswith("tracker")]
+    placed = sum(int(np.unpackbits(np.frombuffer(m.taken, dtype=np.uint8), count=m.n).sum()) for m in lost)
+    assert placed > 0, "no hub part placed to lose the answer of: the scenario changed"
+    assert int(trackers["hub_moved"].sum()) == placed  # the giver released every one the taker placed
+    held = trackers.groupby("tick")["consumers"].sum()
+    assert (held == summary["peers"]["consumers"] + summary["peers"]["fixed_load_blocks"]).all()  # each by exactly one tracker
+    assert summary["views"]["ticks_views_disagree"] == 0

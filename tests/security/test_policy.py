@@ -6,7 +6,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from scowl import wire
+from scowl import balance, wire
 from scowl.plan import make_plan
 from scowl.security.policy import RULES, Roster, authorize
 from scowl.security.values import check
@@ -105,6 +105,16 @@ def test_a_handovers_hub_part_and_a_hub_answer_must_fit_their_consumers():
     assert check(answer) is None
     assert "taken holds n bits" in check(msgspec.structs.replace(answer, taken=bytes(1)))
     assert check(msgspec.structs.replace(answer, n=-1, taken=b"")) is not None
+
+
+def test_a_region_summarys_repeated_hub_answers_must_be_recent_and_fit_their_consumers():
+    """`hub_took` releases consumers at the giver: each answer's bitmap holds one bit per consumer
+    of the hub part it answers, one answer a tick, of the last HUB_ANSWER_WINDOW ticks."""
+    summary = wire.RegionSummary(10, 10.0, 5.0, 5.0, 0.0, 0, took=[], hub_took=[(9, 9, bytes(2)), (10, 8, bytes(1))])
+    assert check(summary) is None
+    for bad in ([(9, 9, bytes(1))], [(9, 9, bytes(2)), (9, 9, bytes(2))], [(10 - balance.HUB_ANSWER_WINDOW - 1, 8, bytes(1))],
+                [(11, 8, bytes(1))], [(9, -8, b"")]):
+        assert "hub_took" in check(msgspec.structs.replace(summary, hub_took=bad)), bad
 
 
 def test_a_region_summary_with_a_negative_shortfall_or_hub_room_is_refused():

@@ -142,7 +142,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
     @on(wire.RegionSummary)
     def on_summary(self, msg: wire.RegionSummary, env: wire.Envelope):
         for tick, n, taken in msg.hub_took:  # (its answers about our hub parts again: one lost on its way counts now)
-            self._hub_answer(env.sender, tick, n, taken)
+            self._hub_answer(env.sender, tick, n, taken, repeat=True)
         self.summaries.add(msg.tick, env.sender, (env.sender, msg))
         self._maybe_round(msg.tick + 1)
 

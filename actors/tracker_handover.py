@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from scowl import balance, wire
+from scowl.errors import Refused
 from scowl.runtime import on
 
 log = logging.getLogger("scowl.tracker")
@@ -30,6 +31,7 @@ class HandoverTaking:
     send: Any
     heard: Any
     _sub: Any
+    _first: Any
     _maybe_wrap: Any
 
     def _init_handovers(self) -> None:
@@ -97,21 +99,37 @@ class HandoverTaking:
     @on(wire.HubTaken)
     def on_hub_taken(self, msg: wire.HubTaken, env: wire.Envelope):
         self.heard(env.sender)
-        self._hub_answer(env.sender, msg.tick, msg.n, msg.taken)
+        why = self._hub_answer(env.sender, msg.tick, msg.n, msg.taken)
+        if why is not None:  # rejected and counted; the real answer (or its repeat) still counts
+            raise Refused("invalid_value", f"hub-taken of tick {msg.tick}: {why}")
 
-    def _hub_answer(self, peer: str, tick: int, n: int, taken: bytes) -> None:
-        """`peer`'s answer about our hub part of `tick` (a HubTaken, or repeated in its RegionSummary:
-        the same answer again changes nothing)."""
-        mask = np.unpackbits(np.frombuffer(taken, dtype=np.uint8), count=n).astype(bool)
+    def _hub_answer(self, peer: str, tick: int, n: int, taken: bytes, repeat: bool = False) -> str | None:
+        """`peer`'s answer about our hub part of `tick` (a HubTaken, or `repeat`ed in its RegionSummary:
+        the same answer again changes nothing). Returns what is wrong with one that answers no hub
+        part we offered it (a wrong size, a tick or peer we offered nothing, a second different answer),
+        checked before its bitmap is unpacked; a repeat that finds no open offer is simply not needed."""
         if tick > self._wrapped:  # (before or after our own sub-round: it waits for it)
-            self._hub_answers.setdefault(tick, {})[peer] = mask
+            first = self._sub if self._sub is not None else self._first
+            offered_n = first.hub.get(peer, 0) if first is not None and first.tick == tick else 0
+            if not offered_n or n != offered_n:
+                return None if repeat else f"{n} bits for a hub part of {offered_n} consumers"
+            mask = _unpack(taken, n)
+            said = self._hub_answers.setdefault(tick, {})
+            if peer in said:
+                return None if np.array_equal(said[peer], mask) else "a second, different answer"
+            said[peer] = mask
             self._maybe_wrap(tick)
-            return
-        offered = self._hub_offers.get(tick, {}).pop(peer, None)
-        if offered is not None and offered.size == n and mask.any():  # after our deadline: they are the peer's now
+            return None
+        offered = self._hub_offers.get(tick, {}).get(peer)
+        if offered is None or offered.size != n:
+            return None if repeat else f"{n} bits answer no unanswered hub part of ours"
+        del self._hub_offers[tick][peer]
+        mask = _unpack(taken, n)
+        if mask.any():  # after our deadline: they are the peer's now
             self._hub_late.append(offered[mask])
             self.hub_late += int(mask.sum())
             log.warning("%s: %s placed %d of our hub consumers of tick %d after we had sent: released next round", self.name, peer, int(mask.sum()), tick)
+        return None
 
     def _hub_unanswered(self, first: Any, missing: list[str]) -> None:
         """Our deadline passed without these peers' answers: what we offered them stays on our hubs,
@@ -119,3 +137,7 @@ class HandoverTaking:
         self._hub_offers = {t: o for t, o in self._hub_offers.items() if t >= first.tick - balance.HUB_ANSWER_WINDOW}
         if missing:
             self._hub_offers[first.tick] = {p: self.region.lo[first.hub_to[p]].astype(np.int64) for p in missing}
+
+
+def _unpack(taken: bytes, n: int) -> np.ndarray:
+    return np.unpackbits(np.frombuffer(taken, dtype=np.uint8), count=n).astype(bool)

@@ -119,3 +119,35 @@ def test_a_lost_hub_answer_leaves_nobody_held_twice(tmp_path, monkeypatch):
     held = trackers.groupby("tick")["consumers"].sum()
     assert (held == summary["peers"]["consumers"] + summary["peers"]["fixed_load_blocks"]).all()  # each by exactly one tracker
     assert summary["views"]["ticks_views_disagree"] == 0
+
+
+@pytest.mark.parametrize("case", ["wrong-n", "unasked-first"])
+def test_a_hub_answer_that_answers_nothing_we_offered_is_refused_and_counted(tmp_path, monkeypatch, case):
+    """(review5 F1, rev4's test) wrong-n: the real answer is preceded by one of 8 bits more (it passes the
+    values guard); unasked-first: an answer of 16 bits goes with every Handover, before any real one. Each is
+    refused and counted before its bitmap is unpacked, and the real answer still counts (before: it ended the
+    giver's wait, the real one was dropped, 76 consumers held twice to the day's end)."""
+    real = Tracker.send
+    seen: list[int] = []
+
+    def send(self, to, msg, *a, **k):
+        if case == "wrong-n" and isinstance(msg, wire.HubTaken):  # the real answer, one byte (8 bits) too long
+            seen.append(msg.tick)
+            real(self, to, wire.HubTaken(msg.tick, msg.n + 8, msg.taken + b"\xff"), *a, **k)
+            return real(self, to, msg, *a, **k)  # and then the real one
+        if case == "unasked-first" and isinstance(msg, wire.Handover):  # an answer nobody asked, before any real one
+            seen.append(msg.tick)
+            real(self, to, wire.HubTaken(msg.tick, 16, b"\xff\xff"), *a, **k)
+        return real(self, to, msg, *a, **k)
+
+    monkeypatch.setattr(Tracker, "send", send)
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(scenario_toml(load_scenario("small")))
+    summary = run_scenario(str(cfg), str(tmp_path / "day"), show_progress=False)
+    finals = json.loads((tmp_path / "day" / "finals.json").read_text())
+    assert seen, "no hub answer on the small day: the scenario changed"
+    refused = sum(f.get("rejected:invalid_value", 0) for a, f in finals.items() if a.startswith("tracker"))
+    assert refused >= 1
+    assert summary["views"]["ticks_views_disagree"] == 0  # the real answer was applied: nobody held twice
+    state = pd.read_parquet(tmp_path / "day" / "state.parquet")
+    assert state[state["role"] == "tracker"]["hub_moved"].sum() > 0

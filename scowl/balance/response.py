@@ -185,9 +185,10 @@ def sog_signals(load: np.ndarray, output: np.ndarray, warned: np.ndarray, sog: n
     draws more than `low` x output; unchoke a warned tree once it is under `unchoke` x output
     (or the tracker is back). With `members` (consumers in each tree), a unit with nobody in
     its tree warns nobody (its load 0 over an output of 0 is no warning). Returns (warn,
-    unchoke, warned after this tick)."""
+    unchoke, warned after this tick). A unit drawn from warns whatever `members` says (a fleet's
+    view of its trees can lag the populations' when views disagree: its drawers must hear it)."""
     if members is not None:
-        sog = sog & (np.asarray(members) > 0)
+        sog = sog & ((np.asarray(members) > 0) | (np.asarray(load) > 0))
     ratio = np.divide(load, output, out=np.full(len(load), np.inf), where=output > 0)
     warn = sog & (ratio > low)
     unchoked = warned & ~warn & (~sog | (ratio < unchoke))

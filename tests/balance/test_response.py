@@ -64,3 +64,11 @@ def test_a_self_optimizing_unit_with_nobody_in_its_tree_warns_nobody():
     assert warn.tolist() == [True, True, True], "load 0 over output 0 reads as a warning"
     warn, _, now = response.sog_signals(load, output, warned, sog, 0.9, 0.8, members=np.array([0, 12, 40]))
     assert warn.tolist() == [False, True, True] and now.tolist() == [False, True, True]
+
+
+def test_a_self_optimizing_unit_drawn_from_warns_even_when_its_fleet_sees_an_empty_tree():
+    # (review5 F4) the fleet's view of a tree (tree deltas) can lag the populations' (Assigns) when views
+    # disagree: a unit whose tree the fleet holds empty while consumers draw 1 MW from its 0.5 MW warns them
+    load, output = np.array([1.0, 0.0]), np.array([0.5, 0.0])
+    warn, _, _ = response.sog_signals(load, output, np.zeros(2, bool), np.ones(2, bool), 0.9, 0.8, members=np.array([0, 0]))
+    assert warn.tolist() == [True, False]

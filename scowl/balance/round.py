@@ -11,6 +11,8 @@ from scowl.balance.place import plan_placement
 from scowl.balance.shed import shed_overloaded
 from scowl.balance.trees import EMPTY_G, EMPTY_I, STARVED, Trees
 
+PLACE_BLOCK = 1 << 18  # unplaced consumers a round places at a time (a first round places millions)
+
 
 @dataclass(frozen=True)
 class RebalanceResult:
@@ -55,21 +57,7 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
     if not over.size and not trees.n_unplaced:
         return RebalanceResult(EMPTY_I, EMPTY_G, EMPTY_G, EMPTY_I, EMPTY_I, 0, 0, 0, 0.0, 0, trees.load.copy())
     shed, shed_from = shed_overloaded(trees, over, cap, risers) if over.size else (EMPTY_I, EMPTY_G)
-    unplaced = trees.starved()  # longest starved first, ties by index
-    d = trees.demand[unplaced].astype(np.float64)
-    if trees.frozen is None:
-        gen, passes = plan_placement(d, trees.load, cap)
-    else:  # frozen consumers stay unplaced
-        free = ~trees.frozen[unplaced]
-        part, passes = plan_placement(d[free], trees.load, cap)
-        gen = np.full(unplaced.size, STARVED, dtype=part.dtype)
-        gen[free] = part
-    ok = gen >= 0
-    placed, placed_on = pick(unplaced, ok), pick(gen, ok)
-    starved_mw = float(pick(d, ~ok).sum())
-    del d, gen  # (a first round places millions: its peak holds only what it placed)
-    trees.move(placed, placed_on)
-    trees.requeue(pick(unplaced, ~ok))
+    placed, placed_on, starved_mw, passes = _place_queue(trees, cap)
     # Guard against float rounding between the plan's sums and the loads' sums.
     viol = np.flatnonzero(trees.load > cap)
     guard, guard_from = shed_overloaded(trees, viol, cap) if viol.size else (EMPTY_I, EMPTY_G)
@@ -77,7 +65,7 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
     if not shed.size and not guard.size and (placed.size < 2 or bool((placed[1:] > placed[:-1]).all())):
         # only placements, in index order (a first round places millions): they are what moved
         idx = placed.astype(np.int64, copy=False)
-        return RebalanceResult(idx, np.full(idx.size, STARVED, dtype=np.int32), placed_on, EMPTY_I, idx, 0, int(over.size),
+        return RebalanceResult(idx, all_starved(idx.size), placed_on, EMPTY_I, idx, 0, int(over.size),
                                trees.n_unplaced, starved_mw, passes, trees.load.copy())
     # Report against the start of the round: only the consumers shed or placed can differ.
     touched = np.sort(np.concatenate([shed, placed, guard]))
@@ -103,3 +91,55 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
         passes=passes,
         load=trees.load.copy(),
     )
+
+
+def all_starved(n: int) -> np.ndarray:
+    """`n` x STARVED (int32) as a read-only broadcast view: no memory (a first round's moved_from, every one)."""
+    return np.broadcast_to(np.array(STARVED, dtype=np.int32), (n,))
+
+
+def _place_queue(trees: Trees, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Place the starved queue (most starved so far first) where it fits, a block of
+    `PLACE_BLOCK` at a time in queue order, loads updated after each block (so the next block
+    plans on them); requeue the rest in order. A queue of one block is one `plan_placement`;
+    a longer one (a first round: millions) holds per block only the block's temporaries, and
+    each block spreads towards equal utilisation with what it adds. Returns (placed, their
+    generators, MW left unplaced, passes: the most any block took)."""
+    unplaced = trees.starved()
+    n = unplaced.size
+    if n > PLACE_BLOCK:  # (every placed one listed in queue order: room for all, filled block by block)
+        placed, placed_on = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int32)
+    rest: list[np.ndarray] = []
+    trees.hold_index(n > PLACE_BLOCK)
+    starved_mw, passes, k = 0.0, 0, 0
+    for a in range(0, max(n, 1), PLACE_BLOCK):
+        q = unplaced[a : a + PLACE_BLOCK]
+        d = trees.demand[q].astype(np.float64)
+        if trees.frozen is None:
+            gen, p = plan_placement(d, trees.load, cap)
+        else:  # frozen consumers stay unplaced
+            free = ~trees.frozen[q]
+            part, p = plan_placement(d[free], trees.load, cap)
+            gen = np.full(q.size, STARVED, dtype=part.dtype)
+            gen[free] = part
+        passes = max(passes, p)
+        ok = gen >= 0
+        if n <= PLACE_BLOCK:
+            placed, placed_on = pick(q, ok), pick(gen, ok)
+            block, block_on = placed, placed_on
+        else:
+            block, block_on = pick(q, ok), pick(gen, ok)
+            placed[k : k + block.size], placed_on[k : k + block.size] = block, block_on
+            k += block.size
+        starved_mw += float(pick(d, ~ok).sum())
+        del d, gen  # (a first round places millions: its peak holds only what it placed)
+        trees.move(block, block_on)
+        rest.append(pick(q, ~ok))
+    trees.hold_index(False)
+    trees.requeue(rest[0] if len(rest) == 1 else np.concatenate(rest))
+    if n > PLACE_BLOCK:
+        del unplaced, rest
+        placed, placed_on = placed[:k], placed_on[:k]
+        if 4 * k < 3 * n:  # (most starved: not the whole queue's room held by the result)
+            placed, placed_on = placed.copy(), placed_on.copy()
+    return placed, placed_on, starved_mw, passes

@@ -14,7 +14,7 @@ from scowl.balance.dispatch import dispatch, required_output, storage_setpoints
 from scowl.balance.fair import rotate
 from scowl.balance.handover import region_summary
 from scowl.balance.region import GenUpdate, Region
-from scowl.balance.round import RebalanceResult, rebalance
+from scowl.balance.round import RebalanceResult, all_starved, rebalance
 from scowl.balance.trees import STARVED, Trees
 from scowl.model import CONTINUOUS, STORAGE
 
@@ -145,7 +145,9 @@ def merge_results(first: RebalanceResult, second: RebalanceResult, trees: Trees)
         fresh = ~known
         at = pos[fresh]
         touched = np.insert(f, at, s[fresh])  # (at ascending with s: sorted, unique)
-        start = np.insert(first.moved_from.astype(np.int32, copy=False), at, second.moved_from[fresh])
+        start = second.moved_from[fresh]
+        start = all_starved(f.size + start.size) if _all_starved(first.moved_from) and bool((start == STARVED).all()) else \
+            np.insert(first.moved_from.astype(np.int32, copy=False), at, start)  # (round 0's moved_from: no memory)
         del pos, known, fresh, at
     else:
         touched, start = f, first.moved_from.astype(np.int32, copy=False)
@@ -161,6 +163,11 @@ def merge_results(first: RebalanceResult, second: RebalanceResult, trees: Trees)
                            restored=_subset(idx, (frm == STARVED) & (to >= 0)), shed=first.shed + second.shed,
                            overloaded=first.overloaded, starved_count=second.starved_count, starved_mw=second.starved_mw,
                            passes=first.passes + second.passes, load=second.load)
+
+
+def _all_starved(a: np.ndarray) -> bool:
+    """Whether `a` is a broadcast view of STARVED (`round.all_starved`: a first round's moved_from)."""
+    return a.strides == (0,) and bool((a[:1] == STARVED).all())
 
 
 def _subset(a: np.ndarray, mask: np.ndarray) -> np.ndarray:

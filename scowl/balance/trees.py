@@ -18,7 +18,7 @@ a starved consumer's is the round its starvation would have begun had it starved
 less its past spells' rounds), so `round - _spell` is its whole starved time and ordering the queue by `_spell` serves
 the most starved so far first; any other consumer's is the rounds it starved in its past spells (a spell's start
 or end turns one into the other: `round - _spell`). Starved consumers all age alike, so the order holds between
-rounds and only newly unplaced ones are merged in. Three flags a consumer share a byte, `_flags`: `_MOVED` (in the
+rounds and only newly unplaced ones are merged in (scowl.balance.starving). Three flags a consumer share a byte, `_flags`: `_MOVED` (in the
 change log since the snapshot), `_ROSE` (a riser since the last round), `_FRESH` (scratch of the queue's merge).
 """
 
@@ -29,18 +29,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scowl.balance.arrays import _last_wins, as_index, as_power, bin_sums, bucket_order, in_queue_order, pick, unique_ints
+from scowl.balance.arrays import _last_wins, as_index, as_power, bin_sums, bucket_order, pick, unique_ints
+from scowl.balance.starving import STARVED, StarvedQueue
 
-STARVED = -1
 ABSENT = -2
 EMPTY_I = np.zeros(0, dtype=np.int64)
 EMPTY_G = np.zeros(0, dtype=np.int32)
 ARRAYS = ("_demand", "_assign", "_spell", "_flags")  # one entry per consumer each (4 + 4 + 4 + 1 bytes)
-_MOVED, _ROSE, _FRESH = np.uint8(1), np.uint8(2), np.uint8(4)  # bits of `_flags`
+_MOVED, _ROSE = np.uint8(1), np.uint8(2)  # bits of `_flags` (and `_FRESH`: scowl.balance.starving)
 __all__ = ["ABSENT", "EMPTY_G", "EMPTY_I", "STARVED", "Trees", "as_index", "as_power", "unique_ints"]
 
 
-class Trees:
+class Trees(StarvedQueue):
     """A region's generators and consumers as arrays, with incrementally maintained loads.
 
     `output`, `load` (float64 MW, one per generator), `demand` (float32 MW), `assignment`
@@ -67,6 +67,7 @@ class Trees:
         # be worth keeping (more than 1/8 of the consumers), or never read: a recount is due
         self._changes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self._nchanges = 0
+        self._held = self._stale = False  # (`hold_index`)
         # consumers the policy must not move this round (by index; None: none): a population the
         # tracker did not hear from follows no Assign, so its consumers stay where they are
         self.frozen: np.ndarray | None = None
@@ -262,13 +263,24 @@ class Trees:
         self._order = EMPTY_G  # (the old snapshot freed before the new one is made)
         self._order, self._start = bucket_order(self._assign[: self.n], ABSENT, self.G - 1)
         self._flags[: self.n] &= ~_MOVED
-        self._ndelta = 0
+        self._ndelta, self._stale = 0, False
+
+    def hold_index(self, held: bool) -> None:
+        """Held, a full change log leaves the member index stale rather than rebuilt (a first round placed
+        in blocks: one rebuild at the end, not one a block); let go, a stale index is rebuilt."""
+        self._held = held
+        if not held and self._stale:
+            self._rebuild_index()
 
     def _note_changed(self, idx: np.ndarray) -> None:
         """Log consumers whose assignment changed since the snapshot (idx unique)."""
+        if self._stale:
+            return
         fresh = (self._flags[idx] & _MOVED) == 0
         if self._ndelta + int(np.count_nonzero(fresh)) > self._delta.size:
-            self._rebuild_index()
+            self._stale = self._held
+            if not self._held:
+                self._rebuild_index()
             return
         new = pick(idx, fresh)
         self._flags[new] |= _MOVED
@@ -280,6 +292,8 @@ class Trees:
         b = np.asarray(gens, dtype=np.int64) + 2
         if not b.size:
             return EMPTY_I
+        if self._stale:
+            self._rebuild_index()
         starts = self._start[b]
         lens = self._start[b + 1] - starts
         total = int(lens.sum())
@@ -304,11 +318,6 @@ class Trees:
         it computed as `load` (MW, exactly: no incremental update, which would drift)."""
         self._load[gens] = load
         self._reassign(idx, np.full(idx.size, STARVED, dtype=np.int32), loads=False)
-
-    def requeue(self, unplaced: np.ndarray) -> None:
-        """After a round: the consumers still unplaced, in the order the round kept them (most
-        starved so far first)."""
-        self._queue = unplaced.astype(np.int32, copy=False)
 
     def _reassign(self, idx: np.ndarray, gen: np.ndarray, *, loads: bool = True) -> None:
         """Move consumers `idx` (unique) to `gen`, keeping loads and counters in step."""
@@ -353,40 +362,6 @@ class Trees:
             return EMPTY_I, EMPTY_G, EMPTY_G
         return (np.concatenate([c[0] for c in changes]), np.concatenate([c[1] for c in changes]),
                 np.concatenate([c[2] for c in changes]))
-
-    def starved_so_far(self, idx: ArrayLike) -> NDArray[np.int64]:
-        """Rounds each of these consumers has starved so far, the current spell included."""
-        idx = as_index("starved_so_far idx", idx, self.n)
-        now = self._assign[idx] == STARVED
-        rounds: NDArray[np.int64] = np.where(now, self.round - self._spell[idx], self._spell[idx]).astype(np.int64)
-        return rounds
-
-    def starved(self) -> np.ndarray:
-        """The unplaced consumers, most starved so far first (ties by index): the queue with
-        those unplaced since it was last read merged in, and those released dropped."""
-        q = self._queue
-        if self._pending:
-            new = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
-            self._pending = []
-            if not in_queue_order(new, self._assign, self._spell, STARVED):  # (a registration's joiners are)
-                new = unique_ints(pick(new, self._assign[new] == STARVED))  # (unplaced, placed and unplaced again: once)
-                new = new[np.lexsort((new, self._spell[new]))]
-            if new.size and q.size:  # placed from outside the policy (a Resync) and unplaced again: once,
-                self._flags[new] |= _FRESH  # at its new place (its spell may count from another round)
-                q = pick(q, (self._flags[q] & _FRESH) == 0)
-                self._flags[new] &= ~_FRESH
-            if q.size + new.size != self.n_unplaced:  # some queued were placed from outside or left: their `_spell`
-                q = pick(q, self._assign[q] == STARVED)  # is no start, out of the merge
-            if new.size and q.size and (self._spell[q[-1]], q[-1]) > (self._spell[new[0]], new[0]):
-                pos = int(np.searchsorted(self._spell[q], self._spell[new[0]], side="left"))
-                tail = np.concatenate([q[pos:], new])
-                new = tail[np.lexsort((tail, self._spell[tail]))]
-                q = q[:pos]
-            q = np.concatenate([q, new]) if q.size else new
-        if q.size != self.n_unplaced:  # some left the region (ABSENT) while starved
-            q = pick(q, self._assign[q] == STARVED)
-        self._queue = q
-        return q
 
     def take_risers(self) -> np.ndarray:
         """Consumers whose demand rose since the last call (unique, unsorted); clears them."""

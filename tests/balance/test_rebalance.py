@@ -198,3 +198,35 @@ def test_room_made_up_front_is_the_same_trees_growing_without_copies():
         assert (grown._cap, grown._delta.size, grown._ndelta) == (roomy._cap, roomy._delta.size, roomy._ndelta)
         assert np.array_equal(grown.assignment, roomy.assignment) and np.array_equal(grown.load, roomy.load)
         assert np.array_equal(np.sort(grown.members(np.array([0]))), np.sort(roomy.members(np.array([0]))))
+
+
+@pytest.mark.parametrize("deficit", [False, True])
+def test_a_queue_longer_than_a_block_is_placed_a_block_at_a_time_in_queue_order(monkeypatch, deficit):
+    import scowl.balance.round as round_module
+
+    rng = np.random.default_rng(11)
+    demand = rng.uniform(0.5, 1.5, 5000)
+    output = rng.uniform(50.0, 150.0, 40) * (0.8 if deficit else 1.6) * demand.sum() / 4000.0
+    whole = Trees(output, demand)
+    one = rebalance(whole, 0.10)
+    monkeypatch.setattr(round_module, "PLACE_BLOCK", 512)  # ten blocks, loads updated after each
+    plans = []
+    plan = round_module.plan_placement
+    monkeypatch.setattr(round_module, "plan_placement", lambda d, load, cap: plans.append(d.size) or plan(d, load, cap))
+    trees = Trees(output, demand)
+    res = rebalance(trees, 0.10)
+    assert plans == [512] * 9 + [392]
+    check_invariants(trees, 0.10)  # loads exact, index and queue right, nothing over, no starved one fits
+    assert res.moved.dtype == np.int64 and (np.diff(res.moved) > 0).all()
+    assert np.array_equal(res.moved, np.flatnonzero(trees.assignment >= 0)) and (res.moved_from == STARVED).all()
+    assert np.array_equal(res.moved_to, trees.assignment[res.moved]) and np.array_equal(res.restored, res.moved)
+    assert res.starved_count == trees.n_unplaced == int(np.count_nonzero(trees.assignment == STARVED))
+    assert res.starved_mw == pytest.approx(float(demand[trees.assignment == STARVED].sum()), rel=1e-9, abs=1e-9)
+    if deficit:  # the most starved first: a block is placed before the next is looked at (ties: by index)
+        assert res.starved_count and one.starved_count
+        assert float(demand[trees.assignment >= 0].sum()) == pytest.approx(float(demand[whole.assignment >= 0].sum()), rel=0.01)
+    else:
+        assert res.starved_count == one.starved_count == 0
+    again = rebalance(trees, 0.10)  # its member index was rebuilt once, at the end: a round after it sheds nothing
+    assert again.moved.size == 0
+    check_invariants(trees, 0.10)

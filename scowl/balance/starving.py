@@ -1,0 +1,66 @@
+"""The starved queue of `Trees` (scowl.balance.trees): the unplaced consumers, most starved so far
+first (ties by index), appended to as consumers become unplaced (`_pending`) and merged in when read,
+trimmed as they are placed (`requeue`), never re-sorted whole. A starved consumer's `_spell` is the round
+its starved time counts from (scowl.balance.trees' docstring), so the order holds between rounds."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from scowl.balance.arrays import as_index, in_queue_order, pick, unique_ints
+
+STARVED = -1
+_FRESH = np.uint8(4)  # a bit of `Trees._flags`: scratch of the queue's merge
+
+
+class StarvedQueue:
+    """`Trees`' starved queue (a mixin: the arrays are the trees')."""
+
+    n: int
+    n_unplaced: int
+    round: int
+    _assign: np.ndarray
+    _spell: np.ndarray
+    _flags: np.ndarray
+    _queue: np.ndarray
+    _pending: list[np.ndarray]
+
+    def requeue(self, unplaced: np.ndarray) -> None:
+        """After a round: the consumers still unplaced, in the order the round kept them (most
+        starved so far first)."""
+        self._queue = unplaced.astype(np.int32, copy=False)
+
+    def starved_so_far(self, idx: ArrayLike) -> NDArray[np.int64]:
+        """Rounds each of these consumers has starved so far, the current spell included."""
+        idx = as_index("starved_so_far idx", idx, self.n)
+        now = self._assign[idx] == STARVED
+        rounds: NDArray[np.int64] = np.where(now, self.round - self._spell[idx], self._spell[idx]).astype(np.int64)
+        return rounds
+
+    def starved(self) -> np.ndarray:
+        """The unplaced consumers, most starved so far first (ties by index): the queue with
+        those unplaced since it was last read merged in, and those released dropped."""
+        q = self._queue
+        if self._pending:
+            new = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
+            self._pending = []
+            if not in_queue_order(new, self._assign, self._spell, STARVED):  # (a registration's joiners are)
+                new = unique_ints(pick(new, self._assign[new] == STARVED))  # (unplaced, placed and unplaced again: once)
+                new = new[np.lexsort((new, self._spell[new]))]
+            if new.size and q.size:  # placed from outside the policy (a Resync) and unplaced again: once,
+                self._flags[new] |= _FRESH  # at its new place (its spell may count from another round)
+                q = pick(q, (self._flags[q] & _FRESH) == 0)
+                self._flags[new] &= ~_FRESH
+            if q.size + new.size != self.n_unplaced:  # some queued were placed from outside or left: their `_spell`
+                q = pick(q, self._assign[q] == STARVED)  # is no start, out of the merge
+            if new.size and q.size and (self._spell[q[-1]], q[-1]) > (self._spell[new[0]], new[0]):
+                pos = int(np.searchsorted(self._spell[q], self._spell[new[0]], side="left"))
+                tail = np.concatenate([q[pos:], new])
+                new = tail[np.lexsort((tail, self._spell[tail]))]
+                q = q[:pos]
+            q = np.concatenate([q, new]) if q.size else new
+        if q.size != self.n_unplaced:  # some left the region (ABSENT) while starved
+            q = pick(q, self._assign[q] == STARVED)
+        self._queue = q
+        return q

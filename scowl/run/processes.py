@@ -103,7 +103,8 @@ def await_ready(proc: subprocess.Popen, plan_path: Path, name: str, timeout: flo
         rc = proc.wait()
         proc.stdout.close()
         why = f"exit code {rc}" if ready else f"no READY within {timeout:g} s"
-        raise ScowlError(f"{name} did not start ({why}); see {Path(plan_path).parent}/trace-{name}.log")
+        trace = Path(plan_path).parent / f"trace-{name}.log"  # (written once its actors are built: not by one failing before)
+        raise ScowlError(f"{name} did not start ({why}); " + (f"see {trace}" if trace.exists() else "it wrote no trace log: its error is in its stderr"))
     return proc
 
 

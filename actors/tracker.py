@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 import numpy as np
 
 from scowl import balance, wire
+from scowl.actors import tracker_out
 from scowl.actors.peer import Gather, GridPeer
 from scowl.actors.tracker_continuous import ContinuousRounds, gen_update
 from scowl.actors.tracker_handover import HandoverTaking
 from scowl.actors.tracker_registry import Registration
 from scowl.balance import limits
-from scowl.balance.owners import NO_OWNER, range_owner
 from scowl.errors import Refused
 from scowl.model.zones import consumer_zones
 from scowl.runtime import on
@@ -249,11 +250,11 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         self.rounds += 1
         self._seq = 0
         self.round_seconds.append(round_s)
-        owner = range_owner(out.ids["lo"], self._pop_ranges)
+        # each message is built when the bytes this tracker has in flight allow (send_built: round 0 names everyone)
+        owner = tracker_out.owners(out.ids["lo"], self._pop_ranges)
         tail = out.ids.size - out.handed  # from here on: the starved we handed out (a peer's word beats ours)
         for k, p in enumerate(self.plan.populations):  # its own consumers (and any no population owns)
-            mine = (owner == k) | (owner == NO_OWNER)
-            self.send(p.name, wire.Assign.pack_ids(tick=tick, ids=out.ids[mine], gen_ids=out.gen_ids[mine], handed=int(np.count_nonzero(mine[tail:]))))
+            self.send_built(p.name, partial(tracker_out.assign, tick, out.ids, out.gen_ids, owner, k, tail))
         released = np.full(len(out.released_ids), balance.NO_GENERATOR, dtype=np.int32)  # first: the round's word wins
         sp = wire.Setpoints.pack(tick=tick, gen_ids=out.steer_gen_ids, setpoint_mw=out.setpoint_mw)
         for fleet in sorted(self.gen_status.expected_at(tick)):  # the fleets owning generators here, no others
@@ -261,8 +262,8 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
             self._note_unsent(fleet, out.ids)
             if fleet in self._resend:
                 self._resend_truth(fleet, tick)
-            for ids, gens in balance.id_blocks((out.released_ids, released), (out.ids, out.gen_ids)):  # (round 0 names everyone)
-                self.send(fleet, wire.TreeDelta.pack_ids(tick=tick, ids=ids, gen_ids=gens))  # one population's: compact
+            for ids, gens in balance.id_blocks((out.released_ids, released), (out.ids, out.gen_ids)):  # one population's: compact
+                self.send_built(fleet, partial(tracker_out.delta, tick, ids, gens))
             self.send(fleet, sp)
         after = out.summary
         for peer in self.peer_trackers:  # the peer's next first pass waits for it

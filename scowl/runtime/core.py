@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import zmq.asyncio
 
 from scowl import wire
 from scowl.runtime.clock import SimClock
+from scowl.runtime.inflight import InFlight
 from scowl.runtime.stats import ActorStats
 from scowl.runtime.transport import Channel
 from scowl.security import GUARDS, Credentials, Roster, needs_keys
@@ -35,8 +36,22 @@ log = logging.getLogger("scowl.actor")
 
 #: a handler: called as handler(msg, env); may return a reply, an awaitable of one, or None
 Handler = Callable[[Any, wire.Envelope], Any]
-#: a queued send on a blocked socket: the parts and how many frames they carry
-Queued = tuple[list[bytes | memoryview], int]
+
+
+class Later:
+    """A message on a socket's backlog made packet by packet when its turn comes and the bytes
+    in flight allow (scowl.runtime.outbox.send_built): `packets` builds and encodes as it goes."""
+
+    __slots__ = ("rid", "to", "packets")
+
+    def __init__(self, rid: bytes | None, to: str, packets: Iterator[bytes | memoryview]) -> None:
+        self.rid = rid
+        self.to = to
+        self.packets = packets
+
+
+#: a queued send on a blocked socket: the parts and how many frames they carry; or a Later
+Queued = tuple[list[bytes | memoryview], int] | Later
 
 
 class ActorCore:
@@ -82,6 +97,7 @@ class ActorCore:
         self._backlog: dict[Channel, collections.deque[Queued]] = {}
         self._backlog_drained = asyncio.Event()  # set whenever no socket has a backlog
         self._backlog_drained.set()
+        self.inflight = InFlight()  # large packets handed to ZeroMQ not yet written out (send_built)
         self._outbox: dict[tuple[Channel, bytes | None], list[bytes]] = {}
         self._chunks = chunks.Reassembler()  # messages arriving in pieces (scowl.wire.chunks), one per sender
         self._flush_scheduled = False

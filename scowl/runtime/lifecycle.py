@@ -33,7 +33,7 @@ class Lifecycle(Links):
             except zmq.ZMQError as exc:
                 sock.close(linger=0)
                 raise ActorError(f"{self.name}: cannot bind {self.address}: {exc}") from None
-            self._router = Channel(sock, "router")
+            self._router = Channel(sock, "router", leaves=not self.bound_address.startswith("inproc://"))
             if self.credentials is not None and self._router_secure:
                 self._router_watch = self._watch(sock, drops=True)
             self._start_pump(self._router)

@@ -49,7 +49,7 @@ class Links(Mailbox):
             if self.credentials is not None and secure:  # only the holder of peer's enrolled key answers; our key names us
                 self.credentials.client(sock, peer)
         sock.connect(address)
-        ch = Channel(sock, peer)
+        ch = Channel(sock, peer, leaves=not address.startswith("inproc://"))
         self._links[peer] = ch
         self._start_pump(ch)
         return address

@@ -8,25 +8,39 @@ request outstanding takes 3 loop iterations of both ends together; raw pyzmq asy
 
 A full socket queues packets in a bounded per-socket backlog drained by an owned task;
 `flush` waits (on an event, not a poll) until every backlog is handed to its socket.
+
+Large messages with bounded bytes in flight (`send_built`, and the pieces of a chunked message):
+on a socket whose bytes leave the process, such a message is built, encoded and handed to
+ZeroMQ only when this actor holds at most IN_FLIGHT_MAX bytes that ZeroMQ has not yet written
+out (scowl.runtime.inflight), one after the other in the socket's backlog, so a tracker's
+tick-0 round (60 MB of Assigns and tree deltas for 2.6 M consumers) is never held whole. Nothing
+is dropped: what is sent after such a message on the same socket waits behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import logging
+from collections.abc import Callable, Iterator
 
 import zmq
 
 from scowl import wire
 from scowl.errors import ActorError
-from scowl.runtime.core import ActorCore
+from scowl.runtime.core import ActorCore, Later
 from scowl.runtime.transport import Channel
 from scowl.wire import chunks, codec
+
+log = logging.getLogger("scowl.actor")
 
 PACKET_MAX_FRAMES = 1024  # frames coalesced into one packet at most
 PACKET_ALONE_BYTES = 64 * 1024  # a frame this large goes as a packet of its own (at most; see _alone_bytes)
 BACKLOG_MAX = 200_000  # frames waiting on a blocked socket; past this sends are dropped and counted
 ASKED_MAX = 8192  # requests remembered (seq -> peer): a reply must come from the peer asked
+#: bytes of large packets (send_built, chunk pieces) an actor holds handed to ZeroMQ and not yet
+#: written out, past which it builds no next one (it holds at most this + one packet)
+IN_FLIGHT_MAX = 4 * 1024 * 1024
 
 
 def _alone_bytes() -> int:
@@ -44,27 +58,77 @@ class Outbox(ActorCore):
         follows it in this iteration (the caller awaits right after, as `request` does: no
         flush to schedule, so no loop iteration spent on one)."""
         seq = self._next_seq()
-        frame: bytes | memoryview
-        frames: list[bytes | memoryview]
+        ch, rid = self._route(to)
+        if ask:
+            self._remember_ask(seq, to)
+        return self._send_as(to, msg, seq, ch, rid, reply_to, ask, alone)
+
+    def send_built(self, to: str, build: Callable[[], wire.Message]) -> int:
+        """Send the message `build()` makes (a large one: a round's Assign, a tree delta),
+        built only when its turn comes on its socket and this actor holds at most IN_FLIGHT_MAX
+        bytes ZeroMQ has not written out yet (a socket whose bytes leave the process; on
+        inproc, or with a link filter, it is built and sent at once, as `send` does). Its
+        envelope's sequence number and tick are taken now, in the order of the sends around
+        it; it reaches `to` after what was sent to it before and before what is sent after.
+        Returns the sequence number. ActorError when there is no route to `to`."""
+        seq = self._next_seq()
+        ch, rid = self._route(to)
+        if not ch.leaves or self.link_filter is not None:
+            return self._send_as(to, build(), seq, ch, rid)
+        self._defer(ch, rid, Later(rid, to, self._built(build, to, seq, self.clock.tick)))
+        return seq
+
+    def _send_as(self, to: str, msg: wire.Message, seq: int, ch: Channel, rid: bytes | None,
+                 reply_to: int = 0, ask: bool = False, alone: bool = False) -> int:
+        """`send`, its sequence number and route taken."""
+        item, frame = self._encode(msg, to, seq, self.clock.tick, reply_to, ask)
+        if not chunks.needs_chunks(frame):
+            del frame
+            return self._route_frames(to, seq, ch, rid, [item], alone)
+        del item
+        # too large for one frame: it crosses in pieces, put together by the receiver
+        pieces = chunks.split(frame, seq, self.name, to)
+        del frame  # (the pieces are views of it)
+        seqs = [self._next_seq() for _ in pieces]
+        if ch.leaves and self.link_filter is None:  # each piece encoded when the bytes in flight allow
+            self._defer(ch, rid, Later(rid, to, _encoded(pieces, self.name, to, seqs, self.clock.tick)))
+            return seq
+        return self._route_frames(to, seq, ch, rid, list(_encoded(pieces, self.name, to, seqs, self.clock.tick)), alone)
+
+    def _encode(self, msg: wire.Message, to: str, seq: int, tick: int, reply_to: int = 0,
+                ask: bool = False) -> tuple[bytes | memoryview, bytes | memoryview]:
+        """(what the outbox takes, the frame): a large batch as a packet of its own, packed as
+        it is encoded, in one buffer (see wire.encode_alone); anything else as its frame."""
         if isinstance(msg, wire.Batch) and msg.nbytes >= _alone_bytes():
-            # a packet of its own: packed as it is encoded, in one buffer (see wire.encode_alone)
-            packet, frame = wire.encode_alone(msg, self.name, to, seq, self.clock.tick, reply_to, ask)
-            frames = [packet]
-        else:
-            frame = wire.encode_frame(msg, self.name, to, seq, self.clock.tick, reply_to, ask)
-            frames = [frame]
-        if chunks.needs_chunks(frame):  # too large for one frame: it crosses in pieces, put together by the receiver
-            frames = [wire.encode_alone(piece, self.name, to, self._next_seq(), self.clock.tick)[0]
-                      for piece in chunks.split(frame, seq, self.name, to)]
+            return wire.encode_alone(msg, self.name, to, seq, tick, reply_to, ask)
+        frame = wire.encode_frame(msg, self.name, to, seq, tick, reply_to, ask)
+        return frame, frame
+
+    def _built(self, build: Callable[[], wire.Message], to: str, seq: int, tick: int) -> Iterator[bytes | memoryview]:
+        """The packets of a deferred message, each made when the drain asks for it (a small
+        one as a packet of its one frame; a chunked one piece by piece)."""
+        item, frame = self._encode(build(), to, seq, tick)
+        if not chunks.needs_chunks(frame):
+            del frame
+            yield item if type(item) is memoryview else wire.encode_packet([item])
+            return
+        del item
+        pieces = chunks.split(frame, seq, self.name, to)
         del frame
+        yield from _encoded(pieces, self.name, to, [self._next_seq() for _ in pieces], tick)
+
+    def _route(self, to: str) -> tuple[Channel, bytes | None]:
+        """The socket (and routing id, through a ROUTER) a message to `to` leaves on."""
         ch = self._links.get(to)
         rid: bytes | None = None
         if ch is None and (route := self._router_peers.get(to) or self._router_lost.get(to)) is not None:
             ch, rid = route  # a lost peer is tried again: it may have reconnected (insecure: ROUTER_HANDOVER)
         if ch is None:
             raise ActorError(f"{self.name}: no route to {to!r} (connect to it, or wait for it to connect)")
-        if ask:
-            self._remember_ask(seq, to)
+        return ch, rid
+
+    def _route_frames(self, to: str, seq: int, ch: Channel, rid: bytes | None, frames: list[bytes | memoryview], alone: bool) -> int:
+        """A message's frames to their link: through the link filter, then the outbox."""
         if self.link_filter is not None:
             delay = self.link_filter(self.name, to, self.clock.tick)
             if delay is None:
@@ -145,19 +209,22 @@ class Outbox(ActorCore):
                 self._transmit(ch, rid, frames)
             ch.poke()
 
+    def _count(self, ch: Channel, rid: bytes | None, frames: int, nbytes: int) -> None:
+        self.stats.bytes_sent += nbytes
+        peer = ch.name if rid is None else self._rid_name.get(rid) or rid.decode("utf-8", "replace")
+        link = self.link_bytes.get(peer)
+        if link is None:
+            link = self.link_bytes[peer] = [0, 0, 0, 0]
+        link[0] += frames
+        link[1] += nbytes
+
     def _transmit(self, ch: Channel, rid: bytes | None, frames: list[bytes] | list[bytes | memoryview], poke: bool = False) -> None:
         """Frames leave as one packet (one memoryview: a packet already, see send)."""
         if ch.closed:
             return
         first = frames[0]
         packet = first if len(frames) == 1 and type(first) is memoryview else wire.encode_packet(frames)  # type: ignore[arg-type]
-        self.stats.bytes_sent += len(packet)
-        peer = ch.name if rid is None else self._rid_name.get(rid) or rid.decode("utf-8", "replace")
-        link = self.link_bytes.get(peer)
-        if link is None:
-            link = self.link_bytes[peer] = [0, 0, 0, 0]
-        link[0] += len(frames)
-        link[1] += len(packet)
+        self._count(ch, rid, len(frames), len(packet))
         parts = [packet] if rid is None else [rid, packet]
         backlog = self._backlog.get(ch)
         if backlog is not None:
@@ -181,26 +248,75 @@ class Outbox(ActorCore):
         self._backlog_drained.clear()
         self._spawn(self._drain_backlog(ch))
 
+    def _defer(self, ch: Channel, rid: bytes | None, later: Later) -> None:
+        """A message made packet by packet as the bytes in flight allow, in turn on its socket."""
+        key = (ch, rid)
+        out = self._outbox.get(key)
+        if out:  # what was sent to this peer before, in this iteration, leaves first
+            self._outbox[key] = []
+            self._transmit(ch, rid, out)
+        backlog = self._backlog.get(ch)
+        if backlog is not None:
+            backlog.append(later)
+            return
+        self._backlog[ch] = collections.deque([later])
+        self._backlog_drained.clear()
+        self._spawn(self._drain_backlog(ch))
+
     async def _drain_backlog(self, ch: Channel) -> None:
         backlog = self._backlog[ch]
         try:
             while backlog and not ch.closed:
-                parts, n = backlog[0]
-                try:
-                    await ch.send(parts)
-                    self.stats.sent += n
-                except zmq.ZMQError as exc:
-                    if ch.closed:  # the link was closed under us (relink): what was queued is dropped
+                head = backlog[0]
+                if not isinstance(head, Later):
+                    parts, n = head
+                    if not await self._send_queued(ch, parts, n):
                         break
-                    if exc.errno != zmq.EHOSTUNREACH:
-                        raise
-                    self.stats.unroutable += n
-                    if len(parts) == 2 and isinstance(rid := parts[0], bytes):  # through the ROUTER: [routing id, packet]
-                        self._route_lost(ch, rid)
-                backlog.popleft()
+                    backlog.popleft()
+                    continue
+                await self.inflight.wait_room(IN_FLIGHT_MAX)
+                if ch.closed:
+                    break
+                packet = self._next_packet(head)
+                if packet is None:
+                    backlog.popleft()
+                    continue
+                self._count(ch, head.rid, 1, len(packet))
+                held: bytes | memoryview = self.inflight.hold(packet) if len(packet) >= _alone_bytes() else packet  # type: ignore[assignment]
+                del packet
+                parts = [held] if head.rid is None else [head.rid, held]
+                del held  # (counted in flight until libzmq lets go of it: no reference of ours may keep it)
+                if not await self._send_queued(ch, parts, 1):
+                    break
+                del parts
         finally:
             if not backlog or ch.closed:
                 self._drop_backlog(ch)
+
+    def _next_packet(self, later: Later) -> bytes | memoryview | None:
+        """The next packet of a deferred message (built now); None when it has no more."""
+        try:
+            return next(later.packets, None)
+        except Exception:
+            self.stats.failed += 1
+            log.exception("%s: building a message for %s failed; it is not sent", self.name, later.to)
+            return None
+
+    async def _send_queued(self, ch: Channel, parts: list[bytes | memoryview], n: int) -> bool:
+        """Send one queued packet (n frames), awaiting room on the socket; False when the
+        socket was closed under us (relink): what was queued is dropped."""
+        try:
+            await ch.send(parts)
+            self.stats.sent += n
+        except zmq.ZMQError as exc:
+            if ch.closed:
+                return False
+            if exc.errno != zmq.EHOSTUNREACH:
+                raise
+            self.stats.unroutable += n
+            if len(parts) == 2 and isinstance(rid := parts[0], bytes):  # through the ROUTER: [routing id, packet]
+                self._route_lost(ch, rid)
+        return True
 
     async def flush(self) -> None:
         """Wait until every message sent so far has been handed to its socket."""
@@ -218,3 +334,9 @@ class Outbox(ActorCore):
             self.stats.published += 1
         else:
             self.stats.dropped += 1
+
+
+def _encoded(pieces: list[chunks.Chunk], sender: str, to: str, seqs: list[int], tick: int) -> Iterator[memoryview]:
+    """The packets of a chunked message's pieces, each encoded when asked for."""
+    for piece, seq in zip(pieces, seqs, strict=True):
+        yield wire.encode_alone(piece, sender, to, seq, tick)[0]

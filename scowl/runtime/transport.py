@@ -23,6 +23,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import zmq
 
 # Heartbeats notice a dead peer in ~1.5-2 s; reconnects are tried at most every second.
@@ -104,12 +105,15 @@ class Channel:
     the latency path reads it once per wake-up and once per send, where it read it four
     times per message before."""
 
-    __slots__ = ("sock", "kind", "name", "on_readable", "src_fd", "settled", "_loop", "_fd", "_readers", "_writers")
+    __slots__ = ("sock", "kind", "name", "leaves", "on_readable", "src_fd", "settled", "_loop", "_fd", "_readers", "_writers")
 
-    def __init__(self, sock: zmq.Socket[bytes], name: str) -> None:
+    def __init__(self, sock: zmq.Socket[bytes], name: str, leaves: bool = False) -> None:
         self.sock = sock
         self.kind = int(sock.type)
         self.name = name
+        # what is sent here leaves the process (tcp, ipc): libzmq lets go of a packet once it
+        # is written to the kernel (scowl.runtime.inflight); inproc hands the buffer to the receiver
+        self.leaves = leaves
         self._loop = asyncio.get_running_loop()
         self._fd: int = sock.getsockopt(zmq.FD)  # type: ignore[assignment]  # FD is an int option
         self._readers: list[asyncio.Future[None]] = []  # wait_woken
@@ -166,7 +170,7 @@ class Channel:
         self._readers.append(fut)
         await fut
 
-    async def send(self, parts: list[bytes | memoryview]) -> None:
+    async def send(self, parts: list[bytes | memoryview] | list[Any]) -> None:
         """Send a multipart message, awaiting only when the socket would block."""
         while not self.try_send(parts):
             while not self.events() & _POLLOUT:
@@ -176,18 +180,20 @@ class Channel:
                 self._writers.append(fut)
                 await fut
 
-    def try_send(self, parts: list[bytes | memoryview], poke: bool = True) -> bool:
+    def try_send(self, parts: list[bytes | memoryview] | list[Any], poke: bool = True) -> bool:
         """Send now or return False (would block). Multipart is atomic in ZeroMQ: once the
         first part is accepted the rest are too. `poke=False`: the caller pokes the channel
         before the loop sleeps (the outbox does, once per iteration). A last part of
         ZERO_COPY_BYTES or more is not copied: libzmq sends from it (pyzmq holds it until
-        libzmq is done), so the caller must not change it."""
+        libzmq is done), so the caller must not change it; so is a numpy array (a packet counted
+        in flight until libzmq lets go of it: scowl.runtime.inflight)."""
         sync = self.sock
         self.settled = False
         last = parts[-1]
+        copy = len(last) < ZERO_COPY_BYTES and type(last) is not np.ndarray
         try:
             if len(parts) == 1:
-                if len(last) < ZERO_COPY_BYTES:
+                if copy:
                     sync.send(last, _NOBLOCK)
                 else:
                     sync.send(last, _NOBLOCK, copy=False)
@@ -195,7 +201,7 @@ class Channel:
                 sync.send(parts[0], _NOBLOCK | _SNDMORE)
                 for part in parts[1:-1]:
                     sync.send(part, _SNDMORE)
-                if len(last) < ZERO_COPY_BYTES:
+                if copy:
                     sync.send(last)
                 else:
                     sync.send(last, copy=False)

@@ -63,7 +63,11 @@ def test_a_lost_handover_orphans_nobody_and_nobody_is_held_twice(tmp_path, monke
                 stash.clear()
         return real_send(self, to, msg, *args, **kwargs)
 
+    def send_built(self, to, build):  # (a round's Assigns and tree deltas: built now, through the hook above)
+        return send(self, to, build())
+
     monkeypatch.setattr(Tracker, "send", send)
+    monkeypatch.setattr(Tracker, "send_built", send_built)
     cfg = tmp_path / "small.toml"
     # a short heartbeat: the lost handover costs its stage's deadline (2 x the timeout), not 4 s
     cfg.write_text(scenario_toml(load_scenario("small").replace(response__heartbeat_timeout_s=0.5)))

@@ -145,6 +145,7 @@ class GridPeer(Actor):
         self.period = scenario.tick_seconds / scenario.pacing.factor
         self.heartbeat_timeout = scenario.response.heartbeat_timeout_s
         self.unreachable: set[str] = set()  # peers whose last expected message never came
+        self._grid_peers = set(plan.names())  # (and those the metronome counts in as joined: who a `gone` may name)
         self.tick_started = 0.0
         self._expired: set[tuple[int, str]] = set()
         self.rejoining = False  # the broker knew us already: this process restarted mid-run
@@ -208,6 +209,7 @@ class GridPeer(Actor):
         self.tick_started = asyncio.get_running_loop().time()
         self._expired = {k for k in self._expired if k[0] >= msg.tick}
         if msg.joined or msg.left:
+            self._grid_peers.update(msg.joined)
             self.on_members(msg.tick, dict(zip(msg.joined, msg.joined_roles)), list(msg.left))
         return self.on_tick(msg.tick)
 
@@ -215,8 +217,9 @@ class GridPeer(Actor):
     def _on_gone(self, msg: wire.Gone, env: wire.Envelope):
         """The metronome found these peers' connections closed (their process died): missed now,
         so this tick's stages wait for them a tenth of a heartbeat, not `hops` heartbeats (their
-        messages cannot come); heard again, they count as before (`heard`)."""
-        names = [n for n in msg.names if n != self.name]
+        messages cannot come); heard again, they count as before (`heard`). Only grid peers we know
+        (the plan's, those counted in as joined): no other name is ever heard again."""
+        names = [n for n in msg.names if n != self.name and n in self._grid_peers]
         if msg.tick == self.clock.tick and names:
             log.info("%s: the metronome found %s gone at tick %d (connection closed)", self.name, ", ".join(names), msg.tick)
             self.missed(names)

@@ -16,7 +16,8 @@ PLACE_BLOCK = 1 << 18  # unplaced consumers a round places at a time (a first ro
 
 @dataclass(frozen=True)
 class RebalanceResult:
-    """What one round changed. Indices are consumer indices, sorted ascending.
+    """What one round changed. Indices are consumer indices, sorted ascending (int64; int32 where
+    a round placed more than `PLACE_BLOCK` consumers: a first round lists millions).
 
     moved / moved_from / moved_to: every consumer whose generator differs from the start of
     the round (-1 = unplaced); newly_starved: served at the start, starved now; restored:
@@ -64,7 +65,7 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
     starved_mw += float(trees.demand[guard].astype(np.float64).sum())
     if not shed.size and not guard.size and (placed.size < 2 or bool((placed[1:] > placed[:-1]).all())):
         # only placements, in index order (a first round places millions): they are what moved
-        idx = placed.astype(np.int64, copy=False)
+        idx = placed if placed.size > PLACE_BLOCK else placed.astype(np.int64, copy=False)  # (millions: int32)
         return RebalanceResult(idx, all_starved(idx.size), placed_on, EMPTY_I, idx, 0, int(over.size),
                                trees.n_unplaced, starved_mw, passes, trees.load.copy())
     # Report against the start of the round: only the consumers shed or placed can differ.
@@ -108,7 +109,7 @@ def _place_queue(trees: Trees, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     unplaced = trees.starved()
     n = unplaced.size
     if n > PLACE_BLOCK:  # (every placed one listed in queue order: room for all, filled block by block)
-        placed, placed_on = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int32)
+        placed, placed_on = np.empty(n, dtype=unplaced.dtype), np.empty(n, dtype=np.int32)
     rest: list[np.ndarray] = []
     trees.hold_index(n > PLACE_BLOCK)
     starved_mw, passes, k = 0.0, 0, 0

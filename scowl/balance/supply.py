@@ -151,7 +151,6 @@ def merge_results(first: RebalanceResult, second: RebalanceResult, trees: Trees)
         del pos, known, fresh, at
     else:
         touched, start = f, first.moved_from.astype(np.int32, copy=False)
-    touched = touched.astype(np.int64, copy=False)
     end = trees.assignment[touched]
     moved = start != end
     if moved.all():

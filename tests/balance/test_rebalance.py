@@ -217,7 +217,7 @@ def test_a_queue_longer_than_a_block_is_placed_a_block_at_a_time_in_queue_order(
     res = rebalance(trees, 0.10)
     assert plans == [512] * 9 + [392]
     check_invariants(trees, 0.10)  # loads exact, index and queue right, nothing over, no starved one fits
-    assert res.moved.dtype == np.int64 and (np.diff(res.moved) > 0).all()
+    assert res.moved.dtype == np.int32 and (np.diff(res.moved) > 0).all()  # (a first round's millions: half the bytes)
     assert np.array_equal(res.moved, np.flatnonzero(trees.assignment >= 0)) and (res.moved_from == STARVED).all()
     assert np.array_equal(res.moved_to, trees.assignment[res.moved]) and np.array_equal(res.restored, res.moved)
     assert res.starved_count == trees.n_unplaced == int(np.count_nonzero(trees.assignment == STARVED))

@@ -137,3 +137,7 @@ class Dispatch(Requests):
             log.exception("%s: on_failure raised", self.name)
         if env.ask:
             self._answer(env, wire.Failure(type(exc).__name__, str(exc)[:500]))
+        if isinstance(exc, MemoryError) and not self._stopping:  # its state is half-updated: stop, as a crash, not limp on
+            self.crashed = exc
+            log.error("%s: out of memory in the handler for %s: stopping the actor", self.name, env.type)
+            self._spawn(self.stop())

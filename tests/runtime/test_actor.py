@@ -29,6 +29,8 @@ class Recorder(Actor):
     def on_ping(self, msg, env):
         if msg.payload == b"boom":
             raise ValueError("boom on purpose")
+        if msg.payload == b"oom":
+            raise MemoryError("Unable to allocate on purpose")
         self.seen.append((env.sender, env.seq, msg.n))
         if len(self.seen) >= self.expect:
             self.got.set()
@@ -101,6 +103,16 @@ async def test_handler_failure_is_contained_and_reported(pair):
     assert await client.request("server", wire.Ping(3)) == wire.Pong(3)
     assert server.stats.failed == 2
     assert server.stats.handled >= 2
+
+
+async def test_a_handler_out_of_memory_stops_its_actor_as_crashed(pair):
+    """(review5 F5) an actor whose handler ran out of memory is half-updated: it stops, as a crash (its node exits 1
+    and says so), rather than count it as one bad message and go on."""
+    client, server = pair
+    with pytest.raises(RemoteError, match="MemoryError"):
+        await client.request("server", wire.Ping(1, b"oom"))
+    await asyncio.wait_for(server.stopped.wait(), 5)
+    assert isinstance(server.crashed, MemoryError)
 
 
 async def test_unhandled_type_gets_a_failure_not_silence(pair):

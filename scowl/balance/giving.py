@@ -45,12 +45,12 @@ class HubLoad(LargestServed):
         self._hub = np.zeros(trees.G, dtype=bool)
         self._hub[rows] = True
 
-    def _ours(self, idx: np.ndarray) -> np.ndarray:
-        a = self.trees.assignment[idx]
+    def _ours(self, idx: np.ndarray | None) -> np.ndarray:
+        a = self.trees.assignment if idx is None else self.trees.assignment[idx]
         ok = (a >= 0) & self._hub[np.maximum(a, 0)]
         if self._frozen is not None:
-            ok &= ~self._frozen[idx]
-        picked: np.ndarray = idx[ok]
+            ok &= ~(self._frozen if idx is None else self._frozen[idx])
+        picked: np.ndarray = np.flatnonzero(ok) if idx is None else idx[ok]
         return picked
 
 

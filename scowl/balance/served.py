@@ -50,8 +50,11 @@ class LargestServed:
                 return np.sort(cand[sums <= max_mw])
             want = max(4 * self._want, 4 * head.size, 256)
 
-    def _ours(self, idx: np.ndarray) -> np.ndarray:
-        """The consumers of `idx` this order ranks (here: every served one)."""
+    def _ours(self, idx: np.ndarray | None) -> np.ndarray:
+        """The consumers of `idx` (None: of the whole region, with no index list as long as it) this
+        order ranks (here: every served one), ascending as given."""
+        if idx is None:
+            return np.flatnonzero(self.trees.assignment >= 0)
         picked: np.ndarray = idx[self.trees.assignment[idx] >= 0]
         return picked
 
@@ -68,7 +71,7 @@ class LargestServed:
         self._want = want
         k = want // step + 1  # the head's share of the sample
         if not sample.size or k >= sample.size:
-            sel = self._ours(np.arange(d.size))
+            sel = self._ours(None)
             self._whole = True
         else:
             floor = np.partition(sample, sample.size - k)[sample.size - k]

@@ -12,7 +12,8 @@ A full socket queues packets in a bounded per-socket backlog drained by an owned
 Large messages with bounded bytes in flight (`send_built`, and the pieces of a chunked message):
 on a socket whose bytes leave the process, such a message is built, encoded and handed to
 ZeroMQ only when this actor holds at most IN_FLIGHT_MAX bytes that ZeroMQ has not yet written
-out (scowl.runtime.inflight), one after the other in the socket's backlog, so a tracker's
+out (scowl.runtime.inflight): at once when there is room (a round of an ordinary tick leaves
+inside its handler, as `send` sends), else in turn on the socket's backlog, so a tracker's
 tick-0 round (60 MB of Assigns and tree deltas for 2.6 M consumers) is never held whole. Nothing
 is dropped: what is sent after such a message on the same socket waits behind it.
 """
@@ -64,26 +65,32 @@ class Outbox(ActorCore):
         return self._send_as(to, msg, seq, ch, rid, reply_to, ask, alone)
 
     def send_built(self, to: str, build: Callable[[], wire.Message]) -> int:
-        """Send the message `build()` makes (a large one: a round's Assign, a tree delta),
-        built only when its turn comes on its socket and this actor holds at most IN_FLIGHT_MAX
-        bytes ZeroMQ has not written out yet (a socket whose bytes leave the process; on
-        inproc, or with a link filter, it is built and sent at once, as `send` does). Its
-        envelope's sequence number and tick are taken now, in the order of the sends around
-        it; it reaches `to` after what was sent to it before and before what is sent after.
-        Returns the sequence number. ActorError when there is no route to `to`."""
+        """Send the message `build()` makes (a large one: a round's Assign, a tree delta). On a
+        socket whose bytes leave the process it is built now, and sent as `send` does, while
+        this actor holds at most IN_FLIGHT_MAX bytes of large packets ZeroMQ has not written
+        out yet and nothing waits on that socket; else it waits its turn on the socket's
+        backlog and is built when that comes and the bytes in flight allow (inproc, or with a
+        link filter: built and sent at once). Its envelope's sequence number and tick are
+        taken now; it reaches `to` after what was sent to it before and before what is sent
+        after. Returns the sequence number. ActorError when there is no route to `to`."""
         seq = self._next_seq()
         ch, rid = self._route(to)
-        if not ch.leaves or self.link_filter is not None:
-            return self._send_as(to, build(), seq, ch, rid)
+        bounded = ch.leaves and self.link_filter is None
+        if not bounded or (ch not in self._backlog and self.inflight.bytes <= IN_FLIGHT_MAX):
+            return self._send_as(to, build(), seq, ch, rid, held=bounded)
         self._defer(ch, rid, Later(rid, to, self._built(build, to, seq, self.clock.tick)))
         return seq
 
     def _send_as(self, to: str, msg: wire.Message, seq: int, ch: Channel, rid: bytes | None,
-                 reply_to: int = 0, ask: bool = False, alone: bool = False) -> int:
-        """`send`, its sequence number and route taken."""
+                 reply_to: int = 0, ask: bool = False, alone: bool = False, held: bool = False) -> int:
+        """`send`, its sequence number and route taken. `held`: a packet of its own is counted
+        in flight (scowl.runtime.inflight) until ZeroMQ lets go of it."""
         item, frame = self._encode(msg, to, seq, self.clock.tick, reply_to, ask)
+        del msg
         if not chunks.needs_chunks(frame):
             del frame
+            if held and type(item) is memoryview:
+                item = self.inflight.hold(item)  # type: ignore[assignment]
             return self._route_frames(to, seq, ch, rid, [item], alone)
         del item
         # too large for one frame: it crosses in pieces, put together by the receiver
@@ -172,7 +179,7 @@ class Outbox(ActorCore):
             del asked[self._asked_floor]
 
     def _enqueue(self, ch: Channel, rid: bytes | None, frame: bytes | memoryview, alone: bool = False) -> None:
-        """One frame for a link (a memoryview: a packet already, see send)."""
+        """One frame for a link (a memoryview, or a numpy view held in flight: a packet already, see send)."""
         key = (ch, rid)
         out = self._outbox.get(key)
         if out is None:
@@ -188,7 +195,7 @@ class Outbox(ActorCore):
                 asyncio.get_running_loop().call_soon(self._flush)
             self._transmit(ch, rid, [frame])
             return
-        if type(frame) is memoryview or len(frame) >= _alone_bytes():  # a packet of its own, after what waits (order kept)
+        if type(frame) is not bytes or len(frame) >= _alone_bytes():  # a packet of its own, after what waits (order kept)
             if out:
                 self._outbox[key] = []
                 self._transmit(ch, rid, out)
@@ -219,11 +226,11 @@ class Outbox(ActorCore):
         link[1] += nbytes
 
     def _transmit(self, ch: Channel, rid: bytes | None, frames: list[bytes] | list[bytes | memoryview], poke: bool = False) -> None:
-        """Frames leave as one packet (one memoryview: a packet already, see send)."""
+        """Frames leave as one packet (one memoryview or held numpy view: a packet already, see send)."""
         if ch.closed:
             return
         first = frames[0]
-        packet = first if len(frames) == 1 and type(first) is memoryview else wire.encode_packet(frames)  # type: ignore[arg-type]
+        packet = first if len(frames) == 1 and type(first) is not bytes else wire.encode_packet(frames)  # type: ignore[arg-type]
         self._count(ch, rid, len(frames), len(packet))
         parts = [packet] if rid is None else [rid, packet]
         backlog = self._backlog.get(ch)

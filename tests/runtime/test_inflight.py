@@ -74,7 +74,7 @@ async def test_a_slow_receiver_gets_every_large_message_in_order_while_the_sende
         if i == n // 2:
             sender.send("population-0", wire.Ping(2))
     sender.send("population-0", wire.Ping(3))
-    assert built == []  # nothing is built before its turn
+    assert 0 < len(built) <= outbox.IN_FLIGHT_MAX // SIZE + 1  # built at once while there is room, the rest waits its turn
     got: list[wire.Message] = []
     r = chunks.Reassembler()
     ahead = 0

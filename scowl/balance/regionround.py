@@ -351,7 +351,7 @@ def wrap_up(region: Region, first: FirstPass, hub_taken: Mapping[str, np.ndarray
         "load_mw": after.load_mw, "headroom_mw": after.headroom_mw, "gas_setpoint_mw": float(region.setpoint[cont].sum()),
         "storage_setpoint_mw": float(region.setpoint[stor].sum()),
         "handed_out": handed.size, "handed_out_served": leaving.size, "handed_out_served_mw": leaving_mw,
-        "hub_offered": sum(first.hub.values()), "hub_moved": hub_moved, "hub_moved_mw": hub_moved_mw,
+        "hub_offered": sum(first.hub.values()), "hub_moved": hub_moved, "hub_moved_mw": hub_moved_mw, **_hub_sources(region, first),
         "room_mw": room, "short_mw": short, "storage_room_mw": stor_room, "firm_mw": firm, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
         "generators": len(region.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != ABSENT)),
         **(region.limits.figures if region.limits is not None else {}),
@@ -362,6 +362,27 @@ def wrap_up(region: Region, first: FirstPass, hub_taken: Mapping[str, np.ndarray
                        room_mw=room, short_mw=short, storage_room_mw=stor_room, firm_mw=firm,
                        released_ids=np.concatenate(first.released) if first.released else region.ids_of(np.zeros(0, dtype=np.int64)),
                        handed=int(handed.size), later=first.later, hub=first.hub)
+
+
+def _hub_sources(region: Region, first: FirstPass) -> dict[str, float]:
+    """Where the load our EV hubs carry after the round comes from (the state log's check of why storage
+    discharged beside generator spare): consumers of our hub parts a peer did not place, and starved
+    consumers peers handed us (one of them we offered on is counted declined); the rest was offered to no
+    peer. O(those consumers), not the region."""
+    trees = region.trees
+    stor = region.kind == STORAGE
+
+    def on_hubs(parts: Sequence[np.ndarray]) -> np.ndarray:
+        idx = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        a = trees.assignment[idx]
+        return idx[(a >= 0) & stor[np.maximum(a, 0)]] if stor.size else idx[:0]
+
+    offered = np.sort(on_hubs(list(first.hub_to.values())))
+    handed = on_hubs(first.handed_in)
+    handed = handed[~isin_ints(handed, offered)]
+    return {"hub_load_mw": float(trees.load[stor].sum()) if stor.any() else 0.0,
+            "hub_declined_mw": float(trees.demand[offered].astype(np.float64).sum()),
+            "hub_handed_in_mw": float(trees.demand[handed].astype(np.float64).sum())}
 
 
 def tracker_round(region: Region, inp: RoundInput, now: Sequence[ConsumerBatch] = (), coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:

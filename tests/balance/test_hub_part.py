@@ -64,6 +64,7 @@ def test_hub_consumers_a_peer_places_leave_the_hub_in_the_same_tick():
     tail = slice(out_g.ids.size - out_g.handed, out_g.ids.size)  # the giver names them handed (the taker's word beats it)
     assert set(out_g.ids["lo"][tail].tolist()) == on_hub and (out_g.gen_ids[tail] == balance.NO_GENERATOR).all()
     assert out_g.figures["hub_moved"] == 7 and out_g.figures["hub_moved_mw"] == 14.0
+    assert out_g.figures["hub_load_mw"] == out_g.figures["hub_declined_mw"] == 0.0
     named = dict(zip(out_t.ids["lo"].tolist(), out_t.gen_ids.tolist()))
     assert all(named[i] in (10, 11, 12) for i in on_hub)  # on the taker's generators, in its Assign
     assert out_t.figures["starved"] == 0 and out_t.figures["handed_in_accepted"] == 7
@@ -80,6 +81,8 @@ def test_a_taker_places_its_own_load_and_growth_first_and_what_it_cannot_place_s
     left = 7 - int(taken.sum())
     assert left > 0 and g.trees.load.tolist() == [26.0, 2.0 * left]  # the rest stay on the hub, served
     assert out_g.figures["starved"] == 0 and out_g.handed == 7 - left
+    assert out_g.figures["hub_load_mw"] == out_g.figures["hub_declined_mw"] == 2.0 * left  # the state log says why the hub discharges
+    assert out_g.figures["hub_handed_in_mw"] == 0.0
     assert out_t.figures["starved"] == 0  # the taker's own are all placed
     named = set(out_t.ids["lo"].tolist())
     assert named & on_hub == set(offered[taken].tolist()) and not named & set(offered[~taken].tolist())  # never names the rest
@@ -96,3 +99,15 @@ def test_without_an_answer_the_hub_keeps_its_consumers_served():
     lo = g.lo[first_g.hub_to["t"]].astype(np.int64)
     nxt = balance.tracker_round(g, balance.RoundInput(3, statuses=[st], peers=["t"], hub_released=[lo]))
     assert g.trees.load.tolist() == [26.0, 0.0] and set(nxt.released_ids["lo"].tolist()) == set(lo.tolist())
+
+
+def test_the_state_log_says_which_hub_load_came_from_a_peers_starved_this_tick():
+    """A starved consumer a short peer hands into our hub room lands on our hub in our sub-round, after
+    our hub part went out (it is offered at the next tick): `hub_handed_in_mw` counts it, so the state log
+    tells this one-tick discharge from a declined or an unoffered hub part."""
+    g, st = _giver()
+    first_g = balance.first_pass(g, balance.RoundInput(2, statuses=[st], peers=["t"], offers={"t": balance.PeerOffer(0.0, 0.0, room_mw=20.0)}))
+    sub_g, _ = balance.sub_round(g, first_g, [balance.ConsumerBatch(_ids([90]), np.array([3.0], dtype=np.float32))])
+    out = balance.wrap_up(g, sub_g, {})  # (the taker's answer never came: the hub part stays too)
+    assert out.figures["hub_handed_in_mw"] == 3.0 and out.figures["hub_declined_mw"] == 14.0
+    assert out.figures["hub_load_mw"] == 17.0 and out.figures["starved"] == 0

@@ -21,6 +21,7 @@ from scowl.balance.arrays import isin_ints
 from scowl.balance.trees import EMPTY_I, Trees
 
 _SAMPLE = 1 << 16  # demands looked at to guess a head's floor
+_BLOCK = 1 << 16  # of a head, consumers a pick looks at a time
 
 
 class LargestServed:
@@ -43,12 +44,29 @@ class LargestServed:
         while True:
             if want > self._want and not self._whole:
                 self._build(want, max_mw)
-            head = self._head
-            cand = head[~isin_ints(head, exclude)] if exclude.size and head.size else head
-            sums = np.cumsum(self.trees.demand[cand].astype(np.float64))
-            if self._whole or (sums.size and sums[-1] > max_mw):  # the prefix ends inside the head
-                return np.sort(cand[sums <= max_mw])
-            want = max(4 * self._want, 4 * head.size, 256)
+            got, ends_inside = self._prefix(max_mw, exclude)
+            if self._whole or ends_inside:
+                return np.sort(got)
+            want = max(4 * self._want, 4 * self._head.size, 256)
+
+    def _prefix(self, max_mw: float, exclude: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The head's longest prefix (less `exclude`) whose demand sums (float64, in order) to at most
+        `max_mw`, and whether it ends inside the head; a block of the head at a time (the running sums
+        np.cumsum's of the whole, one block after another), stopping at the block where it ends: a
+        pick is a few thousand consumers, the head late in the day a million (the hubs' load)."""
+        head, d = self._head, self.trees.demand
+        parts, carry = [], np.zeros(1)
+        for a in range(0, head.size, _BLOCK):
+            part = head[a : a + _BLOCK]
+            if exclude.size:
+                part = part[~isin_ints(part, exclude)]
+            sums = np.cumsum(np.concatenate([carry, d[part]]))[1:]
+            k = int(np.searchsorted(sums, max_mw, side="right"))  # (sums never fall: demands are >= 0)
+            parts.append(part[:k])
+            if k < part.size:
+                return np.concatenate(parts), True
+            carry = sums[-1:] if sums.size else carry
+        return (np.concatenate(parts) if parts else head[:0]), False
 
     def _ours(self, idx: np.ndarray | None) -> np.ndarray:
         """The consumers of `idx` (None: of the whole region, with no index list as long as it) this

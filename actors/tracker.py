@@ -144,6 +144,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
     def on_summary(self, msg: wire.RegionSummary, env: wire.Envelope):
         for tick, n, taken in msg.hub_took:  # (its answers about our hub parts again: one lost on its way counts now)
             self._hub_answer(env.sender, tick, n, taken, repeat=True)
+        self._hub_confirmed(env.sender, msg.tick, msg.hub_heard)  # (or the consumers of its hub part we placed are named again)
         self.summaries.add(msg.tick, env.sender, (env.sender, msg))
         self._maybe_round(msg.tick + 1)
 
@@ -244,6 +245,8 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         answers = self._hub_answers.pop(tick, {})
         self._hub_answers = {t: a for t, a in self._hub_answers.items() if t > tick}
         self._hub_unanswered(first, missing)
+        self._hub_answered(first, answers)
+        self._rename_unheard(tick)
         out = balance.wrap_up(self.region, first, answers, coming=self._later).sent()
         del first  # (with out.sent(): round 0's result arrays are not held while its messages are packed)
         round_s = self._first_s + time.perf_counter() - t0
@@ -269,7 +272,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         for peer in self.peer_trackers:  # the peer's next first pass waits for it
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count,
                                                    out.room_mw, out.short_mw, out.storage_room_mw, took=self._took_of(peer), firm_mw=out.firm_mw,
-                                                   hub_took=self._hub_took_of(peer, tick)))
+                                                   hub_took=self._hub_took_of(peer, tick), hub_heard=self._hub_heard_of(peer, tick)))
         self.done(tick, {"round_s": round_s, **out.figures, "missing_peers": self._missing_now, "unreachable": len(self.unreachable)})
         if self._fresh_status or self._fresh_reports:  # came while the sub-round waited: a continuous round next
             self._kick()

@@ -46,6 +46,9 @@ class HandoverTaking:
         self.late_handovers = 0  # consumers in peers' Handovers that came after our sub-round of the tick after theirs: not taken
         self._took: dict[str, list[int]] = {}  # the ticks of each peer's Handovers we took, the last ANSWER_WINDOW
         self._hub_said: dict[str, list[tuple[int, int, bytes]]] = {}  # peer -> our answers placing any of its hub parts, recent
+        self._hub_placed: dict[str, dict[int, np.ndarray]] = {}  # giver -> tick -> global indices of its hub part we placed, recent
+        self._hub_heard_by: set[tuple[str, int]] = set()  # (giver, tick): its summary says it applied our answer in time
+        self._hub_heard: dict[str, list[int]] = {}  # peer -> ticks of its answers about our hub parts we applied in time, recent
 
     def _take_handovers(self, tick: int) -> list[balance.ConsumerBatch]:
         """The starved consumers peers handed us that the sub-round of `tick` takes (sender order;
@@ -82,12 +85,38 @@ class HandoverTaking:
         self._hub_said[peer] = said
         return said
 
+    def _hub_heard_of(self, peer: str, tick: int) -> list[int]:
+        """What our RegionSummary of `tick` tells `peer`: the ticks of its answers about our hub parts we
+        applied before our Assign (one not listed in our summary of its tick: it names those consumers again)."""
+        heard = [t for t in self._hub_heard.get(peer, []) if t >= tick - balance.HUB_ANSWER_WINDOW]
+        self._hub_heard[peer] = heard
+        return heard
+
+    def _rename_unheard(self, tick: int) -> None:
+        """Before our round of `tick`: the consumers we placed from a giver's hub part of an earlier tick
+        whose answer its summary of that tick did not say it applied in time (it came late or was lost, or
+        that summary was): our Assign and TreeDelta name them again, where they are now (if still ours),
+        once, so every population and fleet follows us, not the giver's Assign that named them on its hub."""
+        for giver, placed in self._hub_placed.items():
+            for t in [t for t in placed if t < tick]:
+                idx = placed.pop(t)
+                if (giver, t) not in self._hub_heard_by:
+                    loc = self.region.local_of[idx]
+                    self.region.announced = np.concatenate([self.region.announced, loc[loc >= 0].astype(np.int64)])
+        self._hub_heard_by = {(g, t) for g, t in self._hub_heard_by if t >= tick - 1}
+
+    def _hub_confirmed(self, giver: str, tick: int, heard: list[int]) -> None:
+        """`giver`'s summary of `tick`: whether it applied our answer about its hub part of `tick` in time."""
+        if tick in heard:
+            self._hub_heard_by.add((giver, tick))
+
     def _answer_hubs(self, tick: int, taken: list[np.ndarray]) -> None:
         """Each giver of a hub part this tick: which of it our sub-round placed (it waits for this)."""
-        for (sender, _), mask in zip(self._hub_in, taken):
+        for (sender, part), mask in zip(self._hub_in, taken):
             answer = wire.HubTaken(tick, int(mask.size), np.packbits(mask).tobytes())
             if mask.any():  # (an answer placing none needs no repeat: without one the giver keeps them)
                 self._hub_said.setdefault(sender, []).append((answer.tick, answer.n, answer.taken))
+                self._hub_placed.setdefault(sender, {})[tick] = self.region.global_index(part.ids[mask])
             self.send(sender, answer)
         self._hub_in = []
 
@@ -125,11 +154,17 @@ class HandoverTaking:
             return None if repeat else f"{n} bits answer no unanswered hub part of ours"
         del self._hub_offers[tick][peer]
         mask = _unpack(taken, n)
-        if mask.any():  # after our deadline: they are the peer's now
+        if mask.any():  # after our deadline: they are the peer's now (it names them again: our summary did not list the tick)
             self._hub_late.append(offered[mask])
             self.hub_late += int(mask.sum())
             log.warning("%s: %s placed %d of our hub consumers of tick %d after we had sent: released next round", self.name, peer, int(mask.sum()), tick)
         return None
+
+    def _hub_answered(self, first: Any, answers: dict[str, np.ndarray]) -> None:
+        """The peers whose answers about our hub parts of this tick our Assign follows: our summaries say so."""
+        for peer in answers:
+            if first.hub.get(peer):
+                self._hub_heard.setdefault(peer, []).append(first.tick)
 
     def _hub_unanswered(self, first: Any, missing: list[str]) -> None:
         """Our deadline passed without these peers' answers: what we offered them stays on our hubs,

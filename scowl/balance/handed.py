@@ -30,7 +30,7 @@ import numpy as np
 ANSWER_WINDOW = 32  # ticks: a summary lists the giver's Handovers taken this long back (wire RegionSummary.took)
 # ticks: a summary repeats the answers about the giver's hub parts this long back (wire RegionSummary.hub_took),
 # and a giver applies an answer that comes this late (one lost HubTaken, or a few lost summaries, lose nothing)
-HUB_ANSWER_WINDOW = 4
+HUB_ANSWER_WINDOW = ANSWER_WINDOW
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("verdict", "tick"): TICK,
     ("region-summary", "tick"): TICK, ("region-summary", "capacity_mw"): MW,
     ("region-summary", "load_mw"): MW, ("region-summary", "starved_mw"): MW, ("region-summary", "starved"): (0, 2**40),
-    ("region-summary", "took"): TICK, ("region-summary", "room_mw"): MW, ("region-summary", "firm_mw"): MW,
+    ("region-summary", "took"): TICK, ("region-summary", "hub_heard"): TICK, ("region-summary", "room_mw"): MW, ("region-summary", "firm_mw"): MW,
     ("region-summary", "short_mw"): MW, ("region-summary", "storage_room_mw"): MW,
     ("locate", "nameplate_mw"): MW,
     ("consumer-join", "first"): (0, 2**63), ("consumer-join", "count"): (0, 2**40),
@@ -60,7 +60,9 @@ RELATIONS: dict[str, list[tuple[str, object]]] = {
                        # hub_took: (tick, n, bitmap of n bits) answers to the recipient's hub parts, recent, one a tick
                        (f"hub_took: ticks within [tick - {HUB_ANSWER_WINDOW}, tick], no repeats, n >= 0, bitmaps of n bits",
                         lambda m: len({t for t, _, _ in m.hub_took}) == len(m.hub_took) <= HUB_ANSWER_WINDOW + 1
-                        and all(m.tick - HUB_ANSWER_WINDOW <= t <= m.tick and 0 <= n < 2**40 and len(b) == (n + 7) // 8 for t, n, b in m.hub_took))],
+                        and all(m.tick - HUB_ANSWER_WINDOW <= t <= m.tick and 0 <= n < 2**40 and len(b) == (n + 7) // 8 for t, n, b in m.hub_took)),
+                       (f"hub_heard within [tick - {HUB_ANSWER_WINDOW}, tick], no repeats", lambda m: len(set(m.hub_heard)) == len(m.hub_heard) <= HUB_ANSWER_WINDOW + 1
+                        and all(m.tick - HUB_ANSWER_WINDOW <= t <= m.tick for t in m.hub_heard))],
 }
 
 

@@ -23,8 +23,12 @@ class RegionSummary(Message, frozen=True):
     took within the last 32 ticks (in my sub-round of their tick, or of the next one when it came too late: I placed their
     starved consumers or keep them starved, and take their served ones at my next round), repeated in every summary so
     one lost summary loses no answer. A Handover of tick t not listed by my summary of a tick after t I never take.
-    `hub_took`: my `HubTaken` answers to you of the last 4 ticks that placed any of your hub part, as (tick, n, taken),
-    repeated in every summary: an answer lost on its way still releases them at your end (held by one tracker)."""
+    `hub_took`: my `HubTaken` answers to you of the last 32 ticks that placed any of your hub part, as (tick, n, taken),
+    repeated in every summary: an answer lost on its way still releases them at your end (held by one tracker).
+    `hub_heard`: the ticks (the last 32) of your answers about my hub parts I applied before my Assign of their tick.
+    The consumers you placed from a hub part of mine whose tick is not listed in my summary of that tick (your answer
+    came late, or was lost, or this summary is): name them again (where they are now) at your next round, so every
+    population and fleet follows your word, not my Assign that named them on my hub."""
 
     tick: int
     capacity_mw: float
@@ -38,6 +42,7 @@ class RegionSummary(Message, frozen=True):
     took: list[int] = []
     firm_mw: float = 0.0
     hub_took: list[tuple[int, int, bytes]] = []
+    hub_heard: list[int] = []
 
 
 @message("handover")

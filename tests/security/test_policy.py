@@ -115,6 +115,9 @@ def test_a_region_summarys_repeated_hub_answers_must_be_recent_and_fit_their_con
     for bad in ([(9, 9, bytes(1))], [(9, 9, bytes(2)), (9, 9, bytes(2))], [(10 - balance.HUB_ANSWER_WINDOW - 1, 8, bytes(1))],
                 [(11, 8, bytes(1))], [(9, -8, b"")]):
         assert "hub_took" in check(msgspec.structs.replace(summary, hub_took=bad)), bad
+    assert check(msgspec.structs.replace(summary, hub_heard=[9, 10])) is None
+    for bad_ticks in ([11], [9, 9], [10 - balance.HUB_ANSWER_WINDOW - 1]):
+        assert check(msgspec.structs.replace(summary, hub_heard=bad_ticks)) is not None, bad_ticks
 
 
 def test_a_region_summary_with_a_negative_shortfall_or_hub_room_is_refused():

@@ -312,7 +312,11 @@ def wrap_up(region: Region, first: FirstPass, hub_taken: Mapping[str, np.ndarray
         keep = ~isin_ints(changed, np.sort(first.dropped))
         res = replace(res, moved=changed[keep], moved_from=res.moved_from[keep], moved_to=res.moved_to[keep])
         changed = res.moved
-    gen = np.where(res.moved_to >= 0, region.gen_ids[np.maximum(res.moved_to, 0)] if len(region.gen_ids) else 0, NO_GENERATOR)
+    if len(region.gen_ids):  # (in place: round 0 names every consumer, so no more arrays that long than needed)
+        gen = region.gen_ids[np.maximum(res.moved_to, 0)]
+        gen[res.moved_to < 0] = NO_GENERATOR
+    else:
+        gen = np.where(res.moved_to >= 0, 0, NO_GENERATOR)
     # accepted or kept starved: their new tracker is us; and those we hold that a population
     # back from a partition believes elsewhere (region.reannounce): where they are
     for idx in [*handed_in, region.take_announced()]:
@@ -357,7 +361,7 @@ def wrap_up(region: Region, first: FirstPass, hub_taken: Mapping[str, np.ndarray
         **(region.limits.figures if region.limits is not None else {}),
         **region.view(),
     }
-    return RoundOutput(ids=region.ids.named(changed), gen_ids=gen.astype(np.int32), steer_gen_ids=region.gen_ids[steer],
+    return RoundOutput(ids=region.ids.named(changed), gen_ids=gen.astype(np.int32, copy=False), steer_gen_ids=region.gen_ids[steer],
                        setpoint_mw=region.setpoint[steer].copy(), handovers=first.handovers, summary=after, result=res, figures=figures,
                        room_mw=room, short_mw=short, storage_room_mw=stor_room, firm_mw=firm,
                        released_ids=np.concatenate(first.released) if first.released else region.ids_of(np.zeros(0, dtype=np.int64)),

@@ -251,7 +251,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         del first  # (with out.sent(): round 0's result arrays are not held while its messages are packed)
         round_s = self._first_s + time.perf_counter() - t0
         self.rounds += 1
-        self._seq = 0
+        self._interim_seq = 0
         self.round_seconds.append(round_s)
         # each message is built when the bytes this tracker has in flight allow (send_built: round 0 names everyone)
         owner = tracker_out.owners(out.ids["lo"], self._pop_ranges)

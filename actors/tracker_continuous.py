@@ -45,7 +45,7 @@ class ContinuousRounds:
         self._kicked = False
         self.interim_rounds = 0
         self.interim_seconds = 0.0
-        self._seq = 0  # continuous rounds since the last tick round
+        self._interim_seq = 0  # continuous rounds since the last tick round (an Assign's seq; not the envelope counter `_seq`)
 
     def _kick(self) -> None:
         """A continuous round as soon as the loop is free (one pending at a time: it takes
@@ -72,12 +72,12 @@ class ContinuousRounds:
         self.round_wall = (self.round_wall[0], t0)
         if not out.ids.size:
             return
-        self._seq += 1
+        self._interim_seq += 1
         owner = range_owner(out.ids["lo"], self._pop_ranges)
         for k, p in enumerate(self.plan.populations):
             mine = (owner == k) | (owner == NO_OWNER)
             if mine.any():
-                self.send(p.name, wire.Assign.pack_ids(tick=self._finished, ids=out.ids[mine], gen_ids=out.gen_ids[mine], seq=self._seq))
+                self.send(p.name, wire.Assign.pack_ids(tick=self._finished, ids=out.ids[mine], gen_ids=out.gen_ids[mine], seq=self._interim_seq))
         delta = wire.TreeDelta.pack(tick=max(self.tick_now, 0), ids=out.ids, gen_ids=out.gen_ids)
         for fleet in sorted(self.gen_status.expected_at(max(self.tick_now, 0))):
             self._note_unsent(fleet, out.ids)

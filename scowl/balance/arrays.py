@@ -63,6 +63,20 @@ def bin_sums(bins: np.ndarray, weights: np.ndarray, n: int, where: np.ndarray | 
     return out
 
 
+def sum_at(values: np.ndarray, idx: np.ndarray, leaf: int = 1 << 16) -> float:
+    """`float(values[idx].astype(np.float64).sum())` to the bit, without the gathered float64
+    copy as long as `idx` (a first round's starved queue: millions). numpy sums a contiguous
+    float64 array pairwise: halves, the first rounded down to a multiple of 8, to blocks of 128;
+    the same halving down to `leaf`, each leaf summed by numpy, adds the same terms in the same
+    tree (tests/balance/test_arrays.py checks it against the one-array sum)."""
+    n = idx.size
+    if n <= max(leaf, 128):  # (numpy halves only above 128)
+        return float(values[idx].astype(np.float64).sum())
+    half = n // 2
+    half -= half % 8
+    return sum_at(values, idx[:half], leaf) + sum_at(values, idx[half:], leaf)
+
+
 def in_queue_order(idx: np.ndarray, assign: np.ndarray, key: np.ndarray, value: int, block: int = 1 << 18) -> bool:
     """Whether `assign[idx]` is `value` for every one and `idx` is strictly increasing, and `key[idx]`
     non-decreasing (sorted by key, then index: a registration's joiners), checked a block at a time:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from scowl.balance.arrays import sum_at
 from scowl.balance.place import plan_placement
 from scowl.balance.trees import ABSENT, EMPTY_I, Trees, as_index, as_power, unique_ints
 
@@ -29,7 +30,7 @@ def region_summary(trees: Trees, safety_threshold: float = 0.10) -> RegionSummar
     """Totals for dispatch, storage and spare-capacity adverts (O(G) plus the starved set)."""
     cap = trees.cap(safety_threshold)
     starved = trees.starved()  # longest starved first
-    starved_mw = float(trees.demand[starved].astype(np.float64).sum())
+    starved_mw = sum_at(trees.demand, starved)  # (no float64 copy of a first round's millions)
     capacity, load = float(cap.sum()), float(trees.load.sum())
     return RegionSummary(
         capacity_mw=capacity,

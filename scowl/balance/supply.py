@@ -135,22 +135,10 @@ def _more_gas(region: Region, res: RebalanceResult, base: np.ndarray, output: np
 def merge_results(first: RebalanceResult, second: RebalanceResult, trees: Trees) -> RebalanceResult:
     """Two rebalances of one round as one: what moved from the start of the first to now.
     Both lists are sorted: the second's (a few, mostly) are merged into the first's (a first
-    round's millions) by a binary search, with no region-wide mark, sort or second copy of them;
-    a list kept whole is returned as it is, not copied (round 0's peak holds less)."""
-    f, s = first.moved, second.moved
-    if s.size:
-        pos = np.searchsorted(f, s)
-        known = pos < f.size
-        known[known] = f[pos[known]] == s[known]  # moved in both: the first saw the start
-        fresh = ~known
-        at = pos[fresh]
-        touched = np.insert(f, at, s[fresh])  # (at ascending with s: sorted, unique)
-        start = second.moved_from[fresh]
-        start = all_starved(f.size + start.size) if _all_starved(first.moved_from) and bool((start == STARVED).all()) else \
-            np.insert(first.moved_from.astype(np.int32, copy=False), at, start)  # (round 0's moved_from: no memory)
-        del pos, known, fresh, at
-    else:
-        touched, start = f, first.moved_from.astype(np.int32, copy=False)
+    round's millions) by a binary search, with no region-wide mark, sort or second copy of them
+    (or the first's into the second's when the second is the longer: `_union`); a list kept whole
+    is returned as it is, not copied (round 0's peak holds less)."""
+    touched, start = _union(first, second)
     end = trees.assignment[touched]
     moved = start != end
     if moved.all():
@@ -162,6 +150,39 @@ def merge_results(first: RebalanceResult, second: RebalanceResult, trees: Trees)
                            restored=_subset(idx, (frm == STARVED) & (to >= 0)), shed=first.shed + second.shed,
                            overloaded=first.overloaded, starved_count=second.starved_count, starved_mw=second.starved_mw,
                            passes=first.passes + second.passes, load=second.load)
+
+
+def _union(first: RebalanceResult, second: RebalanceResult) -> tuple[np.ndarray, np.ndarray]:
+    """Both rounds' moved lists as one sorted list, and where each one was at the start of the
+    first: the shorter list is found in the longer by a binary search and inserted (the index
+    arrays as long as the shorter: a first round whose second placement placed the millions
+    holds no intp copy of them). One moved in both: the first saw its start."""
+    f, s = first.moved, second.moved
+    if not s.size:
+        return f, first.moved_from.astype(np.int32, copy=False)
+    if s.size <= f.size:
+        pos = np.searchsorted(f, s.astype(f.dtype, copy=False))  # (not an int64 copy of an int32 f: millions)
+        known = pos < f.size
+        known[known] = f[pos[known]] == s[known]  # moved in both: the first saw the start
+        fresh = ~known
+        at = pos[fresh]
+        touched = np.insert(f, at, s[fresh])  # (at ascending with s: sorted, unique)
+        start = second.moved_from[fresh]
+        if _all_starved(first.moved_from) and bool((start == STARVED).all()):
+            return touched, all_starved(touched.size)
+        return touched, np.insert(first.moved_from.astype(np.int32, copy=False), at, start)  # (round 0's: no memory)
+    pos = np.searchsorted(s, f.astype(s.dtype, copy=False))
+    known = pos < s.size
+    known[known] = s[pos[known]] == f[known]  # moved in both
+    fresh = ~known
+    at = pos[fresh]
+    touched = np.insert(s, at, f[fresh])
+    was = first.moved_from
+    if _all_starved(second.moved_from) and bool((was == STARVED).all()):
+        return touched, all_starved(touched.size)
+    start = np.insert(second.moved_from.astype(np.int32, copy=False), at, was[fresh].astype(np.int32, copy=False))
+    start[np.searchsorted(touched, f[known])] = was[known]  # (the first saw their start)
+    return touched, start
 
 
 def _all_starved(a: np.ndarray) -> bool:

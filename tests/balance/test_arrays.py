@@ -98,3 +98,17 @@ def test_in_queue_order_says_when_the_queue_merges_sort_would_change_nothing_a_b
     minus = np.full(6, -1, dtype=np.int32)
     assert not in_queue_order(np.array([0, 1, 2, 3], dtype=np.int32), minus, np.array([0, 0, 1, 0, 0, 0], dtype=np.int32), -1, block=2)
     assert not in_queue_order(np.array([0, 1, 2, 3], dtype=np.int32), minus, np.array([0, 0, 0, 0, 0, 0]) - np.arange(6), -1, block=3)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 129, 1000, 4099, 70_001])
+def test_sum_at_is_the_gathered_float64_sum_to_the_bit_halved_to_small_leaves(n):
+    from scowl.balance.arrays import sum_at
+    rng = np.random.default_rng(n)
+    values = (rng.lognormal(0.0, 3.0, n + 5) * 1e-3).astype(np.float32)  # (wide range: any other order of adds differs)
+    idx = rng.permutation(n + 5)[:n].astype(np.int32)
+    whole = float(values[idx].astype(np.float64).sum())
+    for leaf in (1, 128, 1000, 1 << 16):
+        assert sum_at(values, idx, leaf) == whole
+    if n > 1000:  # the test can fail: a plain blockwise sum is not the same float
+        blockwise = sum(float(values[idx[a : a + 1000]].astype(np.float64).sum()) for a in range(0, n, 1000))
+        assert blockwise != whole

@@ -77,6 +77,18 @@ def sum_at(values: np.ndarray, idx: np.ndarray, leaf: int = 1 << 16) -> float:
     return sum_at(values, idx[:half], leaf) + sum_at(values, idx[half:], leaf)
 
 
+def gather_or(values: np.ndarray, idx: np.ndarray, missing: int, block: int = 1 << 16) -> np.ndarray:
+    """`values[np.maximum(idx, 0)]` with `missing` where idx < 0 (values' dtype), a block at a
+    time: no index-long copy of `idx` (a first round's millions)."""
+    out = np.empty(idx.size, dtype=values.dtype)
+    for a in range(0, idx.size, block):
+        i = idx[a : a + block]
+        o = out[a : a + block]
+        o[:] = values[np.maximum(i, 0)]
+        o[i < 0] = missing
+    return out
+
+
 def in_queue_order(idx: np.ndarray, assign: np.ndarray, key: np.ndarray, value: int, block: int = 1 << 18) -> bool:
     """Whether `assign[idx]` is `value` for every one and `idx` is strictly increasing, and `key[idx]`
     non-decreasing (sorted by key, then index: a registration's joiners), checked a block at a time:

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from scowl.balance.arrays import isin_ints
+from scowl.balance.arrays import gather_or, isin_ints
 from scowl.balance.consumer_ids import NamedIds
 from scowl.balance.dispatch import ramp_room
 from scowl.balance.giving import HANDOVER_MARGIN, PeerOffer, pick_handovers
@@ -312,9 +312,8 @@ def wrap_up(region: Region, first: FirstPass, hub_taken: Mapping[str, np.ndarray
         keep = ~isin_ints(changed, np.sort(first.dropped))
         res = replace(res, moved=changed[keep], moved_from=res.moved_from[keep], moved_to=res.moved_to[keep])
         changed = res.moved
-    if len(region.gen_ids):  # (in place: round 0 names every consumer, so no more arrays that long than needed)
-        gen = region.gen_ids[np.maximum(res.moved_to, 0)]
-        gen[res.moved_to < 0] = NO_GENERATOR
+    if len(region.gen_ids):  # (a block at a time: round 0 names every consumer, so no more arrays that long than needed)
+        gen = gather_or(region.gen_ids, res.moved_to, NO_GENERATOR)
     else:
         gen = np.where(res.moved_to >= 0, 0, NO_GENERATOR)
     # accepted or kept starved: their new tracker is us; and those we hold that a population

@@ -6,6 +6,7 @@ advertise to peers (`room_and_short`, and last its EV hubs' `storage_room`). Pur
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from scowl.balance.fair import rotate
 from scowl.balance.handover import region_summary
 from scowl.balance.region import GenUpdate, Region
 from scowl.balance.round import RebalanceResult, all_starved, rebalance
-from scowl.balance.trees import STARVED, Trees
+from scowl.balance.trees import EMPTY_G, STARVED, Trees
 from scowl.model import CONTINUOUS, STORAGE
 
 
@@ -92,7 +93,9 @@ def dispatch_and_place(region: Region, tick: int | None = None, charge: bool = F
     res = rebalance(trees, region.thr, clock=tick)
     if not res.starved_count:
         return res
-    res = _more_gas(region, res, base, output, tick)
+    if _more_gas(region, base, output):
+        res = replace(res, moved_to=EMPTY_G)  # (its only reference: a first round's millions go before the second pass)
+        res = merge_results(res, rebalance(trees, region.thr, clock=tick), trees)
     if res.starved_count and region.rotate_after:
         res = merge_results(res, rotate(trees, region.thr, region.rotate_after), trees)
     return res
@@ -111,25 +114,28 @@ def place_handed_in(region: Region, base: np.ndarray, tick: int) -> RebalanceRes
     output = _dispatch(region, base, floor=floor)
     trees.apply_generator_updates(np.arange(len(output)), output)
     res = rebalance(trees, region.thr, clock=tick)
-    if res.starved_count:
-        res = _more_gas(region, res, base, output, tick, floor)
+    if res.starved_count and _more_gas(region, base, output, floor):
+        res = replace(res, moved_to=EMPTY_G)
+        res = merge_results(res, rebalance(trees, region.thr, clock=tick), trees)
     return res
 
 
-def _more_gas(region: Region, res: RebalanceResult, base: np.ndarray, output: np.ndarray, tick: int | None,
-              floor: np.ndarray | None = None) -> RebalanceResult:
-    """The second pass of `dispatch_and_place`: more gas for whole consumers, placed again."""
+def _more_gas(region: Region, base: np.ndarray, output: np.ndarray, floor: np.ndarray | None = None) -> bool:
+    """The second pass of `dispatch_and_place`: more gas for whole consumers (the load plus the
+    largest starved consumer per generator), set on the trees; False when none can give more.
+    The caller then places again and merges: the merge reads where consumers are now from the
+    trees, not the first pass's `moved_to`, which the caller lets go first."""
     trees = region.trees
     steer = np.isin(region.kind, (CONTINUOUS, STORAGE))
     ramp = region.pmax if region.warm else region.ramp
     more = np.where(steer, np.minimum(np.minimum(region.available, region.pmax), base + ramp) - output, 0.0)
     if float(np.maximum(more, 0.0).sum()) <= 0:
-        return res
+        return False
     starved = trees.demand[trees.assignment == STARVED].astype(np.float64)
     extra = float(starved.max()) * max(1, int(np.count_nonzero(output > 0))) if starved.size else 0.0
     output = _dispatch(region, base, extra, floor=floor)
     trees.apply_generator_updates(np.arange(len(output)), output)
-    return merge_results(res, rebalance(trees, region.thr, clock=tick), trees)
+    return True
 
 
 def merge_results(first: RebalanceResult, second: RebalanceResult, trees: Trees) -> RebalanceResult:

@@ -112,3 +112,16 @@ def test_sum_at_is_the_gathered_float64_sum_to_the_bit_halved_to_small_leaves(n)
     if n > 1000:  # the test can fail: a plain blockwise sum is not the same float
         blockwise = sum(float(values[idx[a : a + 1000]].astype(np.float64).sum()) for a in range(0, n, 1000))
         assert blockwise != whole
+
+
+def test_gather_or_is_the_clipped_gather_with_missing_where_negative_a_block_at_a_time():
+    from scowl.balance.arrays import gather_or
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 1 << 40, 77)
+    idx = rng.integers(-1, 77, 10_000).astype(np.int32)
+    want = values[np.maximum(idx, 0)]
+    want[idx < 0] = -7
+    for block in (1, 333, 1 << 16):
+        got = gather_or(values, idx, -7, block)
+        assert np.array_equal(got, want) and got.dtype == want.dtype
+    assert gather_or(values, idx[:0], -7).size == 0

@@ -16,7 +16,8 @@ No wait without a deadline. Every tick's rows go to the journal of the durable s
 the tick ends (scowl.statelog), so a killed run keeps every tick before it. A tick that waits
 `report_after_s` says on the terminal whom it waits for; at `tick_deadline_s` the peers still
 awaited are declared lost (the degraded rule: absent, as a dead peer) and the day goes on.
-Waiting for the peers to start has a deadline too (`start_deadline_s`). A failure of the
+Waiting for the peers to start has a deadline too (`start_deadline_s`; one that died before
+tick 0 ends the run sooner: actors.starting). A failure of the
 metronome itself (the disk is full, a final report it cannot read) ends the run on purpose:
 the reason is in `failure`, the peers are sent Stop, and what was recorded is written, marked
 partial. Interrupted (a signal, the node stopping), it writes what it gathered, marked partial.
@@ -36,6 +37,7 @@ import zmq.asyncio
 
 from scowl import wire
 from scowl.actors.membership import OpenMembership
+from scowl.actors.starting import StartFailed, StartWait
 from scowl.analysis.deaths import death_costs
 from scowl.analysis.meta import run_meta
 from scowl.errors import ActorError
@@ -54,7 +56,7 @@ FINALS_TIMEOUT_S = 30.0
 log = logging.getLogger("scowl.metronome")
 
 
-class Metronome(OpenMembership):
+class Metronome(StartWait, OpenMembership):
     role = "metronome"
 
     def __init__(self, name: str, address: str, plan: RunPlan, ticks: int, tick_seconds: float,
@@ -183,7 +185,7 @@ class Metronome(OpenMembership):
             await self._day()
         except asyncio.CancelledError:
             raise  # stopped from outside: on_stop writes what was gathered
-        except StateLogError as exc:
+        except (StateLogError, StartFailed) as exc:
             self.failure = str(exc)
         except Exception as exc:
             log.exception("%s: the run failed", self.name)
@@ -202,23 +204,6 @@ class Metronome(OpenMembership):
             self.say(f"error: {self.failure}")
         await self._stop_everyone("run finished" if self.failure is None else f"run failed: {self.failure}")
         self.finished.set()
-
-    async def _await_start(self) -> None:
-        """Every peer ready and subscribed, saying whom we wait for; ActorError at the deadline."""
-        t0 = time.monotonic()
-        while not self._all_ready.is_set():
-            waited = time.monotonic() - t0
-            if waited >= self.start_deadline_s:
-                missing = sorted(self.expected - self.ready)
-                raise ActorError(f"{len(missing)} peer(s) never said ready within {self.start_deadline_s:g} s: "
-                                 f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
-            try:
-                await asyncio.wait_for(self._all_ready.wait(), min(self.report_after_s, self.start_deadline_s - waited))
-            except TimeoutError:
-                if time.monotonic() - t0 < self.start_deadline_s:
-                    missing = sorted(self.expected - self.ready)
-                    self.say(f"waiting {time.monotonic() - t0:.0f} s for {len(missing)} peer(s) to start: {', '.join(missing[:10])}")
-        await self.await_subscribers(self.expected, timeout=max(10.0, self.start_deadline_s - (time.monotonic() - t0)))
 
     async def _await_tick(self, tick: int) -> None:
         """Lockstep: until every counted peer reported `tick`, probing the silent ones; says

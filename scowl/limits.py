@@ -4,11 +4,13 @@ descriptor, and ZeroMQ caps a context's sockets at 1023 unless told otherwise).
 `raise_fd_limit()` lifts the soft RLIMIT_NOFILE to the hard limit (what a process may do
 without privileges); `sockets_allowed()` is what a context may then open; `check_sockets(n)`
 says, before a run starts, when `n` sockets will not fit, instead of letting an actor die on
-"Too many open files" halfway through its boot."""
+"Too many open files" halfway through its boot. `memory_limits()` says what caps a process's
+address space (ulimit -v, strict overcommit), for an error about memory reserved up front."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 log = logging.getLogger("scowl.limits")
 
@@ -51,3 +53,24 @@ def check_sockets(needed: int, where: str) -> str | None:
     return (f"{where} needs about {needed} sockets (file descriptors) but this process may open {allowed} "
             f"(open-files limit {soft}, hard limit {hard}); raise it (ulimit -n {needed + FD_RESERVE}, as root "
             "if above the hard limit), or run with --processes, or use fewer actors")
+
+
+def memory_limits() -> str:
+    """What caps this process's address space, in words ("" when nothing does): the soft
+    RLIMIT_AS (ulimit -v), and strict overcommit (vm.overcommit_memory = 2: every reservation
+    counts against the commit limit, even pages never touched)."""
+    found = []
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            found.append(f"this process's address space is capped at {soft // 1024:,} KB (ulimit -v)")
+    except ImportError:  # pragma: no cover - not POSIX
+        pass
+    try:
+        if Path("/proc/sys/vm/overcommit_memory").read_text().strip() == "2":
+            found.append("the kernel does not overcommit (vm.overcommit_memory = 2)")
+    except OSError:
+        pass
+    return "; ".join(found)

@@ -86,6 +86,14 @@ class Region:
         self._view_placed = 0  # the view (scowl.balance.views) as of the last `view`: consumers placed,
         self._view_sum = 0  # and the sum of their (consumer, generator) pair hashes modulo 2^64
 
+    @staticmethod
+    def up_front_bytes(n_global: int, id_dtype: np.dtype) -> int:
+        """The address space `Region(n_global, ...)` takes at once (resident only as used): room
+        for every consumer of the run in the trees' arrays, the ids and the global -> local table."""
+        trees, ids = Trees(np.zeros(0)), ConsumerIds(id_dtype, 0)
+        per = sum(int(getattr(trees, a).itemsize) for a in ARRAYS) + ids.lo.itemsize + ids.code.itemsize
+        return n_global * (per + LocalIndex(0)[:0].itemsize)
+
     # ---------------------------------------------------------------- membership
 
     def frozen(self, unheard: Sequence[int]) -> np.ndarray | None:

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from scowl.balance.arrays import gather_or, isin_ints
+from scowl.balance.arrays import gather_or, isin_ints, sum_at
 from scowl.balance.consumer_ids import NamedIds
 from scowl.balance.dispatch import ramp_room
 from scowl.balance.giving import HANDOVER_MARGIN, PeerOffer, pick_handovers
@@ -376,16 +376,15 @@ def _hub_sources(region: Region, first: FirstPass) -> dict[str, float]:
     stor = region.kind == STORAGE
 
     def on_hubs(parts: Sequence[np.ndarray]) -> np.ndarray:
-        idx = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        a = trees.assignment[idx]
-        return idx[(a >= 0) & stor[np.maximum(a, 0)]] if stor.size else idx[:0]
+        idx = np.asarray(parts[0], dtype=np.int64) if len(parts) == 1 else \
+            np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        return idx[gather_or(stor, trees.assignment[idx], False)] if stor.size else idx[:0]  # (gather_or: no copy as long)
 
     offered = np.sort(on_hubs(list(first.hub_to.values())))
     handed = on_hubs(first.handed_in)
     handed = handed[~isin_ints(handed, offered)]
     return {"hub_load_mw": float(trees.load[stor].sum()) if stor.any() else 0.0,
-            "hub_declined_mw": float(trees.demand[offered].astype(np.float64).sum()),
-            "hub_handed_in_mw": float(trees.demand[handed].astype(np.float64).sum())}
+            "hub_declined_mw": sum_at(trees.demand, offered), "hub_handed_in_mw": sum_at(trees.demand, handed)}
 
 
 def tracker_round(region: Region, inp: RoundInput, now: Sequence[ConsumerBatch] = (), coming: Sequence[ConsumerBatch] = ()) -> RoundOutput:

@@ -149,11 +149,22 @@ def test_sigkill_of_the_metronome(config, tmp_path):
     assert not (out / JOURNAL).exists(), "consolidated into state.parquet"
 
 
+@pytest.fixture(scope="module")
+def long_config(tmp_path_factory) -> str:
+    """The matrix's day, long enough that a signal always lands mid-day: a 20-tick day now runs ~10
+    ticks a second, and one run (CI, 734fa9e) finished all 20 between the signal at tick 8 and its
+    effect, so its summary was complete (`partial` false) while the test expected an interrupted one."""
+    path = tmp_path_factory.mktemp("cfg-long") / "faults-long.toml"
+    path.write_text(scenario_toml(override(load_scenario("configs/small.toml"), {"scenario.ticks": 10 * TICKS,
+                                                                                     "response.death_grace_s": GRACE_S})))
+    return str(path)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 @pytest.mark.parametrize("mode", ["processes", "one process"])
-def test_signal_to_scowl_run(config, tmp_path, sig, mode):
+def test_signal_to_scowl_run(long_config, tmp_path, sig, mode):
     out = tmp_path / "run"
-    proc = start_run(config, out, *(["--processes"] if mode == "processes" else []))
+    proc = start_run(long_config, out, *(["--processes"] if mode == "processes" else []))
     at = wait_ticks(proc, out, FAULT_AT)
     t = time.monotonic()
     os.kill(proc.pid, sig)

@@ -12,7 +12,8 @@ HUB_ANSWER_WINDOW ticks), so a lost HubTaken leaves nobody held by both of us.""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from scowl.errors import Refused
 from scowl.runtime import on
 
 log = logging.getLogger("scowl.tracker")
+T = TypeVar("T")
 
 
 class HandoverTaking:
@@ -81,16 +83,12 @@ class HandoverTaking:
     def _hub_took_of(self, peer: str, tick: int) -> list[tuple[int, int, bytes]]:
         """What our RegionSummary of `tick` repeats to `peer`: our answers of the last HUB_ANSWER_WINDOW
         ticks that placed any of its hub parts (one lost on its way must not leave them held by both of us)."""
-        said = [a for a in self._hub_said.get(peer, []) if a[0] >= tick - balance.HUB_ANSWER_WINDOW]
-        self._hub_said[peer] = said
-        return said
+        return _recent(self._hub_said, peer, tick, lambda a: a[0])
 
     def _hub_heard_of(self, peer: str, tick: int) -> list[int]:
         """What our RegionSummary of `tick` tells `peer`: the ticks of its answers about our hub parts we
         applied before our Assign (one not listed in our summary of its tick: it names those consumers again)."""
-        heard = [t for t in self._hub_heard.get(peer, []) if t >= tick - balance.HUB_ANSWER_WINDOW]
-        self._hub_heard[peer] = heard
-        return heard
+        return _recent(self._hub_heard, peer, tick, lambda t: t)
 
     def _rename_unheard(self, tick: int) -> None:
         """Before our round of `tick`: the consumers we placed from a giver's hub part of an earlier tick
@@ -176,3 +174,10 @@ class HandoverTaking:
 
 def _unpack(taken: bytes, n: int) -> np.ndarray:
     return np.unpackbits(np.frombuffer(taken, dtype=np.uint8), count=n).astype(bool)
+
+
+def _recent(by_peer: dict[str, list[T]], peer: str, tick: int, tick_of: Callable[[T], int]) -> list[T]:
+    """`peer`'s entries of the last HUB_ANSWER_WINDOW ticks before `tick` (older ones dropped for good)."""
+    kept = [e for e in by_peer.get(peer, []) if tick_of(e) >= tick - balance.HUB_ANSWER_WINDOW]
+    by_peer[peer] = kept
+    return kept

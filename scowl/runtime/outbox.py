@@ -29,7 +29,7 @@ import zmq
 
 from scowl import wire
 from scowl.errors import ActorError
-from scowl.runtime.core import ActorCore, Later
+from scowl.runtime.core import ActorCore, Later, Queued
 from scowl.runtime.transport import Channel
 from scowl.wire import chunks, codec
 
@@ -251,7 +251,15 @@ class Outbox(ActorCore):
             if rid is not None:  # only a ROUTER (ROUTER_MANDATORY) says a peer is unreachable
                 self._route_lost(ch, rid)
             return
-        self._backlog[ch] = collections.deque([(parts, len(frames))])
+        self._queue(ch, (parts, len(frames)))
+
+    def _queue(self, ch: Channel, item: Queued) -> None:
+        """`item` after what waits on `ch`; the first starts the socket's backlog and its drain."""
+        backlog = self._backlog.get(ch)
+        if backlog is not None:
+            backlog.append(item)
+            return
+        self._backlog[ch] = collections.deque([item])
         self._backlog_drained.clear()
         self._spawn(self._drain_backlog(ch))
 
@@ -262,13 +270,7 @@ class Outbox(ActorCore):
         if out:  # what was sent to this peer before, in this iteration, leaves first
             self._outbox[key] = []
             self._transmit(ch, rid, out)
-        backlog = self._backlog.get(ch)
-        if backlog is not None:
-            backlog.append(later)
-            return
-        self._backlog[ch] = collections.deque([later])
-        self._backlog_drained.clear()
-        self._spawn(self._drain_backlog(ch))
+        self._queue(ch, later)
 
     async def _drain_backlog(self, ch: Channel) -> None:
         backlog = self._backlog[ch]

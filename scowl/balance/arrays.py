@@ -105,6 +105,20 @@ def in_queue_order(idx: np.ndarray, assign: np.ndarray, key: np.ndarray, value: 
     return True
 
 
+def span_start(idx: np.ndarray, block: int = 1 << 18) -> int | None:
+    """a when `idx` is a, a+1, ..., a+len-1 (a first round's moves: every index in order), else
+    None; checked a block at a time (no temporaries as long as the index)."""
+    if not idx.size or int(idx[-1]) - int(idx[0]) != idx.size - 1:
+        return None
+    prev = int(idx[0]) - 1
+    for a in range(0, idx.size, block):
+        b = idx[a : a + block]
+        if int(b[0]) != prev + 1 or not bool((np.diff(b) == 1).all()):
+            return None
+        prev = int(b[-1])
+    return int(idx[0])
+
+
 def isin_ints(a: np.ndarray, b: np.ndarray) -> NDArray[np.bool_]:
     """`np.isin(a, b)` of integer arrays by a sort of `b` and a binary search of each of `a`: numpy
     2.x's isin, past its table method's range, hashes `np.unique(b)` (~1 s per million values)

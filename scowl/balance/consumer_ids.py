@@ -11,7 +11,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from scowl.balance.arrays import BLOCK, blocks, unique_ints, zeros_as_used
+from scowl.balance.arrays import BLOCK, blocks, span_start, unique_ints, zeros_as_used
 
 
 def lo_of(ids: np.ndarray) -> np.ndarray:
@@ -137,8 +137,16 @@ class ConsumerIds:
         return out
 
     def named(self, idx: np.ndarray) -> NamedIds:
-        """The ids of consumers at these Trees indices, kept 5 bytes each (`ids_of` builds them)."""
-        return NamedIds(self.lo[idx], self.code[idx], np.asarray(self.his, dtype=np.uint64), self.dtype)
+        """The ids of consumers at these Trees indices, kept 5 bytes each (`ids_of` builds them).
+        Indices that run a..b one by one (round 0 names every consumer in index order) give
+        views of the stored ids, not copies: a consumer's id at its index never changes (an index
+        is one global index for the region's life; more room copies the arrays, the views keep
+        the old ones)."""
+        his = np.asarray(self.his, dtype=np.uint64)
+        a = span_start(idx)
+        if a is not None:
+            return NamedIds(self.lo[a:a + idx.size], self.code[a:a + idx.size], his, self.dtype)
+        return NamedIds(self.lo[idx], self.code[idx], his, self.dtype)
 
     def with_prefix(self, n: int, his: Sequence[int]) -> np.ndarray:
         """Mask over the first `n` consumers: those whose id prefix is one of `his`."""

@@ -125,3 +125,15 @@ def test_gather_or_is_the_clipped_gather_with_missing_where_negative_a_block_at_
         got = gather_or(values, idx, -7, block)
         assert np.array_equal(got, want) and got.dtype == want.dtype
     assert gather_or(values, idx[:0], -7).size == 0
+
+
+@pytest.mark.parametrize("block", [3, 1 << 18])
+def test_span_start_finds_a_run_of_indices_a_block_at_a_time(block):
+    from scowl.balance.arrays import span_start
+
+    assert span_start(np.arange(5, 25, dtype=np.int32), block=block) == 5
+    assert span_start(np.arange(0, 1, dtype=np.int64), block=block) == 0
+    assert span_start(np.zeros(0, dtype=np.int64), block=block) is None
+    assert span_start(np.r_[np.arange(5, 12), 13, 12, np.arange(14, 25)], block=block) is None  # same ends, swapped
+    assert span_start(np.r_[np.arange(5, 12), np.arange(13, 26)], block=block) is None
+    assert span_start(np.array([3, 3, 5, 6]), block=block) is None

@@ -104,3 +104,19 @@ def test_the_local_index_reads_minus_one_where_nothing_was_written_and_forgets_w
     assert table[np.array([5, 1 << 20])].tolist() == [-1, 7]
     assert table.resident_bytes(np.array([5, 6, 1 << 20])) == 2 * 4096  # two pages hold them
 
+
+
+def test_a_run_of_indices_is_named_by_views_of_the_stored_ids_equal_to_copies():
+    """Round 0 names every consumer in index order: views of the stored ids (no 5 bytes a consumer
+    more), the same ids as any other run of indices named by copies; more room keeps them so."""
+    store = ConsumerIds(wire.CONSUMER_ID_DTYPE, 1000)
+    his = np.array([11, 2**62], dtype=np.uint64)
+    store.store(np.arange(300), _ids(his[np.arange(300) % 2], np.arange(300)[::-1] + 5))
+    run = store.named(np.arange(40, 260, dtype=np.int32))
+    assert np.shares_memory(run.lo, store.lo) and np.shares_memory(run.code, store.code)
+    assert (np.asarray(run) == store.ids_of(np.arange(40, 260))).all()
+    gap = store.named(np.r_[np.arange(40, 100), np.arange(101, 261)])  # not a run: copies
+    assert not np.shares_memory(gap.lo, store.lo)
+    assert (np.asarray(gap) == store.ids_of(np.r_[np.arange(40, 100), np.arange(101, 261)])).all()
+    store.reserve(5000)  # new arrays: the views still read the same ids
+    assert (np.asarray(run) == store.ids_of(np.arange(40, 260))).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from scowl.balance.arrays import pick
+from scowl.balance.arrays import isin_ints, pick
 from scowl.balance.trees import EMPTY_I, Trees
 
 
@@ -31,6 +31,7 @@ def shed_overloaded(
     by_risers = np.zeros(k, dtype=bool)
     if risers.size and trees.frozen is not None:
         risers = pick(risers, ~trees.frozen[risers])
+    rs, rd = EMPTY_S, EMPTY_D
     if risers.size:
         rs = seg_of[trees.assignment[risers] + 2]
         on = rs >= 0
@@ -41,7 +42,11 @@ def shed_overloaded(
         use = by_risers[rs]
         if not use.all():
             risers, rs, rd = pick(risers, use), pick(rs, use), pick(rd, use)
-    mem = trees.members(gens[~by_risers])
+    rest = gens[~by_risers]
+    counts = trees.indexed_counts(rest)
+    if risers.size + int(counts.sum()) > _GROUP and rest.size + int(by_risers.sum()) > 1:
+        return _shed_in_groups(trees, gens, seg_of, excess, by_risers, (risers, rs, rd), counts)
+    mem = trees.members(rest)
     s = seg_of[trees.assignment[mem] + 2]
     d = trees.demand[mem].astype(np.float64)
     if by_risers.any():
@@ -49,6 +54,45 @@ def shed_overloaded(
             mem, s, d = np.concatenate([risers, mem]), np.concatenate([rs, s]), np.concatenate([rd, d])
         else:
             mem, s, d = risers, rs, rd
+    take, sel, several = _single(trees, mem, s, d, excess)
+    if several.size:
+        if sel.size <= _SORT_LIMIT:
+            take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
+        elif sel.size == mem.size:  # (every candidate: no copies of them)
+            take = _shed_many(mem, s, d, excess, several)
+        else:
+            take[sel] = _shed_many(mem[sel], s[sel], d[sel], excess, several)
+    keep = ~take
+    # (every load drops by what it shed when all chose among risers: no recount)
+    exact = np.zeros(k) if by_risers.all() else np.bincount(pick(s, keep), weights=pick(d, keep), minlength=k)
+    s_take = pick(s, take)
+    dropped = trees.load[gens] - np.bincount(s_take, weights=pick(d, take), minlength=k)
+    shed, shed_from = pick(mem, take), gens[s_take].astype(np.int32)
+    trees.shed(shed, gens, np.where(by_risers, dropped, exact))
+    return shed, shed_from
+
+
+EMPTY_S = np.zeros(0, dtype=np.int32)
+EMPTY_D = np.zeros(0)
+_GROUP = 1 << 18  # candidates past which `shed_overloaded` takes its generators a group at a time
+
+
+def _runs(segs: np.ndarray, weights: np.ndarray) -> list[np.ndarray]:
+    """`segs` cut in runs of at most _GROUP candidates (`weights`) each; a heavier one alone."""
+    out, a, acc = [], 0, 0
+    for i, w in enumerate(weights.tolist()):
+        if i > a and acc + w > _GROUP:
+            out.append(segs[a:i])
+            a, acc = i, 0
+        acc += w
+    return out + [segs[a:]] if segs.size else out
+
+
+def _single(trees: Trees, mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the take mask where one candidate covers its generator's excess: the smallest such, lowest
+    index among equals; the candidates of the other generators with any (`sel`: free ones); those
+    generators' segments)."""
+    k = excess.size
     take = np.zeros(mem.size, dtype=bool)
     if trees.frozen is None:
         free, s_free, ok = None, s, d >= excess[s]
@@ -65,21 +109,80 @@ def shed_overloaded(
         first = np.full(k, np.iinfo(np.int64).max)
         np.minimum.at(first, pick(s, tie), pick(mem, tie))
         take |= tie & (mem == first[s])
-    several = np.flatnonzero(~one & (counts > 0))
-    if several.size:
-        sel = np.flatnonzero((~one & (counts > 0))[s] if free is None else (~one & (counts > 0))[s] & free)
-        if sel.size <= _SORT_LIMIT:
-            take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
-        elif sel.size == mem.size:  # (every candidate: no copies of them)
-            take = _shed_many(mem, s, d, excess, several)
+    many = ~one & (counts > 0)
+    several = np.flatnonzero(many)
+    sel = np.flatnonzero(many[s] if free is None else many[s] & free) if several.size else EMPTY_I
+    return take, sel, several
+
+
+def _shed_in_groups(trees: Trees, gens: np.ndarray, seg_of: np.ndarray, excess: np.ndarray, by_risers: np.ndarray,
+                    riser_part: tuple[np.ndarray, np.ndarray, np.ndarray], counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`shed_overloaded` for many candidates, its generators a group of at most ~_GROUP candidates
+    at a time, not all of them at once (~50 B a candidate: a late round's 2.5 M, 130 MB). The
+    same answer to the bit: each generator's choice and loads come from its own candidates in
+    the same order (its risers; or its indexed members, then the change log's), the choice's
+    route (one sort, or buckets from the same top bucket and width) is chosen over all of them
+    first, and the shed come out in the order one pass lists them."""
+    k = excess.size
+    risers, rs, rd = riser_part
+    parts = [(g, True) for g in _runs(np.flatnonzero(by_risers), np.bincount(rs, minlength=k)[by_risers])]
+    parts += [(g, False) for g in _runs(np.flatnonzero(~by_risers), counts)]  # (rest's segments, in its order)
+
+    def candidates(segs: np.ndarray, ris: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """(mem, s, d, positions of the change log's / the risers' entries, entries before those)."""
+        if ris:
+            inside = np.zeros(k, dtype=bool)
+            inside[segs] = True
+            pos = np.flatnonzero(inside[rs])
+            return risers[pos], rs[pos], rd[pos], pos, 0
+        base, pos, logged = trees.member_parts(gens[segs])
+        mem = np.concatenate([base, logged])
+        return mem, seg_of[trees.assignment[mem] + 2], trees.demand[mem].astype(np.float64), pos, base.size
+
+    n_sel, hi, lo = 0, -np.inf, np.inf  # the route, over every generator's candidates
+    for segs, ris in parts:
+        mem, s, d, _, _ = candidates(segs, ris)
+        _, sel, _ = _single(trees, mem, s, d, excess)
+        if sel.size:
+            n_sel += sel.size
+            hi, lo = max(hi, float(d[sel].max())), min(lo, float(d[sel].min()))
+    sorted_take = EMPTY_I
+    if 0 < n_sel <= _SORT_LIMIT:  # one sort of them all (its order does not depend on theirs)
+        got = [(mem[sel], s[sel], d[sel]) for mem, s, d, _, _ in (candidates(g, r) for g, r in parts)
+               for _, sel, _ in [_single(trees, mem, s, d, excess)] if sel.size]
+        m, s_, d_ = (np.concatenate(x) for x in zip(*got))
+        sorted_take = np.sort(pick(m, _shed_sorted(m, s_, d_, excess, k)))
+    top = int((np.array([hi]).view(np.uint64) >> _BUCKET_SHIFT)[0] & 0x3FFF) if n_sel else 0
+    width = min(top - int((np.array([lo]).view(np.uint64) >> _BUCKET_SHIFT)[0] & 0x3FFF), _BUCKETS - 1) + 1 if n_sel else 0
+    exact, dropped = np.zeros(k), trees.load[gens].copy()
+    out: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # (order, positions, shed, their segments)
+    for segs, ris in parts:
+        mem, s, d, pos, nb = candidates(segs, ris)
+        take, sel, several = _single(trees, mem, s, d, excess)
+        if sel.size and n_sel <= _SORT_LIMIT:
+            take[sel] = isin_ints(mem[sel], sorted_take)
+        elif sel.size:
+            take[sel] = _shed_many(mem[sel], s[sel], d[sel], excess, several, (top, width))
+        exact[segs] = np.bincount(pick(s, ~take), weights=pick(d, ~take), minlength=k)[segs]
+        s_take = pick(s, take)
+        dropped[segs] -= np.bincount(s_take, weights=pick(d, take), minlength=k)[segs]
+        at = np.flatnonzero(take)
+        if ris:
+            out.append((0, pos[at], mem[at], s_take))
         else:
-            take[sel] = _shed_many(mem[sel], s[sel], d[sel], excess, several)
-    keep = ~take
-    # (every load drops by what it shed when all chose among risers: no recount)
-    exact = np.zeros(k) if by_risers.all() else np.bincount(pick(s, keep), weights=pick(d, keep), minlength=k)
-    s_take = pick(s, take)
-    dropped = trees.load[gens] - np.bincount(s_take, weights=pick(d, take), minlength=k)
-    shed, shed_from = pick(mem, take), gens[s_take].astype(np.int32)
+            head = at < nb
+            out += [(1, np.zeros(int(head.sum()), dtype=np.int64), mem[at[head]], s_take[head]),
+                    (2, pos[at[~head] - nb], mem[at[~head]], s_take[~head])]
+    shed_parts, seg_parts = [], []
+    for order in (0, 1, 2):  # risers in their order, the indexed members group by group, the log's in its order
+        mine = [o for o in out if o[0] == order]
+        if mine:
+            p = np.concatenate([o[1] for o in mine])
+            ranked = np.argsort(p, kind="stable")
+            shed_parts.append(np.concatenate([o[2] for o in mine])[ranked])
+            seg_parts.append(np.concatenate([o[3] for o in mine])[ranked])
+    shed = np.concatenate(shed_parts) if shed_parts else EMPTY_I
+    shed_from = gens[np.concatenate(seg_parts)].astype(np.int32) if seg_parts else np.zeros(0, dtype=np.int32)
     trees.shed(shed, gens, np.where(by_risers, dropped, exact))
     return shed, shed_from
 
@@ -119,18 +222,20 @@ _BUCKET_SHIFT = np.uint64(49)  # a float64's sign, exponent and 3 mantissa bits:
 _BUCKETS = 1024  # at most, smallest demands in the last one
 
 
-def _shed_many(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray, segs: np.ndarray) -> np.ndarray:
+def _shed_many(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray, segs: np.ndarray,
+               scale: tuple[int, int] | None = None) -> np.ndarray:
     """`shed_overloaded`'s choice for generators `segs` with many candidates (consumers `mem`,
     demand `d` >= 0, generator's segment `s`), without a sort of them all nor a pass per generator:
     a histogram of demand per generator finds the buckets of its largest candidates that cover
     its excess, only those are sorted (by segment, demand descending, index), and each prefix is
     summed on its own from its first member (the sums a per-generator sort would make). Returns
-    the take mask."""
+    the take mask. `scale`: the top bucket and the number of buckets, when given (of a larger set).
+    """
     k = excess.size
     bits = ((d.view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)).astype(np.int32)  # monotone in d >= 0 (-0.0 as 0)
-    top_bucket = int(bits.max())
+    top_bucket = int(bits.max()) if scale is None else scale[0]  # (`scale`: a group's, from all groups' candidates)
     rank = np.minimum(top_bucket - bits, _BUCKETS - 1)  # 0: the largest demands
-    width = int(rank.max()) + 1
+    width = int(rank.max()) + 1 if scale is None else scale[1]
     cell = s * width + rank
     hist = np.bincount(cell, weights=d, minlength=k * width).reshape(k, width)
     reach = np.cumsum(hist, axis=1) >= (excess * (1.0 + 1e-9))[:, None]  # (far above the sums' rounding)

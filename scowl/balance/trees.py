@@ -289,25 +289,40 @@ class Trees(StarvedQueue):
 
     def members(self, gens: np.ndarray) -> np.ndarray:
         """Consumers currently assigned to any of `gens` (unique; may include STARVED)."""
-        b = np.asarray(gens, dtype=np.int64) + 2
-        if not b.size:
+        if not len(gens):
             return EMPTY_I
+        base, _, logged = self.member_parts(gens)
+        return np.concatenate([base, logged])
+
+    def member_parts(self, gens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`members(gens)` in its two parts: (those the index lists, generator by generator; the
+        change log's positions and consumers that are on `gens` now): members(gens) is the index
+        part and then the log's consumers."""
+        b = np.asarray(gens, dtype=np.int64) + 2
         if self._stale:
             self._rebuild_index()
         starts = self._start[b]
         lens = self._start[b + 1] - starts
         total = int(lens.sum())
-        parts = []
+        base = EMPTY_I
         if total:
             offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens)
             base = self._order[np.arange(total) + offsets]
-            parts.append(pick(base, (self._flags[base] & _MOVED) == 0).astype(np.int64))
+            base = pick(base, (self._flags[base] & _MOVED) == 0).astype(np.int64)
+        pos = EMPTY_I
         if self._ndelta:
-            delta = self._delta[: self._ndelta]
             flag = np.zeros(self.G + 2, dtype=bool)
             flag[b] = True
-            parts.append(pick(delta, flag[self._assign[delta] + 2]))
-        return np.concatenate(parts) if parts else EMPTY_I
+            pos = np.flatnonzero(flag[self._assign[self._delta[: self._ndelta]] + 2])
+        return base, pos, self._delta[pos]
+
+    def indexed_counts(self, gens: np.ndarray) -> np.ndarray:
+        """Members of each of `gens` as the index lists them (the change log aside)."""
+        if self._stale:
+            self._rebuild_index()
+        b = np.asarray(gens, dtype=np.int64) + 2
+        counts: np.ndarray = self._start[b + 1] - self._start[b]
+        return counts
 
     def move(self, idx: np.ndarray, gen: np.ndarray) -> None:
         """The policy moves consumers `idx` (unique) to `gen` (a generator, STARVED or ABSENT), loads and counters kept."""

@@ -230,3 +230,34 @@ def test_a_queue_longer_than_a_block_is_placed_a_block_at_a_time_in_queue_order(
     again = rebalance(trees, 0.10)  # its member index was rebuilt once, at the end: a round after it sheds nothing
     assert again.moved.size == 0
     check_invariants(trees, 0.10)
+
+
+@pytest.mark.parametrize("sort_limit", [None, 0])
+@pytest.mark.parametrize("frozen", [False, True])
+def test_shedding_a_group_of_generators_at_a_time_is_one_pass_to_the_bit(monkeypatch, sort_limit, frozen):
+    """Past _GROUP candidates shed_overloaded takes its generators a group at a time (a late round
+    sheds among 2.5 M): the same consumers in the same order, the same loads to the bit, on both
+    routes, with risers, frozen consumers and members in the index's change log."""
+    import scowl.balance.shed as shedding
+
+    if sort_limit is not None:
+        monkeypatch.setattr(shedding, "_SORT_LIMIT", sort_limit)
+    for seed in range(12):
+        runs = []
+        for group in (1 << 40, int(np.random.default_rng(seed).integers(3, 40))):
+            monkeypatch.setattr(shedding, "_GROUP", group)
+            rng = np.random.default_rng(seed)
+            n, g = int(rng.integers(200, 600)), int(rng.integers(4, 12))
+            demand = rng.choice([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 7.0], n).astype(np.float32)  # ties and zeros
+            trees = Trees(np.full(g + 1, 1e4), demand, assignment=rng.integers(0, g, n))
+            moved = np.flatnonzero(rng.random(n) < 0.05)  # in the change log, not the index
+            trees.move(moved, rng.integers(0, g, moved.size).astype(np.int32))
+            if frozen:
+                trees.frozen = rng.random(n) < 0.1
+            trees.apply_generator_updates(np.arange(g), rng.uniform(0.3, 1.05, g) * trees.load[:g] / 0.9)
+            cap = trees.cap(0.10)
+            over = np.flatnonzero(trees.load > cap)
+            risers = np.flatnonzero(rng.random(n) < float(rng.choice([0.0, 0.2, 0.6])))
+            shed, shed_from = shedding.shed_overloaded(trees, over, cap, risers)
+            runs.append((shed.tolist(), shed_from.tolist(), trees.load.tobytes(), trees.assignment.tobytes()))
+        assert runs[0] == runs[1], seed

@@ -76,6 +76,14 @@ class LargestServed:
         picked: np.ndarray = idx[self.trees.assignment[idx] >= 0]
         return picked
 
+    def _at_least(self, floor: float) -> np.ndarray:
+        """`_ours(np.flatnonzero(demand >= floor))`, a block of indices at a time (late in the day
+        the floor lets millions through: their index list and its gathers, ~30 B each, are not made
+        whole)."""
+        d, step = self.trees.demand, _BLOCK << 2
+        parts = [self._ours(np.flatnonzero(d[a : a + step] >= floor) + a) for a in range(0, d.size, step)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else EMPTY_I
+
     def _build(self, want: int, max_mw: float) -> None:
         """A head of at least ~`want` consumers, or as many as `max_mw` needs at the ranked ones' mean
         demand, four times over (its floor guessed from a sample of the demands)."""
@@ -93,6 +101,6 @@ class LargestServed:
             self._whole = True
         else:
             floor = np.partition(sample, sample.size - k)[sample.size - k]
-            sel = self._ours(np.flatnonzero(d >= floor))
+            sel = self._at_least(floor)
             self._whole = not floor > 0  # a floor of 0: every ranked consumer is in
         self._head = sel[np.argsort(-d[sel], kind="stable")]  # (sel ascending: ties keep index order)

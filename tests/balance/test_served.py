@@ -25,8 +25,13 @@ def _trees(rng: np.random.Generator, n: int, ties: bool) -> Trees:
     return Trees(np.full(3, 1e9), d, a)
 
 
+@pytest.mark.parametrize("block", [None, 4096])  # 4096: a head's floor looked for 16,384 indices at a time
 @pytest.mark.parametrize("ties", [False, True])
-def test_picks_in_a_row_are_the_whole_orders(ties):
+def test_picks_in_a_row_are_the_whole_orders(monkeypatch, ties, block):
+    if block is not None:
+        import scowl.balance.served as served
+
+        monkeypatch.setattr(served, "_BLOCK", block)
     rng = np.random.default_rng(11 + ties)
     for trial in range(12):
         n = int(rng.choice([1, 50, 3_000, 200_000]))

@@ -34,6 +34,7 @@ from scowl.balance import limits
 from scowl.errors import Refused
 from scowl.model.zones import consumer_zones
 from scowl.runtime import on
+from scowl.runtime.heap import HeapTrim
 from scowl.security.units import planned_units
 
 log = logging.getLogger("scowl.tracker")
@@ -61,6 +62,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         self._first: balance.FirstPass | None = None  # this tick's first pass, until the round is sent
         self._sub: balance.FirstPass | None = None  # after its sub-round, while it waits for peers' answers about our hub parts
         self._first_s = 0.0
+        self._heap = HeapTrim()  # (freed heap given back after a round that left much of it)
         # consumers named in tree deltas sent to a fleet while it was unreachable (a partition
         # loses them): when it is heard again it gets where each of them is now, as we see it
         self._unsent: dict[str, list[np.ndarray]] = {}
@@ -249,6 +251,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         self._rename_unheard(tick)
         out = balance.wrap_up(self.region, first, answers, coming=self._later).sent()
         del first  # (with out.sent(): round 0's result arrays are not held while its messages are packed)
+        self._heap.after_round()  # (what the round freed, given back before its messages are built)
         round_s = self._first_s + time.perf_counter() - t0
         self.rounds += 1
         self._interim_seq = 0

@@ -120,6 +120,8 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         why = balance.handover_problem(msg.column("ids"), self.region.n_global)
         if why is not None:  # rejected and counted; the round goes on without it (its deadline)
             raise Refused("invalid_value", f"handover of tick {msg.tick}: {why}")
+        if msg.again == 2:  # a second offer of its hub load (actors/tracker_handover.py)
+            return self._second_in(env.sender, msg)
         self.handovers.add(msg.tick, env.sender, (env.sender, msg))
         self._maybe_finish(msg.tick)
 
@@ -147,6 +149,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         for tick, n, taken in msg.hub_took:  # (its answers about our hub parts again: one lost on its way counts now)
             self._hub_answer(env.sender, tick, n, taken, repeat=True)
         self._hub_confirmed(env.sender, msg.tick, msg.hub_heard)  # (or the consumers of its hub part we placed are named again)
+        self._summary_says(env.sender, msg.tick)  # (its first answer lost: it placed none of our hub part, or it repeated it)
         self.summaries.add(msg.tick, env.sender, (env.sender, msg))
         self._maybe_round(msg.tick + 1)
 
@@ -200,11 +203,17 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         self._later, self._hub_late = [], []
         self._fresh_status, self._fresh_reports = [], []  # (all of them are in this round)
         self._first = balance.first_pass(self.region, inp)
+        # our hubs may carry load after the sub-round: a second offer (not while any peer is cut off from us: a peer
+        # tracker would be waited for, and load moved onto gas whose fleet hears no setpoint blacked out more units)
+        again = not self.unreachable and balance.wants_again(self.region, inp.offers)
+        self._again_to = [p for p in self.peer_trackers if p not in self._gone_trackers] if again else []
+        self._rooms, self._hop2, self._hop2_said = {}, None, set()
         self._first_s = time.perf_counter() - t0
         self.round_wall = (self.round_wall[0] if self.rounds else t0, t0)  # first and last round's start
         for peer in self.peer_trackers:
             ho = self._first.handovers[peer]
-            self.send(peer, wire.Handover.pack(tick=tick, ids=ho.ids, demand_mw=ho.demand_mw, later=self._first.later[peer], hub=self._first.hub[peer]))
+            self.send(peer, wire.Handover.pack(tick=tick, ids=ho.ids, demand_mw=ho.demand_mw, later=self._first.later[peer], hub=self._first.hub[peer],
+                                               again=int(peer in self._again_to)))
 
     def _maybe_finish(self, tick: int) -> None:
         if tick != self.tick_now or self._round_done != tick or self._finished == tick:
@@ -230,10 +239,23 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         self._first_s += time.perf_counter() - t0
         if self._hub_missing(self._sub):
             self.arm(tick, "hub", 0.5, lambda: self._hub_missing(self._sub) if self._sub is not None else [], self._maybe_wrap, hops=2)
+        if self._again_from:  # (a giver's second offer comes after every first answer: its sub-round, then ours)
+            self.arm(tick, "again", 0.53, lambda: self._again_wait(tick) if self._sub is not None else [], self._maybe_wrap, hops=2)
         self._maybe_wrap(tick)
 
     def _maybe_wrap(self, tick: int) -> None:
+        """The round goes out once our first offers' answers are in (and our second offers', once sent:
+        actors/tracker_handover.py), and the second offers of givers that told us to wait for them."""
         if self._sub is None or self._sub.tick != tick or (self._hub_missing(self._sub) and not self.expired(tick, "hub")):
+            return
+        if self._again_to and self._hop2 is None:
+            self.missed(self._hub_missing(self._sub))  # (past the deadline: its summary is awaited a tenth of it, `hub2`)
+            t0 = time.perf_counter()
+            self._send_second(tick)
+            self._first_s += time.perf_counter() - t0
+            if self._hop2_waits():
+                self.arm(tick, "hub2", 0.52, self._hop2_waits, self._maybe_wrap, hops=2)
+        if (self._hop2_waits() and not self.expired(tick, "hub2")) or (self._again_wait(tick) and not self.expired(tick, "again")):
             return
         self._wrap(tick)
 
@@ -243,11 +265,12 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         assert first is not None
         self._wrapped = tick
         missing = self._hub_missing(first)  # (not lost: one whose sub-round went without our Handover takes it late, never its hub part)
-        self._missing_now += len(missing)
+        partly = self._hop2_missing()  # (answered our first offer, not our second)
+        self._missing_now += len(missing) + len(partly)
         answers = self._hub_answers.pop(tick, {})
         self._hub_answers = {t: a for t, a in self._hub_answers.items() if t > tick}
-        self._hub_unanswered(first, missing)
-        self._hub_answered(first, answers)
+        self._hub_unanswered(first, missing, answers, partly)
+        self._hub_answered(first, answers, partly)
         self._rename_unheard(tick)
         out = balance.wrap_up(self.region, first, answers, coming=self._later).sent()
         del first  # (with out.sent(): round 0's result arrays are not held while its messages are packed)

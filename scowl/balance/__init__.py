@@ -78,6 +78,10 @@ __all__ = [
     "retire_fleet",
     "retire_generators",
     "tracker_round",
+    "Room",
+    "fresh_room",
+    "second_offer",
+    "wants_again",
 ]
 
 from scowl.balance.arrays import blocks
@@ -94,6 +98,7 @@ from scowl.balance.handover import (
     region_summary,
     release_consumers,
 )
+from scowl.balance.hubhop import Room, fresh_room, second_offer, wants_again
 from scowl.balance.invariants import InvariantError, check_invariants
 from scowl.balance.limits import ZoneLimits
 from scowl.balance.members import retire_fleet, retire_generators

@@ -37,11 +37,12 @@ class HubLoad(LargestServed):
     """The served consumers a region's EV hubs carry (generator rows `rows`; none of the `frozen`
     mask), largest first (ties by index), sorted only as far as the picks ask: in the evening
     the hubs carry a million consumers and a peer's room takes a few thousand. Valid for one
-    round's picks."""
+    round's picks. `widest`: only those whose demand is at most it (a second hop's: what fits a gap)."""
 
-    def __init__(self, trees: Trees, rows: np.ndarray, frozen: np.ndarray | None = None) -> None:
+    def __init__(self, trees: Trees, rows: np.ndarray, frozen: np.ndarray | None = None, widest: float | None = None) -> None:
         super().__init__(trees)
         self._frozen = frozen
+        self._widest = widest
         self._hub = np.zeros(trees.G, dtype=bool)
         self._hub[rows] = True
 
@@ -50,6 +51,8 @@ class HubLoad(LargestServed):
         ok = (a >= 0) & self._hub[np.maximum(a, 0)]
         if self._frozen is not None:
             ok &= ~(self._frozen if idx is None else self._frozen[idx])
+        if self._widest is not None:
+            ok &= (self.trees.demand if idx is None else self.trees.demand[idx]) <= self._widest
         picked: np.ndarray = np.flatnonzero(ok) if idx is None else idx[ok]
         return picked
 

@@ -260,7 +260,7 @@ def sub_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (
             region.release(dropped)
     declined = first.declined + dec_starved + sum(int(np.count_nonzero(~t)) for t in taken)  # (hub parts: not placed)
     out = replace(first, res=res, handed_in=[*first.handed_in, *handed_in_now], accepted=first.accepted + acc_now,
-                  declined=declined, dropped=dropped)
+                  declined=declined, dropped=np.concatenate([first.dropped, dropped]) if first.dropped.size else dropped)
     return out, taken
 
 

@@ -32,7 +32,8 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("consumers-register", "demand_mw"): MW,
     ("resync", "demand_mw"): MW,
     ("handover", "tick"): TICK, ("handover", "demand_mw"): MW, ("handover", "later"): (0, 2**40), ("handover", "hub"): (0, 2**40),
-    ("hub-taken", "tick"): TICK, ("hub-taken", "n"): (0, 2**40),
+    ("handover", "again"): (0, 2),
+    ("hub-taken", "tick"): TICK, ("hub-taken", "n"): (0, 2**40), ("hub-taken", "room_mw"): MW, ("hub-taken", "fits_mw"): MW,
     ("generators-register", "nameplate_mw"): MW, ("generators-register", "min_mw"): MW,
     ("generators-register", "ramp_mw"): MW,
     ("draw", "tick"): TICK, ("draw", "draw_mw"): MW,
@@ -50,8 +51,9 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
 #: Checks across fields of one message: (type, description, predicate on the message).
 RELATIONS: dict[str, list[tuple[str, object]]] = {
     "generators-register": [("min_mw <= nameplate_mw", lambda m: bool(np.all(m.column("min_mw") <= m.column("nameplate_mw"))))],
-    "handover": [("hub + later <= n", lambda m: m.hub + m.later <= m.n)],
-    "hub-taken": [("taken holds n bits", lambda m: len(m.taken) == (m.n + 7) // 8)],
+    "handover": [("hub + later <= n", lambda m: m.hub + m.later <= m.n),
+                 ("a second offer (again 2) is all hub part", lambda m: m.again != 2 or (m.hub == m.n and m.later == 0))],
+    "hub-taken": [("taken holds n bits", lambda m: len(m.taken) == (m.n + 7) // 8), ("at most 16 fits_mw", lambda m: len(m.fits_mw) <= 16)],
     "assign": [("handed <= n", lambda m: m.handed <= m.n)],
     # took: ticks of the recipient's Handovers taken within the last ANSWER_WINDOW ticks (scowl.balance.handed)
     "region-summary": [(f"took within [tick - {ANSWER_WINDOW}, tick], no repeats", lambda m: len(set(m.took)) == len(m.took) <= ANSWER_WINDOW + 1

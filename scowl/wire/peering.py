@@ -55,7 +55,12 @@ class Handover(Batch, frozen=True):
     next tick if it came too late for that one, never later; your RegionSummaries say you took
     it (`took`), and until one does I keep them as mine too. The `hub` before the `later` ones
     are served on my EV hubs: place what fits in your sub-round of `tick` only (never later)
-    and tell me which (`HubTaken`); I release those before my Assign, the rest stay on my hubs."""
+    and tell me which (`HubTaken`); I release those before my Assign, the rest stay on my hubs.
+    `again` 1: my hubs may carry load after my sub-round: answer me (`HubTaken`, with no hub part
+    too) after your sub-round with the room you have left, and wait for my second offer of tick
+    `tick` before your Assign. `again` 2: this is that second offer (every consumer of it is the
+    hub part, `hub` == `n`; none: nothing to place): place what fits at once and answer with the
+    bits of both offers of the tick (the first's, then these)."""
 
     COLUMNS: ClassVar = (("ids", "id128"), ("demand_mw", "<f4"))
     tick: int
@@ -64,6 +69,7 @@ class Handover(Batch, frozen=True):
     demand_mw: bytes
     later: int = 0
     hub: int = 0
+    again: int = 0
 
 
 @message("hub-taken")
@@ -71,8 +77,15 @@ class HubTaken(Message, frozen=True):
     """Tracker -> peer tracker, after its sub-round of `tick`, for each of the peer's Handovers
     of `tick` with a hub part (`Handover.hub`, `n` consumers): which of them, in the Handover's
     order, it placed on its generators and names in its own Assign (`taken`: a bitmap, numpy
-    packbits, ceil(n / 8) bytes). The giver waits for it before its Assign and releases those."""
+    packbits, ceil(n / 8) bytes). The giver waits for it before its Assign and releases those.
+    To a giver whose Handover said `again` 1, sent with no hub part too (n = 0): `room_mw`, the load
+    of a hub part I can still take (my room after my sub-round x the margin), and `fits_mw`, my
+    largest per-generator gaps (at most 16, descending), so the giver's second offer of the tick
+    goes where its consumers fit. The answer to that second offer (`Handover.again` 2) has the bits
+    of both offers of the tick, the first's (as answered) then the second's."""
 
     tick: int
     n: int
     taken: bytes
+    room_mw: float = 0.0
+    fits_mw: list[float] = []

@@ -1,0 +1,105 @@
+"""The second hop of a region's hub load within a tick (issue 18: storage discharges only when no
+generator in reach can cover the load). The hub part of a Handover (scowl.balance.giving) goes out
+at the first pass, against room the peers advertised a tick ago, before the peers' own starved
+come in: so a hub part goes to one peer whose room has gone (or is many small gaps the consumers
+do not fit) while another has room, and starved consumers a short peer hands into our EV hub room
+land on our hubs after our hub part was offered. The second hop: a region whose hubs may carry
+load this tick (`wants_again`) says so in its Handovers; each peer answers after its sub-round
+with the room it has left and its largest per-generator gaps (`fresh_room`), and the region offers
+what its hubs still carry to the peers whose gaps fit each consumer (`second_offer`), first fit
+decreasing, largest gap first; the taker places what fits in the same tick and says which. Pure:
+arrays in, arrays out; reads the `Region`, changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from scowl.balance.giving import HANDOVER_MARGIN, HubLoad, PeerOffer
+from scowl.balance.intake import frozen
+from scowl.balance.region import Region
+from scowl.balance.supply import room_and_short
+from scowl.model import CONTINUOUS, STORAGE
+
+FITS = 16  # a taker's largest per-generator gaps it reports (HubTaken.fits_mw)
+LOOP = 512  # the largest consumers placed gap by gap; the smaller rest by each peer's room and largest gap
+
+
+@dataclass(frozen=True)
+class Room:
+    """What a peer has left after its sub-round, MW: the load it takes of a hub part (`room_mw`:
+    its room x the margin, what its sub-round's budget is) and its largest gaps (descending)."""
+
+    room_mw: float
+    fits_mw: Sequence[float] = ()
+
+
+def wants_again(region: Region, offers: Mapping[str, PeerOffer]) -> bool:
+    """Whether a second hop may be needed this tick: the region has EV hubs that can discharge, and
+    they carry load now, or a region (a peer, or this one) was starved or short last tick (its
+    starved may come onto our hubs in the sub-round)."""
+    stor = region.kind == STORAGE
+    if not stor.any() or not float(np.maximum(region.available[stor], 0.0).sum()) > 0:
+        return False
+    return (float(region.trees.load[stor].sum()) > 0 or any(o.starved_mw > 0 or o.short_mw > 0 for o in offers.values())
+            or room_and_short(region)[1] > 0)
+
+
+def fresh_room(region: Region, base: np.ndarray) -> Room:
+    """A taker's room after its sub-round (x the margin) and its FITS largest per-generator gaps at
+    the threshold: (1 - threshold) x what the generator can give this tick (dispatchable units as far
+    as they ramp from `base`, the setpoints the fleets run at) less its load. EV hubs are left out:
+    a giver's hub load goes to generators."""
+    room = room_and_short(region)[0] * HANDOVER_MARGIN
+    if room <= 0 or not len(region.kind):
+        return Room(0.0)
+    cont = region.kind == CONTINUOUS
+    reach = np.where(cont, np.minimum(np.minimum(region.available, region.pmax), base + region.ramp), region.available)
+    gap = (1.0 - region.thr) * np.maximum(reach, 0.0) - region.trees.load
+    gap = gap[(region.kind != STORAGE) & (gap > 0)]
+    top = np.sort(gap)[::-1][:FITS]
+    return Room(room, tuple(float(g) for g in top))
+
+
+def second_offer(region: Region, exclude: np.ndarray, rooms: Mapping[str, Room], unheard: Sequence[int] = ()) -> dict[str, np.ndarray]:
+    """What our EV hubs still carry (none of `exclude`: taken already, handed, pending) offered to
+    the peers by where each consumer fits: the largest first into the largest gap any peer reported
+    (first fit decreasing over the gaps, each peer within its room); the smaller rest to the peers
+    by their room, each one's largest gap left bounding what it gets. Returns Trees indices (largest
+    first) by peer; none where nothing fits."""
+    peers = [p for p in sorted(rooms) if rooms[p].room_mw > 0 and rooms[p].fits_mw]
+    rows = np.flatnonzero(region.kind == STORAGE)
+    if not peers or not rows.size or not float(region.trees.load[rows].sum()) > 0:
+        return {}
+    budget = np.array([rooms[p].room_mw for p in peers])
+    widest = max(max(rooms[p].fits_mw) for p in peers)
+    # the largest first of those that fit some gap (a wider one would stop the pick's prefix)
+    hub = HubLoad(region.trees, rows, frozen(region, unheard), widest)
+    idx = hub.pick(2.0 * float(budget.sum()), np.sort(np.asarray(exclude, dtype=np.int64)))  # (some fit no peer's gaps left)
+    demand = region.trees.demand
+    if not idx.size:
+        return {}
+    d = demand[idx].astype(np.float64)
+    order = np.lexsort((idx, -d))
+    idx, d = idx[order], d[order]
+    owner = np.concatenate([np.full(len(rooms[p].fits_mw), k) for k, p in enumerate(peers)])
+    gap = np.concatenate([np.asarray(rooms[p].fits_mw, dtype=np.float64) for p in peers])
+    to = np.full(idx.size, -1)
+    head = min(idx.size, LOOP)
+    for i in range(head):  # first fit decreasing, the largest gap first (a few hundred consumers at most)
+        ok = (gap >= d[i]) & (budget[owner] >= d[i])
+        if not ok.any():
+            continue
+        j = int(np.argmax(np.where(ok, gap, -1.0)))
+        gap[j] -= d[i]
+        budget[owner[j]] -= d[i]
+        to[i] = owner[j]
+    for k in np.argsort(-np.array([gap[owner == k].max() for k in range(len(peers))]), kind="stable"):
+        free = np.flatnonzero(to[head:] < 0) + head
+        free = free[d[free] <= gap[owner == k].max()]
+        take = free[np.cumsum(d[free]) <= budget[k]]
+        to[take] = k
+        budget[k] -= float(d[take].sum())
+    return {p: idx[to == k] for k, p in enumerate(peers) if (to == k).any()}

@@ -44,7 +44,7 @@ def shed_overloaded(
             risers, rs, rd = pick(risers, use), pick(rs, use), pick(rd, use)
     rest = gens[~by_risers]
     counts = trees.indexed_counts(rest)
-    if risers.size + int(counts.sum()) > _GROUP and rest.size + int(by_risers.sum()) > 1:
+    if int(counts.sum()) > _GROUP and rest.size > 1:  # (risers alone: one part, a second pass would cost more than it saves)
         return _shed_in_groups(trees, gens, seg_of, excess, by_risers, (risers, rs, rd), counts)
     mem = trees.members(rest)
     s = seg_of[trees.assignment[mem] + 2]
@@ -117,15 +117,15 @@ def _single(trees: Trees, mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess:
 
 def _shed_in_groups(trees: Trees, gens: np.ndarray, seg_of: np.ndarray, excess: np.ndarray, by_risers: np.ndarray,
                     riser_part: tuple[np.ndarray, np.ndarray, np.ndarray], counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`shed_overloaded` for many candidates, its generators a group of at most ~_GROUP candidates
-    at a time, not all of them at once (~50 B a candidate: a late round's 2.5 M, 130 MB). The
-    same answer to the bit: each generator's choice and loads come from its own candidates in
-    the same order (its risers; or its indexed members, then the change log's), the choice's
-    route (one sort, or buckets from the same top bucket and width) is chosen over all of them
-    first, and the shed come out in the order one pass lists them."""
+    """`shed_overloaded` for many members, its generators a group of at most ~_GROUP members at a
+    time, not all at once (~50 B a candidate: a late round's 2.5 M, 130 MB; the risers chosen
+    among stay one part). The same answer to the bit: each generator's choice and loads come from
+    its own candidates in the same order (its risers; or its indexed members, then the change
+    log's), the choice's route (one sort, or buckets from the same top bucket and width) is chosen
+    over all of them first, and the shed come out in the order one pass lists them."""
     k = excess.size
     risers, rs, rd = riser_part
-    parts = [(g, True) for g in _runs(np.flatnonzero(by_risers), np.bincount(rs, minlength=k)[by_risers])]
+    parts = [(np.flatnonzero(by_risers), True)] if by_risers.any() else []  # (the risers in one part)
     parts += [(g, False) for g in _runs(np.flatnonzero(~by_risers), counts)]  # (rest's segments, in its order)
 
     def candidates(segs: np.ndarray, ris: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:

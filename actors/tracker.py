@@ -273,6 +273,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         self._hub_answered(first, answers, partly)
         self._rename_unheard(tick)
         out = balance.wrap_up(self.region, first, answers, coming=self._later).sent()
+        unfit = self._hub_unfit(first)
         del first  # (with out.sent(): round 0's result arrays are not held while its messages are packed)
         self._heap.after_round()  # (what the round freed, given back before its messages are built)
         round_s = self._first_s + time.perf_counter() - t0
@@ -299,7 +300,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
             self.send(peer, wire.RegionSummary(tick, after.capacity_mw, after.load_mw, after.headroom_mw, after.starved_mw, after.starved_count,
                                                    out.room_mw, out.short_mw, out.storage_room_mw, took=self._took_of(peer), firm_mw=out.firm_mw,
                                                    hub_took=self._hub_took_of(peer, tick), hub_heard=self._hub_heard_of(peer, tick)))
-        self.done(tick, {"round_s": round_s, **out.figures, "missing_peers": self._missing_now, "unreachable": len(self.unreachable)})
+        self.done(tick, {"round_s": round_s, **out.figures, **unfit, "missing_peers": self._missing_now, "unreachable": len(self.unreachable)})
         if self._fresh_status or self._fresh_reports:  # came while the sub-round waited: a continuous round next
             self._kick()
 

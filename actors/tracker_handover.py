@@ -210,6 +210,15 @@ class HandoverTaking:
                 hub[peer] = hub.get(peer, 0) + int(idx.size)
         self._sub = replace(first, hub_to=hub_to, hub=hub)
 
+    def _hub_unfit(self, first: Any) -> dict[str, float]:
+        """The state log's figure beside our hubs' load after a second hop: the MW on them of whole consumers
+        that fit none of the gaps every peer last reported this tick, nor ours (scowl.balance.hubhop.unfit_mw);
+        none without a second hop (the gaps are unknown)."""
+        if not self._again_to or self._hop2 is None:
+            return {}
+        gaps = [g for r in self._rooms.values() for g in r.fits_mw] + list(balance.fresh_room(self.region, first.base).fits_mw)
+        return {"hub_unfit_mw": balance.unfit_mw(self.region, gaps, first.unheard)}
+
     def _second_in(self, sender: str, msg: wire.Handover) -> None:
         """A giver's second offer of its hub load this tick (`again` 2): placed at once where it fits
         (scowl.balance.sub_round, after our sub-round), answered with the bits of both its offers.
@@ -228,7 +237,8 @@ class HandoverTaking:
             self._first_s += time.perf_counter() - t0
             mask = taken[0]
             whole = np.concatenate([self._hub_mask1.get(sender, np.zeros(0, dtype=bool)), mask])
-            answer = wire.HubTaken(tick, int(whole.size), np.packbits(whole).tobytes())
+            left = balance.fresh_room(self.region, self._sub.base) if not self.unreachable else balance.Room(0.0)  # (what it has left: the giver's check)
+            answer = wire.HubTaken(tick, int(whole.size), np.packbits(whole).tobytes(), room_mw=left.room_mw, fits_mw=list(left.fits_mw))
             if mask.any():
                 self._hub_said[sender] = [*(a for a in self._hub_said.get(sender, []) if a[0] != tick), (tick, answer.n, answer.taken)]
                 placed = self._hub_placed.setdefault(sender, {})
@@ -241,8 +251,8 @@ class HandoverTaking:
     def on_hub_taken(self, msg: wire.HubTaken, env: wire.Envelope):
         self.heard(env.sender)
         first = self._sub if self._sub is not None else self._first
-        if env.sender in self._again_to and first is not None and first.tick == msg.tick and self._hop2 is None:
-            self._rooms[env.sender] = balance.Room(msg.room_mw, tuple(msg.fits_mw))  # (its first answer: the room it has left)
+        if env.sender in self._again_to and first is not None and first.tick == msg.tick and (self._hop2 is None or msg.fits_mw):
+            self._rooms[env.sender] = balance.Room(msg.room_mw, tuple(msg.fits_mw))  # (the room it has left: the newest)
         why = self._hub_answer(env.sender, msg.tick, msg.n, msg.taken)
         if why is not None:  # rejected and counted; the real answer (or its repeat) still counts
             raise Refused("invalid_value", f"hub-taken of tick {msg.tick}: {why}")

@@ -82,6 +82,7 @@ __all__ = [
     "fresh_room",
     "second_offer",
     "wants_again",
+    "unfit_mw",
 ]
 
 from scowl.balance.arrays import blocks
@@ -98,7 +99,7 @@ from scowl.balance.handover import (
     region_summary,
     release_consumers,
 )
-from scowl.balance.hubhop import Room, fresh_room, second_offer, wants_again
+from scowl.balance.hubhop import Room, fresh_room, second_offer, unfit_mw, wants_again
 from scowl.balance.invariants import InvariantError, check_invariants
 from scowl.balance.limits import ZoneLimits
 from scowl.balance.members import retire_fleet, retire_generators

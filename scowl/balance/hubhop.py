@@ -23,7 +23,7 @@ from scowl.balance.region import Region
 from scowl.balance.supply import room_and_short
 from scowl.model import CONTINUOUS, STORAGE
 
-FITS = 16  # a taker's largest per-generator gaps it reports (HubTaken.fits_mw)
+FITS = 64  # a taker's largest per-generator gaps it reports (HubTaken.fits_mw)
 LOOP = 512  # the largest consumers placed gap by gap; the smaller rest by each peer's room and largest gap
 
 
@@ -86,8 +86,33 @@ def second_offer(region: Region, exclude: np.ndarray, rooms: Mapping[str, Room],
     idx, d = idx[order], d[order]
     owner = np.concatenate([np.full(len(rooms[p].fits_mw), k) for k, p in enumerate(peers)])
     gap = np.concatenate([np.asarray(rooms[p].fits_mw, dtype=np.float64) for p in peers])
-    to = np.full(idx.size, -1)
-    head = min(idx.size, LOOP)
+    to = _first_fit(d, gap, owner, budget)
+    return {p: idx[to == k] for k, p in enumerate(peers) if (to == k).any()}
+
+
+def unfit_mw(region: Region, gaps: Sequence[float], unheard: Sequence[int] = ()) -> float:
+    """Of the load the region's EV hubs carry, the MW of whole consumers that fit none of `gaps` (every
+    region's largest per-generator gaps as last reported, first fit decreasing into them): load no
+    generator in reach can take as it stands (others' consumers repacked could still make room: not
+    counted). The state log's check of storage as the last resort reads it beside the aggregate."""
+    rows = np.flatnonzero(region.kind == STORAGE)
+    load = float(region.trees.load[rows].sum()) if rows.size else 0.0
+    gap = np.asarray([g for g in gaps if g > 0], dtype=np.float64)
+    if load <= 0 or not gap.size:
+        return max(load, 0.0)
+    hub = HubLoad(region.trees, rows, frozen(region, unheard), float(gap.max()))
+    idx = hub.pick(float(gap.sum()), np.zeros(0, dtype=np.int64))  # (no more can fit than the gaps hold)
+    d = np.sort(region.trees.demand[idx].astype(np.float64))[::-1]
+    to = _first_fit(d, gap.copy(), np.arange(gap.size), gap.copy())
+    return max(load - float(d[to >= 0].sum()), 0.0)
+
+
+def _first_fit(d: np.ndarray, gap: np.ndarray, owner: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """Each of `d` (descending) to a gap (`gap`, of peer `owner`, each peer within `budget`): the LOOP
+    largest one by one into the largest gap that takes it, the rest by each peer's room, its largest gap
+    left bounding what it gets. Returns the peer of each (-1: none). Mutates `gap` and `budget`."""
+    to = np.full(d.size, -1)
+    head = min(d.size, LOOP)
     for i in range(head):  # first fit decreasing, the largest gap first (a few hundred consumers at most)
         ok = (gap >= d[i]) & (budget[owner] >= d[i])
         if not ok.any():
@@ -96,10 +121,11 @@ def second_offer(region: Region, exclude: np.ndarray, rooms: Mapping[str, Room],
         gap[j] -= d[i]
         budget[owner[j]] -= d[i]
         to[i] = owner[j]
-    for k in np.argsort(-np.array([gap[owner == k].max() for k in range(len(peers))]), kind="stable"):
+    peers = int(owner.max()) + 1 if owner.size else 0
+    for k in np.argsort(-np.array([gap[owner == k].max() for k in range(peers)]), kind="stable"):
         free = np.flatnonzero(to[head:] < 0) + head
         free = free[d[free] <= gap[owner == k].max()]
         take = free[np.cumsum(d[free]) <= budget[k]]
         to[take] = k
         budget[k] -= float(d[take].sum())
-    return {p: idx[to == k] for k, p in enumerate(peers) if (to == k).any()}
+    return to

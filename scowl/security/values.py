@@ -17,6 +17,7 @@ import msgspec
 import numpy as np
 
 from scowl.balance.handed import ANSWER_WINDOW, HUB_ANSWER_WINDOW
+from scowl.balance.hubhop import FITS
 
 MAX_ABS = 1e15
 MW = (0.0, 1e7)
@@ -53,7 +54,7 @@ RELATIONS: dict[str, list[tuple[str, object]]] = {
     "generators-register": [("min_mw <= nameplate_mw", lambda m: bool(np.all(m.column("min_mw") <= m.column("nameplate_mw"))))],
     "handover": [("hub + later <= n", lambda m: m.hub + m.later <= m.n),
                  ("a second offer (again 2) is all hub part", lambda m: m.again != 2 or (m.hub == m.n and m.later == 0))],
-    "hub-taken": [("taken holds n bits", lambda m: len(m.taken) == (m.n + 7) // 8), ("at most 16 fits_mw", lambda m: len(m.fits_mw) <= 16)],
+    "hub-taken": [("taken holds n bits", lambda m: len(m.taken) == (m.n + 7) // 8), (f"at most {FITS} fits_mw", lambda m: len(m.fits_mw) <= FITS)],
     "assign": [("handed <= n", lambda m: m.handed <= m.n)],
     # took: ticks of the recipient's Handovers taken within the last ANSWER_WINDOW ticks (scowl.balance.handed)
     "region-summary": [(f"took within [tick - {ANSWER_WINDOW}, tick], no repeats", lambda m: len(set(m.took)) == len(m.took) <= ANSWER_WINDOW + 1

@@ -80,7 +80,7 @@ class HubTaken(Message, frozen=True):
     packbits, ceil(n / 8) bytes). The giver waits for it before its Assign and releases those.
     To a giver whose Handover said `again` 1, sent with no hub part too (n = 0): `room_mw`, the load
     of a hub part I can still take (my room after my sub-round x the margin), and `fits_mw`, my
-    largest per-generator gaps (at most 16, descending), so the giver's second offer of the tick
+    largest per-generator gaps (at most 64, descending), so the giver's second offer of the tick
     goes where its consumers fit. The answer to that second offer (`Handover.again` 2) has the bits
     of both offers of the tick, the first's (as answered) then the second's."""
 

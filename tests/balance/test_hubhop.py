@@ -7,9 +7,10 @@ still carry to the peers whose gaps fit each consumer, largest first, each peer 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from scowl import balance, wire
-from scowl.balance.hubhop import Room, fresh_room, second_offer, wants_again
+from scowl.balance.hubhop import Room, fresh_room, second_offer, unfit_mw, wants_again
 from scowl.model import CONTINUOUS, FIXED, STOCHASTIC, STORAGE
 
 DEMAND = [8.5, 3.0, 1.5, 0.25, 0.08, 0.05]  # the first fills the nuclear unit, the rest go to the hub
@@ -72,3 +73,12 @@ def test_a_second_hop_is_announced_only_by_a_region_whose_hubs_may_carry_load():
     t.add_consumers(_ids([60]), np.ones(1, dtype=np.float32))
     balance.tracker_round(t, balance.RoundInput(1, statuses=[balance.GenUpdate(np.array([10]), np.array([10.0]), np.zeros(1), np.zeros(1))]))
     assert not wants_again(t, {"g": balance.PeerOffer(0.0, 5.0)})  # no hubs: never
+
+
+def test_the_hub_load_that_fits_no_gap_is_what_first_fit_decreasing_leaves():
+    """The state log's fit-aware figure: hub consumers 3, 1.5, 0.25, 0.08, 0.05 into gaps 2.0 and 0.3:
+    1.5 and 0.25 take the 2.0, 0.08 and 0.05 the 0.3; 3 MW fits none. No gaps: all of it."""
+    g = _giver()
+    assert unfit_mw(g, [2.0, 0.3]) == pytest.approx(3.0)
+    assert unfit_mw(g, [1.0]) == pytest.approx(3.0 + 1.5)  # 0.25 + 0.08 + 0.05 fit the 1.0
+    assert unfit_mw(g, []) == pytest.approx(sum(DEMAND[1:]))

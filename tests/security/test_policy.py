@@ -109,7 +109,7 @@ def test_a_handovers_hub_part_and_a_hub_answer_must_fit_their_consumers():
 
 def test_a_second_hub_offer_and_the_room_in_a_hub_answer_must_be_what_they_say():
     """A second offer (`again` 2) is all hub part; a HubTaken's room and gaps steer where the giver's
-    second offer goes: MW, at most 16 gaps (a forged negative or huge one would draw consumers off the hubs)."""
+    second offer goes: MW, at most 64 gaps (a forged negative or huge one would draw consumers off the hubs)."""
     ids = np.zeros(3, dtype=wire.CONSUMER_ID_DTYPE)
     second = wire.Handover.pack(tick=1, ids=ids, demand_mw=np.ones(3, dtype=np.float32), hub=3, again=2)
     assert check(second) is None
@@ -117,7 +117,7 @@ def test_a_second_hub_offer_and_the_room_in_a_hub_answer_must_be_what_they_say()
     assert check(msgspec.structs.replace(second, again=3)) is not None
     answer = wire.HubTaken(1, 0, b"", room_mw=2.0, fits_mw=[1.0, 0.5])
     assert check(answer) is None
-    for bad in (dict(room_mw=-1.0), dict(fits_mw=[-0.5]), dict(fits_mw=[1e9]), dict(fits_mw=[0.1] * 17), dict(room_mw=float("nan"))):
+    for bad in (dict(room_mw=-1.0), dict(fits_mw=[-0.5]), dict(fits_mw=[1e9]), dict(fits_mw=[0.1] * 65), dict(room_mw=float("nan"))):
         assert check(msgspec.structs.replace(answer, **bad)) is not None, bad
 
 

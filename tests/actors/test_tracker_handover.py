@@ -236,3 +236,23 @@ def test_a_lost_second_hub_offer_or_answer_leaves_nobody_held_twice(tmp_path, mo
     assert (held == summary["peers"]["consumers"] + summary["peers"]["fixed_load_blocks"]).all()  # each by exactly one tracker
     assert summary["views"]["ticks_views_disagree"] == 0
     assert {a: f["unknown_ids"] for a, f in finals.items() if "unknown_ids" in f} == {"population-0": 0, "tracker-0": 0, "tracker-1": 0}
+
+
+def test_the_second_offer_moves_hub_load_the_first_offer_did_not_in_the_same_tick(tmp_path, monkeypatch):
+    """On the small day tracker-1's EV hubs carry load at tick 0 and no peer has advertised room yet (no
+    summaries before tick 0), so its first offer is empty; tracker-0 reports its room after its sub-round
+    and the second offer moves what fits there in the same tick (hub_moved). Without the second hop
+    (wants_again off) nothing leaves the hubs at tick 0."""
+    def run(name: str) -> pd.DataFrame:
+        cfg = tmp_path / f"{name}.toml"
+        cfg.write_text(scenario_toml(load_scenario("small").replace(scenario__ticks=2)))
+        run_scenario(str(cfg), str(tmp_path / name), show_progress=False)
+        state = pd.read_parquet(tmp_path / name / "state.parquet")
+        return state[(state["actor"] == "tracker-1") & (state["tick"] == 0)].iloc[0]
+
+    with_hop = run("hop")
+    assert with_hop["hub_offered"] > 0 and with_hop["hub_moved"] > 0
+    assert with_hop["hub_unfit_mw"] >= 0.0
+    monkeypatch.setattr("scowl.balance.wants_again", lambda region, offers: False)
+    without = run("nohop")
+    assert without["hub_moved"] == 0 and without["hub_load_mw"] > with_hop["hub_load_mw"]

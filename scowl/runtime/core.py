@@ -115,7 +115,7 @@ class ActorCore:
         self._stopping = False
         self.crashed: BaseException | None = None
         self._link_release: dict[str, float] = {}
-        self._delayed: dict[str, collections.deque[tuple[float, Channel, bytes | None, bytes | memoryview]]] = {}  # link_filter's queues
+        self._delayed: dict[str, collections.deque[tuple[float, Channel, bytes | None, bytes | memoryview | Later]]] = {}  # link_filter's queues
         self.link_bytes: dict[str, list[int]] = {}  # peer -> [messages out, bytes out, messages in, bytes in]
 
     async def stop(self) -> None:

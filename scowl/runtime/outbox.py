@@ -15,7 +15,9 @@ ZeroMQ only when this actor holds at most IN_FLIGHT_MAX bytes that ZeroMQ has no
 out (scowl.runtime.inflight): at once when there is room (a round of an ordinary tick leaves
 inside its handler, as `send` sends), else in turn on the socket's backlog, so a tracker's
 tick-0 round (60 MB of Assigns and tree deltas for 2.6 M consumers) is never held whole. Nothing
-is dropped: what is sent after such a message on the same socket waits behind it.
+is dropped: what is sent after such a message on the same socket waits behind it. A link filter's
+delay (network latency) holds such a message unbuilt, then it takes its turn the same way. On a
+CURVE socket it crosses in chunk pieces of at most SEALED_PIECE_BYTES (see there).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import zmq
 from scowl import wire
 from scowl.errors import ActorError
 from scowl.runtime.core import ActorCore, Later, Queued
+from scowl.runtime.inflight import Pieces
 from scowl.runtime.transport import Channel
 from scowl.wire import chunks, codec
 
@@ -42,6 +45,11 @@ ASKED_MAX = 8192  # requests remembered (seq -> peer): a reply must come from th
 #: bytes of large packets (send_built, chunk pieces) an actor holds handed to ZeroMQ and not yet
 #: written out, past which it builds no next one (it holds at most this + one packet)
 IN_FLIGHT_MAX = 4 * 1024 * 1024
+#: on a CURVE socket a large message sent with bounded bytes in flight crosses as chunk pieces of
+#: at most this many bytes: libzmq's I/O thread encrypts a message into copies of its own (~4x it
+#: while encrypting, 1x until written), one per connection, and frees ours then, so what it holds
+#: past IN_FLIGHT_MAX is one piece per connection, not one whole message (a 5 MB Assign)
+SEALED_PIECE_BYTES = 256 * 1024
 
 
 def _alone_bytes() -> int:
@@ -69,38 +77,55 @@ class Outbox(ActorCore):
         socket whose bytes leave the process it is built now, and sent as `send` does, while
         this actor holds at most IN_FLIGHT_MAX bytes of large packets ZeroMQ has not written
         out yet and nothing waits on that socket; else it waits its turn on the socket's
-        backlog and is built when that comes and the bytes in flight allow (inproc, or with a
-        link filter: built and sent at once). Its envelope's sequence number and tick are
-        taken now; it reaches `to` after what was sent to it before and before what is sent
-        after. Returns the sequence number. ActorError when there is no route to `to`."""
+        backlog and is built when that comes and the bytes in flight allow (inproc: built and
+        sent at once). A link filter decides once, now: dropped, sent as above, or delayed (the
+        message waits in the link's delay queue unbuilt, then takes its turn on the socket as
+        above). Its envelope's sequence number and tick are taken now; it reaches `to` after
+        what was sent to it before and before what is sent after. Returns the sequence number.
+        ActorError when there is no route to `to`."""
         seq = self._next_seq()
         ch, rid = self._route(to)
-        bounded = ch.leaves and self.link_filter is None
-        if not bounded or (ch not in self._backlog and self.inflight.bytes <= IN_FLIGHT_MAX):
-            return self._send_as(to, build(), seq, ch, rid, held=bounded)
-        self._defer(ch, rid, Later(rid, to, self._built(build, to, seq, self.clock.tick)))
+        if not ch.leaves:
+            return self._send_as(to, build(), seq, ch, rid)
+        delay = 0.0
+        if self.link_filter is not None:
+            if (filtered := self.link_filter(self.name, to, self.clock.tick)) is None:
+                self.stats.dropped += 1
+                return seq
+            delay = filtered
+        most = SEALED_PIECE_BYTES if ch.sealed else None
+        if delay == 0 and ch not in self._backlog and self.inflight.room(IN_FLIGHT_MAX):
+            return self._send_as(to, build(), seq, ch, rid, held=True, most=most)
+        later = Later(rid, to, self._built(build, to, seq, self.clock.tick, most))
+        if delay == 0:
+            self._defer(ch, rid, later)
+        else:
+            self._delay(to, delay, [(ch, rid, later)])
         return seq
 
     def _send_as(self, to: str, msg: wire.Message, seq: int, ch: Channel, rid: bytes | None,
-                 reply_to: int = 0, ask: bool = False, alone: bool = False, held: bool = False) -> int:
+                 reply_to: int = 0, ask: bool = False, alone: bool = False, held: bool = False,
+                 most: int | None = None) -> int:
         """`send`, its sequence number and route taken. `held`: a packet of its own is counted
-        in flight (scowl.runtime.inflight) until ZeroMQ lets go of it."""
+        in flight (scowl.runtime.inflight) until ZeroMQ lets go of it (send_built: the link
+        filter has had its say). `most`: a frame over this many bytes crosses in pieces of at
+        most that (else only one over the frame limit)."""
         item, frame = self._encode(msg, to, seq, self.clock.tick, reply_to, ask)
         del msg
-        if not chunks.needs_chunks(frame):
+        if not chunks.needs_chunks(frame, most):
             del frame
             if held and type(item) is memoryview:
                 item = self.inflight.hold(item)  # type: ignore[assignment]
-            return self._route_frames(to, seq, ch, rid, [item], alone)
+            return self._route_frames(to, seq, ch, rid, [item], alone, filtered=held)
         del item
-        # too large for one frame: it crosses in pieces, put together by the receiver
-        pieces = chunks.split(frame, seq, self.name, to)
+        # too large for one frame (or for `most`): it crosses in pieces, put together by the receiver
+        pieces = chunks.split(frame, seq, self.name, to, most)
         del frame  # (the pieces are views of it)
         seqs = [self._next_seq() for _ in pieces]
-        if ch.leaves and self.link_filter is None:  # each piece encoded when the bytes in flight allow
-            self._defer(ch, rid, Later(rid, to, _encoded(pieces, self.name, to, seqs, self.clock.tick)))
+        if held or (ch.leaves and self.link_filter is None):  # each piece encoded when the bytes in flight allow
+            self._defer(ch, rid, Later(rid, to, Pieces(pieces, self.name, to, seqs, self.clock.tick, self.inflight)))
             return seq
-        return self._route_frames(to, seq, ch, rid, list(_encoded(pieces, self.name, to, seqs, self.clock.tick)), alone)
+        return self._route_frames(to, seq, ch, rid, list(Pieces(pieces, self.name, to, seqs, self.clock.tick)), alone)
 
     def _encode(self, msg: wire.Message, to: str, seq: int, tick: int, reply_to: int = 0,
                 ask: bool = False) -> tuple[bytes | memoryview, bytes | memoryview]:
@@ -111,18 +136,19 @@ class Outbox(ActorCore):
         frame = wire.encode_frame(msg, self.name, to, seq, tick, reply_to, ask)
         return frame, frame
 
-    def _built(self, build: Callable[[], wire.Message], to: str, seq: int, tick: int) -> Iterator[bytes | memoryview]:
+    def _built(self, build: Callable[[], wire.Message], to: str, seq: int, tick: int,
+               most: int | None = None) -> Iterator[bytes | memoryview]:
         """The packets of a deferred message, each made when the drain asks for it (a small
         one as a packet of its one frame; a chunked one piece by piece)."""
         item, frame = self._encode(build(), to, seq, tick)
-        if not chunks.needs_chunks(frame):
+        if not chunks.needs_chunks(frame, most):
             del frame
             yield item if type(item) is memoryview else wire.encode_packet([item])
             return
         del item
-        pieces = chunks.split(frame, seq, self.name, to)
+        pieces = chunks.split(frame, seq, self.name, to, most)
         del frame
-        yield from _encoded(pieces, self.name, to, [self._next_seq() for _ in pieces], tick)
+        yield from Pieces(pieces, self.name, to, [self._next_seq() for _ in pieces], tick, self.inflight)
 
     def _route(self, to: str) -> tuple[Channel, bytes | None]:
         """The socket (and routing id, through a ROUTER) a message to `to` leaves on."""
@@ -134,26 +160,31 @@ class Outbox(ActorCore):
             raise ActorError(f"{self.name}: no route to {to!r} (connect to it, or wait for it to connect)")
         return ch, rid
 
-    def _route_frames(self, to: str, seq: int, ch: Channel, rid: bytes | None, frames: list[bytes | memoryview], alone: bool) -> int:
-        """A message's frames to their link: through the link filter, then the outbox."""
-        if self.link_filter is not None:
+    def _route_frames(self, to: str, seq: int, ch: Channel, rid: bytes | None, frames: list[bytes | memoryview], alone: bool,
+                      filtered: bool = False) -> int:
+        """A message's frames to their link: through the link filter (unless `filtered`), then the outbox."""
+        if self.link_filter is not None and not filtered:
             delay = self.link_filter(self.name, to, self.clock.tick)
             if delay is None:
                 self.stats.dropped += 1
                 return seq
-            if delay > 0:  # a per-link FIFO delay queue: jitter never reorders a link
-                loop = asyncio.get_running_loop()
-                release = max(loop.time() + delay, self._link_release.get(to, 0.0))
-                self._link_release[to] = release
-                queue = self._delayed.setdefault(to, collections.deque())
-                if not queue:
-                    loop.call_at(release, self._release_link, to)
-                queue.extend((release, ch, rid, f) for f in frames)
+            if delay > 0:
+                self._delay(to, delay, [(ch, rid, f) for f in frames])
                 return seq
         alone = alone and len(frames) == 1
         for f in frames:
             self._enqueue(ch, rid, f, alone)
         return seq
+
+    def _delay(self, to: str, delay: float, items: list[tuple[Channel, bytes | None, bytes | memoryview | Later]]) -> None:
+        """Into the link's FIFO delay queue (the link filter's): jitter never reorders a link."""
+        loop = asyncio.get_running_loop()
+        release = max(loop.time() + delay, self._link_release.get(to, 0.0))
+        self._link_release[to] = release
+        queue = self._delayed.setdefault(to, collections.deque())
+        if not queue:
+            loop.call_at(release, self._release_link, to)
+        queue.extend((release, ch, rid, f) for ch, rid, f in items)
 
     def _release_link(self, to: str) -> None:
         """The delayed frames to `to` that are due leave, in the order they were sent. One
@@ -165,7 +196,10 @@ class Outbox(ActorCore):
         due = queue[0][0]
         while queue and queue[0][0] <= due:
             _, ch, rid, f = queue.popleft()
-            self._enqueue(ch, rid, f)
+            if isinstance(f, Later):  # a send_built message: built in its turn on the socket
+                self._defer(ch, rid, f)
+            else:
+                self._enqueue(ch, rid, f)
         if queue:
             asyncio.get_running_loop().call_at(queue[0][0], self._release_link, to)
         else:
@@ -274,6 +308,7 @@ class Outbox(ActorCore):
 
     async def _drain_backlog(self, ch: Channel) -> None:
         backlog = self._backlog[ch]
+        begun: Later | None = None  # the message whose packets are being made (its next piece waits for packets only)
         try:
             while backlog and not ch.closed:
                 head = backlog[0]
@@ -283,13 +318,16 @@ class Outbox(ActorCore):
                         break
                     backlog.popleft()
                     continue
-                await self.inflight.wait_room(IN_FLIGHT_MAX)
+                # a message whose frame is built (being cut) waits for the packets alone
+                await self.inflight.wait_room(IN_FLIGHT_MAX, pieces=head is begun or isinstance(head.packets, Pieces))
                 if ch.closed:
                     break
                 packet = self._next_packet(head)
                 if packet is None:
                     backlog.popleft()
+                    begun = None
                     continue
+                begun = head
                 self._count(ch, head.rid, 1, len(packet))
                 held: bytes | memoryview = self.inflight.hold(packet) if len(packet) >= _alone_bytes() else packet  # type: ignore[assignment]
                 del packet
@@ -343,9 +381,3 @@ class Outbox(ActorCore):
             self.stats.published += 1
         else:
             self.stats.dropped += 1
-
-
-def _encoded(pieces: list[chunks.Chunk], sender: str, to: str, seqs: list[int], tick: int) -> Iterator[memoryview]:
-    """The packets of a chunked message's pieces, each encoded when asked for."""
-    for piece, seq in zip(pieces, seqs, strict=True):
-        yield wire.encode_alone(piece, sender, to, seq, tick)[0]

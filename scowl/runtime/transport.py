@@ -105,7 +105,7 @@ class Channel:
     the latency path reads it once per wake-up and once per send, where it read it four
     times per message before."""
 
-    __slots__ = ("sock", "kind", "name", "leaves", "on_readable", "src_fd", "settled", "_loop", "_fd", "_readers", "_writers")
+    __slots__ = ("sock", "kind", "name", "leaves", "sealed", "on_readable", "src_fd", "settled", "_loop", "_fd", "_readers", "_writers")
 
     def __init__(self, sock: zmq.Socket[bytes], name: str, leaves: bool = False) -> None:
         self.sock = sock
@@ -114,6 +114,9 @@ class Channel:
         # what is sent here leaves the process (tcp, ipc): libzmq lets go of a packet once it
         # is written to the kernel (scowl.runtime.inflight); inproc hands the buffer to the receiver
         self.leaves = leaves
+        # CURVE on this socket: libzmq's I/O thread encrypts each message into copies of its own
+        # (and frees ours then), one message per connection at a time (see scowl.runtime.outbox)
+        self.sealed = leaves and sock.getsockopt(zmq.MECHANISM) == zmq.CURVE
         self._loop = asyncio.get_running_loop()
         self._fd: int = sock.getsockopt(zmq.FD)  # type: ignore[assignment]  # FD is an int option
         self._readers: list[asyncio.Future[None]] = []  # wait_woken

@@ -54,16 +54,18 @@ def piece_bytes(sender: str, recipient: str) -> int:
     return room
 
 
-def needs_chunks(frame: bytes | memoryview) -> bool:
-    """True when a frame, packed alone, would not fit the frame limit."""
-    return len(frame) + 16 > codec.MAX_FRAME_BYTES
+def needs_chunks(frame: bytes | memoryview, most: int | None = None) -> bool:
+    """True when a frame, packed alone, would not fit the frame limit (or is over `most`
+    bytes: a sender may cut a large frame into smaller pieces than the limit needs)."""
+    return len(frame) + 16 > codec.MAX_FRAME_BYTES or (most is not None and len(frame) > most)
 
 
-def split(frame: bytes | memoryview, whole: int, sender: str, recipient: str) -> list[Chunk]:
-    """The pieces of a frame too large for one, in order."""
+def split(frame: bytes | memoryview, whole: int, sender: str, recipient: str, most: int | None = None) -> list[Chunk]:
+    """The pieces of a frame too large for one (or over `most` bytes), in order, each of at
+    most `most` data bytes when given."""
     if len(frame) > MAX_MESSAGE_BYTES:
         raise ValueError(f"a message of {len(frame)} bytes is over MAX_MESSAGE_BYTES ({MAX_MESSAGE_BYTES})")
-    step = piece_bytes(sender, recipient)
+    step = piece_bytes(sender, recipient) if most is None else min(most, piece_bytes(sender, recipient))
     view = memoryview(frame)
     count = -(-len(frame) // step)
     # msgspec encodes a memoryview as binary: the pieces are not copied until they are encoded

@@ -77,6 +77,7 @@ _ROLE_COLUMNS: dict[str, dict[str, Column]] = {
         "hub_load_mw": Column("hub_load_mw", "float", "MW", "demand on the region's EV hubs after the round (what they discharge for)"),
         "hub_declined_mw": Column("hub_declined_mw", "float", "MW", "of it, consumers of the region's hub parts no peer placed (they stay on the hubs, served)"),
         "hub_handed_in_mw": Column("hub_handed_in_mw", "float", "MW", "of it, consumers other regions handed in (their starved of this tick, served ones of the last) placed on the hubs; the rest was offered to no peer"),
+        "hub_unfit_mw": Column("hub_unfit_mw", "float", "MW", "of hub_load_mw, whole consumers that fit none of the generator gaps the peers reported in a second hop of the hub part (the giver's figure; logged only in ticks with a second hop)"),
         "room_mw": Column("room_mw", "float", "MW", "load the region could take next tick at the safety threshold, dispatchable units ramped (advertised to peers)"),
         "short_mw": Column("short_mw", "float", "MW", "load the region's own generators cannot carry next tick, ramped up (advertised to peers)"),
         "storage_room_mw": Column("storage_room_mw", "float", "MW", "load the region's EV hubs could discharge for next tick once its generators are full (advertised to peers, used last)"),

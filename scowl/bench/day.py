@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any, Self
 
+from scowl.bench import speed
+
 #: the issue's targets for the whole state on 2 cores
 TARGETS = {"wall_s": 90.0, "rss_sum_mb": 2048.0}
 BOOKS = ("demanded", "served", "unserved")
@@ -238,13 +240,6 @@ def books_against(summary: dict, other_path: str) -> dict:
     return out
 
 
-def _loadavg() -> list[float]:
-    try:
-        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
-    except OSError:
-        return []
-
-
 def measure(args: argparse.Namespace) -> dict:
     from scowl.provenance import git_commit, machine_info
     from scowl.sweep import scenario_toml
@@ -256,11 +251,14 @@ def measure(args: argparse.Namespace) -> dict:
         stale.unlink()
     cfg = run_dir / "day.toml"
     cfg.write_text(scenario_toml(sc))
-    load_before = _loadavg()
+    load_before = speed.loadavg()
+    ref_before = speed.reference_s()  # (before the run, on a machine the run has not yet warmed)
+    cpu_before = speed.cpu_times()
     watched: list[Watched] = []
     t0 = time.perf_counter()
     (_run_processes if args.processes else _run_one_process)(cfg, run_dir, args, watched)
     wall = time.perf_counter() - t0
+    cpu_after = speed.cpu_times()
     summary = json.loads((run_dir / "summary.json").read_text())
     finals = json.loads((run_dir / "finals.json").read_text()) if (run_dir / "finals.json").exists() else {}
     procs: list[dict[str, Any]] = []
@@ -284,7 +282,9 @@ def measure(args: argparse.Namespace) -> dict:
     cpu_total = sum(p["cpu_s"] for p in procs)
     e, reb = summary["energy_mwh"], summary["rebalance"]
     figures = {
-        "machine": {**machine_info(), "loadavg_before": load_before, "loadavg_after": _loadavg()},
+        "machine": {**machine_info(), "loadavg_before": load_before, "loadavg_after": speed.loadavg(),
+                    "reference_s_before": ref_before, "reference_s_after": speed.reference_s(),
+                    "steal_pct": speed.steal_pct(cpu_before, cpu_after)},
         "commit": git_commit(),
         "command": " ".join(["scowl bench day", *sys.argv[3:]]) if sys.argv[1:3] == ["bench", "day"] else "scowl bench day",
         "mode": "processes" if args.processes else "one process",
@@ -357,11 +357,22 @@ def _layout_line(layout: dict) -> str:
         name if actors == [name] else f"{name} ({', '.join(actors)})" for name, actors in layout["processes"].items())
 
 
+def _speed_line(m: dict) -> str:
+    """The machine's speed beside the figures (scowl.bench.speed): runs compare only where it is alike."""
+    if "reference_s_before" not in m:
+        return "machine speed: not measured"
+    steal = "unknown" if m.get("steal_pct") is None else f"{m['steal_pct']:.1f} %"
+    return (f"machine speed: reference workload {m['reference_s_before']:.3f} s before, {m['reference_s_after']:.3f} s after "
+            f"(scowl.bench.speed; lower is faster: compare runs only where it is alike); CPU stolen by the hypervisor "
+            f"during the run: {steal}")
+
+
 def render(f: dict) -> str:
     m = f["machine"]
     lines = [(f"Scowl day benchmark: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}, Python {m['python']}; "
              f"load average {' '.join(f'{x:.2f}' for x in m['loadavg_before'])} before, "
              f"{' '.join(f'{x:.2f}' for x in m['loadavg_after'])} after; {f['commit']}"),
+             _speed_line(m),
              f"{f['command']}  ({f['mode']})",
              _layout_line(f.get("layout", {"spec": "?", "processes": {}})),
              "",

@@ -48,7 +48,11 @@ def test_a_day_in_processes_is_measured_per_process_and_per_role(tmp_path):
     # as a consumer is (at scale 0.005: 44,491 consumers + 3,071 blocks; the populations hold all of them)
     assert f["fixed_load_blocks"] > 0
     assert sum(held[f"population-{i}"]["consumers_at_peak"] for i in range(f["populations"])) == f["consumers"] + f["fixed_load_blocks"]
+    m = f["machine"]  # the machine's speed beside the figures (scowl.bench.speed)
+    assert m["reference_s_before"] > 0 and m["reference_s_after"] > 0
+    assert m["steal_pct"] is None or 0 <= m["steal_pct"] <= 100
     text = day.render(f)
+    assert "machine speed: reference workload" in text
     assert "peak memory" in text and "tracker" in text and "B a consumer all-in" in text
     assert f"{f['consumers']:,} consumers (+ {f['fixed_load_blocks']:,} fixed-load blocks)" in text
     assert "consumers and fixed-load blocks it held then" in text

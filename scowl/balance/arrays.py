@@ -46,12 +46,13 @@ def unique_ints(a: ArrayLike) -> np.ndarray:
 
 
 def bin_sums(bins: np.ndarray, weights: np.ndarray, n: int, where: np.ndarray | None = None,
-             block: int = 1 << 16) -> NDArray[np.float64]:
+             block: int = 1 << 16, whole: int = 16) -> NDArray[np.float64]:
     """`np.bincount(bins[where], weights[where], minlength=n)` (`where`: a mask, or all), the same
     sums to the bit (bincount adds each weight, in input order, to its bin from 0.0; np.add.at
     does the same), a block at a time: no copy of the selection, intp copy of the bins nor float64
-    copy of the weights as long as the input (a first round places millions)."""
-    if bins.size <= 16 * block:  # (np.bincount is quicker; its copies are small)
+    copy of the weights as long as the input (a first round places millions). Up to `whole`
+    blocks, one np.bincount (quicker; its copies are small)."""
+    if bins.size <= whole * block:
         return np.bincount(bins if where is None else bins[where],
                            weights=weights if where is None else weights[where], minlength=n).astype(np.float64, copy=False)
     out = np.zeros(n)

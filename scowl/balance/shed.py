@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
-from scowl.balance.arrays import isin_ints, pick
+from scowl.balance.arrays import bin_sums, isin_ints, pick
 from scowl.balance.trees import EMPTY_I, Trees
 
 
@@ -31,50 +33,101 @@ def shed_overloaded(
     by_risers = np.zeros(k, dtype=bool)
     if risers.size and trees.frozen is not None:
         risers = pick(risers, ~trees.frozen[risers])
+    risers = risers.astype(np.int32)  # (candidates as int32 indices, int32 segments and float32 demand: 12 B each)
     rs, rd = EMPTY_S, EMPTY_D
     if risers.size:
-        rs = seg_of[trees.assignment[risers] + 2]
+        rs = _segments(trees, seg_of, risers)
         on = rs >= 0
         if not on.all():  # (masked copies only when some risers are on generators under their ceiling)
             risers, rs = pick(risers, on), pick(rs, on)
-        rd = trees.demand[risers].astype(np.float64)
-        by_risers = np.bincount(rs, weights=rd, minlength=k) >= excess
+        del on
+        rd = _gather(trees.demand, risers)
+        by_risers = bin_sums(rs, rd, k, whole=0) >= excess
         use = by_risers[rs]
         if not use.all():
             risers, rs, rd = pick(risers, use), pick(rs, use), pick(rd, use)
+        del use
     rest = gens[~by_risers]
     counts = trees.indexed_counts(rest)
     if int(counts.sum()) > _GROUP and rest.size > 1:  # (risers alone: one part, a second pass would cost more than it saves)
         return _shed_in_groups(trees, gens, seg_of, excess, by_risers, (risers, rs, rd), counts)
-    mem = trees.members(rest)
-    s = seg_of[trees.assignment[mem] + 2]
-    d = trees.demand[mem].astype(np.float64)
-    if by_risers.any():
-        if mem.size:
-            mem, s, d = np.concatenate([risers, mem]), np.concatenate([rs, s]), np.concatenate([rd, d])
-        else:
-            mem, s, d = risers, rs, rd
+    mem, s, d = _candidates(trees, seg_of, trees.members(rest), (risers, rs, rd) if by_risers.any() else None)
+    del risers, rs, rd  # (in mem, s, d now)
     take, sel, several = _single(trees, mem, s, d, excess)
     if several.size:
-        if sel.size <= _SORT_LIMIT:
-            take[sel] = _shed_sorted(mem[sel], s[sel], d[sel], excess, k)
-        elif sel.size == mem.size:  # (every candidate: no copies of them)
+        n_sel = int(np.count_nonzero(sel))
+        if n_sel <= _SORT_LIMIT:
+            at = np.flatnonzero(sel)
+            take[at] = _shed_sorted(mem[at], s[at], d[at], excess, k)
+        elif n_sel == mem.size:  # (every candidate: no copies of them)
             take = _shed_many(mem, s, d, excess, several)
         else:
-            take[sel] = _shed_many(mem[sel], s[sel], d[sel], excess, several)
-    keep = ~take
+            take[sel] = _shed_many(pick(mem, sel), pick(s, sel), pick(d, sel), excess, several)
+    del sel
     # (every load drops by what it shed when all chose among risers: no recount)
-    exact = np.zeros(k) if by_risers.all() else np.bincount(pick(s, keep), weights=pick(d, keep), minlength=k)
+    exact = np.zeros(k) if by_risers.all() else bin_sums(s, d, k, where=~take, whole=0)
     s_take = pick(s, take)
     dropped = trees.load[gens] - np.bincount(s_take, weights=pick(d, take), minlength=k)
-    shed, shed_from = pick(mem, take), gens[s_take].astype(np.int32)
+    shed, shed_from = pick(mem, take).astype(np.int64), gens[s_take].astype(np.int32)
     trees.shed(shed, gens, np.where(by_risers, dropped, exact))
     return shed, shed_from
 
 
 EMPTY_S = np.zeros(0, dtype=np.int32)
-EMPTY_D = np.zeros(0)
+EMPTY_D = np.zeros(0, dtype=np.float32)
 _GROUP = 1 << 18  # candidates past which `shed_overloaded` takes its generators a group at a time
+_BLOCK = 1 << 16  # candidates a gather or a comparison takes at a time (its intp and float64 copies stay that short)
+
+
+def _gather(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """`values[idx]`, a block at a time (indexing by int32 goes through an intp copy of the index)."""
+    out = np.empty(idx.size, dtype=values.dtype)
+    for a in range(0, idx.size, _BLOCK):
+        out[a : a + _BLOCK] = values[idx[a : a + _BLOCK]]
+    return out
+
+
+def _segments(trees: Trees, seg_of: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The segment (`seg_of` of its generator; -1: not shedding) of each consumer of `idx`, int32."""
+    out = np.empty(idx.size, dtype=np.int32)
+    a_ = trees.assignment
+    for a in range(0, idx.size, _BLOCK):
+        g = a_[idx[a : a + _BLOCK]]
+        g += 2
+        out[a : a + _BLOCK] = seg_of[g]
+    return out
+
+
+def _mask(n: int, test: Callable[[slice], np.ndarray]) -> NDArray[np.bool_]:
+    """A mask over `n` candidates, `test(block)` for each block of them (its temporaries: a block long)."""
+    out = np.empty(n, dtype=bool)
+    for a in range(0, n, _BLOCK):
+        out[a : a + _BLOCK] = test(slice(a, a + _BLOCK))
+    return out
+
+
+def _counts(bins: np.ndarray, n: int, where: np.ndarray | None = None) -> NDArray[np.int64]:
+    """`np.bincount(bins[where], minlength=n)`, a block at a time (counts: the same in any order)."""
+    out = np.zeros(n, dtype=np.int64)
+    for a in range(0, bins.size, _BLOCK):
+        b = bins[a : a + _BLOCK]
+        out += np.bincount(b if where is None else b[where[a : a + _BLOCK]], minlength=n)
+    return out
+
+
+def _candidates(trees: Trees, seg_of: np.ndarray, members: np.ndarray,
+                first: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(consumers int32, segments int32, demand float32: float64 sums of float32 MW are the same
+    sums) of `first`'s candidates (the risers') and then of `members`."""
+    r = 0 if first is None else first[0].size
+    n = r + members.size
+    mem, s, d = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.float32)
+    if first is not None:
+        mem[:r], s[:r], d[:r] = first
+    mem[r:] = members
+    s[r:] = _segments(trees, seg_of, members)
+    d[r:] = trees.demand[members]
+    return mem, s, d
 
 
 def _runs(segs: np.ndarray, weights: np.ndarray) -> list[np.ndarray]:
@@ -90,28 +143,35 @@ def _runs(segs: np.ndarray, weights: np.ndarray) -> list[np.ndarray]:
 
 def _single(trees: Trees, mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(the take mask where one candidate covers its generator's excess: the smallest such, lowest
-    index among equals; the candidates of the other generators with any (`sel`: free ones); those
-    generators' segments)."""
-    k = excess.size
-    take = np.zeros(mem.size, dtype=bool)
+    index among equals; a mask of the candidates of the other generators with any (`sel`: free
+    ones; empty when there are none); those generators' segments)."""
+    k, n = excess.size, mem.size
+    take = np.zeros(n, dtype=bool)
+    ok = _mask(n, lambda b: d[b] >= excess[s[b]])
     if trees.frozen is None:
-        free, s_free, ok = None, s, d >= excess[s]
+        free = None
     else:  # frozen: never shed
-        free = ~trees.frozen[mem]
-        s_free, ok = pick(s, free), (d >= excess[s]) & free
-    counts = np.bincount(s_free, minlength=k)
+        frozen = trees.frozen
+        free = _mask(n, lambda b: ~frozen[mem[b]])
+        ok &= free
+    counts = _counts(s, k, free)
     s_ok = pick(s, ok)
     one = np.bincount(s_ok, minlength=k) > 0  # some single member covers the excess
     if one.any():
         smallest = np.full(k, np.inf)
-        np.minimum.at(smallest, s_ok, pick(d, ok))
-        tie = ok & (d == smallest[s])
+        np.minimum.at(smallest, s_ok, pick(d, ok).astype(np.float64))
+        tie = np.flatnonzero(ok & _mask(n, lambda b: d[b] == smallest[s[b]]))
         first = np.full(k, np.iinfo(np.int64).max)
-        np.minimum.at(first, pick(s, tie), pick(mem, tie))
-        take |= tie & (mem == first[s])
+        np.minimum.at(first, s[tie], mem[tie].astype(np.int64))
+        take[tie[mem[tie] == first[s[tie]]]] = True
+    del ok, s_ok
     many = ~one & (counts > 0)
     several = np.flatnonzero(many)
-    sel = np.flatnonzero(many[s] if free is None else many[s] & free) if several.size else EMPTY_I
+    if not several.size:
+        return take, np.zeros(0, dtype=bool), several
+    sel = _mask(n, lambda b: many[s[b]])
+    if free is not None:
+        sel &= free
     return take, sel, several
 
 
@@ -136,20 +196,20 @@ def _shed_in_groups(trees: Trees, gens: np.ndarray, seg_of: np.ndarray, excess: 
             pos = np.flatnonzero(inside[rs])
             return risers[pos], rs[pos], rd[pos], pos, 0
         base, pos, logged = trees.member_parts(gens[segs])
-        mem = np.concatenate([base, logged])
-        return mem, seg_of[trees.assignment[mem] + 2], trees.demand[mem].astype(np.float64), pos, base.size
+        return (*_candidates(trees, seg_of, np.concatenate([base, logged])), pos, base.size)
 
     n_sel, hi, lo = 0, -np.inf, np.inf  # the route, over every generator's candidates
     for segs, ris in parts:
         mem, s, d, _, _ = candidates(segs, ris)
         _, sel, _ = _single(trees, mem, s, d, excess)
-        if sel.size:
-            n_sel += sel.size
-            hi, lo = max(hi, float(d[sel].max())), min(lo, float(d[sel].min()))
-    sorted_take = EMPTY_I
+        if sel.any():
+            d_sel = pick(d, sel)
+            n_sel += d_sel.size
+            hi, lo = max(hi, float(d_sel.max())), min(lo, float(d_sel.min()))
+    sorted_take = EMPTY_S
     if 0 < n_sel <= _SORT_LIMIT:  # one sort of them all (its order does not depend on theirs)
-        got = [(mem[sel], s[sel], d[sel]) for mem, s, d, _, _ in (candidates(g, r) for g, r in parts)
-               for _, sel, _ in [_single(trees, mem, s, d, excess)] if sel.size]
+        got = [(pick(mem, sel), pick(s, sel), pick(d, sel)) for mem, s, d, _, _ in (candidates(g, r) for g, r in parts)
+               for _, sel, _ in [_single(trees, mem, s, d, excess)] if sel.any()]
         m, s_, d_ = (np.concatenate(x) for x in zip(*got))
         sorted_take = np.sort(pick(m, _shed_sorted(m, s_, d_, excess, k)))
     top = int((np.array([hi]).view(np.uint64) >> _BUCKET_SHIFT)[0] & 0x3FFF) if n_sel else 0
@@ -159,11 +219,11 @@ def _shed_in_groups(trees: Trees, gens: np.ndarray, seg_of: np.ndarray, excess: 
     for segs, ris in parts:
         mem, s, d, pos, nb = candidates(segs, ris)
         take, sel, several = _single(trees, mem, s, d, excess)
-        if sel.size and n_sel <= _SORT_LIMIT:
-            take[sel] = isin_ints(mem[sel], sorted_take)
-        elif sel.size:
-            take[sel] = _shed_many(mem[sel], s[sel], d[sel], excess, several, (top, width))
-        exact[segs] = np.bincount(pick(s, ~take), weights=pick(d, ~take), minlength=k)[segs]
+        if sel.any() and n_sel <= _SORT_LIMIT:
+            take[sel] = isin_ints(pick(mem, sel), sorted_take)
+        elif sel.any():
+            take[sel] = _shed_many(pick(mem, sel), pick(s, sel), pick(d, sel), excess, several, (top, width))
+        exact[segs] = bin_sums(s, d, k, where=~take, whole=0)[segs]
         s_take = pick(s, take)
         dropped[segs] -= np.bincount(s_take, weights=pick(d, take), minlength=k)[segs]
         at = np.flatnonzero(take)
@@ -181,7 +241,7 @@ def _shed_in_groups(trees: Trees, gens: np.ndarray, seg_of: np.ndarray, excess: 
             ranked = np.argsort(p, kind="stable")
             shed_parts.append(np.concatenate([o[2] for o in mine])[ranked])
             seg_parts.append(np.concatenate([o[3] for o in mine])[ranked])
-    shed = np.concatenate(shed_parts) if shed_parts else EMPTY_I
+    shed = np.concatenate(shed_parts).astype(np.int64) if shed_parts else EMPTY_I
     shed_from = gens[np.concatenate(seg_parts)].astype(np.int32) if seg_parts else np.zeros(0, dtype=np.int32)
     trees.shed(shed, gens, np.where(by_risers, dropped, exact))
     return shed, shed_from
@@ -196,7 +256,7 @@ def _shed_sorted(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarr
     mem, s, d = mem[order], s[order], d[order]
     counts = np.bincount(s, minlength=k)
     st = np.cumsum(counts) - counts
-    c0 = np.concatenate([[0.0], np.cumsum(d)])
+    c0 = np.concatenate([[0.0], np.cumsum(d, dtype=np.float64)])
     before = c0[:-1] - c0[st][s]  # demand of larger members of the same generator
     take = before < excess[s]
     ntake = np.bincount(s[take], minlength=k)
@@ -231,36 +291,45 @@ def _shed_many(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray
     summed on its own from its first member (the sums a per-generator sort would make). Returns
     the take mask. `scale`: the top bucket and the number of buckets, when given (of a larger set).
     """
-    k = excess.size
-    bits = ((d.view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)).astype(np.int32)  # monotone in d >= 0 (-0.0 as 0)
-    top_bucket = int(bits.max()) if scale is None else scale[0]  # (`scale`: a group's, from all groups' candidates)
-    rank = np.minimum(top_bucket - bits, _BUCKETS - 1)  # 0: the largest demands
-    width = int(rank.max()) + 1 if scale is None else scale[1]
-    cell = s * width + rank
-    hist = np.bincount(cell, weights=d, minlength=k * width).reshape(k, width)
+    k, n = excess.size, mem.size
+    cell = np.empty(n, dtype=np.int32)  # (the bucket's rank first, then its cell: one int32 a candidate)
+    for a in range(0, n, _BLOCK):  # monotone in d >= 0 (-0.0 as 0): a float64's bits (float32 to float64 is exact)
+        cell[a : a + _BLOCK] = (d[a : a + _BLOCK].astype(np.float64).view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)
+    top_bucket = int(cell.max()) if scale is None else scale[0]  # (`scale`: a group's, from all groups' candidates)
+    np.subtract(top_bucket, cell, out=cell)
+    np.minimum(cell, _BUCKETS - 1, out=cell)  # the rank, 0: the largest demands
+    width = int(cell.max()) + 1 if scale is None else scale[1]
+    for a in range(0, n, _BLOCK):
+        cell[a : a + _BLOCK] += s[a : a + _BLOCK] * width  # the cell: s * width + rank
+
+    def rank(b: slice) -> np.ndarray:
+        r: np.ndarray = cell[b] - s[b] * width
+        return r
+
+    hist = bin_sums(cell, d, k * width, whole=0).reshape(k, width)
     reach = np.cumsum(hist, axis=1) >= (excess * (1.0 + 1e-9))[:, None]  # (far above the sums' rounding)
     cut = np.where(reach.any(axis=1), reach.argmax(axis=1), width - 1)  # a generator short of its excess: all
-    top = np.flatnonzero(rank <= cut[s])
+    top = np.flatnonzero(_mask(n, lambda b: rank(b) <= cut[s[b]]))
     top = top[np.lexsort((mem[top], -d[top], s[top]))]
     counts = np.bincount(s[top], minlength=k)
     starts = np.cumsum(counts) - counts
-    take = np.zeros(mem.size, dtype=bool)
+    take = np.zeros(n, dtype=bool)
     rest = np.full(k, np.inf)
     last = np.zeros(k, dtype=np.int64)
     for j in segs.tolist():
         part = top[starts[j] : starts[j] + counts[j]]
-        cs = np.cumsum(d[part])
-        n = min(int(np.searchsorted(cs, excess[j], side="left")) + 1, part.size)
-        rest[j] = excess[j] - (cs[n - 2] if n > 1 else 0.0)
-        take[part[: n - 1]] = True
-        last[j] = part[n - 1]
+        cs = np.cumsum(d[part], dtype=np.float64)
+        m = min(int(np.searchsorted(cs, excess[j], side="left")) + 1, part.size)
+        rest[j] = excess[j] - (cs[m - 2] if m > 1 else 0.0)
+        take[part[: m - 1]] = True
+        last[j] = part[m - 1]
     # then the smallest candidate (lowest index among equals) that covers what remains: in the
     # bucket of what remains, or else in the nearest bucket above with a candidate not taken
     rest_rank = np.clip(top_bucket - ((rest.view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)).astype(np.int64), 0, width - 1)
-    left = (np.bincount(cell, minlength=k * width) - np.bincount(cell[take], minlength=k * width)).reshape(k, width)
+    left = (_counts(cell, k * width) - np.bincount(cell[take], minlength=k * width)).reshape(k, width)
     above = (left > 0) & (np.arange(width) < rest_rank[:, None])
     near = np.where(above.any(axis=1), width - 1 - above[:, ::-1].argmax(axis=1), rest_rank)
-    cover = np.flatnonzero(~take & (d >= rest[s]) & (rank >= near[s]))
+    cover = np.flatnonzero(_mask(n, lambda b: ~take[b] & (d[b] >= rest[s[b]]) & (rank(b) >= near[s[b]])))
     # (demand is float32 MW in the trees, so its float32 bits order it exactly; indices < 2^32)
     key = (d[cover].astype(np.float32).view(np.uint32).astype(np.uint64) << np.uint64(32)) | mem[cover].astype(np.uint64)
     best = np.full(k, np.iinfo(np.uint64).max, dtype=np.uint64)

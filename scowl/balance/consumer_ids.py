@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scowl.balance.arrays import BLOCK, blocks, span_start, unique_ints, zeros_as_used
 
@@ -83,6 +84,14 @@ class LocalIndex:
 
     def __getitem__(self, key: Any) -> np.ndarray:
         out: np.ndarray = np.invert(self._table[key])
+        return out
+
+    def lookup(self, lo: np.ndarray) -> NDArray[np.int32]:
+        """`self[lo]` of global indices in range (any integer dtype: a report's uint32 as received),
+        int32, inverted in place: no int64 copy of the indices nor a second int32 array (a
+        population's report: ~0.35 M a tick)."""
+        out: NDArray[np.int32] = self._table[lo]
+        np.invert(out, out=out)
         return out
 
     def __setitem__(self, key: Any, local: Any) -> None:

@@ -112,10 +112,13 @@ class Region:
         return self.ids.lo
 
     def global_index(self, ids: np.ndarray) -> np.ndarray:
-        lo = lo_of(ids)
+        return self._in_range(lo_of(ids)).astype(np.int64)
+
+    def _in_range(self, lo: np.ndarray) -> np.ndarray:
+        """`lo`, checked to be global indices of the run."""
         if lo.size and ((lo.dtype.kind != "u" and lo.min() < 0) or lo.max() >= self.n_global):  # (unsigned: no minimum to check)
             raise ValueError(f"consumer index outside [0, {self.n_global})")
-        return lo.astype(np.int64)
+        return lo
 
     def add_generators(self, gen_ids: Sequence[int] | NDArray[np.integer[Any]], kind: ArrayLike, pmin: ArrayLike, pmax: ArrayLike, ramp: ArrayLike) -> None:
         n = len(gen_ids)
@@ -236,13 +239,13 @@ class Region:
         return idx[self.trees.assignment[idx] != ABSENT] if idx.size else idx
 
     def update_demand(self, ids: np.ndarray, demand: np.ndarray) -> None:
-        local = self.local_of[self.global_index(ids)]
+        local = self.local_of.lookup(self._in_range(lo_of(ids)))  # (int32: a report's ~0.25 M, 4 B each)
         if local.size and int(local.min()) < 0:
             known = local >= 0
             self.unknown_ids += int(np.count_nonzero(~known))
             local, demand = pick(local, known), pick(np.asarray(demand), known)
         if local.size:  # (those handed to a peer are left out)
-            self.trees.apply_reports(local.astype(np.int64), demand)
+            self.trees.apply_reports(local, demand)
 
     def accept_handover(self, ids: np.ndarray, demand: np.ndarray) -> tuple[int, int, np.ndarray]:
         """Consumers a peer handed us: placed where they fit, kept as starved otherwise."""

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scowl.balance.arrays import _last_wins, as_index, as_power, bin_sums, bucket_order, pick, unique_ints
+from scowl.balance.arrays import _last_wins, as_index, as_power, bin_sums, bucket_order, change_sums, in_index_order, pick, unique_ints
 from scowl.balance.starving import STARVED, StarvedQueue
 
 ABSENT = -2
@@ -142,11 +142,11 @@ class Trees(StarvedQueue):
         idx, new = _last_wins(idx, new)
         self._apply_demand(idx, new, self._assign[idx])
 
-    def apply_reports(self, idx: NDArray[np.int64], new_demand: ArrayLike) -> None:
+    def apply_reports(self, idx: NDArray[np.integer[Any]], new_demand: ArrayLike) -> None:
         """`apply_consumer_updates` for indices the caller found itself (a Region's own lookup, so in
-        range, not re-checked); consumers handed to a peer (ABSENT) are left out."""
+        range, not re-checked; int32 or int64, kept); consumers handed to a peer (ABSENT) are left out."""
         new = as_power("apply_reports new_demand", new_demand, idx.size, np.float32)
-        idx, new = _last_wins(idx, new)
+        idx, new = in_index_order(idx, new)
         gen = self._assign[idx]
         if gen.size and int(gen.min()) == ABSENT:
             present = gen != ABSENT
@@ -158,9 +158,9 @@ class Trees(StarvedQueue):
         was = self._demand[idx]
         lowest = int(gen.min()) if gen.size else 0
         if lowest >= 0:  # (most reports: every one served)
-            self._load += np.bincount(gen, weights=new.astype(np.float64) - was, minlength=self.G)
-        elif lowest == STARVED:  # the starved in bin 0, dropped (bincount sums each bin in input order: the same sums)
-            self._load += np.bincount(gen + 1, weights=new.astype(np.float64) - was, minlength=self.G + 1)[1:]
+            self._load += change_sums(gen, new, was, self.G)
+        elif lowest == STARVED:  # the starved in bin 0, dropped (sums of each bin in input order: the same sums)
+            self._load += change_sums(gen, new, was, self.G + 1, 1)[1:]
         else:
             served = gen >= 0
             self._load += np.bincount(pick(gen, served), weights=pick(new, served).astype(np.float64) - pick(was, served),
@@ -386,3 +386,4 @@ class Trees(StarvedQueue):
         self._risers = []
         self._flags[r] &= ~_ROSE
         return r
+

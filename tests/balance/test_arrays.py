@@ -72,6 +72,29 @@ def test_bin_sums_are_bincounts_to_the_bit_built_a_block_at_a_time():
     assert np.array_equal(bin_sums(bins[:10], weights[:10], 41), np.bincount(bins[:10], weights=weights[:10], minlength=41))
 
 
+def test_a_reports_changes_by_generator_and_index_order_are_numpys_to_the_bit_a_block_at_a_time(monkeypatch):
+    import scowl.balance.arrays as arrays
+    from scowl.balance.arrays import _last_wins, change_sums, in_index_order
+
+    rng = np.random.default_rng(4)
+    calls: list[int] = []  # (unique indices sort as pairs, not by _last_wins' argsort)
+    monkeypatch.setattr(arrays, "_last_wins", lambda i, v: calls.append(1) or _last_wins(i, v))
+    for n, repeat in ((300_000, False), (300_000, True), (70_000, False), (3, False)):
+        idx = rng.permutation(2 * n)[:n].astype(np.int32)  # (unsorted: peers' consumers come after a population's)
+        if repeat:  # the last report of an index wins
+            idx[5] = idx[2]
+        values = (rng.random(n) * 3).astype(np.float32)
+        values[: n // 10] = 0.0
+        calls.clear()
+        got, want = in_index_order(idx, values), _last_wins(idx.astype(np.int64), values)
+        assert len(calls) == int(repeat)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1].view(np.uint32), want[1].view(np.uint32))
+        assert got[0].dtype == np.int32
+        gen = rng.integers(-1, 40, n).astype(np.int32)
+        was = (rng.random(n) * 3).astype(np.float32)
+        assert np.array_equal(change_sums(gen, values, was, 41, 1), np.bincount(gen + 1, weights=values.astype(np.float64) - was, minlength=41))
+
+
 def test_in_queue_order_says_when_the_queue_merges_sort_would_change_nothing_a_block_at_a_time():
     from scowl.balance.arrays import in_queue_order, unique_ints
 

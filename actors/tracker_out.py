@@ -14,15 +14,16 @@ from typing import Any, TypeVar
 import numpy as np
 
 from scowl import balance, wire
-from scowl.balance.arrays import BLOCK
+from scowl.balance.arrays import BLOCK_16
 from scowl.balance.owners import NO_OWNER, range_owner
 
 B = TypeVar("B", bound=wire.CompactIds)
 
 
-def owners(lo: np.ndarray, ranges: Sequence[tuple[int, int, int]], block: int = BLOCK) -> np.ndarray:
+def owners(lo: np.ndarray, ranges: Sequence[tuple[int, int, int]], block: int = BLOCK_16) -> np.ndarray:
     """range_owner(lo, ranges), found a block at a time into the smallest signed integer that
-    holds every owner (range_owner's int64 temporaries for 2.6 M consumers came to ~100 MB)."""
+    holds every owner (range_owner's int64 temporaries for 2.6 M consumers came to ~100 MB; for a
+    block of 2^18, ~12 MB)."""
     top = max((k for _, _, k in ranges), default=0)
     out = np.empty(lo.size, dtype=np.min_scalar_type(-max(top, 1)))
     for i in range(0, lo.size, block):

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from scowl.balance.arrays import gather_or, isin_ints, sum_at
+from scowl.balance.arrays import gather_or, in_index_order, isin_ints, sum_at
 from scowl.balance.consumer_ids import NamedIds
 from scowl.balance.dispatch import ramp_room
 from scowl.balance.giving import HANDOVER_MARGIN, PeerOffer, pick_handovers
@@ -327,8 +327,7 @@ def wrap_up(region: Region, first: FirstPass, hub_taken: Mapping[str, np.ndarray
         gen = np.concatenate([gen, region.generator_of(new)])
     # one entry per consumer, the last word wins
     if changed is not res.moved or (changed.size > 1 and not (changed[1:] > changed[:-1]).all()):
-        last = len(changed) - 1 - np.unique(changed[::-1], return_index=True)[1]
-        changed, gen = changed[last], gen[last]
+        changed, gen = in_index_order(changed, gen)  # (sorted, the last of each: np.unique's, ~12 B an entry not ~50)
     # (else the round's own moves alone, sorted and unique: as they are - a first round moves millions)
     if handed.size:  # the handed out last, starved here (a consumer starved and then handed over is named once)
         body = ~isin_ints(changed, handed)

@@ -38,11 +38,16 @@ def combine(digests: Iterable[float]) -> int:
     return int(sum(int(d) for d in digests)) & int(_MASK)
 
 
-def pair_sum(lo: np.ndarray, gen_ids: np.ndarray) -> int:
+def pair_sum(lo: np.ndarray, gen_ids: np.ndarray, block: int = 1 << 16) -> int:
     """The sum of these pairs' hashes modulo 2^64: what an actor keeping its view incrementally
-    adds for pairs that join it and subtracts for pairs that leave it."""
+    adds for pairs that join it and subtracts for pairs that leave it. A block at a time (sums
+    modulo 2^64 in any order are the same): the hashes' uint64 temporaries stay a block long
+    (a late round of the EV hubs' region changes ~0.75 M)."""
+    total = 0
     with np.errstate(over="ignore"):
-        return int(pair_hash(lo, gen_ids).sum(dtype=np.uint64)) if len(lo) else 0
+        for a in range(0, len(lo), block):
+            total += int(pair_hash(lo[a : a + block], gen_ids[a : a + block]).sum(dtype=np.uint64))
+    return total & 0xFFFFFFFFFFFFFFFF
 
 
 def figures_of(placed: int, running_sum: int) -> dict[str, float]:

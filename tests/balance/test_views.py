@@ -90,3 +90,15 @@ def test_a_region_keeps_its_view_as_it_changes_equal_to_a_recount():
             gens = np.where(np.arange(20) % 2, 12, balance.NO_GENERATOR).astype(np.int32)
             r.resync(_ids(lo), np.full(20, 0.1, dtype=np.float32), gens)
     assert seen_none and seen_kept  # both the recount (round 0) and the kept changes were used
+
+
+def test_a_pair_sum_taken_a_block_at_a_time_is_the_whole_arrays_modulo_2_64():
+    from scowl.balance.views import pair_hash, pair_sum
+
+    rng = np.random.default_rng(9)
+    lo = rng.integers(0, 9_000_000, 100_000).astype(np.uint32)
+    gen = rng.integers(0, 500, 100_000).astype(np.int32)
+    with np.errstate(over="ignore"):
+        whole = int(pair_hash(lo, gen).sum(dtype=np.uint64))
+    assert pair_sum(lo, gen, block=777) == pair_sum(lo, gen) == whole
+    assert pair_sum(lo[:0], gen[:0]) == 0

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from scowl.balance.arrays import bin_sums, isin_ints, pick
+from scowl.balance.arrays import BLOCK_16, bin_sums, isin_ints, pick
 from scowl.balance.trees import EMPTY_I, Trees
 
 
@@ -33,7 +33,7 @@ def shed_overloaded(
     by_risers = np.zeros(k, dtype=bool)
     if risers.size and trees.frozen is not None:
         risers = pick(risers, ~trees.frozen[risers])
-    risers = risers.astype(np.int32)  # (candidates as int32 indices, int32 segments and float32 demand: 12 B each)
+    risers = risers.astype(np.int32, copy=False)  # (candidates as int32 indices, int32 segments and float32 demand: 12 B each)
     rs, rd = EMPTY_S, EMPTY_D
     if risers.size:
         rs = _segments(trees, seg_of, risers)
@@ -41,7 +41,7 @@ def shed_overloaded(
         if not on.all():  # (masked copies only when some risers are on generators under their ceiling)
             risers, rs = pick(risers, on), pick(rs, on)
         del on
-        rd = _gather(trees.demand, risers)
+        rd = trees.demand[risers]
         by_risers = bin_sums(rs, rd, k, whole=0) >= excess
         use = by_risers[rs]
         if not use.all():
@@ -62,13 +62,14 @@ def shed_overloaded(
         elif n_sel == mem.size:  # (every candidate: no copies of them)
             take = _shed_many(mem, s, d, excess, several)
         else:
-            take[sel] = _shed_many(pick(mem, sel), pick(s, sel), pick(d, sel), excess, several)
+            take |= _shed_many(mem, s, d, excess, several, sel=sel)
     del sel
     # (every load drops by what it shed when all chose among risers: no recount)
     exact = np.zeros(k) if by_risers.all() else bin_sums(s, d, k, where=~take, whole=0)
     s_take = pick(s, take)
     dropped = trees.load[gens] - np.bincount(s_take, weights=pick(d, take), minlength=k)
     shed, shed_from = pick(mem, take).astype(np.int64), gens[s_take].astype(np.int32)
+    del mem, s, d, take, s_take  # (not held while the trees note the shed: a long change log rebuilds the member index)
     trees.shed(shed, gens, np.where(by_risers, dropped, exact))
     return shed, shed_from
 
@@ -76,42 +77,40 @@ def shed_overloaded(
 EMPTY_S = np.zeros(0, dtype=np.int32)
 EMPTY_D = np.zeros(0, dtype=np.float32)
 _GROUP = 1 << 18  # candidates past which `shed_overloaded` takes its generators a group at a time
-_BLOCK = 1 << 16  # candidates a gather or a comparison takes at a time (its intp and float64 copies stay that short)
-
-
-def _gather(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """`values[idx]`, a block at a time (indexing by int32 goes through an intp copy of the index)."""
-    out = np.empty(idx.size, dtype=values.dtype)
-    for a in range(0, idx.size, _BLOCK):
-        out[a : a + _BLOCK] = values[idx[a : a + _BLOCK]]
-    return out
 
 
 def _segments(trees: Trees, seg_of: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """The segment (`seg_of` of its generator; -1: not shedding) of each consumer of `idx`, int32."""
     out = np.empty(idx.size, dtype=np.int32)
     a_ = trees.assignment
-    for a in range(0, idx.size, _BLOCK):
-        g = a_[idx[a : a + _BLOCK]]
+    for a in range(0, idx.size, BLOCK_16):
+        g = a_[idx[a : a + BLOCK_16]]
         g += 2
-        out[a : a + _BLOCK] = seg_of[g]
+        out[a : a + BLOCK_16] = seg_of[g]
     return out
 
 
 def _mask(n: int, test: Callable[[slice], np.ndarray]) -> NDArray[np.bool_]:
     """A mask over `n` candidates, `test(block)` for each block of them (its temporaries: a block long)."""
     out = np.empty(n, dtype=bool)
-    for a in range(0, n, _BLOCK):
-        out[a : a + _BLOCK] = test(slice(a, a + _BLOCK))
+    for a in range(0, n, BLOCK_16):
+        out[a : a + BLOCK_16] = test(slice(a, a + BLOCK_16))
     return out
+
+
+def _max_of(a: np.ndarray, where: np.ndarray | None) -> int:
+    """`int(a[where].max())` (None: of all), a block at a time; `where` selects some."""
+    if where is None:
+        return int(a.max())
+    return max(int(a[b][where[b]].max()) for b in (slice(i, i + BLOCK_16) for i in range(0, a.size, BLOCK_16)) if where[b].any())
 
 
 def _counts(bins: np.ndarray, n: int, where: np.ndarray | None = None) -> NDArray[np.int64]:
     """`np.bincount(bins[where], minlength=n)`, a block at a time (counts: the same in any order)."""
     out = np.zeros(n, dtype=np.int64)
-    for a in range(0, bins.size, _BLOCK):
-        b = bins[a : a + _BLOCK]
-        out += np.bincount(b if where is None else b[where[a : a + _BLOCK]], minlength=n)
+    for a in range(0, bins.size, BLOCK_16):
+        b = bins[a : a + BLOCK_16]
+        out += np.bincount(b if where is None else b[where[a : a + BLOCK_16]], minlength=n)
     return out
 
 
@@ -222,7 +221,7 @@ def _shed_in_groups(trees: Trees, gens: np.ndarray, seg_of: np.ndarray, excess: 
         if sel.any() and n_sel <= _SORT_LIMIT:
             take[sel] = isin_ints(pick(mem, sel), sorted_take)
         elif sel.any():
-            take[sel] = _shed_many(pick(mem, sel), pick(s, sel), pick(d, sel), excess, several, (top, width))
+            take |= _shed_many(mem, s, d, excess, several, (top, width), sel)
         exact[segs] = bin_sums(s, d, k, where=~take, whole=0)[segs]
         s_take = pick(s, take)
         dropped[segs] -= np.bincount(s_take, weights=pick(d, take), minlength=k)[segs]
@@ -243,6 +242,7 @@ def _shed_in_groups(trees: Trees, gens: np.ndarray, seg_of: np.ndarray, excess: 
             seg_parts.append(np.concatenate([o[3] for o in mine])[ranked])
     shed = np.concatenate(shed_parts).astype(np.int64) if shed_parts else EMPTY_I
     shed_from = gens[np.concatenate(seg_parts)].astype(np.int32) if seg_parts else np.zeros(0, dtype=np.int32)
+    del out, shed_parts, seg_parts, mem, s, d, take, sel  # (not held while the trees note the shed)
     trees.shed(shed, gens, np.where(by_risers, dropped, exact))
     return shed, shed_from
 
@@ -283,33 +283,35 @@ _BUCKETS = 1024  # at most, smallest demands in the last one
 
 
 def _shed_many(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray, segs: np.ndarray,
-               scale: tuple[int, int] | None = None) -> np.ndarray:
+               scale: tuple[int, int] | None = None, sel: np.ndarray | None = None) -> np.ndarray:
     """`shed_overloaded`'s choice for generators `segs` with many candidates (consumers `mem`,
     demand `d` >= 0, generator's segment `s`), without a sort of them all nor a pass per generator:
     a histogram of demand per generator finds the buckets of its largest candidates that cover
     its excess, only those are sorted (by segment, demand descending, index), and each prefix is
     summed on its own from its first member (the sums a per-generator sort would make). Returns
     the take mask. `scale`: the top bucket and the number of buckets, when given (of a larger set).
+    `sel`: a mask of the candidates to choose among (None: all), the others as if not given (no
+    copies of the chosen: a late round's are most of ~1 M).
     """
     k, n = excess.size, mem.size
     cell = np.empty(n, dtype=np.int32)  # (the bucket's rank first, then its cell: one int32 a candidate)
-    for a in range(0, n, _BLOCK):  # monotone in d >= 0 (-0.0 as 0): a float64's bits (float32 to float64 is exact)
-        cell[a : a + _BLOCK] = (d[a : a + _BLOCK].astype(np.float64).view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)
-    top_bucket = int(cell.max()) if scale is None else scale[0]  # (`scale`: a group's, from all groups' candidates)
+    for a in range(0, n, BLOCK_16):  # monotone in d >= 0 (-0.0 as 0): a float64's bits (float32 to float64 is exact)
+        cell[a : a + BLOCK_16] = (d[a : a + BLOCK_16].astype(np.float64).view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)
+    top_bucket = _max_of(cell, sel) if scale is None else scale[0]  # (`scale`: a group's, from all groups' candidates)
     np.subtract(top_bucket, cell, out=cell)
     np.minimum(cell, _BUCKETS - 1, out=cell)  # the rank, 0: the largest demands
-    width = int(cell.max()) + 1 if scale is None else scale[1]
-    for a in range(0, n, _BLOCK):
-        cell[a : a + _BLOCK] += s[a : a + _BLOCK] * width  # the cell: s * width + rank
+    width = _max_of(cell, sel) + 1 if scale is None else scale[1]
+    for a in range(0, n, BLOCK_16):
+        cell[a : a + BLOCK_16] += s[a : a + BLOCK_16] * width  # the cell: s * width + rank
 
     def rank(b: slice) -> np.ndarray:
         r: np.ndarray = cell[b] - s[b] * width
         return r
 
-    hist = bin_sums(cell, d, k * width, whole=0).reshape(k, width)
+    hist = bin_sums(cell, d, k * width, where=sel, whole=0).reshape(k, width)
     reach = np.cumsum(hist, axis=1) >= (excess * (1.0 + 1e-9))[:, None]  # (far above the sums' rounding)
     cut = np.where(reach.any(axis=1), reach.argmax(axis=1), width - 1)  # a generator short of its excess: all
-    top = np.flatnonzero(_mask(n, lambda b: rank(b) <= cut[s[b]]))
+    top = np.flatnonzero(_mask(n, lambda b: rank(b) <= cut[s[b]] if sel is None else (rank(b) <= cut[s[b]]) & sel[b]))
     top = top[np.lexsort((mem[top], -d[top], s[top]))]
     counts = np.bincount(s[top], minlength=k)
     starts = np.cumsum(counts) - counts
@@ -326,10 +328,10 @@ def _shed_many(mem: np.ndarray, s: np.ndarray, d: np.ndarray, excess: np.ndarray
     # then the smallest candidate (lowest index among equals) that covers what remains: in the
     # bucket of what remains, or else in the nearest bucket above with a candidate not taken
     rest_rank = np.clip(top_bucket - ((rest.view(np.uint64) >> _BUCKET_SHIFT) & np.uint64(0x3FFF)).astype(np.int64), 0, width - 1)
-    left = (_counts(cell, k * width) - np.bincount(cell[take], minlength=k * width)).reshape(k, width)
+    left = (_counts(cell, k * width, sel) - np.bincount(cell[take], minlength=k * width)).reshape(k, width)
     above = (left > 0) & (np.arange(width) < rest_rank[:, None])
     near = np.where(above.any(axis=1), width - 1 - above[:, ::-1].argmax(axis=1), rest_rank)
-    cover = np.flatnonzero(_mask(n, lambda b: ~take[b] & (d[b] >= rest[s[b]]) & (rank(b) >= near[s[b]])))
+    cover = np.flatnonzero(_mask(n, lambda b: ~take[b] & (d[b] >= rest[s[b]]) & (rank(b) >= near[s[b]]) & (True if sel is None else sel[b])))
     # (demand is float32 MW in the trees, so its float32 bits order it exactly; indices < 2^32)
     key = (d[cover].astype(np.float32).view(np.uint32).astype(np.uint64) << np.uint64(32)) | mem[cover].astype(np.uint64)
     best = np.full(k, np.iinfo(np.uint64).max, dtype=np.uint64)

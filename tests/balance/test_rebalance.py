@@ -154,6 +154,31 @@ def test_shedding_matches_the_plain_rule_on_every_route(monkeypatch, sort_limit)
         check_invariants(trees, 0.10, rebalanced=False)
 
 
+@pytest.mark.parametrize("sort_limit", [None, 0])
+def test_shedding_never_takes_a_frozen_consumer_and_follows_the_rule_over_the_rest(monkeypatch, sort_limit):
+    import scowl.balance.shed as shedding
+
+    if sort_limit is not None:
+        monkeypatch.setattr(shedding, "_SORT_LIMIT", sort_limit)
+    rng = np.random.default_rng(12)
+    for _ in range(40):
+        n = int(rng.integers(20, 80))
+        demand = rng.integers(1, 6, n).astype(np.float32)
+        gen = rng.integers(0, 3, n)
+        trees = Trees([1000.0, 1000.0, 1000.0, 0.0], demand, assignment=gen)
+        trees.frozen = rng.random(n) < 0.3  # (a population not heard this tick)
+        trees.apply_generator_updates([0, 1, 2], rng.uniform(0.3, 1.0, 3) * trees.load[:3] / 0.9)
+        cap = trees.cap(0.10)
+        expected = []
+        for g in range(3):
+            free = np.flatnonzero((gen == g) & ~trees.frozen).tolist()
+            if trees.load[g] > cap[g] and free:
+                expected += reference_shed(demand.astype(float), free, trees.load[g] - cap[g])
+        shed, _ = shedding.shed_overloaded(trees, np.flatnonzero(trees.load > cap), cap)
+        assert not trees.frozen[shed].any()
+        assert sorted(shed.tolist()) == sorted(expected)
+
+
 @pytest.mark.parametrize("seed", [3, 4])
 def test_steady_deficit_keeps_invariants_over_rounds_of_changing_demand(seed):
     # Ceilings 5 % below demand; every round a tenth of the consumers report (half of them

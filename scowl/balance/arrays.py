@@ -213,17 +213,19 @@ def zeros_as_used(n: int, dtype: DTypeLike) -> np.ndarray:
     return a
 
 
-def bucket_order(values: np.ndarray, low: int, high: int, block: int = 1 << 16) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+def bucket_order(values: np.ndarray, low: int, high: int, block: int = 1 << 16,
+                 out: np.ndarray | None = None) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
     """Positions of `values` (integers in [low, high]) sorted by value, ties by position (a stable
     sort), as int32, and each value's first place in that order (`start[v - low]`, one more entry
     at the end: CSR offsets). Built a block of values at a time: the same order as one stable argsort
-    of the whole, without its int64 positions (8 bytes a value) held beside the result."""
+    of the whole, without its int64 positions (8 bytes a value) held beside the result. `out`: an
+    int32 array as long as `values` to write the order into (an order it replaces), else a new one."""
     nb, n = high - low + 1, values.size
     small = np.int16 if nb < np.iinfo(np.int16).max else np.int32  # (a radix sort)
     counts = [np.bincount(values[a : a + block] - low, minlength=nb) for a in range(0, n, block)]
     start = np.zeros(nb + 1, dtype=np.int64)
     np.cumsum(np.sum(counts, axis=0) if counts else np.zeros(nb, dtype=np.int64), out=start[1:])
-    order = np.empty(n, dtype=np.int32)
+    order = out if out is not None and out.shape == (n,) and out.dtype == np.int32 else np.empty(n, dtype=np.int32)
     at = start[:-1].copy()  # the next place of each value, over the blocks so far
     for c, a in zip(counts, range(0, n, block)):
         key: np.ndarray = values[a : a + block].astype(small)

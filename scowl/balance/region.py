@@ -151,12 +151,14 @@ class Region:
         the Python objects around them), as resident: the per-consumer arrays up to the capacity the
         consumers so far would have grown them to (`Trees.make_room`: the rest is never touched), the
         global index's table by the pages holding the region's consumers (`LocalIndex`)."""
-        per_consumer = (*ARRAYS, "lo", "code")
+        per_consumer = (*ARRAYS, "lo", "code", "_order_room")
         cap = self.trees._cap
 
         def arrays(obj: object) -> int:
             total = 0
             for k, v in vars(obj).items():
+                if k == "_order":  # (a view of `_order_room`)
+                    continue
                 for a in (v if isinstance(v, (list, tuple)) else [v]):
                     if isinstance(a, np.ndarray):
                         total += min(a.size, cap) * a.itemsize if k in per_consumer else a.nbytes

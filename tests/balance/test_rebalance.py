@@ -286,3 +286,16 @@ def test_shedding_a_group_of_generators_at_a_time_is_one_pass_to_the_bit(monkeyp
             shed, shed_from = shedding.shed_overloaded(trees, over, cap, risers)
             runs.append((shed.tolist(), shed_from.tolist(), trees.load.tobytes(), trees.assignment.tobytes()))
         assert runs[0] == runs[1], seed
+
+
+def test_the_member_index_is_rebuilt_over_its_own_memory():
+    # a rebuild's small temporaries split the old index's freed memory and the new one took fresh
+    # pages beside it (+11 MB a rebuild at tracker-3 of the whole state): it is written over the old
+    trees = Trees(np.array([5.0, 5.0]), np.full(1000, 0.5, dtype=np.float32))
+    room = trees._order_room
+    trees.move(np.arange(600), np.zeros(600, dtype=np.int32))  # (more than the change log holds: a rebuild)
+    trees.add_consumers(np.full(10, 0.5, dtype=np.float32))  # (more consumers, within the capacity)
+    trees.hold_index(True), trees.move(np.arange(100, 700), np.ones(600, dtype=np.int32)), trees.hold_index(False)
+    assert trees._order_room is room and np.shares_memory(trees._order, room) and trees._order.size == trees.n
+    assert np.array_equal(np.sort(trees.members(np.array([1]))), np.arange(100, 700))
+    check_invariants(trees, 0.10, rebalanced=False)

@@ -27,6 +27,7 @@ from scowl import wire
 from scowl.runtime.clock import SimClock
 from scowl.runtime.inflight import InFlight
 from scowl.runtime.stats import ActorStats
+from scowl.runtime.timeouts import Timeouts
 from scowl.runtime.transport import Channel
 from scowl.security import GUARDS, Credentials, Roster, needs_keys
 from scowl.security.watch import ConnectionWatch
@@ -94,6 +95,7 @@ class ActorCore:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timers: list[asyncio.TimerHandle] = []
         self._pending: dict[int, asyncio.Future[wire.Message]] = {}
+        self._timeouts = Timeouts()  # request() deadlines, on one timer
         self._backlog: dict[Channel, collections.deque[Queued]] = {}
         self._backlog_drained = asyncio.Event()  # set whenever no socket has a backlog
         self._backlog_drained.set()

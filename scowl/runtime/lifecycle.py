@@ -75,6 +75,7 @@ class Lifecycle(Links):
             if not fut.done():
                 fut.set_exception(ActorError(f"{self.name} stopped before the reply came"))
         self._pending.clear()
+        self._timeouts.close()
         for watch, monitor in self._watches:
             watch.close()
             monitor.close()

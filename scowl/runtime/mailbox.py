@@ -75,6 +75,7 @@ class Mailbox(Dispatch):
         requests, requests are answered: no task wakes for either). True when the pump must
         wake: messages left in the mailbox, or packets possibly left in the socket."""
         mailbox = self._mailbox
+        pending = self._pending
         budget = YIELD_EVERY  # messages handled here; the rest is the pump's (fairness)
         for _ in range(READ_NOW_MAX):
             if len(mailbox) >= MAILBOX_MAX:
@@ -82,9 +83,16 @@ class Mailbox(Dispatch):
             got = self._recv(ch)
             if got is None:  # settled: nothing more (or a spurious zmq.Again: the pump looks again)
                 return (bool(mailbox) and not self._busy) or not ch.settled
+            asked = len(pending)
             self._take(ch, *got)
             if mailbox and budget > 0 and not self._busy and not self._stopping:
                 budget = self._handle_now(budget)
+            if asked and not pending and not mailbox:
+                # the last request outstanding was answered: its asker runs before the socket is
+                # read again, so its next request leaves a ZMQ_EVENTS read sooner, and that send's
+                # own read (Channel.poke) is the look, not one more (see Channel.look_again)
+                ch.look_again()
+                return False
         return True
 
     def _handle_now(self, budget: int) -> int:

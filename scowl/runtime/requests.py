@@ -10,7 +10,7 @@ import asyncio
 from typing import TypeVar, overload
 
 from scowl import wire
-from scowl.errors import RequestTimeout, ScowlError
+from scowl.errors import ScowlError
 from scowl.runtime.outbox import Outbox
 
 R = TypeVar("R", bound=wire.Message)
@@ -48,15 +48,16 @@ class Requests(Outbox):
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[wire.Message] = loop.create_future()
         seq = self.send(to, msg, ask=True, alone=True)
-        self._pending[seq] = fut
-        # a plain timer on the future: asyncio.timeout's context manager cost as much Python
-        # per request as the rest of the request's own path
-        timer = loop.call_at(loop.time() + timeout, _time_out, fut, self.name, msg.TYPE, to, timeout)
+        pending = self._pending
+        pending[seq] = fut
+        # the deadline on the actor's one timer (scowl.runtime.timeouts): asyncio.timeout's
+        # context manager cost as much Python per request as the rest of the request's own
+        # path, and a timer of its own cost a loop timer handle made and closed per request
+        self._timeouts.add(loop, fut, timeout, (self.name, msg.TYPE, to, timeout), len(pending))
         try:
             answer = await fut
         finally:
-            timer.cancel()
-            self._pending.pop(seq, None)
+            pending.pop(seq, None)
         if reply is not None and not isinstance(answer, reply):
             raise RemoteError(to, "WrongReply", f"{msg.TYPE} answered with {answer.TYPE}, expected {reply.TYPE}")
         return answer
@@ -72,8 +73,3 @@ class Requests(Outbox):
                 fut.set_exception(RemoteError(env.sender, f"Reject:{msg.reason}", msg.detail))
             else:
                 fut.set_result(msg)
-
-
-def _time_out(fut: asyncio.Future[wire.Message], name: str, msg_type: str, to: str, timeout: float) -> None:
-    if not fut.done():
-        fut.set_exception(RequestTimeout(f"{name}: {msg_type} to {to} got no reply within {timeout} s"))

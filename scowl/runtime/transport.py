@@ -164,6 +164,16 @@ class Channel:
         if self._readers and not self.settled and self.events() & _POLLIN:
             self._wake(self._readers)
 
+    def look_again(self) -> None:
+        """Run the reader callback again once the callbacks and tasks already due have run,
+        unless a call on the socket settled it before (a send's poke); a socket left unsettled
+        is never left unread."""
+        self._loop.call_soon(self._look)
+
+    def _look(self) -> None:
+        if not self.settled and not self.sock.closed:
+            self._readable()
+
     async def wait_woken(self) -> None:
         """Until the socket may be readable, or its reader callback asked for the readers
         (see on_readable); the caller checks again either way."""

@@ -240,6 +240,84 @@ async def test_no_route_and_timeouts_are_clear(zctx, address_factory):
     await silent.stop()
 
 
+class ReplyThenPing(Actor):
+    """Answers a Ping request, then sends the asker a Ping of its own: the reply leaves at
+    once (an idle link), the Ping at the end of the same reader callback, in a second packet
+    the asker finds without a second wake-up (one ZeroMQ command announced both)."""
+
+    @on(wire.Ping)
+    def on_ping(self, msg, env):
+        if env.ask:
+            self.reply(env, wire.Pong(msg.n))
+            self.send(env.sender, wire.Ping(msg.n + 1000))
+
+
+async def test_what_follows_the_last_reply_is_read_though_the_asker_sends_nothing(zctx, address_factory):
+    """The reply to the last request outstanding lets its asker run before the socket is read
+    again (Mailbox._read_now); the socket is read then even when the asker sends nothing (a
+    send would have looked at it), so the Ping behind the reply is not left waiting for a
+    wake-up that never comes."""
+    server = await started(ReplyThenPing("server", address_factory("server")), zctx)
+    client = await started(Recorder("client"), zctx)
+    await client.connect("server", server.bound_address)
+    for n in range(20):
+        client.expect = n + 1
+        assert await client.request("server", wire.Ping(n)) == wire.Pong(n)
+        await asyncio.wait_for(client.got.wait(), 5)  # nothing sent meanwhile
+        client.got.clear()
+    assert [k for _, _, k in client.seen] == [n + 1000 for n in range(20)]
+    await client.stop()
+    await server.stop()
+
+
+async def test_request_timeouts_of_different_lengths_each_fire_on_time(zctx, address_factory):
+    """Deadlines share one timer (scowl.runtime.timeouts): a shorter request made after a
+    longer one times out first, and answered requests between them do not time out."""
+    a = await started(Actor("a"), zctx)
+    silent = await started(Actor("silent", address_factory("silent")), zctx)
+    await a.connect("silent", silent.bound_address)
+    echo = await started(Echo("echo", address_factory("echo")), zctx)
+    await a.connect("echo", echo.bound_address)
+    silent._handlers["ping"] = lambda msg, env: None  # answers nothing
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    slow = asyncio.ensure_future(a.request("silent", wire.Ping(1), timeout=0.6))
+    await asyncio.sleep(0)
+    fast = asyncio.ensure_future(a.request("silent", wire.Ping(2), timeout=0.2))
+    for i in range(50):
+        assert await a.request("echo", wire.Ping(i), timeout=0.3) == wire.Pong(i)
+    with pytest.raises(RequestTimeout, match="within 0.2 s"):
+        await fast
+    assert 0.19 <= loop.time() - t0 < 0.5
+    assert not slow.done()
+    with pytest.raises(RequestTimeout, match="within 0.6 s"):
+        await slow
+    assert 0.59 <= loop.time() - t0 < 1.0
+    assert len(a._timeouts) == 0
+    await asyncio.sleep(0.4)  # the answered requests' 0.3 s deadlines passed: nothing fails late
+    for actor in (a, silent, echo):
+        await actor.stop()
+
+
+async def test_answered_requests_do_not_pile_up_behind_an_open_one(zctx, address_factory):
+    """While one request waits for its reply, thousands of answered ones leave the
+    deadline heap: it is rebuilt when they are most of it (bounded memory)."""
+    a = await started(Actor("a"), zctx)
+    silent = await started(Actor("silent", address_factory("silent")), zctx)
+    echo = await started(Echo("echo", address_factory("echo")), zctx)
+    await a.connect("silent", silent.bound_address)
+    await a.connect("echo", echo.bound_address)
+    silent._handlers["ping"] = lambda msg, env: None
+    waiting = asyncio.ensure_future(a.request("silent", wire.Ping(0), timeout=30))
+    await asyncio.sleep(0)
+    for i in range(2000):
+        await a.request("echo", wire.Ping(i), timeout=60)
+    assert len(a._timeouts) <= 2 * 1 + 64 + 1
+    waiting.cancel()
+    for actor in (a, silent, echo):
+        await actor.stop()
+
+
 async def test_stop_is_prompt_and_closes_every_socket(pair):
     client, server = pair
     pending = client.ask("server", wire.Ping(1))

@@ -68,9 +68,10 @@ class Outbox(ActorCore):
         flush to schedule, so no loop iteration spent on one)."""
         seq = self._next_seq()
         ch, rid = self._route(to)
-        if ask:
+        self._send_as(to, msg, seq, ch, rid, reply_to, ask, alone)
+        if ask:  # (after: nothing is read before this returns, and the send is on the latency path)
             self._remember_ask(seq, to)
-        return self._send_as(to, msg, seq, ch, rid, reply_to, ask, alone)
+        return seq
 
     def send_built(self, to: str, build: Callable[[], wire.Message]) -> int:
         """Send the message `build()` makes (a large one: a round's Assign, a tree delta). On a
@@ -265,25 +266,28 @@ class Outbox(ActorCore):
             return
         first = frames[0]
         packet = first if len(frames) == 1 and type(first) is not bytes else wire.encode_packet(frames)  # type: ignore[arg-type]
-        self._count(ch, rid, len(frames), len(packet))
         parts = [packet] if rid is None else [rid, packet]
         backlog = self._backlog.get(ch)
         if backlog is not None:
+            self._count(ch, rid, len(frames), len(packet))
             if len(backlog) >= BACKLOG_MAX:
                 self.stats.dropped += len(frames)
                 return
             backlog.append((parts, len(frames)))
             return
         try:
-            if ch.try_send(parts, poke=poke):  # poke=False: _flush pokes it, and every other transmit is followed by one
-                self.stats.sent += len(frames)
-                return
+            sent = ch.try_send(parts, poke=poke)  # poke=False: _flush pokes it, and every other transmit is followed by one
         except zmq.ZMQError as exc:
+            self._count(ch, rid, len(frames), len(packet))
             if exc.errno != zmq.EHOSTUNREACH:
                 raise
             self.stats.unroutable += len(frames)
             if rid is not None:  # only a ROUTER (ROUTER_MANDATORY) says a peer is unreachable
                 self._route_lost(ch, rid)
+            return
+        self._count(ch, rid, len(frames), len(packet))  # (counted after the send: it is on the latency path)
+        if sent:
+            self.stats.sent += len(frames)
             return
         self._queue(ch, (parts, len(frames)))
 

@@ -7,7 +7,8 @@ land on our hubs after our hub part was offered. The second hop: a region whose 
 load this tick (`wants_again`) says so in its Handovers; each peer answers after its sub-round
 with the room it has left and its largest per-generator gaps (`fresh_room`), and the region offers
 what its hubs still carry to the peers whose gaps fit each consumer (`second_offer`), first fit
-decreasing, largest gap first; the taker places what fits in the same tick and says which. Pure:
+decreasing, largest gap first, and one wider than every gap to the peer with the most room left (it
+opens a gap: scowl.balance.opengap); the taker places what fits in the same tick and says which. Pure:
 arrays in, arrays out; reads the `Region`, changes nothing."""
 
 from __future__ import annotations
@@ -67,8 +68,10 @@ def second_offer(region: Region, exclude: np.ndarray, rooms: Mapping[str, Room],
     """What our EV hubs still carry (none of `exclude`: taken already, handed, pending) offered to
     the peers by where each consumer fits: the largest first into the largest gap any peer reported
     (first fit decreasing over the gaps, each peer within its room); the smaller rest to the peers
-    by their room, each one's largest gap left bounding what it gets. Returns Trees indices (largest
-    first) by peer; none where nothing fits."""
+    by their room, each one's largest gap left bounding what it gets; last, those wider than every
+    gap (largest first) each to the peer with the most room left, if it holds it: the taker opens a
+    gap for it by moving small consumers of its own (scowl.balance.opengap). Returns Trees indices by
+    peer (those fitting a gap, largest first, then the wider ones); none where nothing fits."""
     peers = [p for p in sorted(rooms) if rooms[p].room_mw > 0 and rooms[p].fits_mw]
     rows = np.flatnonzero(region.kind == STORAGE)
     if not peers or not rows.size or not float(region.trees.load[rows].sum()) > 0:
@@ -76,18 +79,32 @@ def second_offer(region: Region, exclude: np.ndarray, rooms: Mapping[str, Room],
     budget = np.array([rooms[p].room_mw for p in peers])
     widest = max(max(rooms[p].fits_mw) for p in peers)
     # the largest first of those that fit some gap (a wider one would stop the pick's prefix)
-    hub = HubLoad(region.trees, rows, frozen(region, unheard), widest)
-    idx = hub.pick(2.0 * float(budget.sum()), np.sort(np.asarray(exclude, dtype=np.int64)))  # (some fit no peer's gaps left)
+    held = frozen(region, unheard)
+    hub = HubLoad(region.trees, rows, held, widest)
+    exclude = np.sort(np.asarray(exclude, dtype=np.int64))
+    idx = hub.pick(2.0 * float(budget.sum()), exclude)  # (some fit no peer's gaps left)
     demand = region.trees.demand
-    if not idx.size:
-        return {}
-    d = demand[idx].astype(np.float64)
-    order = np.lexsort((idx, -d))
-    idx, d = idx[order], d[order]
-    owner = np.concatenate([np.full(len(rooms[p].fits_mw), k) for k, p in enumerate(peers)])
-    gap = np.concatenate([np.asarray(rooms[p].fits_mw, dtype=np.float64) for p in peers])
-    to = _first_fit(d, gap, owner, budget)
-    return {p: idx[to == k] for k, p in enumerate(peers) if (to == k).any()}
+    to = np.zeros(0, dtype=np.int64)
+    if idx.size:
+        d = demand[idx].astype(np.float64)
+        order = np.lexsort((idx, -d))
+        idx, d = idx[order], d[order]
+        owner = np.concatenate([np.full(len(rooms[p].fits_mw), k) for k, p in enumerate(peers)])
+        gap = np.concatenate([np.asarray(rooms[p].fits_mw, dtype=np.float64) for p in peers])
+        to = _first_fit(d, gap, owner, budget)
+    # then those wider than every gap, largest first, each to the peer with the most room left if it
+    # holds it: the taker opens a gap for it by moving small consumers of its own (scowl.balance.opengap)
+    wide = HubLoad(region.trees, rows, held).pick(float(budget.sum()), exclude)
+    wide = wide[demand[wide] > widest][:LOOP]
+    wide = wide[np.lexsort((wide, -demand[wide].astype(np.float64)))]
+    wide_to = np.full(wide.size, -1)
+    for i, c in enumerate(wide):
+        k = int(np.argmax(budget))
+        if budget[k] >= float(demand[c]):
+            wide_to[i] = k
+            budget[k] -= float(demand[c])
+    # (each peer's fitting ones first: its budget prefix and its gaps go to them before a gap is opened)
+    return {p: np.concatenate([idx[to == k], wide[wide_to == k]]) for k, p in enumerate(peers) if (to == k).any() or (wide_to == k).any()}
 
 
 def unfit_mw(region: Region, gaps: Sequence[float], unheard: Sequence[int] = ()) -> float:

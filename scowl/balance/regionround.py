@@ -50,6 +50,7 @@ from scowl.balance.giving import HANDOVER_MARGIN, PeerOffer, pick_handovers
 from scowl.balance.handed import Answer, Handed
 from scowl.balance.handover import RegionSummary, region_summary
 from scowl.balance.intake import accept, frozen, on_hubs, report_demand
+from scowl.balance.opengap import place_wide
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
 from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, place_handed_in, reach_mw, room_and_short, storage_room
@@ -248,6 +249,8 @@ def sub_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (
             dec_now += d
     if parts:
         res = _place(region, first, res, dec_now > 0, True)
+        # those no gap of ours held: on a gap opened by moving small consumers of ours (scowl.balance.opengap)
+        res = place_wide(region, np.concatenate([idx for _, _, idx in parts]), _sub_frozen(region, first), res)
         for k, pos, idx in parts:
             placed = trees.assignment[idx] >= 0
             taken[k][pos[placed]] = True
@@ -329,6 +332,8 @@ def wrap_up(region: Region, first: FirstPass, hub_taken: Mapping[str, np.ndarray
     if changed is not res.moved or (changed.size > 1 and not (changed[1:] > changed[:-1]).all()):
         changed, gen = in_index_order(changed, gen)  # (sorted, the last of each: np.unique's, ~12 B an entry not ~50)
     # (else the round's own moves alone, sorted and unique: as they are - a first round moves millions)
+    if handed.size:  # one handed out and taken back in the sub-round (a peer's hub part) is ours again: named there only
+        handed = handed[region.local_of[region.lo[handed]] < 0]  # (a fleet follows a tracker's last word, a population its placing one)
     if handed.size:  # the handed out last, starved here (a consumer starved and then handed over is named once)
         body = ~isin_ints(changed, handed)
         changed = np.concatenate([changed[body], handed])

@@ -34,14 +34,16 @@ def _giver():
     return g
 
 
-def test_each_consumer_goes_to_a_peer_whose_gap_fits_it_and_none_fits_no_gap():
+def test_each_consumer_goes_to_a_peer_whose_gap_fits_it_and_one_wider_than_every_gap_to_the_most_room_left():
     g = _giver()
     rooms = {"a": Room(5.0, (0.3, 0.1)), "b": Room(5.0, (2.0,))}
     out = second_offer(g, np.zeros(0, dtype=np.int64), rooms)
     # 1.5 into b's 2.0, 0.25 into the 0.5 left (a's largest is 0.3), 0.08 into a's 0.3, 0.05 into b's 0.25 left
     assert sorted(out["b"].tolist()) == [2, 3, 5]
-    assert out["a"].tolist() == [4]
-    assert 1 not in np.concatenate(list(out.values()))  # 3 MW fits no gap: it stays on the hub
+    # 3 MW fits no gap: offered last to a (4.92 MW of room left, b 3.2), which opens a gap for it (scowl.balance.opengap)
+    assert out["a"].tolist() == [4, 1]
+    out = second_offer(g, np.zeros(0, dtype=np.int64), {"a": Room(2.9, (0.3, 0.1)), "b": Room(2.9, (2.0,))})
+    assert 1 not in np.concatenate(list(out.values()))  # no peer with 3 MW of room left: it stays on the hub
 
 
 def test_a_peer_gets_no_more_than_its_room_and_none_of_the_excluded():

@@ -17,7 +17,7 @@ from scowl.balance.region import Region
 from scowl.balance.round import RebalanceResult
 from scowl.balance.supply import merge_results
 from scowl.balance.trees import EMPTY_I, STARVED, Trees
-from scowl.model import STORAGE
+from scowl.model import CONTINUOUS, STORAGE
 
 TRIES = 4  # generators tried per wide consumer (the largest gaps among those that can hold it)
 MOVES = 20_000  # small consumers moved per call at most (each is named in the round's Assign)
@@ -123,17 +123,31 @@ def _opening(trees: Trees, ceiling: np.ndarray, gap: np.ndarray, j: int, d: floa
     return members, gens.astype(np.int32)
 
 
-def place_wide(region: Region, wide: np.ndarray, frozen: np.ndarray | None, res: RebalanceResult) -> RebalanceResult:
+def place_wide(region: Region, wide: np.ndarray, frozen: np.ndarray | None, res: RebalanceResult,
+               base: np.ndarray | None = None) -> RebalanceResult:
     """The round's result `res` with `open_gaps` for the unplaced of `wide` on the region's generators
-    (not its EV hubs: storage is the last resort) at their ceilings now. None where zone transfer
-    limits hold (a move could cross a full interface)."""
+    (not its EV hubs: storage is the last resort) under their ceilings at what they can give this tick
+    (dispatchable units as far as they ramp from `base`, the setpoints the fleets run at; at their
+    setpoints now without it): a dispatchable unit whose load then passes its setpoint's ceiling is
+    asked for that load (never past its reach). Unchanged where zone transfer limits hold (a move
+    could cross a full interface)."""
     trees = region.trees
     wide = wide[trees.assignment[wide] == STARVED]
     if not wide.size or region.limits is not None:
         return res
-    op = open_gaps(trees, trees.cap(region.thr), wide, frozen, region.kind != STORAGE)
+    keep = 1.0 - region.thr
+    cap = trees.cap(region.thr)
+    cont = region.kind == CONTINUOUS
+    if base is not None and cont.any():
+        reach = np.minimum(np.minimum(region.available, region.pmax), base + region.ramp)
+        cap = np.where(cont, np.maximum(cap, keep * np.maximum(reach, 0.0)), cap)
+    op = open_gaps(trees, cap, wide, frozen, region.kind != STORAGE)
     if not op.moved.size and not op.placed.size:
         return res
+    up = np.flatnonzero(cont & (trees.load > keep * trees.output))  # (ramped for what they now carry)
+    if up.size:
+        region.setpoint[up] = np.maximum(region.setpoint[up], trees.load[up] / keep)
+        trees.apply_generator_updates(up, np.minimum(region.setpoint[up], region.available[up]))
     idx = np.concatenate([op.moved, op.placed])
     frm = np.concatenate([op.moved_from, np.full(op.placed.size, STARVED, dtype=np.int32)])
     order = np.argsort(idx, kind="stable")

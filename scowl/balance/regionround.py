@@ -250,7 +250,7 @@ def sub_round(region: Region, first: FirstPass, now: Sequence[ConsumerBatch] = (
     if parts:
         res = _place(region, first, res, dec_now > 0, True)
         # those no gap of ours held: on a gap opened by moving small consumers of ours (scowl.balance.opengap)
-        res = place_wide(region, np.concatenate([idx for _, _, idx in parts]), _sub_frozen(region, first), res)
+        res = place_wide(region, np.concatenate([idx for _, _, idx in parts]), _sub_frozen(region, first), res, first.base)
         for k, pos, idx in parts:
             placed = trees.assignment[idx] >= 0
             taken[k][pos[placed]] = True

@@ -13,7 +13,7 @@ import pytest
 from scowl import balance, wire
 from scowl.balance.opengap import open_gaps, place_wide
 from scowl.balance.trees import STARVED, Trees
-from scowl.model import FIXED, STORAGE
+from scowl.model import CONTINUOUS, FIXED, STORAGE
 
 THR = 0.1
 
@@ -114,3 +114,29 @@ def test_a_consumer_handed_out_starved_and_taken_back_in_a_hub_part_is_named_onc
     named = np.flatnonzero(lo == c["lo"][0])
     assert named.size == 1 and out.gen_ids[named[0]] in r.gen_ids[:2]
     assert out.handed == 0
+
+
+def test_a_gas_unit_below_its_reach_takes_the_wide_one_and_is_asked_for_it():
+    """Gas running at 50 MW (ramp 10, 100 available) carrying 44.9 MW: 0.1 MW of gap at its setpoint, 8.9 MW more
+    within its ramp (the taker's reported gaps count that); a fixed unit full. Given where the fleets run (`base`),
+    the 0.6 MW consumer goes on the gas unit and its setpoint rises to carry it; without, no gap opens (0.1 MW < 0.6)."""
+    def region():
+        r = balance.Region(1000, THR, wire.CONSUMER_ID_DTYPE)
+        r.add_generators([1, 2, 3], [CONTINUOUS, FIXED, STORAGE], [0.0, 0.0, 0.0], [100.0, 10.0, 50.0], [10.0, 0.0, 50.0])
+        ids = np.zeros(509, dtype=wire.CONSUMER_ID_DTYPE)
+        ids["lo"] = np.arange(509)
+        r.add_consumers(ids, np.concatenate([np.full(449, 0.1), np.full(59, 9.0 / 59), [0.6]]).astype(np.float32))
+        r.available[:] = [100.0, 10.0, 50.0]
+        r.setpoint[:] = [50.0, 0.0, 0.0]
+        r.trees.apply_generator_updates(np.arange(3), np.array([50.0, 10.0, 0.0]))
+        r.trees.move(np.arange(508), np.concatenate([np.full(449, 0), np.full(59, 1)]).astype(np.int32))
+        return r
+    r = region()
+    res = balance.rebalance(r.trees, THR)
+    assert r.trees.assignment[508] == STARVED
+    out = place_wide(r, np.array([508]), None, res, base=np.array([50.0, 0.0, 0.0]))
+    assert r.trees.assignment[508] == 0 and 508 in out.restored.tolist()
+    assert r.setpoint[0] == pytest.approx(r.trees.load[0] / 0.9) and 50.0 < r.setpoint[0] <= 60.0
+    assert r.trees.output[0] == r.setpoint[0] and r.trees.load[0] <= 0.9 * r.trees.output[0] + 1e-9
+    r = region()
+    assert place_wide(r, np.array([508]), None, res) is res and r.trees.assignment[508] == STARVED and r.setpoint[0] == 50.0

@@ -19,7 +19,9 @@ from scowl.balance.supply import merge_results
 from scowl.balance.trees import EMPTY_I, STARVED, Trees
 from scowl.model import CONTINUOUS, STORAGE
 
-TRIES = 4  # generators tried per wide consumer (the largest gaps among those that can hold it)
+TRIES = 2  # generators tried per wide consumer (the largest gaps among those that can hold it)
+WIDE = 8  # wide consumers tried per call, the largest first: each try sorts a unit's members (whole state, 1-minute
+# tick 1034, uncapped: tracker-2 tried thousands of small hub consumers against 26 kW of gaps, a 50 s sub-round)
 MOVES = 20_000  # small consumers moved per call at most (each is named in the round's Assign)
 EPS = 1e-9  # MW: kept free under every ceiling (the sums of float32 demands round)
 
@@ -44,10 +46,11 @@ def open_gaps(trees: Trees, cap: np.ndarray, wide: np.ndarray, frozen: np.ndarra
     """Place the unplaced consumers `wide` (largest first) that no gap holds: each on one of the
     `targets` generators (a mask) whose gap, once some of its members (none `frozen`, a mask over
     consumers) move into the other targets' gaps, holds it. Of the targets whose ceiling (`cap`)
-    holds it beside their members that stay, the TRIES with the largest gaps are tried, the
-    largest first: its smallest movable members (ties by index), as many as the gap lacks, are
-    placed by `plan_placement` on the other targets' room, and the wide consumer goes on once all
-    of them fit; otherwise nothing moves for it. No generator ends over its ceiling (less EPS);
+    holds it beside their members that stay, the TRIES with the largest gaps are tried (for the
+    WIDE largest no gap holds as it stands; a gap opened for one may hold the next), the largest
+    first: its smallest movable members (ties by index), as many as the gap lacks, are placed by
+    `plan_placement` on the other targets' room, and the wide consumer goes on once all of them
+    fit; otherwise nothing moves for it. No generator ends over its ceiling (less EPS);
     nothing moves once the total room of the targets is less than the consumer."""
     moved: list[np.ndarray] = []
     frm: list[np.ndarray] = []
@@ -56,6 +59,7 @@ def open_gaps(trees: Trees, cap: np.ndarray, wide: np.ndarray, frozen: np.ndarra
     budget = MOVES
     ceiling = np.where(targets, cap - EPS, 0.0)
     demand = trees.demand
+    tried = 0
     for c in wide[np.lexsort((wide, -demand[wide].astype(np.float64)))]:
         d = float(demand[c])
         if trees.assignment[c] != STARVED:
@@ -69,6 +73,9 @@ def open_gaps(trees: Trees, cap: np.ndarray, wide: np.ndarray, frozen: np.ndarra
             placed.append(int(c))
             on.append(j)
             continue
+        if tried == WIDE:
+            break
+        tried += 1
         can = np.flatnonzero(targets & (ceiling >= d))  # (holds it once every member left)
         for j in can[np.argsort(-gap[can], kind="stable")][:TRIES]:
             plan = _opening(trees, ceiling, gap, int(j), d, frozen, budget)

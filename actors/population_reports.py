@@ -57,15 +57,11 @@ class Reports:
             rb[j] = db[j]  # (gathers by index: a masked copy or compress of a half-set random mask is slower)
             if k_trackers > 1:
                 of = tracker_of[a:b][j]
-                j = j[np.argsort(of, kind="stable")]
-                counts = np.bincount(of, minlength=k_trackers).tolist()  # one pass, not one per tracker
+                for t in range(k_trackers):  # (a compress per tracker: cheaper than a stable sort of the bytes)
+                    pos = np.compress(of == t, j)
+                    kept[t].append(np.add(pos, a, out=np.empty(pos.size, np.uint32), casting="unsafe"))
             else:
-                counts = [j.size]
-            pos = np.add(j, a, out=np.empty(j.size, np.uint32), casting="unsafe")  # (positions < n < 2^32)
-            e = 0
-            for t, c in enumerate(counts):
-                kept[t].append(pos[e:e + c])
-                e += c
+                kept[0].append(np.add(j, a, out=np.empty(j.size, np.uint32), casting="unsafe"))  # (positions < n < 2^32)
         for t in range(k_trackers):
             pos = np.concatenate(kept[t]) if kept[t] else np.zeros(0, np.uint32)
             kept[t] = []  # (a block's positions go once every tracker's part of them is joined)
@@ -73,6 +69,6 @@ class Reports:
             self.space.global_into(pos, lo)
             mw = np.empty(pos.size, np.float32)
             for k in range(0, pos.size, REPORT_BLOCK):  # (take casts its indices to int64: a block at a time)
-                np.take(demand, pos[k:k + REPORT_BLOCK], out=mw[k:k + REPORT_BLOCK])
+                np.take(demand, pos[k:k + REPORT_BLOCK], out=mw[k:k + REPORT_BLOCK], mode="clip")
             del pos
             yield lo, mw

@@ -90,6 +90,49 @@ def gather_or(values: np.ndarray, idx: np.ndarray, missing: int, block: int = 1 
     return out
 
 
+def gather(values: np.ndarray, idx: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    """`values[idx]` (1-D, indices in range) by `np.take` over int64 blocks: numpy 2.4 indexes with
+    int32 or uint32 indices through a per-element cast (~2 ns an element a gather of a million), and
+    `take` alone casts them all to an index-long int64 copy; a 2^16 block's copy stays 512 KiB."""
+    if idx.dtype == np.intp or idx.size <= block:
+        return np.take(values, idx)
+    out = np.empty(idx.size, dtype=values.dtype)
+    buf = np.empty(block, dtype=np.intp)
+    for a in range(0, idx.size, block):
+        i = idx[a : a + block]
+        b = buf[: i.size]
+        b[:] = i
+        np.take(values, b, out=out[a : a + block], mode="clip")  # (in range: clip writes unbuffered)
+    return out
+
+
+def scatter(values: np.ndarray, idx: np.ndarray, new: np.ndarray | int, block: int = 1 << 16) -> None:
+    """`values[idx] = new` (1-D, indices in range), over int64 blocks (see `gather`): twice as fast
+    as int32 fancy assignment, and no index-long copy."""
+    if idx.dtype == np.intp:
+        values[idx] = new
+        return
+    buf = np.empty(min(block, idx.size), dtype=np.intp)
+    for a in range(0, idx.size, block):
+        i = idx[a : a + block]
+        b = buf[: i.size]
+        b[:] = i
+        values[b] = new if isinstance(new, int) else new[a : a + block]
+
+
+def or_at(values: np.ndarray, idx: np.ndarray, bits: int | np.integer, block: int = 1 << 16) -> None:
+    """`values[idx] |= bits` for unique in-range indices, over int64 blocks (see `gather`)."""
+    if idx.dtype == np.intp:
+        values[idx] |= bits
+        return
+    buf = np.empty(min(block, idx.size), dtype=np.intp)
+    for a in range(0, idx.size, block):
+        i = idx[a : a + block]
+        b = buf[: i.size]
+        b[:] = i
+        values[b] |= bits
+
+
 def in_queue_order(idx: np.ndarray, assign: np.ndarray, key: np.ndarray, value: int, block: int = 1 << 18) -> bool:
     """Whether `assign[idx]` is `value` for every one and `idx` is strictly increasing, and `key[idx]`
     non-decreasing (sorted by key, then index: a registration's joiners), checked a block at a time:

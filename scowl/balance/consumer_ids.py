@@ -12,7 +12,7 @@ from typing import Any, overload
 import numpy as np
 from numpy.typing import NDArray
 
-from scowl.balance.arrays import BLOCK, blocks, span_start, unique_ints, zeros_as_used
+from scowl.balance.arrays import BLOCK, blocks, gather, span_start, unique_ints, zeros_as_used
 
 
 def lo_of(ids: np.ndarray) -> np.ndarray:
@@ -90,7 +90,7 @@ class LocalIndex:
         """`self[lo]` of global indices in range (any integer dtype: a report's uint32 as received),
         int32, inverted in place: no int64 copy of the indices nor a second int32 array (a
         population's report: ~0.35 M a tick)."""
-        out: NDArray[np.int32] = self._table[lo]
+        out: NDArray[np.int32] = gather(self._table, lo)
         np.invert(out, out=out)
         return out
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scowl.balance.arrays import _last_wins, as_index, as_power, bin_sums, bucket_order, change_sums, in_index_order, pick, unique_ints
+from scowl.balance.arrays import _last_wins, as_index, as_power, bin_sums, bucket_order, change_sums, gather, in_index_order, or_at, pick, scatter, unique_ints
 from scowl.balance.starving import STARVED, StarvedQueue
 
 ABSENT = -2
@@ -148,7 +148,7 @@ class Trees(StarvedQueue):
         range, not re-checked; int32 or int64, kept); consumers handed to a peer (ABSENT) are left out."""
         new = as_power("apply_reports new_demand", new_demand, idx.size, np.float32)
         idx, new = in_index_order(idx, new)
-        gen = self._assign[idx]
+        gen = gather(self._assign, idx)
         if gen.size and int(gen.min()) == ABSENT:
             present = gen != ABSENT
             idx, new, gen = pick(idx, present), pick(new, present), pick(gen, present)
@@ -156,7 +156,7 @@ class Trees(StarvedQueue):
 
     def _apply_demand(self, idx: np.ndarray, new: np.ndarray, gen: np.ndarray) -> None:
         """New demand `new` of consumers `idx` (unique) on generators `gen` (their assignment)."""
-        was = self._demand[idx]
+        was = gather(self._demand, idx)
         lowest = int(gen.min()) if gen.size else 0
         if lowest >= 0:  # (most reports: every one served)
             self._load += change_sums(gen, new, was, self.G)
@@ -167,11 +167,11 @@ class Trees(StarvedQueue):
             self._load += np.bincount(pick(gen, served), weights=pick(new, served).astype(np.float64) - pick(was, served),
                                       minlength=self.G)
         rose = pick(idx, new > was)
-        rose = pick(rose, (self._flags[rose] & _ROSE) == 0)
+        rose = pick(rose, (gather(self._flags, rose) & _ROSE) == 0)
         if rose.size:
-            self._flags[rose] |= _ROSE
+            or_at(self._flags, rose, _ROSE)
             self._risers.append(rose)
-        self._demand[idx] = new
+        scatter(self._demand, idx, new)
 
     def apply_generator_updates(self, gen_idx: ArrayLike, new_output: ArrayLike) -> None:
         """Generators report their current output (MW). Repeated indices: the last report wins."""

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from scowl.balance.arrays import argsort_demand, blocks, isin_ints, pick
+from scowl.balance.arrays import argsort_demand, blocks, gather, isin_ints, or_at, pick, scatter
 
 
 @pytest.mark.parametrize("descending", [False, True])
@@ -160,3 +160,24 @@ def test_span_start_finds_a_run_of_indices_a_block_at_a_time(block):
     assert span_start(np.r_[np.arange(5, 12), 13, 12, np.arange(14, 25)], block=block) is None  # same ends, swapped
     assert span_start(np.r_[np.arange(5, 12), np.arange(13, 26)], block=block) is None
     assert span_start(np.array([3, 3, 5, 6]), block=block) is None
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint32, np.int64])
+@pytest.mark.parametrize("n", [0, 5, 70_000])
+def test_gather_scatter_or_at_equal_fancy_indexing(dtype, n):
+    """The int64-block routes give what fancy indexing gives, for any index dtype and past one block."""
+    rng = np.random.default_rng(7)
+    values = rng.random(200_000).astype(np.float32)
+    idx = np.sort(rng.choice(values.size, n, replace=False)).astype(dtype)
+    assert np.array_equal(gather(values, idx, block=4096), values[idx.astype(np.int64)])
+    new = rng.random(n).astype(np.float32)
+    got, want = values.copy(), values.copy()
+    scatter(got, idx, new, block=4096)
+    want[idx.astype(np.int64)] = new
+    assert np.array_equal(got, want)
+    flags, want_flags = np.zeros(values.size, np.uint8), np.zeros(values.size, np.uint8)
+    flags[::3] = 2
+    want_flags[::3] = 2
+    or_at(flags, idx, 1, block=4096)
+    want_flags[idx.astype(np.int64)] |= 1
+    assert np.array_equal(flags, want_flags)

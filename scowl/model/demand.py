@@ -249,7 +249,7 @@ class DemandModel:
         commercial buildings), else by each consumer's class."""
         if self._runs is None:
             kind = self.population.kind[a:b]
-            np.take(b_k, kind, out=out)
+            np.take(b_k, kind, out=out, mode="clip")  # (classes in range; mode="raise" with out= is buffered)
             out *= state
             out += np.take(a_k, kind)
             return

@@ -102,9 +102,9 @@ class HubTick:
             f_dis = np.where((hub_mw > 0) & (self.dis_hub > 0), np.minimum(1.0, want / self.dis_hub), 0.0)
             f_chg = np.where((hub_mw < 0) & (self.chg_hub > 0), np.minimum(1.0, want / self.chg_hub), 0.0)
         kw, tmp = self.a, self.b
-        np.take(f_chg, h.hub, out=kw)
+        np.take(f_chg, h.hub, out=kw, mode="clip")  # (hubs in range; mode="raise" with out= is buffered: 10x slower)
         np.multiply(self.chg, kw, out=kw)
-        np.take(f_dis, h.hub, out=tmp)
+        np.take(f_dis, h.hub, out=tmp, mode="clip")
         np.multiply(self.dis, tmp, out=tmp)
         np.subtract(kw, tmp, out=kw)
         np.multiply(kw, tick_hours, out=tmp)

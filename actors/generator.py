@@ -19,6 +19,7 @@ from scowl import wire
 from scowl.actors.fleet_members import FleetMembers
 from scowl.actors.peer import Gather, GridPeer
 from scowl.balance import response, views
+from scowl.idrows import IdRows
 from scowl.model import CONTINUOUS, TYPE_NAMES, SupplyModel, build_generators, ramp_limit
 from scowl.model.cutoff import gas_reach_mw, on_own_mw
 from scowl.plan import bind_address
@@ -39,7 +40,7 @@ class GeneratorFleet(GridPeer):
         self.build_units(scenario, StreamRepo(scenario.seed))
         self.n = len(self.rows)
         self.gen_ids = np.zeros(self.n, dtype=np.int32)
-        self.row_of: dict[int, int] = {}
+        self.row_of = IdRows([])  # generator id -> our row
         self.tracker_of: list[str] = []
         self.setpoint = np.where(self.kind == CONTINUOUS, self.nameplate * 0.5, 0.0)
         self.output = np.zeros(self.n)
@@ -89,7 +90,7 @@ class GeneratorFleet(GridPeer):
         ids = await asyncio.gather(*(self.request("bootstrap", wire.GeneratorJoin(n, f"{host}/{n}"), timeout=60, reply=wire.GeneratorId)
                                      for n in self.names))
         self.gen_ids[:] = [r.gen_id for r in ids]
-        self.row_of = {int(g): i for i, g in enumerate(self.gen_ids)}
+        self.row_of = IdRows(self.gen_ids.tolist())
         log.info("%s: generator ids %s", self.name, ",".join(str(int(g)) for g in self.gen_ids))
         zones = getattr(self, "zone", None)  # NYISO zone of each unit (storage hubs have none)
         located = await self.request("broker", wire.Locate(self.gen_ids.tolist(), self.placement_weight().tolist(),
@@ -201,7 +202,7 @@ class GeneratorFleet(GridPeer):
         keep = (new != wire.STARVED_ID) | (old < 0) | (owner_of_row[old] == me)
         if not keep.all():
             lo, new, old = lo[keep], new[keep], old[keep]
-        rows = _rows(self.row_of, new)
+        rows = self.row_of.rows(new)
         self.tree.update(lo, old, rows)
         for r, sign in ((old, -1), (rows, 1)):
             mine = r >= 0
@@ -230,7 +231,7 @@ class GeneratorFleet(GridPeer):
         self.missed(self.orders.missing(tick) + self.draws.missing(tick))
         cont = self.kind == CONTINUOUS
         for sp in self.orders.take(tick):
-            rows = _rows(self.row_of, sp.column("gen_ids"))
+            rows = self.row_of.rows(sp.column("gen_ids"))
             mine = rows >= 0
             target = np.zeros(self.n)
             target[rows[mine]] = sp.column("setpoint_mw")[mine]
@@ -241,7 +242,7 @@ class GeneratorFleet(GridPeer):
         for pop in self.draws.missing(tick):  # a population we did not hear from keeps drawing
             self.last_draw.setdefault(pop, np.zeros(self.n))
         for pop, dr in self.draws.take(tick, older=False):
-            rows = _rows(self.row_of, dr.column("gen_ids"))
+            rows = self.row_of.rows(dr.column("gen_ids"))
             mine = rows >= 0
             per = np.zeros(self.n)
             np.add.at(per, rows[mine], dr.column("draw_mw")[mine])
@@ -291,17 +292,6 @@ class GeneratorFleet(GridPeer):
         return {**per_gen, "capacity_low_sent": int(self.capacity_low_sent.sum()), "generators": self.n, "blackout_events": self.blackout_events,
                 "blackout_generator_ticks": int(self.blackout_ticks.sum()),
                 "blackout_consumer_ticks": self.consumers_blacked_out}
-
-
-def _rows(row_of: dict[int, int], gen_ids: np.ndarray) -> np.ndarray:
-    """Fleet rows of generator ids (-1: not one of ours). Vectorised over the few distinct
-    ids, since a tree delta can name millions of consumers but only hundreds of generators."""
-    gen_ids = np.asarray(gen_ids)
-    if gen_ids.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    uniq, inv = np.unique(gen_ids, return_inverse=True)
-    rows = np.fromiter((row_of.get(int(g), -1) for g in uniq), dtype=np.int64, count=len(uniq))
-    return rows[inv]
 
 
 def _pub_address(actor) -> str:

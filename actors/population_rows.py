@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 
 from scowl import wire
 from scowl.balance import views
+from scowl.idrows import IdRows
 
 
 class GeneratorRows:
@@ -22,28 +23,28 @@ class GeneratorRows:
         self.row = np.zeros(n, dtype=np.uint16)  # per consumer: its generator's row of `table`
         self.table = np.array([wire.STARVED_ID], dtype=np.int32)  # row -> generator id
         self._row_of: dict[int, int] = {wire.STARVED_ID: 0}
+        self._rows = IdRows(self.table.tolist())  # (the table's ids -> rows, hashed)
         self.members = np.array([n], dtype=np.int64)  # per row: consumers on it (row 0: on none)
         self.placed = 0  # consumers on a generator
         self.pair_sum = 0  # sum of the placed (global index, generator id) pair hashes, modulo 2^64
 
     def rows_of(self, gen_ids: ArrayLike) -> np.ndarray:
-        """Table rows of these generator ids, adding the ids not seen before (and widening the
-        rows when the table outgrows them)."""
-        uniq, inv = np.unique(np.asarray(gen_ids, dtype=np.int32), return_inverse=True)
-        rows = np.empty(len(uniq), dtype=np.int64)
-        new: list[int] = []
-        for k, g in enumerate(uniq.tolist()):
-            r = self._row_of.get(g)
-            if r is None:
-                r = self._row_of[g] = len(self.table) + len(new)
-                new.append(g)
-            rows[k] = r
-        if new:
+        """Table rows of these generator ids, adding the ids not seen before (in id order) and
+        widening the rows when the table outgrows them."""
+        gen_ids = np.asarray(gen_ids, dtype=np.int32)
+        rows = self._rows.rows(gen_ids)
+        fresh = rows < 0
+        if fresh.any():
+            new = np.unique(gen_ids[fresh]).tolist()
+            for k, g in enumerate(new):
+                self._row_of[g] = len(self.table) + k
             self.table = np.concatenate([self.table, np.array(new, dtype=np.int32)])
             self.members = np.concatenate([self.members, np.zeros(len(new), dtype=np.int64)])
             if len(self.table) - 1 > np.iinfo(self.row.dtype).max:
                 self.row = self.row.astype(np.int32)
-        return rows[inv].astype(self.row.dtype)
+            self._rows = IdRows(self.table.tolist())
+            rows[fresh] = self._rows.rows(gen_ids[fresh])
+        return rows.astype(self.row.dtype)
 
     def move(self, pos: np.ndarray, gen_ids: np.ndarray, lo: np.ndarray) -> None:
         """Consumers at positions `pos` (global indices `lo`) are on generators `gen_ids` from

@@ -32,6 +32,10 @@ def stream_key(seed: int, owner: str, purpose: str) -> int:
     return (h ^ ((seed >> 32) * 0x9E3779B97F4A7C15)) & _M64
 
 
+#: 2^-24 x float32(2 sqrt 3), exact in float32 (a power of two apart): centered draws in one multiply
+_CENTER_SCALE = np.float32(np.float32(2.0 * np.sqrt(3.0)) * np.float32(2.0**-24))
+
+
 def _mix64(x: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
     """SplitMix64 finaliser, in place on a uint64 array (a bijection with good avalanche);
     `scratch`, a uint64 array of x's shape, holds the shifts (else they are temporaries)."""
@@ -64,7 +68,8 @@ class CounterStream:
 
     def uniform(self, index: np.ndarray, counter: int = 0) -> np.ndarray:
         """Uniform float32 in [0, 1), one per index."""
-        return ((self.bits(index, counter) >> np.uint64(40)).astype(np.float32)) * np.float32(2.0**-24)
+        top = (self.bits(index, counter) >> np.uint64(40)).view(np.int64)  # (< 2^24; int64 -> float32 is ~15x faster than uint64's)
+        return top.astype(np.float32) * np.float32(2.0**-24)
 
     def centered(self, index: np.ndarray, counter: int = 0) -> np.ndarray:
         """Zero-mean, unit-variance float32 (uniform on [-sqrt 3, sqrt 3)): a cheap innovation."""
@@ -84,10 +89,10 @@ class CounterStream:
             bits += base
             _mix64(bits, scratch)
         np.right_shift(bits, np.uint64(40), out=bits)
-        np.copyto(out, bits, casting="unsafe")  # < 2^24: exact in float32
-        out *= np.float32(2.0**-24)
-        out -= np.float32(0.5)
-        out *= np.float32(2.0 * np.sqrt(3.0))
+        top = bits.view(np.int64)  # (< 2^24: numpy converts int64 to float32 ~15x faster than uint64)
+        top -= 1 << 23
+        np.copyto(out, top, casting="unsafe")  # |top| <= 2^23: exact in float32
+        out *= _CENTER_SCALE  # = (u - 0.5) x 2 sqrt 3 with u = bits 2^-24, to the bit (one rounding of the same product)
         return out
 
     def normal(self, index: np.ndarray, counter: int = 0) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import mmap
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -90,46 +91,44 @@ def gather_or(values: np.ndarray, idx: np.ndarray, missing: int, block: int = 1 
     return out
 
 
-def gather(values: np.ndarray, idx: np.ndarray, block: int = 1 << 16) -> np.ndarray:
-    """`values[idx]` (1-D, indices in range) by `np.take` over int64 blocks: numpy 2.4 indexes with
+def intp_blocks(idx: np.ndarray, block: int = 1 << 16) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, the block's indices as intp) over `idx`, one reused buffer: numpy 2.4 indexes with
     int32 or uint32 indices through a per-element cast (~2 ns an element a gather of a million), and
     `take` alone casts them all to an index-long int64 copy; a 2^16 block's copy stays 512 KiB."""
-    if idx.dtype == np.intp or idx.size <= block:
-        return np.take(values, idx)
-    out = np.empty(idx.size, dtype=values.dtype)
-    buf = np.empty(block, dtype=np.intp)
+    buf = np.empty(min(block, idx.size), dtype=np.intp)
     for a in range(0, idx.size, block):
         i = idx[a : a + block]
         b = buf[: i.size]
         b[:] = i
-        np.take(values, b, out=out[a : a + block], mode="clip")  # (in range: clip writes unbuffered)
+        yield a, b
+
+
+def gather(values: np.ndarray, idx: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    """`values[idx]` (1-D, indices in range) by `np.take` over intp blocks (`intp_blocks`)."""
+    if idx.dtype == np.intp or idx.size <= block:
+        return np.take(values, idx)
+    out = np.empty(idx.size, dtype=values.dtype)
+    for a, b in intp_blocks(idx, block):
+        np.take(values, b, out=out[a : a + b.size], mode="clip")  # (in range: clip writes unbuffered)
     return out
 
 
 def scatter(values: np.ndarray, idx: np.ndarray, new: np.ndarray | int, block: int = 1 << 16) -> None:
-    """`values[idx] = new` (1-D, indices in range), over int64 blocks (see `gather`): twice as fast
-    as int32 fancy assignment, and no index-long copy."""
+    """`values[idx] = new` (1-D, indices in range) over intp blocks: twice as fast as int32 fancy
+    assignment, and no index-long copy."""
     if idx.dtype == np.intp:
         values[idx] = new
         return
-    buf = np.empty(min(block, idx.size), dtype=np.intp)
-    for a in range(0, idx.size, block):
-        i = idx[a : a + block]
-        b = buf[: i.size]
-        b[:] = i
-        values[b] = new if isinstance(new, int) else new[a : a + block]
+    for a, b in intp_blocks(idx, block):
+        values[b] = new if isinstance(new, int) else new[a : a + b.size]
 
 
 def or_at(values: np.ndarray, idx: np.ndarray, bits: int | np.integer, block: int = 1 << 16) -> None:
-    """`values[idx] |= bits` for unique in-range indices, over int64 blocks (see `gather`)."""
+    """`values[idx] |= bits` for unique in-range indices, over intp blocks."""
     if idx.dtype == np.intp:
         values[idx] |= bits
         return
-    buf = np.empty(min(block, idx.size), dtype=np.intp)
-    for a in range(0, idx.size, block):
-        i = idx[a : a + block]
-        b = buf[: i.size]
-        b[:] = i
+    for _, b in intp_blocks(idx, block):
         values[b] |= bits
 
 

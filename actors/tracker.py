@@ -46,6 +46,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
     def __init__(self, name, plan, scenario, address) -> None:
         super().__init__(name, plan, scenario, address)
         self.region = balance.Region(plan.n_global, scenario.scenario.safety_threshold, wire.CONSUMER_ID_DTYPE)
+        self.region.drift_bound = scenario.trackers.report_threshold  # (no report is further off: scowl.balance.unseen)
         if scenario.trackers.transfer_limits:  # this tracker's share of every zone interface's limit (limits.limit_shares), x the scale
             owner = limits.zone_owners(len(plan.trackers)) if scenario.trackers.assign == "zone" else None
             share = limits.limit_shares(limits.interfaces().cross, owner, plan.trackers.index(name), len(plan.trackers))

@@ -16,7 +16,7 @@ from scowl.balance.owners import NO_OWNER, range_owner
 
 
 def gen_update(st: wire.GenStatus) -> balance.GenUpdate:
-    return balance.GenUpdate(st.column("gen_ids"), st.column("output_mw"), st.column("setpoint_mw"), st.column("charge_mw"))
+    return balance.GenUpdate(st.column("gen_ids"), st.column("output_mw"), st.column("setpoint_mw"), st.column("charge_mw"), st.column("load_mw"))
 
 
 class ContinuousRounds:

@@ -83,6 +83,7 @@ _ROLE_COLUMNS: dict[str, dict[str, Column]] = {
         "storage_room_mw": Column("storage_room_mw", "float", "MW", "load the region's EV hubs could discharge for next tick once its generators are full (advertised to peers, used last)"),
         "firm_mw": Column("firm_mw", "float", "MW", "of room_mw, what the region's dispatchable units can ramp into (firm within a tick; peers hand their starved against it before EV hubs)"),
         "reach_mw": Column("reach_mw", "float", "MW", "what the region's generators can give next tick: available output, dispatchable units up their ramp"),
+        "unseen_mw": Column("unseen_mw", "float", "MW", "load the region counts its generators carry beyond its view of them: the share their consumers drew beyond their reports last tick (demand that moved within the report threshold, as the fleets measured it), x the load now; negative: less"),
         "handed_in_accepted": Column("consumers_handed_in_accepted", "int", "consumers", "consumers from other regions taken in"),
         "handed_in_declined": Column("consumers_handed_in_declined", "int", "consumers", "consumers from other regions declined"),
         "limit_refused": Column("consumers_limit_refused", "int", "consumers", "consumers left starved because every placement in reach crossed a full zone interface ([trackers] transfer_limits)"),

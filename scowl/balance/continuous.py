@@ -20,6 +20,7 @@ from scowl.balance.intake import frozen, report_demand
 from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import rebalance
 from scowl.balance.supply import apply_statuses, tree_outputs
+from scowl.balance.unseen import net_outputs
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def interim_round(region: Region, tick: int, statuses: Sequence[GenUpdate] = (),
         report_demand(region, rep)
     trees = region.trees
     if statuses and len(region.gen_ids):
-        trees.apply_generator_updates(np.arange(len(region.gen_ids)), tree_outputs(region))
+        trees.apply_generator_updates(np.arange(len(region.gen_ids)), net_outputs(region, tree_outputs(region)))
     trees.frozen = frozen(region, unheard)
     try:
         res = rebalance(trees, region.thr, clock=tick)

@@ -51,14 +51,15 @@ def wants_again(region: Region, offers: Mapping[str, PeerOffer]) -> bool:
 def fresh_room(region: Region, base: np.ndarray) -> Room:
     """A taker's room after its sub-round (x the margin) and its FITS largest per-generator gaps at
     the threshold: (1 - threshold) x what the generator can give this tick (dispatchable units as far
-    as they ramp from `base`, the setpoints the fleets run at) less its load. EV hubs are left out:
+    as they ramp from `base`, the setpoints the fleets run at) less its load (with what the reports do
+    not show: scowl.balance.unseen). EV hubs are left out:
     a giver's hub load goes to generators."""
     room = room_and_short(region)[0] * HANDOVER_MARGIN
     if room <= 0 or not len(region.kind):
         return Room(0.0)
     cont = region.kind == CONTINUOUS
     reach = np.where(cont, np.minimum(np.minimum(region.available, region.pmax), base + region.ramp), region.available)
-    gap = (1.0 - region.thr) * np.maximum(reach, 0.0) - region.trees.load
+    gap = (1.0 - region.thr) * np.maximum(reach, 0.0) - region.trees.load * (1.0 + region.drift)
     gap = gap[(region.kind != STORAGE) & (gap > 0)]
     top = np.sort(gap)[::-1][:FITS]
     return Room(room, tuple(float(g) for g in top))

@@ -17,6 +17,7 @@ from scowl.balance.region import Region
 from scowl.balance.round import RebalanceResult
 from scowl.balance.supply import merge_results
 from scowl.balance.trees import EMPTY_I, STARVED, Trees
+from scowl.balance.unseen import net_outputs
 from scowl.model import CONTINUOUS, STORAGE
 
 TRIES = 2  # generators tried per wide consumer (the largest gaps among those that can hold it)
@@ -147,14 +148,14 @@ def place_wide(region: Region, wide: np.ndarray, frozen: np.ndarray | None, res:
     cont = region.kind == CONTINUOUS
     if base is not None and cont.any():
         reach = np.minimum(np.minimum(region.available, region.pmax), base + region.ramp)
-        cap = np.where(cont, np.maximum(cap, keep * np.maximum(reach, 0.0)), cap)
+        cap = np.where(cont, np.maximum(cap, keep * net_outputs(region, np.maximum(reach, 0.0))), cap)
     op = open_gaps(trees, cap, wide, frozen, region.kind != STORAGE)
     if not op.moved.size and not op.placed.size:
         return res
-    up = np.flatnonzero(cont & (trees.load > keep * trees.output))  # (ramped for what they now carry)
+    up = np.flatnonzero(cont & (trees.load > keep * trees.output))  # (ramped for what they now carry, unseen load too)
     if up.size:
-        region.setpoint[up] = np.maximum(region.setpoint[up], trees.load[up] / keep)
-        trees.apply_generator_updates(up, np.minimum(region.setpoint[up], region.available[up]))
+        region.setpoint[up] = np.maximum(region.setpoint[up], trees.load[up] * (1.0 + region.drift[up]) / keep)
+        trees.apply_generator_updates(up, net_outputs(region, np.minimum(region.setpoint[up], region.available[up]), up))
     idx = np.concatenate([op.moved, op.placed])
     frm = np.concatenate([op.moved_from, np.full(op.placed.size, STARVED, dtype=np.int32)])
     order = np.argsort(idx, kind="stable")

@@ -30,12 +30,13 @@ GAS_START_FRACTION = 0.5  # a dispatchable unit's setpoint before its first stat
 @dataclass(frozen=True)
 class GenUpdate:
     """One fleet's status of some of our generators: available output, the setpoint it runs
-    at and (EV hubs) the charge it could take, MW."""
+    at, (EV hubs) the charge it could take and the load it carried last tick, MW."""
 
     gen_ids: np.ndarray
     output_mw: np.ndarray
     setpoint_mw: np.ndarray
     charge_mw: np.ndarray
+    load_mw: np.ndarray | None = None  # what each carried last tick, as its fleet measured it (scowl.balance.unseen)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,13 @@ class Region:
         self.available = np.zeros(0)
         self.charge_cap = np.zeros(0)  # EV hubs: the charge they could take this tick (MW)
         self.setpoint = np.zeros(0)
+        # load the demand reports do not show (scowl.balance.unseen): per generator, the share its consumers
+        # drew beyond their reports, within `drift_bound` (the report threshold; 0: none counted); and the
+        # view of each one's load at the end of the last tick round (`seen_tick`; NaN: joined since)
+        self.drift = np.zeros(0)
+        self.drift_bound = 0.0
+        self.seen = np.zeros(0)
+        self.seen_tick = -1
         self.ids = ConsumerIds(id_dtype, n_global)  # by Trees consumer index (5 B each: ids_of rebuilds them)
         self.ids.make_room(n_global)
         self.local_of = LocalIndex(n_global)  # global consumer index -> Trees index (-1: not held)
@@ -132,6 +140,8 @@ class Region:
         self.ramp = np.concatenate([self.ramp, ramp])
         self.available = np.concatenate([self.available, np.zeros(n)])
         self.charge_cap = np.concatenate([self.charge_cap, np.zeros(n)])
+        self.drift = np.concatenate([self.drift, np.zeros(n)])
+        self.seen = np.concatenate([self.seen, np.full(n, np.nan)])
         start = np.where(self.kind[-n:] == CONTINUOUS, self.pmax[-n:] * GAS_START_FRACTION, 0.0) if n else np.zeros(0)
         self.setpoint = np.concatenate([self.setpoint, np.maximum(start, self.pmin[-n:] if n else np.zeros(0))])
 

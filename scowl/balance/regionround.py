@@ -55,6 +55,7 @@ from scowl.balance.region import NO_GENERATOR, ConsumerBatch, GenUpdate, Region
 from scowl.balance.round import RebalanceResult
 from scowl.balance.supply import apply_statuses, dispatch_and_place, merge_results, place_handed_in, reach_mw, room_and_short, storage_room
 from scowl.balance.trees import ABSENT, unique_ints
+from scowl.balance.unseen import observe, remember, unseen_mw
 from scowl.model import CONTINUOUS, STORAGE
 
 
@@ -146,8 +147,9 @@ def first_pass(region: Region, inp: RoundInput) -> FirstPass:
     trees = region.trees
     region.warm = inp.tick == 0
     trees.round = max(trees.round, inp.tick)  # starved time counts in ticks
-    # 1. generators
+    # 1. generators, and the load they carried that the demand reports do not show (scowl.balance.unseen)
     apply_statuses(region, inp.statuses)
+    observe(region, inp.statuses, inp.tick)
     # 2. consumers: the peers' answers to our earlier handovers (scowl.balance.handed): starved ones
     # a peer did not take (or never answered for) come back, before the reports (their population,
     # told by our Assign they are ours, reports them to us); then reports; served consumers a peer
@@ -339,8 +341,7 @@ def wrap_up(region: Region, first: FirstPass, hub_taken: Mapping[str, np.ndarray
         changed = np.concatenate([changed[body], handed])
         gen = np.concatenate([gen[body], np.full(handed.size, NO_GENERATOR)])
     region.moved_total += int(res.moved.size)
-    cont = region.kind == CONTINUOUS
-    stor = region.kind == STORAGE
+    cont, stor = region.kind == CONTINUOUS, region.kind == STORAGE
     steer = cont | stor
     after = region_summary(trees, region.thr)
     room, short = room_and_short(region)
@@ -359,11 +360,12 @@ def wrap_up(region: Region, first: FirstPass, hub_taken: Mapping[str, np.ndarray
         "storage_setpoint_mw": float(region.setpoint[stor].sum()),
         "handed_out": handed.size, "handed_out_served": leaving.size, "handed_out_served_mw": leaving_mw,
         "hub_offered": sum(first.hub.values()), "hub_moved": hub_moved, "hub_moved_mw": hub_moved_mw, **_hub_sources(region, first),
-        "room_mw": room, "short_mw": short, "storage_room_mw": stor_room, "firm_mw": firm, "reach_mw": reach_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
+        "room_mw": room, "short_mw": short, "storage_room_mw": stor_room, "firm_mw": firm, "reach_mw": reach_mw(region), "unseen_mw": unseen_mw(region), "handed_in_accepted": accepted, "handed_in_declined": declined,
         "generators": len(region.gen_ids), "consumers": int(np.count_nonzero(trees.assignment != ABSENT)),
         **(region.limits.figures if region.limits is not None else {}),
         **region.view(),
     }
+    remember(region, first.tick)
     return RoundOutput(ids=region.ids.named(changed), gen_ids=gen.astype(np.int32, copy=False), steer_gen_ids=region.gen_ids[steer],
                        setpoint_mw=region.setpoint[steer].copy(), handovers=first.handovers, summary=after, result=res, figures=figures,
                        room_mw=room, short_mw=short, storage_room_mw=stor_room, firm_mw=firm,

@@ -17,6 +17,7 @@ from scowl.balance.handover import region_summary
 from scowl.balance.region import GenUpdate, Region
 from scowl.balance.round import RebalanceResult, all_starved, rebalance
 from scowl.balance.trees import EMPTY_G, STARVED, Trees
+from scowl.balance.unseen import net_outputs, unseen_mw
 from scowl.model import CONTINUOUS, STORAGE
 
 
@@ -34,8 +35,9 @@ def apply_statuses(region: Region, statuses: Sequence[GenUpdate], setpoints: boo
 
 
 def tree_outputs(region: Region) -> np.ndarray:
-    """Each generator's output as the trees count it: dispatchable units and EV hubs at their
-    setpoints within what is available, the others at their available output."""
+    """Each generator's output: dispatchable units and EV hubs at their setpoints within what is
+    available, the others at their available output (the trees count it net of the load the
+    demand reports do not show: scowl.balance.unseen.net_outputs)."""
     cont = region.kind == CONTINUOUS
     stor = region.kind == STORAGE
     return np.where(cont, np.minimum(region.setpoint, region.available),
@@ -49,12 +51,12 @@ def _dispatch(region: Region, base: np.ndarray, extra_mw: float = 0.0, charge: b
     setpoints the fleets run at), none below `floor` if given; returns each generator's output
     as the trees will count it. With `charge` (nobody starved here or at a peer), the gas units
     are also asked for the hubs' charge, as far as their ramp and availability let them, and the
-    hubs charge on it."""
+    hubs charge on it. The demand is the trees' and the load the reports do not show (scowl.balance.unseen)."""
     thr = region.thr
     cont = region.kind == CONTINUOUS
     stor = region.kind == STORAGE
     summary = region_summary(region.trees, thr)
-    demand_mw = summary.load_mw + summary.starved_mw + extra_mw
+    demand_mw = summary.load_mw + summary.starved_mw + extra_mw + unseen_mw(region)
     fixed_out = float(region.available[~cont & ~stor].sum())
     need = required_output(demand_mw, fixed_out, thr)
     charge_mw = float(region.charge_cap[stor].sum()) if charge and not summary.starved_mw and not extra_mw else 0.0
@@ -89,7 +91,7 @@ def dispatch_and_place(region: Region, tick: int | None = None, charge: bool = F
     base = region.setpoint.copy()
     output = _dispatch(region, base, charge=charge)
     if len(output):
-        trees.apply_generator_updates(np.arange(len(output)), output)
+        trees.apply_generator_updates(np.arange(len(output)), net_outputs(region, output))
     res = rebalance(trees, region.thr, clock=tick)
     if not res.starved_count:
         return res
@@ -112,7 +114,7 @@ def place_handed_in(region: Region, base: np.ndarray, tick: int) -> RebalanceRes
         return None
     floor = region.setpoint.copy()
     output = _dispatch(region, base, floor=floor)
-    trees.apply_generator_updates(np.arange(len(output)), output)
+    trees.apply_generator_updates(np.arange(len(output)), net_outputs(region, output))
     res = rebalance(trees, region.thr, clock=tick)
     if res.starved_count and _more_gas(region, base, output, floor):
         res = replace(res, moved_to=EMPTY_G)
@@ -134,7 +136,7 @@ def _more_gas(region: Region, base: np.ndarray, output: np.ndarray, floor: np.nd
     starved = trees.demand[trees.assignment == STARVED].astype(np.float64)
     extra = float(starved.max()) * max(1, int(np.count_nonzero(output > 0))) if starved.size else 0.0
     output = _dispatch(region, base, extra, floor=floor)
-    trees.apply_generator_updates(np.arange(len(output)), output)
+    trees.apply_generator_updates(np.arange(len(output)), net_outputs(region, output))
     return True
 
 
@@ -227,9 +229,10 @@ def storage_room(region: Region, spare_mw: float) -> float:
 def room_and_short(region: Region) -> tuple[float, float]:
     """(room, short), MW: the load the region could still take next tick at the safety
     threshold with its generators ramped up, after its own demand and its growth over the last
-    tick; or the load it cannot carry (short). One of them is 0."""
+    tick, and the load the demand reports do not show (scowl.balance.unseen); or the load it
+    cannot carry (short). One of them is 0."""
     s = region_summary(region.trees, region.thr)
     demand = s.load_mw + s.starved_mw
     growth = max(0.0, demand - region.prev_demand_mw) if region.prev_demand_mw >= 0 else 0.0
-    spare = (1.0 - region.thr) * reach_mw(region) - demand - growth
+    spare = (1.0 - region.thr) * reach_mw(region) - demand - unseen_mw(region) - growth
     return max(spare, 0.0), max(-spare, 0.0)

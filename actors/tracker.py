@@ -206,7 +206,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
         self._first = balance.first_pass(self.region, inp)
         # our hubs may carry load after the sub-round: a second offer (not while any peer is cut off from us: a peer
         # tracker would be waited for, and load moved onto gas whose fleet hears no setpoint blacked out more units)
-        again = not self.unreachable and balance.wants_again(self.region, inp.offers)
+        again = not self.unreachable and balance.wants_again(self.region)
         self._again_to = [p for p in self.peer_trackers if p not in self._gone_trackers] if again else []
         self._rooms, self._hop2, self._hop2_said = {}, None, set()
         self._first_s = time.perf_counter() - t0

@@ -67,14 +67,21 @@ def test_a_takers_room_and_gaps_count_its_gas_ramp_and_leave_out_its_hubs():
     assert 0 < room.room_mw <= 0.9 * (0.9 * 70.0 - 8.0) + 1e-9
 
 
-def test_a_second_hop_is_announced_only_by_a_region_whose_hubs_may_carry_load():
+def test_a_second_hop_is_announced_by_every_region_whose_hubs_can_discharge():
+    """Whether or not they carry load now: a peer's starved may land on them in the sub-round."""
     g = _giver()
-    assert wants_again(g, {})  # its hubs carry five consumers
+    assert wants_again(g)  # its hubs carry five consumers
     t = balance.Region(100, 0.1, wire.CONSUMER_ID_DTYPE)
-    t.add_generators([10], [FIXED], [0.0], [10.0], [0.0])
+    t.add_generators([10, 11], [FIXED, STORAGE], [0.0, 0.0], [10.0, 5.0], [0.0, 5.0])
     t.add_consumers(_ids([60]), np.ones(1, dtype=np.float32))
-    balance.tracker_round(t, balance.RoundInput(1, statuses=[balance.GenUpdate(np.array([10]), np.array([10.0]), np.zeros(1), np.zeros(1))]))
-    assert not wants_again(t, {"g": balance.PeerOffer(0.0, 5.0)})  # no hubs: never
+    st = balance.GenUpdate(np.array([10, 11]), np.array([10.0, 5.0]), np.zeros(2), np.zeros(2))
+    balance.tracker_round(t, balance.RoundInput(1, statuses=[st]))
+    assert t.trees.load[1] == 0.0 and wants_again(t)  # its hubs carry nothing, nobody is short: still
+    balance.tracker_round(t, balance.RoundInput(2, statuses=[balance.GenUpdate(np.array([10, 11]), np.array([10.0, 0.0]), np.zeros(2), np.zeros(2))]))
+    assert not wants_again(t)  # hubs with nothing to discharge: no
+    n = balance.Region(100, 0.1, wire.CONSUMER_ID_DTYPE)
+    n.add_generators([10], [FIXED], [0.0], [10.0], [0.0])
+    assert not wants_again(n)  # no hubs: never
 
 
 def test_the_hub_load_that_fits_no_gap_is_what_first_fit_decreasing_leaves():

@@ -6,7 +6,7 @@ import pytest
 from scowl.idrows import IdRows
 
 
-@pytest.mark.parametrize("n", [0, 1, 455, 3000])
+@pytest.mark.parametrize("n", [0, 1, 455, 1024, 1025, 3000])
 def test_rows_equal_a_dicts_for_known_and_unknown_ids(n):
     rng = np.random.default_rng(n)
     known = rng.choice(np.arange(-(2**31), 2**31, 7919, dtype=np.int64), n, replace=False)

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 import numpy as np
-from numpy.typing import NDArray
 
-from scowl.balance.arrays import BLOCK, blocks, gather, span_start, unique_ints, zeros_as_used
+from scowl.balance.arrays import BLOCK, blocks, span_start, unique_ints
 
 
 def lo_of(ids: np.ndarray) -> np.ndarray:
@@ -66,41 +65,6 @@ class NamedIds:
         rank = np.searchsorted(np.sort(self.his), self.his).astype(self.code.dtype)
         out: np.ndarray = rank[self.code]
         return out
-
-
-class LocalIndex:
-    """Global consumer index -> a region's Trees index (-1: not held), as `table[global]`:
-    a table over every global index of the run whose memory is resident only in the pages where
-    the region holds consumers (`arrays.zeros_as_used`; a region's consumers cluster by global
-    index: tracker-3 of the whole state, 2.64 M of 8.99 M, lies in 30 % of its 4096-index blocks).
-    Stored as the index's bitwise complement, so the pages never written read -1."""
-
-    def __init__(self, n_global: int) -> None:
-        self._table = zeros_as_used(n_global, np.int32)
-
-    @property
-    def size(self) -> int:
-        return int(self._table.size)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        out: np.ndarray = np.invert(self._table[key])
-        return out
-
-    def lookup(self, lo: np.ndarray) -> NDArray[np.int32]:
-        """`self[lo]` of global indices in range (any integer dtype: a report's uint32 as received),
-        int32, inverted in place: no int64 copy of the indices nor a second int32 array (a
-        population's report: ~0.35 M a tick)."""
-        out: NDArray[np.int32] = gather(self._table, lo)
-        np.invert(out, out=out)
-        return out
-
-    def __setitem__(self, key: Any, local: Any) -> None:
-        self._table[key] = np.invert(np.asarray(local, dtype=np.int32))
-
-    def resident_bytes(self, held: np.ndarray) -> int:
-        """Bytes of the table's pages that hold these global indices (the pages written)."""
-        per_page = 4096 // self._table.itemsize
-        return int(unique_ints(np.asarray(held) // per_page).size) * 4096
 
 
 class ConsumerIds:

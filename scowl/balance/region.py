@@ -13,11 +13,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scowl.balance.arrays import pick
-from scowl.balance.consumer_ids import ConsumerIds, LocalIndex, lo_of
+from scowl.balance.consumer_ids import ConsumerIds, lo_of
 from scowl.balance.fair import ROTATE_AFTER
 from scowl.balance.handed import HandedOut
 from scowl.balance.handover import accept_consumers, release_consumers
 from scowl.balance.limits import ZoneLimits
+from scowl.balance.local_index import LocalIndex
 from scowl.balance.trees import ABSENT, ARRAYS, STARVED, Trees, unique_ints
 from scowl.balance.views import figures_of, pair_sum
 from scowl.model import CONTINUOUS
@@ -100,7 +101,7 @@ class Region:
         for every consumer of the run in the trees' arrays, the ids and the global -> local table."""
         trees, ids = Trees(np.zeros(0)), ConsumerIds(id_dtype, 0)
         per = sum(int(getattr(trees, a).itemsize) for a in ARRAYS) + ids.lo.itemsize + ids.code.itemsize
-        return n_global * (per + LocalIndex(0)[:0].itemsize)
+        return n_global * (per + LocalIndex.ITEMSIZE)
 
     # ---------------------------------------------------------------- membership
 
@@ -160,7 +161,7 @@ class Region:
         """Bytes of the arrays the region keeps between rounds (its own, its trees' and its ids'; not
         the Python objects around them), as resident: the per-consumer arrays up to the capacity the
         consumers so far would have grown them to (`Trees.make_room`: the rest is never touched), the
-        global index's table by the pages holding the region's consumers (`LocalIndex`)."""
+        global index's table by its pages written and its list (`LocalIndex`)."""
         per_consumer = (*ARRAYS, "lo", "code", "_order_room")
         cap = self.trees._cap
 
@@ -173,7 +174,7 @@ class Region:
                     if isinstance(a, np.ndarray):
                         total += min(a.size, cap) * a.itemsize if k in per_consumer else a.nbytes
             return total
-        return arrays(self) + arrays(self.trees) + arrays(self.ids) + self.local_of.resident_bytes(self.lo[: self.trees.n])
+        return arrays(self) + arrays(self.trees) + arrays(self.ids) + self.local_of.resident_bytes()
 
     def gen_rows(self, gen_ids: np.ndarray) -> np.ndarray:
         return np.fromiter((self.gen_index[int(g)] for g in gen_ids), dtype=np.int64, count=len(gen_ids))

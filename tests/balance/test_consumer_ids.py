@@ -92,20 +92,6 @@ def test_named_ids_are_the_stored_ids_and_cut_in_the_same_blocks():
             assert (np.asarray(a) == b).all() and (g == h).all()
 
 
-def test_the_local_index_reads_minus_one_where_nothing_was_written_and_forgets_what_is_cleared():
-    from scowl.balance.consumer_ids import LocalIndex
-
-    table = LocalIndex(1 << 21)  # (past 4 MB: the pages advised as used, on Linux)
-    assert table.size == 1 << 21
-    assert table[np.array([0, 5, (1 << 21) - 1])].tolist() == [-1, -1, -1]
-    table[np.array([5, 1 << 20], dtype=np.int64)] = np.array([0, 7], dtype=np.int64)
-    assert table[np.array([5, 1 << 20, 6])].tolist() == [0, 7, -1]
-    table[np.array([5])] = -1
-    assert table[np.array([5, 1 << 20])].tolist() == [-1, 7]
-    assert table.resident_bytes(np.array([5, 6, 1 << 20])) == 2 * 4096  # two pages hold them
-
-
-
 def test_a_run_of_indices_is_named_by_views_of_the_stored_ids_equal_to_copies():
     """Round 0 names every consumer in index order: views of the stored ids (no 5 bytes a consumer
     more), the same ids as any other run of indices named by copies; more room keeps them so."""

@@ -238,12 +238,17 @@ _MADV_NOHUGEPAGE = 15  # linux/mman.h
 
 def zeros_as_used(n: int, dtype: DTypeLike) -> np.ndarray:
     """`n` zeros whose memory becomes resident only where they are written: a large np.zeros is
-    fresh pages from the OS (calloc), and on Linux the array's pages are advised MADV_NOHUGEPAGE,
-    so a write makes one 4 KB page resident, not a 2 MB huge page (numpy advises huge pages for
-    large arrays; a kernel may use them anyway). A table indexed by a sparse key (a region's
-    consumers' global indices) then costs the pages its keys fall in; an array filled from the
-    front, its used part."""
-    a = np.zeros(n, dtype=dtype)
+    fresh pages from the OS (calloc), advised `small_pages`. A table indexed by a sparse key (a
+    region's consumers' global indices) then costs the pages its keys fall in; an array filled from
+    the front, its used part."""
+    return small_pages(np.zeros(n, dtype=dtype))
+
+
+def small_pages(a: np.ndarray) -> np.ndarray:
+    """`a`, its pages advised MADV_NOHUGEPAGE on Linux: a write makes one 4 KB page resident, not a
+    2 MB huge page (numpy advises huge pages for arrays of 4 MB and more, and this host's kernel
+    follows: the last huge page of each of a tracker's per-consumer arrays, filled from the front,
+    was ~1 MB unused on average, ~6 MB a tracker). Returns `a`."""
     if sys.platform == "linux" and a.nbytes >= 1 << 22:
         page = mmap.PAGESIZE
         first = -(-a.ctypes.data // page) * page  # whole pages inside the array only

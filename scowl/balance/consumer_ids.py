@@ -11,7 +11,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from scowl.balance.arrays import BLOCK, blocks, span_start, unique_ints
+from scowl.balance.arrays import BLOCK, blocks, span_start, unique_ints, zeros_as_used
 
 
 def lo_of(ids: np.ndarray) -> np.ndarray:
@@ -91,7 +91,7 @@ class ConsumerIds:
         size = need if exact else max(need, 2 * len(self.lo))
         for name in ("lo", "code"):
             old = getattr(self, name)
-            new = np.zeros(size, dtype=old.dtype)
+            new = zeros_as_used(size, old.dtype)  # (4 KB pages: resident as filled)
             new[: old.size] = old
             setattr(self, name, new)
 

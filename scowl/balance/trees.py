@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from scowl.balance import arrays
 from scowl.balance.arrays import _last_wins, as_index, as_power, bin_sums, bucket_order, change_sums, gather, in_index_order, or_at, pick, scatter, unique_ints
 from scowl.balance.starving import STARVED, StarvedQueue
 
@@ -248,7 +249,7 @@ class Trees(StarvedQueue):
         if size > self._demand.size:  # (else: room made up front; the log and index follow `_cap` as before)
             for name in ARRAYS:
                 old = getattr(self, name)
-                new = np.zeros(cap, dtype=old.dtype)
+                new = arrays.zeros_as_used(cap, old.dtype)  # (4 KB pages: filled from the front, resident as filled)
                 new[: old.size] = old
                 setattr(self, name, new)
         if room:
@@ -264,7 +265,7 @@ class Trees(StarvedQueue):
         self._order = EMPTY_G
         if self._order_room.size < self.n:  # (the old snapshot freed before the new one is made)
             self._order_room = EMPTY_G
-            self._order_room = np.empty(max(self.n, self._cap), dtype=np.int32)  # (resident as written)
+            self._order_room = arrays.small_pages(np.empty(max(self.n, self._cap), dtype=np.int32))  # (resident as written)
         # written over the last one: freed, its memory was split by the rebuild's small temporaries and
         # the new order took fresh memory beside them (+11 MB at tracker-3's tick 228 of the whole state)
         self._order, self._start = bucket_order(self._assign[: self.n], ABSENT, self.G - 1, out=self._order_room[: self.n])

@@ -61,7 +61,7 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
         shed, shed_from = EMPTY_I, EMPTY_G
     else:  # (the risers not held here while it sheds: a late round's ~0.7 M, int64)
         shed, shed_from = shed_overloaded(trees, over, cap, trees.take_risers())
-    placed, placed_on, starved_mw, passes = _place_queue(trees, cap)
+    placed, starved_mw, passes = _place_queue(trees, cap)
     # Guard against float rounding between the plan's sums and the loads' sums.
     viol = np.flatnonzero(trees.load > cap)
     guard, guard_from = shed_overloaded(trees, viol, cap) if viol.size else (EMPTY_I, EMPTY_G)
@@ -69,7 +69,7 @@ def rebalance(trees: Trees, safety_threshold: float = 0.10, *, clock: int | None
     if not shed.size and not guard.size and (placed.size < 2 or bool((placed[1:] > placed[:-1]).all())):
         # only placements, in index order (a first round places millions): they are what moved
         idx = placed if placed.size > PLACE_BLOCK else placed.astype(np.int64, copy=False)  # (millions: int32)
-        return RebalanceResult(idx, all_starved(idx.size), placed_on, EMPTY_I, idx, 0, int(over.size),
+        return RebalanceResult(idx, all_starved(idx.size), trees.assignment[idx], EMPTY_I, idx, 0, int(over.size),
                                trees.n_unplaced, starved_mw, passes, trees.load.copy())
     # Report against the start of the round: only the consumers shed or placed can differ.
     touched = np.sort(np.concatenate([shed, placed, guard]))
@@ -102,20 +102,22 @@ def all_starved(n: int) -> np.ndarray:
     return np.broadcast_to(np.array(STARVED, dtype=np.int32), (n,))
 
 
-def _place_queue(trees: Trees, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
+def _place_queue(trees: Trees, cap: np.ndarray) -> tuple[np.ndarray, float, int]:
     """Place the starved queue (most starved so far first) where it fits, a block of
     `PLACE_BLOCK` at a time in queue order, loads updated after each block (so the next block
     plans on them); requeue the rest in order. A queue of one block is one `plan_placement`;
     a longer one (a first round: millions) holds per block only the block's temporaries, and
-    each block spreads towards equal utilisation with what it adds. Returns (placed, their
-    generators, MW left unplaced, passes: the most any block took)."""
+    each block spreads towards equal utilisation with what it adds. Returns (placed, MW left
+    unplaced, passes: the most any block took); where they went is the trees' assignment. A long
+    queue marks which it placed (1 byte each) and lists them at the end: round 0's 2.6 M placed
+    were listed block by block beside their generators (int32 each, 21 MB at its peak)."""
     unplaced = trees.starved()
     n = unplaced.size
-    if n > PLACE_BLOCK:  # (every placed one listed in queue order: room for all, filled block by block)
-        placed, placed_on = np.empty(n, dtype=unplaced.dtype), np.empty(n, dtype=np.int32)
+    if n > PLACE_BLOCK:
+        took = np.empty(n, dtype=bool)  # (which of the queue were placed)
     rest: list[np.ndarray] = []
     trees.hold_index(n > PLACE_BLOCK)
-    starved_mw, passes, k = 0.0, 0, 0
+    starved_mw, passes = 0.0, 0
     for a in range(0, max(n, 1), PLACE_BLOCK):
         q = unplaced[a : a + PLACE_BLOCK]
         d = trees.demand[q].astype(np.float64)
@@ -128,22 +130,19 @@ def _place_queue(trees: Trees, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray,
             gen[free] = part
         passes = max(passes, p)
         ok = gen >= 0
+        block, block_on = pick(q, ok), pick(gen, ok)
         if n <= PLACE_BLOCK:
-            placed, placed_on = pick(q, ok), pick(gen, ok)
-            block, block_on = placed, placed_on
+            placed = block
         else:
-            block, block_on = pick(q, ok), pick(gen, ok)
-            placed[k : k + block.size], placed_on[k : k + block.size] = block, block_on
-            k += block.size
+            took[a : a + q.size] = ok
         starved_mw += float(pick(d, ~ok).sum())
         del d, gen  # (a first round places millions: its peak holds only what it placed)
         trees.move(block, block_on)
+        del block, block_on
         rest.append(pick(q, ~ok))
     trees.hold_index(False)
     trees.requeue(rest[0] if len(rest) == 1 else np.concatenate(rest))
     if n > PLACE_BLOCK:
-        del unplaced, rest
-        placed, placed_on = placed[:k], placed_on[:k]
-        if 4 * k < 3 * n:  # (most starved: not the whole queue's room held by the result)
-            placed, placed_on = placed.copy(), placed_on.copy()
-    return placed, placed_on, starved_mw, passes
+        del rest
+        placed = unplaced if bool(took.all()) else pick(unplaced, took)  # (queue order: the blocks' in turn)
+    return placed, starved_mw, passes

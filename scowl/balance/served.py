@@ -26,7 +26,7 @@ _BLOCK = 1 << 16  # of a head, consumers a pick looks at a time
 
 class LargestServed:
     """Served consumers of `trees` by demand, largest first (ties by index), built as far as asked.
-    A subclass ranks a subset by overriding `_ours` (scowl.balance.giving.HubLoad: those on EV hubs)."""
+    A subclass ranks a subset by overriding `_ours` and `_every` (scowl.balance.giving.HubLoad: those on EV hubs)."""
 
     def __init__(self, trees: Trees) -> None:
         self.trees = trees
@@ -68,13 +68,14 @@ class LargestServed:
             carry = sums[-1:] if sums.size else carry
         return (np.concatenate(parts) if parts else head[:0]), False
 
-    def _ours(self, idx: np.ndarray | None) -> np.ndarray:
-        """The consumers of `idx` (None: of the whole region, with no index list as long as it) this
-        order ranks (here: every served one), ascending as given."""
-        if idx is None:
-            return np.flatnonzero(self.trees.assignment >= 0)
+    def _ours(self, idx: np.ndarray) -> np.ndarray:
+        """The consumers of `idx` this order ranks (here: every served one), ascending as given."""
         picked: np.ndarray = idx[self.trees.assignment[idx] >= 0]
         return picked
+
+    def _every(self) -> np.ndarray:
+        """Every consumer this order ranks, ascending: `_ours` of the whole region."""
+        return np.flatnonzero(self.trees.assignment >= 0)
 
     def _at_least(self, floor: float) -> np.ndarray:
         """`_ours(np.flatnonzero(demand >= floor))`, a block of indices at a time (late in the day
@@ -97,7 +98,7 @@ class LargestServed:
         self._want = want
         k = want // step + 1  # the head's share of the sample
         if not sample.size or k >= sample.size:
-            sel = self._ours(None)
+            sel = self._every()
             self._whole = True
         else:
             floor = np.partition(sample, sample.size - k)[sample.size - k]

@@ -29,7 +29,12 @@ def _brute(trees: Trees, max_mw: float, exclude: np.ndarray, frozen: np.ndarray)
 
 
 @pytest.mark.parametrize("max_mw", [0.001, 2.0, 40.0, 1e9])
-def test_hub_picks_are_a_prefix_of_the_whole_order(max_mw):
+@pytest.mark.parametrize("block", [None, 1000])
+def test_hub_picks_are_a_prefix_of_the_whole_order(monkeypatch, max_mw, block):
+    import scowl.balance.giving as giving
+
+    if block is not None:  # (the whole region's hub consumers listed a block at a time: the same picks)
+        monkeypatch.setattr(giving, "_EVERY_BLOCK", block)
     trees = _trees()
     frozen = np.zeros(trees.n, dtype=bool)
     frozen[::97] = True

@@ -186,6 +186,7 @@ class Tracker(Registration, ContinuousRounds, HandoverTaking, GridPeer):
 
     def _first_pass(self, tick: int) -> None:
         t0 = time.perf_counter()
+        self._heap.before_round()
         self._unheard = unheard = [self._population_hi[p] for p in self.reports.missing(tick) if p in self._population_hi]
         summaries = self.summaries.take(tick - 1) if tick > 0 else []
         offers = dict(summaries)  # (a late older one first: the newest wins)

@@ -65,3 +65,9 @@ class HeapTrim:
         self.calls += 1
         self._after = self.resident()
         return True
+
+    def before_round(self) -> bool:
+        """`after_round`'s check before a round too: what was freed since the last round (a tracker's
+        registrations before round 0: ~20 MB of messages and parts) given back before the round's own
+        temporaries take fresh pages beside it."""
+        return self.after_round()

@@ -24,7 +24,7 @@ from scowl.balance.views import figures_of, pair_sum
 from scowl.model import CONTINUOUS
 
 NO_GENERATOR = -(2**31)  # a consumer's generator id when it has none (wire.STARVED_ID)
-_VIEW_BLOCK = 1 << 18  # consumers a recount of the view hashes at a time
+_VIEW_BLOCK = 1 << 16  # consumers a recount of the view hashes at a time (2^18: ~7 MB of temporaries atop round 0's lists)
 GAS_START_FRACTION = 0.5  # a dispatchable unit's setpoint before its first status: half its nameplate
 
 

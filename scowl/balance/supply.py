@@ -154,8 +154,11 @@ def merge_results(first: RebalanceResult, second: RebalanceResult, trees: Trees)
     else:
         idx, frm, to = pick(touched, moved), pick(start, moved), pick(end, moved)
     del moved, touched, start, end
-    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=_subset(idx, (frm >= 0) & (to == STARVED)),
-                           restored=_subset(idx, (frm == STARVED) & (to >= 0)), shed=first.shed + second.shed,
+    if _all_starved(frm):  # (every one unplaced at the start, a first round's: one mask of its millions, not three)
+        newly, restored = idx[:0], _subset(idx, to >= 0)
+    else:
+        newly, restored = _subset(idx, (frm >= 0) & (to == STARVED)), _subset(idx, (frm == STARVED) & (to >= 0))
+    return RebalanceResult(moved=idx, moved_from=frm, moved_to=to, newly_starved=newly, restored=restored, shed=first.shed + second.shed,
                            overloaded=first.overloaded, starved_count=second.starved_count, starved_mw=second.starved_mw,
                            passes=first.passes + second.passes, load=second.load)
 

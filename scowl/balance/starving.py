@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scowl.balance.arrays import as_index, in_queue_order, pick, unique_ints
+from scowl.balance.arrays import as_index, in_queue_order, pick, unique_ints, zeros_as_used
 
 STARVED = -1
 _FRESH = np.uint8(4)  # a bit of `Trees._flags`: scratch of the queue's merge
@@ -19,12 +19,25 @@ class StarvedQueue:
 
     n: int
     n_unplaced: int
-    round: int
+    _round: int
     _assign: np.ndarray
     _spell: np.ndarray
     _flags: np.ndarray
     _queue: np.ndarray
     _pending: list[np.ndarray]
+
+    @property
+    def round(self) -> int:
+        """The round starved time counts to (a tracker's tick)."""
+        return self._round
+
+    @round.setter
+    def round(self, value: int) -> None:
+        if value > np.iinfo(self._spell.dtype).max:  # (past 32,767 rounds: int32 spells, the same values)
+            wide = zeros_as_used(self._spell.size, np.int32)
+            wide[: self.n] = self._spell[: self.n]
+            self._spell = wide
+        self._round = value
 
     def requeue(self, unplaced: np.ndarray) -> None:
         """After a round: the consumers still unplaced, in the order the round kept them (most

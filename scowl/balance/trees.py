@@ -13,7 +13,8 @@ consumers, most starved so far first, ties by index), appended to as consumers b
 are placed, never re-sorted; and the risers (consumers whose demand rose since the last round), from which an
 over-ceiling generator sheds first.
 
-Starved time so far counts in rounds (`round`, which a tracker sets to its tick), in one int32 a consumer, `_spell`:
+Starved time so far counts in rounds (`round`, which a tracker sets to its tick), in one int16 a consumer (int32 past
+32,767 rounds), `_spell`:
 a starved consumer's is the round its starvation would have begun had it starved without a break (its spell's start
 less its past spells' rounds), so `round - _spell` is its whole starved time and ordering the queue by `_spell` serves
 the most starved so far first; any other consumer's is the rounds it starved in its past spells (a spell's start
@@ -36,7 +37,7 @@ from scowl.balance.starving import STARVED, StarvedQueue
 ABSENT = -2
 EMPTY_I = np.zeros(0, dtype=np.int64)
 EMPTY_G = np.zeros(0, dtype=np.int32)
-ARRAYS = ("_demand", "_assign", "_spell", "_flags")  # one entry per consumer each (4 + 4 + 4 + 1 bytes)
+ARRAYS = ("_demand", "_assign", "_spell", "_flags")  # one entry per consumer each (4 + 4 + 2 + 1 bytes)
 _MOVED, _ROSE = np.uint8(1), np.uint8(2)  # bits of `_flags` (and `_FRESH`: scowl.balance.starving)
 __all__ = ["ABSENT", "EMPTY_G", "EMPTY_I", "STARVED", "Trees", "as_index", "as_power", "unique_ints"]
 
@@ -54,13 +55,13 @@ class Trees(StarvedQueue):
         output = np.asarray(output, dtype=np.float64)
         self._output = as_power("Trees output", output, output.size, np.float64).copy()
         self._load = np.zeros(self._output.size, dtype=np.float64)
-        self.round = 0
+        self._round = 0
         self.n = 0
         self.n_unplaced = 0
         self._cap = 0  # consumers the arrays are sized for as they grow (the arrays may be longer: `make_room`)
         self._demand = np.zeros(0, dtype=np.float32)
         self._assign = np.zeros(0, dtype=np.int32)
-        self._spell = np.zeros(0, dtype=np.int32)
+        self._spell = np.zeros(0, dtype=np.int16)  # (a day's rounds fit: 2 bytes a consumer, not 4; wider past them, `round`)
         self._flags = np.zeros(0, dtype=np.uint8)
         self._risers: list[np.ndarray] = []
         self._pending: list[np.ndarray] = []

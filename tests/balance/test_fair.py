@@ -79,3 +79,13 @@ def test_the_rotation_orders_members_by_generator_then_past_starvation_then_inde
         p = rng.integers(0, past, 5000).astype(np.int32)
         sel = np.arange(5000)  # given in index order, as the rotation's candidates are
         assert np.array_equal(_by_generator_then_past(g, p), np.lexsort((sel, p, g)))
+
+
+def test_starved_time_counts_past_the_rounds_two_bytes_hold():
+    """Spells are int16 while a day's rounds fit, and widen (same values) when the round passes 32,767."""
+    trees = Trees(np.array([1.0]), np.array([0.5, 5.0]))  # the second never fits
+    rebalance(trees, 0.10, clock=30_000)
+    assert trees.starved_from.dtype == np.int16 and trees.starved_so_far(np.array([0, 1])).tolist() == [30_000, 30_000]
+    rebalance(trees, 0.10, clock=40_000)
+    assert trees.starved_from.dtype == np.int32 and trees.starved_so_far(np.array([0, 1])).tolist() == [30_000, 40_000]
+    check_invariants(trees, 0.10)

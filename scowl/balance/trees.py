@@ -64,7 +64,7 @@ class Trees(StarvedQueue):
         self._spell = np.zeros(0, dtype=np.int16)  # (a day's rounds fit: 2 bytes a consumer, not 4; wider past them, `round`)
         self._flags = np.zeros(0, dtype=np.uint8)
         self._risers: list[np.ndarray] = []
-        self._pending: list[np.ndarray] = []
+        self._pending: list[np.ndarray | range] = []
         # every reassignment since `take_changes` as (consumers, old, new); None: too many to
         # be worth keeping (more than 1/8 of the consumers), or never read: a recount is due
         self._changes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
@@ -199,7 +199,7 @@ class Trees(StarvedQueue):
         self.n_unplaced += k
         self._note_changed(idx)
         placed = gen >= 0
-        self._pending.append(idx[~placed].astype(np.int32))
+        self._pending.append(range(self.n - k, self.n) if not placed.any() else idx[~placed].astype(np.int32))  # (joiners: a range)
         if placed.any():
             self._reassign(idx[placed], gen[placed])
         return idx

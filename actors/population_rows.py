@@ -22,7 +22,6 @@ class GeneratorRows:
     def __init__(self, n: int) -> None:
         self.row = np.zeros(n, dtype=np.uint16)  # per consumer: its generator's row of `table`
         self.table = np.array([wire.STARVED_ID], dtype=np.int32)  # row -> generator id
-        self._row_of: dict[int, int] = {wire.STARVED_ID: 0}
         self._rows = IdRows(self.table.tolist())  # (the table's ids -> rows, hashed)
         self.members = np.array([n], dtype=np.int64)  # per row: consumers on it (row 0: on none)
         self.placed = 0  # consumers on a generator
@@ -35,9 +34,7 @@ class GeneratorRows:
         rows = self._rows.rows(gen_ids)
         fresh = rows < 0
         if fresh.any():
-            new = np.unique(gen_ids[fresh]).tolist()
-            for k, g in enumerate(new):
-                self._row_of[g] = len(self.table) + k
+            new = np.unique(gen_ids[fresh]).tolist()  # (rows in id order, after the table's)
             self.table = np.concatenate([self.table, np.array(new, dtype=np.int32)])
             self.members = np.concatenate([self.members, np.zeros(len(new), dtype=np.int64)])
             if len(self.table) - 1 > np.iinfo(self.row.dtype).max:
@@ -75,8 +72,6 @@ class GeneratorRows:
     def marked(self, gen_ids: ArrayLike) -> np.ndarray:
         """A boolean per table row: True for the rows of these generator ids."""
         mark = np.zeros(len(self.table), dtype=bool)
-        for g in np.asarray(gen_ids).tolist():
-            r = self._row_of.get(int(g))
-            if r:
-                mark[r] = True
+        rows = self._rows.rows(np.asarray(gen_ids, dtype=np.int64))
+        mark[rows[rows > 0]] = True  # (row 0, on none, and ids not in the table are never marked)
         return mark
